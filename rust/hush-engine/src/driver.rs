@@ -1,0 +1,161 @@
+//! The I/O around [`DnsFirewall`]: reads the tun, talks to the upstream
+//! resolver through a protected socket, writes answers back.
+//!
+//! One task on the caller's tokio runtime does it all, so the firewall needs
+//! no lock. Nothing here blocks: the tun is non-blocking and a full tun or
+//! socket buffer costs a counted drop, never a stall.
+
+use std::fs::File;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::unix::AsyncFd;
+use tokio::net::UdpSocket;
+
+use crate::dns_firewall::{DnsFirewall, Step};
+use crate::stats::Stats;
+
+/// Makes a socket bypass the tun, so Hush's own traffic does not loop back
+/// into itself. Linux binds it to the real interface (`SO_BINDTODEVICE`);
+/// Android calls `VpnService.protect`.
+pub trait SocketProtector: Send + Sync {
+    fn protect(&self, socket: BorrowedFd<'_>) -> io::Result<()>;
+}
+
+/// For setups where the upstream is not routed through the tun (tests).
+pub struct NoProtection;
+
+impl SocketProtector for NoProtection {
+    fn protect(&self, _socket: BorrowedFd<'_>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("failed to {context}: {source}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_context(context: &'static str) -> impl FnOnce(io::Error) -> EngineError {
+    move |source| EngineError::Io { context, source }
+}
+
+/// How many packets are taken from the tun per wake-up before the upstream
+/// socket and the timers get a turn.
+const TUN_BATCH: usize = 64;
+/// Largest IP packet a tun can hand over.
+const MAX_PACKET: usize = 65_535;
+const TIMER_TICK: Duration = Duration::from_millis(100);
+
+/// Opens a UDP socket to `upstream` and protects it before it sends anything.
+pub fn open_upstream(
+    upstream: SocketAddr,
+    protector: &dyn SocketProtector,
+) -> Result<UdpSocket, EngineError> {
+    let domain = Domain::for_address(upstream);
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
+        .map_err(io_context("create the upstream socket"))?;
+    protector
+        .protect(socket.as_fd())
+        .map_err(io_context("protect the upstream socket"))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(io_context("make the upstream socket non-blocking"))?;
+    socket
+        .connect(&upstream.into())
+        .map_err(io_context("connect the upstream socket"))?;
+    UdpSocket::from_std(socket.into()).map_err(io_context("register the upstream socket"))
+}
+
+/// Runs the DNS path on `tun` until `shutdown` completes, then returns the
+/// final counts. `tun` carries raw IP packets, one per read.
+pub async fn run_dns_path(
+    tun: OwnedFd,
+    upstream: UdpSocket,
+    mut firewall: DnsFirewall,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Stats, EngineError> {
+    set_nonblocking(tun.as_fd()).map_err(io_context("make the tun non-blocking"))?;
+    // SAFETY: a `File` owns its descriptor, keeps it open until dropped and
+    // always reports the same one, which is what `register` requires.
+    let tun = unsafe { AsyncFd::register(File::from(tun)) }
+        .map_err(|e| io_context("register the tun")(e.into()))?;
+    let mut packet = vec![0u8; MAX_PACKET];
+    let mut answer = vec![0u8; MAX_PACKET];
+    let mut timer = tokio::time::interval(TIMER_TICK);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            ready = tun.readable() => {
+                let mut guard = ready.map_err(io_context("poll the tun"))?;
+                for _ in 0..TUN_BATCH {
+                    let len = match guard.try_io(|tun| tun.get_ref().read(&mut packet)) {
+                        Ok(Ok(len)) => len,
+                        Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Ok(Err(e)) => return Err(io_context("read the tun")(e)),
+                        Err(_would_block) => break,
+                    };
+                    match firewall.on_tun_packet(&packet[..len], Instant::now()) {
+                        Step::Reply(reply) => write_tun(&tun, &reply, &mut firewall),
+                        Step::Forward(query) => {
+                            if upstream.try_send(&query).is_err() {
+                                firewall.stats_mut().upstream_send_errors += 1;
+                            }
+                        }
+                        Step::Drop => {}
+                    }
+                }
+            }
+            received = upstream.recv(&mut answer) => match received {
+                Ok(len) => {
+                    let relayed = firewall.on_upstream_answer(answer[..len].to_vec(), Instant::now());
+                    if let Some(reply) = relayed {
+                        write_tun(&tun, &reply, &mut firewall);
+                    }
+                }
+                // A refused or unreachable upstream shows up here (ICMP errors
+                // on a connected socket); its queries end in SERVFAIL on timeout.
+                Err(_) => firewall.stats_mut().upstream_send_errors += 1,
+            },
+            _ = timer.tick() => {
+                for reply in firewall.expire(Instant::now()) {
+                    write_tun(&tun, &reply, &mut firewall);
+                }
+            }
+        }
+    }
+    Ok(firewall.stats().clone())
+}
+
+fn write_tun(tun: &AsyncFd<File>, packet: &[u8], firewall: &mut DnsFirewall) {
+    // A tun write either takes the whole packet or fails; a full queue is a drop.
+    if tun.get_ref().write(packet).is_err() {
+        firewall.stats_mut().tun_write_errors += 1;
+    }
+}
+
+fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: `raw` is a valid open descriptor for the duration of these calls,
+    // borrowed from `fd`; F_GETFL/F_SETFL only change its status flags.
+    let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

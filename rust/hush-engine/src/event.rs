@@ -1,0 +1,79 @@
+//! What the engine reports about each attempt, and where it sends it.
+
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+/// What Hush did with an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Blocked,
+    Allowed,
+    /// Allowed, but the resolver gave no answer in time; the app got SERVFAIL.
+    Failed,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Blocked => "blocked",
+            Verdict::Allowed => "allowed",
+            Verdict::Failed => "failed",
+        }
+    }
+}
+
+/// Why Hush decided as it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The name, or a parent of it, is on this blocklist.
+    Blocklist(String),
+    /// The name, or a parent of it, is on this allowlist, which overrides blocklists.
+    Allowlist(String),
+    /// No list mentions the name.
+    Unlisted,
+    /// The upstream resolver did not answer within the query timeout.
+    UpstreamTimeout,
+}
+
+impl Reason {
+    /// A short machine-readable form: `list:NAME`, `allow:NAME`, `unlisted`, `timeout`.
+    pub fn code(&self) -> String {
+        match self {
+            Reason::Blocklist(name) => format!("list:{name}"),
+            Reason::Allowlist(name) => format!("allow:{name}"),
+            Reason::Unlisted => "unlisted".into(),
+            Reason::UpstreamTimeout => "timeout".into(),
+        }
+    }
+}
+
+/// One attempt to reach a host, as the activity log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub time: SystemTime,
+    /// The app that made the attempt, once owner lookup exists (Core III).
+    pub uid: Option<u32>,
+    /// The name asked for: ASCII, lower case, no trailing dot.
+    pub host: String,
+    /// The address the attempt went to: for DNS, the resolver the app asked.
+    pub address: IpAddr,
+    pub port: u16,
+    pub protocol: &'static str,
+    /// The DNS record type asked for, such as "A" or "HTTPS".
+    pub detail: String,
+    pub verdict: Verdict,
+    pub reason: Reason,
+}
+
+/// Receives events from the packet path. `record` must never block: an
+/// implementation queues and counts what it cannot take.
+pub trait EventSink: Send + Sync {
+    fn record(&self, event: Event);
+}
+
+/// A sink that keeps nothing, for runs without an activity log.
+pub struct DiscardEvents;
+
+impl EventSink for DiscardEvents {
+    fn record(&self, _event: Event) {}
+}

@@ -1,0 +1,22 @@
+//! The Hush engine: the decisions on every packet an app sends, and the relay
+//! of what is allowed.
+//!
+//! Layer: above packets, DNS and rules; below the platform runners (the Linux
+//! `hush` binary, the Android JNI bridge). Platform needs reach it only through
+//! small traits: [`SocketProtector`] to keep Hush's own sockets out of the tun,
+//! [`EventSink`] to hand the activity log its events.
+//!
+//! Invariants: the packet path never blocks, on disk or on anything else;
+//! every packet that is not answered or relayed is counted in [`Stats`].
+//!
+//! Never: log names, addresses or app identities above debug level.
+
+mod dns_firewall;
+mod driver;
+mod event;
+mod stats;
+
+pub use dns_firewall::{DnsConfig, DnsFirewall, Step};
+pub use driver::{open_upstream, run_dns_path, EngineError, NoProtection, SocketProtector};
+pub use event::{DiscardEvents, Event, EventSink, Reason, Verdict};
+pub use stats::Stats;

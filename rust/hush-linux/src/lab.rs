@@ -1,0 +1,235 @@
+//! A lab of network namespaces for the demo and the end-to-end tests.
+//!
+//! ```text
+//!  phone namespace                                resolver namespace
+//!  ┌───────────────────────────────────────┐      ┌──────────────────────┐
+//!  │ dig, curl ──default route──▶ tun hush0│      │                      │
+//!  │             198.18.0.1/24 fd00:18::1  │      │ dnsmasq              │
+//!  │ hush (reads the tun) ──SO_BINDTODEVICE──veth──▶ 198.19.0.2 fd00:19::2│
+//!  └───────────────────────────────────────┘      └──────────────────────┘
+//! ```
+//!
+//! The phone has no route but the tun: the veth's addresses are added without
+//! a prefix route, and only a policy rule for sockets bound to the veth (`ip
+//! rule oif`) reaches the resolver. So a client that is not Hush cannot get
+//! past the firewall, exactly as on a phone. Only 198.18.0.0/15 and fd00::/8
+//! are used, and no namespace has a route to the host's network.
+//!
+//! Everything is removed on drop, and [`Lab::sweep_stale`] removes what a
+//! killed run left behind.
+
+use std::io;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const TUN_NAME: &str = "hush0";
+pub const RESOLVER_V4: &str = "198.19.0.2";
+pub const RESOLVER_V6: &str = "fd00:19::2";
+/// An address inside the tun's route where no resolver exists: queries to it
+/// must still be answered, since Hush takes port 53 to any address.
+pub const PHONE_DNS_V4: &str = "198.18.0.53";
+pub const PHONE_DNS_V6: &str = "fd00:18::53";
+const NAMESPACE_PREFIX: &str = "hush-lab-";
+const POLICY_TABLE: &str = "100";
+
+/// A DNS record the lab's resolver serves.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub name: String,
+    pub ipv4: String,
+    pub ipv6: String,
+}
+
+pub struct Lab {
+    pub phone: String,
+    pub resolver: String,
+    /// The phone's side of the veth: Hush's outbound interface.
+    pub phone_veth: String,
+    dnsmasq: Option<Child>,
+    workdir: PathBuf,
+}
+
+/// Runs a command and turns a non-zero exit into an error naming it.
+fn run(program: &str, args: &[&str]) -> io::Result<Output> {
+    let output = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| io::Error::new(e.kind(), format!("failed to run {program}: {e}")))?;
+    if !output.status.success() {
+        return Err(io::Error::other(format!(
+            "`{program} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(output)
+}
+
+impl Lab {
+    /// Builds the namespaces and starts dnsmasq serving `records`.
+    pub fn create(records: &[Record]) -> io::Result<Lab> {
+        Self::sweep_stale();
+        static LABS: AtomicU32 = AtomicU32::new(0);
+        let id = std::process::id();
+        let serial = LABS.fetch_add(1, Ordering::Relaxed);
+        let unique = format!("{id}-{serial}");
+        let workdir = std::env::temp_dir().join(format!("{NAMESPACE_PREFIX}{unique}"));
+        std::fs::create_dir_all(&workdir)?;
+        let mut lab = Lab {
+            phone: format!("{NAMESPACE_PREFIX}{unique}-phone"),
+            resolver: format!("{NAMESPACE_PREFIX}{unique}-dns"),
+            phone_veth: format!("hp{id}x{serial}"),
+            dnsmasq: None,
+            workdir,
+        };
+        lab.build()?;
+        lab.start_dnsmasq(records)?;
+        Ok(lab)
+    }
+
+    fn build(&mut self) -> io::Result<()> {
+        let (phone, resolver) = (self.phone.clone(), self.resolver.clone());
+        // Interface names are at most 15 bytes: "hr" + pid + "x" + serial fits.
+        let resolver_veth = self.phone_veth.replacen("hp", "hr", 1);
+        run("ip", &["netns", "add", &phone])?;
+        run("ip", &["netns", "add", &resolver])?;
+        run(
+            "ip",
+            &[
+                "link", "add", &self.phone_veth, "netns", &phone, "type", "veth", "peer", "name",
+                &resolver_veth, "netns", &resolver,
+            ],
+        )?;
+        let in_phone = |args: &[&str]| {
+            let mut full = vec!["netns", "exec", &phone, "ip"];
+            full.extend_from_slice(args);
+            run("ip", &full)
+        };
+        let veth = self.phone_veth.as_str();
+        in_phone(&["link", "set", "lo", "up"])?;
+        in_phone(&["addr", "add", "198.19.0.1/24", "dev", veth, "noprefixroute"])?;
+        in_phone(&["-6", "addr", "add", "fd00:19::1/64", "dev", veth, "nodad", "noprefixroute"])?;
+        in_phone(&["link", "set", veth, "up"])?;
+        in_phone(&["route", "add", "198.19.0.0/24", "dev", veth, "table", POLICY_TABLE])?;
+        in_phone(&["-6", "route", "add", "fd00:19::/64", "dev", veth, "table", POLICY_TABLE])?;
+        in_phone(&["rule", "add", "oif", veth, "lookup", POLICY_TABLE])?;
+        in_phone(&["-6", "rule", "add", "oif", veth, "lookup", POLICY_TABLE])?;
+        in_phone(&["tuntap", "add", "dev", TUN_NAME, "mode", "tun"])?;
+        in_phone(&["addr", "add", "198.18.0.1/24", "dev", TUN_NAME])?;
+        in_phone(&["-6", "addr", "add", "fd00:18::1/64", "dev", TUN_NAME, "nodad"])?;
+        in_phone(&["link", "set", TUN_NAME, "up"])?;
+        in_phone(&["route", "add", "default", "dev", TUN_NAME])?;
+        in_phone(&["-6", "route", "add", "default", "dev", TUN_NAME])?;
+
+        let in_resolver = |args: &[&str]| {
+            let mut full = vec!["netns", "exec", &resolver, "ip"];
+            full.extend_from_slice(args);
+            run("ip", &full)
+        };
+        in_resolver(&["link", "set", "lo", "up"])?;
+        in_resolver(&["addr", "add", "198.19.0.2/24", "dev", &resolver_veth])?;
+        in_resolver(&["-6", "addr", "add", "fd00:19::2/64", "dev", &resolver_veth, "nodad"])?;
+        in_resolver(&["link", "set", &resolver_veth, "up"])?;
+        Ok(())
+    }
+
+    fn start_dnsmasq(&mut self, records: &[Record]) -> io::Result<()> {
+        let mut args = vec![
+            "netns".to_string(),
+            "exec".into(),
+            self.resolver.clone(),
+            "dnsmasq".into(),
+            "--keep-in-foreground".into(),
+            "--conf-file=/dev/null".into(),
+            "--no-resolv".into(),
+            "--no-hosts".into(),
+            "--bind-interfaces".into(),
+            format!("--listen-address={RESOLVER_V4},{RESOLVER_V6}"),
+            "--port=53".into(),
+            "--user=root".into(),
+            format!("--pid-file={}", self.workdir.join("dnsmasq.pid").display()),
+            "--log-facility=-".into(),
+        ];
+        for record in records {
+            args.push(format!(
+                "--host-record={},{},{}",
+                record.name, record.ipv4, record.ipv6
+            ));
+            // An HTTPS record (type 65): priority 1, target ".", alpn "h2".
+            args.push(format!("--dns-rr={},65,00010000010003026832", record.name));
+        }
+        let child = Command::new("ip")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("failed to start dnsmasq: {e}")))?;
+        self.dnsmasq = Some(child);
+        // Wait until it answers, bounded.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(child) = self.dnsmasq.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(io::Error::other(format!("dnsmasq exited at start: {status}")));
+                }
+            }
+            let probe = Command::new("ip")
+                .args(["netns", "exec", &self.resolver, "dig", "+short", "+time=1", "+tries=1"])
+                .arg(format!("@{RESOLVER_V4}"))
+                .arg(records.first().map_or("localhost", |r| r.name.as_str()))
+                .output();
+            if probe.is_ok_and(|o| o.status.success() && !o.stdout.is_empty()) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "dnsmasq did not answer within 10 s",
+        ))
+    }
+
+    /// A command to run inside the phone namespace.
+    pub fn in_phone(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.phone, program]);
+        command
+    }
+
+    /// Removes namespaces left by runs whose process is gone.
+    pub fn sweep_stale() {
+        let Ok(output) = Command::new("ip").args(["netns", "list"]).output() else {
+            return;
+        };
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let Some(name) = line.split_whitespace().next() else {
+                continue;
+            };
+            let Some(rest) = name.strip_prefix(NAMESPACE_PREFIX) else {
+                continue;
+            };
+            let pid = rest.split('-').next().unwrap_or("");
+            if !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists() {
+                let _ = run("ip", &["netns", "del", name]);
+            }
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.dnsmasq.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Deleting a namespace removes its tun and its end of the veth, which
+        // removes the peer too.
+        let _ = run("ip", &["netns", "del", &self.phone]);
+        let _ = run("ip", &["netns", "del", &self.resolver]);
+        let _ = std::fs::remove_dir_all(&self.workdir);
+    }
+}

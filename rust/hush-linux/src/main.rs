@@ -1,0 +1,225 @@
+//! `hush`: the Linux runner of the Hush firewall.
+//!
+//! `hush run` firewalls a tun device; `hush demo` shows it on real traffic in
+//! namespaces it builds; `hush lists check` reports on blocklist files.
+
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use hush_dns::BlockMode;
+use hush_engine::{DiscardEvents, DnsConfig, DnsFirewall, EventSink};
+use hush_linux::{protect::BindToDevice, tun};
+use hush_rules::{ListKind, RuleSet, RuleSetBuilder};
+
+#[derive(Parser)]
+#[command(name = "hush", version, about = "An on-device privacy firewall, on a Linux tun")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Firewall the traffic of a tun device until SIGINT or SIGTERM.
+    Run(RunArgs),
+    /// Build isolated namespaces, send real DNS queries through Hush, show what happened.
+    Demo,
+    /// Work with blocklist files.
+    Lists {
+        #[command(subcommand)]
+        command: ListsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ListsCommand {
+    /// Load list files and report entries, duplicates and rejected lines.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Name of an existing tun device to attach to.
+    #[arg(long, conflicts_with = "tun_fd", required_unless_present = "tun_fd")]
+    tun: Option<String>,
+    /// An inherited tun file descriptor (raw IP, no packet-information header).
+    #[arg(long)]
+    tun_fd: Option<i32>,
+    /// The resolver allowed queries are forwarded to.
+    #[arg(long)]
+    upstream: SocketAddr,
+    /// The interface Hush's own sockets leave through (SO_BINDTODEVICE).
+    #[arg(long)]
+    out_iface: String,
+    /// A blocklist file (hosts, domains, adblock, wildcard or dnsmasq format).
+    #[arg(long = "list")]
+    lists: Vec<PathBuf>,
+    /// An allowlist file; it overrides every blocklist.
+    #[arg(long = "allow")]
+    allows: Vec<PathBuf>,
+    /// Record every decision in this SQLite database.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// How blocked names are answered.
+    #[arg(long, value_enum, default_value_t = BlockModeArg::Nxdomain)]
+    block_mode: BlockModeArg,
+    /// Do not load the built-in list of vendor telemetry hosts.
+    #[arg(long)]
+    no_default_list: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BlockModeArg {
+    /// NXDOMAIN: the name does not exist.
+    Nxdomain,
+    /// 0.0.0.0 for A, :: for AAAA.
+    Unspecified,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Demo => demo::run(),
+        Command::Lists {
+            command: ListsCommand::Check { files },
+        } => lists_check(&files),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hush: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the rules a run uses, printing one summary line per list.
+fn load_rules(
+    lists: &[PathBuf],
+    allows: &[PathBuf],
+    with_default: bool,
+) -> Result<RuleSet, String> {
+    let mut builder = RuleSetBuilder::new();
+    let mut reports = Vec::new();
+    if with_default {
+        reports.push(builder.add_default_list());
+    }
+    for (paths, kind) in [(lists, ListKind::Block), (allows, ListKind::Allow)] {
+        for path in paths {
+            let text = std::fs::read(path)
+                .map_err(|e| format!("failed to read list {}: {e}", path.display()))?;
+            reports.push(builder.add_list(&list_name(path), kind, &text));
+        }
+    }
+    for report in &reports {
+        eprintln!(
+            "hush: list {}: {} entries, {} duplicates, {} rejected lines",
+            report.name, report.entries, report.duplicates, report.rejected_count
+        );
+    }
+    Ok(builder.build())
+}
+
+fn list_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn lists_check(files: &[PathBuf]) -> Result<(), String> {
+    let mut failed = false;
+    for path in files {
+        match std::fs::read(path) {
+            Ok(text) => {
+                let report = RuleSetBuilder::new().add_list(&list_name(path), ListKind::Block, &text);
+                println!("{report}");
+            }
+            Err(e) => {
+                eprintln!("hush: failed to read {}: {e}", path.display());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err("some lists could not be read".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn run(args: RunArgs) -> Result<(), String> {
+    let rules = Arc::new(load_rules(&args.lists, &args.allows, !args.no_default_list)?);
+    let tun_fd = match (&args.tun, args.tun_fd) {
+        (Some(name), _) => tun::attach(name),
+        (None, Some(fd)) => tun::from_inherited_fd(fd),
+        (None, None) => unreachable!("clap requires --tun or --tun-fd"),
+    }
+    .map_err(|e| e.to_string())?;
+    let protector = BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?;
+    let (events, writer): (Arc<dyn EventSink>, Option<Arc<hush_store::EventWriter>>) =
+        match &args.db {
+            Some(path) => {
+                let connection = hush_store::open(path)
+                    .map_err(|e| format!("failed to open the database {}: {e}", path.display()))?;
+                let writer = Arc::new(
+                    hush_store::EventWriter::start(connection, 65_536).map_err(|e| e.to_string())?,
+                );
+                (writer.clone(), Some(writer))
+            }
+            None => (Arc::new(DiscardEvents), None),
+        };
+    let config = DnsConfig {
+        block_mode: match args.block_mode {
+            BlockModeArg::Nxdomain => BlockMode::NxDomain,
+            BlockModeArg::Unspecified => BlockMode::Unspecified,
+        },
+        ..DnsConfig::default()
+    };
+    let firewall = DnsFirewall::new(config, rules, events.clone());
+    drop(events);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("failed to start the runtime: {e}"))?;
+    let stats = runtime.block_on(async {
+        let upstream = hush_engine::open_upstream(args.upstream, &protector)
+            .map_err(|e| e.to_string())?;
+        let shutdown = shutdown_signal().map_err(|e| format!("failed to watch signals: {e}"))?;
+        eprintln!("hush: ready, firewalling DNS (stop with Ctrl-C)");
+        hush_engine::run_dns_path(tun_fd, upstream, firewall, shutdown)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    eprintln!("hush: stopped.\n{stats}");
+    if let Some(writer) = writer {
+        let dropped = writer.dropped();
+        eprintln!("activity events dropped  {dropped}");
+        match Arc::try_unwrap(writer) {
+            Ok(writer) => writer.finish().map_err(|e| e.to_string())?,
+            Err(_) => return Err("the activity log is still in use at exit".into()),
+        }
+    }
+    Ok(())
+}
+
+/// Completes on the first SIGINT or SIGTERM.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}

@@ -1,0 +1,357 @@
+//! The activity log: one SQLite database that owns its schema, and a writer
+//! that takes events off the packet path.
+//!
+//! Layer: beside the engine, which sees it only as an [`EventSink`]. The schema
+//! is versioned with `PRAGMA user_version` and upgraded in one transaction.
+//! The file is created owner-only (0600) and run in WAL mode.
+//!
+//! Invariants: [`EventWriter::record`] never blocks; an event it cannot queue
+//! is counted, and the count is stored, so nothing is lost silently.
+//!
+//! Never: log the names or addresses it stores.
+
+#![forbid(unsafe_code)]
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, UNIX_EPOCH};
+
+use hush_engine::{Event, EventSink};
+use rusqlite::{params, Connection, OptionalExtension};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("failed to create the database file {path}: {source}")]
+    Create {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the database has schema version {found}, newer than this Hush knows ({known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("failed to start the log writer: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Each entry upgrades the schema by one version, in order.
+const MIGRATIONS: &[&str] = &[
+    // 1: the raw activity log and the counters kept beside it.
+    "CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        time_ms INTEGER NOT NULL,
+        uid INTEGER,
+        host TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        protocol TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        action TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX events_time ON events(time_ms);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+];
+
+/// Opens (creating if needed, owner-only) and upgrades the database at `path`.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|source| StoreError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
+    let mut connection = Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.busy_timeout(Duration::from_secs(5))?;
+    migrate(&mut connection)?;
+    Ok(connection)
+}
+
+/// Brings the schema to the newest version in one transaction.
+pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let transaction = connection.transaction()?;
+    let found: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    if found == known {
+        return Ok(());
+    }
+    for migration in &MIGRATIONS[found as usize..] {
+        transaction.execute_batch(migration)?;
+    }
+    transaction.pragma_update(None, "user_version", known)?;
+    transaction.commit()?;
+    Ok(())
+}
+
+/// A stored event, as queries return it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub time_ms: i64,
+    pub uid: Option<u32>,
+    pub host: String,
+    pub ip: String,
+    pub port: u16,
+    pub protocol: String,
+    pub detail: String,
+    pub action: String,
+    pub reason: String,
+}
+
+/// The events in the order they were written, oldest first.
+pub fn events(connection: &Connection) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason
+         FROM events ORDER BY id",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok(StoredEvent {
+            time_ms: row.get(0)?,
+            uid: row.get(1)?,
+            host: row.get(2)?,
+            ip: row.get(3)?,
+            port: row.get(4)?,
+            protocol: row.get(5)?,
+            detail: row.get(6)?,
+            action: row.get(7)?,
+            reason: row.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Events the writer could not take, as stored.
+pub fn dropped_events(connection: &Connection) -> Result<u64, StoreError> {
+    let value: Option<i64> = connection
+        .query_row(
+            "SELECT value FROM counters WHERE name = 'dropped_events'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(value.unwrap_or(0) as u64)
+}
+
+/// Most events written in one transaction.
+const BATCH: usize = 512;
+/// How long the writer waits to fill a batch.
+const BATCH_WAIT: Duration = Duration::from_millis(50);
+
+/// Takes events from the engine without blocking it, and writes them in
+/// batches on its own thread.
+pub struct EventWriter {
+    sender: Option<SyncSender<Event>>,
+    dropped: Arc<AtomicU64>,
+    thread: Option<JoinHandle<Result<(), StoreError>>>,
+}
+
+impl EventWriter {
+    /// Starts the writer on `connection`, queueing at most `capacity` events.
+    pub fn start(connection: Connection, capacity: usize) -> Result<Self, StoreError> {
+        let (sender, receiver) = sync_channel(capacity);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let thread_dropped = dropped.clone();
+        let thread = std::thread::Builder::new()
+            .name("hush-log-writer".into())
+            .spawn(move || write_loop(connection, receiver, &thread_dropped))
+            .map_err(StoreError::Thread)?;
+        Ok(Self {
+            sender: Some(sender),
+            dropped,
+            thread: Some(thread),
+        })
+    }
+
+    /// Events dropped so far because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Writes what is queued, stores the drop count and stops the thread.
+    pub fn finish(mut self) -> Result<(), StoreError> {
+        self.sender.take();
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(StoreError::Thread(std::io::Error::other(
+                "the log writer panicked",
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl EventSink for EventWriter {
+    fn record(&self, event: Event) {
+        let Some(sender) = &self.sender else { return };
+        match sender.try_send(event) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Drop for EventWriter {
+    fn drop(&mut self) {
+        self.sender.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn write_loop(
+    mut connection: Connection,
+    receiver: Receiver<Event>,
+    dropped: &AtomicU64,
+) -> Result<(), StoreError> {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut stored_dropped = 0;
+    loop {
+        let open = match receiver.recv_timeout(BATCH_WAIT) {
+            Ok(event) => {
+                batch.push(event);
+                while batch.len() < BATCH {
+                    match receiver.try_recv() {
+                        Ok(event) => batch.push(event),
+                        Err(_) => break,
+                    }
+                }
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => true,
+            Err(RecvTimeoutError::Disconnected) => false,
+        };
+        let dropped_now = dropped.load(Ordering::Relaxed);
+        if !batch.is_empty() || dropped_now != stored_dropped {
+            write_batch(&mut connection, &batch, dropped_now)?;
+            batch.clear();
+            stored_dropped = dropped_now;
+        }
+        if !open {
+            return Ok(());
+        }
+    }
+}
+
+fn write_batch(connection: &mut Connection, batch: &[Event], dropped: u64) -> Result<(), StoreError> {
+    let transaction = connection.transaction()?;
+    {
+        let mut insert = transaction.prepare_cached(
+            "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for event in batch {
+            let time_ms = event
+                .time
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            insert.execute(params![
+                time_ms,
+                event.uid,
+                event.host,
+                event.address.to_string(),
+                event.port,
+                event.protocol,
+                event.detail,
+                event.verdict.as_str(),
+                event.reason.code(),
+            ])?;
+        }
+    }
+    transaction.execute(
+        "INSERT INTO counters (name, value) VALUES ('dropped_events', ?1)
+         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        params![dropped as i64],
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hush_engine::{Reason, Verdict};
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::SystemTime;
+
+    fn event(host: &str) -> Event {
+        Event {
+            time: SystemTime::now(),
+            uid: None,
+            host: host.into(),
+            address: "198.18.0.53".parse().unwrap(),
+            port: 53,
+            protocol: "dns",
+            detail: "A".into(),
+            verdict: Verdict::Blocked,
+            reason: Reason::Blocklist("hush-default".into()),
+        }
+    }
+
+    #[test]
+    fn creates_an_owner_only_wal_database_and_stores_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.db");
+        let writer = EventWriter::start(open(&path).unwrap(), 100).unwrap();
+        writer.record(event("tracking.miui.com"));
+        writer.record(event("api.ad.xiaomi.com"));
+        writer.finish().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let connection = open(&path).unwrap();
+        let mode: String = connection
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let stored = events(&connection).unwrap();
+        let hosts: Vec<_> = stored.iter().map(|e| e.host.as_str()).collect();
+        assert_eq!(hosts, ["tracking.miui.com", "api.ad.xiaomi.com"]);
+        assert_eq!(stored[0].reason, "list:hush-default");
+        assert_eq!(stored[0].action, "blocked");
+    }
+
+    #[test]
+    fn a_full_queue_counts_and_stores_the_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.db");
+        // Hold the write lock so the writer cannot drain, then overfill the queue.
+        let writer = EventWriter::start(open(&path).unwrap(), 4).unwrap();
+        let blocker = open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        for i in 0..100 {
+            writer.record(event(&format!("n{i}.example")));
+        }
+        let dropped = writer.dropped();
+        assert!(dropped >= 50, "the queue of 4 cannot have taken most of 100: dropped {dropped}");
+        blocker.execute_batch("ROLLBACK").unwrap();
+        writer.finish().unwrap();
+        let connection = open(&path).unwrap();
+        let stored = events(&connection).unwrap().len() as u64;
+        assert_eq!(stored + dropped, 100, "every event is stored or counted");
+        assert_eq!(dropped_events(&connection).unwrap(), dropped);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(
+            migrate(&mut connection),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+}
