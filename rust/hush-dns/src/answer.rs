@@ -117,9 +117,15 @@ mod tests {
             let bytes = blocked_answer(&query, BlockMode::Unspecified).unwrap();
             let answer = parse_answer(&bytes).unwrap();
             assert_eq!(answer.rcode, 0);
-            let addresses: Vec<String> =
-                answer.addresses.iter().map(|(a, _)| a.to_string()).collect();
-            assert_eq!(addresses, expected.into_iter().map(String::from).collect::<Vec<_>>());
+            let addresses: Vec<String> = answer
+                .addresses
+                .iter()
+                .map(|(a, _)| a.to_string())
+                .collect();
+            assert_eq!(
+                addresses,
+                expected.into_iter().map(String::from).collect::<Vec<_>>()
+            );
             assert!(Message::from_vec(&bytes).unwrap().edns.is_none());
         }
     }

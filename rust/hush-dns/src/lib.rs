@@ -127,11 +127,7 @@ pub fn parse_answer(payload: &[u8]) -> Result<DnsAnswer, DnsError> {
     })
 }
 
-fn collect_hints(
-    svcb: &hickory_proto::rr::rdata::SVCB,
-    ttl: u32,
-    out: &mut Vec<(IpAddr, u32)>,
-) {
+fn collect_hints(svcb: &hickory_proto::rr::rdata::SVCB, ttl: u32, out: &mut Vec<(IpAddr, u32)>) {
     use hickory_proto::rr::rdata::svcb::SvcParamValue;
     for (_, value) in &svcb.svc_params {
         match value {

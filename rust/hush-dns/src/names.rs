@@ -152,7 +152,9 @@ mod tests {
         let now = Instant::now();
         let mut map = NameMap::new(10);
         map.insert("a.example", ip("198.18.1.1"), 1, now);
-        assert!(map.name_of(ip("198.18.1.1"), now + Duration::from_secs(10)).is_some());
+        assert!(map
+            .name_of(ip("198.18.1.1"), now + Duration::from_secs(10))
+            .is_some());
         assert!(map.name_of(ip("198.18.1.1"), now + MIN_KEEP).is_none());
         map.insert("b.example", ip("198.18.1.2"), u32::MAX, now);
         assert!(map.name_of(ip("198.18.1.2"), now + MAX_KEEP).is_none());

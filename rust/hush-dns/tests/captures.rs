@@ -15,9 +15,11 @@ fn dns_payload(ip: &[u8]) -> Option<Vec<u8>> {
         Transport::Udp(udp) if udp.dst_port == 53 || udp.src_port == 53 => {
             Some(udp.payload.to_vec())
         }
-        Transport::Tcp(tcp) if (tcp.dst_port == 53 || tcp.src_port == 53) => {
-            tcp.payload.get(2..).filter(|p| !p.is_empty()).map(<[u8]>::to_vec)
-        }
+        Transport::Tcp(tcp) if (tcp.dst_port == 53 || tcp.src_port == 53) => tcp
+            .payload
+            .get(2..)
+            .filter(|p| !p.is_empty())
+            .map(<[u8]>::to_vec),
         _ => None,
     }
 }
@@ -25,7 +27,11 @@ fn dns_payload(ip: &[u8]) -> Option<Vec<u8>> {
 #[test]
 fn question_names_of_every_capture_match_tshark() {
     let files = capture_files();
-    assert!(files.len() >= 40, "expected the full capture set, found {}", files.len());
+    assert!(
+        files.len() >= 40,
+        "expected the full capture set, found {}",
+        files.len()
+    );
     let mut found = Vec::new();
     for file in &files {
         for frame in read_capture(file) {
@@ -54,13 +60,21 @@ fn question_names_of_every_capture_match_tshark() {
         missing.is_empty() && extra.is_empty(),
         "missing: {missing:#?}\nextra: {extra:#?}"
     );
-    assert!(expected.len() >= 70, "the ground truth shrank: {}", expected.len());
+    assert!(
+        expected.len() >= 70,
+        "the ground truth shrank: {}",
+        expected.len()
+    );
 }
 
 #[test]
 fn a_compression_loop_is_an_error_naming_the_pointer() {
     let frames = read_capture("zeek/dns_dns-invalid-names.pcap");
-    let payload = frames[1].ip.as_deref().and_then(dns_payload).expect("frame 2 is DNS");
+    let payload = frames[1]
+        .ip
+        .as_deref()
+        .and_then(dns_payload)
+        .expect("frame 2 is DNS");
     match parse_query(&payload) {
         Err(DnsError::Malformed(message)) => {
             assert!(message.contains("not prior"), "{message}")
@@ -95,7 +109,10 @@ fn malformed_captures_give_errors_not_panics() {
             }
         }
     }
-    assert!(errors >= 7, "each malformed capture should yield an error, got {errors}");
+    assert!(
+        errors >= 7,
+        "each malformed capture should yield an error, got {errors}"
+    );
 }
 
 #[test]
@@ -110,5 +127,8 @@ fn answers_in_real_captures_yield_addresses_and_hints() {
             hinted += answer.addresses.len();
         }
     }
-    assert!(hinted > 0, "HTTPS ipv4hint/ipv6hint addresses should be collected");
+    assert!(
+        hinted > 0,
+        "HTTPS ipv4hint/ipv6hint addresses should be collected"
+    );
 }

@@ -34,10 +34,12 @@ fn bench(c: &mut Criterion) {
     let allowed = query_packet("www.debian.org");
     let mut group = c.benchmark_group("dns_path");
     group.bench_function("blocked_query_to_answer_packet", |b| {
-        b.iter(|| match firewall.on_tun_packet(black_box(&blocked), Instant::now()) {
-            Step::Reply(packet) => packet,
-            other => panic!("expected a reply, got {other:?}"),
-        })
+        b.iter(
+            || match firewall.on_tun_packet(black_box(&blocked), Instant::now()) {
+                Step::Reply(packet) => packet,
+                other => panic!("expected a reply, got {other:?}"),
+            },
+        )
     });
     group.bench_function("allowed_query_to_forward", |b| {
         b.iter(|| {

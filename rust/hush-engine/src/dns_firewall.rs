@@ -250,7 +250,8 @@ impl DnsFirewall {
                 Verdict::Failed,
                 Reason::UpstreamTimeout,
             );
-            if let Step::Reply(packet) = self.servfail(&pending.query, pending.resolver, pending.app)
+            if let Step::Reply(packet) =
+                self.servfail(&pending.query, pending.resolver, pending.app)
             {
                 packets.push(packet);
             }

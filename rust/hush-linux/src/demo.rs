@@ -28,16 +28,52 @@ struct Query {
 }
 
 const QUERIES: &[Query] = &[
-    Query { name: "tracking.miui.com", record_type: "A", server: lab::PHONE_DNS_V4 },
-    Query { name: "tracking.intl.miui.com", record_type: "AAAA", server: lab::PHONE_DNS_V6 },
-    Query { name: "data.mistat.xiaomi.com", record_type: "A", server: lab::PHONE_DNS_V4 },
-    Query { name: "sa.api.intl.miui.com", record_type: "HTTPS", server: lab::PHONE_DNS_V4 },
+    Query {
+        name: "tracking.miui.com",
+        record_type: "A",
+        server: lab::PHONE_DNS_V4,
+    },
+    Query {
+        name: "tracking.intl.miui.com",
+        record_type: "AAAA",
+        server: lab::PHONE_DNS_V6,
+    },
+    Query {
+        name: "data.mistat.xiaomi.com",
+        record_type: "A",
+        server: lab::PHONE_DNS_V4,
+    },
+    Query {
+        name: "sa.api.intl.miui.com",
+        record_type: "HTTPS",
+        server: lab::PHONE_DNS_V4,
+    },
     // Apps that bring their own resolver address are caught too.
-    Query { name: "api.ad.xiaomi.com", record_type: "A", server: "198.18.200.200" },
-    Query { name: "f-droid.org", record_type: "A", server: lab::PHONE_DNS_V4 },
-    Query { name: "f-droid.org", record_type: "AAAA", server: lab::PHONE_DNS_V6 },
-    Query { name: "www.debian.org", record_type: "HTTPS", server: lab::PHONE_DNS_V4 },
-    Query { name: "en.wikipedia.org", record_type: "A", server: "198.18.200.200" },
+    Query {
+        name: "api.ad.xiaomi.com",
+        record_type: "A",
+        server: "198.18.200.200",
+    },
+    Query {
+        name: "f-droid.org",
+        record_type: "A",
+        server: lab::PHONE_DNS_V4,
+    },
+    Query {
+        name: "f-droid.org",
+        record_type: "AAAA",
+        server: lab::PHONE_DNS_V6,
+    },
+    Query {
+        name: "www.debian.org",
+        record_type: "HTTPS",
+        server: lab::PHONE_DNS_V4,
+    },
+    Query {
+        name: "en.wikipedia.org",
+        record_type: "A",
+        server: "198.18.200.200",
+    },
 ];
 
 fn records() -> Vec<Record> {
@@ -105,15 +141,24 @@ pub fn run() -> Result<(), String> {
         }
     };
 
-    println!("Building the lab: a phone namespace with a tun, a resolver namespace with dnsmasq...");
+    println!(
+        "Building the lab: a phone namespace with a tun, a resolver namespace with dnsmasq..."
+    );
     let lab = Lab::create(&records()).map_err(|e| format!("failed to build the lab: {e}"))?;
     check()?;
     let db = std::env::temp_dir().join(format!("hush-demo-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&db);
-    let exe = std::env::current_exe().map_err(|e| format!("failed to find the hush binary: {e}"))?;
+    let exe =
+        std::env::current_exe().map_err(|e| format!("failed to find the hush binary: {e}"))?;
     let mut hush = HushProcess(
         lab.in_phone(&exe.to_string_lossy())
-            .args(["run", "--tun", lab::TUN_NAME, "--out-iface", &lab.phone_veth])
+            .args([
+                "run",
+                "--tun",
+                lab::TUN_NAME,
+                "--out-iface",
+                &lab.phone_veth,
+            ])
             .arg(format!("--upstream={}:53", lab::RESOLVER_V4))
             .arg(format!("--db={}", db.display()))
             .env("RUST_LOG", "warn")
@@ -170,7 +215,10 @@ pub fn run() -> Result<(), String> {
     for line in summary.iter().filter(|l| !l.trim().is_empty()) {
         println!("  {}", line.trim_start_matches("hush: "));
     }
-    println!("\nEvery decision is in the activity log (SQLite): {}", db.display());
+    println!(
+        "\nEvery decision is in the activity log (SQLite): {}",
+        db.display()
+    );
     drop(lab);
     println!("The lab has been removed.");
     Ok(())
@@ -196,10 +244,10 @@ pub fn describe_dig(output: &str) -> String {
         .nth(1)
         .and_then(|rest| rest.split(',').next())
         .unwrap_or("no answer (timeout)");
-    let answers: Vec<&str> = output
+    let answers: Vec<String> = output
         .lines()
         .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
-        .filter_map(|l| l.split_whitespace().nth(4))
+        .map(|l| l.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
         .collect();
     if answers.is_empty() {
         status.to_string()

@@ -99,8 +99,18 @@ impl Lab {
         run(
             "ip",
             &[
-                "link", "add", &self.phone_veth, "netns", &phone, "type", "veth", "peer", "name",
-                &resolver_veth, "netns", &resolver,
+                "link",
+                "add",
+                &self.phone_veth,
+                "netns",
+                &phone,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &resolver_veth,
+                "netns",
+                &resolver,
             ],
         )?;
         let in_phone = |args: &[&str]| {
@@ -111,15 +121,49 @@ impl Lab {
         let veth = self.phone_veth.as_str();
         in_phone(&["link", "set", "lo", "up"])?;
         in_phone(&["addr", "add", "198.19.0.1/24", "dev", veth, "noprefixroute"])?;
-        in_phone(&["-6", "addr", "add", "fd00:19::1/64", "dev", veth, "nodad", "noprefixroute"])?;
+        in_phone(&[
+            "-6",
+            "addr",
+            "add",
+            "fd00:19::1/64",
+            "dev",
+            veth,
+            "nodad",
+            "noprefixroute",
+        ])?;
         in_phone(&["link", "set", veth, "up"])?;
-        in_phone(&["route", "add", "198.19.0.0/24", "dev", veth, "table", POLICY_TABLE])?;
-        in_phone(&["-6", "route", "add", "fd00:19::/64", "dev", veth, "table", POLICY_TABLE])?;
+        in_phone(&[
+            "route",
+            "add",
+            "198.19.0.0/24",
+            "dev",
+            veth,
+            "table",
+            POLICY_TABLE,
+        ])?;
+        in_phone(&[
+            "-6",
+            "route",
+            "add",
+            "fd00:19::/64",
+            "dev",
+            veth,
+            "table",
+            POLICY_TABLE,
+        ])?;
         in_phone(&["rule", "add", "oif", veth, "lookup", POLICY_TABLE])?;
         in_phone(&["-6", "rule", "add", "oif", veth, "lookup", POLICY_TABLE])?;
         in_phone(&["tuntap", "add", "dev", TUN_NAME, "mode", "tun"])?;
         in_phone(&["addr", "add", "198.18.0.1/24", "dev", TUN_NAME])?;
-        in_phone(&["-6", "addr", "add", "fd00:18::1/64", "dev", TUN_NAME, "nodad"])?;
+        in_phone(&[
+            "-6",
+            "addr",
+            "add",
+            "fd00:18::1/64",
+            "dev",
+            TUN_NAME,
+            "nodad",
+        ])?;
         in_phone(&["link", "set", TUN_NAME, "up"])?;
         in_phone(&["route", "add", "default", "dev", TUN_NAME])?;
         in_phone(&["-6", "route", "add", "default", "dev", TUN_NAME])?;
@@ -131,7 +175,15 @@ impl Lab {
         };
         in_resolver(&["link", "set", "lo", "up"])?;
         in_resolver(&["addr", "add", "198.19.0.2/24", "dev", &resolver_veth])?;
-        in_resolver(&["-6", "addr", "add", "fd00:19::2/64", "dev", &resolver_veth, "nodad"])?;
+        in_resolver(&[
+            "-6",
+            "addr",
+            "add",
+            "fd00:19::2/64",
+            "dev",
+            &resolver_veth,
+            "nodad",
+        ])?;
         in_resolver(&["link", "set", &resolver_veth, "up"])?;
         Ok(())
     }
@@ -174,11 +226,21 @@ impl Lab {
         while Instant::now() < deadline {
             if let Some(child) = self.dnsmasq.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    return Err(io::Error::other(format!("dnsmasq exited at start: {status}")));
+                    return Err(io::Error::other(format!(
+                        "dnsmasq exited at start: {status}"
+                    )));
                 }
             }
             let probe = Command::new("ip")
-                .args(["netns", "exec", &self.resolver, "dig", "+short", "+time=1", "+tries=1"])
+                .args([
+                    "netns",
+                    "exec",
+                    &self.resolver,
+                    "dig",
+                    "+short",
+                    "+time=1",
+                    "+tries=1",
+                ])
                 .arg(format!("@{RESOLVER_V4}"))
                 .arg(records.first().map_or("localhost", |r| r.name.as_str()))
                 .output();

@@ -17,7 +17,11 @@ use hush_linux::{protect::BindToDevice, tun};
 use hush_rules::{ListKind, RuleSet, RuleSetBuilder};
 
 #[derive(Parser)]
-#[command(name = "hush", version, about = "An on-device privacy firewall, on a Linux tun")]
+#[command(
+    name = "hush",
+    version,
+    about = "An on-device privacy firewall, on a Linux tun"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -131,8 +135,10 @@ fn load_rules(
 }
 
 fn list_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn lists_check(files: &[PathBuf]) -> Result<(), String> {
@@ -140,7 +146,8 @@ fn lists_check(files: &[PathBuf]) -> Result<(), String> {
     for path in files {
         match std::fs::read(path) {
             Ok(text) => {
-                let report = RuleSetBuilder::new().add_list(&list_name(path), ListKind::Block, &text);
+                let report =
+                    RuleSetBuilder::new().add_list(&list_name(path), ListKind::Block, &text);
                 println!("{report}");
             }
             Err(e) => {
@@ -157,7 +164,11 @@ fn lists_check(files: &[PathBuf]) -> Result<(), String> {
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
-    let rules = Arc::new(load_rules(&args.lists, &args.allows, !args.no_default_list)?);
+    let rules = Arc::new(load_rules(
+        &args.lists,
+        &args.allows,
+        !args.no_default_list,
+    )?);
     let tun_fd = match (&args.tun, args.tun_fd) {
         (Some(name), _) => tun::attach(name),
         (None, Some(fd)) => tun::from_inherited_fd(fd),
@@ -165,18 +176,19 @@ fn run(args: RunArgs) -> Result<(), String> {
     }
     .map_err(|e| e.to_string())?;
     let protector = BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?;
-    let (events, writer): (Arc<dyn EventSink>, Option<Arc<hush_store::EventWriter>>) =
-        match &args.db {
-            Some(path) => {
-                let connection = hush_store::open(path)
-                    .map_err(|e| format!("failed to open the database {}: {e}", path.display()))?;
-                let writer = Arc::new(
-                    hush_store::EventWriter::start(connection, 65_536).map_err(|e| e.to_string())?,
-                );
-                (writer.clone(), Some(writer))
-            }
-            None => (Arc::new(DiscardEvents), None),
-        };
+    let (events, writer): (Arc<dyn EventSink>, Option<Arc<hush_store::EventWriter>>) = match &args
+        .db
+    {
+        Some(path) => {
+            let connection = hush_store::open(path)
+                .map_err(|e| format!("failed to open the database {}: {e}", path.display()))?;
+            let writer = Arc::new(
+                hush_store::EventWriter::start(connection, 65_536).map_err(|e| e.to_string())?,
+            );
+            (writer.clone(), Some(writer))
+        }
+        None => (Arc::new(DiscardEvents), None),
+    };
     let config = DnsConfig {
         block_mode: match args.block_mode {
             BlockModeArg::Nxdomain => BlockMode::NxDomain,
@@ -191,8 +203,8 @@ fn run(args: RunArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("failed to start the runtime: {e}"))?;
     let stats = runtime.block_on(async {
-        let upstream = hush_engine::open_upstream(args.upstream, &protector)
-            .map_err(|e| e.to_string())?;
+        let upstream =
+            hush_engine::open_upstream(args.upstream, &protector).map_err(|e| e.to_string())?;
         let shutdown = shutdown_signal().map_err(|e| format!("failed to watch signals: {e}"))?;
         eprintln!("hush: ready, firewalling DNS (stop with Ctrl-C)");
         hush_engine::run_dns_path(tun_fd, upstream, firewall, shutdown)

@@ -8,8 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    checksum, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket,
-    TcpRepr, TcpSeqNumber, UdpPacket, UdpRepr,
+    checksum, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, TcpControl,
+    TcpPacket, TcpRepr, TcpSeqNumber, UdpPacket, UdpRepr,
 };
 
 use crate::view::{IpHeader, PacketView, TcpSegment, Transport};
@@ -142,12 +142,7 @@ pub fn icmp_unreachable(original: &PacketView<'_>, reason: Unreachable) -> Optio
     icmp[ICMP_HEADER..].copy_from_slice(quoted);
     let checksum = match (src, dst) {
         (IpAddr::V6(s), IpAddr::V6(d)) => !checksum::combine(&[
-            checksum::pseudo_header_v6(
-                &s,
-                &d,
-                IpProtocol::Icmpv6,
-                icmp_len as u32,
-            ),
+            checksum::pseudo_header_v6(&s, &d, IpProtocol::Icmpv6, icmp_len as u32),
             checksum::data(icmp),
         ]),
         _ => !checksum::data(icmp),
@@ -225,7 +220,10 @@ mod tests {
             let Transport::Udp(d) = view.transport else {
                 panic!("not UDP: {view:?}")
             };
-            assert_eq!((d.src_port, d.dst_port, d.payload), (53, 40000, &b"hello"[..]));
+            assert_eq!(
+                (d.src_port, d.dst_port, d.payload),
+                (53, 40000, &b"hello"[..])
+            );
         }
     }
 

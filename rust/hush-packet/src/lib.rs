@@ -21,6 +21,6 @@ pub mod build;
 mod view;
 
 pub use view::{
-    parse, Checksums, Fragment, IcmpKind, IpHeader, PacketError, PacketView, TcpFlags,
-    TcpSegment, Transport, UdpDatagram,
+    parse, Checksums, Fragment, IcmpKind, IpHeader, PacketError, PacketView, TcpFlags, TcpSegment,
+    Transport, UdpDatagram,
 };

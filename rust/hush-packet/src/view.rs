@@ -446,7 +446,9 @@ mod tests {
         fragment[6] = 0x20; // more fragments
         Ipv4Packet::new_unchecked(&mut fragment[..]).fill_checksum();
         let view = parse(&fragment, Checksums::Verify).unwrap();
-        assert!(view.fragment.is_some_and(|f| f.more_follow && f.offset == 0));
+        assert!(view
+            .fragment
+            .is_some_and(|f| f.more_follow && f.offset == 0));
         assert!(matches!(view.transport, Transport::Fragment(_)));
 
         let mut corrupt = plain.clone();

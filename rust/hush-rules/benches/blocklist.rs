@@ -27,7 +27,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -39,7 +42,9 @@ const DOMAINS: usize = 1_000_000;
 
 /// 1,000,000 distinct domains of 2 to 4 labels, from a fixed seed.
 fn generate() -> Vec<String> {
-    const TLDS: &[&str] = &["com", "net", "org", "io", "de", "cn", "ru", "co.uk", "app", "xyz"];
+    const TLDS: &[&str] = &[
+        "com", "net", "org", "io", "de", "cn", "ru", "co.uk", "app", "xyz",
+    ];
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
         state ^= state << 13;
@@ -108,7 +113,10 @@ fn bench(c: &mut Criterion) {
     println!("one-shot load: hush {hush_load:?}, HashSet<String> {set_load:?}");
 
     // A 4-label name under a listed 3-label domain (hit), and one that is not.
-    let listed = names.iter().find(|n| n.matches('.').count() == 2).expect("a 3-label name");
+    let listed = names
+        .iter()
+        .find(|n| n.matches('.').count() == 2)
+        .expect("a 3-label name");
     let hit = format!("cdn.{listed}");
     let miss = "cdn.static.unlisted-example.com".to_string();
     assert!(matches!(rules.check(&hit), Verdict::Blocked(_)));
@@ -118,8 +126,12 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("lookup_4_labels_1M");
     group.bench_function("hush_hit", |b| b.iter(|| rules.check(black_box(&hit))));
     group.bench_function("hush_miss", |b| b.iter(|| rules.check(black_box(&miss))));
-    group.bench_function("hashset_hit", |b| b.iter(|| hashset_blocks(&set, black_box(&hit))));
-    group.bench_function("hashset_miss", |b| b.iter(|| hashset_blocks(&set, black_box(&miss))));
+    group.bench_function("hashset_hit", |b| {
+        b.iter(|| hashset_blocks(&set, black_box(&hit)))
+    });
+    group.bench_function("hashset_miss", |b| {
+        b.iter(|| hashset_blocks(&set, black_box(&miss)))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("load_1M");
@@ -132,7 +144,12 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("hashset", |b| {
-        b.iter(|| black_box(&text).lines().map(str::to_string).collect::<HashSet<String>>())
+        b.iter(|| {
+            black_box(&text)
+                .lines()
+                .map(str::to_string)
+                .collect::<HashSet<String>>()
+        })
     });
     group.finish();
 }

@@ -123,7 +123,11 @@ impl fmt::Display for ListReport {
             )?;
         }
         if self.rejected_count > PRINTED_REJECTS {
-            write!(f, "\n    ... and {} more", self.rejected_count - PRINTED_REJECTS)?;
+            write!(
+                f,
+                "\n    ... and {} more",
+                self.rejected_count - PRINTED_REJECTS
+            )?;
         }
         Ok(())
     }
@@ -186,8 +190,11 @@ impl RuleSetBuilder {
                 Line::Rejected(reason) => {
                     report.rejected_count += 1;
                     if report.rejected.len() < MAX_REJECTED_DETAILS {
-                        let excerpt: String =
-                            String::from_utf8_lossy(raw).trim().chars().take(80).collect();
+                        let excerpt: String = String::from_utf8_lossy(raw)
+                            .trim()
+                            .chars()
+                            .take(80)
+                            .collect();
                         report.rejected.push(RejectedLine {
                             line: index + 1,
                             reason,
@@ -213,7 +220,8 @@ impl RuleSetBuilder {
             ListKind::Allow => &mut self.allowed,
         };
         own.extend(keys.iter().map(|&k| entry(k, id)));
-        self.allowed.extend(exceptions.iter().map(|&k| entry(k, id)));
+        self.allowed
+            .extend(exceptions.iter().map(|&k| entry(k, id)));
         report
     }
 
@@ -256,7 +264,7 @@ impl RuleSet {
     pub fn check(&self, name: &str) -> Verdict {
         let bytes = name.as_bytes();
         let bytes = bytes.strip_suffix(b".").unwrap_or(bytes);
-        if !self.allowed_is_empty() {
+        if !self.allowed.is_empty() {
             let mut allowed = None;
             for_each_suffix_hash(bytes, |hash| {
                 allowed = self.allowed.get(hash);
@@ -276,7 +284,9 @@ impl RuleSet {
 
     /// The name a list was loaded under.
     pub fn list_name(&self, id: ListId) -> &str {
-        self.names.get(usize::from(id.0)).map_or("?", String::as_str)
+        self.names
+            .get(usize::from(id.0))
+            .map_or("?", String::as_str)
     }
 
     pub fn blocked_len(&self) -> usize {
@@ -285,10 +295,6 @@ impl RuleSet {
 
     pub fn allowed_len(&self) -> usize {
         self.allowed.len()
-    }
-
-    fn allowed_is_empty(&self) -> bool {
-        self.allowed.len() == 0
     }
 
     /// Heap bytes held by the match tables (list names aside).
@@ -355,7 +361,10 @@ mod tests {
     fn the_allowlist_overrides_with_the_same_parent_rule() {
         let rules = rules("x.example.com\nads.example\n", "example.com\n");
         assert_eq!(rules.check("x.example.com"), Verdict::Allowed(ListId(1)));
-        assert_eq!(rules.check("deep.x.example.com"), Verdict::Allowed(ListId(1)));
+        assert_eq!(
+            rules.check("deep.x.example.com"),
+            Verdict::Allowed(ListId(1))
+        );
         assert_eq!(rules.check("ads.example"), Verdict::Blocked(ListId(0)));
     }
 
@@ -390,7 +399,10 @@ mod tests {
             report.rejected.iter().map(|r| (r.line, r.reason)).collect();
         assert_eq!(
             lines,
-            [(4, RejectReason::NotUtf8), (7, RejectReason::AddressNotName)]
+            [
+                (4, RejectReason::NotUtf8),
+                (7, RejectReason::AddressNotName)
+            ]
         );
         let printed = report.to_string();
         assert!(printed.contains("line 7"), "{printed}");
@@ -409,14 +421,23 @@ mod tests {
         let report = RuleSetBuilder::new().add_list("junk", ListKind::Block, &junk);
         assert!(report.rejected_count > 0);
         assert!(report.rejected.len() <= MAX_REJECTED_DETAILS);
-        assert_eq!(report.entries + report.rejected_count <= report.lines, true);
+        assert!(report.entries + report.rejected_count <= report.lines);
     }
 
     #[test]
     fn normalisation() {
-        assert_eq!(normalize_domain("Bücher.Example.").unwrap(), "xn--bcher-kva.example");
-        assert_eq!(normalize_domain("_dmarc.example").unwrap(), "_dmarc.example");
-        assert_eq!(normalize_domain(&"a".repeat(64)), Err(RejectReason::NameTooLong));
+        assert_eq!(
+            normalize_domain("Bücher.Example.").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            normalize_domain("_dmarc.example").unwrap(),
+            "_dmarc.example"
+        );
+        assert_eq!(
+            normalize_domain(&"a".repeat(64)),
+            Err(RejectReason::NameTooLong)
+        );
         assert_eq!(normalize_domain("."), Err(RejectReason::InvalidName));
         assert_eq!(normalize_domain("a b"), Err(RejectReason::InvalidName));
     }

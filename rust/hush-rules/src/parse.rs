@@ -63,7 +63,7 @@ pub fn parse_line(raw: &[u8]) -> Line {
         }
     }
     // Inline comments follow whitespace in hosts files and plain lists.
-    let text = match text.find(|c: char| c == '#') {
+    let text = match text.find('#') {
         Some(at) if text[..at].ends_with(char::is_whitespace) => text[..at].trim_end(),
         _ => text,
     };
@@ -118,7 +118,9 @@ fn adblock_name(rule: &str) -> Result<String, RejectReason> {
     let body = rule
         .strip_prefix("||")
         .ok_or(RejectReason::UnsupportedAdblock)?;
-    let (name, tail) = body.split_once('^').ok_or(RejectReason::UnsupportedAdblock)?;
+    let (name, tail) = body
+        .split_once('^')
+        .ok_or(RejectReason::UnsupportedAdblock)?;
     if !matches!(tail, "" | "|" | "$important") {
         return Err(RejectReason::UnsupportedAdblock);
     }
@@ -164,7 +166,10 @@ mod tests {
     #[test]
     fn every_format() {
         assert_eq!(names("0.0.0.0 tracking.miui.com"), ["tracking.miui.com"]);
-        assert_eq!(names("127.0.0.1\ta.example b.example # two"), ["a.example", "b.example"]);
+        assert_eq!(
+            names("127.0.0.1\ta.example b.example # two"),
+            ["a.example", "b.example"]
+        );
         assert_eq!(names(":: ads.example"), ["ads.example"]);
         assert_eq!(names("ads.example"), ["ads.example"]);
         assert_eq!(names("ads.example # why"), ["ads.example"]);
@@ -172,7 +177,10 @@ mod tests {
         assert_eq!(names("||ads.example^$important"), ["ads.example"]);
         assert_eq!(names("*.ads.example"), ["ads.example"]);
         assert_eq!(names("address=/ads.example/0.0.0.0"), ["ads.example"]);
-        assert_eq!(names("address=/a.example/b.example/::"), ["a.example", "b.example"]);
+        assert_eq!(
+            names("address=/a.example/b.example/::"),
+            ["a.example", "b.example"]
+        );
         assert_eq!(names("server=/ads.example/"), ["ads.example"]);
         assert_eq!(names("\u{feff}ADS.Example.\r"), ["ads.example"]);
         assert_eq!(names("bücher.example"), ["xn--bcher-kva.example"]);

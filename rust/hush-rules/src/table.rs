@@ -61,6 +61,10 @@ impl HashTable {
         self.len
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// The list id stored for `hash`, if the table holds its key.
     #[inline]
     pub fn get(&self, hash: u64) -> Option<u16> {
@@ -157,7 +161,11 @@ mod tests {
         });
         assert_eq!(
             seen,
-            vec![name_hash("com"), name_hash("example.com"), name_hash("a.example.com")]
+            vec![
+                name_hash("com"),
+                name_hash("example.com"),
+                name_hash("a.example.com")
+            ]
         );
     }
 

@@ -247,7 +247,11 @@ fn write_loop(
     }
 }
 
-fn write_batch(connection: &mut Connection, batch: &[Event], dropped: u64) -> Result<(), StoreError> {
+fn write_batch(
+    connection: &mut Connection,
+    batch: &[Event],
+    dropped: u64,
+) -> Result<(), StoreError> {
     let transaction = connection.transaction()?;
     {
         let mut insert = transaction.prepare_cached(
@@ -336,7 +340,10 @@ mod tests {
             writer.record(event(&format!("n{i}.example")));
         }
         let dropped = writer.dropped();
-        assert!(dropped >= 50, "the queue of 4 cannot have taken most of 100: dropped {dropped}");
+        assert!(
+            dropped >= 50,
+            "the queue of 4 cannot have taken most of 100: dropped {dropped}"
+        );
         blocker.execute_batch("ROLLBACK").unwrap();
         writer.finish().unwrap();
         let connection = open(&path).unwrap();

@@ -96,7 +96,8 @@ pub struct Frame {
 pub fn read_capture(relative: &str) -> Vec<Frame> {
     let path = dir().join("pcaps").join(relative);
     let mut bytes = Vec::new();
-    let file = File::open(&path).unwrap_or_else(|e| panic!("failed to open {}: {e}", path.display()));
+    let file =
+        File::open(&path).unwrap_or_else(|e| panic!("failed to open {}: {e}", path.display()));
     let mut input: Box<dyn Read> = if relative.ends_with(".gz") {
         Box::new(flate2::read::GzDecoder::new(BufReader::new(file)))
     } else {
