@@ -313,3 +313,201 @@ impl DnsFirewall {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use hickory_proto::op::{Message, Query, ResponseCode};
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+    use hush_rules::{ListKind, RuleSetBuilder};
+    use std::str::FromStr;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<Event>>);
+    impl EventSink for Recorded {
+        fn record(&self, event: Event) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    const APP: &str = "198.18.0.1:40000";
+    const RESOLVER: &str = "198.18.0.53:53";
+
+    fn firewall(config: DnsConfig) -> (DnsFirewall, Arc<Recorded>) {
+        let mut builder = RuleSetBuilder::new();
+        builder.add_list("trackers", ListKind::Block, b"tracking.miui.com\n");
+        let events = Arc::new(Recorded::default());
+        let fw = DnsFirewall::new(config, Arc::new(builder.build()), events.clone());
+        (fw, events)
+    }
+
+    fn query(name: &str, id: u16) -> Vec<u8> {
+        let mut message = Message::query();
+        message.metadata.id = id;
+        message.add_query(Query::query(Name::from_str(name).unwrap(), RecordType::A));
+        let payload = message.to_vec().unwrap();
+        build::udp(APP.parse().unwrap(), RESOLVER.parse().unwrap(), &payload).unwrap()
+    }
+
+    fn answer_to(forwarded: &[u8], address: &str) -> Vec<u8> {
+        let request = Message::from_vec(forwarded).unwrap();
+        let mut answer = Message::response(request.metadata.id, request.metadata.op_code);
+        answer.add_queries(request.queries.iter().cloned());
+        answer.add_answer(Record::from_rdata(
+            request.queries[0].name().clone(),
+            300,
+            RData::A(A(address.parse().unwrap())),
+        ));
+        answer.to_vec().unwrap()
+    }
+
+    fn dns_of(packet: &[u8]) -> (SocketAddr, SocketAddr, Message) {
+        let view = hush_packet::parse(packet, Checksums::Verify).unwrap();
+        let Transport::Udp(udp) = view.transport else {
+            panic!("not UDP")
+        };
+        (
+            SocketAddr::new(view.ip.src, udp.src_port),
+            SocketAddr::new(view.ip.dst, udp.dst_port),
+            Message::from_vec(udp.payload).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_blocked_name_is_answered_in_engine_from_the_resolver_it_was_sent_to() {
+        let (mut fw, events) = firewall(DnsConfig::default());
+        let Step::Reply(reply) = fw.on_tun_packet(&query("a.tracking.miui.com", 7), Instant::now())
+        else {
+            panic!("expected an in-engine answer")
+        };
+        let (from, to, message) = dns_of(&reply);
+        assert_eq!(
+            (from, to),
+            (RESOLVER.parse().unwrap(), APP.parse().unwrap())
+        );
+        assert_eq!(message.metadata.id, 7);
+        assert_eq!(message.metadata.response_code, ResponseCode::NXDomain);
+        let events = events.0.lock().unwrap();
+        assert_eq!(events[0].verdict, Verdict::Blocked);
+        assert_eq!(events[0].reason, Reason::Blocklist("trackers".into()));
+        assert_eq!(fw.stats().blocked, 1);
+    }
+
+    #[test]
+    fn an_allowed_query_is_forwarded_and_its_answer_relayed_with_the_app_id() {
+        let (mut fw, _) = firewall(DnsConfig::default());
+        let now = Instant::now();
+        let Step::Forward(forwarded) = fw.on_tun_packet(&query("f-droid.org", 0x1234), now) else {
+            panic!("expected a forward")
+        };
+        let answer = answer_to(&forwarded, "198.18.100.3");
+        let packet = fw.on_upstream_answer(answer, now).expect("relayed");
+        let (from, to, message) = dns_of(&packet);
+        assert_eq!(
+            (from, to),
+            (RESOLVER.parse().unwrap(), APP.parse().unwrap())
+        );
+        assert_eq!(message.metadata.id, 0x1234);
+        assert_eq!(
+            fw.name_of("198.18.100.3".parse().unwrap(), now),
+            Some("f-droid.org")
+        );
+        assert_eq!(fw.pending_len(), 0);
+        // The same answer again is stray: nothing waits for it.
+        let again = answer_to(&forwarded, "198.18.100.3");
+        assert!(fw.on_upstream_answer(again, now).is_none());
+        assert_eq!(fw.stats().dropped_stray_answers, 1);
+    }
+
+    #[test]
+    fn an_answer_for_another_question_does_not_satisfy_the_query() {
+        let (mut fw, _) = firewall(DnsConfig::default());
+        let now = Instant::now();
+        let Step::Forward(forwarded) = fw.on_tun_packet(&query("f-droid.org", 1), now) else {
+            panic!()
+        };
+        let mut spoof = Message::from_vec(&answer_to(&forwarded, "198.18.9.9")).unwrap();
+        spoof.queries[0].set_name(Name::from_str("evil.example.").unwrap());
+        assert!(fw
+            .on_upstream_answer(spoof.to_vec().unwrap(), now)
+            .is_none());
+        assert_eq!(fw.pending_len(), 1);
+    }
+
+    #[test]
+    fn a_silent_resolver_gives_servfail_at_the_deadline_and_not_before() {
+        let config = DnsConfig::default();
+        let timeout = config.query_timeout;
+        let (mut fw, events) = firewall(config);
+        let now = Instant::now();
+        assert!(matches!(
+            fw.on_tun_packet(&query("f-droid.org", 9), now),
+            Step::Forward(_)
+        ));
+        assert!(fw.expire(now + timeout / 2).is_empty());
+        let replies = fw.expire(now + timeout);
+        assert_eq!(replies.len(), 1);
+        let (_, _, message) = dns_of(&replies[0]);
+        assert_eq!(message.metadata.response_code, ResponseCode::ServFail);
+        assert_eq!(message.metadata.id, 9);
+        assert_eq!(fw.stats().servfail_timeouts, 1);
+        assert_eq!(
+            events.0.lock().unwrap().last().unwrap().reason,
+            Reason::UpstreamTimeout
+        );
+    }
+
+    #[test]
+    fn a_full_pending_table_answers_servfail_instead_of_growing() {
+        let (mut fw, _) = firewall(DnsConfig {
+            max_pending: 2,
+            ..DnsConfig::default()
+        });
+        let now = Instant::now();
+        for id in 0..2 {
+            assert!(matches!(
+                fw.on_tun_packet(&query("f-droid.org", id), now),
+                Step::Forward(_)
+            ));
+        }
+        let Step::Reply(reply) = fw.on_tun_packet(&query("f-droid.org", 3), now) else {
+            panic!("expected SERVFAIL")
+        };
+        assert_eq!(
+            dns_of(&reply).2.metadata.response_code,
+            ResponseCode::ServFail
+        );
+        assert_eq!(fw.pending_len(), 2);
+        assert_eq!(fw.stats().servfail_overload, 1);
+    }
+
+    #[test]
+    fn garbage_is_counted_by_kind_and_never_answered() {
+        let (mut fw, _) = firewall(DnsConfig::default());
+        let now = Instant::now();
+        assert_eq!(fw.on_tun_packet(b"\x45garbage", now), Step::Drop);
+        let bad_dns =
+            build::udp(APP.parse().unwrap(), RESOLVER.parse().unwrap(), b"\xc0\x0c").unwrap();
+        assert_eq!(fw.on_tun_packet(&bad_dns, now), Step::Drop);
+        let not_dns = build::udp(
+            APP.parse().unwrap(),
+            "198.18.0.9:443".parse().unwrap(),
+            b"x",
+        )
+        .unwrap();
+        assert_eq!(fw.on_tun_packet(&not_dns, now), Step::Drop);
+        let stats = fw.stats();
+        assert_eq!(
+            (
+                stats.dropped_malformed_ip,
+                stats.dropped_malformed_dns,
+                stats.dropped_not_dns
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(stats.packets_in, 3);
+    }
+}
