@@ -121,6 +121,12 @@ impl DnsFirewall {
                 let resolver = SocketAddr::new(view.ip.dst, udp.dst_port);
                 self.on_query(app, resolver, udp.payload, now)
             }
+            // Reassembly comes with the relay (Core II); DNS queries are
+            // far below any MTU, so a fragment is almost never one.
+            Transport::Fragment(_) => {
+                self.stats.dropped_fragments += 1;
+                Step::Drop
+            }
             _ => self.on_other(&view),
         }
     }

@@ -16,6 +16,7 @@ pub struct Stats {
     pub dropped_malformed_ip: u64,
     pub dropped_malformed_dns: u64,
     pub dropped_not_dns: u64,
+    pub dropped_fragments: u64,
     pub dropped_stray_answers: u64,
     pub dropped_unanswerable: u64,
     pub upstream_send_errors: u64,
@@ -34,6 +35,7 @@ impl fmt::Display for Stats {
         writeln!(f, "dropped: malformed IP    {}", self.dropped_malformed_ip)?;
         writeln!(f, "dropped: malformed DNS   {}", self.dropped_malformed_dns)?;
         writeln!(f, "dropped: not DNS         {}", self.dropped_not_dns)?;
+        writeln!(f, "dropped: IP fragments    {}", self.dropped_fragments)?;
         writeln!(f, "dropped: stray answers   {}", self.dropped_stray_answers)?;
         writeln!(f, "dropped: unanswerable    {}", self.dropped_unanswerable)?;
         writeln!(f, "upstream send errors     {}", self.upstream_send_errors)?;
