@@ -1,15 +1,21 @@
 //! A compact set of name hashes, each tagged with the list it came from.
 //!
-//! Why not a `HashSet<String>`: a million names would cost ~60 bytes each.
-//! Here a name costs one `u64` slot at a load factor of 0.7, about 11.4 bytes,
-//! and a lookup allocates nothing.
+//! Why not a `HashSet<String>`: a million names cost about 73 bytes each
+//! there (measured, see BENCH_NOTES.md). Here a name costs one `u64` slot at
+//! a load factor of 0.7, about 11.4 bytes, and a lookup allocates nothing:
+//! the hashes of all of a name's suffixes come out of one right-to-left pass
+//! over its bytes, and each is one linear-probe sequence.
 //!
 //! Each slot holds the top 48 bits of the name's 64-bit hash and a 16-bit list
 //! id; 0 marks an empty slot. Two different names collide when their 48-bit
 //! keys are equal: with n names in the table, a lookup of an unlisted name is a
 //! false match with probability about n / 2^48 per probed suffix (3.6e-9 for a
-//! million names, so a 4-label name about 1.4e-8). That is the price of the
-//! memory budget, and it is stated here rather than hidden.
+//! million names, so a 4-label name about 1.4e-8, one in 70 million). That is
+//! the price of the memory budget, and it is stated here rather than hidden:
+//! a rare unlisted name may be blocked (or allowed) as if it were listed.
+//!
+//! The table size is not rounded to a power of two (that could nearly double
+//! the memory); slots are chosen with the multiply-high "fastrange" mapping.
 
 /// Slots per entry is 1 / LOAD_FACTOR.
 const LOAD_FACTOR: f64 = 0.7;
