@@ -41,6 +41,8 @@ pub enum Unreachable {
     Port,
     /// A policy forbids it (ICMPv4 code 13, ICMPv6 code 1).
     AdminProhibited,
+    /// The host cannot be reached (ICMPv4 code 1, ICMPv6 code 3).
+    Host,
 }
 
 /// Builds a UDP datagram from `src` to `dst` carrying `payload`.
@@ -127,6 +129,8 @@ pub fn icmp_unreachable(original: &PacketView<'_>, reason: Unreachable) -> Optio
         (false, Unreachable::AdminProhibited) => {
             (IpProtocol::Icmp, 3, 13, ICMPV4_ERROR_MAX - IPV4_HEADER)
         }
+        (false, Unreachable::Host) => (IpProtocol::Icmp, 3, 1, ICMPV4_ERROR_MAX - IPV4_HEADER),
+        (true, Unreachable::Host) => (IpProtocol::Icmpv6, 1, 3, ICMPV6_ERROR_MAX - IPV6_HEADER),
         (true, Unreachable::Port) => (IpProtocol::Icmpv6, 1, 4, ICMPV6_ERROR_MAX - IPV6_HEADER),
         (true, Unreachable::AdminProhibited) => {
             (IpProtocol::Icmpv6, 1, 1, ICMPV6_ERROR_MAX - IPV6_HEADER)
@@ -140,15 +144,44 @@ pub fn icmp_unreachable(original: &PacketView<'_>, reason: Unreachable) -> Optio
     icmp[1] = code;
     // Bytes 2..8 (checksum and the unused word) are already zero.
     icmp[ICMP_HEADER..].copy_from_slice(quoted);
+    fill_icmp_checksum(src, dst, icmp);
+    Some(out)
+}
+
+/// Builds the echo reply from `src` to `dst` that answers an echo request
+/// with identifier `ident` and sequence number `seq`, carrying `data`.
+pub fn icmp_echo_reply(
+    src: IpAddr,
+    dst: IpAddr,
+    ident: u16,
+    seq: u16,
+    data: &[u8],
+) -> Result<Vec<u8>, BuildError> {
+    let (protocol, msg_type) = if src.is_ipv6() {
+        (IpProtocol::Icmpv6, 129)
+    } else {
+        (IpProtocol::Icmp, 0)
+    };
+    let (mut out, ip_header_len) = ip_packet(src, dst, protocol, ICMP_HEADER + data.len())?;
+    let icmp = &mut out[ip_header_len..];
+    icmp[0] = msg_type;
+    icmp[4..6].copy_from_slice(&ident.to_be_bytes());
+    icmp[6..8].copy_from_slice(&seq.to_be_bytes());
+    icmp[ICMP_HEADER..].copy_from_slice(data);
+    fill_icmp_checksum(src, dst, icmp);
+    Ok(out)
+}
+
+/// ICMPv6 sums a pseudo-header as well; ICMPv4 sums the message alone.
+fn fill_icmp_checksum(src: IpAddr, dst: IpAddr, icmp: &mut [u8]) {
     let checksum = match (src, dst) {
         (IpAddr::V6(s), IpAddr::V6(d)) => !checksum::combine(&[
-            checksum::pseudo_header_v6(&s, &d, IpProtocol::Icmpv6, icmp_len as u32),
+            checksum::pseudo_header_v6(&s, &d, IpProtocol::Icmpv6, icmp.len() as u32),
             checksum::data(icmp),
         ]),
         _ => !checksum::data(icmp),
     };
     icmp[2..4].copy_from_slice(&checksum.to_be_bytes());
-    Some(out)
 }
 
 /// Allocates a zeroed packet and emits its IP header for `payload_len` bytes of
@@ -225,6 +258,32 @@ mod tests {
                 (53, 40000, &b"hello"[..])
             );
         }
+    }
+
+    #[test]
+    fn echo_replies_parse_with_valid_checksums_for_both_versions() {
+        for (src, dst, reply_type) in [
+            ("198.19.0.2", "198.18.0.1", 0),
+            ("fd00:19::2", "fd00:18::1", 129),
+        ] {
+            let (src, dst): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+            let bytes = icmp_echo_reply(src, dst, 0x1234, 7, b"ping data").unwrap();
+            let view = parse(&bytes, Checksums::Verify).unwrap();
+            assert_eq!((view.ip.src, view.ip.dst), (src, dst));
+            let Transport::Icmp(kind, _) = view.transport else {
+                panic!("not ICMP: {view:?}")
+            };
+            assert_eq!(kind.msg_type, reply_type);
+            assert_eq!(kind.echo, Some((0x1234, 7)));
+        }
+        let mixed = icmp_echo_reply(
+            "198.19.0.2".parse().unwrap(),
+            "fd00::1".parse().unwrap(),
+            1,
+            1,
+            b"",
+        );
+        assert_eq!(mixed, Err(BuildError::MixedVersions));
     }
 
     #[test]
