@@ -15,9 +15,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hush_dns::{BlockMode, DnsQuery, NameMap};
 use hush_packet::{build, Checksums, PacketView, Transport};
-use hush_rules::{RuleSet, Verdict as ListVerdict};
+use hush_rules::RuleSet;
 
 use crate::event::{Event, EventSink, Reason, Verdict};
+use crate::policy;
 use crate::stats::Stats;
 
 /// Settings of the DNS path.
@@ -100,6 +101,14 @@ impl DnsFirewall {
         self.names.name_of(address, now)
     }
 
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub(crate) fn events(&self) -> &dyn EventSink {
+        self.events.as_ref()
+    }
+
     /// Replaces the rules; queries already forwarded are not judged again.
     pub fn set_rules(&mut self, rules: Arc<RuleSet>) {
         self.rules = rules;
@@ -152,17 +161,7 @@ impl DnsFirewall {
             }
         };
         self.stats.queries += 1;
-        let (verdict, reason) = match self.rules.check(query.name()) {
-            ListVerdict::Blocked(list) => (
-                Verdict::Blocked,
-                Reason::Blocklist(self.rules.list_name(list).to_string()),
-            ),
-            ListVerdict::Allowed(list) => (
-                Verdict::Allowed,
-                Reason::Allowlist(self.rules.list_name(list).to_string()),
-            ),
-            ListVerdict::Unlisted => (Verdict::Allowed, Reason::Unlisted),
-        };
+        let (verdict, reason) = policy::judge(&self.rules, query.name());
         if verdict == Verdict::Blocked {
             self.stats.blocked += 1;
             self.record(&query, resolver, verdict, reason);

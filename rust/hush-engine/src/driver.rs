@@ -45,7 +45,7 @@ pub enum EngineError {
     },
 }
 
-fn io_context(context: &'static str) -> impl FnOnce(io::Error) -> EngineError {
+pub(crate) fn io_context(context: &'static str) -> impl FnOnce(io::Error) -> EngineError {
     move |source| EngineError::Io { context, source }
 }
 
@@ -145,7 +145,7 @@ fn write_tun(tun: &AsyncFd<File>, packet: &[u8], firewall: &mut DnsFirewall) {
     }
 }
 
-fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     let raw = fd.as_raw_fd();
     // SAFETY: `raw` is a valid open descriptor for the duration of these calls,
     // borrowed from `fd`; F_GETFL/F_SETFL only change its status flags.

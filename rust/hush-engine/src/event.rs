@@ -33,6 +33,8 @@ pub enum Reason {
     Unlisted,
     /// The upstream resolver did not answer within the query timeout.
     UpstreamTimeout,
+    /// The server refused the connection or could not be reached.
+    Unreachable,
 }
 
 impl Reason {
@@ -43,6 +45,7 @@ impl Reason {
             Reason::Allowlist(name) => format!("allow:{name}"),
             Reason::Unlisted => "unlisted".into(),
             Reason::UpstreamTimeout => "timeout".into(),
+            Reason::Unreachable => "unreachable".into(),
         }
     }
 }
@@ -53,13 +56,16 @@ pub struct Event {
     pub time: SystemTime,
     /// The app that made the attempt, once owner lookup exists (Core III).
     pub uid: Option<u32>,
-    /// The name asked for: ASCII, lower case, no trailing dot.
+    /// The name asked for or seen (DNS question, TLS SNI, HTTP Host, or the
+    /// name DNS gave for the address): ASCII, no trailing dot. Empty when
+    /// the flow carried no name and DNS gave none.
     pub host: String,
     /// The address the attempt went to: for DNS, the resolver the app asked.
     pub address: IpAddr,
     pub port: u16,
     pub protocol: &'static str,
-    /// The DNS record type asked for, such as "A" or "HTTPS".
+    /// For DNS, the record type asked for ("A", "HTTPS"...); for flows,
+    /// where the name came from ("sni", "host", "dns-name", "address").
     pub detail: String,
     pub verdict: Verdict,
     pub reason: Reason,

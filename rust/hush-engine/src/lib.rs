@@ -14,9 +14,12 @@
 mod dns_firewall;
 mod driver;
 mod event;
+mod policy;
+mod relay;
 mod stats;
 
 pub use dns_firewall::{DnsConfig, DnsFirewall, Step};
 pub use driver::{open_upstream, run_dns_path, EngineError, NoProtection, SocketProtector};
 pub use event::{DiscardEvents, Event, EventSink, Reason, Verdict};
+pub use relay::{run_relay, RelayConfig};
 pub use stats::Stats;

@@ -21,6 +21,32 @@ pub struct Stats {
     pub dropped_unanswerable: u64,
     pub upstream_send_errors: u64,
     pub tun_write_errors: u64,
+    /// Packets the relay wrote to the tun (answers, resets, relayed data).
+    pub packets_out: u64,
+    pub tcp_flows: u64,
+    /// New connections reset at the SYN: the name DNS gave for the address is blocked.
+    pub tcp_blocked: u64,
+    /// Connections reset after their first bytes named a blocked host (SNI, Host).
+    pub tcp_blocked_by_name: u64,
+    pub tcp_refused_by_server: u64,
+    pub tcp_unreachable: u64,
+    pub tcp_connect_timeouts: u64,
+    pub tcp_refused_overload: u64,
+    /// Segments for no known connection, answered with a reset.
+    pub tcp_reset_unknown: u64,
+    pub tcp_bytes_up: u64,
+    pub tcp_bytes_down: u64,
+    pub udp_flows: u64,
+    pub udp_blocked: u64,
+    pub quic_blocked: u64,
+    pub udp_refused_overload: u64,
+    pub udp_send_errors: u64,
+    pub udp_datagrams_down: u64,
+    pub udp_idle_closed: u64,
+    pub icmp_echo_relayed: u64,
+    /// Echo requests answered with an ICMP error: blocked, or no ICMP
+    /// socket allowed.
+    pub icmp_refused: u64,
 }
 
 impl fmt::Display for Stats {
@@ -34,11 +60,31 @@ impl fmt::Display for Stats {
         writeln!(f, "  SERVFAIL (overload)    {}", self.servfail_overload)?;
         writeln!(f, "dropped: malformed IP    {}", self.dropped_malformed_ip)?;
         writeln!(f, "dropped: malformed DNS   {}", self.dropped_malformed_dns)?;
-        writeln!(f, "dropped: not DNS         {}", self.dropped_not_dns)?;
+        writeln!(f, "dropped: other protocol  {}", self.dropped_not_dns)?;
         writeln!(f, "dropped: IP fragments    {}", self.dropped_fragments)?;
         writeln!(f, "dropped: stray answers   {}", self.dropped_stray_answers)?;
         writeln!(f, "dropped: unanswerable    {}", self.dropped_unanswerable)?;
         writeln!(f, "upstream send errors     {}", self.upstream_send_errors)?;
-        write!(f, "tun write errors         {}", self.tun_write_errors)
+        writeln!(f, "tun write errors         {}", self.tun_write_errors)?;
+        writeln!(f, "packets written to tun   {}", self.packets_out)?;
+        writeln!(f, "TCP connections          {}", self.tcp_flows)?;
+        writeln!(f, "  blocked at SYN         {}", self.tcp_blocked)?;
+        writeln!(f, "  blocked by SNI/Host    {}", self.tcp_blocked_by_name)?;
+        writeln!(f, "  refused by server      {}", self.tcp_refused_by_server)?;
+        writeln!(f, "  server unreachable     {}", self.tcp_unreachable)?;
+        writeln!(f, "  connect timeouts       {}", self.tcp_connect_timeouts)?;
+        writeln!(f, "  refused (overload)     {}", self.tcp_refused_overload)?;
+        writeln!(f, "  resets to stray        {}", self.tcp_reset_unknown)?;
+        writeln!(f, "  bytes up               {}", self.tcp_bytes_up)?;
+        writeln!(f, "  bytes down             {}", self.tcp_bytes_down)?;
+        writeln!(f, "UDP flows                {}", self.udp_flows)?;
+        writeln!(f, "  blocked                {}", self.udp_blocked)?;
+        writeln!(f, "  QUIC blocked by SNI    {}", self.quic_blocked)?;
+        writeln!(f, "  refused (overload)     {}", self.udp_refused_overload)?;
+        writeln!(f, "  send errors            {}", self.udp_send_errors)?;
+        writeln!(f, "  datagrams down         {}", self.udp_datagrams_down)?;
+        writeln!(f, "  closed idle            {}", self.udp_idle_closed)?;
+        writeln!(f, "ICMP echo replies        {}", self.icmp_echo_relayed)?;
+        write!(f, "ICMP echo refused        {}", self.icmp_refused)
     }
 }

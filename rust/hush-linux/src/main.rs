@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hush_dns::BlockMode;
-use hush_engine::{DiscardEvents, DnsConfig, DnsFirewall, EventSink};
+use hush_engine::{DiscardEvents, DnsConfig, DnsFirewall, EventSink, RelayConfig, SocketProtector};
 use hush_linux::{protect::BindToDevice, tun};
 use hush_rules::{ListKind, RuleSet, RuleSetBuilder};
 
@@ -78,6 +78,9 @@ struct RunArgs {
     /// Do not load the built-in list of vendor telemetry hosts.
     #[arg(long)]
     no_default_list: bool,
+    /// The tun's MTU (the largest packet Hush sends to the apps).
+    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..))]
+    mtu: u16,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,6 +92,7 @@ enum BlockModeArg {
 }
 
 fn main() -> ExitCode {
+    map_flow_buffers_fresh();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -104,6 +108,22 @@ fn main() -> ExitCode {
             eprintln!("hush: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Each relayed TCP flow owns two ring buffers of a few hundred KiB. Left to
+/// itself, glibc raises its mmap threshold after the first such buffer is
+/// freed and serves later ones from the heap, where `calloc` must zero them
+/// (a memset of the whole buffer per connection) and freed memory stays
+/// resident. A fixed threshold keeps every flow buffer a fresh mapping: its
+/// pages cost memory only once touched, and go back to the system when the
+/// flow ends. Android's allocator maps large blocks this way by itself.
+fn map_flow_buffers_fresh() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; it is called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 
@@ -175,7 +195,8 @@ fn run(args: RunArgs) -> Result<(), String> {
         (None, None) => unreachable!("clap requires --tun or --tun-fd"),
     }
     .map_err(|e| e.to_string())?;
-    let protector = BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?;
+    let protector: Arc<dyn SocketProtector> =
+        Arc::new(BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?);
     let (events, writer): (Arc<dyn EventSink>, Option<Arc<hush_store::EventWriter>>) = match &args
         .db
     {
@@ -203,11 +224,15 @@ fn run(args: RunArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("failed to start the runtime: {e}"))?;
     let stats = runtime.block_on(async {
-        let upstream =
-            hush_engine::open_upstream(args.upstream, &protector).map_err(|e| e.to_string())?;
+        let upstream = hush_engine::open_upstream(args.upstream, protector.as_ref())
+            .map_err(|e| e.to_string())?;
         let shutdown = shutdown_signal().map_err(|e| format!("failed to watch signals: {e}"))?;
-        eprintln!("hush: ready, firewalling DNS (stop with Ctrl-C)");
-        hush_engine::run_dns_path(tun_fd, upstream, firewall, shutdown)
+        eprintln!("hush: ready, relaying all traffic (stop with Ctrl-C)");
+        let relay = RelayConfig {
+            mtu: usize::from(args.mtu),
+            ..RelayConfig::default()
+        };
+        hush_engine::run_relay(tun_fd, relay, firewall, upstream, protector, shutdown)
             .await
             .map_err(|e| e.to_string())
     })?;

@@ -1,0 +1,1006 @@
+//! The full-tunnel relay: every packet the apps send, on one task.
+//!
+//! DNS to port 53 goes to the [`DnsFirewall`]. TCP is terminated in a
+//! `smoltcp` stack and relayed flow by flow through protected sockets (see
+//! [`tcp`]); UDP is relayed datagram by datagram (see [`udp`]). Each new
+//! flow is judged at its first packet on what is known then (the server
+//! address and the name DNS gave for it), and again on the name its first
+//! bytes carry.
+//!
+//! One task owns the stack, the flows and the firewall, so nothing needs a
+//! lock. Sockets wake it through [`wake::ReadyQueue`], which names the flow,
+//! so a wake-up costs work for that flow only.
+//!
+//! Invariants: every buffer is bounded (per flow, and in flow count); every
+//! packet not relayed or answered is counted in [`Stats`]; a refused flow is
+//! answered (reset or ICMP error), never left to time out.
+
+mod device;
+mod icmp;
+mod slab;
+pub(crate) mod tcp;
+pub(crate) mod udp;
+mod wake;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::future::Future;
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use hush_packet::build::{self, Unreachable};
+use hush_packet::{Checksums, PacketView, Transport};
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::socket::tcp as stack_tcp;
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpListenEndpoint};
+use tokio::io::unix::AsyncFd;
+use tokio::net::UdpSocket;
+
+use crate::dns_firewall::{DnsFirewall, Step};
+use crate::driver::{io_context, set_nonblocking, EngineError, SocketProtector};
+use crate::event::{Event, Reason, Verdict};
+use crate::policy;
+use crate::stats::Stats;
+use device::TunDevice;
+use hush_inspect as inspect;
+use icmp::PingFlow;
+use slab::Slab;
+use tcp::{Connect, Ending, Phase, TcpFlow};
+use udp::UdpFlow;
+use wake::{FlowKind, FlowRef, ReadyQueue};
+
+/// Settings of the relay.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// The tun's MTU: the largest packet the stack sends to the apps.
+    pub mtu: usize,
+    /// Bytes from the app held per TCP flow before its window closes.
+    pub tcp_app_buffer: usize,
+    /// Bytes from the server held per TCP flow before Hush stops reading.
+    pub tcp_server_buffer: usize,
+    pub max_tcp_flows: usize,
+    pub max_udp_flows: usize,
+    /// How long a server connect may take before the app is told the host
+    /// is unreachable.
+    pub connect_timeout: Duration,
+    /// How long a flow's first bytes are held when they end mid-way through
+    /// a ClientHello or request; then the flow is relayed unnamed.
+    pub inspect_timeout: Duration,
+    /// At most this many first bytes are held for inspection.
+    pub inspect_limit: usize,
+    pub udp_idle_timeout: Duration,
+    /// Echo flows (app, server, identifier) relayed at once.
+    pub max_ping_flows: usize,
+    pub ping_idle_timeout: Duration,
+    /// Datagrams of a new UDP flow held while its QUIC Initial is read.
+    pub udp_hold_limit: usize,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            mtu: 1500,
+            tcp_app_buffer: 256 * 1024,
+            tcp_server_buffer: 256 * 1024,
+            max_tcp_flows: 16_384,
+            max_udp_flows: 4096,
+            connect_timeout: Duration::from_secs(10),
+            inspect_timeout: Duration::from_millis(500),
+            inspect_limit: 16 * 1024,
+            udp_idle_timeout: Duration::from_secs(60),
+            max_ping_flows: 256,
+            ping_idle_timeout: Duration::from_secs(10),
+            udp_hold_limit: 8,
+        }
+    }
+}
+
+/// How many packets are taken from the tun per wake-up before the sockets
+/// get a turn.
+const TUN_BATCH: usize = 128;
+/// Largest IP packet a tun can hand over.
+const MAX_PACKET: usize = 65_535;
+/// How often every flow is looked at while any exists: idle UDP and echo
+/// flows are closed, and TCP sockets the stack closed on its own timers are
+/// removed. Deadlines that must be met sooner (DNS, connect, inspection) set
+/// their own wake-up, so an idle relay wakes only this often.
+const SWEEP: Duration = Duration::from_secs(2);
+/// The longest the relay sleeps when there is nothing at all to watch.
+const IDLE_WAKE: Duration = Duration::from_secs(3600);
+/// Addresses the stack owns. With any-IP on it answers for every address;
+/// these two are reserved so no real server can have them (RFC 7600's IPv4
+/// dummy address and the IPv6 discard prefix, RFC 6666).
+const STACK_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 0, 8);
+const STACK_V6: Ipv6Addr = Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 1);
+
+/// Runs the relay on `tun` until `shutdown` completes, then returns the
+/// final counts. `tun` carries raw IP packets, one per read.
+pub async fn run_relay(
+    tun: OwnedFd,
+    config: RelayConfig,
+    firewall: DnsFirewall,
+    dns_upstream: UdpSocket,
+    protector: Arc<dyn SocketProtector>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Stats, EngineError> {
+    set_nonblocking(tun.as_fd()).map_err(io_context("make the tun non-blocking"))?;
+    let tun = Arc::new(File::from(tun));
+    let reader = Arc::clone(&tun);
+    // SAFETY: a `File` owns its descriptor, keeps it open until dropped and
+    // always reports the same one, which is what `register` requires. The
+    // relay's device writes to the same file through its own `Arc`.
+    let tun_ready = unsafe { AsyncFd::register(ArcFile(reader)) }
+        .map_err(|e| io_context("register the tun")(e.into()))?;
+    let dns_upstream = Arc::new(dns_upstream);
+    let mut relay = Relay::new(config, firewall, Arc::clone(&dns_upstream), protector, tun);
+    let ready = Arc::clone(&relay.ready);
+
+    let mut packet_buffer = vec![0u8; MAX_PACKET];
+    let mut answer = vec![0u8; MAX_PACKET];
+    let wake_at = tokio::time::sleep(SWEEP);
+    tokio::pin!(wake_at);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            readable = tun_ready.readable() => {
+                let mut guard = readable.map_err(io_context("poll the tun"))?;
+                for _ in 0..TUN_BATCH {
+                    let read = guard.try_io(|tun| (&*tun.get_ref().0).read(&mut packet_buffer));
+                    match read {
+                        Ok(Ok(len)) => relay.on_tun_packet(&packet_buffer[..len], Instant::now()),
+                        Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Ok(Err(e)) => return Err(io_context("read the tun")(e)),
+                        Err(_would_block) => break,
+                    }
+                }
+            }
+            () = ready.notified() => {
+                ready.drain_into(&mut relay.touched);
+            }
+            received = dns_upstream.recv(&mut answer) => match received {
+                Ok(len) => relay.on_dns_answer(&answer[..len], Instant::now()),
+                // A refused or unreachable resolver shows up here (ICMP errors
+                // on a connected socket); its queries end in SERVFAIL on timeout.
+                Err(_) => relay.firewall.stats_mut().upstream_send_errors += 1,
+            },
+            () = &mut wake_at => {}
+        }
+        let now = Instant::now();
+        if now >= relay.housekeeping_due(now) {
+            relay.housekeeping(now);
+        }
+        relay.turn(now);
+        let mut due = relay.housekeeping_due(now);
+        if let Some(delay) = relay.stack_delay(now) {
+            due = due.min(now + delay);
+        }
+        wake_at.as_mut().reset(tokio::time::Instant::from_std(due));
+    }
+    Ok(relay.final_stats())
+}
+
+/// A shared `File` that `AsyncFd` can own.
+struct ArcFile(Arc<File>);
+
+impl std::os::fd::AsRawFd for ArcFile {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+struct Relay {
+    config: RelayConfig,
+    firewall: DnsFirewall,
+    dns_upstream: Arc<UdpSocket>,
+    protector: Arc<dyn SocketProtector>,
+    iface: Interface,
+    sockets: SocketSet<'static>,
+    device: TunDevice,
+    origin: Instant,
+    tcp: Slab<TcpFlow>,
+    tcp_index: HashMap<(SocketAddr, SocketAddr), FlowRef>,
+    udp: Slab<UdpFlow>,
+    udp_index: HashMap<(SocketAddr, SocketAddr), FlowRef>,
+    ping: Slab<PingFlow>,
+    ping_index: HashMap<(IpAddr, IpAddr, u16), FlowRef>,
+    ready: Arc<ReadyQueue>,
+    /// Flows to service in this turn; may hold repeats and stale references.
+    touched: Vec<FlowRef>,
+    /// Flows that ended this turn; removed after the stack has sent their
+    /// last packets (a FIN or a reset).
+    ended: Vec<(FlowRef, Ending)>,
+    udp_scratch: Vec<u8>,
+    last_sweep: Instant,
+    /// The earliest deadline a flow is waiting on (connect, inspection).
+    flow_deadline: Option<Instant>,
+}
+
+impl Relay {
+    fn new(
+        config: RelayConfig,
+        firewall: DnsFirewall,
+        dns_upstream: Arc<UdpSocket>,
+        protector: Arc<dyn SocketProtector>,
+        tun: Arc<File>,
+    ) -> Self {
+        let mut device = TunDevice::new(tun, config.mtu);
+        let origin = Instant::now();
+        let mut iface_config = Config::new(HardwareAddress::Ip);
+        iface_config.random_seed = rand::random();
+        let mut iface = Interface::new(iface_config, &mut device, stack_time(origin, origin));
+        iface.set_any_ip(true);
+        iface.update_ip_addrs(|addrs| {
+            // Capacity is fixed at compile time and far above two.
+            let _ = addrs.push(IpCidr::new(IpAddress::from(STACK_V4), 32));
+            let _ = addrs.push(IpCidr::new(IpAddress::from(STACK_V6), 128));
+        });
+        Self {
+            config,
+            firewall,
+            dns_upstream,
+            protector,
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            device,
+            origin,
+            tcp: Slab::new(FlowKind::Tcp),
+            tcp_index: HashMap::new(),
+            udp: Slab::new(FlowKind::Udp),
+            udp_index: HashMap::new(),
+            ping: Slab::new(FlowKind::Ping),
+            ping_index: HashMap::new(),
+            ready: ReadyQueue::new(),
+            touched: Vec::new(),
+            ended: Vec::new(),
+            udp_scratch: vec![0; MAX_PACKET],
+            last_sweep: origin,
+            flow_deadline: None,
+        }
+    }
+
+    fn stats(&mut self) -> &mut Stats {
+        self.firewall.stats_mut()
+    }
+
+    fn final_stats(&mut self) -> Stats {
+        let (written, errors) = (self.device.packets_out, self.device.write_errors);
+        let stats = self.stats();
+        stats.packets_out += written;
+        stats.tun_write_errors += errors;
+        stats.clone()
+    }
+
+    fn on_tun_packet(&mut self, packet: &[u8], now: Instant) {
+        let view = match hush_packet::parse(packet, Checksums::Verify) {
+            Ok(view) => view,
+            Err(_) => {
+                // Counted by the firewall, which sees every packet.
+                let _ = self.firewall.on_tun_packet(packet, now);
+                return;
+            }
+        };
+        match view.transport {
+            Transport::Udp(udp) if udp.dst_port == 53 => self.on_dns_query(packet, now),
+            Transport::Tcp(_) => {
+                self.stats().packets_in += 1;
+                self.on_tcp(&view, now);
+            }
+            Transport::Udp(_) => {
+                self.stats().packets_in += 1;
+                self.on_udp(&view, now);
+            }
+            Transport::Icmp(..) => {
+                self.stats().packets_in += 1;
+                self.on_icmp(&view, now);
+            }
+            Transport::Fragment(_) | Transport::Other(_) => {
+                // The firewall counts both kinds.
+                let _ = self.firewall.on_tun_packet(packet, now);
+            }
+        }
+    }
+
+    fn on_dns_query(&mut self, packet: &[u8], now: Instant) {
+        match self.firewall.on_tun_packet(packet, now) {
+            Step::Reply(reply) => self.device.write_packet(&reply),
+            Step::Forward(query) => {
+                if self.dns_upstream.try_send(&query).is_err() {
+                    self.stats().upstream_send_errors += 1;
+                }
+            }
+            Step::Drop => {}
+        }
+    }
+
+    fn on_dns_answer(&mut self, answer: &[u8], now: Instant) {
+        if let Some(reply) = self.firewall.on_upstream_answer(answer.to_vec(), now) {
+            self.device.write_packet(&reply);
+        }
+    }
+
+    /// The name DNS gave for `address`, if it is still remembered.
+    fn dns_name(&self, address: IpAddr, now: Instant) -> Option<String> {
+        self.firewall.name_of(address, now).map(str::to_owned)
+    }
+
+    fn record(
+        &self,
+        host: Option<&str>,
+        server: SocketAddr,
+        protocol: &'static str,
+        detail: &str,
+        verdict: Verdict,
+        reason: Reason,
+    ) {
+        self.firewall.events().record(Event {
+            time: SystemTime::now(),
+            uid: None,
+            host: host.unwrap_or_default().to_string(),
+            address: server.ip(),
+            port: server.port(),
+            protocol,
+            detail: detail.to_string(),
+            verdict,
+            reason,
+        });
+    }
+
+    // ---- TCP ----
+
+    fn on_tcp(&mut self, view: &PacketView<'_>, now: Instant) {
+        let Transport::Tcp(segment) = view.transport else {
+            return;
+        };
+        let app = SocketAddr::new(view.ip.src, segment.src_port);
+        let server = SocketAddr::new(view.ip.dst, segment.dst_port);
+        if let Some(&flow) = self.tcp_index.get(&(app, server)) {
+            let connecting = self
+                .tcp
+                .get_mut(flow)
+                .is_some_and(|f| matches!(f.phase, Phase::Connecting { .. }));
+            if connecting && segment.flags.syn && !segment.flags.ack {
+                // A retransmitted SYN: the first one is still being answered.
+                return;
+            }
+            let mut buffer = self.device.buffer();
+            buffer.extend_from_slice(view.bytes);
+            self.device.push_rx(buffer);
+            self.touched.push(flow);
+            return;
+        }
+        if !segment.flags.syn || segment.flags.ack || segment.flags.rst {
+            // No such flow (it ended, or predates Hush): fail it fast.
+            if let Some(reset) = build::tcp_rst(&view.ip, &segment) {
+                self.device.write_packet(&reset);
+            }
+            self.stats().tcp_reset_unknown += 1;
+            return;
+        }
+        self.on_tcp_syn(view, app, server, now);
+    }
+
+    fn on_tcp_syn(
+        &mut self,
+        view: &PacketView<'_>,
+        app: SocketAddr,
+        server: SocketAddr,
+        now: Instant,
+    ) {
+        let Transport::Tcp(segment) = view.transport else {
+            return;
+        };
+        let dns_name = self.dns_name(server.ip(), now);
+        if let Some(name) = &dns_name {
+            if let (Verdict::Blocked, reason) = policy::judge(self.firewall.rules(), name) {
+                self.refuse_tcp(view, &segment);
+                self.stats().tcp_blocked += 1;
+                self.record(
+                    Some(name),
+                    server,
+                    "tcp",
+                    "dns-name",
+                    Verdict::Blocked,
+                    reason,
+                );
+                return;
+            }
+        }
+        if self.tcp.len() >= self.config.max_tcp_flows {
+            self.refuse_tcp(view, &segment);
+            self.stats().tcp_refused_overload += 1;
+            return;
+        }
+        let upstream = match tcp::connect(server, self.protector.as_ref()) {
+            Ok(upstream) => upstream,
+            Err(error) => {
+                self.answer_failed_connect(view, &error);
+                self.record(
+                    dns_name.as_deref(),
+                    server,
+                    "tcp",
+                    "connect",
+                    Verdict::Failed,
+                    Reason::Unreachable,
+                );
+                return;
+            }
+        };
+        let mut socket = stack_tcp::Socket::new(
+            stack_tcp::SocketBuffer::new(vec![0; self.config.tcp_app_buffer]),
+            stack_tcp::SocketBuffer::new(vec![0; self.config.tcp_server_buffer]),
+        );
+        socket.pause_synack(true);
+        socket.set_nagle_enabled(false);
+        socket.set_ack_delay(None);
+        socket.set_timeout(Some(smoltcp::time::Duration::from_secs(120)));
+        let endpoint = IpListenEndpoint {
+            addr: Some(IpAddress::from(server.ip())),
+            port: server.port(),
+        };
+        if socket.listen(endpoint).is_err() {
+            // Port 0: not a connection any server could take.
+            self.refuse_tcp(view, &segment);
+            self.stats().dropped_malformed_ip += 1;
+            return;
+        }
+        let handle = self.sockets.add(socket);
+        // The stack must take this SYN now, while this socket is the only
+        // listener for the server address: a later SYN to the same address
+        // must find it busy and get its own.
+        self.ingest_queued(now);
+        let mut syn = self.device.buffer();
+        syn.extend_from_slice(view.bytes);
+        self.device.push_rx(syn);
+        self.ingest_queued(now);
+        let taken =
+            self.sockets.get::<stack_tcp::Socket>(handle).state() == stack_tcp::State::SynReceived;
+        if !taken {
+            self.sockets.remove(handle);
+            self.stats().dropped_malformed_ip += 1;
+            return;
+        }
+        let waker_queue = Arc::clone(&self.ready);
+        let flow = self.tcp.insert_with(|flow| TcpFlow {
+            app,
+            server,
+            handle,
+            upstream,
+            waker: waker_queue.waker_for(flow),
+            phase: Phase::Connecting {
+                deadline: now + self.config.connect_timeout,
+            },
+            syn: view.bytes.to_vec(),
+            dns_name,
+            held: Vec::new(),
+            held_sent: 0,
+            app_fin_forwarded: false,
+            server_fin: false,
+            bytes_up: 0,
+            bytes_down: 0,
+        });
+        self.tcp_index.insert((app, server), flow);
+        self.stats().tcp_flows += 1;
+        self.touched.push(flow);
+    }
+
+    /// Refuses a new connection the way a firewall should: a reset, at once.
+    fn refuse_tcp(&mut self, view: &PacketView<'_>, segment: &hush_packet::TcpSegment<'_>) {
+        if let Some(reset) = build::tcp_rst(&view.ip, segment) {
+            self.device.write_packet(&reset);
+        }
+    }
+
+    /// Tells the app what the server connect met: a reset for a refusal, an
+    /// ICMP error for an unreachable host or a timeout.
+    fn answer_failed_connect(&mut self, view: &PacketView<'_>, error: &io::Error) {
+        let Transport::Tcp(segment) = view.transport else {
+            return;
+        };
+        if error.kind() == io::ErrorKind::ConnectionRefused {
+            self.stats().tcp_refused_by_server += 1;
+            self.refuse_tcp(view, &segment);
+        } else {
+            self.stats().tcp_unreachable += 1;
+            match build::icmp_unreachable(view, Unreachable::Host) {
+                Some(error) => self.device.write_packet(&error),
+                None => self.refuse_tcp(view, &segment),
+            }
+        }
+    }
+
+    /// Lets the stack take every packet queued for it, without sending.
+    fn ingest_queued(&mut self, now: Instant) {
+        let now = stack_time(self.origin, now);
+        while self.device.has_rx() {
+            self.iface
+                .poll_ingress_single(now, &mut self.device, &mut self.sockets);
+        }
+    }
+
+    fn service_tcp(&mut self, flow_ref: FlowRef, now: Instant) {
+        let Some(flow) = self.tcp.get_mut(flow_ref) else {
+            return;
+        };
+        let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
+        if let Phase::Connecting { deadline } = flow.phase {
+            match flow.poll_connect() {
+                Connect::Pending if now < deadline => {
+                    self.note_deadline(deadline);
+                    return;
+                }
+                Connect::Pending => {
+                    let error = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
+                    self.fail_connect(flow_ref, &error);
+                    return;
+                }
+                Connect::Failed(error) => {
+                    self.fail_connect(flow_ref, &error);
+                    return;
+                }
+                Connect::Connected => {
+                    socket.pause_synack(false);
+                    flow.phase = Phase::Inspecting { deadline: None };
+                    flow.syn = Vec::new();
+                }
+            }
+        }
+        if let Phase::Inspecting { deadline } = flow.phase {
+            let limit = self.config.inspect_limit;
+            flow.take_first_bytes(socket, limit);
+            let app_done =
+                TcpFlow::app_finished(socket) || socket.state() == stack_tcp::State::Closed;
+            let timed_out = deadline.is_some_and(|d| now >= d);
+            let (name, protocol) = if flow.held.is_empty() {
+                // Nothing from the app yet. A server that speaks first
+                // (SMTP, SSH...) must be heard; so must an app that closes.
+                let mut cx = std::task::Context::from_waker(&flow.waker);
+                let server_spoke = flow.upstream.poll_read_ready(&mut cx).is_ready();
+                if !server_spoke && !app_done {
+                    return;
+                }
+                (None, "tcp")
+            } else {
+                match inspect::classify_stream(&flow.held) {
+                    inspect::StreamClass::NeedMore
+                        if flow.held.len() < limit && !app_done && !timed_out =>
+                    {
+                        let deadline = deadline.unwrap_or(now + self.config.inspect_timeout);
+                        flow.phase = Phase::Inspecting {
+                            deadline: Some(deadline),
+                        };
+                        self.note_deadline(deadline);
+                        return;
+                    }
+                    inspect::StreamClass::Tls { sni } => (sni.map(|s| s.into_owned()), "tls"),
+                    inspect::StreamClass::Http { host } => (host.map(|h| h.into_owned()), "http"),
+                    _ => (None, "tcp"),
+                }
+            };
+            let (server, dns_name) = (flow.server, flow.dns_name.clone());
+            let (verdict, reason, host, detail) = match &name {
+                Some(name) => {
+                    let (verdict, reason) = policy::judge(self.firewall.rules(), name);
+                    let detail = if protocol == "tls" { "sni" } else { "host" };
+                    (verdict, reason, Some(name.clone()), detail)
+                }
+                None => (Verdict::Allowed, Reason::Unlisted, dns_name, "address"),
+            };
+            let reason_for_event = reason.clone();
+            self.record(
+                host.as_deref(),
+                server,
+                protocol,
+                detail,
+                verdict,
+                reason_for_event,
+            );
+            let flow = self.tcp.get_mut(flow_ref).expect("looked up above");
+            let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
+            if verdict == Verdict::Blocked {
+                socket.abort();
+                flow.held = Vec::new();
+                self.firewall.stats_mut().tcp_blocked_by_name += 1;
+                self.ended.push((flow_ref, Ending::AppReset));
+                return;
+            }
+            flow.phase = Phase::Relaying;
+        }
+        let flow = self.tcp.get_mut(flow_ref).expect("looked up above");
+        let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
+        if let Some(ending) = flow.pump(socket) {
+            self.ended.push((flow_ref, ending));
+        }
+    }
+
+    fn fail_connect(&mut self, flow_ref: FlowRef, error: &io::Error) {
+        let Some(flow) = self.tcp.remove(flow_ref) else {
+            return;
+        };
+        self.tcp_index.remove(&(flow.app, flow.server));
+        // The paused socket has sent nothing; it goes without a word, and
+        // the app hears the server's answer from us instead.
+        self.sockets.remove(flow.handle);
+        if matches!(error.kind(), io::ErrorKind::TimedOut) {
+            self.stats().tcp_connect_timeouts += 1;
+        }
+        if let Ok(view) = hush_packet::parse(&flow.syn, Checksums::Ignore) {
+            self.answer_failed_connect(&view, error);
+        }
+        self.record(
+            flow.dns_name.as_deref(),
+            flow.server,
+            "tcp",
+            "connect",
+            Verdict::Failed,
+            Reason::Unreachable,
+        );
+    }
+
+    fn finish_tcp(&mut self, flow_ref: FlowRef, ending: Ending) {
+        let Some(flow) = self.tcp.remove(flow_ref) else {
+            return;
+        };
+        self.tcp_index.remove(&(flow.app, flow.server));
+        self.sockets.remove(flow.handle);
+        if ending != Ending::Graceful {
+            flow.reset_server_on_drop();
+        }
+        let stats = self.stats();
+        stats.tcp_bytes_up += flow.bytes_up;
+        stats.tcp_bytes_down += flow.bytes_down;
+    }
+
+    // ---- UDP ----
+
+    fn on_udp(&mut self, view: &PacketView<'_>, now: Instant) {
+        let Transport::Udp(datagram) = view.transport else {
+            return;
+        };
+        let app = SocketAddr::new(view.ip.src, datagram.src_port);
+        let server = SocketAddr::new(view.ip.dst, datagram.dst_port);
+        let flow_ref = match self.udp_index.get(&(app, server)) {
+            Some(&flow) => flow,
+            None => match self.open_udp(view, app, server, now) {
+                Some(flow) => flow,
+                None => return,
+            },
+        };
+        let Some(flow) = self.udp.get_mut(flow_ref) else {
+            return;
+        };
+        flow.last_active = now;
+        match flow.on_app_datagram(datagram.payload, self.config.udp_hold_limit) {
+            udp::Outcome::Sent | udp::Outcome::Held => {}
+            udp::Outcome::SendFailed => self.stats().udp_send_errors += 1,
+            udp::Outcome::Named(name) => self.judge_udp_name(flow_ref, view, name),
+        }
+    }
+
+    fn open_udp(
+        &mut self,
+        view: &PacketView<'_>,
+        app: SocketAddr,
+        server: SocketAddr,
+        now: Instant,
+    ) -> Option<FlowRef> {
+        let dns_name = self.dns_name(server.ip(), now);
+        if let Some(name) = &dns_name {
+            if let (Verdict::Blocked, reason) = policy::judge(self.firewall.rules(), name) {
+                if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
+                    self.device.write_packet(&error);
+                }
+                self.stats().udp_blocked += 1;
+                self.record(
+                    Some(name),
+                    server,
+                    "udp",
+                    "dns-name",
+                    Verdict::Blocked,
+                    reason,
+                );
+                return None;
+            }
+        }
+        if self.udp.len() >= self.config.max_udp_flows {
+            if let Some(error) = build::icmp_unreachable(view, Unreachable::Host) {
+                self.device.write_packet(&error);
+            }
+            self.stats().udp_refused_overload += 1;
+            return None;
+        }
+        let socket = match udp::connect(server, self.protector.as_ref()) {
+            Ok(socket) => socket,
+            Err(_) => {
+                if let Some(error) = build::icmp_unreachable(view, Unreachable::Host) {
+                    self.device.write_packet(&error);
+                }
+                self.stats().udp_send_errors += 1;
+                return None;
+            }
+        };
+        let queue = Arc::clone(&self.ready);
+        let flow = self.udp.insert_with(|flow| {
+            UdpFlow::new(app, server, socket, queue.waker_for(flow), dns_name, now)
+        });
+        self.udp_index.insert((app, server), flow);
+        self.stats().udp_flows += 1;
+        // Register for the server's datagrams.
+        self.touched.push(flow);
+        if let Some(flow) = self.udp.get_mut(flow) {
+            let (host, detail) = match &flow.dns_name {
+                Some(name) => (Some(name.clone()), "dns-name"),
+                None => (None, "address"),
+            };
+            if !flow.is_sniffing() {
+                self.record(
+                    host.as_deref(),
+                    server,
+                    "udp",
+                    detail,
+                    Verdict::Allowed,
+                    Reason::Unlisted,
+                );
+            }
+        }
+        Some(flow)
+    }
+
+    fn judge_udp_name(&mut self, flow_ref: FlowRef, view: &PacketView<'_>, name: Option<String>) {
+        let Some(flow) = self.udp.get_mut(flow_ref) else {
+            return;
+        };
+        let server = flow.server;
+        let host = name.clone().or_else(|| flow.dns_name.clone());
+        let (verdict, reason) = match &name {
+            Some(name) => policy::judge(self.firewall.rules(), name),
+            None => (Verdict::Allowed, Reason::Unlisted),
+        };
+        let detail = if name.is_some() { "sni" } else { "address" };
+        self.record(host.as_deref(), server, "quic", detail, verdict, reason);
+        if verdict == Verdict::Blocked {
+            if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
+                self.device.write_packet(&error);
+            }
+            self.stats().quic_blocked += 1;
+            if let Some(flow) = self.udp.remove(flow_ref) {
+                self.udp_index.remove(&(flow.app, flow.server));
+            }
+            return;
+        }
+        let flow = self.udp.get_mut(flow_ref).expect("looked up above");
+        if flow.release_held() > 0 {
+            self.stats().udp_send_errors += 1;
+        }
+    }
+
+    fn service_udp(&mut self, flow_ref: FlowRef, now: Instant) {
+        let Some(flow) = self.udp.get_mut(flow_ref) else {
+            return;
+        };
+        let (app, server) = (flow.app, flow.server);
+        let mut received = 0u64;
+        let mut failed = false;
+        while let Some(result) = flow.poll_receive(&mut self.udp_scratch) {
+            match result {
+                Ok(len) => {
+                    flow.last_active = now;
+                    received += 1;
+                    match build::udp(server, app, &self.udp_scratch[..len]) {
+                        Ok(packet) => self.device.write_packet(&packet),
+                        Err(_) => failed = true,
+                    }
+                }
+                // ICMP errors from the server's side arrive as errors on the
+                // connected socket; the app's own retries decide what next.
+                Err(_) => failed = true,
+            }
+        }
+        let stats = self.stats();
+        stats.udp_datagrams_down += received;
+        if failed {
+            stats.udp_send_errors += 1;
+        }
+    }
+
+    // ---- ICMP ----
+
+    fn on_icmp(&mut self, view: &PacketView<'_>, now: Instant) {
+        let Transport::Icmp(kind, data) = view.transport else {
+            return;
+        };
+        let request_type = if view.is_ipv6() { 128 } else { 8 };
+        let (Some((ident, seq)), true) = (kind.echo, kind.msg_type == request_type) else {
+            // Errors and other messages from apps have no one to go to.
+            self.stats().dropped_not_dns += 1;
+            return;
+        };
+        let (app, server) = (view.ip.src, view.ip.dst);
+        let flow_ref = match self.ping_index.get(&(app, server, ident)) {
+            Some(&flow) => flow,
+            None => match self.open_ping(view, ident, now) {
+                Some(flow) => flow,
+                None => return,
+            },
+        };
+        let Some(flow) = self.ping.get_mut(flow_ref) else {
+            return;
+        };
+        flow.last_active = now;
+        if flow.send_echo(seq, data).is_err() {
+            if let Some(error) = build::icmp_unreachable(view, Unreachable::Host) {
+                self.device.write_packet(&error);
+            }
+            self.stats().icmp_refused += 1;
+        }
+    }
+
+    fn open_ping(&mut self, view: &PacketView<'_>, ident: u16, now: Instant) -> Option<FlowRef> {
+        let (app, server) = (view.ip.src, view.ip.dst);
+        let dns_name = self.dns_name(server, now);
+        let blocked = dns_name
+            .as_deref()
+            .map(|name| policy::judge(self.firewall.rules(), name))
+            .filter(|(verdict, _)| *verdict == Verdict::Blocked);
+        let socket = if blocked.is_some() || self.ping.len() >= self.config.max_ping_flows {
+            None
+        } else {
+            // No ICMP socket where the platform forbids them (Linux outside
+            // `ping_group_range`): the app hears so at once.
+            icmp::open(server, self.protector.as_ref()).ok()
+        };
+        let Some(socket) = socket else {
+            let reason = if blocked.is_some() {
+                Unreachable::AdminProhibited
+            } else {
+                Unreachable::Host
+            };
+            if let Some(error) = build::icmp_unreachable(view, reason) {
+                self.device.write_packet(&error);
+            }
+            self.stats().icmp_refused += 1;
+            if let Some((verdict, reason)) = blocked {
+                let address = SocketAddr::new(server, 0);
+                self.record(
+                    dns_name.as_deref(),
+                    address,
+                    "icmp",
+                    "dns-name",
+                    verdict,
+                    reason,
+                );
+            }
+            return None;
+        };
+        let queue = Arc::clone(&self.ready);
+        let flow = self.ping.insert_with(|flow| {
+            PingFlow::new(app, server, ident, socket, queue.waker_for(flow), now)
+        });
+        self.ping_index.insert((app, server, ident), flow);
+        self.touched.push(flow);
+        Some(flow)
+    }
+
+    fn service_ping(&mut self, flow_ref: FlowRef, now: Instant) {
+        let Some(flow) = self.ping.get_mut(flow_ref) else {
+            return;
+        };
+        let mut relayed = 0;
+        while let Some(reply) = flow.poll_reply(&mut self.udp_scratch) {
+            let Ok((seq, len)) = reply else {
+                break;
+            };
+            flow.last_active = now;
+            let data = &self.udp_scratch[8..len];
+            if let Ok(packet) =
+                build::icmp_echo_reply(flow.server, flow.app, flow.app_ident, seq, data)
+            {
+                self.device.write_packet(&packet);
+                relayed += 1;
+            }
+        }
+        self.stats().icmp_echo_relayed += relayed;
+    }
+
+    // ---- the turn ----
+
+    /// Services every flow that was touched, then lets the stack send, then
+    /// removes the flows that ended.
+    fn turn(&mut self, now: Instant) {
+        let stack_now = stack_time(self.origin, now);
+        self.iface
+            .poll(stack_now, &mut self.device, &mut self.sockets);
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable_by_key(|f| (f.kind as u8, f.slot, f.generation));
+        touched.dedup();
+        for flow in touched.drain(..) {
+            match flow.kind {
+                FlowKind::Tcp => self.service_tcp(flow, now),
+                FlowKind::Udp => self.service_udp(flow, now),
+                FlowKind::Ping => self.service_ping(flow, now),
+            }
+        }
+        if self.touched.is_empty() {
+            self.touched = touched;
+        }
+        self.iface
+            .poll(stack_now, &mut self.device, &mut self.sockets);
+        for (flow, ending) in std::mem::take(&mut self.ended) {
+            self.finish_tcp(flow, ending);
+        }
+    }
+
+    fn stack_delay(&mut self, now: Instant) -> Option<Duration> {
+        self.iface
+            .poll_delay(stack_time(self.origin, now), &self.sockets)
+            .map(|d| Duration::from_micros(d.total_micros()))
+    }
+
+    /// When housekeeping must next run.
+    fn housekeeping_due(&self, now: Instant) -> Instant {
+        let has_flows = self.tcp.len() + self.udp.len() + self.ping.len() > 0;
+        let mut due = if has_flows {
+            self.last_sweep + SWEEP
+        } else {
+            now + IDLE_WAKE
+        };
+        for deadline in [self.firewall.next_deadline(), self.flow_deadline]
+            .into_iter()
+            .flatten()
+        {
+            due = due.min(deadline);
+        }
+        due
+    }
+
+    fn note_deadline(&mut self, deadline: Instant) {
+        self.flow_deadline = Some(self.flow_deadline.map_or(deadline, |d| d.min(deadline)));
+    }
+
+    fn housekeeping(&mut self, now: Instant) {
+        for reply in self.firewall.expire(now) {
+            self.device.write_packet(&reply);
+        }
+        self.last_sweep = now;
+        // Servicing every TCP flow below notes each remaining deadline again.
+        self.flow_deadline = None;
+        // Every TCP flow gets a look: connect deadlines, inspection
+        // deadlines, and sockets the stack closed on its own timers.
+        let flows = self.tcp.refs();
+        self.touched.extend(flows);
+        let idle = self.config.udp_idle_timeout;
+        let expired: Vec<FlowRef> = self
+            .udp
+            .refs()
+            .into_iter()
+            .filter(|&flow| self.udp.get_mut(flow).is_some_and(|f| f.is_idle(now, idle)))
+            .collect();
+        for flow in expired {
+            if let Some(flow) = self.udp.remove(flow) {
+                self.udp_index.remove(&(flow.app, flow.server));
+                self.stats().udp_idle_closed += 1;
+            }
+        }
+        let idle = self.config.ping_idle_timeout;
+        for flow_ref in self.ping.refs() {
+            if self
+                .ping
+                .get_mut(flow_ref)
+                .is_some_and(|f| f.is_idle(now, idle))
+            {
+                if let Some(flow) = self.ping.remove(flow_ref) {
+                    self.ping_index
+                        .remove(&(flow.app, flow.server, flow.app_ident));
+                }
+            }
+        }
+    }
+}
+
+fn stack_time(origin: Instant, now: Instant) -> smoltcp::time::Instant {
+    smoltcp::time::Instant::from_micros(now.saturating_duration_since(origin).as_micros() as i64)
+}

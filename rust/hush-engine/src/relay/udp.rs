@@ -1,0 +1,150 @@
+//! One relayed UDP flow: the app's datagrams go out through a protected,
+//! connected socket, and the server's come back as packets on the tun.
+//!
+//! A new flow whose first datagram looks like a QUIC Initial is held, a few
+//! datagrams at most, until the ClientHello inside names the server; only
+//! then is anything sent. Everything else is sent at once.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use hush_inspect::quic::{QuicProgress, QuicSniffer};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+
+use crate::driver::SocketProtector;
+
+pub(crate) struct UdpFlow {
+    pub app: SocketAddr,
+    pub server: SocketAddr,
+    socket: UdpSocket,
+    waker: Waker,
+    pub dns_name: Option<String>,
+    pub last_active: Instant,
+    /// Present while the flow's first datagrams are read for a QUIC SNI.
+    sniffer: Option<QuicSniffer>,
+    held: Vec<Vec<u8>>,
+}
+
+/// What became of a datagram from the app.
+pub(crate) enum Outcome {
+    Sent,
+    /// Held until the flow is named.
+    Held,
+    SendFailed,
+    /// The flow's first datagrams are read: the name they carry (`None`
+    /// for none). The relay judges it and then releases or drops what is held.
+    Named(Option<String>),
+}
+
+/// Opens a protected UDP socket connected to `server`.
+pub(crate) fn connect(
+    server: SocketAddr,
+    protector: &dyn SocketProtector,
+) -> io::Result<UdpSocket> {
+    let socket = Socket::new(
+        Domain::for_address(server),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    protector.protect(socket.as_fd())?;
+    socket.set_nonblocking(true)?;
+    socket.connect(&server.into())?;
+    UdpSocket::from_std(std::net::UdpSocket::from(socket))
+}
+
+impl UdpFlow {
+    pub fn new(
+        app: SocketAddr,
+        server: SocketAddr,
+        socket: UdpSocket,
+        waker: Waker,
+        dns_name: Option<String>,
+        now: Instant,
+    ) -> Self {
+        Self {
+            app,
+            server,
+            socket,
+            waker,
+            dns_name,
+            last_active: now,
+            sniffer: Some(QuicSniffer::new()),
+            held: Vec::new(),
+        }
+    }
+
+    pub fn is_sniffing(&self) -> bool {
+        self.sniffer.is_some()
+    }
+
+    pub fn is_idle(&self, now: Instant, timeout: Duration) -> bool {
+        now.saturating_duration_since(self.last_active) >= timeout
+    }
+
+    pub fn on_app_datagram(&mut self, payload: &[u8], hold_limit: usize) -> Outcome {
+        let Some(sniffer) = self.sniffer.as_mut() else {
+            return self.send(payload);
+        };
+        let progress = sniffer.feed(payload);
+        match progress {
+            QuicProgress::NeedMore if self.held.len() + 1 < hold_limit => {
+                self.held.push(payload.to_vec());
+                Outcome::Held
+            }
+            QuicProgress::Sni(name) => {
+                self.sniffer = None;
+                self.held.push(payload.to_vec());
+                Outcome::Named(name)
+            }
+            QuicProgress::NotQuic if self.held.is_empty() => {
+                // Not QUIC from the first datagram on: nothing to hold.
+                self.sniffer = None;
+                self.send(payload)
+            }
+            // Not QUIC after all, gQUIC, bad crypto, or too many datagrams:
+            // the flow goes unnamed.
+            _ => {
+                self.sniffer = None;
+                self.held.push(payload.to_vec());
+                Outcome::Named(None)
+            }
+        }
+    }
+
+    /// Sends what was held. Returns how many datagrams could not be sent.
+    pub fn release_held(&mut self) -> usize {
+        let held = std::mem::take(&mut self.held);
+        held.iter()
+            .filter(|d| matches!(self.send(d), Outcome::SendFailed))
+            .count()
+    }
+
+    fn send(&self, payload: &[u8]) -> Outcome {
+        match self.socket.try_send(payload) {
+            Ok(_) => Outcome::Sent,
+            Err(_) => Outcome::SendFailed,
+        }
+    }
+
+    /// The next datagram from the server, if one is waiting; `None` once
+    /// the socket has none and is registered for the next one.
+    pub fn poll_receive(&mut self, buffer: &mut [u8]) -> Option<io::Result<usize>> {
+        let mut cx = Context::from_waker(&self.waker);
+        loop {
+            match self.socket.poll_recv_ready(&mut cx) {
+                Poll::Pending => return None,
+                Poll::Ready(Err(e)) => return Some(Err(e)),
+                Poll::Ready(Ok(())) => {}
+            }
+            match self.socket.try_recv(buffer) {
+                Ok(len) => return Some(Ok(len)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The relay on a fake tun (a datagram socket pair: one packet per read and
+//! write, as a tun) with real kernel sockets on loopback as the servers.
+//! No root needed; the full-size tests with real clients run in network
+//! namespaces (tests/e2e_relay.rs).
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hush_engine::{
+    open_upstream, run_relay, DiscardEvents, DnsConfig, DnsFirewall, NoProtection, RelayConfig,
+    Stats,
+};
+use hush_packet::{parse, Checksums, Transport};
+use hush_rules::RuleSetBuilder;
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+};
+
+const APP: &str = "127.0.0.1:41000";
+
+/// A TCP segment from the app, as its kernel would write it to the tun.
+fn segment(
+    app: SocketAddr,
+    server: SocketAddr,
+    control: TcpControl,
+    seq: u32,
+    ack: Option<u32>,
+) -> Vec<u8> {
+    let (SocketAddr::V4(app), SocketAddr::V4(server)) = (app, server) else {
+        panic!("IPv4 only here");
+    };
+    let tcp = TcpRepr {
+        src_port: app.port(),
+        dst_port: server.port(),
+        control,
+        seq_number: TcpSeqNumber(seq as i32),
+        ack_number: ack.map(|a| TcpSeqNumber(a as i32)),
+        window_len: 65_535,
+        window_scale: None,
+        max_seg_size: Some(1460),
+        sack_permitted: false,
+        sack_ranges: [None, None, None],
+        timestamp: None,
+        payload: &[],
+    };
+    let ip = Ipv4Repr {
+        src_addr: *app.ip(),
+        dst_addr: *server.ip(),
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.header_len(),
+        hop_limit: 64,
+    };
+    let mut out = vec![0u8; 20 + tcp.header_len()];
+    let caps = ChecksumCapabilities::default();
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut out[..]), &caps);
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(&mut out[20..]),
+        &IpAddress::from(*app.ip()),
+        &IpAddress::from(*server.ip()),
+        &caps,
+    );
+    out
+}
+
+struct TcpReply {
+    syn: bool,
+    ack: Option<u32>,
+    rst: bool,
+}
+
+/// Waits (bounded) for the next TCP segment the relay writes to the app.
+fn next_tcp(app_end: &UnixDatagram) -> TcpReply {
+    let mut buf = [0u8; 2048];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let Ok(len) = app_end.recv(&mut buf) else {
+            continue;
+        };
+        let view = parse(&buf[..len], Checksums::Verify).expect("the relay writes valid packets");
+        if let Transport::Tcp(seg) = view.transport {
+            return TcpReply {
+                syn: seg.flags.syn,
+                ack: seg.flags.ack.then_some(seg.ack),
+                rst: seg.flags.rst,
+            };
+        }
+    }
+    panic!("no TCP segment from the relay within 5 s");
+}
+
+/// Starts the relay on one end of a socket pair; returns the app's end and
+/// a handle that stops the relay and yields its counters.
+fn start_relay() -> (
+    UnixDatagram,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Stats>,
+) {
+    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
+    app_end
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut builder = RuleSetBuilder::new();
+    builder.add_default_list();
+    let firewall = DnsFirewall::new(
+        DnsConfig::default(),
+        Arc::new(builder.build()),
+        Arc::new(DiscardEvents),
+    );
+    // DNS is not exercised here; any bound address will do.
+    let upstream = open_upstream("127.0.0.1:9".parse().unwrap(), &NoProtection).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let relay = tokio::spawn(async move {
+        run_relay(
+            OwnedFd::from(engine_end),
+            RelayConfig::default(),
+            firewall,
+            upstream,
+            Arc::new(NoProtection),
+            async {
+                let _ = stopped.await;
+            },
+        )
+        .await
+        .unwrap()
+    });
+    (app_end, stop, relay)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_syn_is_answered_as_the_server_answered_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open_port = listener.local_addr().unwrap();
+    let closed_port = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let (app_end, stop, relay) = start_relay();
+    let app: SocketAddr = APP.parse().unwrap();
+    let checks = tokio::task::spawn_blocking(move || {
+        // A listening server: the SYN-ACK comes only once the server took
+        // the connection, and acknowledges the app's SYN.
+        app_end
+            .send(&segment(app, open_port, TcpControl::Syn, 1000, None))
+            .unwrap();
+        let synack = next_tcp(&app_end);
+        assert!(synack.syn && !synack.rst, "expected a SYN-ACK");
+        assert_eq!(synack.ack, Some(1001));
+        listener.set_nonblocking(true).unwrap();
+        assert!(
+            listener.accept().is_ok(),
+            "the server saw the connection before the app got its SYN-ACK"
+        );
+
+        // A closed port: a reset, at once, not a timeout.
+        let started = Instant::now();
+        let other_app: SocketAddr = "127.0.0.1:41001".parse().unwrap();
+        app_end
+            .send(&segment(
+                other_app,
+                closed_port,
+                TcpControl::Syn,
+                5000,
+                None,
+            ))
+            .unwrap();
+        let reset = next_tcp(&app_end);
+        assert!(reset.rst, "a refused connect is answered with a reset");
+        assert_eq!(reset.ack, Some(5001));
+        assert!(started.elapsed() < Duration::from_secs(1));
+
+        // A segment for no known flow: a reset too.
+        let stray_app: SocketAddr = "127.0.0.1:41002".parse().unwrap();
+        app_end
+            .send(&segment(
+                stray_app,
+                open_port,
+                TcpControl::None,
+                77,
+                Some(1),
+            ))
+            .unwrap();
+        assert!(next_tcp(&app_end).rst, "a stray segment is reset");
+    });
+    let outcome = checks.await;
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    outcome.unwrap();
+    assert_eq!(stats.tcp_flows, 2, "{stats}");
+    assert_eq!(stats.tcp_refused_by_server, 1, "{stats}");
+    assert_eq!(stats.tcp_reset_unknown, 1, "{stats}");
+}
