@@ -40,6 +40,8 @@ pub struct Stats {
     pub udp_blocked: u64,
     pub quic_blocked: u64,
     pub udp_refused_overload: u64,
+    /// Datagrams of a flow already blocked by its QUIC SNI, refused.
+    pub udp_refused_blocked: u64,
     pub udp_send_errors: u64,
     pub udp_datagrams_down: u64,
     pub udp_idle_closed: u64,
@@ -81,6 +83,7 @@ impl fmt::Display for Stats {
         writeln!(f, "  blocked                {}", self.udp_blocked)?;
         writeln!(f, "  QUIC blocked by SNI    {}", self.quic_blocked)?;
         writeln!(f, "  refused (overload)     {}", self.udp_refused_overload)?;
+        writeln!(f, "  refused (blocked flow) {}", self.udp_refused_blocked)?;
         writeln!(f, "  send errors            {}", self.udp_send_errors)?;
         writeln!(f, "  datagrams down         {}", self.udp_datagrams_down)?;
         writeln!(f, "  closed idle            {}", self.udp_idle_closed)?;

@@ -309,7 +309,7 @@ impl Relay {
         match self.firewall.on_tun_packet(packet, now) {
             Step::Reply(reply) => self.device.write_packet(&reply),
             Step::Forward(query) => {
-                if self.dns_upstream.try_send(&query).is_err() {
+                if udp::send_now(&self.dns_upstream, &query).is_err() {
                     self.stats().upstream_send_errors += 1;
                 }
             }
@@ -677,6 +677,12 @@ impl Relay {
         match flow.on_app_datagram(datagram.payload, self.config.udp_hold_limit) {
             udp::Outcome::Sent | udp::Outcome::Held => {}
             udp::Outcome::SendFailed => self.stats().udp_send_errors += 1,
+            udp::Outcome::Refused => {
+                if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
+                    self.device.write_packet(&error);
+                }
+                self.stats().udp_refused_blocked += 1;
+            }
             udp::Outcome::Named(name) => self.judge_udp_name(flow_ref, view, name),
         }
     }
@@ -767,8 +773,8 @@ impl Relay {
                 self.device.write_packet(&error);
             }
             self.stats().quic_blocked += 1;
-            if let Some(flow) = self.udp.remove(flow_ref) {
-                self.udp_index.remove(&(flow.app, flow.server));
+            if let Some(flow) = self.udp.get_mut(flow_ref) {
+                flow.block();
             }
             return;
         }

@@ -27,6 +27,10 @@ pub(crate) struct UdpFlow {
     /// Present while the flow's first datagrams are read for a QUIC SNI.
     sniffer: Option<QuicSniffer>,
     held: Vec<Vec<u8>>,
+    /// Its name was blocked: later datagrams are refused, not sent, until
+    /// the flow goes idle. Removing it at once would let the next datagram
+    /// open a fresh, unnamed flow (QUIC's later packets name nothing).
+    blocked: bool,
 }
 
 /// What became of a datagram from the app.
@@ -35,6 +39,8 @@ pub(crate) enum Outcome {
     /// Held until the flow is named.
     Held,
     SendFailed,
+    /// The flow was blocked; the datagram is dropped.
+    Refused,
     /// The flow's first datagrams are read: the name they carry (`None`
     /// for none). The relay judges it and then releases or drops what is held.
     Named(Option<String>),
@@ -74,6 +80,7 @@ impl UdpFlow {
             last_active: now,
             sniffer: Some(QuicSniffer::new()),
             held: Vec::new(),
+            blocked: false,
         }
     }
 
@@ -86,6 +93,9 @@ impl UdpFlow {
     }
 
     pub fn on_app_datagram(&mut self, payload: &[u8], hold_limit: usize) -> Outcome {
+        if self.blocked {
+            return Outcome::Refused;
+        }
         let Some(sniffer) = self.sniffer.as_mut() else {
             return self.send(payload);
         };
@@ -115,6 +125,13 @@ impl UdpFlow {
         }
     }
 
+    /// Drops what was held and refuses what follows.
+    pub fn block(&mut self) {
+        self.blocked = true;
+        self.sniffer = None;
+        self.held = Vec::new();
+    }
+
     /// Sends what was held. Returns how many datagrams could not be sent.
     pub fn release_held(&mut self) -> usize {
         let held = std::mem::take(&mut self.held);
@@ -124,7 +141,7 @@ impl UdpFlow {
     }
 
     fn send(&self, payload: &[u8]) -> Outcome {
-        match self.socket.try_send(payload) {
+        match send_now(&self.socket, payload) {
             Ok(_) => Outcome::Sent,
             Err(_) => Outcome::SendFailed,
         }
@@ -147,4 +164,11 @@ impl UdpFlow {
             }
         }
     }
+}
+
+/// Sends at once, without tokio's readiness check: a socket just opened has
+/// not been reported writable yet, and `try_send` would refuse its first
+/// datagram. A full send buffer still fails, as UDP may.
+pub(crate) fn send_now(socket: &UdpSocket, payload: &[u8]) -> std::io::Result<usize> {
+    socket2::SockRef::from(socket).send(payload)
 }
