@@ -1,13 +1,17 @@
 //! A lab of network namespaces for the demo and the end-to-end tests.
 //!
 //! ```text
-//!  phone namespace                                resolver namespace
+//!  phone namespace                                server namespace
 //!  ┌───────────────────────────────────────┐      ┌──────────────────────┐
-//!  │ dig, curl ──default route──▶ tun hush0│      │                      │
-//!  │             198.18.0.1/24 fd00:18::1  │      │ dnsmasq              │
+//!  │ dig, curl ──default route──▶ tun hush0│      │ dnsmasq, nginx,      │
+//!  │             198.18.0.1/24 fd00:18::1  │      │ test servers         │
 //!  │ hush (reads the tun) ──SO_BINDTODEVICE──veth──▶ 198.19.0.2 fd00:19::2│
-//!  └───────────────────────────────────────┘      └──────────────────────┘
+//!  └───────────────────────────────────────┘      │ + record addresses   │
+//!                                                 └──────────────────────┘
 //! ```
+//!
+//! Records whose addresses fall in 198.19.0.0/24 and fd00:19::/64 are also
+//! given to the server namespace, so those names lead to live servers.
 //!
 //! The phone has no route but the tun: the veth's addresses are added without
 //! a prefix route, and only a policy rule for sockets bound to the veth (`ip
@@ -48,6 +52,8 @@ pub struct Lab {
     /// The phone's side of the veth: Hush's outbound interface.
     pub phone_veth: String,
     dnsmasq: Option<Child>,
+    /// Servers started in the server namespace, killed on drop.
+    servers: Vec<Child>,
     workdir: PathBuf,
 }
 
@@ -83,14 +89,15 @@ impl Lab {
             resolver: format!("{NAMESPACE_PREFIX}{unique}-dns"),
             phone_veth: format!("hp{id}x{serial}"),
             dnsmasq: None,
+            servers: Vec::new(),
             workdir,
         };
-        lab.build()?;
+        lab.build(records)?;
         lab.start_dnsmasq(records)?;
         Ok(lab)
     }
 
-    fn build(&mut self) -> io::Result<()> {
+    fn build(&mut self, records: &[Record]) -> io::Result<()> {
         let (phone, resolver) = (self.phone.clone(), self.resolver.clone());
         // Interface names are at most 15 bytes: "hr" + pid + "x" + serial fits.
         let resolver_veth = self.phone_veth.replacen("hp", "hr", 1);
@@ -164,6 +171,8 @@ impl Lab {
             TUN_NAME,
             "nodad",
         ])?;
+        // 9000 is the MTU Hush chooses for its tun (BENCHMARKS.md says why).
+        in_phone(&["link", "set", TUN_NAME, "mtu", "9000"])?;
         in_phone(&["link", "set", TUN_NAME, "up"])?;
         in_phone(&["route", "add", "default", "dev", TUN_NAME])?;
         in_phone(&["-6", "route", "add", "default", "dev", TUN_NAME])?;
@@ -185,7 +194,168 @@ impl Lab {
             "nodad",
         ])?;
         in_resolver(&["link", "set", &resolver_veth, "up"])?;
+        for record in records {
+            if record.ipv4.starts_with("198.19.0.") && record.ipv4 != RESOLVER_V4 {
+                in_resolver(&[
+                    "addr",
+                    "add",
+                    &format!("{}/32", record.ipv4),
+                    "dev",
+                    &resolver_veth,
+                ])?;
+            }
+            if record.ipv6.starts_with("fd00:19::") && record.ipv6 != RESOLVER_V6 {
+                let address = format!("{}/128", record.ipv6);
+                in_resolver(&[
+                    "-6",
+                    "addr",
+                    "add",
+                    &address,
+                    "dev",
+                    &resolver_veth,
+                    "nodad",
+                ])?;
+            }
+        }
         Ok(())
+    }
+
+    /// A scratch directory that lives as long as the lab.
+    pub fn workdir(&self) -> &std::path::Path {
+        &self.workdir
+    }
+
+    /// A command to run inside the server namespace.
+    pub fn in_server(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.resolver, program]);
+        command
+    }
+
+    /// Starts a server in the server namespace; it is killed with the lab.
+    pub fn spawn_server(&mut self, program: &str, args: &[&str]) -> io::Result<()> {
+        let child = self
+            .in_server(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("failed to start {program}: {e}")))?;
+        self.servers.push(child);
+        Ok(())
+    }
+
+    /// Waits until a TCP server in the server namespace accepts at `address`
+    /// and `port`, bounded.
+    pub fn wait_for_server(&self, address: &str, port: u16) -> io::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let host = if address.contains(':') {
+            format!("[{address}]")
+        } else {
+            address.to_string()
+        };
+        while Instant::now() < deadline {
+            // bash's /dev/tcp: a connect and nothing more.
+            let probe = self
+                .in_server("bash")
+                .args(["-c", &format!("exec 3<>/dev/tcp/{address}/{port}")])
+                .stderr(Stdio::null())
+                .status();
+            if probe.is_ok_and(|status| status.success()) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no server at {host}:{port} within 10 s"),
+        ))
+    }
+
+    /// Starts nginx in the server namespace on ports 80 and 443 (a
+    /// self-signed certificate) for every address there, serving
+    /// `index.html` ("hush lab") and whatever else is put in [`Lab::web_root`].
+    /// Its access log, one `host status bytes` line per request, is at
+    /// [`Lab::web_log`].
+    pub fn start_web(&mut self) -> io::Result<()> {
+        let dir = self.workdir.join("web");
+        let root = self.web_root();
+        std::fs::create_dir_all(&root)?;
+        std::fs::write(root.join("index.html"), "hush lab\n")?;
+        let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+        run(
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=hush-lab",
+                "-keyout",
+                &key.to_string_lossy(),
+                "-out",
+                &cert.to_string_lossy(),
+            ],
+        )?;
+        let dir_text = dir.display();
+        let config = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\n\
+             pid {dir_text}/nginx.pid;\nerror_log {dir_text}/error.log;\n\
+             events {{ worker_connections 4096; }}\n\
+             http {{\n\
+               log_format hush '$host $status $bytes_sent';\n\
+               access_log {log} hush;\n\
+               client_body_temp_path {dir_text}/body;\n\
+               proxy_temp_path {dir_text}/proxy;\n\
+               fastcgi_temp_path {dir_text}/fastcgi;\n\
+               uwsgi_temp_path {dir_text}/uwsgi;\n\
+               scgi_temp_path {dir_text}/scgi;\n\
+               sendfile on;\n\
+               server {{\n\
+                 listen 80; listen [::]:80;\n\
+                 listen 443 ssl; listen [::]:443 ssl;\n\
+                 ssl_certificate {cert};\n\
+                 ssl_certificate_key {key};\n\
+                 root {root};\n\
+               }}\n\
+             }}\n",
+            log = self.web_log().display(),
+            cert = cert.display(),
+            key = key.display(),
+            root = root.display(),
+        );
+        let config_path = dir.join("nginx.conf");
+        std::fs::write(&config_path, config)?;
+        let prefix = format!("{}/", dir.display());
+        self.spawn_server(
+            "nginx",
+            &[
+                "-p",
+                &prefix,
+                "-e",
+                &format!("{dir_text}/error.log"),
+                "-c",
+                &config_path.to_string_lossy(),
+            ],
+        )?;
+        self.wait_for_server(RESOLVER_V4, 443)
+    }
+
+    /// Files here are served by [`Lab::start_web`].
+    pub fn web_root(&self) -> PathBuf {
+        self.workdir.join("web/root")
+    }
+
+    /// nginx's access log: `host status bytes`, one line per request.
+    pub fn web_log(&self) -> PathBuf {
+        self.workdir.join("web/access.log")
     }
 
     fn start_dnsmasq(&mut self, records: &[Record]) -> io::Result<()> {
@@ -284,7 +454,12 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        if let Some(mut child) = self.dnsmasq.take() {
+        for mut child in self
+            .dnsmasq
+            .take()
+            .into_iter()
+            .chain(self.servers.drain(..))
+        {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -78,9 +78,10 @@ struct RunArgs {
     /// Do not load the built-in list of vendor telemetry hosts.
     #[arg(long)]
     no_default_list: bool,
-    /// The tun's MTU (the largest packet Hush sends to the apps).
-    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..))]
-    mtu: u16,
+    /// The tun's MTU (the largest packet Hush sends to the apps). Default:
+    /// the MTU of the device named by --tun, or 1500 for --tun-fd.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1280..))]
+    mtu: Option<u16>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -195,6 +196,16 @@ fn run(args: RunArgs) -> Result<(), String> {
         (None, None) => unreachable!("clap requires --tun or --tun-fd"),
     }
     .map_err(|e| e.to_string())?;
+    let mtu = match (args.mtu, &args.tun) {
+        (Some(mtu), _) => usize::from(mtu),
+        (None, Some(name)) => tun::mtu(name).map_err(|e| e.to_string())? as usize,
+        (None, None) => 1500,
+    };
+    if mtu < 1280 {
+        return Err(format!(
+            "the tun's MTU is {mtu}; IPv6 needs at least 1280 (set it with `ip link set dev NAME mtu 9000`)"
+        ));
+    }
     let protector: Arc<dyn SocketProtector> =
         Arc::new(BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?);
     let (events, writer): (Arc<dyn EventSink>, Option<Arc<hush_store::EventWriter>>) = match &args
@@ -229,7 +240,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         let shutdown = shutdown_signal().map_err(|e| format!("failed to watch signals: {e}"))?;
         eprintln!("hush: ready, relaying all traffic (stop with Ctrl-C)");
         let relay = RelayConfig {
-            mtu: usize::from(args.mtu),
+            mtu,
             ..RelayConfig::default()
         };
         hush_engine::run_relay(tun_fd, relay, firewall, upstream, protector, shutdown)

@@ -45,6 +45,18 @@ pub fn attach(name: &str) -> io::Result<OwnedFd> {
     Ok(OwnedFd::from(file))
 }
 
+/// The MTU of network interface `name`, as the kernel has it.
+pub fn mtu(name: &str) -> io::Result<u32> {
+    let text = std::fs::read_to_string(Path::new("/sys/class/net").join(name).join("mtu"))
+        .map_err(|e| io::Error::new(e.kind(), format!("failed to read the MTU of {name}: {e}")))?;
+    text.trim().parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the MTU of {name} is not a number: {text:?}"),
+        )
+    })
+}
+
 /// Takes ownership of an inherited tun descriptor, after checking it is open.
 pub fn from_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_GETFD only reads the descriptor flags; it is harmless on any number.
