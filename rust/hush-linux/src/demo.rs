@@ -1,10 +1,12 @@
 //! `hush demo`: the firewall on real traffic, in namespaces built for it.
 //!
-//! A "phone" namespace holds the tun, Hush and the clients; a resolver
+//! A "phone" namespace holds the tun, Hush and the clients; a server
 //! namespace runs dnsmasq with records for real tracker names and a few
-//! ordinary ones. Real `dig` queries go through Hush, and the table shows what
-//! each app saw and what Hush decided, and why. Everything is torn down at the
-//! end, and on Ctrl-C.
+//! ordinary ones, and nginx over HTTP and HTTPS (a self-signed certificate).
+//! Real `dig` queries and real `curl` requests go through Hush, and the tables
+//! show what each app saw and what Hush decided, and why: DNS blocks, and TLS
+//! SNI and HTTP Host blocks for apps that bring their own resolver. Everything
+//! is torn down at the end, and on Ctrl-C.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +21,54 @@ const TOOLS: &[(&str, &str)] = &[
     ("ip", "iproute2"),
     ("dnsmasq", "dnsmasq-base"),
     ("dig", "bind9-dnsutils"),
+    ("curl", "curl"),
+    ("openssl", "openssl"),
+    ("nginx", "nginx-light"),
+];
+
+/// A web request an app makes, and the address it resolved itself, if it
+/// did not ask DNS (as apps that resolve over HTTP do).
+struct Request {
+    url: &'static str,
+    own_resolution: Option<&'static str>,
+    host_header: Option<&'static str>,
+    /// The name Hush should see and log.
+    name: &'static str,
+}
+
+const REQUESTS: &[Request] = &[
+    Request {
+        url: "https://www.debian.org/",
+        own_resolution: None,
+        host_header: None,
+        name: "www.debian.org",
+    },
+    Request {
+        url: "http://f-droid.org/",
+        own_resolution: None,
+        host_header: None,
+        name: "f-droid.org",
+    },
+    Request {
+        url: "https://tracking.miui.com/",
+        own_resolution: None,
+        host_header: None,
+        name: "tracking.miui.com",
+    },
+    // The app resolved the name on its own: only the TLS SNI names it.
+    Request {
+        url: "https://sa.api.intl.miui.com/",
+        own_resolution: Some("sa.api.intl.miui.com:443:198.19.0.10"),
+        host_header: None,
+        name: "sa.api.intl.miui.com",
+    },
+    // Plain HTTP to a shared address: only the Host header names it.
+    Request {
+        url: "http://198.19.0.10/collect",
+        own_resolution: None,
+        host_header: Some("Host: data.mistat.xiaomi.com"),
+        name: "data.mistat.xiaomi.com",
+    },
 ];
 
 struct Query {
@@ -92,8 +142,9 @@ fn records() -> Vec<Record> {
         .enumerate()
         .map(|(i, name)| Record {
             name: (*name).to_string(),
-            ipv4: format!("198.18.100.{}", i + 1),
-            ipv6: format!("fd00:18:100::{}", i + 1),
+            // Addresses in the server namespace, where nginx answers.
+            ipv4: format!("198.19.0.{}", i + 10),
+            ipv6: format!("fd00:19::{}", i + 10),
         })
         .collect()
 }
@@ -142,9 +193,11 @@ pub fn run() -> Result<(), String> {
     };
 
     println!(
-        "Building the lab: a phone namespace with a tun, a resolver namespace with dnsmasq..."
+        "Building the lab: a phone namespace with a tun, a server namespace with dnsmasq and nginx..."
     );
-    let lab = Lab::create(&records()).map_err(|e| format!("failed to build the lab: {e}"))?;
+    let mut lab = Lab::create(&records()).map_err(|e| format!("failed to build the lab: {e}"))?;
+    lab.start_web()
+        .map_err(|e| format!("failed to start nginx: {e}"))?;
     check()?;
     let db = std::env::temp_dir().join(format!("hush-demo-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&db);
@@ -188,6 +241,11 @@ pub fn run() -> Result<(), String> {
         check()?;
         seen.push(dig(&lab, query)?);
     }
+    let mut fetched = Vec::new();
+    for request in REQUESTS {
+        check()?;
+        fetched.push(fetch(&lab, request)?);
+    }
     terminate(&hush.0);
     let summary: Vec<String> = lines.map_while(Result::ok).collect();
     let _ = hush.0.wait();
@@ -211,9 +269,34 @@ pub fn run() -> Result<(), String> {
             query.name, query.record_type, query.server, outcome, action, reason
         );
     }
-    println!("\nHush's own summary at exit:");
+    println!(
+        "\nThen real curl requests, over HTTP and HTTPS:\n\n{:<57} {:<20} {:<8} WHY",
+        "REQUEST", "THE APP GOT", "HUSH"
+    );
+    for (request, outcome) in REQUESTS.iter().zip(&fetched) {
+        // The DNS lookup comes first; the decision that stopped or passed
+        // the connection is the last one logged for the name.
+        let event = events.iter().rev().find(|e| e.host == request.name);
+        let (action, why) = event.map_or(("-", "-".to_string()), |e| {
+            (
+                e.action.as_str(),
+                format!("{} ({} {})", e.reason, e.protocol, e.detail),
+            )
+        });
+        let mut shown = request.url.to_string();
+        if let Some(header) = request.host_header {
+            shown = format!("{shown} [{header}]");
+        } else if request.own_resolution.is_some() {
+            shown = format!("{shown} [own DNS]");
+        }
+        println!("{shown:<57} {outcome:<20} {action:<8} {why}");
+    }
+    println!("\nHush's own summary at exit (counters that moved):");
     for line in summary.iter().filter(|l| !l.trim().is_empty()) {
-        println!("  {}", line.trim_start_matches("hush: "));
+        let zero = line.split_whitespace().last() == Some("0");
+        if !zero {
+            println!("  {}", line.trim_start_matches("hush: "));
+        }
     }
     println!(
         "\nEvery decision is in the activity log (SQLite): {}",
@@ -235,6 +318,52 @@ fn dig(lab: &Lab, query: &Query) -> Result<String, String> {
         .output()
         .map_err(|e| format!("failed to run dig: {e}"))?;
     Ok(describe_dig(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Runs one real curl in the phone namespace and describes what it got.
+fn fetch(lab: &Lab, request: &Request) -> Result<String, String> {
+    let mut command = lab.in_phone("curl");
+    command.args([
+        "-sS",
+        "-k",
+        "--max-time",
+        "5",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+    ]);
+    if let Some(resolve) = request.own_resolution {
+        command.args(["--resolve", resolve]);
+    }
+    if let Some(header) = request.host_header {
+        command.args(["-H", header]);
+    }
+    let started = Instant::now();
+    let output = command
+        .arg(request.url)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("failed to run curl: {e}"))?;
+    let took = started.elapsed().as_millis();
+    Ok(describe_curl(
+        output.status.code(),
+        &String::from_utf8_lossy(&output.stdout),
+        took,
+    ))
+}
+
+/// "HTTP 200", "reset after 3 ms", "name not found" from curl's exit code.
+pub fn describe_curl(code: Option<i32>, http_code: &str, took_ms: u128) -> String {
+    match code {
+        Some(0) => format!("HTTP {http_code}"),
+        Some(6) => "name not found".to_string(),
+        Some(7) => format!("refused after {took_ms} ms"),
+        Some(28) => "timed out".to_string(),
+        Some(35 | 52 | 56) => format!("reset after {took_ms} ms"),
+        Some(other) => format!("curl error {other}"),
+        None => "killed".to_string(),
+    }
 }
 
 /// "NXDOMAIN", "NOERROR 198.18.100.6", or "no answer" from dig's output.
