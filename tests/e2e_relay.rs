@@ -419,3 +419,43 @@ fn ping_is_relayed_where_allowed_and_refused_fast_otherwise() {
     let summary = hush.stop();
     assert!(counter(&summary, "ICMP echo replies") >= 4, "{summary}");
 }
+
+#[test]
+fn the_demo_shows_dns_sni_and_host_blocks() {
+    require_root();
+    let output = std::process::Command::new(support::HUSH)
+        .arg("demo")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("failed to run hush demo");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = |start: &str| {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line for {start}:\n{text}"))
+            .to_string()
+    };
+    assert!(
+        line("https://www.debian.org/").contains("HTTP 200"),
+        "{text}"
+    );
+    assert!(
+        line("https://tracking.miui.com/").contains("name not found"),
+        "{text}"
+    );
+    let sni = line("https://sa.api.intl.miui.com/");
+    assert!(
+        sni.contains("reset after") && sni.contains("(tls sni)"),
+        "{sni}"
+    );
+    let host = line("http://198.19.0.10/collect");
+    assert!(
+        host.contains("reset after") && host.contains("(http host)"),
+        "{host}"
+    );
+}
