@@ -130,8 +130,9 @@ impl DnsFirewall {
                 let resolver = SocketAddr::new(view.ip.dst, udp.dst_port);
                 self.on_query(app, resolver, udp.payload, now)
             }
-            // Reassembly comes with the relay (Core II); DNS queries are
-            // far below any MTU, so a fragment is almost never one.
+            // Hush does not reassemble: apps' TCP keeps to the tun's MTU,
+            // QUIC never fragments, and DNS queries are far below any MTU.
+            // Fragments are counted and dropped.
             Transport::Fragment(_) => {
                 self.stats.dropped_fragments += 1;
                 Step::Drop
@@ -141,7 +142,8 @@ impl DnsFirewall {
     }
 
     fn on_other(&mut self, _view: &PacketView<'_>) -> Step {
-        // Core II relays these; until then they are counted and dropped.
+        // The relay takes TCP, UDP and ICMP; other protocols (and, without
+        // the relay, everything but DNS) are counted and dropped.
         self.stats.dropped_not_dns += 1;
         Step::Drop
     }

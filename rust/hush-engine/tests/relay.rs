@@ -94,7 +94,9 @@ fn next_tcp(app_end: &UnixDatagram) -> TcpReply {
 
 /// Starts the relay on one end of a socket pair; returns the app's end and
 /// a handle that stops the relay and yields its counters.
-fn start_relay() -> (
+fn start_relay(
+    config: RelayConfig,
+) -> (
     UnixDatagram,
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<Stats>,
@@ -116,7 +118,7 @@ fn start_relay() -> (
     let relay = tokio::spawn(async move {
         run_relay(
             OwnedFd::from(engine_end),
-            RelayConfig::default(),
+            config,
             firewall,
             upstream,
             Arc::new(NoProtection),
@@ -138,7 +140,7 @@ async fn the_syn_is_answered_as_the_server_answered_it() {
         let probe = TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap()
     };
-    let (app_end, stop, relay) = start_relay();
+    let (app_end, stop, relay) = start_relay(RelayConfig::default());
     let app: SocketAddr = APP.parse().unwrap();
     let checks = tokio::task::spawn_blocking(move || {
         // A listening server: the SYN-ACK comes only once the server took
@@ -192,4 +194,147 @@ async fn the_syn_is_answered_as_the_server_answered_it() {
     assert_eq!(stats.tcp_flows, 2, "{stats}");
     assert_eq!(stats.tcp_refused_by_server, 1, "{stats}");
     assert_eq!(stats.tcp_reset_unknown, 1, "{stats}");
+}
+
+/// Every TCP segment the relay writes within `quiet` of the last one.
+fn drain_tcp(app_end: &UnixDatagram, quiet: Duration) -> Vec<TcpReply> {
+    let mut buf = [0u8; 2048];
+    let mut replies = Vec::new();
+    let mut last = Instant::now();
+    while last.elapsed() < quiet {
+        let Ok(len) = app_end.recv(&mut buf) else {
+            continue;
+        };
+        last = Instant::now();
+        if let Ok(view) = parse(&buf[..len], Checksums::Verify) {
+            if let Transport::Tcp(seg) = view.transport {
+                replies.push(TcpReply {
+                    syn: seg.flags.syn,
+                    ack: seg.flags.ack.then_some(seg.ack),
+                    rst: seg.flags.rst,
+                });
+            }
+        }
+    }
+    replies
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_syn_flood_is_bounded_and_the_table_frees_itself() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let config = RelayConfig {
+        max_tcp_flows: 64,
+        handshake_timeout: Duration::from_millis(500),
+        ..RelayConfig::default()
+    };
+    let (app_end, stop, relay) = start_relay(config);
+    let checks = tokio::task::spawn_blocking(move || {
+        // 200 SYNs that will never be followed by an ACK.
+        for port in 0..200u16 {
+            let app = SocketAddr::from(([127, 0, 0, 1], 42_000 + port));
+            app_end
+                .send(&segment(app, server, TcpControl::Syn, 1, None))
+                .unwrap();
+        }
+        let replies = drain_tcp(&app_end, Duration::from_millis(300));
+        let synacks = replies.iter().filter(|r| r.syn && !r.rst).count();
+        let resets = replies.iter().filter(|r| r.rst).count();
+        assert_eq!(
+            (synacks, resets),
+            (64, 136),
+            "the table holds 64; the rest are refused"
+        );
+        // The half-open flows time out and the table frees itself (the
+        // sweep runs every 2 s while flows exist).
+        std::thread::sleep(Duration::from_millis(2600));
+        let _ = drain_tcp(&app_end, Duration::from_millis(100));
+        let app = SocketAddr::from(([127, 0, 0, 1], 45_000));
+        app_end
+            .send(&segment(app, server, TcpControl::Syn, 9, None))
+            .unwrap();
+        let reply = next_tcp(&app_end);
+        assert!(reply.syn && !reply.rst, "a new connection is taken again");
+        drop(listener);
+    });
+    let outcome = checks.await;
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    outcome.unwrap();
+    assert_eq!(stats.tcp_refused_overload, 136, "{stats}");
+    assert_eq!(stats.tcp_flows, 65, "{stats}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn garbage_and_overlapping_fragments_are_counted_and_harmless() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let (app_end, stop, relay) = start_relay(RelayConfig::default());
+    let checks = tokio::task::spawn_blocking(move || {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let template = segment(
+            SocketAddr::from(([127, 0, 0, 1], 43_000)),
+            server,
+            TcpControl::Syn,
+            1,
+            None,
+        );
+        for round in 0..5000 {
+            let packet: Vec<u8> = match round % 3 {
+                // Random bytes with an IPv4 or IPv6 version nibble.
+                0 => (0..(next() % 200))
+                    .map(|i| if i == 0 { 0x45 } else { next() as u8 })
+                    .collect(),
+                // A real SYN with one byte corrupted: bad checksums, lengths.
+                1 => {
+                    let mut bad = template.clone();
+                    let at = next() as usize % bad.len();
+                    bad[at] ^= (next() as u8) | 1;
+                    bad
+                }
+                // A real SYN cut short.
+                _ => template[..next() as usize % template.len()].to_vec(),
+            };
+            let _ = app_end.send(&packet);
+        }
+        // Two overlapping fragments of one UDP datagram.
+        for (offset, more) in [(0u16, true), (1u16, false)] {
+            let mut fragment = vec![0x45, 0, 0, 36, 0x12, 0x34];
+            let flags = if more { 0x2000 } else { 0 } | offset;
+            fragment.extend_from_slice(&flags.to_be_bytes());
+            fragment.extend_from_slice(&[64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+            let sum = fragment
+                .chunks(2)
+                .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
+                .sum::<u32>();
+            let folded = !(((sum & 0xffff) + (sum >> 16)) as u16);
+            fragment[10..12].copy_from_slice(&folded.to_be_bytes());
+            fragment.extend_from_slice(&[0xaa; 16]);
+            let _ = app_end.send(&fragment);
+        }
+        let _ = drain_tcp(&app_end, Duration::from_millis(300));
+        // And the relay still takes a real connection.
+        let app = SocketAddr::from(([127, 0, 0, 1], 44_000));
+        app_end
+            .send(&segment(app, server, TcpControl::Syn, 1, None))
+            .unwrap();
+        let reply = next_tcp(&app_end);
+        assert!(
+            reply.syn && !reply.rst,
+            "the relay stopped taking connections"
+        );
+        drop(listener);
+    });
+    let outcome = checks.await;
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    outcome.unwrap();
+    assert!(stats.dropped_malformed_ip >= 1000, "{stats}");
+    assert_eq!(stats.dropped_fragments, 2, "{stats}");
 }

@@ -55,7 +55,9 @@ use wake::{FlowKind, FlowRef, ReadyQueue};
 /// Settings of the relay.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
-    /// The tun's MTU: the largest packet the stack sends to the apps.
+    /// The tun's MTU: the largest packet the stack sends to the apps. The
+    /// default, 9000, is what Hush gives its tun: big segments cost fewer
+    /// reads, writes and stack turns per byte (BENCHMARKS.md).
     pub mtu: usize,
     /// Bytes from the app held per TCP flow before its window closes.
     pub tcp_app_buffer: usize,
@@ -66,6 +68,9 @@ pub struct RelayConfig {
     /// How long a server connect may take before the app is told the host
     /// is unreachable.
     pub connect_timeout: Duration,
+    /// How long the app may leave the local handshake unfinished (a SYN and
+    /// no ACK, as in a SYN flood) before the flow is dropped.
+    pub handshake_timeout: Duration,
     /// How long a flow's first bytes are held when they end mid-way through
     /// a ClientHello or request; then the flow is relayed unnamed.
     pub inspect_timeout: Duration,
@@ -82,12 +87,13 @@ pub struct RelayConfig {
 impl Default for RelayConfig {
     fn default() -> Self {
         Self {
-            mtu: 1500,
+            mtu: 9000,
             tcp_app_buffer: 256 * 1024,
             tcp_server_buffer: 256 * 1024,
             max_tcp_flows: 16_384,
             max_udp_flows: 4096,
             connect_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
             inspect_timeout: Duration::from_millis(500),
             inspect_limit: 16 * 1024,
             udp_idle_timeout: Duration::from_secs(60),
@@ -437,7 +443,12 @@ impl Relay {
         socket.pause_synack(true);
         socket.set_nagle_enabled(false);
         socket.set_ack_delay(None);
-        socket.set_timeout(Some(smoltcp::time::Duration::from_secs(120)));
+        // Only for the handshake: smoltcp's timeout also ends connections
+        // that are merely idle, and apps keep idle connections for hours.
+        let handshake = self.config.handshake_timeout;
+        socket.set_timeout(Some(smoltcp::time::Duration::from_micros(
+            handshake.as_micros().try_into().unwrap_or(u64::MAX),
+        )));
         let endpoint = IpListenEndpoint {
             addr: Some(IpAddress::from(server.ip())),
             port: server.port(),
@@ -527,6 +538,14 @@ impl Relay {
             return;
         };
         let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
+        if socket.timeout().is_some()
+            && !matches!(
+                socket.state(),
+                stack_tcp::State::Listen | stack_tcp::State::SynReceived
+            )
+        {
+            socket.set_timeout(None);
+        }
         if let Phase::Connecting { deadline } = flow.phase {
             match flow.poll_connect() {
                 Connect::Pending if now < deadline => {
