@@ -32,10 +32,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod address;
 mod parse;
 mod table;
 
 use std::fmt;
+
+pub use address::{AddressRules, AddressRulesBuilder, AddressVerdict};
 
 use parse::{parse_line, Line, Side};
 use table::{entry, for_each_suffix_hash, key_of, name_hash, HashTable};
@@ -67,6 +70,7 @@ pub enum RejectReason {
     NotABlock,
     Unrecognised,
     TooManyLists,
+    InvalidAddress,
 }
 
 impl fmt::Display for RejectReason {
@@ -76,6 +80,7 @@ impl fmt::Display for RejectReason {
             RejectReason::InvalidName => "not a valid domain name",
             RejectReason::NameTooLong => "name longer than 253 bytes or label longer than 63",
             RejectReason::AddressNotName => "an address, not a domain (address rules are separate)",
+            RejectReason::InvalidAddress => "not an IP address or CIDR range",
             RejectReason::UnsupportedAdblock => {
                 "adblock rule other than ||name^ (cosmetic, path, regex or modifier)"
             }
