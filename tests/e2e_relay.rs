@@ -459,3 +459,72 @@ fn the_demo_shows_dns_sni_and_host_blocks() {
         "{host}"
     );
 }
+
+#[test]
+fn addresses_and_ranges_are_refused_at_the_syn() {
+    require_root();
+    let dir = std::env::temp_dir().join(format!("hush-e2e-addr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (block, allow) = (dir.join("block.txt"), dir.join("allow.txt"));
+    std::fs::write(
+        &block,
+        "# lab trackers\n198.19.0.10/31\nfd00:19::10 # one host\n",
+    )
+    .unwrap();
+    std::fs::write(&allow, "198.19.0.11\n").unwrap();
+    let db = dir.join("activity.db");
+    let (lab, hush) = lab_with_servers(&[
+        &format!("--block-addresses={}", block.display()),
+        &format!("--allow-addresses={}", allow.display()),
+        &format!("--db={}", db.display()),
+    ]);
+    // By address, and by a name whose addresses are listed.
+    for url in [
+        "http://198.19.0.10/",
+        "http://[fd00:19::10]/",
+        "http://www.debian.org/",
+    ] {
+        let got = curl(&lab, &[url]);
+        assert_eq!(got.code, Some(7), "{url}: {}", got.stderr);
+        assert!(
+            got.took < Duration::from_secs(1),
+            "{url} took {:?}",
+            got.took
+        );
+    }
+    // The allowlist wins inside the blocked range; other addresses flow.
+    for url in [
+        "http://198.19.0.11/",
+        "http://198.19.0.12/",
+        "http://[fd00:19::11]/",
+    ] {
+        let got = curl(&lab, &[url]);
+        assert_eq!(
+            (got.code, got.stdout.as_str()),
+            (Some(0), "hush lab\n"),
+            "{url}"
+        );
+    }
+    let summary = hush.stop();
+    // www.debian.org is tried over IPv6 and then IPv4: two SYNs.
+    assert_eq!(counter(&summary, "blocked at SYN"), 4, "{summary}");
+    let log = std::fs::read_to_string(lab.web_log()).unwrap();
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(
+        !log.contains("198.19.0.10") && !log.contains("debian"),
+        "{log}"
+    );
+    // Each refusal is logged with the list that made it.
+    let connection = hush_store::open(&db).unwrap();
+    let events = hush_store::events(&connection).unwrap();
+    let refused: Vec<_> = events
+        .iter()
+        .filter(|e| e.protocol == "tcp" && e.action == "blocked")
+        .collect();
+    assert_eq!(refused.len(), 4, "{events:#?}");
+    assert!(refused
+        .iter()
+        .all(|e| e.reason == "addr-list:block.txt" && e.detail == "address"));
+    assert!(refused.iter().any(|e| e.host == "www.debian.org"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

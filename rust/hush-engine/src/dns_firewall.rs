@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hush_dns::{BlockMode, DnsQuery, NameMap};
 use hush_packet::{build, Checksums, PacketView, Transport};
-use hush_rules::RuleSet;
+use hush_rules::{AddressRules, RuleSet};
 
 use crate::event::{Event, EventSink, Reason, Verdict};
 use crate::policy;
@@ -69,6 +69,8 @@ struct Pending {
 pub struct DnsFirewall {
     config: DnsConfig,
     rules: Arc<RuleSet>,
+    /// Address and range rules, for the relay's new flows.
+    addresses: Arc<AddressRules>,
     names: NameMap,
     pending: HashMap<u16, Pending>,
     events: Arc<dyn EventSink>,
@@ -81,6 +83,7 @@ impl DnsFirewall {
         Self {
             config,
             rules,
+            addresses: Arc::new(AddressRules::empty()),
             names,
             pending: HashMap::new(),
             events,
@@ -103,6 +106,15 @@ impl DnsFirewall {
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    pub fn address_rules(&self) -> &AddressRules {
+        &self.addresses
+    }
+
+    /// Replaces the address rules; flows already open are not judged again.
+    pub fn set_address_rules(&mut self, addresses: Arc<AddressRules>) {
+        self.addresses = addresses;
     }
 
     pub(crate) fn events(&self) -> &dyn EventSink {

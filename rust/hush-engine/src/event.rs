@@ -29,6 +29,10 @@ pub enum Reason {
     Blocklist(String),
     /// The name, or a parent of it, is on this allowlist, which overrides blocklists.
     Allowlist(String),
+    /// The address is in a range on this address blocklist.
+    AddressBlocklist(String),
+    /// The address is in a range on this address allowlist.
+    AddressAllowlist(String),
     /// No list mentions the name.
     Unlisted,
     /// The upstream resolver did not answer within the query timeout.
@@ -38,11 +42,14 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// A short machine-readable form: `list:NAME`, `allow:NAME`, `unlisted`, `timeout`.
+    /// A short machine-readable form: `list:NAME`, `allow:NAME`,
+    /// `addr-list:NAME`, `addr-allow:NAME`, `unlisted`, `timeout`, `unreachable`.
     pub fn code(&self) -> String {
         match self {
             Reason::Blocklist(name) => format!("list:{name}"),
             Reason::Allowlist(name) => format!("allow:{name}"),
+            Reason::AddressBlocklist(name) => format!("addr-list:{name}"),
+            Reason::AddressAllowlist(name) => format!("addr-allow:{name}"),
             Reason::Unlisted => "unlisted".into(),
             Reason::UpstreamTimeout => "timeout".into(),
             Reason::Unreachable => "unreachable".into(),

@@ -1,6 +1,8 @@
 //! What the rules say about a name, in the engine's terms.
 
-use hush_rules::{RuleSet, Verdict as ListVerdict};
+use std::net::IpAddr;
+
+use hush_rules::{AddressRules, AddressVerdict, RuleSet, Verdict as ListVerdict};
 
 use crate::event::{Reason, Verdict};
 
@@ -17,5 +19,41 @@ pub(crate) fn judge(rules: &RuleSet, name: &str) -> (Verdict, Reason) {
             Reason::Allowlist(rules.list_name(list).to_string()),
         ),
         ListVerdict::Unlisted => (Verdict::Allowed, Reason::Unlisted),
+    }
+}
+
+/// What the rules say about a new flow to `address`, known before a byte of
+/// it is read: its DNS name (when DNS mapped the address to one) and the
+/// address itself. A blocked name counts as blocking the address; an
+/// allowlisted name overrides address blocklists, as it overrides name
+/// ones. Returns the verdict, its reason, and what it was decided on:
+/// `"dns-name"` or `"address"`.
+pub(crate) fn judge_destination(
+    rules: &RuleSet,
+    addresses: &AddressRules,
+    address: IpAddr,
+    dns_name: Option<&str>,
+) -> (Verdict, Reason, &'static str) {
+    let by_name = dns_name.map(|name| judge(rules, name));
+    if let Some((verdict @ (Verdict::Blocked | Verdict::Allowed), reason)) = by_name.clone() {
+        if verdict == Verdict::Blocked || matches!(reason, Reason::Allowlist(_)) {
+            return (verdict, reason, "dns-name");
+        }
+    }
+    match addresses.check(address) {
+        AddressVerdict::Blocked(list) => (
+            Verdict::Blocked,
+            Reason::AddressBlocklist(addresses.list_name(list).to_string()),
+            "address",
+        ),
+        AddressVerdict::Allowed(list) => (
+            Verdict::Allowed,
+            Reason::AddressAllowlist(addresses.list_name(list).to_string()),
+            "address",
+        ),
+        AddressVerdict::Unlisted => match by_name {
+            Some((verdict, reason)) => (verdict, reason, "dns-name"),
+            None => (Verdict::Allowed, Reason::Unlisted, "address"),
+        },
     }
 }

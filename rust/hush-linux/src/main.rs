@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hush_dns::BlockMode;
 use hush_engine::{DiscardEvents, DnsConfig, DnsFirewall, EventSink, RelayConfig, SocketProtector};
 use hush_linux::{protect::BindToDevice, tun};
-use hush_rules::{ListKind, RuleSet, RuleSetBuilder};
+use hush_rules::{AddressRules, AddressRulesBuilder, ListKind, RuleSet, RuleSetBuilder};
 
 #[derive(Parser)]
 #[command(
@@ -69,6 +69,12 @@ struct RunArgs {
     /// An allowlist file; it overrides every blocklist.
     #[arg(long = "allow")]
     allows: Vec<PathBuf>,
+    /// A file of addresses and CIDR ranges (one per line) to block.
+    #[arg(long = "block-addresses")]
+    address_lists: Vec<PathBuf>,
+    /// A file of addresses and CIDR ranges never blocked by address.
+    #[arg(long = "allow-addresses")]
+    address_allows: Vec<PathBuf>,
     /// Record every decision in this SQLite database.
     #[arg(long)]
     db: Option<PathBuf>,
@@ -155,6 +161,26 @@ fn load_rules(
     Ok(builder.build())
 }
 
+/// Loads the address rules a run uses, printing one summary line per list.
+fn load_address_rules(lists: &[PathBuf], allows: &[PathBuf]) -> Result<AddressRules, String> {
+    let mut builder = AddressRulesBuilder::new();
+    for (paths, kind) in [(lists, ListKind::Block), (allows, ListKind::Allow)] {
+        for path in paths {
+            let text = std::fs::read(path)
+                .map_err(|e| format!("failed to read address list {}: {e}", path.display()))?;
+            let report = builder.add_list(&list_name(path), kind, &text);
+            eprintln!(
+                "hush: address list {}: {} entries, {} rejected lines",
+                report.name, report.entries, report.rejected_count
+            );
+            for rejected in report.rejected.iter().take(5) {
+                eprintln!("hush:   line {}: {}", rejected.line, rejected.reason);
+            }
+        }
+    }
+    Ok(builder.build())
+}
+
 fn list_name(path: &std::path::Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
@@ -190,6 +216,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         &args.allows,
         !args.no_default_list,
     )?);
+    let address_rules = load_address_rules(&args.address_lists, &args.address_allows)?;
     let tun_fd = match (&args.tun, args.tun_fd) {
         (Some(name), _) => tun::attach(name),
         (None, Some(fd)) => tun::from_inherited_fd(fd),
@@ -228,7 +255,8 @@ fn run(args: RunArgs) -> Result<(), String> {
         },
         ..DnsConfig::default()
     };
-    let firewall = DnsFirewall::new(config, rules, events.clone());
+    let mut firewall = DnsFirewall::new(config, rules, events.clone());
+    firewall.set_address_rules(Arc::new(address_rules));
     drop(events);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

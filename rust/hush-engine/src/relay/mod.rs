@@ -329,6 +329,20 @@ impl Relay {
         }
     }
 
+    /// The rules' verdict on a new flow to `address`, before any byte.
+    fn judge_destination(
+        &self,
+        address: IpAddr,
+        dns_name: &Option<String>,
+    ) -> (Verdict, Reason, &'static str) {
+        policy::judge_destination(
+            self.firewall.rules(),
+            self.firewall.address_rules(),
+            address,
+            dns_name.as_deref(),
+        )
+    }
+
     /// The name DNS gave for `address`, if it is still remembered.
     fn dns_name(&self, address: IpAddr, now: Instant) -> Option<String> {
         self.firewall.name_of(address, now).map(str::to_owned)
@@ -401,20 +415,18 @@ impl Relay {
             return;
         };
         let dns_name = self.dns_name(server.ip(), now);
-        if let Some(name) = &dns_name {
-            if let (Verdict::Blocked, reason) = policy::judge(self.firewall.rules(), name) {
-                self.refuse_tcp(view, &segment);
-                self.stats().tcp_blocked += 1;
-                self.record(
-                    Some(name),
-                    server,
-                    "tcp",
-                    "dns-name",
-                    Verdict::Blocked,
-                    reason,
-                );
-                return;
-            }
+        if let (Verdict::Blocked, reason, detail) = self.judge_destination(server.ip(), &dns_name) {
+            self.refuse_tcp(view, &segment);
+            self.stats().tcp_blocked += 1;
+            self.record(
+                dns_name.as_deref(),
+                server,
+                "tcp",
+                detail,
+                Verdict::Blocked,
+                reason,
+            );
+            return;
         }
         if self.tcp.len() >= self.config.max_tcp_flows {
             self.refuse_tcp(view, &segment);
@@ -714,22 +726,20 @@ impl Relay {
         now: Instant,
     ) -> Option<FlowRef> {
         let dns_name = self.dns_name(server.ip(), now);
-        if let Some(name) = &dns_name {
-            if let (Verdict::Blocked, reason) = policy::judge(self.firewall.rules(), name) {
-                if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
-                    self.device.write_packet(&error);
-                }
-                self.stats().udp_blocked += 1;
-                self.record(
-                    Some(name),
-                    server,
-                    "udp",
-                    "dns-name",
-                    Verdict::Blocked,
-                    reason,
-                );
-                return None;
+        if let (Verdict::Blocked, reason, detail) = self.judge_destination(server.ip(), &dns_name) {
+            if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
+                self.device.write_packet(&error);
             }
+            self.stats().udp_blocked += 1;
+            self.record(
+                dns_name.as_deref(),
+                server,
+                "udp",
+                detail,
+                Verdict::Blocked,
+                reason,
+            );
+            return None;
         }
         if self.udp.len() >= self.config.max_udp_flows {
             if let Some(error) = build::icmp_unreachable(view, Unreachable::Host) {
@@ -867,10 +877,8 @@ impl Relay {
     fn open_ping(&mut self, view: &PacketView<'_>, ident: u16, now: Instant) -> Option<FlowRef> {
         let (app, server) = (view.ip.src, view.ip.dst);
         let dns_name = self.dns_name(server, now);
-        let blocked = dns_name
-            .as_deref()
-            .map(|name| policy::judge(self.firewall.rules(), name))
-            .filter(|(verdict, _)| *verdict == Verdict::Blocked);
+        let blocked = Some(self.judge_destination(server, &dns_name))
+            .filter(|(verdict, _, _)| *verdict == Verdict::Blocked);
         let socket = if blocked.is_some() || self.ping.len() >= self.config.max_ping_flows {
             None
         } else {
@@ -888,13 +896,13 @@ impl Relay {
                 self.device.write_packet(&error);
             }
             self.stats().icmp_refused += 1;
-            if let Some((verdict, reason)) = blocked {
+            if let Some((verdict, reason, detail)) = blocked {
                 let address = SocketAddr::new(server, 0);
                 self.record(
                     dns_name.as_deref(),
                     address,
                     "icmp",
-                    "dns-name",
+                    detail,
                     verdict,
                     reason,
                 );
