@@ -57,3 +57,55 @@ pub(crate) fn judge_destination(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hush_rules::{AddressRulesBuilder, ListKind, RuleSetBuilder};
+
+    use super::*;
+
+    #[test]
+    fn a_destination_is_judged_on_its_name_then_its_address() {
+        let mut names = RuleSetBuilder::new();
+        names.add_list("trackers", ListKind::Block, b"ads.example\n");
+        names.add_list("mine", ListKind::Allow, b"cdn.example\n");
+        let names = names.build();
+        let mut addresses = AddressRulesBuilder::new();
+        addresses.add_list("ranges", ListKind::Block, b"192.0.2.0/24\n");
+        let addresses = addresses.build();
+        let judge = |address: &str, name: Option<&str>| {
+            let (verdict, reason, detail) =
+                judge_destination(&names, &addresses, address.parse().unwrap(), name);
+            (verdict, reason.code(), detail)
+        };
+        let listed = "192.0.2.9";
+        let clean = "198.51.100.1";
+        // A blocked name blocks whatever its address.
+        assert_eq!(
+            judge(clean, Some("x.ads.example")),
+            (Verdict::Blocked, "list:trackers".into(), "dns-name")
+        );
+        // An allowlisted name overrides the address lists.
+        assert_eq!(
+            judge(listed, Some("cdn.example")),
+            (Verdict::Allowed, "allow:mine".into(), "dns-name")
+        );
+        // An unlisted name does not save a listed address.
+        assert_eq!(
+            judge(listed, Some("shop.example")),
+            (Verdict::Blocked, "addr-list:ranges".into(), "address")
+        );
+        assert_eq!(
+            judge(listed, None),
+            (Verdict::Blocked, "addr-list:ranges".into(), "address")
+        );
+        assert_eq!(
+            judge(clean, Some("shop.example")),
+            (Verdict::Allowed, "unlisted".into(), "dns-name")
+        );
+        assert_eq!(
+            judge(clean, None),
+            (Verdict::Allowed, "unlisted".into(), "address")
+        );
+    }
+}
