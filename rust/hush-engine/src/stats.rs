@@ -34,6 +34,11 @@ pub struct Stats {
     pub tcp_refused_overload: u64,
     /// Segments for no known connection, answered with a reset.
     pub tcp_reset_unknown: u64,
+    /// SYNs that reused the ports of a flow still closing; the old flow ended.
+    pub tcp_port_reuses: u64,
+    /// Flows still open when the stats were taken (a gauge, not a count).
+    pub tcp_open: u64,
+    pub udp_open: u64,
     pub tcp_bytes_up: u64,
     pub tcp_bytes_down: u64,
     pub udp_flows: u64,
@@ -77,6 +82,8 @@ impl fmt::Display for Stats {
         writeln!(f, "  connect timeouts       {}", self.tcp_connect_timeouts)?;
         writeln!(f, "  refused (overload)     {}", self.tcp_refused_overload)?;
         writeln!(f, "  resets to stray        {}", self.tcp_reset_unknown)?;
+        writeln!(f, "  ports reused early     {}", self.tcp_port_reuses)?;
+        writeln!(f, "  open at exit           {}", self.tcp_open)?;
         writeln!(f, "  bytes up               {}", self.tcp_bytes_up)?;
         writeln!(f, "  bytes down             {}", self.tcp_bytes_down)?;
         writeln!(f, "UDP flows                {}", self.udp_flows)?;
@@ -87,6 +94,7 @@ impl fmt::Display for Stats {
         writeln!(f, "  send errors            {}", self.udp_send_errors)?;
         writeln!(f, "  datagrams down         {}", self.udp_datagrams_down)?;
         writeln!(f, "  closed idle            {}", self.udp_idle_closed)?;
+        writeln!(f, "  open at exit           {}", self.udp_open)?;
         writeln!(f, "ICMP echo replies        {}", self.icmp_echo_relayed)?;
         write!(f, "ICMP echo refused        {}", self.icmp_refused)
     }

@@ -67,6 +67,7 @@ fn segment(
 }
 
 struct TcpReply {
+    seq: u32,
     syn: bool,
     ack: Option<u32>,
     rst: bool,
@@ -83,6 +84,7 @@ fn next_tcp(app_end: &UnixDatagram) -> TcpReply {
         let view = parse(&buf[..len], Checksums::Verify).expect("the relay writes valid packets");
         if let Transport::Tcp(seg) = view.transport {
             return TcpReply {
+                seq: seg.seq,
                 syn: seg.flags.syn,
                 ack: seg.flags.ack.then_some(seg.ack),
                 rst: seg.flags.rst,
@@ -209,6 +211,7 @@ fn drain_tcp(app_end: &UnixDatagram, quiet: Duration) -> Vec<TcpReply> {
         if let Ok(view) = parse(&buf[..len], Checksums::Verify) {
             if let Transport::Tcp(seg) = view.transport {
                 replies.push(TcpReply {
+                    seq: seg.seq,
                     syn: seg.flags.syn,
                     ack: seg.flags.ack.then_some(seg.ack),
                     rst: seg.flags.rst,
@@ -337,4 +340,99 @@ async fn garbage_and_overlapping_fragments_are_counted_and_harmless() {
     outcome.unwrap();
     assert!(stats.dropped_malformed_ip >= 1000, "{stats}");
     assert_eq!(stats.dropped_fragments, 2, "{stats}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_connection_the_app_forgot_is_ended_by_keepalives() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let config = RelayConfig {
+        app_keepalive: Duration::from_millis(400),
+        ..RelayConfig::default()
+    };
+    let (app_end, stop, relay) = start_relay(config);
+    let checks = tokio::task::spawn_blocking(move || {
+        let app: SocketAddr = APP.parse().unwrap();
+        app_end
+            .send(&segment(app, server, TcpControl::Syn, 1000, None))
+            .unwrap();
+        let synack = next_tcp(&app_end);
+        assert!(synack.syn && !synack.rst);
+        let established = segment(
+            app,
+            server,
+            TcpControl::None,
+            1001,
+            Some(synack.seq.wrapping_add(1)),
+        );
+        app_end.send(&established).unwrap();
+        // The "app" now forgets the connection and answers nothing, as when
+        // its FIN was lost: probes, then the flow's end, within the keep-alive,
+        // its timeout and one 2 s sweep.
+        let replies = drain_tcp(&app_end, Duration::from_millis(3500));
+        let probes = replies.iter().filter(|r| !r.syn && !r.rst).count();
+        assert!(probes >= 2, "{probes} keep-alive probes were sent");
+        // The server side stays open throughout: only the app's silence
+        // can end this flow.
+        listener.set_nonblocking(true).unwrap();
+        let accepted = listener.accept().expect("the server took the connection");
+        (listener, accepted)
+    });
+    let outcome = checks.await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    let _server_side = outcome.unwrap();
+    assert_eq!(stats.tcp_flows, 1, "{stats}");
+    assert_eq!(stats.tcp_open, 0, "the forgotten flow lingers: {stats}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_new_syn_on_a_forgotten_flow_starts_a_new_one() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let (app_end, stop, relay) = start_relay(RelayConfig::default());
+    let checks = tokio::task::spawn_blocking(move || {
+        let app: SocketAddr = APP.parse().unwrap();
+        app_end
+            .send(&segment(app, server, TcpControl::Syn, 1000, None))
+            .unwrap();
+        let synack = next_tcp(&app_end);
+        assert!(synack.syn && !synack.rst);
+        // A retransmission of the same SYN is the same connection.
+        app_end
+            .send(&segment(app, server, TcpControl::Syn, 1000, None))
+            .unwrap();
+        let again = next_tcp(&app_end);
+        assert_eq!((again.syn, again.seq), (true, synack.seq));
+        app_end
+            .send(&segment(
+                app,
+                server,
+                TcpControl::None,
+                1001,
+                Some(synack.seq.wrapping_add(1)),
+            ))
+            .unwrap();
+        // The app lost that connection (its reset never arrived) and reuses
+        // the port with a new sequence number: answered at once.
+        app_end
+            .send(&segment(app, server, TcpControl::Syn, 900_000, None))
+            .unwrap();
+        let replies = drain_tcp(&app_end, Duration::from_millis(500));
+        let summary: Vec<_> = replies.iter().map(|r| (r.syn, r.rst, r.ack)).collect();
+        assert!(
+            replies
+                .iter()
+                .any(|r| r.syn && !r.rst && r.ack == Some(900_001)),
+            "no SYN-ACK for the new SYN: {summary:?}"
+        );
+        listener
+    });
+    let outcome = checks.await;
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    let _listener = outcome.unwrap();
+    assert_eq!(stats.tcp_flows, 2, "{stats}");
+    assert_eq!(stats.tcp_port_reuses, 1, "{stats}");
 }

@@ -71,6 +71,12 @@ pub struct RelayConfig {
     /// How long the app may leave the local handshake unfinished (a SYN and
     /// no ACK, as in a SYN flood) before the flow is dropped.
     pub handshake_timeout: Duration,
+    /// How long an established flow may be silent before Hush probes the
+    /// app's end with a keep-alive. The app's kernel answers for as long as
+    /// the connection lives there; a connection it lost (its FIN or reset
+    /// was dropped in a burst) gets a reset, or no answer, and the flow ends
+    /// instead of lingering. Probes stay on the device, on the tun.
+    pub app_keepalive: Duration,
     /// How long a flow's first bytes are held when they end mid-way through
     /// a ClientHello or request; then the flow is relayed unnamed.
     pub inspect_timeout: Duration,
@@ -94,6 +100,7 @@ impl Default for RelayConfig {
             max_udp_flows: 4096,
             connect_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
+            app_keepalive: Duration::from_secs(300),
             inspect_timeout: Duration::from_millis(500),
             inspect_limit: 16 * 1024,
             udp_idle_timeout: Duration::from_secs(60),
@@ -278,7 +285,10 @@ impl Relay {
         let stats = self.stats();
         stats.packets_out += written;
         stats.tun_write_errors += errors;
-        stats.clone()
+        let mut stats = stats.clone();
+        stats.tcp_open = self.tcp.len() as u64;
+        stats.udp_open = self.udp.len() as u64;
+        stats
     }
 
     fn on_tun_packet(&mut self, packet: &[u8], now: Instant) {
@@ -379,19 +389,41 @@ impl Relay {
         let app = SocketAddr::new(view.ip.src, segment.src_port);
         let server = SocketAddr::new(view.ip.dst, segment.dst_port);
         if let Some(&flow) = self.tcp_index.get(&(app, server)) {
-            let connecting = self
-                .tcp
-                .get_mut(flow)
-                .is_some_and(|f| matches!(f.phase, Phase::Connecting { .. }));
-            if connecting && segment.flags.syn && !segment.flags.ack {
+            let new_syn = segment.flags.syn && !segment.flags.ack;
+            let Some(existing) = self.tcp.get_mut(flow) else {
+                // Cannot happen: flows leave the index when they leave the slab.
+                self.tcp_index.remove(&(app, server));
+                return;
+            };
+            if new_syn && matches!(existing.phase, Phase::Connecting { .. }) {
                 // A retransmitted SYN: the first one is still being answered.
                 return;
             }
-            let mut buffer = self.device.buffer();
-            buffer.extend_from_slice(view.bytes);
-            self.device.push_rx(buffer);
-            self.touched.push(flow);
-            return;
+            let state = self
+                .sockets
+                .get::<stack_tcp::Socket>(existing.handle)
+                .state();
+            let closed = matches!(state, stack_tcp::State::TimeWait | stack_tcp::State::Closed);
+            if new_syn && (closed || segment.seq != existing.app_isn) {
+                // A SYN that is not the flow's own: the app reused the port
+                // of a connection that is over for it (ended, or lost when
+                // its FIN or reset was dropped). smoltcp would ignore it and
+                // the app would time out; end the old flow now and take the
+                // SYN as a new one, as a kernel would after a reset.
+                let ending = if closed {
+                    Ending::Graceful
+                } else {
+                    Ending::AppReset
+                };
+                self.finish_tcp(flow, ending);
+                self.stats().tcp_port_reuses += 1;
+            } else {
+                let mut buffer = self.device.buffer();
+                buffer.extend_from_slice(view.bytes);
+                self.device.push_rx(buffer);
+                self.touched.push(flow);
+                return;
+            }
         }
         if !segment.flags.syn || segment.flags.ack || segment.flags.rst {
             // No such flow (it ended, or predates Hush): fail it fast.
@@ -455,12 +487,9 @@ impl Relay {
         socket.pause_synack(true);
         socket.set_nagle_enabled(false);
         socket.set_ack_delay(None);
-        // Only for the handshake: smoltcp's timeout also ends connections
-        // that are merely idle, and apps keep idle connections for hours.
-        let handshake = self.config.handshake_timeout;
-        socket.set_timeout(Some(smoltcp::time::Duration::from_micros(
-            handshake.as_micros().try_into().unwrap_or(u64::MAX),
-        )));
+        // The handshake's bound; past it, keep-alives take over (below, in
+        // `service_tcp`).
+        socket.set_timeout(Some(stack_duration(self.config.handshake_timeout)));
         let endpoint = IpListenEndpoint {
             addr: Some(IpAddress::from(server.ip())),
             port: server.port(),
@@ -498,6 +527,7 @@ impl Relay {
                 deadline: now + self.config.connect_timeout,
             },
             syn: view.bytes.to_vec(),
+            app_isn: segment.seq,
             dns_name,
             held: Vec::new(),
             held_sent: 0,
@@ -550,13 +580,18 @@ impl Relay {
             return;
         };
         let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
-        if socket.timeout().is_some()
+        if socket.keep_alive().is_none()
             && !matches!(
                 socket.state(),
                 stack_tcp::State::Listen | stack_tcp::State::SynReceived
             )
         {
-            socket.set_timeout(None);
+            // Past the handshake. smoltcp's timeout ends connections that
+            // are merely quiet; with keep-alives the app's kernel answers,
+            // so only a connection the app no longer has times out.
+            let keepalive = self.config.app_keepalive;
+            socket.set_keep_alive(Some(stack_duration(keepalive)));
+            socket.set_timeout(Some(stack_duration(keepalive + keepalive / 4)));
         }
         if let Phase::Connecting { deadline } = flow.phase {
             match flow.poll_connect() {
@@ -1032,6 +1067,10 @@ impl Relay {
             }
         }
     }
+}
+
+fn stack_duration(duration: Duration) -> smoltcp::time::Duration {
+    smoltcp::time::Duration::from_micros(duration.as_micros().try_into().unwrap_or(u64::MAX))
 }
 
 fn stack_time(origin: Instant, now: Instant) -> smoltcp::time::Instant {

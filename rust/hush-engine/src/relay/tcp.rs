@@ -54,6 +54,9 @@ pub(crate) struct TcpFlow {
     pub upstream: TcpStream,
     pub waker: Waker,
     pub phase: Phase,
+    /// The sequence number of the app's SYN: a SYN with another is a new
+    /// connection on a reused port.
+    pub app_isn: u32,
     /// The app's SYN, kept to answer it with an ICMP error if the server
     /// cannot be reached; dropped once connected.
     pub syn: Vec<u8>,
