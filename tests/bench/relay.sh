@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Benchmarks Hush's relay in network namespaces, side by side with the direct
+# path and an existing userspace tun relay (tun2proxy + microsocks) as anchor:
+# single-stream TCP throughput both ways (iperf3) at tun MTU 1500 and 9000,
+# CPU seconds per GB relayed, TCP connect latency, and Hush's memory with
+# 10,000 open connections and across many short ones.
+#
+#   bash tests/bench/relay.sh            # the full run (about 15 minutes)
+#   bash tests/bench/relay.sh --quick    # a small run to check the script
+#   bash tests/bench/relay.sh --memory   # only the memory part
+# HOLD and CHURN (connection counts) may be set in the environment.
+#
+# Root. Not part of CI. Installs iperf3, microsocks, python3 and iproute2 with
+# apt, and tun2proxy with cargo (into $T2P_ROOT, default /tmp/tun2proxy).
+# Only 198.18.0.0/15 and fd00::/8 are used; no namespace has a route out.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+QUICK=0 MEMORY_ONLY=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+[ "${1:-}" = "--memory" ] && MEMORY_ONLY=1
+if [ "$QUICK" = 1 ]; then
+  REPS=1 SECS=2 LAT=300 HOLD=${HOLD:-1000} CHURN=${CHURN:-20000}
+else
+  REPS=3 SECS=5 LAT=2000 HOLD=${HOLD:-10000} CHURN=${CHURN:-1000000}
+fi
+CHURN_WORKERS=4
+T2P_ROOT=${T2P_ROOT:-/tmp/tun2proxy}
+CONNS="$PWD/tests/bench/conns.py"
+
+need=()
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v microsocks >/dev/null || need+=(microsocks)
+command -v python3 >/dev/null || need+=(python3)
+command -v ip >/dev/null || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+T2P="$T2P_ROOT/bin/tun2proxy-bin"
+if [ ! -x "$T2P" ]; then
+  echo "installing tun2proxy into $T2P_ROOT (once)..." >&2
+  cargo install tun2proxy --locked --root "$T2P_ROOT" >/dev/null
+fi
+cargo build --release -p hush-linux >&2
+HUSH="${CARGO_TARGET_DIR:-$PWD/target}/release/hush"
+
+P="hb$$"
+SRV=$P-srv PH=$P-ph DIR=$P-dir AN=$P-an
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.3
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for ns in "$SRV" "$PH" "$DIR" "$AN"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+# Background jobs use `ip netns exec` directly, not this function: `ip`
+# execs the program, so `$!` is the program's own pid (to kill, and to read
+# CPU time and memory from).
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ---- the namespaces ------------------------------------------------------
+for ns in "$SRV" "$PH" "$DIR" "$AN"; do
+  ip netns add "$ns"
+  in_ns "$ns" ip link set lo up
+done
+# Hush's phone: default routes into the tun; only sockets bound to the veth
+# (Hush's own) reach the server, as on a phone.
+ip link add hbv0 netns "$PH" type veth peer name hbs0 netns "$SRV"
+in_ns "$PH" ip addr add 198.19.0.1/24 dev hbv0 noprefixroute
+in_ns "$PH" ip link set hbv0 up
+in_ns "$PH" ip route add 198.19.0.0/24 dev hbv0 table 100
+in_ns "$PH" ip rule add oif hbv0 lookup 100
+in_ns "$PH" ip tuntap add dev hush0 mode tun
+in_ns "$PH" ip addr add 198.18.0.1/24 dev hush0
+in_ns "$PH" ip link set hush0 up
+in_ns "$PH" ip route add default dev hush0
+in_ns "$SRV" ip addr add 198.19.0.2/24 dev hbs0
+in_ns "$SRV" ip link set hbs0 up
+# The direct path: a plain veth, no relay.
+ip link add hbv1 netns "$DIR" type veth peer name hbs1 netns "$SRV"
+in_ns "$DIR" ip addr add 198.19.1.1/24 dev hbv1
+in_ns "$DIR" ip link set hbv1 up
+in_ns "$SRV" ip addr add 198.19.1.2/24 dev hbs1
+in_ns "$SRV" ip link set hbs1 up
+# The anchor's phone: tun2proxy's tun, microsocks on loopback whose outgoing
+# sockets use the veth's address, routed by source.
+ip link add hbv2 netns "$AN" type veth peer name hbs2 netns "$SRV"
+in_ns "$AN" ip addr add 198.19.2.1/24 dev hbv2 noprefixroute
+in_ns "$AN" ip link set hbv2 up
+in_ns "$AN" ip route add 198.19.2.0/24 dev hbv2 table 100
+in_ns "$AN" ip rule add from 198.19.2.1 lookup 100
+in_ns "$SRV" ip addr add 198.19.2.2/24 dev hbs2
+in_ns "$SRV" ip link set hbs2 up
+
+for ns in "$SRV" "$PH" "$DIR" "$AN"; do
+  in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+done
+# Up to the hard limit (some containers cap it near 20,000).
+ulimit -n "$(ulimit -Hn)"
+in_ns "$SRV" iperf3 -s -D --pidfile "/tmp/$P-iperf.pid" >/dev/null
+ip netns exec "$SRV" python3 "$CONNS" server 9000 & PIDS+=($!)
+sleep 0.5
+PIDS+=("$(cat "/tmp/$P-iperf.pid")")
+
+HUSH_PID=""
+start_hush() { # MTU
+  stop_hush
+  in_ns "$PH" ip link set hush0 mtu "$1"
+  ip netns exec "$PH" "$HUSH" run --tun hush0 --out-iface hbv0 --upstream 198.19.0.2:53 \
+    --no-default-list 2>"/tmp/$P-hush.log" & HUSH_PID=$!
+  PIDS+=("$HUSH_PID")
+  for _ in $(seq 100); do grep -q ready "/tmp/$P-hush.log" && return; sleep 0.1; done
+  echo "hush did not start:" >&2; cat "/tmp/$P-hush.log" >&2; exit 1
+}
+stop_hush() {
+  [ -n "$HUSH_PID" ] || return 0
+  kill "$HUSH_PID" 2>/dev/null || true
+  wait "$HUSH_PID" 2>/dev/null || true
+  HUSH_PID=""
+}
+
+ANCHOR_PIDS=""
+start_anchor() { # MTU
+  stop_anchor
+  ip netns exec "$AN" microsocks -i 127.0.0.1 -p 1080 -b 198.19.2.1 >/dev/null 2>&1 & local socks=$!
+  # Its MSS option set to the MTU's, so the kernel sends full segments, and
+  # its session cap raised from 200: the fairest settings it has.
+  ip netns exec "$AN" "$T2P" --tun t2p0 --proxy socks5://127.0.0.1:1080 --mtu "$1" \
+    --tcp-mss $(($1 - 40)) --max-sessions 20000 >"/tmp/$P-t2p.log" 2>&1 & local t2p=$!
+  PIDS+=("$socks" "$t2p")
+  ANCHOR_PIDS="$socks $t2p"
+  for _ in $(seq 50); do ip netns exec "$AN" ip link show t2p0 >/dev/null 2>&1 && break; sleep 0.1; done
+  in_ns "$AN" ip addr add 198.18.0.1/24 dev t2p0 2>/dev/null || true
+  in_ns "$AN" ip link set t2p0 mtu "$1" up
+  in_ns "$AN" ip route replace default dev t2p0
+}
+stop_anchor() {
+  [ -n "$ANCHOR_PIDS" ] || return 0
+  # shellcheck disable=SC2086
+  kill $ANCHOR_PIDS 2>/dev/null || true
+  sleep 0.3
+  ANCHOR_PIDS=""
+}
+
+# CPU ticks (user+sys) of the given pids, summed.
+ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.2f}")' "$@"; }
+
+# One iperf3 run: prints "Gbps bytes".
+iperf_once() { # ns addr [-R]
+  local ns=$1 addr=$2; shift 2
+  in_ns "$ns" iperf3 -c "$addr" -t "$SECS" -J "$@" | python3 -c '
+import json, sys
+end = json.load(sys.stdin)["end"]
+r = end["sum_received"]
+print("%.3f %d" % (r["bits_per_second"] / 1e9, r["bytes"]))'
+}
+
+# Throughput both ways, REPS times each, and CPU s/GB of the relay pids.
+# Prints "up_gbps down_gbps cpu_s_per_gb".
+throughput() { # ns addr pids...
+  local ns=$1 addr=$2; shift 2
+  local ups=() downs=() bytes=0 before after out
+  before=$(ticks "$@")
+  for _ in $(seq "$REPS"); do
+    out=$(iperf_once "$ns" "$addr"); ups+=("${out% *}"); bytes=$((bytes + ${out#* }))
+    out=$(iperf_once "$ns" "$addr" -R); downs+=("${out% *}"); bytes=$((bytes + ${out#* }))
+  done
+  after=$(ticks "$@")
+  local cpu="-"
+  if [ $# -gt 0 ]; then
+    cpu=$(python3 -c "print(f'{($after - $before) / $HZ / ($bytes / 1e9):.2f}')")
+  fi
+  echo "$(median "${ups[@]}") $(median "${downs[@]}") $cpu"
+}
+
+latency() { # ns addr
+  in_ns "$1" python3 "$CONNS" latency "$2" 9000 "$LAT"
+}
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
+echo "run: reps=$REPS secs=$SECS latency=$LAT hold=$HOLD churn=$CHURN"
+echo
+
+if [ "$MEMORY_ONLY" = 0 ]; then
+declare -A TP
+TP[direct]=$(throughput "$DIR" 198.19.1.2)
+for mtu in 1500 9000; do
+  start_hush "$mtu"
+  TP[hush-$mtu]=$(throughput "$PH" 198.19.0.2 "$HUSH_PID")
+  if [ "$mtu" = 9000 ]; then LAT_HUSH=$(latency "$PH" 198.19.0.2); fi
+  stop_hush
+  start_anchor "$mtu"
+  # shellcheck disable=SC2086
+  TP[anchor-$mtu]=$(throughput "$AN" 198.19.2.2 $ANCHOR_PIDS)
+  if [ "$mtu" = 9000 ]; then LAT_ANCHOR=$(latency "$AN" 198.19.2.2); fi
+  stop_anchor
+done
+LAT_DIRECT=$(latency "$DIR" 198.19.1.2)
+
+echo "## single-stream TCP (iperf3, ${SECS} s x $REPS, median) and CPU per GB"
+printf '| %-22s | %10s | %10s | %12s |\n' path "up Gbps" "down Gbps" "CPU s/GB"
+for path in direct hush-1500 anchor-1500 hush-9000 anchor-9000; do
+  read -r up down cpu <<<"${TP[$path]}"
+  printf '| %-22s | %10s | %10s | %12s |\n' "$path" "$up" "$down" "$cpu"
+done
+echo
+echo "## TCP connect latency ($LAT sequential connects)"
+echo "| direct | $LAT_DIRECT |"
+echo "| hush   | $LAT_HUSH |"
+echo "| anchor | $LAT_ANCHOR |"
+echo
+fi
+
+# ---- memory ----------------------------------------------------------------
+start_hush 9000
+echo "## hush memory (MTU 9000)"
+echo "| idle | $(rss_mb "$HUSH_PID") MB |"
+ip netns exec "$PH" python3 "$CONNS" hold 198.19.0.2 9000 "$HOLD" 600 >"/tmp/$P-hold.log" & HOLDER=$!
+PIDS+=("$HOLDER")
+for _ in $(seq 600); do grep -q held "/tmp/$P-hold.log" && break; sleep 0.2; done
+sleep 1
+echo "| $(cat "/tmp/$P-hold.log") open connections | $(rss_mb "$HUSH_PID") MB |"
+kill "$HOLDER" 2>/dev/null || true
+wait "$HOLDER" 2>/dev/null || true
+sleep 3
+echo "| after closing them | $(rss_mb "$HUSH_PID") MB |"
+chunk=$((CHURN / 10 / CHURN_WORKERS))
+started=$(date +%s.%N)
+total=0
+for step in $(seq 10); do
+  pids=()
+  for _ in $(seq "$CHURN_WORKERS"); do
+    ip netns exec "$PH" python3 "$CONNS" churn 198.19.0.2 9000 "$chunk" >>"/tmp/$P-churn.log" & pids+=($!)
+  done
+  # A worker's failures are counted in its output; its status is not ours.
+  wait "${pids[@]}" || true
+  total=$((step * chunk * CHURN_WORKERS))
+  echo "| after $total short connections | $(rss_mb "$HUSH_PID") MB |"
+done
+elapsed=$(python3 -c "import time; print(f'{time.time() - $started:.0f}')")
+done_count=$(awk '{s += $2} END {print s}' "/tmp/$P-churn.log")
+failed_count=$(awk '{s += $4} END {print s}' "/tmp/$P-churn.log")
+echo
+echo "short connections: $done_count completed, $failed_count failed, of $total in ${elapsed} s"
+stop_hush
+grep -E "TCP connections|refused|timeouts|resets|reused|open at exit|write errors" "/tmp/$P-hush.log" |
+  sed 's/^/hush: /'
+rm -f "/tmp/$P-"*
