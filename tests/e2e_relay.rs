@@ -35,6 +35,8 @@ fn records() -> Vec<Record> {
         ("f-droid.org", 11),
         ("tracking.miui.com", 12),
         ("servers.lab.test", 20),
+        // Its replies are dropped in the server namespace: it never answers.
+        ("silent.lab.test", 98),
     ]
     .iter()
     .map(|(name, n)| Record {
@@ -308,10 +310,26 @@ fn parallel_connections_half_close_resets_and_dead_ends() {
     let got = curl(&lab, &["http://198.19.0.99/"]);
     assert_eq!(got.code, Some(7), "{}", got.stderr);
     assert!(got.took < Duration::from_secs(6), "took {:?}", got.took);
+    // A server whose answers never come: the app is told at the connect
+    // timeout (10 s), not left to its own (minutes).
+    let status = lab
+        .in_server("ip")
+        .args(["rule", "add", "from", "198.19.0.98", "blackhole"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let got = curl(&lab, &["--max-time", "30", "http://198.19.0.98/"]);
+    assert_eq!(got.code, Some(7), "{}", got.stderr);
+    assert!(
+        got.took > Duration::from_secs(9) && got.took < Duration::from_secs(13),
+        "took {:?}",
+        got.took
+    );
     let summary = hush.stop();
-    assert!(counter(&summary, "TCP connections") >= 203, "{summary}");
+    assert!(counter(&summary, "TCP connections") >= 204, "{summary}");
     assert_eq!(counter(&summary, "refused by server"), 1, "{summary}");
-    assert_eq!(counter(&summary, "server unreachable"), 1, "{summary}");
+    assert_eq!(counter(&summary, "server unreachable"), 2, "{summary}");
+    assert_eq!(counter(&summary, "connect timeouts"), 1, "{summary}");
 }
 
 /// The client's datagrams to port 443 in a capture, as labnet's replay file.
