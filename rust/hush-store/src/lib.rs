@@ -1,5 +1,9 @@
-//! The activity log: one SQLite database that owns its schema, and a writer
-//! that takes events off the packet path.
+//! The activity log and the user's rules: one SQLite database that owns its
+//! schema, and a writer that takes events off the packet path.
+//!
+//! Contents: raw events and their per-hour aggregates per (app, host,
+//! action, reason), written in the same transaction; apps; per-app modes and
+//! domain rules ([`rules`]); list sources; settings.
 //!
 //! Layer: beside the engine, which sees it only as an [`EventSink`]. The schema
 //! is versioned with `PRAGMA user_version` and upgraded in one transaction.
@@ -11,6 +15,8 @@
 //! Never: log the names or addresses it stores.
 
 #![forbid(unsafe_code)]
+
+pub mod rules;
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -37,6 +43,8 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("failed to start the log writer: {0}")]
     Thread(std::io::Error),
+    #[error("{0}")]
+    InvalidRule(String),
 }
 
 /// Each entry upgrades the schema by one version, in order.
@@ -56,6 +64,57 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_time ON events(time_ms);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+    // 2: per-hour aggregates (filled from the events already stored), apps,
+    // per-app and domain rules, list sources and settings (Core III).
+    "CREATE TABLE hourly (
+        hour INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        action TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        PRIMARY KEY (hour, uid, host, action, reason)
+    ) WITHOUT ROWID;
+    INSERT INTO hourly (hour, uid, host, action, reason, count, first_ms, last_ms)
+        SELECT time_ms / 3600000, ifnull(uid, -1), host, action, reason,
+               count(*), min(time_ms), max(time_ms)
+        FROM events GROUP BY 1, 2, 3, 4, 5;
+    CREATE INDEX events_uid_time ON events(uid, time_ms);
+    CREATE TABLE apps (
+        uid INTEGER PRIMARY KEY,
+        label TEXT NOT NULL DEFAULT '',
+        is_system INTEGER NOT NULL DEFAULT 0 CHECK (is_system IN (0, 1))
+    );
+    CREATE TABLE app_packages (
+        uid INTEGER NOT NULL,
+        package TEXT NOT NULL,
+        PRIMARY KEY (uid, package)
+    ) WITHOUT ROWID;
+    CREATE TABLE app_rules (
+        uid INTEGER NOT NULL,
+        network TEXT NOT NULL CHECK (network IN ('any', 'wifi', 'mobile')),
+        mode TEXT NOT NULL CHECK (mode IN ('block-trackers', 'block-all', 'allow-all')),
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (uid, network)
+    ) WITHOUT ROWID;
+    CREATE TABLE domain_rules (
+        id INTEGER PRIMARY KEY,
+        uid INTEGER,
+        domain TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('allow', 'block')),
+        created_ms INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX domain_rules_scope ON domain_rules(ifnull(uid, -1), domain);
+    CREATE TABLE list_sources (
+        name TEXT PRIMARY KEY,
+        origin TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+        entries INTEGER NOT NULL DEFAULT 0,
+        updated_ms INTEGER
+    );
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 /// Opens (creating if needed, owner-only) and upgrades the database at `path`.
@@ -127,6 +186,37 @@ pub fn events(connection: &Connection) -> Result<Vec<StoredEvent>, StoreError> {
             detail: row.get(6)?,
             action: row.get(7)?,
             reason: row.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One row of the per-hour aggregates: `uid` is `None` for an unknown owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourlyCount {
+    pub hour: i64,
+    pub uid: Option<u32>,
+    pub host: String,
+    pub action: String,
+    pub reason: String,
+    pub count: u64,
+}
+
+/// The per-hour aggregates, oldest hour first.
+pub fn hourly_counts(connection: &Connection) -> Result<Vec<HourlyCount>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT hour, uid, host, action, reason, count FROM hourly
+         ORDER BY hour, uid, host, action, reason",
+    )?;
+    let rows = statement.query_map([], |row| {
+        let uid: i64 = row.get(1)?;
+        Ok(HourlyCount {
+            hour: row.get(0)?,
+            uid: u32::try_from(uid).ok(),
+            host: row.get(2)?,
+            action: row.get(3)?,
+            reason: row.get(4)?,
+            count: row.get::<_, i64>(5)? as u64,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -258,11 +348,21 @@ fn write_batch(
             "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        // The aggregates are kept in the same transaction as the events, so
+        // a crash loses neither alone.
+        let mut aggregate = transaction.prepare_cached(
+            "INSERT INTO hourly (hour, uid, host, action, reason, count, first_ms, last_ms)
+             VALUES (?1 / 3600000, ifnull(?2, -1), ?3, ?4, ?5, 1, ?1, ?1)
+             ON CONFLICT DO UPDATE SET count = count + 1,
+                 first_ms = min(first_ms, excluded.first_ms),
+                 last_ms = max(last_ms, excluded.last_ms)",
+        )?;
         for event in batch {
             let time_ms = event
                 .time
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
+            let (action, reason) = (event.verdict.as_str(), event.reason.code());
             insert.execute(params![
                 time_ms,
                 event.uid,
@@ -271,9 +371,10 @@ fn write_batch(
                 event.port,
                 event.protocol,
                 event.detail,
-                event.verdict.as_str(),
-                event.reason.code(),
+                action,
+                reason,
             ])?;
+            aggregate.execute(params![time_ms, event.uid, event.host, action, reason])?;
         }
     }
     transaction.execute(
@@ -326,6 +427,12 @@ mod tests {
         assert_eq!(hosts, ["tracking.miui.com", "api.ad.xiaomi.com"]);
         assert_eq!(stored[0].reason, "list:hush-default");
         assert_eq!(stored[0].action, "blocked");
+        // Each event is folded into its hour's aggregate in the same batch.
+        let hourly = hourly_counts(&connection).unwrap();
+        assert_eq!(hourly.iter().map(|h| h.count).sum::<u64>(), 2);
+        assert!(hourly
+            .iter()
+            .all(|h| h.uid.is_none() && h.action == "blocked"));
     }
 
     #[test]

@@ -1,0 +1,231 @@
+//! The user's rules, as stored: each app's mode per network, and domain
+//! rules for every app or one; plus plain settings.
+//!
+//! Every write validates its input first (a mode, a network, a domain name),
+//! so the tables hold only what the engine can apply; the schema's CHECK
+//! constraints hold the same line against other writers.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::StoreError;
+
+/// What Hush does with an app's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppMode {
+    /// The lists apply (the default for every app).
+    BlockTrackers,
+    /// Nothing gets through.
+    BlockAll,
+    /// The lists do not apply; traffic is still logged.
+    AllowAll,
+}
+
+/// Which network a mode applies on; `Any` unless set apart per network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Network {
+    Any,
+    Wifi,
+    Mobile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DomainAction {
+    Allow,
+    Block,
+}
+
+/// A domain rule: for one app (`uid`) or, with `None`, for every app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRule {
+    pub uid: Option<u32>,
+    pub domain: String,
+    pub action: DomainAction,
+}
+
+macro_rules! text_enum {
+    ($type:ident, $what:literal, $($variant:ident => $text:literal),+) => {
+        impl $type {
+            pub fn as_str(self) -> &'static str {
+                match self { $($type::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $type {
+            type Err = StoreError;
+            fn from_str(text: &str) -> Result<Self, StoreError> {
+                match text {
+                    $($text => Ok($type::$variant),)+
+                    other => Err(StoreError::InvalidRule(format!(
+                        concat!("unknown ", $what, " {:?} (expected one of: {})"),
+                        other,
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(AppMode, "mode", BlockTrackers => "block-trackers", BlockAll => "block-all", AllowAll => "allow-all");
+text_enum!(Network, "network", Any => "any", Wifi => "wifi", Mobile => "mobile");
+text_enum!(DomainAction, "action", Allow => "allow", Block => "block");
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Sets an app's mode on a network, replacing what was there.
+pub fn set_app_mode(
+    connection: &Connection,
+    uid: u32,
+    network: Network,
+    mode: AppMode,
+) -> Result<(), StoreError> {
+    connection.execute(
+        "INSERT INTO app_rules (uid, network, mode, updated_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (uid, network) DO UPDATE SET mode = excluded.mode,
+             updated_ms = excluded.updated_ms",
+        params![uid, network.as_str(), mode.as_str(), now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Removes an app's mode on a network; returns whether there was one.
+pub fn clear_app_mode(
+    connection: &Connection,
+    uid: u32,
+    network: Network,
+) -> Result<bool, StoreError> {
+    let removed = connection.execute(
+        "DELETE FROM app_rules WHERE uid = ?1 AND network = ?2",
+        params![uid, network.as_str()],
+    )?;
+    Ok(removed > 0)
+}
+
+/// The mode that applies to `uid` on `network`: its own for that network,
+/// else its own for any network, else the default, [`AppMode::BlockTrackers`].
+pub fn app_mode(
+    connection: &Connection,
+    uid: u32,
+    network: Network,
+) -> Result<AppMode, StoreError> {
+    let mode: Option<String> = connection
+        .query_row(
+            "SELECT mode FROM app_rules WHERE uid = ?1 AND network IN (?2, 'any')
+             ORDER BY network = 'any' LIMIT 1",
+            params![uid, network.as_str()],
+            |row| row.get(0),
+        )
+        .optional()?;
+    mode.map_or(Ok(AppMode::BlockTrackers), |mode| mode.parse())
+}
+
+/// Every app rule, by uid and network.
+pub fn app_modes(connection: &Connection) -> Result<Vec<(u32, Network, AppMode)>, StoreError> {
+    let mut statement =
+        connection.prepare("SELECT uid, network, mode FROM app_rules ORDER BY uid, network")?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, u32>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut modes = Vec::new();
+    for row in rows {
+        let (uid, network, mode) = row?;
+        modes.push((uid, network.parse()?, mode.parse()?));
+    }
+    Ok(modes)
+}
+
+/// Adds or replaces a domain rule. The domain is normalised (lower case,
+/// no trailing dot, IDN as punycode); one that is not a valid name is an
+/// error naming why.
+pub fn add_domain_rule(
+    connection: &Connection,
+    uid: Option<u32>,
+    domain: &str,
+    action: DomainAction,
+) -> Result<String, StoreError> {
+    let domain = normalize(domain)?;
+    connection.execute(
+        "INSERT INTO domain_rules (uid, domain, action, created_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (ifnull(uid, -1), domain) DO UPDATE SET action = excluded.action",
+        params![uid, domain, action.as_str(), now_ms()],
+    )?;
+    Ok(domain)
+}
+
+/// Removes a domain rule; returns whether there was one.
+pub fn remove_domain_rule(
+    connection: &Connection,
+    uid: Option<u32>,
+    domain: &str,
+) -> Result<bool, StoreError> {
+    let domain = normalize(domain)?;
+    let removed = connection.execute(
+        "DELETE FROM domain_rules WHERE ifnull(uid, -1) = ifnull(?1, -1) AND domain = ?2",
+        params![uid, domain],
+    )?;
+    Ok(removed > 0)
+}
+
+/// Every domain rule: global ones first, then by app, then by domain.
+pub fn domain_rules(connection: &Connection) -> Result<Vec<DomainRule>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT uid, domain, action FROM domain_rules ORDER BY uid IS NOT NULL, uid, domain",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, Option<u32>>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut rules = Vec::new();
+    for row in rows {
+        let (uid, domain, action) = row?;
+        rules.push(DomainRule {
+            uid,
+            domain,
+            action: action.parse()?,
+        });
+    }
+    Ok(rules)
+}
+
+fn normalize(domain: &str) -> Result<String, StoreError> {
+    hush_rules::normalize_domain(domain.trim())
+        .map_err(|reason| StoreError::InvalidRule(format!("{domain:?}: {reason}")))
+}
+
+pub fn set_setting(connection: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    connection.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+pub fn setting(connection: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(connection
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            params![key],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
