@@ -18,6 +18,7 @@
 
 pub mod rules;
 
+use std::collections::HashMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -234,6 +235,11 @@ pub fn dropped_events(connection: &Connection) -> Result<u64, StoreError> {
     Ok(value.unwrap_or(0) as u64)
 }
 
+const HOUR_MS: i64 = 3_600_000;
+
+/// (hour, uid or -1, host, action, reason): one row of `hourly`.
+type HourlyKey<'a> = (i64, i64, &'a str, &'static str, String);
+
 /// Most events written in one transaction.
 const BATCH: usize = 512;
 /// How long the writer waits to fill a batch.
@@ -350,13 +356,9 @@ fn write_batch(
         )?;
         // The aggregates are kept in the same transaction as the events, so
         // a crash loses neither alone.
-        let mut aggregate = transaction.prepare_cached(
-            "INSERT INTO hourly (hour, uid, host, action, reason, count, first_ms, last_ms)
-             VALUES (?1 / 3600000, ifnull(?2, -1), ?3, ?4, ?5, 1, ?1, ?1)
-             ON CONFLICT DO UPDATE SET count = count + 1,
-                 first_ms = min(first_ms, excluded.first_ms),
-                 last_ms = max(last_ms, excluded.last_ms)",
-        )?;
+        // Folded in memory first: a batch repeats the same few hosts, and
+        // one upsert per distinct row is much cheaper than one per event.
+        let mut folded: HashMap<HourlyKey<'_>, (i64, i64, i64)> = HashMap::new();
         for event in batch {
             let time_ms = event
                 .time
@@ -372,9 +374,29 @@ fn write_batch(
                 event.protocol,
                 event.detail,
                 action,
-                reason,
+                &reason,
             ])?;
-            aggregate.execute(params![time_ms, event.uid, event.host, action, reason])?;
+            let key = (
+                time_ms / HOUR_MS,
+                event.uid.map_or(-1, i64::from),
+                event.host.as_str(),
+                action,
+                reason,
+            );
+            let entry = folded.entry(key).or_insert((0, time_ms, time_ms));
+            entry.0 += 1;
+            entry.1 = entry.1.min(time_ms);
+            entry.2 = entry.2.max(time_ms);
+        }
+        let mut aggregate = transaction.prepare_cached(
+            "INSERT INTO hourly (hour, uid, host, action, reason, count, first_ms, last_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT DO UPDATE SET count = count + excluded.count,
+                 first_ms = min(first_ms, excluded.first_ms),
+                 last_ms = max(last_ms, excluded.last_ms)",
+        )?;
+        for ((hour, uid, host, action, reason), (count, first, last)) in folded {
+            aggregate.execute(params![hour, uid, host, action, reason, count, first, last])?;
         }
     }
     transaction.execute(
@@ -457,6 +479,22 @@ mod tests {
         let stored = events(&connection).unwrap().len() as u64;
         assert_eq!(stored + dropped, 100, "every event is stored or counted");
         assert_eq!(dropped_events(&connection).unwrap(), dropped);
+    }
+
+    #[test]
+    fn repeated_events_fold_into_one_hourly_row_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.db");
+        let mut connection = open(&path).unwrap();
+        let batch = [event("a.example"), event("a.example"), event("b.example")];
+        write_batch(&mut connection, &batch, 0).unwrap();
+        write_batch(&mut connection, &batch[..1], 0).unwrap();
+        let counts: Vec<(String, u64)> = hourly_counts(&connection)
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.host, h.count))
+            .collect();
+        assert_eq!(counts, [("a.example".into(), 3), ("b.example".into(), 1)]);
     }
 
     #[test]
