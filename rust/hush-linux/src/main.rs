@@ -1,9 +1,11 @@
 //! `hush`: the Linux runner of the Hush firewall.
 //!
 //! `hush run` firewalls a tun device; `hush demo` shows it on real traffic in
-//! namespaces it builds; `hush lists check` reports on blocklist files.
+//! namespaces it builds; `hush lists check` reports on blocklist files;
+//! `hush rule` and `hush log` change the rules and read the activity log.
 
 mod demo;
+mod records;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +40,13 @@ enum Command {
         #[command(subcommand)]
         command: ListsCommand,
     },
+    /// Set app modes and domain rules in a database.
+    Rule {
+        #[command(subcommand)]
+        command: records::RuleCommand,
+    },
+    /// Show recent activity from a database, filtered.
+    Log(records::LogArgs),
 }
 
 #[derive(Subcommand)]
@@ -108,6 +117,8 @@ fn main() -> ExitCode {
         Command::Lists {
             command: ListsCommand::Check { files },
         } => lists_check(&files),
+        Command::Rule { command } => records::rule(command),
+        Command::Log(args) => records::log(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

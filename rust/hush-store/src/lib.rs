@@ -28,7 +28,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, UNIX_EPOCH};
 
 use hush_engine::{Event, EventSink};
-use rusqlite::{params, Connection, OptionalExtension};
+pub use rusqlite::Connection;
+use rusqlite::{params, OptionalExtension};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -176,20 +177,66 @@ pub fn events(connection: &Connection) -> Result<Vec<StoredEvent>, StoreError> {
         "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason
          FROM events ORDER BY id",
     )?;
-    let rows = statement.query_map([], |row| {
-        Ok(StoredEvent {
-            time_ms: row.get(0)?,
-            uid: row.get(1)?,
-            host: row.get(2)?,
-            ip: row.get(3)?,
-            port: row.get(4)?,
-            protocol: row.get(5)?,
-            detail: row.get(6)?,
-            action: row.get(7)?,
-            reason: row.get(8)?,
-        })
-    })?;
+    let rows = statement.query_map([], stored_event)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Which events a query returns; unset fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub uid: Option<u32>,
+    /// `blocked`, `allowed` or `failed`.
+    pub action: Option<String>,
+    /// Matches hosts containing this text, ASCII case ignored.
+    pub host_contains: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+}
+
+/// The newest events matching `filter`, newest first, at most `limit`,
+/// skipping the first `offset` (for paging).
+pub fn recent_events(
+    connection: &Connection,
+    filter: &EventFilter,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason FROM events
+         WHERE (?1 IS NULL OR uid = ?1)
+           AND (?2 IS NULL OR action = ?2)
+           AND (?3 IS NULL OR instr(lower(host), lower(?3)) > 0)
+           AND (?4 IS NULL OR time_ms >= ?4)
+           AND (?5 IS NULL OR time_ms < ?5)
+         ORDER BY time_ms DESC, id DESC LIMIT ?6 OFFSET ?7",
+    )?;
+    let rows = statement.query_map(
+        params![
+            filter.uid,
+            filter.action,
+            filter.host_contains,
+            filter.since_ms,
+            filter.until_ms,
+            limit,
+            offset
+        ],
+        stored_event,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn stored_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        time_ms: row.get(0)?,
+        uid: row.get(1)?,
+        host: row.get(2)?,
+        ip: row.get(3)?,
+        port: row.get(4)?,
+        protocol: row.get(5)?,
+        detail: row.get(6)?,
+        action: row.get(7)?,
+        reason: row.get(8)?,
+    })
 }
 
 /// One row of the per-hour aggregates: `uid` is `None` for an unknown owner.

@@ -212,3 +212,34 @@ fn settings_are_stored_and_replaced() {
         Some("[2620:fe::fe]:53")
     );
 }
+
+#[test]
+fn recent_events_filter_order_and_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    version_1_fixture(&path);
+    let connection = hush_store::open(&path).unwrap();
+    let hosts = |filter: &hush_store::EventFilter, limit, offset| -> Vec<(i64, String)> {
+        hush_store::recent_events(&connection, filter, limit, offset)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.time_ms / 3_600_000, e.host))
+            .collect()
+    };
+    let all = hush_store::EventFilter::default();
+    assert_eq!(hosts(&all, 10, 0).len(), 4);
+    assert_eq!(hosts(&all, 1, 0), [(11, "f-droid.org".to_string())]);
+    assert_eq!(hosts(&all, 2, 3), [(10, "tracking.miui.com".to_string())]);
+    let app = hush_store::EventFilter {
+        uid: Some(10_123),
+        action: Some("blocked".into()),
+        host_contains: Some("MIUI".into()),
+        ..Default::default()
+    };
+    assert_eq!(hosts(&app, 10, 0).len(), 2);
+    let later = hush_store::EventFilter {
+        since_ms: Some(11 * 3_600_000),
+        ..Default::default()
+    };
+    assert_eq!(hosts(&later, 10, 0), [(11, "f-droid.org".to_string())]);
+}

@@ -1,0 +1,238 @@
+//! `hush rule` and `hush log`: the user's rules and the activity log, read
+//! and changed in the database a running `hush run --db` uses.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use hush_store::rules::{self, AppMode, DomainAction, Network};
+use hush_store::{EventFilter, StoredEvent};
+use serde::Serialize;
+
+#[derive(Subcommand)]
+pub enum RuleCommand {
+    /// Set an app's mode: block-trackers (the default), block-all or allow-all.
+    App {
+        uid: u32,
+        /// block-trackers, block-all or allow-all; omit with --clear.
+        #[arg(required_unless_present = "clear")]
+        mode: Option<String>,
+        /// any (the default), wifi or mobile.
+        #[arg(long, default_value = "any")]
+        network: String,
+        /// Remove the app's mode on that network instead.
+        #[arg(long, conflicts_with = "mode")]
+        clear: bool,
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Add or remove a domain rule, for every app or for one.
+    Domain {
+        #[command(subcommand)]
+        command: DomainCommand,
+    },
+    /// Show every stored rule.
+    List {
+        #[arg(long)]
+        db: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DomainCommand {
+    /// Allow or block a domain and its subdomains.
+    Add {
+        domain: String,
+        /// allow or block.
+        action: String,
+        /// Only for this app; without it, for every app.
+        #[arg(long)]
+        uid: Option<u32>,
+        #[arg(long)]
+        db: PathBuf,
+    },
+    Remove {
+        domain: String,
+        #[arg(long)]
+        uid: Option<u32>,
+        #[arg(long)]
+        db: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct LogArgs {
+    #[arg(long)]
+    db: PathBuf,
+    /// Only this app's events.
+    #[arg(long)]
+    uid: Option<u32>,
+    /// blocked, allowed or failed.
+    #[arg(long)]
+    action: Option<String>,
+    /// Only hosts containing this text.
+    #[arg(long)]
+    host: Option<String>,
+    /// Only the last this many minutes.
+    #[arg(long)]
+    minutes: Option<u32>,
+    /// At most this many events, newest first.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Skip this many (the next page).
+    #[arg(long, default_value_t = 0)]
+    offset: u32,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Opens an existing database; `hush rule` and `hush log` never create one
+/// where a typo put it.
+fn open_existing(path: &Path) -> Result<hush_store::Connection, String> {
+    if !path.is_file() {
+        return Err(format!(
+            "no database at {} (hush run --db FILE creates one)",
+            path.display()
+        ));
+    }
+    hush_store::open(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn rule(command: RuleCommand) -> Result<(), String> {
+    let text = |e: hush_store::StoreError| e.to_string();
+    match command {
+        RuleCommand::App {
+            uid,
+            mode,
+            network,
+            clear,
+            db,
+        } => {
+            let network: Network = network.parse().map_err(text)?;
+            let connection = open_existing(&db)?;
+            if clear {
+                let removed = rules::clear_app_mode(&connection, uid, network).map_err(text)?;
+                println!(
+                    "app {uid} on {network}: {}",
+                    if removed {
+                        "mode removed"
+                    } else {
+                        "had no mode"
+                    }
+                );
+            } else {
+                let mode: AppMode = mode.unwrap_or_default().parse().map_err(text)?;
+                rules::set_app_mode(&connection, uid, network, mode).map_err(text)?;
+                println!("app {uid} on {network}: {mode}");
+            }
+        }
+        RuleCommand::Domain { command } => match command {
+            DomainCommand::Add {
+                domain,
+                action,
+                uid,
+                db,
+            } => {
+                let action: DomainAction = action.parse().map_err(text)?;
+                let connection = open_existing(&db)?;
+                let stored =
+                    rules::add_domain_rule(&connection, uid, &domain, action).map_err(text)?;
+                println!("{action} {stored} for {}", scope(uid));
+            }
+            DomainCommand::Remove { domain, uid, db } => {
+                let connection = open_existing(&db)?;
+                let removed = rules::remove_domain_rule(&connection, uid, &domain).map_err(text)?;
+                if !removed {
+                    return Err(format!("no rule for {domain} for {}", scope(uid)));
+                }
+                println!("removed the rule for {domain} for {}", scope(uid));
+            }
+        },
+        RuleCommand::List { db } => {
+            let connection = open_existing(&db)?;
+            for (uid, network, mode) in rules::app_modes(&connection).map_err(text)? {
+                println!("app {uid} on {network}: {mode}");
+            }
+            for rule in rules::domain_rules(&connection).map_err(text)? {
+                println!("{} {} for {}", rule.action, rule.domain, scope(rule.uid));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scope(uid: Option<u32>) -> String {
+    uid.map_or_else(|| "every app".to_string(), |uid| format!("app {uid}"))
+}
+
+/// The JSON shape of one event, as `hush log --json` prints it.
+#[derive(Serialize)]
+struct JsonEvent<'a> {
+    time: i64,
+    uid: Option<u32>,
+    host: &'a str,
+    ip: &'a str,
+    port: u16,
+    protocol: &'a str,
+    detail: &'a str,
+    action: &'a str,
+    reason: &'a str,
+}
+
+pub fn log(args: LogArgs) -> Result<(), String> {
+    if let Some(action) = &args.action {
+        if !["blocked", "allowed", "failed"].contains(&action.as_str()) {
+            return Err(format!(
+                "unknown action {action:?} (expected blocked, allowed or failed)"
+            ));
+        }
+    }
+    let connection = open_existing(&args.db)?;
+    let since_ms = args.minutes.map(|minutes| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        now - i64::from(minutes) * 60_000
+    });
+    let filter = EventFilter {
+        uid: args.uid,
+        action: args.action,
+        host_contains: args.host,
+        since_ms,
+        until_ms: None,
+    };
+    let events = hush_store::recent_events(&connection, &filter, args.limit, args.offset)
+        .map_err(|e| e.to_string())?;
+    for event in &events {
+        if args.json {
+            println!("{}", to_json(event)?);
+        } else {
+            println!(
+                "{} {:>6} {:<8} {:<5} {:<40} {} {}",
+                event.time_ms,
+                event.uid.map_or_else(|| "-".to_string(), |u| u.to_string()),
+                event.action,
+                event.protocol,
+                event.host,
+                event.ip,
+                event.reason
+            );
+        }
+    }
+    Ok(())
+}
+
+fn to_json(event: &StoredEvent) -> Result<String, String> {
+    serde_json::to_string(&JsonEvent {
+        time: event.time_ms,
+        uid: event.uid,
+        host: &event.host,
+        ip: &event.ip,
+        port: event.port,
+        protocol: &event.protocol,
+        detail: &event.detail,
+        action: &event.action,
+        reason: &event.reason,
+    })
+    .map_err(|e| e.to_string())
+}
