@@ -14,6 +14,7 @@
 mod dns_firewall;
 mod driver;
 mod event;
+pub mod owner;
 mod policy;
 mod relay;
 mod stats;

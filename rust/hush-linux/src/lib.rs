@@ -1,10 +1,12 @@
 //! The Linux side of Hush: a tun device, sockets that leave through a chosen
-//! interface, and a lab of network namespaces for the demo and the tests.
+//! interface, the owner of a connection, and a lab of network namespaces for
+//! the demo and the tests.
 //!
 //! Layer: platform glue only. Everything the firewall decides lives in the
 //! engine; this crate opens devices and wires them to it, the way the Android
 //! bridge does with `VpnService`.
 
 pub mod lab;
+pub mod owner;
 pub mod protect;
 pub mod tun;

@@ -1,0 +1,190 @@
+//! Which app owns a flow: the trait the platforms implement, a fake for
+//! tests, and a bounded cache in front of any of them.
+//!
+//! On Linux the owner is found with netlink `sock_diag` or `/proc/net`
+//! (`hush-linux`); on Android 10 and later with
+//! `ConnectivityManager.getConnectionOwnerUid`, which takes exactly what a
+//! [`FlowKey`] holds, so its adapter stays a one-liner.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The transport of a flow, as owner lookups name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// A flow from the app's side: its own address, and where it is going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub transport: Transport,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+}
+
+/// Finds the Linux/Android uid of the app owning a flow; `None` when the
+/// platform cannot say (the socket is gone, or the lookup is not allowed).
+/// Lookups may block briefly (a netlink round trip, a JVM call): the relay
+/// makes them off its packet path.
+pub trait OwnerLookup: Send + Sync {
+    fn owner(&self, flow: &FlowKey) -> Option<u32>;
+}
+
+/// No owner information: every flow is unknown.
+pub struct NoOwners;
+
+impl OwnerLookup for NoOwners {
+    fn owner(&self, _flow: &FlowKey) -> Option<u32> {
+        None
+    }
+}
+
+/// A fixed table of owners, for tests.
+#[derive(Default)]
+pub struct FakeOwners {
+    owners: Mutex<HashMap<FlowKey, u32>>,
+    lookups: std::sync::atomic::AtomicU64,
+}
+
+impl FakeOwners {
+    pub fn insert(&self, flow: FlowKey, uid: u32) {
+        self.owners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(flow, uid);
+    }
+
+    /// How many lookups reached this table.
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl OwnerLookup for FakeOwners {
+    fn owner(&self, flow: &FlowKey) -> Option<u32> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.owners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(flow)
+            .copied()
+    }
+}
+
+/// Remembers answers for a while, so repeated lookups of one flow (each
+/// datagram of a UDP flow, say) cost a hash probe. Bounded: when full, the
+/// oldest half is dropped. Unknown owners are remembered too, for less
+/// time, since the socket may not be visible yet.
+pub struct OwnerCache<L> {
+    lookup: L,
+    entries: Mutex<HashMap<FlowKey, (Option<u32>, Instant)>>,
+    capacity: usize,
+    known_for: Duration,
+    unknown_for: Duration,
+}
+
+impl<L: OwnerLookup> OwnerCache<L> {
+    pub fn new(lookup: L, capacity: usize) -> Self {
+        Self {
+            lookup,
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(2),
+            known_for: Duration::from_secs(300),
+            unknown_for: Duration::from_secs(2),
+        }
+    }
+
+    pub fn owner_at(&self, flow: &FlowKey, now: Instant) -> Option<u32> {
+        {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(&(uid, at)) = entries.get(flow) {
+                let ttl = if uid.is_some() {
+                    self.known_for
+                } else {
+                    self.unknown_for
+                };
+                if now.saturating_duration_since(at) < ttl {
+                    return uid;
+                }
+            }
+        }
+        let uid = self.lookup.owner(flow);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.capacity {
+            let mut ages: Vec<Instant> = entries.values().map(|&(_, at)| at).collect();
+            ages.sort_unstable();
+            let cutoff = ages[ages.len() / 2];
+            entries.retain(|_, &mut (_, at)| at > cutoff);
+        }
+        entries.insert(*flow, (uid, now));
+        uid
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<L: OwnerLookup> OwnerLookup for OwnerCache<L> {
+    fn owner(&self, flow: &FlowKey) -> Option<u32> {
+        self.owner_at(flow, Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(port: u16) -> FlowKey {
+        FlowKey {
+            transport: Transport::Tcp,
+            local: SocketAddr::from(([198, 18, 0, 1], port)),
+            remote: SocketAddr::from(([198, 19, 0, 2], 443)),
+        }
+    }
+
+    #[test]
+    fn answers_are_cached_known_longer_than_unknown() {
+        let fake = FakeOwners::default();
+        fake.insert(flow(1), 10_123);
+        let cache = OwnerCache::new(fake, 100);
+        let start = Instant::now();
+        assert_eq!(cache.owner_at(&flow(1), start), Some(10_123));
+        assert_eq!(
+            cache.owner_at(&flow(1), start + Duration::from_secs(60)),
+            Some(10_123)
+        );
+        assert_eq!(cache.owner_at(&flow(2), start), None);
+        assert_eq!(
+            cache.owner_at(&flow(2), start + Duration::from_secs(1)),
+            None
+        );
+        assert_eq!(cache.lookup.lookups(), 2, "repeats come from the cache");
+        // An unknown owner is asked again soon; it may have appeared.
+        cache.lookup.insert(flow(2), 10_200);
+        assert_eq!(
+            cache.owner_at(&flow(2), start + Duration::from_secs(3)),
+            Some(10_200)
+        );
+        assert_eq!(cache.lookup.lookups(), 3);
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = OwnerCache::new(NoOwners, 64);
+        let start = Instant::now();
+        for port in 0..10_000u16 {
+            cache.owner_at(&flow(port), start + Duration::from_millis(u64::from(port)));
+            assert!(cache.len() <= 64);
+        }
+    }
+}
