@@ -9,11 +9,13 @@
                            connect() in microseconds.
   hold HOST PORT N SECS    opens N connections at once, prints "held N" when
                            all are up, keeps them SECS seconds, closes.
-  churn HOST PORT N        N short connections one after another (connect,
-                           send, read to EOF, close); prints the counts done
-                           and failed.
+  churn HOST PORT N [END]  N short connections one after another (connect,
+                           send, read to EOF, close), stopping early at END
+                           (Unix time; default 30 minutes from now); prints
+                           the counts done and failed.
 """
 
+import errno
 import selectors
 import socket
 import statistics
@@ -88,24 +90,31 @@ def hold(host, port, count, seconds):
     for sock in socks:
         sel.register(sock, selectors.EVENT_WRITE)
     up = 0
+    errors = {}
     while up < count and time.monotonic() < deadline:
         for key, _ in sel.select(timeout=1):
             sel.unregister(key.fileobj)
-            if key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+            error = key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error == 0:
                 up += 1
             else:
                 count -= 1
-    print(f"held {up}", flush=True)
+                name = errno.errorcode.get(error, str(error))
+                errors[name] = errors.get(name, 0) + 1
+    pending = len(sel.get_map())
+    failed = ", ".join(f"{n} {name}" for name, n in sorted(errors.items()))
+    note = f" (of {len(socks)}; failed: {failed or 'none'}; still connecting: {pending})"
+    print(f"held {up}" + (note if up < len(socks) else ""), flush=True)
     time.sleep(float(seconds))
     for sock in socks:
         sock.close()
 
 
-def churn(host, port, count):
+def churn(host, port, count, end=None):
     done = failed = 0
-    deadline = time.monotonic() + 1800
+    deadline = float(end) if end else time.time() + 1800
     for _ in range(int(count)):
-        if time.monotonic() > deadline:
+        if time.time() > deadline:
             break
         try:
             with socket.create_connection((host, int(port)), timeout=15) as sock:

@@ -8,7 +8,11 @@
 #   bash tests/bench/relay.sh            # the full run (about 15 minutes)
 #   bash tests/bench/relay.sh --quick    # a small run to check the script
 #   bash tests/bench/relay.sh --memory   # only the memory part
-# HOLD and CHURN (connection counts) may be set in the environment.
+#   BENCH_QUICK=1 bash tests/bench/relay.sh   # the same as --quick
+# HOLD and CHURN (connection counts) and CHURN_SECS (the time allowed for the
+# short connections, default 900 s) may be set in the environment. Cargo
+# builds into $CARGO_TARGET_DIR, default /tmp/target-bench, so the benchmark
+# does not lock the workspace's own target directory.
 #
 # Root. Not part of CI. Installs iperf3, microsocks, python3 and iproute2 with
 # apt, and tun2proxy with cargo (into $T2P_ROOT, default /tmp/tun2proxy).
@@ -16,13 +20,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-QUICK=0 MEMORY_ONLY=0
+QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 [ "${1:-}" = "--memory" ] && MEMORY_ONLY=1
 if [ "$QUICK" = 1 ]; then
-  REPS=1 SECS=2 LAT=300 HOLD=${HOLD:-1000} CHURN=${CHURN:-20000}
+  REPS=1 SECS=2 LAT=300 HOLD=${HOLD:-1000} CHURN=${CHURN:-20000} CHURN_SECS=${CHURN_SECS:-120}
 else
-  REPS=3 SECS=5 LAT=2000 HOLD=${HOLD:-10000} CHURN=${CHURN:-1000000}
+  REPS=3 SECS=5 LAT=2000 HOLD=${HOLD:-10000} CHURN=${CHURN:-1000000} CHURN_SECS=${CHURN_SECS:-900}
 fi
 CHURN_WORKERS=4
 T2P_ROOT=${T2P_ROOT:-/tmp/tun2proxy}
@@ -42,8 +46,9 @@ if [ ! -x "$T2P" ]; then
   echo "installing tun2proxy into $T2P_ROOT (once)..." >&2
   cargo install tun2proxy --locked --root "$T2P_ROOT" >/dev/null
 fi
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/target-bench}
 cargo build --release -p hush-linux >&2
-HUSH="${CARGO_TARGET_DIR:-$PWD/target}/release/hush"
+HUSH="$CARGO_TARGET_DIR/release/hush"
 
 P="hb$$"
 SRV=$P-srv PH=$P-ph DIR=$P-dir AN=$P-an
@@ -55,6 +60,7 @@ cleanup() {
   for ns in "$SRV" "$PH" "$DIR" "$AN"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 # Background jobs use `ip netns exec` directly, not this function: `ip`
 # execs the program, so `$!` is the program's own pid (to kill, and to read
 # CPU time and memory from).
@@ -114,8 +120,17 @@ start_hush() { # MTU
   for _ in $(seq 100); do grep -q ready "/tmp/$P-hush.log" && return; sleep 0.1; done
   echo "hush did not start:" >&2; cat "/tmp/$P-hush.log" >&2; exit 1
 }
+# Stops the run, with hush's log, if hush has died (a crash is a finding).
+check_hush() { # phase
+  [ -n "$HUSH_PID" ] || return 0
+  kill -0 "$HUSH_PID" 2>/dev/null && return 0
+  echo "hush (pid $HUSH_PID) is gone during: $1; its log:" >&2
+  cat "/tmp/$P-hush.log" >&2
+  exit 1
+}
 stop_hush() {
   [ -n "$HUSH_PID" ] || return 0
+  check_hush "the phase before stopping it"
   kill "$HUSH_PID" 2>/dev/null || true
   wait "$HUSH_PID" 2>/dev/null || true
   HUSH_PID=""
@@ -161,7 +176,7 @@ median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x
 # One iperf3 run: prints "Gbps bytes".
 iperf_once() { # ns addr [-R]
   local ns=$1 addr=$2; shift 2
-  in_ns "$ns" iperf3 -c "$addr" -t "$SECS" -J "$@" | python3 -c '
+  timeout $((SECS + 30)) ip netns exec "$ns" iperf3 -c "$addr" -t "$SECS" -J "$@" | python3 -c '
 import json, sys
 end = json.load(sys.stdin)["end"]
 r = end["sum_received"]
@@ -187,7 +202,7 @@ throughput() { # ns addr pids...
 }
 
 latency() { # ns addr
-  in_ns "$1" python3 "$CONNS" latency "$2" 9000 "$LAT"
+  timeout 600 ip netns exec "$1" python3 "$CONNS" latency "$2" 9000 "$LAT"
 }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
@@ -222,6 +237,19 @@ echo "| direct | $LAT_DIRECT |"
 echo "| hush   | $LAT_HUSH |"
 echo "| anchor | $LAT_ANCHOR |"
 echo
+echo "## ratios"
+python3 - "${TP[hush-1500]}" "${TP[anchor-1500]}" "${TP[hush-9000]}" "${TP[anchor-9000]}" \
+  "$LAT_DIRECT" "$LAT_HUSH" "$LAT_ANCHOR" <<'PY'
+import sys
+h15, a15, h90, a90 = (list(map(float, x.split())) for x in sys.argv[1:5])
+lat = [float(x.split()[1]) for x in sys.argv[5:8]]
+for mtu, h, a in ((1500, h15, a15), (9000, h90, a90)):
+    print(f"MTU {mtu}: hush/anchor throughput up {h[0] / a[0]:.1f}x, down {h[1] / a[1]:.1f}x;"
+          f" anchor/hush CPU per GB {a[2] / h[2]:.1f}x")
+print(f"connect latency added over direct (median): hush {lat[1] - lat[0]:.1f} us,"
+      f" anchor {lat[2] - lat[0]:.1f} us")
+PY
+echo
 fi
 
 # ---- memory ----------------------------------------------------------------
@@ -232,6 +260,7 @@ ip netns exec "$PH" python3 "$CONNS" hold 198.19.0.2 9000 "$HOLD" 600 >"/tmp/$P-
 PIDS+=("$HOLDER")
 for _ in $(seq 600); do grep -q held "/tmp/$P-hold.log" && break; sleep 0.2; done
 sleep 1
+check_hush "holding connections open"
 echo "| $(cat "/tmp/$P-hold.log") open connections | $(rss_mb "$HUSH_PID") MB |"
 kill "$HOLDER" 2>/dev/null || true
 wait "$HOLDER" 2>/dev/null || true
@@ -239,23 +268,38 @@ sleep 3
 echo "| after closing them | $(rss_mb "$HUSH_PID") MB |"
 chunk=$((CHURN / 10 / CHURN_WORKERS))
 started=$(date +%s.%N)
-total=0
+# One deadline for all the short connections: workers stop at it, and so do
+# the steps, so the run ends within CHURN_SECS (plus one connect timeout).
+deadline=$(python3 -c "import time; print(time.time() + $CHURN_SECS)")
+mkdir -p "/tmp/$P-churn"
+attempted=0
 for step in $(seq 10); do
   pids=()
-  for _ in $(seq "$CHURN_WORKERS"); do
-    ip netns exec "$PH" python3 "$CONNS" churn 198.19.0.2 9000 "$chunk" >>"/tmp/$P-churn.log" & pids+=($!)
+  for w in $(seq "$CHURN_WORKERS"); do
+    timeout $((CHURN_SECS + 60)) ip netns exec "$PH" python3 "$CONNS" churn 198.19.0.2 9000 "$chunk" "$deadline" \
+      >"/tmp/$P-churn/$step-$w.out" 2>"/tmp/$P-churn/$step-$w.err" & pids+=($!)
   done
   # A worker's failures are counted in its output; its status is not ours.
-  wait "${pids[@]}" || true
-  total=$((step * chunk * CHURN_WORKERS))
-  echo "| after $total short connections | $(rss_mb "$HUSH_PID") MB |"
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  for w in $(seq "$CHURN_WORKERS"); do
+    grep -q '^done' "/tmp/$P-churn/$step-$w.out" ||
+      { echo "worker $w of step $step reported nothing; stderr:"; cat "/tmp/$P-churn/$step-$w.err"; }
+  done
+  check_hush "short connections, step $step"
+  attempted=$(cat "/tmp/$P-churn/"*.out | awk '{s += $2 + $4} END {print s + 0}')
+  echo "| after $attempted short connections | $(rss_mb "$HUSH_PID") MB |"
+  if python3 -c "import sys, time; sys.exit(time.time() < $deadline)"; then
+    echo "(stopped at the ${CHURN_SECS} s deadline after step $step of 10)"
+    break
+  fi
 done
 elapsed=$(python3 -c "import time; print(f'{time.time() - $started:.0f}')")
-done_count=$(awk '{s += $2} END {print s}' "/tmp/$P-churn.log")
-failed_count=$(awk '{s += $4} END {print s}' "/tmp/$P-churn.log")
+done_count=$(cat "/tmp/$P-churn/"*.out | awk '{s += $2} END {print s + 0}')
+failed_count=$(cat "/tmp/$P-churn/"*.out | awk '{s += $4} END {print s + 0}')
 echo
-echo "short connections: $done_count completed, $failed_count failed, of $total in ${elapsed} s"
+echo "short connections: $done_count completed, $failed_count failed, of $CHURN planned, in ${elapsed} s" \
+  "($(python3 -c "print(round($done_count / max($elapsed, 1)))") per s, $CHURN_WORKERS client processes)"
 stop_hush
 grep -E "TCP connections|refused|timeouts|resets|reused|open at exit|write errors" "/tmp/$P-hush.log" |
   sed 's/^/hush: /'
-rm -f "/tmp/$P-"*
+rm -rf "/tmp/$P-"*
