@@ -17,6 +17,7 @@ use hush_dns::{BlockMode, DnsQuery, NameMap};
 use hush_packet::{build, Checksums, PacketView, Transport};
 use hush_rules::{AddressRules, RuleSet};
 
+use crate::apps::AppPolicy;
 use crate::event::{Event, EventSink, Reason, Verdict};
 use crate::policy;
 use crate::stats::Stats;
@@ -60,6 +61,8 @@ struct Pending {
     app: SocketAddr,
     /// Where the app sent the query: the answer comes from there.
     resolver: SocketAddr,
+    /// The app that asked, if known.
+    uid: Option<u32>,
     app_query_id: u16,
     query: DnsQuery,
     deadline: Instant,
@@ -71,6 +74,8 @@ pub struct DnsFirewall {
     rules: Arc<RuleSet>,
     /// Address and range rules, for the relay's new flows.
     addresses: Arc<AddressRules>,
+    /// The user's per-app modes and domain rules.
+    apps: Arc<AppPolicy>,
     names: NameMap,
     pending: HashMap<u16, Pending>,
     events: Arc<dyn EventSink>,
@@ -84,6 +89,7 @@ impl DnsFirewall {
             config,
             rules,
             addresses: Arc::new(AddressRules::empty()),
+            apps: Arc::new(AppPolicy::default()),
             names,
             pending: HashMap::new(),
             events,
@@ -117,6 +123,15 @@ impl DnsFirewall {
         self.addresses = addresses;
     }
 
+    pub fn app_policy(&self) -> &AppPolicy {
+        &self.apps
+    }
+
+    /// Replaces the per-app rules; queries already forwarded are not judged again.
+    pub fn set_app_policy(&mut self, apps: Arc<AppPolicy>) {
+        self.apps = apps;
+    }
+
     pub(crate) fn events(&self) -> &dyn EventSink {
         self.events.as_ref()
     }
@@ -126,8 +141,14 @@ impl DnsFirewall {
         self.rules = rules;
     }
 
-    /// Decides what to do with one packet read from the tun.
+    /// Decides what to do with one packet read from the tun, its sender unknown.
     pub fn on_tun_packet(&mut self, packet: &[u8], now: Instant) -> Step {
+        self.on_tun_packet_from(packet, None, now)
+    }
+
+    /// Decides what to do with one packet read from the tun, sent by the app
+    /// `uid` (when known), whose own rules then apply.
+    pub fn on_tun_packet_from(&mut self, packet: &[u8], uid: Option<u32>, now: Instant) -> Step {
         self.stats.packets_in += 1;
         let view = match hush_packet::parse(packet, Checksums::Verify) {
             Ok(view) => view,
@@ -140,7 +161,7 @@ impl DnsFirewall {
             Transport::Udp(udp) if udp.dst_port == 53 => {
                 let app = SocketAddr::new(view.ip.src, udp.src_port);
                 let resolver = SocketAddr::new(view.ip.dst, udp.dst_port);
-                self.on_query(app, resolver, udp.payload, now)
+                self.on_query(app, resolver, uid, udp.payload, now)
             }
             // Hush does not reassemble: apps' TCP keeps to the tun's MTU,
             // QUIC never fragments, and DNS queries are far below any MTU.
@@ -164,6 +185,7 @@ impl DnsFirewall {
         &mut self,
         app: SocketAddr,
         resolver: SocketAddr,
+        uid: Option<u32>,
         payload: &[u8],
         now: Instant,
     ) -> Step {
@@ -175,10 +197,10 @@ impl DnsFirewall {
             }
         };
         self.stats.queries += 1;
-        let (verdict, reason) = policy::judge(&self.rules, query.name());
+        let (verdict, reason) = policy::judge_for(&self.apps, &self.rules, uid, query.name());
         if verdict == Verdict::Blocked {
             self.stats.blocked += 1;
-            self.record(&query, resolver, verdict, reason);
+            self.record(&query, resolver, uid, verdict, reason);
             return match hush_dns::blocked_answer(&query, self.config.block_mode) {
                 Ok(answer) => self.reply(resolver, app, &answer),
                 Err(_) => {
@@ -189,18 +211,19 @@ impl DnsFirewall {
         }
         if self.pending.len() >= self.config.max_pending {
             self.stats.servfail_overload += 1;
-            self.record(&query, resolver, Verdict::Failed, reason);
+            self.record(&query, resolver, uid, Verdict::Failed, reason);
             return self.servfail(&query, resolver, app);
         }
         let upstream_id = self.free_query_id();
         let mut forwarded = payload.to_vec();
         hush_dns::set_message_id(&mut forwarded, upstream_id);
-        self.record(&query, resolver, verdict, reason);
+        self.record(&query, resolver, uid, verdict, reason);
         self.pending.insert(
             upstream_id,
             Pending {
                 app,
                 resolver,
+                uid,
                 app_query_id: query.id(),
                 query,
                 deadline: now + self.config.query_timeout,
@@ -266,6 +289,7 @@ impl DnsFirewall {
             self.record(
                 &pending.query,
                 pending.resolver,
+                pending.uid,
                 Verdict::Failed,
                 Reason::UpstreamTimeout,
             );
@@ -318,10 +342,17 @@ impl DnsFirewall {
         }
     }
 
-    fn record(&self, query: &DnsQuery, resolver: SocketAddr, verdict: Verdict, reason: Reason) {
+    fn record(
+        &self,
+        query: &DnsQuery,
+        resolver: SocketAddr,
+        uid: Option<u32>,
+        verdict: Verdict,
+        reason: Reason,
+    ) {
         self.events.record(Event {
             time: SystemTime::now(),
-            uid: None,
+            uid,
             host: query.name().to_string(),
             address: resolver.ip(),
             port: resolver.port(),
@@ -413,6 +444,57 @@ mod tests {
         assert_eq!(events[0].verdict, Verdict::Blocked);
         assert_eq!(events[0].reason, Reason::Blocklist("trackers".into()));
         assert_eq!(fw.stats().blocked, 1);
+    }
+
+    #[test]
+    fn each_app_is_judged_by_its_own_rules_and_its_uid_is_recorded() {
+        use crate::apps::{AppMode, AppPolicy, DomainAction, DomainRuleHit, Network};
+        let (mut fw, events) = firewall(DnsConfig::default());
+        let mut policy = AppPolicy::new();
+        policy.set_mode(10_001, Network::Any, AppMode::AllowAll);
+        policy.set_mode(10_002, Network::Any, AppMode::BlockAll);
+        policy.add_domain_rule(Some(10_002), "f-droid.org", DomainAction::Allow);
+        policy.add_domain_rule(None, "f-droid.org", DomainAction::Block);
+        fw.set_app_policy(Arc::new(policy));
+        let now = Instant::now();
+        let tracker = query("tracking.miui.com", 1);
+        let store = query("f-droid.org", 2);
+        let other = query("example.org", 3);
+        let forwarded = |step: Step| matches!(step, Step::Forward(_));
+        // Allow-all: the lists do not apply to 10001.
+        assert!(forwarded(fw.on_tun_packet_from(
+            &tracker,
+            Some(10_001),
+            now
+        )));
+        // Block-all cuts 10002 off, but its own allow rule opens one host.
+        assert!(!forwarded(fw.on_tun_packet_from(&other, Some(10_002), now)));
+        assert!(forwarded(fw.on_tun_packet_from(&store, Some(10_002), now)));
+        // Everyone else: the global rule, then the lists.
+        assert!(!forwarded(fw.on_tun_packet_from(&store, Some(10_003), now)));
+        assert!(!forwarded(fw.on_tun_packet_from(&tracker, None, now)));
+        let events = events.0.lock().unwrap();
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| (e.uid, e.verdict, e.reason.code()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some(10_001), Verdict::Allowed, "app:allow-all".to_string()),
+                (Some(10_002), Verdict::Blocked, "app:block-all".to_string()),
+                (Some(10_002), Verdict::Allowed, "app-rule:allow".to_string()),
+                (Some(10_003), Verdict::Blocked, "rule:block".to_string()),
+                (None, Verdict::Blocked, "list:trackers".to_string()),
+            ]
+        );
+        assert_eq!(
+            events[2].reason,
+            Reason::DomainRule(DomainRuleHit {
+                action: DomainAction::Allow,
+                per_app: true
+            })
+        );
     }
 
     #[test]

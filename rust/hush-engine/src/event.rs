@@ -3,6 +3,8 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
+use crate::apps::{AppMode, DomainAction, DomainRuleHit};
+
 /// What Hush did with an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -39,11 +41,18 @@ pub enum Reason {
     UpstreamTimeout,
     /// The server refused the connection or could not be reached.
     Unreachable,
+    /// The app's mode decided (block all, or allow all).
+    AppMode(AppMode),
+    /// A domain rule of the user's decided: the app's own or a global one.
+    DomainRule(DomainRuleHit),
 }
 
 impl Reason {
     /// A short machine-readable form: `list:NAME`, `allow:NAME`,
-    /// `addr-list:NAME`, `addr-allow:NAME`, `unlisted`, `timeout`, `unreachable`.
+    /// `addr-list:NAME`, `addr-allow:NAME`, `unlisted`, `timeout`, `unreachable`,
+    /// `app:block-all`, `app:allow-all` (the app's mode), `rule:block`,
+    /// `rule:allow` (a global domain rule), `app-rule:block`, `app-rule:allow`
+    /// (a domain rule of the app's own).
     pub fn code(&self) -> String {
         match self {
             Reason::Blocklist(name) => format!("list:{name}"),
@@ -53,6 +62,15 @@ impl Reason {
             Reason::Unlisted => "unlisted".into(),
             Reason::UpstreamTimeout => "timeout".into(),
             Reason::Unreachable => "unreachable".into(),
+            Reason::AppMode(mode) => format!("app:{mode}"),
+            Reason::DomainRule(DomainRuleHit { action, per_app }) => {
+                let scope = if *per_app { "app-rule" } else { "rule" };
+                let action = match action {
+                    DomainAction::Block => "block",
+                    DomainAction::Allow => "allow",
+                };
+                format!("{scope}:{action}")
+            }
         }
     }
 }
@@ -61,7 +79,7 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub time: SystemTime,
-    /// The app that made the attempt, once owner lookup exists (Core III).
+    /// The app that made the attempt; `None` when its owner is unknown.
     pub uid: Option<u32>,
     /// The name asked for or seen (DNS question, TLS SNI, HTTP Host, or the
     /// name DNS gave for the address): ASCII, no trailing dot. Empty when

@@ -32,6 +32,21 @@ pub struct FlowKey {
 /// makes them off its packet path.
 pub trait OwnerLookup: Send + Sync {
     fn owner(&self, flow: &FlowKey) -> Option<u32>;
+
+    /// Whether lookups can ever answer; the relay skips them when not.
+    fn is_available(&self) -> bool {
+        true
+    }
+}
+
+impl<T: OwnerLookup + ?Sized> OwnerLookup for std::sync::Arc<T> {
+    fn owner(&self, flow: &FlowKey) -> Option<u32> {
+        (**self).owner(flow)
+    }
+
+    fn is_available(&self) -> bool {
+        (**self).is_available()
+    }
 }
 
 /// No owner information: every flow is unknown.
@@ -40,6 +55,10 @@ pub struct NoOwners;
 impl OwnerLookup for NoOwners {
     fn owner(&self, _flow: &FlowKey) -> Option<u32> {
         None
+    }
+
+    fn is_available(&self) -> bool {
+        false
     }
 }
 
@@ -79,7 +98,9 @@ impl OwnerLookup for FakeOwners {
 /// Remembers answers for a while, so repeated lookups of one flow (each
 /// datagram of a UDP flow, say) cost a hash probe. Bounded: when full, the
 /// oldest half is dropped. Unknown owners are remembered too, for less
-/// time, since the socket may not be visible yet.
+/// time, since the socket may not be visible yet. Known owners are kept
+/// 30 s, not longer: the key holds the app's port, which the system hands
+/// to another socket, perhaps another app's, once the first is closed.
 pub struct OwnerCache<L> {
     lookup: L,
     entries: Mutex<HashMap<FlowKey, (Option<u32>, Instant)>>,
@@ -94,24 +115,29 @@ impl<L: OwnerLookup> OwnerCache<L> {
             lookup,
             entries: Mutex::new(HashMap::new()),
             capacity: capacity.max(2),
-            known_for: Duration::from_secs(300),
+            known_for: Duration::from_secs(30),
             unknown_for: Duration::from_secs(2),
         }
     }
 
+    /// The remembered answer for `flow`, without asking the platform:
+    /// `None` when there is none (or it is stale), `Some(None)` for a
+    /// remembered "unknown".
+    pub fn cached(&self, flow: &FlowKey, now: Instant) -> Option<Option<u32>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let &(uid, at) = entries.get(flow)?;
+        let ttl = if uid.is_some() {
+            self.known_for
+        } else {
+            self.unknown_for
+        };
+        (now.saturating_duration_since(at) < ttl).then_some(uid)
+    }
+
+    /// The owner of `flow`: remembered, or asked for (which may block).
     pub fn owner_at(&self, flow: &FlowKey, now: Instant) -> Option<u32> {
-        {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(&(uid, at)) = entries.get(flow) {
-                let ttl = if uid.is_some() {
-                    self.known_for
-                } else {
-                    self.unknown_for
-                };
-                if now.saturating_duration_since(at) < ttl {
-                    return uid;
-                }
-            }
+        if let Some(uid) = self.cached(flow, now) {
+            return uid;
         }
         let uid = self.lookup.owner(flow);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -138,6 +164,10 @@ impl<L: OwnerLookup> OwnerLookup for OwnerCache<L> {
     fn owner(&self, flow: &FlowKey) -> Option<u32> {
         self.owner_at(flow, Instant::now())
     }
+
+    fn is_available(&self) -> bool {
+        self.lookup.is_available()
+    }
 }
 
 #[cfg(test)]
@@ -160,7 +190,7 @@ mod tests {
         let start = Instant::now();
         assert_eq!(cache.owner_at(&flow(1), start), Some(10_123));
         assert_eq!(
-            cache.owner_at(&flow(1), start + Duration::from_secs(60)),
+            cache.owner_at(&flow(1), start + Duration::from_secs(20)),
             Some(10_123)
         );
         assert_eq!(cache.owner_at(&flow(2), start), None);

@@ -1,10 +1,51 @@
-//! What the rules say about a name, in the engine's terms.
+//! What the rules say about a name or a destination, in the engine's terms.
+//!
+//! The user's own choices come before the lists, most specific first (see
+//! [`crate::apps`]): the app's domain rules, its mode, global domain rules;
+//! then the name lists, then the address lists.
 
 use std::net::IpAddr;
 
 use hush_rules::{AddressRules, AddressVerdict, RuleSet, Verdict as ListVerdict};
 
+use crate::apps::{AppMode, AppPolicy, DomainAction};
 use crate::event::{Reason, Verdict};
+
+/// What the user's rules alone say about an app's attempt, if anything.
+fn user_choice(
+    apps: &AppPolicy,
+    uid: Option<u32>,
+    name: Option<&str>,
+) -> Option<(Verdict, Reason)> {
+    let rule = name.and_then(|name| apps.domain_rule(uid, name));
+    let by_rule = |hit: crate::apps::DomainRuleHit| {
+        let verdict = match hit.action {
+            DomainAction::Block => Verdict::Blocked,
+            DomainAction::Allow => Verdict::Allowed,
+        };
+        (verdict, Reason::DomainRule(hit))
+    };
+    if let Some(hit) = rule.filter(|hit| hit.per_app) {
+        return Some(by_rule(hit));
+    }
+    match apps.mode(uid) {
+        AppMode::BlockAll => return Some((Verdict::Blocked, Reason::AppMode(AppMode::BlockAll))),
+        AppMode::AllowAll => return Some((Verdict::Allowed, Reason::AppMode(AppMode::AllowAll))),
+        AppMode::BlockTrackers => {}
+    }
+    rule.map(by_rule)
+}
+
+/// Judges `name`, asked for or sent by the app `uid`: the user's rules,
+/// then the lists.
+pub(crate) fn judge_for(
+    apps: &AppPolicy,
+    rules: &RuleSet,
+    uid: Option<u32>,
+    name: &str,
+) -> (Verdict, Reason) {
+    user_choice(apps, uid, Some(name)).unwrap_or_else(|| judge(rules, name))
+}
 
 /// Judges `name` against the lists: blocked when a blocklist holds it or a
 /// parent, unless an allowlist does.
@@ -28,12 +69,23 @@ pub(crate) fn judge(rules: &RuleSet, name: &str) -> (Verdict, Reason) {
 /// allowlisted name overrides address blocklists, as it overrides name
 /// ones. Returns the verdict, its reason, and what it was decided on:
 /// `"dns-name"` or `"address"`.
+/// The app `uid`'s own rules come before all that.
 pub(crate) fn judge_destination(
+    apps: &AppPolicy,
     rules: &RuleSet,
     addresses: &AddressRules,
+    uid: Option<u32>,
     address: IpAddr,
     dns_name: Option<&str>,
 ) -> (Verdict, Reason, &'static str) {
+    if let Some((verdict, reason)) = user_choice(apps, uid, dns_name) {
+        let detail = if dns_name.is_some() {
+            "dns-name"
+        } else {
+            "address"
+        };
+        return (verdict, reason, detail);
+    }
     let by_name = dns_name.map(|name| judge(rules, name));
     if let Some((verdict @ (Verdict::Blocked | Verdict::Allowed), reason)) = by_name.clone() {
         if verdict == Verdict::Blocked || matches!(reason, Reason::Allowlist(_)) {
@@ -74,8 +126,14 @@ mod tests {
         addresses.add_list("ranges", ListKind::Block, b"192.0.2.0/24\n");
         let addresses = addresses.build();
         let judge = |address: &str, name: Option<&str>| {
-            let (verdict, reason, detail) =
-                judge_destination(&names, &addresses, address.parse().unwrap(), name);
+            let (verdict, reason, detail) = judge_destination(
+                &AppPolicy::default(),
+                &names,
+                &addresses,
+                None,
+                address.parse().unwrap(),
+                name,
+            );
             (verdict, reason.code(), detail)
         };
         let listed = "192.0.2.9";

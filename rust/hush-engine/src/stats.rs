@@ -54,6 +54,16 @@ pub struct Stats {
     /// Echo requests answered with an ICMP error: blocked, or no ICMP
     /// socket allowed.
     pub icmp_refused: u64,
+    /// New flows and queries whose owner was looked up off the packet path.
+    pub owner_lookups: u64,
+    /// Lookups that found no owner: judged as of an unknown app.
+    pub owner_unknown: u64,
+    /// New flows judged as unowned because too many lookups were under way.
+    pub owner_lookups_overflow: u64,
+    /// Packets of a flow awaiting its owner past the hold limit, dropped.
+    pub owner_wait_dropped: u64,
+    /// Open flows ended because a rule changed while they ran.
+    pub flows_cut_by_rule: u64,
 }
 
 impl fmt::Display for Stats {
@@ -96,6 +106,15 @@ impl fmt::Display for Stats {
         writeln!(f, "  closed idle            {}", self.udp_idle_closed)?;
         writeln!(f, "  open at exit           {}", self.udp_open)?;
         writeln!(f, "ICMP echo replies        {}", self.icmp_echo_relayed)?;
-        write!(f, "ICMP echo refused        {}", self.icmp_refused)
+        writeln!(f, "ICMP echo refused        {}", self.icmp_refused)?;
+        writeln!(f, "owner lookups            {}", self.owner_lookups)?;
+        writeln!(f, "  no owner found         {}", self.owner_unknown)?;
+        writeln!(
+            f,
+            "  skipped (overload)     {}",
+            self.owner_lookups_overflow
+        )?;
+        writeln!(f, "  dropped while waiting  {}", self.owner_wait_dropped)?;
+        write!(f, "flows cut by rule change {}", self.flows_cut_by_rule)
     }
 }

@@ -6,12 +6,14 @@
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hush_engine::owner::{FakeOwners, FlowKey, NoOwners, OwnerLookup, Transport as FlowTransport};
 use hush_engine::{
-    open_upstream, run_relay, DiscardEvents, DnsConfig, DnsFirewall, NoProtection, RelayConfig,
-    Stats,
+    open_upstream, policy_channel, run_relay, AppMode, AppPolicy, DiscardEvents, DnsConfig,
+    DnsFirewall, Event, EventSink, Network, NoProtection, Platform, PolicyReceiver, RelayConfig,
+    Stats, Verdict,
 };
 use hush_packet::{parse, Checksums, Transport};
 use hush_rules::RuleSetBuilder;
@@ -103,17 +105,32 @@ fn start_relay(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<Stats>,
 ) {
+    start_relay_for(
+        config,
+        Arc::new(NoOwners),
+        policy_channel(AppPolicy::default()).1,
+        Arc::new(DiscardEvents),
+    )
+}
+
+/// [`start_relay`] with owners, per-app rules and an activity log.
+fn start_relay_for(
+    config: RelayConfig,
+    owners: Arc<dyn OwnerLookup>,
+    policy: PolicyReceiver,
+    events: Arc<dyn EventSink>,
+) -> (
+    UnixDatagram,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Stats>,
+) {
     let (engine_end, app_end) = UnixDatagram::pair().unwrap();
     app_end
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     let mut builder = RuleSetBuilder::new();
     builder.add_default_list();
-    let firewall = DnsFirewall::new(
-        DnsConfig::default(),
-        Arc::new(builder.build()),
-        Arc::new(DiscardEvents),
-    );
+    let firewall = DnsFirewall::new(DnsConfig::default(), Arc::new(builder.build()), events);
     // DNS is not exercised here; any bound address will do.
     let upstream = open_upstream("127.0.0.1:9".parse().unwrap(), &NoProtection).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -123,7 +140,11 @@ fn start_relay(
             config,
             firewall,
             upstream,
-            Arc::new(NoProtection),
+            Platform {
+                protector: Arc::new(NoProtection),
+                owners,
+                policy,
+            },
             async {
                 let _ = stopped.await;
             },
@@ -132,6 +153,122 @@ fn start_relay(
         .unwrap()
     });
     (app_end, stop, relay)
+}
+
+#[derive(Default)]
+struct Recorded(Mutex<Vec<Event>>);
+
+impl EventSink for Recorded {
+    fn record(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_flow_is_judged_for_its_app_and_a_rule_change_cuts_open_flows() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let cut_off: SocketAddr = "127.0.0.1:41100".parse().unwrap();
+    let allowed: SocketAddr = "127.0.0.1:41101".parse().unwrap();
+    let owners = Arc::new(FakeOwners::default());
+    for (app, uid) in [(cut_off, 10_001), (allowed, 10_002)] {
+        let flow = FlowKey {
+            transport: FlowTransport::Tcp,
+            local: app,
+            remote: server,
+        };
+        owners.insert(flow, uid);
+    }
+    let mut policy = AppPolicy::default();
+    policy.set_mode(10_001, Network::Any, AppMode::BlockAll);
+    let (rules, policy_updates) = policy_channel(policy.clone());
+    let events = Arc::new(Recorded::default());
+    let (app_end, stop, relay) = start_relay_for(
+        RelayConfig::default(),
+        owners.clone(),
+        policy_updates,
+        events.clone(),
+    );
+    let checks = tokio::task::spawn_blocking(move || {
+        // The app in block-all mode: a reset at the SYN; the server sees nothing.
+        app_end
+            .send(&segment(cut_off, server, TcpControl::Syn, 1000, None))
+            .unwrap();
+        assert!(next_tcp(&app_end).rst, "a block-all app's SYN is reset");
+        // The other app connects.
+        app_end
+            .send(&segment(allowed, server, TcpControl::Syn, 5000, None))
+            .unwrap();
+        let synack = next_tcp(&app_end);
+        assert!(synack.syn && !synack.rst, "expected a SYN-ACK");
+        app_end
+            .send(&segment(
+                allowed,
+                server,
+                TcpControl::None,
+                5001,
+                Some(synack.seq.wrapping_add(1)),
+            ))
+            .unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let accepted = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => panic!("only the allowed app reaches the server: {e}"),
+            }
+        };
+        assert!(
+            listener.accept().is_err(),
+            "the blocked app never reached the server"
+        );
+        // Now the user cuts that app off too: its open flow is reset.
+        policy.set_mode(10_002, Network::Any, AppMode::BlockAll);
+        rules.send(Arc::new(policy)).unwrap();
+        // The stack may still acknowledge what it had; the reset follows.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !next_tcp(&app_end).rst {
+            assert!(
+                Instant::now() < deadline,
+                "the open flow of an app just cut off is reset"
+            );
+        }
+        drop(accepted);
+        rules
+    });
+    let outcome = checks.await;
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    let _rules = outcome.unwrap();
+    assert_eq!(stats.owner_lookups, 2, "{stats}");
+    assert_eq!(owners.lookups(), 2, "one lookup per new flow");
+    assert_eq!(stats.tcp_blocked, 1, "{stats}");
+    assert_eq!(stats.flows_cut_by_rule, 1, "{stats}");
+    let events = events.0.lock().unwrap();
+    let seen: Vec<_> = events
+        .iter()
+        .map(|e| (e.uid, e.verdict, e.reason.code(), e.detail.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                Some(10_001),
+                Verdict::Blocked,
+                "app:block-all".into(),
+                "address".into()
+            ),
+            (
+                Some(10_002),
+                Verdict::Blocked,
+                "app:block-all".into(),
+                "rule-change".into()
+            ),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -16,6 +16,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod query;
+pub mod recover;
 pub mod rules;
 
 use std::collections::HashMap;
@@ -47,6 +49,37 @@ pub enum StoreError {
     Thread(std::io::Error),
     #[error("{0}")]
     InvalidRule(String),
+    #[error(
+        "cannot open the database {path}: {source} (the file and its directory must be \
+         writable: SQLite keeps {path}-wal and {path}-shm beside it)"
+    )]
+    CannotOpen {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} cannot be written: {source} (the file and its directory must \
+         be writable: SQLite keeps {path}-wal and {path}-shm beside it)"
+    )]
+    ReadOnly {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the disk holding the database {path} is full: {source}")]
+    DiskFull {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the database {path} is not usable ({reason}) and could not be replaced: {source}")]
+    NotRecovered {
+        path: String,
+        reason: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Each entry upgrades the schema by one version, in order.
@@ -361,8 +394,14 @@ fn write_loop(
     receiver: Receiver<Event>,
     dropped: &AtomicU64,
 ) -> Result<(), StoreError> {
+    // A batch that fails (a full disk, an I/O error) is kept and tried again,
+    // waiting longer each time; after the last attempt its events are counted
+    // as dropped, and the thread goes on with the next batch.
+    const ATTEMPTS: u32 = 5;
+    const RETRY_WAIT: Duration = Duration::from_millis(100);
     let mut batch = Vec::with_capacity(BATCH);
     let mut stored_dropped = 0;
+    let mut failures = 0;
     loop {
         let open = match receiver.recv_timeout(BATCH_WAIT) {
             Ok(event) => {
@@ -380,9 +419,31 @@ fn write_loop(
         };
         let dropped_now = dropped.load(Ordering::Relaxed);
         if !batch.is_empty() || dropped_now != stored_dropped {
-            write_batch(&mut connection, &batch, dropped_now)?;
-            batch.clear();
-            stored_dropped = dropped_now;
+            match write_batch(&mut connection, &batch, dropped_now) {
+                Ok(()) => {
+                    batch.clear();
+                    stored_dropped = dropped_now;
+                    failures = 0;
+                }
+                Err(error) => {
+                    failures += 1;
+                    log::warn!(
+                        "the activity log could not be written (attempt {failures} of \
+                         {ATTEMPTS}, {} events): {error}",
+                        batch.len()
+                    );
+                    if failures < ATTEMPTS {
+                        std::thread::sleep(RETRY_WAIT * 2u32.pow(failures - 1));
+                        continue;
+                    }
+                    dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    batch.clear();
+                    failures = 0;
+                    if !open {
+                        return Err(error);
+                    }
+                }
+            }
         }
         if !open {
             return Ok(());

@@ -5,38 +5,16 @@
 //! so the tables hold only what the engine can apply; the schema's CHECK
 //! constraints hold the same line against other writers.
 
-use std::fmt;
-use std::str::FromStr;
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use hush_engine::AppPolicy;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::StoreError;
 
-/// What Hush does with an app's traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AppMode {
-    /// The lists apply (the default for every app).
-    BlockTrackers,
-    /// Nothing gets through.
-    BlockAll,
-    /// The lists do not apply; traffic is still logged.
-    AllowAll,
-}
-
-/// Which network a mode applies on; `Any` unless set apart per network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Network {
-    Any,
-    Wifi,
-    Mobile,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DomainAction {
-    Allow,
-    Block,
-}
+pub use hush_engine::{AppMode, DomainAction, Network};
 
 /// A domain rule: for one app (`uid`) or, with `None`, for every app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,37 +24,8 @@ pub struct DomainRule {
     pub action: DomainAction,
 }
 
-macro_rules! text_enum {
-    ($type:ident, $what:literal, $($variant:ident => $text:literal),+) => {
-        impl $type {
-            pub fn as_str(self) -> &'static str {
-                match self { $($type::$variant => $text),+ }
-            }
-        }
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl FromStr for $type {
-            type Err = StoreError;
-            fn from_str(text: &str) -> Result<Self, StoreError> {
-                match text {
-                    $($text => Ok($type::$variant),)+
-                    other => Err(StoreError::InvalidRule(format!(
-                        concat!("unknown ", $what, " {:?} (expected one of: {})"),
-                        other,
-                        [$($text),+].join(", ")
-                    ))),
-                }
-            }
-        }
-    };
-}
-
-text_enum!(AppMode, "mode", BlockTrackers => "block-trackers", BlockAll => "block-all", AllowAll => "allow-all");
-text_enum!(Network, "network", Any => "any", Wifi => "wifi", Mobile => "mobile");
-text_enum!(DomainAction, "action", Allow => "allow", Block => "block");
+/// The setting naming the mode for flows whose owner is unknown.
+pub const UNKNOWN_OWNER_MODE: &str = "unknown_owner_mode";
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -128,7 +77,7 @@ pub fn app_mode(
             |row| row.get(0),
         )
         .optional()?;
-    mode.map_or(Ok(AppMode::BlockTrackers), |mode| mode.parse())
+    mode.map_or(Ok(AppMode::BlockTrackers), |mode| parse(&mode))
 }
 
 /// Every app rule, by uid and network.
@@ -145,7 +94,7 @@ pub fn app_modes(connection: &Connection) -> Result<Vec<(u32, Network, AppMode)>
     let mut modes = Vec::new();
     for row in rows {
         let (uid, network, mode) = row?;
-        modes.push((uid, network.parse()?, mode.parse()?));
+        modes.push((uid, parse(&network)?, parse(&mode)?));
     }
     Ok(modes)
 }
@@ -200,7 +149,7 @@ pub fn domain_rules(connection: &Connection) -> Result<Vec<DomainRule>, StoreErr
         rules.push(DomainRule {
             uid,
             domain,
-            action: action.parse()?,
+            action: parse(&action)?,
         });
     }
     Ok(rules)
@@ -209,6 +158,39 @@ pub fn domain_rules(connection: &Connection) -> Result<Vec<DomainRule>, StoreErr
 fn normalize(domain: &str) -> Result<String, StoreError> {
     hush_rules::normalize_domain(domain.trim())
         .map_err(|reason| StoreError::InvalidRule(format!("{domain:?}: {reason}")))
+}
+
+/// The label the platform gave each app it knows (Android's app names).
+pub fn app_labels(connection: &Connection) -> Result<HashMap<u32, String>, StoreError> {
+    let mut statement = connection.prepare("SELECT uid, label FROM apps WHERE label != ''")?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records what the platform says about an app: its label, its packages
+/// (replacing those stored), and whether it is part of the system.
+pub fn set_app(
+    connection: &Connection,
+    uid: u32,
+    label: &str,
+    packages: &[&str],
+    is_system: bool,
+) -> Result<(), StoreError> {
+    let transaction = connection.unchecked_transaction()?;
+    transaction.execute(
+        "INSERT INTO apps (uid, label, is_system) VALUES (?1, ?2, ?3)
+         ON CONFLICT (uid) DO UPDATE SET label = excluded.label, is_system = excluded.is_system",
+        params![uid, label, is_system],
+    )?;
+    transaction.execute("DELETE FROM app_packages WHERE uid = ?1", params![uid])?;
+    for package in packages {
+        transaction.execute(
+            "INSERT OR IGNORE INTO app_packages (uid, package) VALUES (?1, ?2)",
+            params![uid, package],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
 }
 
 pub fn set_setting(connection: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
@@ -228,4 +210,38 @@ pub fn setting(connection: &Connection, key: &str) -> Result<Option<String>, Sto
             |row| row.get(0),
         )
         .optional()?)
+}
+
+fn parse<T: std::str::FromStr<Err = hush_engine::apps::UnknownWord>>(
+    text: &str,
+) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|e: hush_engine::apps::UnknownWord| StoreError::InvalidRule(e.0))
+}
+
+/// Parses a word of the user's (a mode, a network, an action), naming the
+/// accepted ones when it is none of them.
+pub fn parse_word<T: std::str::FromStr<Err = hush_engine::apps::UnknownWord>>(
+    text: &str,
+) -> Result<T, StoreError> {
+    parse(text)
+}
+
+/// Everything the engine needs of the stored rules: every app's modes, the
+/// domain rules, and the mode for unknown owners; read in one transaction
+/// so a change half-written by another process is never seen.
+pub fn app_policy(connection: &mut Connection) -> Result<AppPolicy, StoreError> {
+    let transaction = connection.transaction()?;
+    let mut policy = AppPolicy::new();
+    for (uid, network, mode) in app_modes(&transaction)? {
+        policy.set_mode(uid, network, mode);
+    }
+    for rule in domain_rules(&transaction)? {
+        policy.add_domain_rule(rule.uid, &rule.domain, rule.action);
+    }
+    if let Some(mode) = setting(&transaction, UNKNOWN_OWNER_MODE)? {
+        policy.set_unknown_owner_mode(parse(&mode)?);
+    }
+    transaction.commit()?;
+    Ok(policy)
 }

@@ -134,7 +134,7 @@ fn app_modes_fall_back_from_network_to_any_to_the_default() {
     );
     assert!(raw.is_err());
     assert!(matches!(
-        "block-some".parse::<AppMode>(),
+        rules::parse_word::<AppMode>("block-some"),
         Err(StoreError::InvalidRule(message)) if message.contains("block-trackers")
     ));
 }

@@ -39,9 +39,11 @@ use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpListenEndpoint};
 use tokio::io::unix::AsyncFd;
 use tokio::net::UdpSocket;
 
+use crate::apps::{AppPolicy, PolicyReceiver};
 use crate::dns_firewall::{DnsFirewall, Step};
 use crate::driver::{io_context, set_nonblocking, EngineError, SocketProtector};
 use crate::event::{Event, Reason, Verdict};
+use crate::owner::{FlowKey, OwnerCache, OwnerLookup, Transport as FlowTransport};
 use crate::policy;
 use crate::stats::Stats;
 use device::TunDevice;
@@ -111,6 +113,22 @@ impl Default for RelayConfig {
     }
 }
 
+/// What the relay needs from the platform it runs on.
+pub struct Platform {
+    /// Keeps Hush's own sockets out of the tun.
+    pub protector: Arc<dyn SocketProtector>,
+    /// Names the app behind each new flow and DNS query.
+    pub owners: Arc<dyn OwnerLookup>,
+    /// The per-app rules, and later versions of them as the user changes them.
+    pub policy: PolicyReceiver,
+}
+
+/// New flows (and DNS queries) waiting for their owner at once; past this,
+/// they are judged as of an unknown owner rather than held.
+const MAX_AWAITING_OWNER: usize = 4096;
+/// Owner answers remembered (see [`OwnerCache`]).
+const OWNER_CACHE: usize = 16_384;
+
 /// How many packets are taken from the tun per wake-up before the sockets
 /// get a turn.
 const TUN_BATCH: usize = 128;
@@ -134,11 +152,19 @@ const STACK_V6: Ipv6Addr = Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 1);
 pub async fn run_relay(
     tun: OwnedFd,
     config: RelayConfig,
-    firewall: DnsFirewall,
+    mut firewall: DnsFirewall,
     dns_upstream: UdpSocket,
-    protector: Arc<dyn SocketProtector>,
+    platform: Platform,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, EngineError> {
+    let Platform {
+        protector,
+        owners,
+        mut policy,
+    } = platform;
+    firewall.set_app_policy(Arc::clone(&policy.borrow_and_update()));
+    let mut policy_open = true;
+    let (owner_answers, mut owner_answered) = tokio::sync::mpsc::unbounded_channel();
     set_nonblocking(tun.as_fd()).map_err(io_context("make the tun non-blocking"))?;
     let tun = Arc::new(File::from(tun));
     let reader = Arc::clone(&tun);
@@ -149,6 +175,9 @@ pub async fn run_relay(
         .map_err(|e| io_context("register the tun")(e.into()))?;
     let dns_upstream = Arc::new(dns_upstream);
     let mut relay = Relay::new(config, firewall, Arc::clone(&dns_upstream), protector, tun);
+    relay.owners_enabled = owners.is_available();
+    relay.owners = Arc::new(OwnerCache::new(owners, OWNER_CACHE));
+    relay.owner_answers = Some(owner_answers);
     let ready = Arc::clone(&relay.ready);
 
     let mut packet_buffer = vec![0u8; MAX_PACKET];
@@ -175,6 +204,17 @@ pub async fn run_relay(
             () = ready.notified() => {
                 ready.drain_into(&mut relay.touched);
             }
+            Some((flow, uid)) = owner_answered.recv() => {
+                relay.on_owner_known(flow, uid, Instant::now());
+            }
+            changed = policy.changed(), if policy_open => match changed {
+                Ok(()) => {
+                    let apps = Arc::clone(&policy.borrow_and_update());
+                    relay.apply_app_policy(apps, Instant::now());
+                }
+                // The platform is gone; the last rules stay in force.
+                Err(_) => policy_open = false,
+            },
             received = dns_upstream.recv(&mut answer) => match received {
                 Ok(len) => relay.on_dns_answer(&answer[..len], Instant::now()),
                 // A refused or unreachable resolver shows up here (ICMP errors
@@ -231,6 +271,15 @@ struct Relay {
     last_sweep: Instant,
     /// The earliest deadline a flow is waiting on (connect, inspection).
     flow_deadline: Option<Instant>,
+    owners: Arc<OwnerCache<Arc<dyn OwnerLookup>>>,
+    /// False when the platform cannot name owners: nothing waits for them.
+    owners_enabled: bool,
+    /// The first packets of new flows whose owner is being looked up, off
+    /// this task; they are taken again once it is known.
+    awaiting_owner: HashMap<FlowKey, Vec<Vec<u8>>>,
+    owner_answers: Option<tokio::sync::mpsc::UnboundedSender<(FlowKey, Option<u32>)>>,
+    /// The owner of the flow whose parked packets are being taken again.
+    replaying: Option<(FlowKey, Option<u32>)>,
 }
 
 impl Relay {
@@ -273,6 +322,14 @@ impl Relay {
             udp_scratch: vec![0; MAX_PACKET],
             last_sweep: origin,
             flow_deadline: None,
+            owners: Arc::new(OwnerCache::new(
+                Arc::new(crate::owner::NoOwners) as Arc<dyn OwnerLookup>,
+                2,
+            )),
+            owners_enabled: false,
+            awaiting_owner: HashMap::new(),
+            owner_answers: None,
+            replaying: None,
         }
     }
 
@@ -301,7 +358,19 @@ impl Relay {
             }
         };
         match view.transport {
-            Transport::Udp(udp) if udp.dst_port == 53 => self.on_dns_query(packet, now),
+            Transport::Udp(udp) if udp.dst_port == 53 => {
+                let key = FlowKey {
+                    transport: FlowTransport::Udp,
+                    local: SocketAddr::new(view.ip.src, udp.src_port),
+                    remote: SocketAddr::new(view.ip.dst, udp.dst_port),
+                };
+                match self.owner_of(key, packet, now) {
+                    Some(uid) => self.on_dns_query(packet, uid, now),
+                    // Counted now, as the firewall would have; not again
+                    // when it is taken back.
+                    None => self.stats().packets_in += 1,
+                }
+            }
             Transport::Tcp(_) => {
                 self.stats().packets_in += 1;
                 self.on_tcp(&view, now);
@@ -321,8 +390,8 @@ impl Relay {
         }
     }
 
-    fn on_dns_query(&mut self, packet: &[u8], now: Instant) {
-        match self.firewall.on_tun_packet(packet, now) {
+    fn on_dns_query(&mut self, packet: &[u8], uid: Option<u32>, now: Instant) {
+        match self.firewall.on_tun_packet_from(packet, uid, now) {
             Step::Reply(reply) => self.device.write_packet(&reply),
             Step::Forward(query) => {
                 if udp::send_now(&self.dns_upstream, &query).is_err() {
@@ -339,15 +408,163 @@ impl Relay {
         }
     }
 
-    /// The rules' verdict on a new flow to `address`, before any byte.
+    /// The owner of a new flow, if it can be told now: from the cache, or
+    /// unknown when the platform cannot say. Otherwise the packet is parked,
+    /// the lookup runs off this task, and [`Self::on_owner_known`] takes the
+    /// packet again; `None` is returned and the caller stops there.
+    fn owner_of(&mut self, key: FlowKey, packet: &[u8], now: Instant) -> Option<Option<u32>> {
+        if !self.owners_enabled {
+            return Some(None);
+        }
+        if let Some((replayed, uid)) = self.replaying {
+            if replayed == key {
+                return Some(uid);
+            }
+        }
+        if let Some(uid) = self.owners.cached(&key, now) {
+            return Some(uid);
+        }
+        if let Some(parked) = self.awaiting_owner.get_mut(&key) {
+            if parked.len() < self.config.udp_hold_limit {
+                parked.push(packet.to_vec());
+            } else {
+                self.stats().owner_wait_dropped += 1;
+            }
+            return None;
+        }
+        let Some(answers) = self.owner_answers.clone() else {
+            return Some(None);
+        };
+        if self.awaiting_owner.len() >= MAX_AWAITING_OWNER {
+            self.stats().owner_lookups_overflow += 1;
+            return Some(None);
+        }
+        self.awaiting_owner.insert(key, vec![packet.to_vec()]);
+        self.stats().owner_lookups += 1;
+        let owners = Arc::clone(&self.owners);
+        // A lookup may block (a netlink round trip, a call into the JVM):
+        // never on this task.
+        tokio::task::spawn_blocking(move || {
+            let uid = owners.owner_at(&key, Instant::now());
+            let _ = answers.send((key, uid));
+        });
+        None
+    }
+
+    /// Takes again the packets parked while `key`'s owner was looked up.
+    fn on_owner_known(&mut self, key: FlowKey, uid: Option<u32>, now: Instant) {
+        let Some(packets) = self.awaiting_owner.remove(&key) else {
+            return;
+        };
+        if uid.is_none() {
+            self.stats().owner_unknown += 1;
+        }
+        self.replaying = Some((key, uid));
+        for packet in &packets {
+            self.on_tun_packet(packet, now);
+        }
+        self.replaying = None;
+        // Each was counted when it was first read.
+        let stats = self.stats();
+        stats.packets_in = stats.packets_in.saturating_sub(packets.len() as u64);
+    }
+
+    /// Puts new per-app rules in force, and ends the open flows they block.
+    fn apply_app_policy(&mut self, apps: Arc<AppPolicy>, now: Instant) {
+        self.firewall.set_app_policy(apps);
+        for flow_ref in self.tcp.refs() {
+            let Some(flow) = self.tcp.get_mut(flow_ref) else {
+                continue;
+            };
+            let (uid, server, seen) = (flow.uid, flow.server, flow.seen_name.clone());
+            let dns_name = flow.dns_name.clone();
+            let Some((reason, host, detail)) = self.now_blocked(uid, server.ip(), dns_name, seen)
+            else {
+                continue;
+            };
+            if let Some(flow) = self.tcp.get_mut(flow_ref) {
+                self.sockets
+                    .get_mut::<stack_tcp::Socket>(flow.handle)
+                    .abort();
+                self.ended.push((flow_ref, Ending::AppReset));
+            }
+            self.stats().flows_cut_by_rule += 1;
+            self.record(
+                uid,
+                host.as_deref(),
+                server,
+                "tcp",
+                detail,
+                Verdict::Blocked,
+                reason,
+            );
+        }
+        for flow_ref in self.udp.refs() {
+            let Some(flow) = self.udp.get_mut(flow_ref) else {
+                continue;
+            };
+            if flow.is_blocked() {
+                continue;
+            }
+            let (uid, server, seen) = (flow.uid, flow.server, flow.seen_name.clone());
+            let dns_name = flow.dns_name.clone();
+            let Some((reason, host, detail)) = self.now_blocked(uid, server.ip(), dns_name, seen)
+            else {
+                continue;
+            };
+            if let Some(flow) = self.udp.get_mut(flow_ref) {
+                flow.block();
+            }
+            self.stats().flows_cut_by_rule += 1;
+            self.record(
+                uid,
+                host.as_deref(),
+                server,
+                "udp",
+                detail,
+                Verdict::Blocked,
+                reason,
+            );
+        }
+        self.turn(now);
+    }
+
+    /// Whether the rules now in force block an open flow, and why: its
+    /// destination (address and DNS name), or the name its first bytes carried.
+    fn now_blocked(
+        &self,
+        uid: Option<u32>,
+        address: IpAddr,
+        dns_name: Option<String>,
+        seen_name: Option<String>,
+    ) -> Option<(Reason, Option<String>, &'static str)> {
+        if let Some(name) = seen_name {
+            let (verdict, reason) = policy::judge_for(
+                self.firewall.app_policy(),
+                self.firewall.rules(),
+                uid,
+                &name,
+            );
+            if verdict == Verdict::Blocked {
+                return Some((reason, Some(name), "rule-change"));
+            }
+        }
+        let (verdict, reason, _) = self.judge_destination(uid, address, &dns_name);
+        (verdict == Verdict::Blocked).then_some((reason, dns_name, "rule-change"))
+    }
+
+    /// The rules' verdict on a new flow of `uid`'s to `address`, before any byte.
     fn judge_destination(
         &self,
+        uid: Option<u32>,
         address: IpAddr,
         dns_name: &Option<String>,
     ) -> (Verdict, Reason, &'static str) {
         policy::judge_destination(
+            self.firewall.app_policy(),
             self.firewall.rules(),
             self.firewall.address_rules(),
+            uid,
             address,
             dns_name.as_deref(),
         )
@@ -358,8 +575,10 @@ impl Relay {
         self.firewall.name_of(address, now).map(str::to_owned)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
+        uid: Option<u32>,
         host: Option<&str>,
         server: SocketAddr,
         protocol: &'static str,
@@ -369,7 +588,7 @@ impl Relay {
     ) {
         self.firewall.events().record(Event {
             time: SystemTime::now(),
-            uid: None,
+            uid,
             host: host.unwrap_or_default().to_string(),
             address: server.ip(),
             port: server.port(),
@@ -433,7 +652,14 @@ impl Relay {
             self.stats().tcp_reset_unknown += 1;
             return;
         }
-        self.on_tcp_syn(view, app, server, now);
+        let key = FlowKey {
+            transport: FlowTransport::Tcp,
+            local: app,
+            remote: server,
+        };
+        if let Some(uid) = self.owner_of(key, view.bytes, now) {
+            self.on_tcp_syn(view, app, server, uid, now);
+        }
     }
 
     fn on_tcp_syn(
@@ -441,16 +667,20 @@ impl Relay {
         view: &PacketView<'_>,
         app: SocketAddr,
         server: SocketAddr,
+        uid: Option<u32>,
         now: Instant,
     ) {
         let Transport::Tcp(segment) = view.transport else {
             return;
         };
         let dns_name = self.dns_name(server.ip(), now);
-        if let (Verdict::Blocked, reason, detail) = self.judge_destination(server.ip(), &dns_name) {
+        if let (Verdict::Blocked, reason, detail) =
+            self.judge_destination(uid, server.ip(), &dns_name)
+        {
             self.refuse_tcp(view, &segment);
             self.stats().tcp_blocked += 1;
             self.record(
+                uid,
                 dns_name.as_deref(),
                 server,
                 "tcp",
@@ -470,6 +700,7 @@ impl Relay {
             Err(error) => {
                 self.answer_failed_connect(view, &error);
                 self.record(
+                    uid,
                     dns_name.as_deref(),
                     server,
                     "tcp",
@@ -528,7 +759,9 @@ impl Relay {
             },
             syn: view.bytes.to_vec(),
             app_isn: segment.seq,
+            uid,
             dns_name,
+            seen_name: None,
             held: Vec::new(),
             held_sent: 0,
             app_fin_forwarded: false,
@@ -647,10 +880,16 @@ impl Relay {
                     _ => (None, "tcp"),
                 }
             };
-            let (server, dns_name) = (flow.server, flow.dns_name.clone());
+            let (server, dns_name, uid) = (flow.server, flow.dns_name.clone(), flow.uid);
+            flow.seen_name = name.clone();
             let (verdict, reason, host, detail) = match &name {
                 Some(name) => {
-                    let (verdict, reason) = policy::judge(self.firewall.rules(), name);
+                    let (verdict, reason) = policy::judge_for(
+                        self.firewall.app_policy(),
+                        self.firewall.rules(),
+                        uid,
+                        name,
+                    );
                     let detail = if protocol == "tls" { "sni" } else { "host" };
                     (verdict, reason, Some(name.clone()), detail)
                 }
@@ -658,6 +897,7 @@ impl Relay {
             };
             let reason_for_event = reason.clone();
             self.record(
+                uid,
                 host.as_deref(),
                 server,
                 protocol,
@@ -698,6 +938,7 @@ impl Relay {
             self.answer_failed_connect(&view, error);
         }
         self.record(
+            flow.uid,
             flow.dns_name.as_deref(),
             flow.server,
             "tcp",
@@ -731,10 +972,20 @@ impl Relay {
         let server = SocketAddr::new(view.ip.dst, datagram.dst_port);
         let flow_ref = match self.udp_index.get(&(app, server)) {
             Some(&flow) => flow,
-            None => match self.open_udp(view, app, server, now) {
-                Some(flow) => flow,
-                None => return,
-            },
+            None => {
+                let key = FlowKey {
+                    transport: FlowTransport::Udp,
+                    local: app,
+                    remote: server,
+                };
+                let Some(uid) = self.owner_of(key, view.bytes, now) else {
+                    return;
+                };
+                match self.open_udp(view, app, server, uid, now) {
+                    Some(flow) => flow,
+                    None => return,
+                }
+            }
         };
         let Some(flow) = self.udp.get_mut(flow_ref) else {
             return;
@@ -758,15 +1009,19 @@ impl Relay {
         view: &PacketView<'_>,
         app: SocketAddr,
         server: SocketAddr,
+        uid: Option<u32>,
         now: Instant,
     ) -> Option<FlowRef> {
         let dns_name = self.dns_name(server.ip(), now);
-        if let (Verdict::Blocked, reason, detail) = self.judge_destination(server.ip(), &dns_name) {
+        if let (Verdict::Blocked, reason, detail) =
+            self.judge_destination(uid, server.ip(), &dns_name)
+        {
             if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
                 self.device.write_packet(&error);
             }
             self.stats().udp_blocked += 1;
             self.record(
+                uid,
                 dns_name.as_deref(),
                 server,
                 "udp",
@@ -795,7 +1050,15 @@ impl Relay {
         };
         let queue = Arc::clone(&self.ready);
         let flow = self.udp.insert_with(|flow| {
-            UdpFlow::new(app, server, socket, queue.waker_for(flow), dns_name, now)
+            UdpFlow::new(
+                app,
+                server,
+                uid,
+                socket,
+                queue.waker_for(flow),
+                dns_name,
+                now,
+            )
         });
         self.udp_index.insert((app, server), flow);
         self.stats().udp_flows += 1;
@@ -808,6 +1071,7 @@ impl Relay {
             };
             if !flow.is_sniffing() {
                 self.record(
+                    uid,
                     host.as_deref(),
                     server,
                     "udp",
@@ -824,14 +1088,25 @@ impl Relay {
         let Some(flow) = self.udp.get_mut(flow_ref) else {
             return;
         };
-        let server = flow.server;
+        let (server, uid) = (flow.server, flow.uid);
+        flow.seen_name = name.clone();
         let host = name.clone().or_else(|| flow.dns_name.clone());
         let (verdict, reason) = match &name {
-            Some(name) => policy::judge(self.firewall.rules(), name),
+            Some(name) => {
+                policy::judge_for(self.firewall.app_policy(), self.firewall.rules(), uid, name)
+            }
             None => (Verdict::Allowed, Reason::Unlisted),
         };
         let detail = if name.is_some() { "sni" } else { "address" };
-        self.record(host.as_deref(), server, "quic", detail, verdict, reason);
+        self.record(
+            uid,
+            host.as_deref(),
+            server,
+            "quic",
+            detail,
+            verdict,
+            reason,
+        );
         if verdict == Verdict::Blocked {
             if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
                 self.device.write_packet(&error);
@@ -912,7 +1187,9 @@ impl Relay {
     fn open_ping(&mut self, view: &PacketView<'_>, ident: u16, now: Instant) -> Option<FlowRef> {
         let (app, server) = (view.ip.src, view.ip.dst);
         let dns_name = self.dns_name(server, now);
-        let blocked = Some(self.judge_destination(server, &dns_name))
+        // Owners are looked up for TCP and UDP only, as Android's
+        // `getConnectionOwnerUid` allows; echo flows are judged unowned.
+        let blocked = Some(self.judge_destination(None, server, &dns_name))
             .filter(|(verdict, _, _)| *verdict == Verdict::Blocked);
         let socket = if blocked.is_some() || self.ping.len() >= self.config.max_ping_flows {
             None
@@ -934,6 +1211,7 @@ impl Relay {
             if let Some((verdict, reason, detail)) = blocked {
                 let address = SocketAddr::new(server, 0);
                 self.record(
+                    None,
                     dns_name.as_deref(),
                     address,
                     "icmp",

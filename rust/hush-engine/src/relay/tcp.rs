@@ -60,8 +60,12 @@ pub(crate) struct TcpFlow {
     /// The app's SYN, kept to answer it with an ICMP error if the server
     /// cannot be reached; dropped once connected.
     pub syn: Vec<u8>,
+    /// The app that opened the flow, if known.
+    pub uid: Option<u32>,
     /// The name DNS gave for the server address, if any.
     pub dns_name: Option<String>,
+    /// The name the first bytes carried (TLS SNI, HTTP Host), once read.
+    pub seen_name: Option<String>,
     /// The app's first bytes: held while inspecting, then written to the
     /// server before anything else.
     pub held: Vec<u8>,

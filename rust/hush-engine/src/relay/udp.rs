@@ -20,9 +20,13 @@ use crate::driver::SocketProtector;
 pub(crate) struct UdpFlow {
     pub app: SocketAddr,
     pub server: SocketAddr,
+    /// The app that opened the flow, if known.
+    pub uid: Option<u32>,
     socket: UdpSocket,
     waker: Waker,
     pub dns_name: Option<String>,
+    /// The name a QUIC Initial carried, once read.
+    pub seen_name: Option<String>,
     pub last_active: Instant,
     /// Present while the flow's first datagrams are read for a QUIC SNI.
     sniffer: Option<QuicSniffer>,
@@ -66,6 +70,7 @@ impl UdpFlow {
     pub fn new(
         app: SocketAddr,
         server: SocketAddr,
+        uid: Option<u32>,
         socket: UdpSocket,
         waker: Waker,
         dns_name: Option<String>,
@@ -74,9 +79,11 @@ impl UdpFlow {
         Self {
             app,
             server,
+            uid,
             socket,
             waker,
             dns_name,
+            seen_name: None,
             last_active: now,
             sniffer: Some(QuicSniffer::new()),
             held: Vec::new(),
@@ -123,6 +130,10 @@ impl UdpFlow {
                 Outcome::Named(None)
             }
         }
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.blocked
     }
 
     /// Drops what was held and refuses what follows.

@@ -1,0 +1,264 @@
+//! What each app may do: its mode on the active network, and the user's
+//! domain rules, global or for one app.
+//!
+//! An [`AppPolicy`] is an immutable snapshot. The platform builds a new one
+//! when the user changes a rule or the active network changes, and hands it
+//! to the running engine through a [`PolicySender`]; the engine swaps it in
+//! between packets and ends the flows the new one blocks.
+//!
+//! Precedence, most specific first: a domain rule for the app, then the
+//! app's mode (block all, allow all), then a global domain rule, then the
+//! lists. A per-app allow rule can therefore open one host for an app that
+//! is otherwise cut off, and a per-app block rule closes one host for an app
+//! the lists do not apply to.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+/// What Hush does with an app's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AppMode {
+    /// The lists apply (the default for every app).
+    #[default]
+    BlockTrackers,
+    /// Nothing gets through.
+    BlockAll,
+    /// The lists do not apply; traffic is still logged.
+    AllowAll,
+}
+
+/// Which network a mode applies on; `Any` unless set apart per network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Network {
+    #[default]
+    Any,
+    Wifi,
+    Mobile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DomainAction {
+    Allow,
+    Block,
+}
+
+/// A word that names none of a type's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownWord(pub String);
+
+impl fmt::Display for UnknownWord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UnknownWord {}
+
+macro_rules! text_enum {
+    ($type:ident, $what:literal, $($variant:ident => $text:literal),+) => {
+        impl $type {
+            pub fn as_str(self) -> &'static str {
+                match self { $($type::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $type {
+            type Err = UnknownWord;
+            fn from_str(text: &str) -> Result<Self, UnknownWord> {
+                match text {
+                    $($text => Ok($type::$variant),)+
+                    other => Err(UnknownWord(format!(
+                        concat!("unknown ", $what, " {:?} (expected one of: {})"),
+                        other,
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(AppMode, "mode", BlockTrackers => "block-trackers", BlockAll => "block-all", AllowAll => "allow-all");
+text_enum!(Network, "network", Any => "any", Wifi => "wifi", Mobile => "mobile");
+text_enum!(DomainAction, "action", Allow => "allow", Block => "block");
+
+/// A user's domain rule that decided, and whose it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainRuleHit {
+    pub action: DomainAction,
+    /// The rule is the app's own, not a global one.
+    pub per_app: bool,
+}
+
+/// The per-app rules in force, and the network they are read for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppPolicy {
+    modes: HashMap<(u32, Network), AppMode>,
+    /// Keyed by (uid or `None` for every app, normalised domain).
+    domains: HashMap<(Option<u32>, String), DomainAction>,
+    /// The mode for flows whose owner is unknown.
+    unknown_owner: AppMode,
+    active_network: Network,
+}
+
+impl AppPolicy {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set_mode(&mut self, uid: u32, network: Network, mode: AppMode) {
+        self.modes.insert((uid, network), mode);
+    }
+
+    /// Adds a rule for `domain` and every name under it. `domain` must be
+    /// normalised already (lower case, no trailing dot, punycode), as the
+    /// store keeps it.
+    pub fn add_domain_rule(&mut self, uid: Option<u32>, domain: &str, action: DomainAction) {
+        self.domains.insert((uid, domain.to_string()), action);
+    }
+
+    pub fn set_unknown_owner_mode(&mut self, mode: AppMode) {
+        self.unknown_owner = mode;
+    }
+
+    pub fn set_active_network(&mut self, network: Network) {
+        self.active_network = network;
+    }
+
+    pub fn active_network(&self) -> Network {
+        self.active_network
+    }
+
+    /// The mode for `uid` on the active network: its own for that network,
+    /// else its own for any network, else the default.
+    pub fn mode(&self, uid: Option<u32>) -> AppMode {
+        let Some(uid) = uid else {
+            return self.unknown_owner;
+        };
+        let network = self.active_network;
+        (network != Network::Any)
+            .then(|| self.modes.get(&(uid, network)))
+            .flatten()
+            .or_else(|| self.modes.get(&(uid, Network::Any)))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The domain rule for `name` (or a parent of it) that applies to `uid`:
+    /// the app's own first, the nearest parent winning within each scope.
+    pub fn domain_rule(&self, uid: Option<u32>, name: &str) -> Option<DomainRuleHit> {
+        if self.domains.is_empty() {
+            return None;
+        }
+        let lowered;
+        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = name.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            name
+        };
+        let name = name.strip_suffix('.').unwrap_or(name);
+        let scopes = [(uid, true), (None, false)];
+        for (scope, per_app) in scopes
+            .into_iter()
+            .filter(|(s, per_app)| s.is_some() || !per_app)
+        {
+            let mut suffix = name;
+            loop {
+                // A probe allocates; rules are few and names short, and this
+                // runs once per new flow or query, not per packet.
+                if let Some(&action) = self.domains.get(&(scope, suffix.to_string())) {
+                    return Some(DomainRuleHit { action, per_app });
+                }
+                match suffix.split_once('.') {
+                    Some((_, parent)) if !parent.is_empty() => suffix = parent,
+                    _ => break,
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Where the platform sends new policies; the engine holds the receiver.
+pub type PolicySender = watch::Sender<Arc<AppPolicy>>;
+/// The engine's end of [`PolicySender`].
+pub type PolicyReceiver = watch::Receiver<Arc<AppPolicy>>;
+
+/// A sender and receiver starting from `initial`.
+pub fn policy_channel(initial: AppPolicy) -> (PolicySender, PolicyReceiver) {
+    watch::channel(Arc::new(initial))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_fall_back_from_the_network_to_any_to_the_default() {
+        let mut policy = AppPolicy::new();
+        policy.set_mode(10_001, Network::Any, AppMode::BlockAll);
+        policy.set_mode(10_001, Network::Wifi, AppMode::AllowAll);
+        policy.set_mode(10_002, Network::Mobile, AppMode::BlockAll);
+        assert_eq!(policy.mode(Some(10_001)), AppMode::BlockAll);
+        assert_eq!(policy.mode(Some(10_002)), AppMode::BlockTrackers);
+        policy.set_active_network(Network::Wifi);
+        assert_eq!(policy.mode(Some(10_001)), AppMode::AllowAll);
+        assert_eq!(policy.mode(Some(10_002)), AppMode::BlockTrackers);
+        policy.set_active_network(Network::Mobile);
+        assert_eq!(policy.mode(Some(10_001)), AppMode::BlockAll);
+        assert_eq!(policy.mode(Some(10_002)), AppMode::BlockAll);
+        assert_eq!(policy.mode(Some(99)), AppMode::BlockTrackers);
+        assert_eq!(policy.mode(None), AppMode::BlockTrackers);
+        policy.set_unknown_owner_mode(AppMode::BlockAll);
+        assert_eq!(policy.mode(None), AppMode::BlockAll);
+    }
+
+    #[test]
+    fn domain_rules_match_parents_and_the_apps_own_come_first() {
+        let mut policy = AppPolicy::new();
+        policy.add_domain_rule(None, "tracker.example", DomainAction::Block);
+        policy.add_domain_rule(Some(7), "tracker.example", DomainAction::Allow);
+        policy.add_domain_rule(None, "cdn.tracker.example", DomainAction::Allow);
+        let hit = |uid, name| policy.domain_rule(uid, name).map(|h| (h.action, h.per_app));
+        assert_eq!(
+            hit(None, "a.Tracker.example."),
+            Some((DomainAction::Block, false))
+        );
+        assert_eq!(
+            hit(Some(7), "a.tracker.example"),
+            Some((DomainAction::Allow, true))
+        );
+        assert_eq!(
+            hit(Some(8), "a.tracker.example"),
+            Some((DomainAction::Block, false))
+        );
+        // The nearest parent wins within a scope.
+        assert_eq!(
+            hit(Some(8), "x.cdn.tracker.example"),
+            Some((DomainAction::Allow, false))
+        );
+        assert_eq!(hit(Some(8), "tracker.example.org"), None);
+        assert_eq!(hit(Some(8), "example"), None);
+        assert_eq!(hit(Some(8), ""), None);
+    }
+
+    #[test]
+    fn words_parse_and_unknown_ones_are_named() {
+        assert_eq!("allow-all".parse::<AppMode>(), Ok(AppMode::AllowAll));
+        assert_eq!("wifi".parse::<Network>(), Ok(Network::Wifi));
+        let error = "block-everything".parse::<AppMode>().unwrap_err();
+        assert!(
+            error.0.contains("block-trackers, block-all, allow-all"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,686 @@
+//! What the UI and the CLI read from the activity log, and how it is kept
+//! small: per-app summaries, the most blocked hosts and a day-by-day
+//! timeline (all from the per-hour aggregates, so they cost the same on a
+//! log of ten million events as on one of ten thousand); exports of the raw
+//! events as CSV or JSON Lines, streamed row by row; retention and clearing.
+//!
+//! Time ranges are `[since_ms, until_ms)` in milliseconds since the Unix
+//! epoch. The aggregate queries count in whole hours: an hour that overlaps
+//! the range counts whole, so a range is in effect widened to the hours
+//! around it. Exports read the raw events and are exact to the millisecond.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection};
+
+use crate::rules::{set_setting, setting};
+use crate::{EventFilter, StoreError, HOUR_MS};
+
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// How many blocked hosts each [`AppSummary`] names.
+pub const SUMMARY_TOP_HOSTS: usize = 5;
+
+/// The settings keys retention is stored under.
+pub const RETENTION_MAX_AGE_DAYS: &str = "retention.max_age_days";
+pub const RETENTION_MAX_EVENTS: &str = "retention.max_events";
+
+/// Most raw events deleted in one transaction by [`apply_retention`].
+const RETENTION_CHUNK: i64 = 5_000;
+/// Longest pause between two retention chunks (each pause is as long as the
+/// chunk before it took, up to this).
+const RETENTION_MAX_PAUSE: Duration = Duration::from_millis(100);
+
+/// Errors of an export: the database's, or the writer's.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("failed to write the export: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<rusqlite::Error> for ExportError {
+    fn from(error: rusqlite::Error) -> Self {
+        ExportError::Store(StoreError::Sql(error))
+    }
+}
+
+/// One app's activity over a time range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSummary {
+    /// `None` for attempts whose owner was not known.
+    pub uid: Option<u32>,
+    pub blocked: u64,
+    pub allowed: u64,
+    pub failed: u64,
+    /// The first and the last attempt seen in the hours counted.
+    pub first_ms: i64,
+    pub last_ms: i64,
+    /// Its most blocked hosts with their counts, at most
+    /// [`SUMMARY_TOP_HOSTS`], most blocked first (ties by host).
+    pub top_blocked: Vec<(String, u64)>,
+}
+
+impl AppSummary {
+    pub fn total(&self) -> u64 {
+        self.blocked + self.allowed + self.failed
+    }
+}
+
+/// One day of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCount {
+    /// The local date, `YYYY-MM-DD`.
+    pub day: String,
+    pub blocked: u64,
+    pub allowed: u64,
+    pub failed: u64,
+}
+
+/// A text column, borrowed from the row.
+fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
+    Ok(row.get_ref(index)?.as_str()?)
+}
+
+/// The hours `[first, end)` that overlap `[since_ms, until_ms)`.
+fn hour_range(since_ms: i64, until_ms: i64) -> (i64, i64) {
+    let first = since_ms.div_euclid(HOUR_MS);
+    let end = until_ms.div_euclid(HOUR_MS) + i64::from(until_ms.rem_euclid(HOUR_MS) != 0);
+    (first, end)
+}
+
+/// `hourly` keeps an unknown owner as -1.
+fn uid_from_hourly(uid: i64) -> Option<u32> {
+    u32::try_from(uid).ok()
+}
+
+fn uid_to_hourly(uid: Option<u32>) -> i64 {
+    uid.map_or(-1, i64::from)
+}
+
+/// Every app with activity in the range: most blocked first, then most
+/// active, then by uid (an unknown owner before every uid).
+///
+/// One pass over the range's hourly rows, folded here: one statement, so one
+/// consistent view of the log, and no sorting of the rows by SQLite (which
+/// costs several times more than the fold).
+pub fn app_summaries(
+    connection: &Connection,
+    since_ms: i64,
+    until_ms: i64,
+) -> Result<Vec<AppSummary>, StoreError> {
+    let (first_hour, end_hour) = hour_range(since_ms, until_ms);
+    let mut statement = connection.prepare_cached(
+        "SELECT uid, action, count, first_ms, last_ms, host FROM hourly
+         WHERE hour >= ?1 AND hour < ?2",
+    )?;
+    let mut rows = statement.query(params![first_hour, end_hour])?;
+    let mut apps: HashMap<i64, (AppSummary, HashMap<String, u64>)> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let uid: i64 = row.get(0)?;
+        let count = row.get::<_, i64>(2)? as u64;
+        let (first_ms, last_ms): (i64, i64) = (row.get(3)?, row.get(4)?);
+        let (summary, hosts) = apps.entry(uid).or_insert_with(|| {
+            let summary = AppSummary {
+                uid: uid_from_hourly(uid),
+                blocked: 0,
+                allowed: 0,
+                failed: 0,
+                first_ms,
+                last_ms,
+                top_blocked: Vec::new(),
+            };
+            (summary, HashMap::new())
+        });
+        summary.first_ms = summary.first_ms.min(first_ms);
+        summary.last_ms = summary.last_ms.max(last_ms);
+        match text(row, 1)? {
+            "blocked" => {
+                summary.blocked += count;
+                let host = text(row, 5)?;
+                match hosts.get_mut(host) {
+                    Some(total) => *total += count,
+                    None => {
+                        hosts.insert(host.to_owned(), count);
+                    }
+                }
+            }
+            "allowed" => summary.allowed += count,
+            "failed" => summary.failed += count,
+            _ => {}
+        }
+    }
+    let mut summaries: Vec<AppSummary> = apps
+        .into_values()
+        .map(|(mut summary, hosts)| {
+            let mut top: Vec<(String, u64)> = hosts.into_iter().collect();
+            top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            top.truncate(SUMMARY_TOP_HOSTS);
+            summary.top_blocked = top;
+            summary
+        })
+        .collect();
+    summaries.sort_by(|a, b| {
+        b.blocked
+            .cmp(&a.blocked)
+            .then(b.total().cmp(&a.total()))
+            .then(uid_to_hourly(a.uid).cmp(&uid_to_hourly(b.uid)))
+    });
+    Ok(summaries)
+}
+
+/// The most blocked hosts in the range as (host, times blocked, how many
+/// apps it was blocked for, an unknown owner counting as one), most blocked
+/// first, ties by host. `uid`: `None` for every app, `Some(None)` for the
+/// unknown owner, `Some(Some(uid))` for one app.
+pub fn top_blocked_hosts(
+    connection: &Connection,
+    since_ms: i64,
+    until_ms: i64,
+    uid: Option<Option<u32>>,
+    limit: u32,
+) -> Result<Vec<(String, u64, u32)>, StoreError> {
+    let (first_hour, end_hour) = hour_range(since_ms, until_ms);
+    let mut statement = connection.prepare_cached(
+        "SELECT host, sum(count) AS blocked, count(DISTINCT uid) FROM hourly
+         WHERE hour >= ?1 AND hour < ?2 AND action = 'blocked' AND (?3 IS NULL OR uid = ?3)
+         GROUP BY host ORDER BY blocked DESC, host LIMIT ?4",
+    )?;
+    let rows = statement.query_map(
+        params![first_hour, end_hour, uid.map(uid_to_hourly), limit],
+        |row| {
+            Ok((
+                row.get(0)?,
+                row.get::<_, i64>(1)? as u64,
+                row.get::<_, i64>(2)? as u32,
+            ))
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Counts per local day, oldest first; only days with activity are listed.
+/// Days run midnight to midnight at `utc_offset_minutes` east of UTC. Each
+/// hour counts on the day its start falls on: exact for offsets of whole
+/// hours; for the others (+05:30, +05:45...) the hour around each midnight
+/// counts whole on one side of it.
+pub fn daily_timeline(
+    connection: &Connection,
+    since_ms: i64,
+    until_ms: i64,
+    uid: Option<Option<u32>>,
+    utc_offset_minutes: i32,
+) -> Result<Vec<DayCount>, StoreError> {
+    let (first_hour, end_hour) = hour_range(since_ms, until_ms);
+    let offset_ms = i64::from(utc_offset_minutes) * 60_000;
+    let mut statement = connection.prepare_cached(
+        "SELECT hour,
+                sum(CASE action WHEN 'blocked' THEN count ELSE 0 END),
+                sum(CASE action WHEN 'allowed' THEN count ELSE 0 END),
+                sum(CASE action WHEN 'failed' THEN count ELSE 0 END)
+         FROM hourly WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR uid = ?3)
+         GROUP BY hour ORDER BY hour",
+    )?;
+    let mut rows = statement.query(params![first_hour, end_hour, uid.map(uid_to_hourly)])?;
+    let mut days: Vec<(i64, DayCount)> = Vec::new();
+    while let Some(row) = rows.next()? {
+        let hour: i64 = row.get(0)?;
+        let day = (hour * HOUR_MS + offset_ms).div_euclid(DAY_MS);
+        if days.last().is_none_or(|(last, _)| *last != day) {
+            days.push((
+                day,
+                DayCount {
+                    day: format_date(day),
+                    blocked: 0,
+                    allowed: 0,
+                    failed: 0,
+                },
+            ));
+        }
+        let (_, count) = days.last_mut().expect("pushed above");
+        count.blocked += row.get::<_, i64>(1)? as u64;
+        count.allowed += row.get::<_, i64>(2)? as u64;
+        count.failed += row.get::<_, i64>(3)? as u64;
+    }
+    Ok(days.into_iter().map(|(_, count)| count).collect())
+}
+
+/// (year, month, day) of a count of days since 1970-01-01, in the proleptic
+/// Gregorian calendar (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn format_date(days: i64) -> String {
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Writes `time_ms` as RFC 3339 in UTC with milliseconds
+/// (`2025-01-31T23:59:59.999Z`) into `out`, replacing what it held.
+pub fn format_rfc3339_ms(time_ms: i64, out: &mut String) {
+    out.clear();
+    let (year, month, day) = civil_from_days(time_ms.div_euclid(DAY_MS));
+    let in_day = time_ms.rem_euclid(DAY_MS);
+    let (hour, minute) = (in_day / HOUR_MS, in_day / 60_000 % 60);
+    let (second, milli) = (in_day / 1000 % 60, in_day % 1000);
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z"
+    );
+}
+
+/// The events matching `filter`, oldest first, as a statement built with
+/// only the conditions that are set (so the indexes on time and on
+/// uid and time can serve it).
+fn export_statement(filter: &EventFilter) -> (String, Vec<Value>) {
+    let mut sql = String::from(
+        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason FROM events",
+    );
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    if let Some(uid) = filter.uid {
+        values.push(Value::Integer(uid.into()));
+        conditions.push(format!("uid = ?{}", values.len()));
+    }
+    if let Some(action) = &filter.action {
+        values.push(Value::Text(action.clone()));
+        conditions.push(format!("action = ?{}", values.len()));
+    }
+    if let Some(host) = &filter.host_contains {
+        values.push(Value::Text(host.clone()));
+        conditions.push(format!("instr(lower(host), lower(?{})) > 0", values.len()));
+    }
+    if let Some(since) = filter.since_ms {
+        values.push(Value::Integer(since));
+        conditions.push(format!("time_ms >= ?{}", values.len()));
+    }
+    if let Some(until) = filter.until_ms {
+        values.push(Value::Integer(until));
+        conditions.push(format!("time_ms < ?{}", values.len()));
+    }
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(" ORDER BY time_ms, id");
+    (sql, values)
+}
+
+/// Calls `each` with every event matching `filter`, oldest first, one row
+/// at a time; returns how many there were.
+fn for_each_event(
+    connection: &Connection,
+    filter: &EventFilter,
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<(), ExportError>,
+) -> Result<u64, ExportError> {
+    let (sql, values) = export_statement(filter);
+    let mut statement = connection.prepare(&sql)?;
+    let mut rows = statement.query(params_from_iter(values))?;
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        each(row)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The columns of an export, in order.
+const EXPORT_COLUMNS: [&str; 10] = [
+    "time", "time_ms", "uid", "host", "ip", "port", "protocol", "detail", "action", "reason",
+];
+
+/// Writes the events matching `filter` as CSV with a header row, oldest
+/// first, streaming; returns how many events were written. `uid` is empty
+/// for an unknown owner; `time` is RFC 3339 in UTC with milliseconds.
+pub fn export_csv(
+    connection: &Connection,
+    filter: &EventFilter,
+    writer: impl Write,
+) -> Result<u64, ExportError> {
+    let mut csv = csv::Writer::from_writer(writer);
+    csv.write_record(EXPORT_COLUMNS)
+        .map_err(std::io::Error::from)?;
+    let (mut time, mut time_ms, mut uid, mut port) =
+        (String::new(), String::new(), String::new(), String::new());
+    let count = for_each_event(connection, filter, |row| {
+        let ms: i64 = row.get(0)?;
+        format_rfc3339_ms(ms, &mut time);
+        time_ms.clear();
+        let _ = write!(time_ms, "{ms}");
+        uid.clear();
+        if let Some(value) = row.get::<_, Option<u32>>(1)? {
+            let _ = write!(uid, "{value}");
+        }
+        port.clear();
+        let _ = write!(port, "{}", row.get::<_, u16>(4)?);
+        let text = |index| text(row, index);
+        csv.write_record([
+            time.as_str(),
+            time_ms.as_str(),
+            uid.as_str(),
+            text(2)?,
+            text(3)?,
+            port.as_str(),
+            text(5)?,
+            text(6)?,
+            text(7)?,
+            text(8)?,
+        ])
+        .map_err(std::io::Error::from)?;
+        Ok(())
+    })?;
+    csv.flush()?;
+    Ok(count)
+}
+
+#[derive(serde::Serialize)]
+struct JsonEvent<'a> {
+    time: &'a str,
+    time_ms: i64,
+    uid: Option<u32>,
+    host: &'a str,
+    ip: &'a str,
+    port: u16,
+    protocol: &'a str,
+    detail: &'a str,
+    action: &'a str,
+    reason: &'a str,
+}
+
+/// Writes the events matching `filter` as JSON Lines (one object per line,
+/// `uid` null for an unknown owner), oldest first, streaming; returns how
+/// many events were written.
+pub fn export_json(
+    connection: &Connection,
+    filter: &EventFilter,
+    writer: impl Write,
+) -> Result<u64, ExportError> {
+    let mut out = std::io::BufWriter::new(writer);
+    let mut time = String::new();
+    let count = for_each_event(connection, filter, |row| {
+        let time_ms: i64 = row.get(0)?;
+        format_rfc3339_ms(time_ms, &mut time);
+        let text = |index| text(row, index);
+        let event = JsonEvent {
+            time: &time,
+            time_ms,
+            uid: row.get(1)?,
+            host: text(2)?,
+            ip: text(3)?,
+            port: row.get(4)?,
+            protocol: text(5)?,
+            detail: text(6)?,
+            action: text(7)?,
+            reason: text(8)?,
+        };
+        serde_json::to_writer(&mut out, &event).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    })?;
+    out.flush()?;
+    Ok(count)
+}
+
+/// How long raw events are kept; `None` keeps them without that limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// Raw events and hourly counts older than this many days are deleted.
+    pub max_age_days: Option<u32>,
+    /// Only this many raw events, the newest, are kept (the hourly counts
+    /// are kept by age only).
+    pub max_events: Option<u64>,
+}
+
+impl RetentionSettings {
+    pub fn max_age(&self) -> Option<Duration> {
+        self.max_age_days
+            .map(|days| Duration::from_secs(u64::from(days) * 86_400))
+    }
+}
+
+/// The retention settings as stored (both unset if never set).
+pub fn retention_settings(connection: &Connection) -> Result<RetentionSettings, StoreError> {
+    fn parsed<T: std::str::FromStr>(
+        connection: &Connection,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        setting(connection, key)?
+            .map(|value| {
+                value.trim().parse().map_err(|_| {
+                    StoreError::InvalidRule(format!(
+                        "setting {key}: {value:?} is not a whole number"
+                    ))
+                })
+            })
+            .transpose()
+    }
+    Ok(RetentionSettings {
+        max_age_days: parsed(connection, RETENTION_MAX_AGE_DAYS)?,
+        max_events: parsed(connection, RETENTION_MAX_EVENTS)?,
+    })
+}
+
+/// Stores the retention settings, both in one transaction; an unset limit
+/// removes its key.
+pub fn set_retention_settings(
+    connection: &Connection,
+    settings: &RetentionSettings,
+) -> Result<(), StoreError> {
+    let transaction = connection.unchecked_transaction()?;
+    for (key, value) in [
+        (RETENTION_MAX_AGE_DAYS, settings.max_age_days.map(u64::from)),
+        (RETENTION_MAX_EVENTS, settings.max_events),
+    ] {
+        match value {
+            Some(value) => set_setting(&transaction, key, &value.to_string())?,
+            None => {
+                transaction.execute("DELETE FROM settings WHERE key = ?1", params![key])?;
+            }
+        }
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+/// What retention or clearing deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub events_deleted: u64,
+    pub hourly_deleted: u64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Applies the stored retention settings now.
+pub fn apply_retention_settings(connection: &Connection) -> Result<RetentionReport, StoreError> {
+    let settings = retention_settings(connection)?;
+    apply_retention(connection, settings.max_age(), settings.max_events)
+}
+
+/// Deletes raw events older than `max_age` and then the oldest beyond the
+/// newest `max_events`, and the hourly counts of hours wholly older than
+/// `max_age`. See [`apply_retention_at`].
+pub fn apply_retention(
+    connection: &Connection,
+    max_age: Option<Duration>,
+    max_events: Option<u64>,
+) -> Result<RetentionReport, StoreError> {
+    apply_retention_at(connection, now_ms(), max_age, max_events)
+}
+
+/// [`apply_retention`] as if the time were `now_ms`.
+///
+/// Deletes in chunks of a few thousand rows (raw events) or one hour
+/// (hourly counts), each its own transaction, and after each chunk pauses
+/// as long as the chunk took (up to 100 ms), so that the log writer, whose
+/// busy wait backs off to 100 ms, gets the database in between and is never
+/// held off for long. "Oldest" is by time, then by order of writing.
+pub fn apply_retention_at(
+    connection: &Connection,
+    now_ms: i64,
+    max_age: Option<Duration>,
+    max_events: Option<u64>,
+) -> Result<RetentionReport, StoreError> {
+    let mut report = RetentionReport::default();
+    if let Some(max_age) = max_age {
+        let age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms.saturating_sub(age_ms);
+        report.events_deleted += delete_in_chunks(u64::MAX, |limit| {
+            let removed = connection.execute(
+                "DELETE FROM events WHERE id IN (
+                     SELECT id FROM events WHERE time_ms < ?1 ORDER BY time_ms, id LIMIT ?2)",
+                params![cutoff, limit],
+            )?;
+            Ok((removed, removed as i64 == limit))
+        })?;
+        // Only hours that ended by the cutoff go.
+        let cutoff_hour = cutoff.div_euclid(HOUR_MS);
+        report.hourly_deleted += delete_in_chunks(u64::MAX, |_| {
+            let removed = connection.execute(
+                "DELETE FROM hourly WHERE hour = (SELECT min(hour) FROM hourly) AND hour < ?1",
+                params![cutoff_hour],
+            )?;
+            Ok((removed, removed > 0))
+        })?;
+    }
+    if let Some(max_events) = max_events {
+        let stored: i64 = connection.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        let excess = (stored as u64).saturating_sub(max_events);
+        report.events_deleted += delete_in_chunks(excess, |limit| {
+            let removed = connection.execute(
+                "DELETE FROM events WHERE id IN (
+                     SELECT id FROM events ORDER BY time_ms, id LIMIT ?1)",
+                params![limit],
+            )?;
+            Ok((removed, removed as i64 == limit))
+        })?;
+    }
+    Ok(report)
+}
+
+/// Runs `chunk(limit)`, which deletes at most `limit` rows and says how
+/// many it deleted and whether more may be left, until nothing is left or
+/// `total` rows are gone, pausing between chunks. Returns the rows deleted.
+fn delete_in_chunks(
+    total: u64,
+    mut chunk: impl FnMut(i64) -> rusqlite::Result<(usize, bool)>,
+) -> Result<u64, StoreError> {
+    let mut deleted = 0u64;
+    while deleted < total {
+        let limit = (total - deleted).min(RETENTION_CHUNK as u64) as i64;
+        let started = Instant::now();
+        let (removed, more) = chunk(limit)?;
+        deleted += removed as u64;
+        if !more {
+            break;
+        }
+        std::thread::sleep(started.elapsed().min(RETENTION_MAX_PAUSE));
+    }
+    Ok(deleted)
+}
+
+/// Deletes every raw event and hourly count; rules, apps, list sources,
+/// settings and counters stay. The deleted rows are overwritten with zeros
+/// in the file (`secure_delete`) and the write-ahead log is truncated, so
+/// the names do not linger on disk. One transaction: all or nothing, which
+/// holds the log writer off until it commits (about 4 to 6 s for ten million
+/// events on the bench machine, near the writer's 5 s busy timeout).
+pub fn clear_activity(connection: &Connection) -> Result<RetentionReport, StoreError> {
+    let secure: i64 = connection.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
+    connection.pragma_update(None, "secure_delete", 1)?;
+    let result = (|| {
+        let transaction = connection.unchecked_transaction()?;
+        let events_deleted = transaction.execute("DELETE FROM events", [])? as u64;
+        let hourly_deleted = transaction.execute("DELETE FROM hourly", [])? as u64;
+        transaction.commit()?;
+        Ok::<_, StoreError>(RetentionReport {
+            events_deleted,
+            hourly_deleted,
+        })
+    })();
+    connection.pragma_update(None, "secure_delete", secure)?;
+    let report = result?;
+    // Best effort: a reader still open keeps the log until it is done.
+    let _: rusqlite::Result<i64> =
+        connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_times_format_as_the_calendar_says() {
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(-1), "1969-12-31");
+        assert_eq!(format_date(11_016), "2000-02-29");
+        assert_eq!(format_date(19_782), "2024-02-29");
+        assert_eq!(format_date(20_119), "2025-01-31");
+        let mut text = String::new();
+        format_rfc3339_ms(1_738_367_999_999, &mut text);
+        assert_eq!(text, "2025-01-31T23:59:59.999Z");
+        format_rfc3339_ms(-1, &mut text);
+        assert_eq!(text, "1969-12-31T23:59:59.999Z");
+        format_rfc3339_ms(951_782_400_007, &mut text);
+        assert_eq!(text, "2000-02-29T00:00:00.007Z");
+    }
+
+    #[test]
+    fn every_day_of_four_centuries_round_trips() {
+        // Against a plain day-by-day walk of the calendar.
+        let (mut year, mut month, mut day) = (1900i64, 1u32, 1u32);
+        let start = -25_567; // 1900-01-01
+        for days in start..start + 146_097 {
+            assert_eq!(civil_from_days(days), (year, month, day), "day {days}");
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+            let length = match month {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            day += 1;
+            if day > length {
+                day = 1;
+                month += 1;
+                if month > 12 {
+                    month = 1;
+                    year += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hour_ranges_cover_the_hours_that_overlap() {
+        assert_eq!(hour_range(0, HOUR_MS), (0, 1));
+        assert_eq!(hour_range(1, HOUR_MS + 1), (0, 2));
+        assert_eq!(hour_range(HOUR_MS, HOUR_MS), (1, 1));
+        assert_eq!(hour_range(-1, 0), (-1, 0));
+    }
+}

@@ -1,0 +1,807 @@
+//! The UI's and the CLI's queries, exports and retention, on real SQLite
+//! files written through the log writer.
+
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use hush_engine::{Event, EventSink, Reason, Verdict};
+use hush_store::query::{
+    self, app_summaries, apply_retention_at, clear_activity, daily_timeline, export_csv,
+    export_json, retention_settings, set_retention_settings, top_blocked_hosts, AppSummary,
+    DayCount, RetentionReport, RetentionSettings,
+};
+use hush_store::rules::{self, AppMode, DomainAction, Network};
+use hush_store::{Connection, EventFilter, EventWriter};
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+/// 2025-01-29T00:00:00Z.
+const T0: i64 = 1_738_108_800_000;
+
+fn event(time_ms: i64, uid: Option<u32>, host: &str, verdict: Verdict) -> Event {
+    let (protocol, port, detail, reason) = match verdict {
+        Verdict::Blocked => ("dns", 53, "A", Reason::Blocklist("hush-default".into())),
+        Verdict::Allowed => ("tcp", 443, "sni", Reason::Unlisted),
+        Verdict::Failed => ("dns", 53, "AAAA", Reason::UpstreamTimeout),
+    };
+    Event {
+        time: UNIX_EPOCH + Duration::from_millis(time_ms as u64),
+        uid,
+        host: host.into(),
+        address: if port == 53 {
+            "10.111.222.1".parse().unwrap()
+        } else {
+            "93.184.215.14".parse().unwrap()
+        },
+        port,
+        protocol,
+        detail: detail.into(),
+        verdict,
+        reason,
+    }
+}
+
+/// Writes `events` through the log writer, as the engine would, and
+/// returns the database opened again.
+fn write(path: &Path, events: impl IntoIterator<Item = Event>) -> Connection {
+    let writer = EventWriter::start(hush_store::open(path).unwrap(), 1 << 20).unwrap();
+    for event in events {
+        writer.record(event);
+    }
+    assert_eq!(writer.dropped(), 0);
+    writer.finish().unwrap();
+    hush_store::open(path).unwrap()
+}
+
+const APP_A: u32 = 10_101;
+const APP_B: u32 = 10_102;
+const APP_C: u32 = 10_103;
+
+/// Day 2 (T0 + 1 day) is the range the tests ask for; the same kinds of
+/// events on day 1 and day 3 must not be counted.
+fn activity() -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut add = |uid, host: &str, verdict, count: i64, start: i64, step: i64| {
+        for i in 0..count {
+            events.push(event(start + i * step, uid, host, verdict));
+        }
+    };
+    let day2 = T0 + DAY;
+    for (uid, host, verdict, count) in [
+        (Some(APP_A), "t1.tracker.com", Verdict::Blocked, 7),
+        (Some(APP_A), "t3.tracker.com", Verdict::Blocked, 5),
+        (Some(APP_A), "t2.tracker.com", Verdict::Blocked, 5),
+        (Some(APP_A), "t4.tracker.com", Verdict::Blocked, 3),
+        (Some(APP_A), "t5.tracker.com", Verdict::Blocked, 2),
+        (Some(APP_A), "t6.tracker.com", Verdict::Blocked, 1),
+        (Some(APP_A), "api.example.com", Verdict::Allowed, 10),
+        (Some(APP_A), "slow.example.com", Verdict::Failed, 2),
+        (Some(APP_B), "t1.tracker.com", Verdict::Blocked, 4),
+        (Some(APP_B), "cdn.example.net", Verdict::Allowed, 30),
+        (None, "t2.tracker.com", Verdict::Blocked, 4),
+        (None, "ntp.example.org", Verdict::Allowed, 1),
+        (Some(APP_C), "f-droid.org", Verdict::Allowed, 3),
+    ] {
+        // Spread over the day's hours, 37 minutes apart.
+        add(uid, host, verdict, count, day2 + HOUR, 37 * 60_000);
+    }
+    // Outside the range: the day before and the day after, a minute apart.
+    add(
+        Some(APP_A),
+        "t6.tracker.com",
+        Verdict::Blocked,
+        50,
+        T0,
+        60_000,
+    );
+    let day3 = T0 + 2 * DAY;
+    add(
+        Some(APP_C),
+        "t6.tracker.com",
+        Verdict::Blocked,
+        50,
+        day3,
+        60_000,
+    );
+    events.sort_by_key(|e| e.time);
+    events
+}
+
+#[test]
+fn app_summaries_count_each_app_over_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), activity());
+    let day2 = T0 + DAY;
+    let summaries = app_summaries(&connection, day2, day2 + DAY).unwrap();
+    let last = |count: i64| day2 + HOUR + (count - 1) * 37 * 60_000;
+    let hosts = |list: &[(&str, u64)]| -> Vec<(String, u64)> {
+        list.iter().map(|(h, c)| (h.to_string(), *c)).collect()
+    };
+    assert_eq!(
+        summaries,
+        [
+            AppSummary {
+                uid: Some(APP_A),
+                blocked: 23,
+                allowed: 10,
+                failed: 2,
+                first_ms: day2 + HOUR,
+                last_ms: last(10),
+                // Six hosts blocked, five named; t2 and t3 tie, by name.
+                top_blocked: hosts(&[
+                    ("t1.tracker.com", 7),
+                    ("t2.tracker.com", 5),
+                    ("t3.tracker.com", 5),
+                    ("t4.tracker.com", 3),
+                    ("t5.tracker.com", 2),
+                ]),
+            },
+            // B and the unknown owner both have 4 blocked: B is busier.
+            AppSummary {
+                uid: Some(APP_B),
+                blocked: 4,
+                allowed: 30,
+                failed: 0,
+                first_ms: day2 + HOUR,
+                last_ms: last(30),
+                top_blocked: hosts(&[("t1.tracker.com", 4)]),
+            },
+            AppSummary {
+                uid: None,
+                blocked: 4,
+                allowed: 1,
+                failed: 0,
+                first_ms: day2 + HOUR,
+                last_ms: last(4),
+                top_blocked: hosts(&[("t2.tracker.com", 4)]),
+            },
+            AppSummary {
+                uid: Some(APP_C),
+                blocked: 0,
+                allowed: 3,
+                failed: 0,
+                first_ms: day2 + HOUR,
+                last_ms: last(3),
+                top_blocked: vec![],
+            },
+        ]
+    );
+    assert_eq!(summaries[0].total(), 35);
+    // The whole log: the other days' 100 blocked events join in.
+    let all = app_summaries(&connection, 0, i64::MAX).unwrap();
+    let blocked: Vec<_> = all.iter().map(|s| (s.uid, s.blocked)).collect();
+    assert_eq!(
+        blocked,
+        [
+            (Some(APP_A), 73),
+            (Some(APP_C), 50),
+            (Some(APP_B), 4),
+            (None, 4)
+        ]
+    );
+    assert_eq!(all[0].first_ms, T0);
+    // Nothing in an empty range.
+    assert!(app_summaries(&connection, day2, day2).unwrap().is_empty());
+}
+
+#[test]
+fn aggregates_count_whole_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(
+        &dir.path().join("hush.db"),
+        [
+            event(T0 + 10 * 60_000, Some(APP_A), "a.example", Verdict::Blocked),
+            event(T0 + 50 * 60_000, Some(APP_A), "a.example", Verdict::Blocked),
+            event(T0 + HOUR, Some(APP_A), "a.example", Verdict::Blocked),
+        ],
+    );
+    // [00:30, 00:31) overlaps hour 0 only, which counts whole.
+    let summaries = app_summaries(&connection, T0 + 30 * 60_000, T0 + 31 * 60_000).unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].blocked, 2);
+    assert_eq!(
+        (summaries[0].first_ms, summaries[0].last_ms),
+        (T0 + 10 * 60_000, T0 + 50 * 60_000)
+    );
+    // The end is exclusive: [00:00, 01:00) leaves out 01:00.
+    let hosts = top_blocked_hosts(&connection, T0, T0 + HOUR, None, 10).unwrap();
+    assert_eq!(hosts, [("a.example".to_string(), 2, 1)]);
+    let hosts = top_blocked_hosts(&connection, T0, T0 + HOUR + 1, None, 10).unwrap();
+    assert_eq!(hosts, [("a.example".to_string(), 3, 1)]);
+}
+
+#[test]
+fn top_blocked_hosts_rank_by_count_then_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), activity());
+    let (since, until) = (T0 + DAY, T0 + 2 * DAY);
+    let row = |host: &str, count, apps| (host.to_string(), count, apps);
+    assert_eq!(
+        top_blocked_hosts(&connection, since, until, None, 10).unwrap(),
+        [
+            row("t1.tracker.com", 11, 2),
+            row("t2.tracker.com", 9, 2),
+            row("t3.tracker.com", 5, 1),
+            row("t4.tracker.com", 3, 1),
+            row("t5.tracker.com", 2, 1),
+            row("t6.tracker.com", 1, 1),
+        ]
+    );
+    assert_eq!(
+        top_blocked_hosts(&connection, since, until, None, 2).unwrap(),
+        [row("t1.tracker.com", 11, 2), row("t2.tracker.com", 9, 2)]
+    );
+    assert_eq!(
+        top_blocked_hosts(&connection, since, until, Some(None), 10).unwrap(),
+        [row("t2.tracker.com", 4, 1)]
+    );
+    assert_eq!(
+        top_blocked_hosts(&connection, since, until, Some(Some(APP_B)), 10).unwrap(),
+        [row("t1.tracker.com", 4, 1)]
+    );
+    assert!(
+        top_blocked_hosts(&connection, since, until, Some(Some(APP_C)), 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Over three days, t6 leads: blocked for A on day 1 and C on day 3.
+    assert_eq!(
+        top_blocked_hosts(&connection, T0, T0 + 3 * DAY, None, 1).unwrap(),
+        [row("t6.tracker.com", 101, 2)]
+    );
+}
+
+#[test]
+fn the_timeline_counts_local_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let minute = 60_000;
+    let connection = write(
+        &dir.path().join("hush.db"),
+        [
+            // 2025-01-29 22:10 and 23:30 UTC, 2025-01-30 00:10 and 12:00 UTC.
+            event(
+                T0 + 22 * HOUR + 10 * minute,
+                Some(APP_A),
+                "a",
+                Verdict::Blocked,
+            ),
+            event(
+                T0 + 23 * HOUR + 30 * minute,
+                Some(APP_A),
+                "a",
+                Verdict::Allowed,
+            ),
+            event(T0 + DAY + 10 * minute, None, "b", Verdict::Failed),
+            event(T0 + DAY + 12 * HOUR, Some(APP_B), "c", Verdict::Blocked),
+            // 2025-02-01, not in the range asked for.
+            event(T0 + 3 * DAY, Some(APP_B), "c", Verdict::Blocked),
+        ],
+    );
+    let day = |day: &str, blocked, allowed, failed| DayCount {
+        day: day.into(),
+        blocked,
+        allowed,
+        failed,
+    };
+    let (since, until) = (T0 - DAY, T0 + 2 * DAY);
+    assert_eq!(
+        daily_timeline(&connection, since, until, None, 0).unwrap(),
+        [day("2025-01-29", 1, 1, 0), day("2025-01-30", 1, 0, 1)]
+    );
+    // UTC+1: 23:30 UTC is 00:30 on the 30th.
+    assert_eq!(
+        daily_timeline(&connection, since, until, None, 60).unwrap(),
+        [day("2025-01-29", 1, 0, 0), day("2025-01-30", 1, 1, 1)]
+    );
+    // UTC-5 (New York): 00:10 UTC on the 30th is 19:10 on the 29th.
+    assert_eq!(
+        daily_timeline(&connection, since, until, None, -300).unwrap(),
+        [day("2025-01-29", 1, 1, 1), day("2025-01-30", 1, 0, 0)]
+    );
+    // UTC+14 (Kiribati): 22:10 UTC on the 29th is 12:10 on the 30th.
+    assert_eq!(
+        daily_timeline(&connection, since, until, None, 14 * 60).unwrap(),
+        [day("2025-01-30", 1, 1, 1), day("2025-01-31", 1, 0, 0)]
+    );
+    assert_eq!(
+        daily_timeline(&connection, since, until, Some(Some(APP_B)), 0).unwrap(),
+        [day("2025-01-30", 1, 0, 0)]
+    );
+    assert_eq!(
+        daily_timeline(&connection, since, until, Some(None), 0).unwrap(),
+        [day("2025-01-30", 0, 0, 1)]
+    );
+    assert_eq!(
+        daily_timeline(&connection, 0, i64::MAX, None, 0)
+            .unwrap()
+            .last(),
+        Some(&day("2025-02-01", 1, 0, 0))
+    );
+}
+
+/// Hosts that need quoting, as a hostile network could make them appear
+/// (an HTTP Host header is whatever the app sent).
+const AWKWARD: [&str; 4] = [
+    "plain.example",
+    "comma,host.example",
+    "quote\"d.example",
+    "new\nline.example",
+];
+
+fn awkward_activity() -> Vec<Event> {
+    let mut events: Vec<Event> = AWKWARD
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let uid = (i != 1).then_some(APP_A + i as u32);
+            event(T0 + i as i64 * 1001, uid, host, Verdict::Blocked)
+        })
+        .collect();
+    events.push(event(
+        T0 + 5000,
+        Some(APP_B),
+        "Mixed.CASE.example",
+        Verdict::Allowed,
+    ));
+    events.push(event(
+        T0 + 6000,
+        Some(APP_B),
+        "later.example",
+        Verdict::Failed,
+    ));
+    events
+}
+
+#[test]
+fn csv_export_quotes_what_needs_it_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), awkward_activity());
+    let mut out = Vec::new();
+    let count = export_csv(&connection, &EventFilter::default(), &mut out).unwrap();
+    assert_eq!(count, 6);
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.starts_with("time,time_ms,uid,host,ip,port,protocol,detail,action,reason\n"));
+    assert!(text.contains(",\"comma,host.example\","));
+    assert!(text.contains(",\"quote\"\"d.example\","));
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    let hosts: Vec<&str> = rows.iter().map(|r| &r[3]).collect();
+    assert_eq!(
+        hosts,
+        [
+            AWKWARD[0],
+            AWKWARD[1],
+            AWKWARD[2],
+            AWKWARD[3],
+            "Mixed.CASE.example",
+            "later.example"
+        ]
+    );
+    let first: Vec<&str> = rows[0].iter().collect();
+    assert_eq!(
+        first,
+        [
+            "2025-01-29T00:00:00.000Z",
+            "1738108800000",
+            "10101",
+            "plain.example",
+            "10.111.222.1",
+            "53",
+            "dns",
+            "A",
+            "blocked",
+            "list:hush-default"
+        ]
+    );
+    assert_eq!(&rows[1][0], "2025-01-29T00:00:01.001Z");
+    assert_eq!(&rows[1][2], "", "an unknown owner is an empty uid");
+    assert_eq!(&rows[5][9], "timeout");
+
+    // Filters: case-insensitive host text, uid, action, [since, until).
+    let export = |filter: EventFilter| {
+        let mut out = Vec::new();
+        let count = export_csv(&connection, &filter, &mut out).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let hosts: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[3].to_string())
+            .collect();
+        assert_eq!(hosts.len() as u64, count);
+        hosts
+    };
+    assert_eq!(
+        export(EventFilter {
+            host_contains: Some("mixed.case".into()),
+            ..Default::default()
+        }),
+        ["Mixed.CASE.example"]
+    );
+    assert_eq!(
+        export(EventFilter {
+            uid: Some(APP_B),
+            action: Some("failed".into()),
+            ..Default::default()
+        }),
+        ["later.example"]
+    );
+    assert_eq!(
+        export(EventFilter {
+            since_ms: Some(T0 + 1001),
+            until_ms: Some(T0 + 3003),
+            ..Default::default()
+        }),
+        [AWKWARD[1], AWKWARD[2]]
+    );
+    assert!(export(EventFilter {
+        uid: Some(1),
+        ..Default::default()
+    })
+    .is_empty());
+}
+
+#[test]
+fn json_lines_export_parses_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), awkward_activity());
+    let mut out = Vec::new();
+    let count = export_json(&connection, &EventFilter::default(), &mut out).unwrap();
+    assert_eq!(count, 6);
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "one line per event, newlines escaped");
+    let values: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        values[0],
+        serde_json::json!({
+            "time": "2025-01-29T00:00:00.000Z",
+            "time_ms": 1_738_108_800_000i64,
+            "uid": 10_101,
+            "host": "plain.example",
+            "ip": "10.111.222.1",
+            "port": 53,
+            "protocol": "dns",
+            "detail": "A",
+            "action": "blocked",
+            "reason": "list:hush-default",
+        })
+    );
+    let keys: Vec<&str> = lines[0]
+        .trim_matches(['{', '}'])
+        .split(',')
+        .map(|field| field.split(':').next().unwrap().trim_matches('"'))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "time", "time_ms", "uid", "host", "ip", "port", "protocol", "detail", "action",
+            "reason"
+        ]
+    );
+    assert_eq!(values[1]["uid"], serde_json::Value::Null);
+    for (value, host) in values.iter().zip(AWKWARD) {
+        assert_eq!(value["host"], host);
+    }
+    assert_eq!(values[4]["port"], 443);
+    assert_eq!(values[4]["detail"], "sni");
+    // An empty export writes nothing.
+    let mut out = Vec::new();
+    let filter = EventFilter {
+        action: Some("none".into()),
+        ..Default::default()
+    };
+    assert_eq!(export_json(&connection, &filter, &mut out).unwrap(), 0);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn an_export_reports_a_failing_writer() {
+    struct Broken;
+    impl std::io::Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), awkward_activity());
+    let filter = EventFilter::default();
+    for result in [
+        export_csv(&connection, &filter, Broken),
+        export_json(&connection, &filter, Broken),
+    ] {
+        assert!(
+            matches!(result, Err(query::ExportError::Io(_))),
+            "{result:?}"
+        );
+    }
+}
+
+/// (time_ms, host) of every stored event, oldest first.
+fn stored(connection: &Connection) -> Vec<(i64, String)> {
+    hush_store::events(connection)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.time_ms, e.host))
+        .collect()
+}
+
+#[test]
+fn retention_by_age_removes_exactly_the_older_events_and_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    // One event every 10 minutes for 3 days: 432 events, 72 hours.
+    let events: Vec<Event> = (0..432)
+        .map(|i| {
+            event(
+                T0 + i * 600_000,
+                Some(APP_A),
+                &format!("h{i}"),
+                Verdict::Allowed,
+            )
+        })
+        .collect();
+    let connection = write(&dir.path().join("hush.db"), events);
+    assert_eq!(hush_store::hourly_counts(&connection).unwrap().len(), 432);
+    let now = T0 + 3 * DAY;
+    // Keep 1 day and 25 minutes: the cutoff falls inside hour 47.
+    let report = apply_retention_at(
+        &connection,
+        now,
+        Some(Duration::from_millis((DAY + 25 * 60_000) as u64)),
+        None,
+    )
+    .unwrap();
+    let cutoff = now - DAY - 25 * 60_000;
+    let kept = stored(&connection);
+    assert_eq!(report.events_deleted, 432 - kept.len() as u64);
+    assert_eq!(kept.first().unwrap().0, cutoff + 5 * 60_000);
+    assert!(kept.iter().all(|(time, _)| *time >= cutoff));
+    assert_eq!(kept.len(), 146);
+    // Hours 0..47 ended before the cutoff; hour 47 itself is kept whole.
+    let hours: Vec<i64> = hush_store::hourly_counts(&connection)
+        .unwrap()
+        .iter()
+        .map(|h| h.hour - T0 / HOUR)
+        .collect();
+    assert_eq!(report.hourly_deleted, 47 * 6);
+    assert_eq!(*hours.first().unwrap(), 47);
+    assert_eq!(hours.len(), 432 - 47 * 6);
+    // Again: nothing more to do.
+    let again = apply_retention_at(
+        &connection,
+        now,
+        Some(Duration::from_millis((DAY + 25 * 60_000) as u64)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(again, RetentionReport::default());
+}
+
+#[test]
+fn retention_by_count_keeps_exactly_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    // 12,345 events (more than two deletion chunks), in pairs sharing a
+    // millisecond: which of a pair is older is the order of writing.
+    let events: Vec<Event> = (0..12_345)
+        .map(|i| {
+            event(
+                T0 + i / 2 * 1000,
+                None,
+                &format!("n{i}.example"),
+                Verdict::Blocked,
+            )
+        })
+        .collect();
+    let connection = write(&dir.path().join("hush.db"), events);
+    let hourly_before = hush_store::hourly_counts(&connection).unwrap();
+    let report = apply_retention_at(&connection, T0 + DAY, None, Some(1_001)).unwrap();
+    assert_eq!(
+        report,
+        RetentionReport {
+            events_deleted: 11_344,
+            hourly_deleted: 0
+        }
+    );
+    let kept = stored(&connection);
+    let expected: Vec<(i64, String)> = (11_344..12_345)
+        .map(|i| (T0 + i / 2 * 1000, format!("n{i}.example")))
+        .collect();
+    assert_eq!(kept, expected);
+    // The hourly counts are kept by age only.
+    assert_eq!(
+        hush_store::hourly_counts(&connection).unwrap(),
+        hourly_before
+    );
+    // Both limits: age first, then count.
+    let report = apply_retention_at(
+        &connection,
+        T0 + 6_000 * 1000,
+        Some(Duration::from_secs(200)),
+        Some(100),
+    )
+    .unwrap();
+    // Age keeps times >= T0 + 5,800 s: pairs 5,800..=6,172, 745 events.
+    assert_eq!(report.events_deleted, 1_001 - 100);
+    let kept = stored(&connection);
+    assert_eq!(kept.len(), 100);
+    assert_eq!(kept[0].1, "n12245.example");
+    assert_eq!(
+        apply_retention_at(&connection, T0, None, Some(u64::MAX)).unwrap(),
+        RetentionReport::default()
+    );
+}
+
+#[test]
+fn retention_runs_while_the_writer_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hush.db");
+    let old: Vec<Event> = (0..60_000)
+        .map(|i| event(T0 + i, Some(APP_A), "old.example", Verdict::Blocked))
+        .collect();
+    drop(write(&path, old));
+    let writer = EventWriter::start(hush_store::open(&path).unwrap(), 1 << 20).unwrap();
+    let retention = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let connection = hush_store::open(&path).unwrap();
+            apply_retention_at(&connection, T0 + DAY, None, Some(0)).unwrap()
+        })
+    };
+    let mut written = 0;
+    while !retention.is_finished() || written < 1_000 {
+        writer.record(event(
+            T0 + DAY,
+            Some(APP_B),
+            "new.example",
+            Verdict::Allowed,
+        ));
+        written += 1;
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let report = retention.join().unwrap();
+    assert_eq!(writer.dropped(), 0);
+    writer.finish().expect("the writer never timed out");
+    let connection = hush_store::open(&path).unwrap();
+    let events = hush_store::events(&connection).unwrap();
+    // The retention thread counted what it found, then deleted that many
+    // oldest: the old events, and perhaps new ones written before its count.
+    assert!(report.events_deleted >= 60_000);
+    assert!(events.iter().all(|e| e.host == "new.example"));
+    assert_eq!(
+        events.len() as u64 + report.events_deleted,
+        60_000 + written
+    );
+}
+
+#[test]
+fn retention_settings_are_stored_and_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    // Ten events of the last ten minutes, newest last.
+    let now = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let events: Vec<Event> = (0..10)
+        .map(|i| {
+            let time = now - (10 - i) * 60_000;
+            event(time, None, &format!("x{i}.example"), Verdict::Blocked)
+        })
+        .collect();
+    let connection = write(&dir.path().join("hush.db"), events);
+    assert_eq!(
+        retention_settings(&connection).unwrap(),
+        RetentionSettings::default()
+    );
+    let settings = RetentionSettings {
+        max_age_days: Some(30),
+        max_events: Some(4),
+    };
+    set_retention_settings(&connection, &settings).unwrap();
+    assert_eq!(retention_settings(&connection).unwrap(), settings);
+    assert_eq!(
+        rules::setting(&connection, "retention.max_age_days")
+            .unwrap()
+            .as_deref(),
+        Some("30")
+    );
+    assert_eq!(
+        rules::setting(&connection, "retention.max_events")
+            .unwrap()
+            .as_deref(),
+        Some("4")
+    );
+    assert_eq!(settings.max_age(), Some(Duration::from_secs(30 * 86_400)));
+    // None is 30 days old: the count decides, and the newest 4 stay.
+    let report = query::apply_retention_settings(&connection).unwrap();
+    assert_eq!(report.events_deleted, 6);
+    let hosts: Vec<String> = stored(&connection).into_iter().map(|(_, h)| h).collect();
+    assert_eq!(
+        hosts,
+        ["x6.example", "x7.example", "x8.example", "x9.example"]
+    );
+    // Unset removes the key.
+    let settings = RetentionSettings {
+        max_age_days: None,
+        max_events: Some(4),
+    };
+    set_retention_settings(&connection, &settings).unwrap();
+    assert_eq!(retention_settings(&connection).unwrap(), settings);
+    assert_eq!(
+        rules::setting(&connection, "retention.max_age_days").unwrap(),
+        None
+    );
+    // Something else stored under the key is an error, not a silent default.
+    rules::set_setting(&connection, "retention.max_events", "lots").unwrap();
+    let error = retention_settings(&connection).unwrap_err().to_string();
+    assert!(error.contains("retention.max_events"), "{error}");
+}
+
+#[test]
+fn clearing_activity_keeps_rules_and_settings_and_leaves_no_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hush.db");
+    let events: Vec<Event> = (0..5_000)
+        .map(|i| event(T0 + i, Some(APP_A), "secret-site.example", Verdict::Allowed))
+        .collect();
+    let connection = write(&path, events);
+    rules::set_app_mode(&connection, APP_A, Network::Wifi, AppMode::BlockAll).unwrap();
+    rules::add_domain_rule(&connection, None, "ads.example", DomainAction::Block).unwrap();
+    rules::set_setting(&connection, "theme", "dark").unwrap();
+    connection
+        .execute(
+            "INSERT INTO apps (uid, label) VALUES (?1, 'Browser')",
+            [APP_A],
+        )
+        .unwrap();
+    connection
+        .execute(
+            "INSERT INTO counters (name, value) VALUES ('dropped_events', 3)
+             ON CONFLICT (name) DO UPDATE SET value = 3",
+            [],
+        )
+        .unwrap();
+    let report = clear_activity(&connection).unwrap();
+    assert_eq!(
+        report,
+        RetentionReport {
+            events_deleted: 5_000,
+            hourly_deleted: 1
+        }
+    );
+    assert!(hush_store::events(&connection).unwrap().is_empty());
+    assert!(hush_store::hourly_counts(&connection).unwrap().is_empty());
+    assert_eq!(
+        rules::app_modes(&connection).unwrap(),
+        [(APP_A, Network::Wifi, AppMode::BlockAll)]
+    );
+    assert_eq!(rules::domain_rules(&connection).unwrap().len(), 1);
+    assert_eq!(
+        rules::setting(&connection, "theme").unwrap().as_deref(),
+        Some("dark")
+    );
+    let label: String = connection
+        .query_row("SELECT label FROM apps WHERE uid = ?1", [APP_A], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(label, "Browser");
+    assert_eq!(hush_store::dropped_events(&connection).unwrap(), 3);
+    // The name is gone from the file and its log, not just unlinked.
+    drop(connection);
+    for file in ["hush.db", "hush.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(file)) {
+            assert!(
+                !bytes.windows(11).any(|w| w == b"secret-site"),
+                "{file} still holds the name"
+            );
+        }
+    }
+    // The writer works on as before.
+    let connection = write(&path, [event(T0, None, "after.example", Verdict::Blocked)]);
+    assert_eq!(hush_store::events(&connection).unwrap().len(), 1);
+}
