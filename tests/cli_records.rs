@@ -1,5 +1,7 @@
-//! `hush rule` and `hush log` on real database files: what they store, what
-//! they print, and the clear errors bad input gets. No root needed.
+//! `hush rule`, `hush log`, `hush stats`, `hush apps`, `hush export`,
+//! `hush retention` and `hush clear` on real database files: what they
+//! store, what they print, and the clear errors bad input gets. No root
+//! needed.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -157,19 +159,13 @@ fn bad_rules_get_clear_errors_and_change_nothing() {
     );
 }
 
-#[test]
-fn log_prints_filtered_events_as_json_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_db(dir.path());
+/// Writes events through the real log writer.
+fn record(db: &str, events: &[(Option<u32>, &str, Verdict, SystemTime)]) {
     let writer =
-        hush_store::EventWriter::start(hush_store::open(Path::new(&db)).unwrap(), 16).unwrap();
-    for (uid, host, verdict) in [
-        (Some(10_123), "tracking.miui.com", Verdict::Blocked),
-        (Some(10_123), "f-droid.org", Verdict::Allowed),
-        (None, "data.mistat.xiaomi.com", Verdict::Blocked),
-    ] {
+        hush_store::EventWriter::start(hush_store::open(Path::new(db)).unwrap(), 64).unwrap();
+    for &(uid, host, verdict, time) in events {
         writer.record(Event {
-            time: SystemTime::now(),
+            time,
             uid,
             host: host.into(),
             address: "198.19.0.10".parse().unwrap(),
@@ -181,6 +177,21 @@ fn log_prints_filtered_events_as_json_lines() {
         });
     }
     writer.finish().unwrap();
+}
+
+#[test]
+fn log_prints_filtered_events_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(dir.path());
+    let now = SystemTime::now();
+    record(
+        &db,
+        &[
+            (Some(10_123), "tracking.miui.com", Verdict::Blocked, now),
+            (Some(10_123), "f-droid.org", Verdict::Allowed, now),
+            (None, "data.mistat.xiaomi.com", Verdict::Blocked, now),
+        ],
+    );
     let output = hush(&["log", "--db", &db, "--json", "--action", "blocked"]);
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
@@ -206,4 +217,133 @@ fn log_prints_filtered_events_as_json_lines() {
     ]));
     assert_eq!(only_app.lines().count(), 1);
     assert!(only_app.contains("f-droid.org"));
+}
+
+#[test]
+fn stats_apps_and_export_show_each_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(dir.path());
+    let now = SystemTime::now();
+    let mut events = vec![(Some(10_123), "tracking.miui.com", Verdict::Blocked, now); 3];
+    events.push((Some(10_123), "f-droid.org", Verdict::Allowed, now));
+    events.push((Some(10_200), "tracking.miui.com", Verdict::Blocked, now));
+    events.push((None, "a,\"quoted\".example", Verdict::Blocked, now));
+    record(&db, &events);
+    assert!(hush(&[
+        "rule",
+        "app",
+        "10300",
+        "block-all",
+        "--network",
+        "mobile",
+        "--db",
+        &db
+    ])
+    .status
+    .success());
+
+    let (stats, stderr) = text(&hush(&["stats", "--db", &db]));
+    assert!(stderr.is_empty(), "{stderr}");
+    let row = |text: &str, start: &str| {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no row for {start:?} in:\n{text}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // uid (user, if any), blocked, allowed, failed.
+    let app = row(&stats, "10123");
+    assert_eq!(
+        &app[app.len() - 9..app.len() - 6],
+        ["3", "1", "0"],
+        "{stats}"
+    );
+    assert!(stats.contains("tracking.miui.com (3)"), "{stats}");
+    let host = row(&stats, "tracking.miui.com");
+    assert_eq!(
+        host[1..],
+        ["4", "2"],
+        "blocked 4 times, for 2 apps: {stats}"
+    );
+    let today = stats
+        .lines()
+        .find(|l| l.contains("blocked") && l.starts_with("20"))
+        .expect("a day in the timeline");
+    assert!(
+        today.contains("blocked        5") && today.contains("allowed        1"),
+        "{today}"
+    );
+
+    let (apps, _) = text(&hush(&["apps", "--db", &db]));
+    // The app with a rule but no activity is listed too, with its modes.
+    let ruled = row(&apps, "10300");
+    assert!(
+        ruled.contains(&"block-trackers".to_string()) && ruled.contains(&"block-all".to_string()),
+        "{apps}"
+    );
+    assert!(apps.lines().any(|l| l.starts_with("unknown app")), "{apps}");
+
+    let csv_path = dir.path().join("out.csv");
+    let output = hush(&[
+        "export",
+        "--db",
+        &db,
+        "--format",
+        "csv",
+        "--out",
+        csv_path.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{:?}", text(&output));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 6, "{csv}");
+    assert!(csv.contains("\"a,\"\"quoted\"\".example\""), "{csv}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&csv_path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "an export is the owner's alone");
+    let (json, _) = text(&hush(&[
+        "export", "--db", &db, "--format", "json", "--uid", "10123",
+    ]));
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().all(|l| l["uid"] == 10_123));
+}
+
+#[test]
+fn retention_and_clear_delete_activity_and_keep_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(dir.path());
+    let now = SystemTime::now();
+    let old = now - std::time::Duration::from_secs(40 * 86_400);
+    record(
+        &db,
+        &[
+            (Some(1), "old.example", Verdict::Blocked, old),
+            (Some(1), "new.example", Verdict::Blocked, now),
+            (Some(1), "newer.example", Verdict::Allowed, now),
+        ],
+    );
+    assert!(hush(&["rule", "app", "1", "block-all", "--db", &db])
+        .status
+        .success());
+    let (set, _) = text(&hush(&["retention", "--max-age-days", "30", "--db", &db]));
+    assert!(set.contains("deleted 1 events"), "{set}");
+    assert!(set.contains("keep events for: 30 days"), "{set}");
+    let (left, _) = text(&hush(&["log", "--db", &db]));
+    assert_eq!(left.lines().count(), 2, "{left}");
+    assert!(!left.contains("old.example"));
+    let (cleared, _) = text(&hush(&["clear", "--db", &db]));
+    assert!(cleared.contains("cleared 2 events"), "{cleared}");
+    let (left, _) = text(&hush(&["log", "--db", &db]));
+    assert_eq!(left, "");
+    let (rules, _) = text(&hush(&["rule", "list", "--db", &db]));
+    assert_eq!(rules, "app 1 on any: block-all\n", "rules survive a clear");
+    let (kept, _) = text(&hush(&["retention", "--db", &db]));
+    assert!(kept.contains("30 days"), "settings survive a clear: {kept}");
+    let bad = hush(&["export", "--db", &db, "--action", "dropped"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).1.contains("unknown action"), "{:?}", text(&bad));
 }

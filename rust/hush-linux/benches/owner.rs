@@ -1,6 +1,7 @@
-//! Owner lookup cost: a warm cache hit, and a cold `/proc/net/tcp` lookup
-//! with 1,000 other connections open in the namespace (the table a lookup
-//! reads grows with every socket on the system).
+//! Owner lookup cost: a warm cache hit, and cold lookups (no cache) through
+//! `/proc/net/tcp` and netlink `sock_diag` with 1,000 connections (2,000
+//! sockets) open in the namespace: the table a `/proc` lookup reads grows
+//! with every socket on the system, while `sock_diag` asks for one.
 //!
 //! Run: `cargo bench -p hush-linux --bench owner`
 
@@ -11,6 +12,7 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hush_engine::owner::{FlowKey, OwnerCache, OwnerLookup, Transport};
 use hush_linux::owner::ProcNetOwners;
+use hush_linux::sock_diag::SockDiagOwners;
 
 fn benches(c: &mut Criterion) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -32,6 +34,11 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("owner");
     group.bench_function("proc_net_tcp_cold_2000_sockets", |b| {
         b.iter(|| black_box(proc_net.owner(black_box(&flow))))
+    });
+    let sock_diag = SockDiagOwners::new().unwrap();
+    assert_eq!(sock_diag.owner(&flow), proc_net.owner(&flow));
+    group.bench_function("sock_diag_tcp_cold_2000_sockets", |b| {
+        b.iter(|| black_box(sock_diag.owner(black_box(&flow))))
     });
     let cache = OwnerCache::new(ProcNetOwners::default(), 4096);
     let now = Instant::now();

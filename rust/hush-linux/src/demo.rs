@@ -24,7 +24,15 @@ const TOOLS: &[(&str, &str)] = &[
     ("curl", "curl"),
     ("openssl", "openssl"),
     ("nginx", "nginx-light"),
+    ("setpriv", "util-linux"),
 ];
+
+/// Two "apps" for the per-app part: Linux users, as Android runs each app
+/// under its own uid. No accounts are needed for them.
+const WEATHER_APP: (u32, &str) = (60_010, "weather app");
+const BROWSER: (u32, &str) = (60_011, "browser");
+/// What each of them requests.
+const APP_REQUESTS: &[&str] = &["https://www.debian.org/", "https://tracking.miui.com/"];
 
 /// A web request an app makes, and the address it resolved itself, if it
 /// did not ask DNS (as apps that resolve over HTTP do).
@@ -201,6 +209,19 @@ pub fn run() -> Result<(), String> {
     check()?;
     let db = std::env::temp_dir().join(format!("hush-demo-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&db);
+    {
+        // The phone owner's choices, made before Hush starts: the weather
+        // app is cut off entirely; the browser keeps the default (the
+        // lists apply). The labels stand in for Android's app names.
+        use hush_store::rules::{self, AppMode, Network};
+        let text = |e: hush_store::StoreError| e.to_string();
+        let connection = hush_store::open(&db).map_err(text)?;
+        for (uid, label) in [WEATHER_APP, BROWSER] {
+            rules::set_app(&connection, uid, label, &[], false).map_err(text)?;
+        }
+        rules::set_app_mode(&connection, WEATHER_APP.0, Network::Any, AppMode::BlockAll)
+            .map_err(text)?;
+    }
     let exe =
         std::env::current_exe().map_err(|e| format!("failed to find the hush binary: {e}"))?;
     let mut hush = HushProcess(
@@ -244,7 +265,20 @@ pub fn run() -> Result<(), String> {
     let mut fetched = Vec::new();
     for request in REQUESTS {
         check()?;
-        fetched.push(fetch(&lab, request)?);
+        fetched.push(fetch(&lab, request, None)?);
+    }
+    let mut per_app = Vec::new();
+    for (uid, label) in [WEATHER_APP, BROWSER] {
+        for url in APP_REQUESTS {
+            check()?;
+            let request = Request {
+                url,
+                own_resolution: None,
+                host_header: None,
+                name: "",
+            };
+            per_app.push((uid, label, *url, fetch(&lab, &request, Some(uid))?));
+        }
     }
     terminate(&hush.0);
     let summary: Vec<String> = lines.map_while(Result::ok).collect();
@@ -291,6 +325,29 @@ pub fn run() -> Result<(), String> {
         }
         println!("{shown:<57} {outcome:<20} {action:<8} {why}");
     }
+    println!(
+        "\nThen two apps, each running as its own user (as Android runs apps); the\n\
+         weather app is set to block-all, the browser keeps the default:\n\n\
+         {:<20} {:<30} {:<20} {:<8} WHY",
+        "APP", "REQUEST", "THE APP GOT", "HUSH"
+    );
+    for (uid, label, url, outcome) in &per_app {
+        let host = url.split('/').nth(2).unwrap_or_default();
+        let event = events
+            .iter()
+            .rev()
+            .find(|e| e.uid == Some(*uid) && e.host == host);
+        let (action, why) = event.map_or(("-", "-".to_string()), |e| {
+            (
+                e.action.as_str(),
+                format!("{} ({} {})", e.reason, e.protocol, e.detail),
+            )
+        });
+        let app = format!("{label} ({uid})");
+        println!("{app:<20} {url:<30} {outcome:<20} {action:<8} {why}");
+    }
+    println!("\nThe per-app view (as `hush apps --db FILE` shows it):\n");
+    crate::report::print_apps(&connection)?;
     println!("\nHush's own summary at exit (counters that moved):");
     for line in summary.iter().filter(|l| !l.trim().is_empty()) {
         let zero = line.split_whitespace().last() == Some("0");
@@ -320,9 +377,26 @@ fn dig(lab: &Lab, query: &Query) -> Result<String, String> {
     Ok(describe_dig(&String::from_utf8_lossy(&output.stdout)))
 }
 
-/// Runs one real curl in the phone namespace and describes what it got.
-fn fetch(lab: &Lab, request: &Request) -> Result<String, String> {
-    let mut command = lab.in_phone("curl");
+/// Runs one real curl in the phone namespace (as the user `uid`, when
+/// given) and describes what it got.
+fn fetch(lab: &Lab, request: &Request, uid: Option<u32>) -> Result<String, String> {
+    let mut command = match uid {
+        Some(uid) => {
+            let id = uid.to_string();
+            let mut command = lab.in_phone("setpriv");
+            command.args([
+                "--reuid",
+                &id,
+                "--regid",
+                &id,
+                "--clear-groups",
+                "--",
+                "curl",
+            ]);
+            command
+        }
+        None => lab.in_phone("curl"),
+    };
     command.args([
         "-sS",
         "-k",

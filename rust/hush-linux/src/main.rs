@@ -6,6 +6,7 @@
 
 mod demo;
 mod records;
+mod report;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,8 +15,12 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hush_dns::BlockMode;
-use hush_engine::{DiscardEvents, DnsConfig, DnsFirewall, EventSink, RelayConfig, SocketProtector};
-use hush_linux::{protect::BindToDevice, tun};
+use hush_engine::owner::{NoOwners, OwnerLookup};
+use hush_engine::{
+    policy_channel, AppPolicy, DiscardEvents, DnsConfig, DnsFirewall, EventSink, Network, Platform,
+    RelayConfig, SocketProtector,
+};
+use hush_linux::{protect::BindToDevice, store_sync, tun};
 use hush_rules::{AddressRules, AddressRulesBuilder, ListKind, RuleSet, RuleSetBuilder};
 
 #[derive(Parser)]
@@ -47,6 +52,16 @@ enum Command {
     },
     /// Show recent activity from a database, filtered.
     Log(records::LogArgs),
+    /// Per-app counts, the most blocked hosts and a day-by-day timeline.
+    Stats(report::StatsArgs),
+    /// Every app the log or the rules know, with its modes and counts.
+    Apps(report::AppsArgs),
+    /// Write the activity log as CSV or JSON Lines.
+    Export(report::ExportArgs),
+    /// Show or set how long the activity log is kept.
+    Retention(report::RetentionArgs),
+    /// Delete the activity log; rules and settings stay.
+    Clear(report::ClearArgs),
 }
 
 #[derive(Subcommand)]
@@ -97,6 +112,14 @@ struct RunArgs {
     /// the MTU of the device named by --tun, or 1500 for --tun-fd.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1280..))]
     mtu: Option<u16>,
+    /// The network per-app modes are read for: any, wifi or mobile. A phone
+    /// tells Hush which is active; here you do.
+    #[arg(long, default_value = "any")]
+    network: String,
+    /// Do not look up which app (Linux user) owns each flow: every flow is
+    /// judged as of an unknown owner.
+    #[arg(long)]
+    no_owners: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,6 +142,11 @@ fn main() -> ExitCode {
         } => lists_check(&files),
         Command::Rule { command } => records::rule(command),
         Command::Log(args) => records::log(args),
+        Command::Stats(args) => report::stats(args),
+        Command::Apps(args) => report::apps(args),
+        Command::Export(args) => report::export(args),
+        Command::Retention(args) => report::retention(args),
+        Command::Clear(args) => report::clear(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -250,8 +278,13 @@ fn run(args: RunArgs) -> Result<(), String> {
         .db
     {
         Some(path) => {
-            let connection = hush_store::open(path)
+            // Hush is the file's only writer here, so a broken file can be
+            // moved aside (the CLI's readers use plain `open`).
+            let (connection, recovery) = hush_store::recover::open_or_recover(path)
                 .map_err(|e| format!("failed to open the database {}: {e}", path.display()))?;
+            if let Some(recovery) = recovery {
+                eprintln!("hush: {recovery}");
+            }
             let writer = Arc::new(
                 hush_store::EventWriter::start(connection, 65_536).map_err(|e| e.to_string())?,
             );
@@ -269,6 +302,33 @@ fn run(args: RunArgs) -> Result<(), String> {
     let mut firewall = DnsFirewall::new(config, rules, events.clone());
     firewall.set_address_rules(Arc::new(address_rules));
     drop(events);
+    let network: Network =
+        hush_store::rules::parse_word(&args.network).map_err(|e| e.to_string())?;
+    let (policy_sender, policy) = match &args.db {
+        Some(path) => policy_channel(store_sync::load(path, network)?),
+        None => {
+            let mut policy = AppPolicy::default();
+            policy.set_active_network(network);
+            policy_channel(policy)
+        }
+    };
+    let rules_sync = match &args.db {
+        Some(path) => Some(
+            store_sync::follow(path.clone(), network, policy_sender)
+                .map_err(|e| format!("failed to start following the rules: {e}"))?,
+        ),
+        None => None,
+    };
+    let owners: Arc<dyn OwnerLookup> = if args.no_owners {
+        Arc::new(NoOwners)
+    } else {
+        Arc::new(hush_linux::sock_diag::LinuxOwners::new())
+    };
+    let platform = Platform {
+        protector: Arc::clone(&protector),
+        owners,
+        policy,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -282,11 +342,14 @@ fn run(args: RunArgs) -> Result<(), String> {
             mtu,
             ..RelayConfig::default()
         };
-        hush_engine::run_relay(tun_fd, relay, firewall, upstream, protector, shutdown)
+        hush_engine::run_relay(tun_fd, relay, firewall, upstream, platform, shutdown)
             .await
             .map_err(|e| e.to_string())
     })?;
     eprintln!("hush: stopped.\n{stats}");
+    if let Some(sync) = rules_sync {
+        let _ = sync.join();
+    }
     if let Some(writer) = writer {
         let dropped = writer.dropped();
         eprintln!("activity events dropped  {dropped}");

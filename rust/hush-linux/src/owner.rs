@@ -73,12 +73,19 @@ struct Row {
     uid: u32,
 }
 
+/// TCP's TIME_WAIT in the `st` column: the socket is gone, and the kernel
+/// shows uid 0 for it, which is no app's.
+const TIME_WAIT: &str = "06";
+
 /// One table row: `sl local rem st queues tr:when retrnsmt uid ...`.
 fn parse_row(line: &str) -> Option<Row> {
     let mut fields = line.split_whitespace();
     let local = parse_address(fields.nth(1)?)?;
     let remote = parse_address(fields.next()?)?;
-    let uid = fields.nth(4)?.parse().ok()?;
+    if fields.next()? == TIME_WAIT {
+        return None;
+    }
+    let uid = fields.nth(3)?.parse().ok()?;
     Some(Row { local, remote, uid })
 }
 
@@ -160,6 +167,13 @@ mod tests {
         };
         assert_eq!(find_owner(table, &flow), Some(10_123));
         assert_eq!(find_owner("", &flow), None);
+        // The same connection closed, in TIME_WAIT: the kernel shows uid 0
+        // for it, which must not make it root's.
+        let closed = table.replace(
+            " 01 00000000:00000000 00:00000000 00000000 10123",
+            " 06 00000000:00000000 00:00000000 00000000     0",
+        );
+        assert_eq!(find_owner(&closed, &flow), None);
         assert_eq!(parse_address("0100007F"), None);
         assert_eq!(parse_address("0100007F0:0050"), None);
     }

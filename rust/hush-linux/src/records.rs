@@ -88,7 +88,7 @@ pub struct LogArgs {
 
 /// Opens an existing database; `hush rule` and `hush log` never create one
 /// where a typo put it.
-fn open_existing(path: &Path) -> Result<hush_store::Connection, String> {
+pub(crate) fn open_existing(path: &Path) -> Result<hush_store::Connection, String> {
     if !path.is_file() {
         return Err(format!(
             "no database at {} (hush run --db FILE creates one)",
@@ -108,7 +108,7 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
             clear,
             db,
         } => {
-            let network: Network = network.parse().map_err(text)?;
+            let network: Network = rules::parse_word(&network).map_err(text)?;
             let connection = open_existing(&db)?;
             if clear {
                 let removed = rules::clear_app_mode(&connection, uid, network).map_err(text)?;
@@ -121,7 +121,7 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
                     }
                 );
             } else {
-                let mode: AppMode = mode.unwrap_or_default().parse().map_err(text)?;
+                let mode: AppMode = rules::parse_word(&mode.unwrap_or_default()).map_err(text)?;
                 rules::set_app_mode(&connection, uid, network, mode).map_err(text)?;
                 println!("app {uid} on {network}: {mode}");
             }
@@ -133,7 +133,7 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
                 uid,
                 db,
             } => {
-                let action: DomainAction = action.parse().map_err(text)?;
+                let action: DomainAction = rules::parse_word(&action).map_err(text)?;
                 let connection = open_existing(&db)?;
                 let stored =
                     rules::add_domain_rule(&connection, uid, &domain, action).map_err(text)?;
@@ -179,13 +179,20 @@ struct JsonEvent<'a> {
     reason: &'a str,
 }
 
+/// Checks an action filter: `blocked`, `allowed` or `failed`.
+pub(crate) fn parse_action(action: &str) -> Result<String, String> {
+    if ["blocked", "allowed", "failed"].contains(&action) {
+        Ok(action.to_string())
+    } else {
+        Err(format!(
+            "unknown action {action:?} (expected blocked, allowed or failed)"
+        ))
+    }
+}
+
 pub fn log(args: LogArgs) -> Result<(), String> {
     if let Some(action) = &args.action {
-        if !["blocked", "allowed", "failed"].contains(&action.as_str()) {
-            return Err(format!(
-                "unknown action {action:?} (expected blocked, allowed or failed)"
-            ));
-        }
+        parse_action(action)?;
     }
     let connection = open_existing(&args.db)?;
     let since_ms = args.minutes.map(|minutes| {

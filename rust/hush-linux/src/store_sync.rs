@@ -1,0 +1,134 @@
+//! Keeps a running engine in step with its database: the rules, which `hush
+//! rule` (or the app's UI) writes from elsewhere, and the retention limits.
+//!
+//! A thread re-reads the rules every [`POLL`] and sends a new policy only
+//! when it differs, so the engine re-judges its flows only on a real
+//! change. Polling, not a notification: SQLite has no cross-process change
+//! hook, and reading a few rows four times a second costs nothing. The same
+//! thread applies the retention limits at start and every [`RETENTION_EVERY`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hush_engine::{AppPolicy, Network, PolicySender};
+
+/// How often the stored rules are read again; a change is in force within this.
+pub const POLL: Duration = Duration::from_millis(250);
+/// How often old activity is deleted, as the retention settings say.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(600);
+
+/// Reads the policy stored in the database at `path`, for `network`.
+pub fn load(path: &Path, network: Network) -> Result<AppPolicy, String> {
+    let mut connection = hush_store::open(path)
+        .map_err(|e| format!("failed to open the database {}: {e}", path.display()))?;
+    let mut policy = hush_store::rules::app_policy(&mut connection)
+        .map_err(|e| format!("failed to read the rules in {}: {e}", path.display()))?;
+    policy.set_active_network(network);
+    Ok(policy)
+}
+
+/// Follows the rules in the database at `path` until the engine drops its
+/// end of `sender`. A read that fails (the database locked for longer than
+/// its busy timeout, say) keeps the rules in force and is tried again.
+pub fn follow(
+    path: PathBuf,
+    network: Network,
+    sender: PolicySender,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("hush-rules-sync".into())
+        .spawn(move || {
+            let mut failures = 0u32;
+            let mut retention_due = std::time::Instant::now();
+            while !sender.is_closed() {
+                if std::time::Instant::now() >= retention_due {
+                    apply_retention(&path);
+                    retention_due += RETENTION_EVERY;
+                }
+                std::thread::sleep(POLL);
+                match load(&path, network) {
+                    Ok(policy) => {
+                        failures = 0;
+                        sender.send_if_modified(|current| {
+                            let changed = **current != policy;
+                            if changed {
+                                *current = Arc::new(policy);
+                                log::info!("rules changed; now in force");
+                            }
+                            changed
+                        });
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        if failures == 1 || failures.is_power_of_two() {
+                            log::warn!("{error} (the rules in force stay; tried {failures} times)");
+                        }
+                    }
+                }
+            }
+        })
+}
+
+fn apply_retention(path: &Path) {
+    let result = hush_store::open(path)
+        .and_then(|connection| hush_store::query::apply_retention_settings(&connection));
+    match result {
+        Ok(report) if report.events_deleted + report.hourly_deleted > 0 => log::info!(
+            "retention: deleted {} events and {} hourly counts",
+            report.events_deleted,
+            report.hourly_deleted
+        ),
+        Ok(_) => {}
+        Err(error) => log::warn!("retention could not run: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hush_engine::{policy_channel, AppMode, DomainAction};
+    use hush_store::rules;
+
+    #[test]
+    fn a_stored_change_reaches_the_engine_and_an_unchanged_one_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.db");
+        let connection = hush_store::open(&path).unwrap();
+        rules::set_app_mode(&connection, 10_001, Network::Wifi, AppMode::BlockAll).unwrap();
+        let initial = load(&path, Network::Wifi).unwrap();
+        assert_eq!(initial.mode(Some(10_001)), AppMode::BlockAll);
+        let (sender, mut receiver) = policy_channel(initial);
+        let sync = follow(path.clone(), Network::Wifi, sender).unwrap();
+
+        std::thread::sleep(POLL * 3);
+        assert!(
+            !receiver.has_changed().unwrap(),
+            "nothing changed, nothing sent"
+        );
+
+        rules::add_domain_rule(
+            &connection,
+            Some(10_001),
+            "api.example",
+            DomainAction::Allow,
+        )
+        .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !receiver.has_changed().unwrap() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the change never arrived"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let policy = receiver.borrow_and_update().clone();
+        let hit = policy.domain_rule(Some(10_001), "v2.api.example").unwrap();
+        assert_eq!(hit.action, DomainAction::Allow);
+        assert_eq!(policy.active_network(), Network::Wifi);
+
+        drop(receiver);
+        sync.join().unwrap();
+    }
+}

@@ -1,0 +1,214 @@
+//! End to end: per-app rules in the real `hush` on a real tun, with clients
+//! running as two Linux users (two "apps"), as Android runs each app under
+//! its own uid. Hush finds each flow's owner from the kernel's socket
+//! tables, applies that app's rules, and stores its uid with each event;
+//! `hush rule` changes the rules while it runs.
+//!
+//! Needs root and `ip`, `dnsmasq`, `dig`, `curl`, `nginx` and `setpriv`; the
+//! test script installs them. Nothing leaves the namespaces, and every
+//! client has a time limit.
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use hush_linux::lab::{self, Lab, Record};
+use hush_store::rules::{self, DomainAction};
+use support::{counter, require_root, Hush, HUSH};
+
+mod support;
+
+/// Two apps: uids outside any system range, with no account needed.
+const SHOPPING: u32 = 60_001;
+const BANKING: u32 = 60_002;
+const SHARED: &str = "shared.lab.test";
+const SHARED_V4: &str = "198.19.0.10";
+
+fn records() -> Vec<Record> {
+    vec![Record {
+        name: SHARED.into(),
+        ipv4: SHARED_V4.into(),
+        ipv6: "fd00:19::10".into(),
+    }]
+}
+
+/// Runs `program` in the phone namespace as `uid`, with a time limit.
+fn run_as(lab: &Lab, uid: u32, program: &str, args: &[&str]) -> Output {
+    let id = uid.to_string();
+    lab.in_phone("setpriv")
+        .args(["--reuid", &id, "--regid", &id, "--clear-groups", "--"])
+        .args(["timeout", "30", program])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {program} as {uid}: {e}"))
+}
+
+/// The addresses `dig` returned for the shared name, or its status line
+/// when it got none.
+fn dig_as(lab: &Lab, uid: u32) -> String {
+    let output = run_as(
+        lab,
+        uid,
+        "dig",
+        &[
+            "+time=2",
+            "+tries=1",
+            &format!("@{}", lab::PHONE_DNS_V4),
+            SHARED,
+            "A",
+        ],
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let status = text
+        .lines()
+        .find_map(|l| l.split("status: ").nth(1))
+        .map(|s| s.split(',').next().unwrap_or(s).to_string())
+        .unwrap_or_else(|| format!("no answer: {text}"));
+    let answers: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(SHARED) && l.contains("\tA\t"))
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    if answers.is_empty() {
+        status
+    } else {
+        answers.join(",")
+    }
+}
+
+fn hush_rule(args: &[&str]) {
+    let output = std::process::Command::new(HUSH)
+        .arg("rule")
+        .args(args)
+        .output()
+        .expect("failed to run hush rule");
+    assert!(
+        output.status.success(),
+        "hush rule {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_same_name_is_blocked_for_one_app_and_allowed_for_the_other() {
+    require_root();
+    let mut lab = Lab::create(&records()).expect("failed to build the lab");
+    lab.start_web().expect("failed to start nginx");
+    let big = lab.web_root().join("big.bin");
+    std::fs::write(&big, vec![7u8; 8 << 20]).unwrap();
+    let db = lab.workdir().join("hush.db");
+    {
+        let connection = hush_store::open(&db).unwrap();
+        rules::add_domain_rule(&connection, Some(SHOPPING), SHARED, DomainAction::Block).unwrap();
+    }
+    let db_arg = db.to_string_lossy().into_owned();
+    let hush = Hush::start(
+        &lab,
+        &format!("{}:53", lab::RESOLVER_V4),
+        &["--db", &db_arg],
+    );
+
+    // DNS: the shopping app's rule blocks the name; the bank resolves it.
+    assert_eq!(dig_as(&lab, SHOPPING), "NXDOMAIN");
+    assert_eq!(dig_as(&lab, BANKING), SHARED_V4);
+    // TCP to the address the bank's lookup mapped to the name: the bank
+    // gets the page, the shopping app a reset at its SYN.
+    let url = format!("http://{SHARED}/");
+    let resolve = format!("{SHARED}:80:{SHARED_V4}");
+    let curl = |uid: u32, extra: &[&str]| {
+        let mut args = vec!["-sS", "--max-time", "20", "--resolve", &resolve];
+        args.extend_from_slice(extra);
+        run_as(&lab, uid, "curl", &args)
+    };
+    let bank = curl(BANKING, &[&url]);
+    assert_eq!(
+        String::from_utf8_lossy(&bank.stdout),
+        "hush lab\n",
+        "{}",
+        String::from_utf8_lossy(&bank.stderr)
+    );
+    let started = Instant::now();
+    let shop = curl(SHOPPING, &[&url]);
+    assert_ne!(shop.status.code(), Some(0), "the shopping app got through");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "not refused at once"
+    );
+
+    // A slow download by the bank, then the user cuts the bank off while it
+    // runs: the open flow ends, and new lookups are refused within 1 s.
+    let download = {
+        let id = BANKING.to_string();
+        let url = format!("http://{SHARED}/big.bin");
+        lab.in_phone("setpriv")
+            .args(["--reuid", &id, "--regid", &id, "--clear-groups", "--"])
+            .args(["timeout", "60", "curl", "-sS", "-o", "/dev/null"])
+            .args(["--limit-rate", "512K", "--resolve", &resolve, &url])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    hush_rule(&["app", &BANKING.to_string(), "block-all", "--db", &db_arg]);
+    let changed_at = Instant::now();
+    let took = loop {
+        if dig_as(&lab, BANKING) == "NXDOMAIN" {
+            break changed_at.elapsed();
+        }
+        assert!(
+            changed_at.elapsed() < Duration::from_secs(5),
+            "the new rule never took effect"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(took < Duration::from_secs(1), "the rule took {took:?}");
+    let download = download.wait_with_output().unwrap();
+    assert_ne!(
+        download.status.code(),
+        Some(0),
+        "the download of an app just cut off went on"
+    );
+    assert!(
+        changed_at.elapsed() < Duration::from_secs(10),
+        "the cut download ended only when it would have anyway"
+    );
+
+    let summary = hush.stop();
+    assert_eq!(
+        counter(&summary, "flows cut by rule change"),
+        1,
+        "{summary}"
+    );
+    let connection = hush_store::open(&db).unwrap();
+    let events = hush_store::events(&connection).unwrap();
+    let seen = |uid: u32, protocol: &str, action: &str, reason: &str| {
+        events.iter().any(|e| {
+            e.uid == Some(uid)
+                && e.host == SHARED
+                && e.protocol == protocol
+                && e.action == action
+                && e.reason == reason
+        })
+    };
+    assert!(
+        seen(SHOPPING, "dns", "blocked", "app-rule:block"),
+        "{events:#?}"
+    );
+    assert!(seen(BANKING, "dns", "allowed", "unlisted"), "{events:#?}");
+    assert!(
+        seen(SHOPPING, "tcp", "blocked", "app-rule:block"),
+        "{events:#?}"
+    );
+    assert!(seen(BANKING, "http", "allowed", "unlisted"), "{events:#?}");
+    assert!(
+        seen(BANKING, "tcp", "blocked", "app:block-all"),
+        "{events:#?}"
+    );
+    assert!(
+        seen(BANKING, "dns", "blocked", "app:block-all"),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().all(|e| e.uid.is_some()),
+        "every event has its app: {events:#?}"
+    );
+}
