@@ -150,7 +150,48 @@ const MIGRATIONS: &[&str] = &[
         updated_ms INTEGER
     );
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 3: coarser rollups beside `hourly`, so the UI's range queries read
+    // thousands of rows where `hourly` holds millions: per app and action
+    // each hour, and per app, host and action each (UTC) day.
+    "CREATE TABLE app_hourly (
+        hour INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        PRIMARY KEY (hour, uid, action)
+    ) WITHOUT ROWID;
+    INSERT INTO app_hourly (hour, uid, action, count, first_ms, last_ms)
+        SELECT hour, uid, action, sum(count), min(first_ms), max(last_ms)
+        FROM hourly GROUP BY 1, 2, 3;
+    CREATE TABLE host_daily (
+        day INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        action TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, uid, host, action)
+    ) WITHOUT ROWID;
+    INSERT INTO host_daily (day, uid, host, action, count)
+        SELECT hour / 24, uid, host, action, sum(count) FROM hourly GROUP BY 1, 2, 3, 4;
+    -- Every host ever seen with how many events it has had, for searching
+    -- by part of a name: the matches are found among thousands of hosts.
+    -- The events of rare hosts (the first RARE_HOST_EVENTS of each) are
+    -- indexed by host, since a scan in time order would pass millions of
+    -- rows to find them; common hosts are found soon enough by that scan,
+    -- and indexing them would cost every write a page per busy host.
+    CREATE TABLE hosts (host TEXT PRIMARY KEY, events INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO hosts (host, events) SELECT host, sum(count) FROM hourly GROUP BY host;
+    INSERT OR IGNORE INTO hosts (host, events) SELECT host, count(*) FROM events GROUP BY host;
+    ALTER TABLE events ADD COLUMN rare INTEGER NOT NULL DEFAULT 0;
+    UPDATE events SET rare = 1
+        WHERE host IN (SELECT host FROM hosts WHERE events < 1000);
+    CREATE INDEX events_rare_host ON events(host, time_ms) WHERE rare = 1;",
 ];
+
+/// The schema version this Hush writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Opens (creating if needed, owner-only) and upgrades the database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
@@ -173,7 +214,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
 
 /// Brings the schema to the newest version in one transaction.
 pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
-    let known = MIGRATIONS.len() as i64;
+    let known = SCHEMA_VERSION;
     let transaction = connection.transaction()?;
     let found: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > known {
@@ -226,14 +267,46 @@ pub struct EventFilter {
     pub until_ms: Option<i64>,
 }
 
+/// Up to this many hosts matching a host filter are each read through the
+/// host index; past it, the filter is common and a scan in time order finds
+/// its matches soon enough.
+const HOSTS_BY_INDEX: usize = 256;
+
+/// A host's first this many events are indexed by host (`rare`); schema 3
+/// sets the same bound.
+pub const RARE_HOST_EVENTS: i64 = 1000;
+
 /// The newest events matching `filter`, newest first, at most `limit`,
 /// skipping the first `offset` (for paging).
+///
+/// A host filter is first matched against the hosts ever seen (thousands,
+/// not millions); when few match, each one's newest events come from the
+/// `(host, time)` index and are merged, so a rare host is found as fast as
+/// a common one.
 pub fn recent_events(
     connection: &Connection,
     filter: &EventFilter,
     limit: u32,
     offset: u32,
 ) -> Result<Vec<StoredEvent>, StoreError> {
+    if let Some(text) = &filter.host_contains {
+        let mut hosts = connection.prepare_cached(
+            "SELECT host, events FROM hosts WHERE instr(lower(host), lower(?1)) > 0 LIMIT ?2",
+        )?;
+        let matching: Vec<(String, i64)> = hosts
+            .query_map(params![text, HOSTS_BY_INDEX as i64 + 1], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        if matching.len() <= HOSTS_BY_INDEX {
+            let (rare, common): (Vec<_>, Vec<_>) = matching
+                .into_iter()
+                .partition(|(_, events)| *events < RARE_HOST_EVENTS);
+            let rare: Vec<String> = rare.into_iter().map(|(host, _)| host).collect();
+            let common: Vec<String> = common.into_iter().map(|(host, _)| host).collect();
+            return recent_events_of_hosts(connection, filter, &rare, &common, limit, offset);
+        }
+    }
     let mut statement = connection.prepare_cached(
         "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason FROM events
          WHERE (?1 IS NULL OR uid = ?1)
@@ -256,6 +329,85 @@ pub fn recent_events(
         stored_event,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// [`recent_events`] among the events of `rare` and `common` hosts: the
+/// newest `offset + limit` of each rare host (every one of its events is in
+/// the rare-host index), and of the common ones together (by a scan in
+/// time order, which meets them often), merged newest first.
+fn recent_events_of_hosts(
+    connection: &Connection,
+    filter: &EventFilter,
+    rare: &[String],
+    common: &[String],
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let wanted = u64::from(offset) + u64::from(limit);
+    let mut found: Vec<(StoredEvent, i64)> = Vec::new();
+    let mut by_index = connection.prepare_cached(
+        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason, id
+         FROM events INDEXED BY events_rare_host
+         WHERE host = ?1 AND rare = 1
+           AND (?2 IS NULL OR uid = ?2)
+           AND (?3 IS NULL OR action = ?3)
+           AND (?4 IS NULL OR time_ms >= ?4)
+           AND (?5 IS NULL OR time_ms < ?5)
+         ORDER BY time_ms DESC, id DESC LIMIT ?6",
+    )?;
+    for host in rare {
+        let rows = by_index.query_map(
+            params![
+                host,
+                filter.uid,
+                filter.action,
+                filter.since_ms,
+                filter.until_ms,
+                wanted as i64
+            ],
+            |row| Ok((stored_event(row)?, row.get::<_, i64>(9)?)),
+        )?;
+        for row in rows {
+            found.push(row?);
+        }
+    }
+    if !common.is_empty() {
+        // The hosts as a JSON array: one statement, whatever their number.
+        let hosts = serde_json::to_string(common).map_err(|e| {
+            StoreError::InvalidRule(format!("cannot list the hosts to search: {e}"))
+        })?;
+        let mut by_scan = connection.prepare_cached(
+            "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason, id
+             FROM events
+             WHERE host IN (SELECT value FROM json_each(?1))
+               AND (?2 IS NULL OR uid = ?2)
+               AND (?3 IS NULL OR action = ?3)
+               AND (?4 IS NULL OR time_ms >= ?4)
+               AND (?5 IS NULL OR time_ms < ?5)
+             ORDER BY time_ms DESC, id DESC LIMIT ?6",
+        )?;
+        let rows = by_scan.query_map(
+            params![
+                hosts,
+                filter.uid,
+                filter.action,
+                filter.since_ms,
+                filter.until_ms,
+                wanted as i64
+            ],
+            |row| Ok((stored_event(row)?, row.get::<_, i64>(9)?)),
+        )?;
+        for row in rows {
+            found.push(row?);
+        }
+    }
+    found.sort_unstable_by(|a, b| b.0.time_ms.cmp(&a.0.time_ms).then(b.1.cmp(&a.1)));
+    Ok(found
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|(event, _)| event)
+        .collect())
 }
 
 fn stored_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
@@ -318,10 +470,16 @@ pub fn dropped_events(connection: &Connection) -> Result<u64, StoreError> {
 const HOUR_MS: i64 = 3_600_000;
 
 /// (hour, uid or -1, host, action, reason): one row of `hourly`.
-type HourlyKey<'a> = (i64, i64, &'a str, &'static str, String);
+type HourlyKey<'a> = (i64, i64, &'a str, &'static str, &'a str);
 
-/// Most events written in one transaction.
-const BATCH: usize = 512;
+/// Most events written in one transaction. Large, for a writer that falls
+/// behind: each commit writes every page it touched (an index leaf per busy
+/// host, say) once, however many events it carries, so a bigger batch costs
+/// less per event. At a phone's usual pace a batch holds what came in
+/// [`BATCH_WAIT`], a handful of events.
+const BATCH: usize = 65_536;
+/// A batch's buffer is kept at most this large between batches.
+const BATCH_KEPT: usize = 1024;
 /// How long the writer waits to fill a batch.
 const BATCH_WAIT: Duration = Duration::from_millis(50);
 
@@ -336,6 +494,20 @@ pub struct EventWriter {
 impl EventWriter {
     /// Starts the writer on `connection`, queueing at most `capacity` events.
     pub fn start(connection: Connection, capacity: usize) -> Result<Self, StoreError> {
+        // The pages a batch touches (the tail of each index, one leaf per
+        // app in the per-app index, the current hour's aggregates) stay in
+        // memory: with SQLite's default 2 MB they are read back again and
+        // again. Memory is taken only as pages are used.
+        connection.pragma_update(None, "cache_size", -16_384)?;
+        // Checkpoint (and fsync) every 64 MB of log rather than every 4 MB:
+        // the same pages are written either way, with a sixteenth of the syncs.
+        connection.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        // ...and keep no more than that after one (a reader can hold a
+        // checkpoint off and let the log grow): storage is the phone's.
+        connection.pragma_update(None, "journal_size_limit", 64 << 20)?;
+        // Statement journals (each multi-row INSERT and upsert keeps one, to
+        // undo itself alone) in memory, not in temporary files.
+        connection.pragma_update(None, "temp_store", "MEMORY")?;
         let (sender, receiver) = sync_channel(capacity);
         let dropped = Arc::new(AtomicU64::new(0));
         let thread_dropped = dropped.clone();
@@ -399,7 +571,7 @@ fn write_loop(
     // as dropped, and the thread goes on with the next batch.
     const ATTEMPTS: u32 = 5;
     const RETRY_WAIT: Duration = Duration::from_millis(100);
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut batch = Vec::new();
     let mut stored_dropped = 0;
     let mut failures = 0;
     loop {
@@ -422,6 +594,7 @@ fn write_loop(
             match write_batch(&mut connection, &batch, dropped_now) {
                 Ok(()) => {
                     batch.clear();
+                    batch.shrink_to(BATCH_KEPT);
                     stored_dropped = dropped_now;
                     failures = 0;
                 }
@@ -451,60 +624,207 @@ fn write_loop(
     }
 }
 
+/// Events per multi-row INSERT: one statement step for many rows costs far
+/// less than a step per row (SQLite allows 32,766 parameters; 9 per row).
+const ROWS_PER_INSERT: usize = 64;
+const EVENT_COLUMNS: usize = 10;
+
+/// An event's columns, as they are stored.
+struct EventRow<'a> {
+    time_ms: i64,
+    uid: Option<u32>,
+    event: &'a Event,
+    ip: String,
+    action: &'static str,
+    reason: String,
+    /// Among its host's first [`RARE_HOST_EVENTS`]: indexed by host.
+    rare: bool,
+}
+
+impl EventRow<'_> {
+    fn push_params<'r>(&'r self, out: &mut Vec<&'r dyn rusqlite::ToSql>) {
+        out.extend_from_slice(&[
+            &self.time_ms as &dyn rusqlite::ToSql,
+            &self.uid,
+            &self.event.host,
+            &self.ip,
+            &self.event.port,
+            &self.event.protocol,
+            &self.event.detail,
+            &self.action,
+            &self.reason,
+            &self.rare,
+        ]);
+    }
+}
+
+fn insert_events_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason, rare) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..EVENT_COLUMNS {
+            if column > 0 {
+                sql.push(',');
+            }
+            sql.push('?');
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Counts folded from one batch, one entry per row of each aggregate table.
+#[derive(Default)]
+struct Folded<'a> {
+    hourly: HashMap<HourlyKey<'a>, (i64, i64, i64)>,
+    /// (hour, uid or -1, action) -> (count, first, last).
+    app_hourly: HashMap<(i64, i64, &'static str), (i64, i64, i64)>,
+    /// (day, uid or -1, host, action) -> count.
+    host_daily: HashMap<(i64, i64, &'a str, &'static str), i64>,
+}
+
+impl<'a> Folded<'a> {
+    fn add(&mut self, row: &'a EventRow<'a>) {
+        let (time_ms, uid) = (row.time_ms, row.uid.map_or(-1, i64::from));
+        let hour = time_ms.div_euclid(HOUR_MS);
+        let span = |entry: &mut (i64, i64, i64)| {
+            entry.0 += 1;
+            entry.1 = entry.1.min(time_ms);
+            entry.2 = entry.2.max(time_ms);
+        };
+        let key = (
+            hour,
+            uid,
+            row.event.host.as_str(),
+            row.action,
+            row.reason.as_str(),
+        );
+        span(self.hourly.entry(key).or_insert((0, time_ms, time_ms)));
+        span(
+            self.app_hourly
+                .entry((hour, uid, row.action))
+                .or_insert((0, time_ms, time_ms)),
+        );
+        let day = hour.div_euclid(24);
+        *self
+            .host_daily
+            .entry((day, uid, row.event.host.as_str(), row.action))
+            .or_insert(0) += 1;
+    }
+}
+
+/// Marks the events among their host's first [`RARE_HOST_EVENTS`] as rare,
+/// from the counts stored in `hosts`; returns, per host, the count stored
+/// before and the events this batch adds.
+fn mark_rare<'a>(
+    transaction: &rusqlite::Transaction<'_>,
+    rows: &mut [EventRow<'a>],
+) -> Result<HashMap<&'a str, (i64, i64)>, StoreError> {
+    let mut counts: HashMap<&'a str, (i64, i64)> = HashMap::new();
+    let mut stored = transaction.prepare_cached("SELECT events FROM hosts WHERE host = ?1")?;
+    for row in rows.iter_mut() {
+        let host = row.event.host.as_str();
+        let (before, added) = match counts.get_mut(host) {
+            Some(entry) => entry,
+            None => {
+                let before: i64 = stored
+                    .query_row(params![host], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
+                counts.entry(host).or_insert((before, 0))
+            }
+        };
+        row.rare = *before + *added < RARE_HOST_EVENTS;
+        *added += 1;
+    }
+    Ok(counts)
+}
+
 fn write_batch(
     connection: &mut Connection,
     batch: &[Event],
     dropped: u64,
 ) -> Result<(), StoreError> {
-    let transaction = connection.transaction()?;
-    {
-        let mut insert = transaction.prepare_cached(
-            "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        // The aggregates are kept in the same transaction as the events, so
-        // a crash loses neither alone.
-        // Folded in memory first: a batch repeats the same few hosts, and
-        // one upsert per distinct row is much cheaper than one per event.
-        let mut folded: HashMap<HourlyKey<'_>, (i64, i64, i64)> = HashMap::new();
-        for event in batch {
-            let time_ms = event
+    let rows: Vec<EventRow<'_>> = batch
+        .iter()
+        .map(|event| EventRow {
+            time_ms: event
                 .time
                 .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            let (action, reason) = (event.verdict.as_str(), event.reason.code());
-            insert.execute(params![
-                time_ms,
-                event.uid,
-                event.host,
-                event.address.to_string(),
-                event.port,
-                event.protocol,
-                event.detail,
-                action,
-                &reason,
-            ])?;
-            let key = (
-                time_ms / HOUR_MS,
-                event.uid.map_or(-1, i64::from),
-                event.host.as_str(),
-                action,
-                reason,
-            );
-            let entry = folded.entry(key).or_insert((0, time_ms, time_ms));
-            entry.0 += 1;
-            entry.1 = entry.1.min(time_ms);
-            entry.2 = entry.2.max(time_ms);
+                .map_or(0, |d| d.as_millis() as i64),
+            uid: event.uid,
+            event,
+            ip: event.address.to_string(),
+            action: event.verdict.as_str(),
+            reason: event.reason.code(),
+            rare: false,
+        })
+        .collect();
+    // The aggregates are kept in the same transaction as the events, so a
+    // crash loses neither alone. They are folded in memory first: a batch
+    // repeats the same few hosts, and one upsert per distinct row is much
+    // cheaper than one per event.
+    let transaction = connection.transaction()?;
+    let mut rows = rows;
+    let host_events = mark_rare(&transaction, &mut rows)?;
+    let mut folded = Folded::default();
+    for row in &rows {
+        folded.add(row);
+    }
+    {
+        let mut params: Vec<&dyn rusqlite::ToSql> =
+            Vec::with_capacity(ROWS_PER_INSERT * EVENT_COLUMNS);
+        let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+        let mut insert_many = transaction.prepare_cached(&insert_events_sql(ROWS_PER_INSERT))?;
+        for chunk in &mut chunks {
+            params.clear();
+            chunk.iter().for_each(|row| row.push_params(&mut params));
+            insert_many.execute(params.as_slice())?;
         }
-        let mut aggregate = transaction.prepare_cached(
+        let mut insert_one = transaction.prepare_cached(&insert_events_sql(1))?;
+        for row in chunks.remainder() {
+            params.clear();
+            row.push_params(&mut params);
+            insert_one.execute(params.as_slice())?;
+        }
+        let mut hourly = transaction.prepare_cached(
             "INSERT INTO hourly (hour, uid, host, action, reason, count, first_ms, last_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT DO UPDATE SET count = count + excluded.count,
                  first_ms = min(first_ms, excluded.first_ms),
                  last_ms = max(last_ms, excluded.last_ms)",
         )?;
-        for ((hour, uid, host, action, reason), (count, first, last)) in folded {
-            aggregate.execute(params![hour, uid, host, action, reason, count, first, last])?;
+        for ((hour, uid, host, action, reason), (count, first, last)) in &folded.hourly {
+            hourly.execute(params![hour, uid, host, action, reason, count, first, last])?;
+        }
+        let mut app_hourly = transaction.prepare_cached(
+            "INSERT INTO app_hourly (hour, uid, action, count, first_ms, last_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT DO UPDATE SET count = count + excluded.count,
+                 first_ms = min(first_ms, excluded.first_ms),
+                 last_ms = max(last_ms, excluded.last_ms)",
+        )?;
+        for ((hour, uid, action), (count, first, last)) in &folded.app_hourly {
+            app_hourly.execute(params![hour, uid, action, count, first, last])?;
+        }
+        let mut host_daily = transaction.prepare_cached(
+            "INSERT INTO host_daily (day, uid, host, action, count) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO UPDATE SET count = count + excluded.count",
+        )?;
+        for ((day, uid, host, action), count) in &folded.host_daily {
+            host_daily.execute(params![day, uid, host, action, count])?;
+        }
+        let mut seen_host = transaction.prepare_cached(
+            "INSERT INTO hosts (host, events) VALUES (?1, ?2)
+             ON CONFLICT DO UPDATE SET events = events + excluded.events",
+        )?;
+        for (host, (_, added)) in &host_events {
+            seen_host.execute(params![host, added])?;
         }
     }
     transaction.execute(

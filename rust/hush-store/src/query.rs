@@ -1,7 +1,9 @@
 //! What the UI and the CLI read from the activity log, and how it is kept
 //! small: per-app summaries, the most blocked hosts and a day-by-day
-//! timeline (all from the per-hour aggregates, so they cost the same on a
-//! log of ten million events as on one of ten thousand); exports of the raw
+//! timeline (all from the aggregates: per app and action each hour, per app
+//! and host each day, and per app and host each hour only for the hours at
+//! the ends of a range, so their cost follows the apps and hosts seen, not
+//! the events stored); exports of the raw
 //! events as CSV or JSON Lines, streamed row by row; retention and clearing.
 //!
 //! Time ranges are `[since_ms, until_ms)` in milliseconds since the Unix
@@ -103,12 +105,64 @@ fn uid_to_hourly(uid: Option<u32>) -> i64 {
     uid.map_or(-1, i64::from)
 }
 
+/// The hours `[first, end)` split for the rollups: whole UTC days come from
+/// `host_daily`, the hours before the first and after the last from `hourly`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Split {
+    head: (i64, i64),
+    days: (i64, i64),
+    tail: (i64, i64),
+}
+
+fn split_hours(first_hour: i64, end_hour: i64) -> Split {
+    let first_day = first_hour.div_euclid(24) + i64::from(first_hour.rem_euclid(24) != 0);
+    let end_day = end_hour.div_euclid(24);
+    if first_day >= end_day {
+        return Split {
+            head: (first_hour, end_hour),
+            days: (0, 0),
+            tail: (0, 0),
+        };
+    }
+    Split {
+        head: (first_hour, first_day * 24),
+        days: (first_day, end_day),
+        tail: (end_day * 24, end_hour),
+    }
+}
+
+/// The (uid, host, count) rows of blocked attempts in the hours split by
+/// `split`, for one app (`?7`) or all (`?7` NULL): a range of whole days
+/// costs a row per app and host a day, not an hour.
+const BLOCKED_HOSTS_IN_RANGE: &str = "
+    SELECT uid, host, count FROM hourly
+        WHERE hour >= ?1 AND hour < ?2 AND action = 'blocked' AND (?7 IS NULL OR uid = ?7)
+    UNION ALL
+    SELECT uid, host, count FROM host_daily
+        WHERE day >= ?3 AND day < ?4 AND action = 'blocked' AND (?7 IS NULL OR uid = ?7)
+    UNION ALL
+    SELECT uid, host, count FROM hourly
+        WHERE hour >= ?5 AND hour < ?6 AND action = 'blocked' AND (?7 IS NULL OR uid = ?7)";
+
+fn split_params(split: Split, uid: Option<i64>) -> [Value; 7] {
+    let int = Value::Integer;
+    [
+        int(split.head.0),
+        int(split.head.1),
+        int(split.days.0),
+        int(split.days.1),
+        int(split.tail.0),
+        int(split.tail.1),
+        uid.map_or(Value::Null, int),
+    ]
+}
+
 /// Every app with activity in the range: most blocked first, then most
 /// active, then by uid (an unknown owner before every uid).
 ///
-/// One pass over the range's hourly rows, folded here: one statement, so one
-/// consistent view of the log, and no sorting of the rows by SQLite (which
-/// costs several times more than the fold).
+/// Counts and first and last times come from `app_hourly` (a row per app,
+/// action and hour); the most blocked hosts from `host_daily` for whole
+/// days and `hourly` for the hours at either end.
 pub fn app_summaries(
     connection: &Connection,
     since_ms: i64,
@@ -116,49 +170,57 @@ pub fn app_summaries(
 ) -> Result<Vec<AppSummary>, StoreError> {
     let (first_hour, end_hour) = hour_range(since_ms, until_ms);
     let mut statement = connection.prepare_cached(
-        "SELECT uid, action, count, first_ms, last_ms, host FROM hourly
+        "SELECT uid, action, count, first_ms, last_ms FROM app_hourly
          WHERE hour >= ?1 AND hour < ?2",
     )?;
     let mut rows = statement.query(params![first_hour, end_hour])?;
-    let mut apps: HashMap<i64, (AppSummary, HashMap<String, u64>)> = HashMap::new();
+    let mut apps: HashMap<i64, AppSummary> = HashMap::new();
     while let Some(row) = rows.next()? {
         let uid: i64 = row.get(0)?;
         let count = row.get::<_, i64>(2)? as u64;
         let (first_ms, last_ms): (i64, i64) = (row.get(3)?, row.get(4)?);
-        let (summary, hosts) = apps.entry(uid).or_insert_with(|| {
-            let summary = AppSummary {
-                uid: uid_from_hourly(uid),
-                blocked: 0,
-                allowed: 0,
-                failed: 0,
-                first_ms,
-                last_ms,
-                top_blocked: Vec::new(),
-            };
-            (summary, HashMap::new())
+        let summary = apps.entry(uid).or_insert_with(|| AppSummary {
+            uid: uid_from_hourly(uid),
+            blocked: 0,
+            allowed: 0,
+            failed: 0,
+            first_ms,
+            last_ms,
+            top_blocked: Vec::new(),
         });
         summary.first_ms = summary.first_ms.min(first_ms);
         summary.last_ms = summary.last_ms.max(last_ms);
         match text(row, 1)? {
-            "blocked" => {
-                summary.blocked += count;
-                let host = text(row, 5)?;
-                match hosts.get_mut(host) {
-                    Some(total) => *total += count,
-                    None => {
-                        hosts.insert(host.to_owned(), count);
-                    }
-                }
-            }
+            "blocked" => summary.blocked += count,
             "allowed" => summary.allowed += count,
             "failed" => summary.failed += count,
             _ => {}
         }
     }
+    let split = split_hours(first_hour, end_hour);
+    let mut hosts = connection.prepare_cached(BLOCKED_HOSTS_IN_RANGE)?;
+    let mut rows = hosts.query(params_from_iter(split_params(split, None)))?;
+    let mut blocked: HashMap<i64, HashMap<String, u64>> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let uid: i64 = row.get(0)?;
+        let host = text(row, 1)?;
+        let count = row.get::<_, i64>(2)? as u64;
+        let per_host = blocked.entry(uid).or_default();
+        match per_host.get_mut(host) {
+            Some(total) => *total += count,
+            None => {
+                per_host.insert(host.to_owned(), count);
+            }
+        }
+    }
     let mut summaries: Vec<AppSummary> = apps
-        .into_values()
-        .map(|(mut summary, hosts)| {
-            let mut top: Vec<(String, u64)> = hosts.into_iter().collect();
+        .into_iter()
+        .map(|(uid, mut summary)| {
+            let mut top: Vec<(String, u64)> = blocked
+                .remove(&uid)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
             top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             top.truncate(SUMMARY_TOP_HOSTS);
             summary.top_blocked = top;
@@ -186,21 +248,21 @@ pub fn top_blocked_hosts(
     limit: u32,
 ) -> Result<Vec<(String, u64, u32)>, StoreError> {
     let (first_hour, end_hour) = hour_range(since_ms, until_ms);
-    let mut statement = connection.prepare_cached(
-        "SELECT host, sum(count) AS blocked, count(DISTINCT uid) FROM hourly
-         WHERE hour >= ?1 AND hour < ?2 AND action = 'blocked' AND (?3 IS NULL OR uid = ?3)
-         GROUP BY host ORDER BY blocked DESC, host LIMIT ?4",
-    )?;
-    let rows = statement.query_map(
-        params![first_hour, end_hour, uid.map(uid_to_hourly), limit],
-        |row| {
-            Ok((
-                row.get(0)?,
-                row.get::<_, i64>(1)? as u64,
-                row.get::<_, i64>(2)? as u32,
-            ))
-        },
-    )?;
+    let split = split_hours(first_hour, end_hour);
+    let sql = format!(
+        "SELECT host, sum(count) AS blocked, count(DISTINCT uid) FROM ({BLOCKED_HOSTS_IN_RANGE})
+         GROUP BY host ORDER BY blocked DESC, host LIMIT ?8"
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut values = split_params(split, uid.map(uid_to_hourly)).to_vec();
+    values.push(Value::Integer(i64::from(limit)));
+    let rows = statement.query_map(params_from_iter(values), |row| {
+        Ok((
+            row.get(0)?,
+            row.get::<_, i64>(1)? as u64,
+            row.get::<_, i64>(2)? as u32,
+        ))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -208,7 +270,7 @@ pub fn top_blocked_hosts(
 /// Days run midnight to midnight at `utc_offset_minutes` east of UTC. Each
 /// hour counts on the day its start falls on: exact for offsets of whole
 /// hours; for the others (+05:30, +05:45...) the hour around each midnight
-/// counts whole on one side of it.
+/// counts whole on one side of it. Read from `app_hourly`.
 pub fn daily_timeline(
     connection: &Connection,
     since_ms: i64,
@@ -223,7 +285,7 @@ pub fn daily_timeline(
                 sum(CASE action WHEN 'blocked' THEN count ELSE 0 END),
                 sum(CASE action WHEN 'allowed' THEN count ELSE 0 END),
                 sum(CASE action WHEN 'failed' THEN count ELSE 0 END)
-         FROM hourly WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR uid = ?3)
+         FROM app_hourly WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR uid = ?3)
          GROUP BY hour ORDER BY hour",
     )?;
     let mut rows = statement.query(params![first_hour, end_hour, uid.map(uid_to_hourly)])?;
@@ -557,7 +619,8 @@ pub fn apply_retention_at(
             )?;
             Ok((removed, removed as i64 == limit))
         })?;
-        // Only hours that ended by the cutoff go.
+        // Only hours (and days, for the daily rollup) that ended by the
+        // cutoff go.
         let cutoff_hour = cutoff.div_euclid(HOUR_MS);
         report.hourly_deleted += delete_in_chunks(u64::MAX, |_| {
             let removed = connection.execute(
@@ -566,6 +629,23 @@ pub fn apply_retention_at(
             )?;
             Ok((removed, removed > 0))
         })?;
+        delete_in_chunks(u64::MAX, |_| {
+            let removed = connection.execute(
+                "DELETE FROM host_daily WHERE day = (SELECT min(day) FROM host_daily) AND day < ?1",
+                params![cutoff_hour.div_euclid(24)],
+            )?;
+            Ok((removed, removed > 0))
+        })?;
+        // A row per app and action an hour: few enough to go at once.
+        connection.execute(
+            "DELETE FROM app_hourly WHERE hour < ?1",
+            params![cutoff_hour],
+        )?;
+        // Names no kept count mentions go too: retention is about names.
+        connection.execute(
+            "DELETE FROM hosts WHERE host NOT IN (SELECT host FROM host_daily)",
+            [],
+        )?;
     }
     if let Some(max_events) = max_events {
         let stored: i64 = connection.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
@@ -616,6 +696,9 @@ pub fn clear_activity(connection: &Connection) -> Result<RetentionReport, StoreE
         let transaction = connection.unchecked_transaction()?;
         let events_deleted = transaction.execute("DELETE FROM events", [])? as u64;
         let hourly_deleted = transaction.execute("DELETE FROM hourly", [])? as u64;
+        transaction.execute("DELETE FROM app_hourly", [])?;
+        transaction.execute("DELETE FROM host_daily", [])?;
+        transaction.execute("DELETE FROM hosts", [])?;
         transaction.commit()?;
         Ok::<_, StoreError>(RetentionReport {
             events_deleted,

@@ -215,7 +215,7 @@ fn recover_and_check(path: &Path, sides: &[&str]) -> (Connection, Recovery) {
     let version: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, hush_store::SCHEMA_VERSION);
     let check: String = connection
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .unwrap();
@@ -375,7 +375,7 @@ fn a_newer_hush_database_is_an_error_and_left_alone() {
         open_or_recover(&path),
         Err(StoreError::TooNew {
             found: 99,
-            known: 2
+            known: hush_store::SCHEMA_VERSION
         })
     ));
     assert!(fs::read(&path).unwrap() == bytes, "untouched");

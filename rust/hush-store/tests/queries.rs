@@ -805,3 +805,145 @@ fn clearing_activity_keeps_rules_and_settings_and_leaves_no_names() {
     let connection = write(&path, [event(T0, None, "after.example", Verdict::Blocked)]);
     assert_eq!(hush_store::events(&connection).unwrap().len(), 1);
 }
+
+/// The rollups answer exactly what the per-hour aggregates would, for
+/// ranges that start and end mid-day, span whole days, or fit in one day.
+#[test]
+fn the_rollups_agree_with_the_hourly_counts_for_any_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut events = Vec::new();
+    // Four days, every fifth hour, three apps and an unknown owner, a
+    // handful of hosts, blocked and allowed.
+    for step in 0..(4 * 24 / 5) {
+        let time = T0 + step * 5 * HOUR + (step % 7) * 60_000;
+        for (i, uid) in [Some(APP_A), Some(APP_B), Some(APP_C), None]
+            .into_iter()
+            .enumerate()
+        {
+            let host = format!("h{}.tracker.com", (step as usize + i) % 5);
+            for _ in 0..=(i + step as usize % 3) {
+                events.push(event(time, uid, &host, Verdict::Blocked));
+            }
+            events.push(event(time, uid, "ok.example", Verdict::Allowed));
+        }
+    }
+    let connection = write(&dir.path().join("hush.db"), events);
+    let hourly = hush_store::hourly_counts(&connection).unwrap();
+    let ranges = [
+        (T0, T0 + 4 * DAY),
+        (T0 + 3 * HOUR, T0 + 3 * DAY + 5 * HOUR),
+        (T0 + DAY + 2 * HOUR, T0 + DAY + 20 * HOUR),
+        (T0 + 23 * HOUR, T0 + DAY + HOUR),
+        (T0 + DAY, T0 + 2 * DAY),
+    ];
+    for (since, until) in ranges {
+        let in_range = |h: &&hush_store::HourlyCount| {
+            h.hour * HOUR < until && (h.hour + 1) * HOUR > since && h.action == "blocked"
+        };
+        let mut expected: std::collections::BTreeMap<
+            String,
+            (u64, std::collections::BTreeSet<Option<u32>>),
+        > = Default::default();
+        for h in hourly.iter().filter(in_range) {
+            let entry = expected.entry(h.host.clone()).or_default();
+            entry.0 += h.count;
+            entry.1.insert(h.uid);
+        }
+        let mut expected: Vec<(String, u64, u32)> = expected
+            .into_iter()
+            .map(|(host, (count, apps))| (host, count, apps.len() as u32))
+            .collect();
+        expected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        assert_eq!(
+            top_blocked_hosts(&connection, since, until, None, 100).unwrap(),
+            expected,
+            "range {since}..{until}"
+        );
+        for summary in app_summaries(&connection, since, until).unwrap() {
+            let blocked: u64 = hourly
+                .iter()
+                .filter(in_range)
+                .filter(|h| h.uid == summary.uid)
+                .map(|h| h.count)
+                .sum();
+            assert_eq!(summary.blocked, blocked, "range {since}..{until}");
+            let top_total: u64 = summary.top_blocked.iter().map(|(_, n)| n).sum();
+            assert!(top_total <= blocked && !summary.top_blocked.is_empty());
+        }
+    }
+}
+
+/// Recent events filtered by part of a host name are the same whether few
+/// hosts match (each read by index, then merged) or many (a scan in time
+/// order), page by page.
+#[test]
+fn recent_events_by_host_text_page_alike_by_index_and_by_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut events = Vec::new();
+    for i in 0..1_200i64 {
+        let host = match i % 4 {
+            0 => format!("h{}.example", i % 300),
+            1 => "rare.Tracker.test".to_string(),
+            2 => "cdn.tracker.test".to_string(),
+            _ => format!("h{}.example", (i * 7) % 300),
+        };
+        let uid = [Some(APP_A), Some(APP_B), None][(i % 3) as usize];
+        let verdict = if i % 5 == 0 {
+            Verdict::Allowed
+        } else {
+            Verdict::Blocked
+        };
+        // Some share a millisecond: ties go by order of writing.
+        events.push(event(T0 + (i / 2) * 1000, uid, &host, verdict));
+    }
+    // A host past the rare-host bound: found by the scan, merged with the
+    // rare ones found by index.
+    for i in 0..(hush_store::RARE_HOST_EVENTS + 100) {
+        let uid = [Some(APP_A), Some(APP_C)][(i % 2) as usize];
+        events.push(event(
+            T0 + i * 550,
+            uid,
+            "busy.tracker.test",
+            Verdict::Blocked,
+        ));
+    }
+    let connection = write(&dir.path().join("hush.db"), events);
+    let all = hush_store::events(&connection).unwrap();
+    let naive = |filter: &EventFilter| -> Vec<hush_store::StoredEvent> {
+        let mut kept: Vec<_> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                filter.uid.is_none_or(|u| e.uid == Some(u))
+                    && filter.action.as_ref().is_none_or(|a| &e.action == a)
+                    && filter
+                        .host_contains
+                        .as_ref()
+                        .is_none_or(|t| e.host.to_lowercase().contains(&t.to_lowercase()))
+            })
+            .collect();
+        kept.sort_by(|a, b| b.1.time_ms.cmp(&a.1.time_ms).then(b.0.cmp(&a.0)));
+        kept.into_iter().map(|(_, e)| e.clone()).collect()
+    };
+    for (text, uid, action) in [
+        ("TRACKER", None, None),     // two hosts: by index
+        ("rare", Some(APP_A), None), // one host, one app
+        ("tracker", None, Some("blocked")),
+        (".example", None, None), // 300 hosts: by scan
+        ("h1", Some(APP_B), Some("allowed")),
+        ("nothing-like-it", None, None), // no host at all
+    ] {
+        let filter = EventFilter {
+            uid,
+            action: action.map(str::to_string),
+            host_contains: Some(text.to_string()),
+            ..EventFilter::default()
+        };
+        let expected = naive(&filter);
+        let mut paged = Vec::new();
+        for page in 0..=(expected.len() as u32 / 37) {
+            paged.extend(hush_store::recent_events(&connection, &filter, 37, page * 37).unwrap());
+        }
+        assert_eq!(paged, expected, "filter {text:?} {uid:?} {action:?}");
+    }
+}

@@ -48,7 +48,7 @@ fn a_version_1_database_is_upgraded_with_nothing_lost() {
     let version: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, hush_store::SCHEMA_VERSION);
     assert_eq!(hush_store::events(&connection).unwrap().len(), 4);
     assert_eq!(hush_store::dropped_events(&connection).unwrap(), 7);
     // The aggregates are filled from the events already there.
@@ -64,6 +64,28 @@ fn a_version_1_database_is_upgraded_with_nothing_lost() {
             (10, Some(10_123), "tracking.miui.com".to_string(), 2),
             (11, Some(10_123), "f-droid.org".to_string(), 1),
         ]
+    );
+    // So are the rollups the queries read (version 3).
+    let summaries: Vec<_> = hush_store::query::app_summaries(&connection, 0, 12 * 3_600_000)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.uid, s.blocked, s.allowed, s.top_blocked))
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            (
+                Some(10_123),
+                2,
+                1,
+                vec![("tracking.miui.com".to_string(), 2)]
+            ),
+            (None, 1, 0, vec![("tracking.miui.com".to_string(), 1)]),
+        ]
+    );
+    assert_eq!(
+        hush_store::query::top_blocked_hosts(&connection, 0, 48 * 3_600_000, None, 10).unwrap(),
+        [("tracking.miui.com".to_string(), 3, 2)]
     );
     let integrity: String = connection
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
