@@ -28,7 +28,11 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
-# One closing line over every test binary: cargo prints one per binary.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+# The Android app's Kotlin code, on the JVM under Robolectric (installs a JDK
+# and Maven, and fetches its jars from Maven Central, when missing).
+bash tests/android/jvm.sh 2>&1 | tee -a "$log" || status=$?
+# One closing line over every test binary: cargo prints one per binary, the
+# JVM harness one of its own.
+awk '/^test result:|^jvm tests:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

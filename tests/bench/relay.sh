@@ -111,11 +111,11 @@ sleep 0.5
 PIDS+=("$(cat "/tmp/$P-iperf.pid")")
 
 HUSH_PID=""
-start_hush() { # MTU
+start_hush() { # MTU [more hush run arguments]
   stop_hush
   in_ns "$PH" ip link set hush0 mtu "$1"
   ip netns exec "$PH" "$HUSH" run --tun hush0 --out-iface hbv0 --upstream 198.19.0.2:53 \
-    --no-default-list 2>"/tmp/$P-hush.log" & HUSH_PID=$!
+    --no-default-list "${@:2}" 2>"/tmp/$P-hush.log" & HUSH_PID=$!
   PIDS+=("$HUSH_PID")
   for _ in $(seq 100); do grep -q ready "/tmp/$P-hush.log" && return; sleep 0.1; done
   echo "hush did not start:" >&2; cat "/tmp/$P-hush.log" >&2; exit 1
@@ -215,7 +215,13 @@ TP[direct]=$(throughput "$DIR" 198.19.1.2)
 for mtu in 1500 9000; do
   start_hush "$mtu"
   TP[hush-$mtu]=$(throughput "$PH" 198.19.0.2 "$HUSH_PID")
-  if [ "$mtu" = 9000 ]; then LAT_HUSH=$(latency "$PH" 198.19.0.2); fi
+  if [ "$mtu" = 9000 ]; then
+    LAT_HUSH=$(latency "$PH" 198.19.0.2)
+    # The same without asking each connection's owner (sock_diag): what
+    # per-app attribution adds to a connect.
+    start_hush "$mtu" --no-owners
+    LAT_NO_OWNERS=$(latency "$PH" 198.19.0.2)
+  fi
   stop_hush
   start_anchor "$mtu"
   # shellcheck disable=SC2086
@@ -235,6 +241,7 @@ echo
 echo "## TCP connect latency ($LAT sequential connects)"
 echo "| direct | $LAT_DIRECT |"
 echo "| hush   | $LAT_HUSH |"
+echo "| hush --no-owners | $LAT_NO_OWNERS |"
 echo "| anchor | $LAT_ANCHOR |"
 echo
 echo "## ratios"
