@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# Hush: the Android app's JVM build-and-test harness, with no Android SDK and no Gradle.
+#
+# Compiles android-app/src/main/kotlin against the Android 15 (API 35) framework
+# (org.robolectric:android-all), then android-app/src/test/kotlin, and runs the JUnit 4
+# tests under Robolectric, offline. Everything comes from Maven Central; every version
+# comes from gradle/libs.versions.toml.
+#
+# usage: tests/android/jvm.sh [TEST_FILTER...]
+#   TEST_FILTER: a test class's fully qualified or simple name, or a part of it.
+# environment:
+#   HUSH_JVM_CACHE   download cache (default ~/.cache/hush-jvm); safe to delete
+#   HUSH_JVM_OFFLINE=1  never download: fail if something is missing from the cache
+# Closes with "jvm tests: N passed, M failed"; exits non-zero on any failure,
+# on a compile error, and when no test ran.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+APP=$ROOT/android-app
+CATALOG=$ROOT/gradle/libs.versions.toml
+CACHE=${HUSH_JVM_CACHE:-$HOME/.cache/hush-jvm}
+BUILD=$APP/build/jvm
+CENTRAL=https://repo1.maven.org/maven2
+
+log() { echo "jvm.sh: $*" >&2; }
+die() { echo "jvm.sh: error: $*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else die "need root (or sudo) to run: $*"; fi
+}
+
+apt_install() {
+    log "installing $* (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get install -y -q --no-install-recommends "$@" >/dev/null 2>&1 || {
+        as_root apt-get update -q >/dev/null &&
+        as_root apt-get install -y -q --no-install-recommends "$@" >/dev/null
+    } || die "apt-get install $* failed"
+}
+
+# ---- JDK (17 or newer: Robolectric runs SDK 35 on Java 17) ----
+command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
+JAVAC=$(readlink -f "$(command -v javac)")
+JAVA_HOME=${JAVAC%/bin/javac}
+JAVA=$JAVA_HOME/bin/java
+[ -x "$JAVA" ] || die "no java beside $JAVAC"
+jdk_major=$("$JAVAC" -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p')
+[ "${jdk_major:-0}" -ge 17 ] || die "javac $jdk_major at $JAVAC: need JDK 17 or newer (apt install openjdk-17-jdk-headless)"
+export JAVA_HOME
+command -v python3 >/dev/null || apt_install python3
+
+# ---- versions: gradle/libs.versions.toml ----
+# Prints shell assignments: the Maven coordinates the harness needs, by role.
+catalog() {
+    python3 - "$CATALOG" <<'PY'
+import shlex, sys
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+with open(sys.argv[1], "rb") as f:
+    cat = tomllib.load(f)
+versions = cat.get("versions", {})
+libraries = cat.get("libraries", {})
+bundles = cat.get("bundles", {})
+
+def coord(alias):
+    lib = libraries.get(alias)
+    if lib is None:
+        sys.exit(f"libs.versions.toml: no library '{alias}' in [libraries]")
+    if isinstance(lib, str):
+        return lib
+    module = lib.get("module") or f"{lib['group']}:{lib['name']}"
+    v = lib.get("version")
+    if isinstance(v, dict):
+        if "ref" not in v:
+            sys.exit(f"libs.versions.toml: library '{alias}': only version or version.ref is supported")
+        ref = v["ref"]
+        if ref not in versions:
+            sys.exit(f"libs.versions.toml: library '{alias}': no version '{ref}' in [versions]")
+        v = versions[ref]
+    if not isinstance(v, str) or not v:
+        sys.exit(f"libs.versions.toml: library '{alias}' has no plain version")
+    return f"{module}:{v}"
+
+def bundle(name):
+    if name not in bundles:
+        sys.exit(f"libs.versions.toml: no bundle '{name}' in [bundles]")
+    return " ".join(coord(a) for a in bundles[name])
+
+out = {
+    "KOTLINC_DEPS": coord("kotlin-compiler-embeddable"),
+    "APP_DEPS": bundle("app"),
+    "TEST_DEPS": bundle("unit-test"),
+    "ANDROID_ALL": coord("robolectric-android-all"),
+    "ANDROID_ALL_INSTRUMENTED": coord("robolectric-android-all-instrumented"),
+    "DEPENDENCY_PLUGIN": versions.get("maven-dependency-plugin", ""),
+    "SDK": versions.get("android-compileSdk", ""),
+    "MIN_SDK": versions.get("android-minSdk", ""),
+    "TARGET_SDK": versions.get("android-targetSdk", ""),
+}
+for k, v in out.items():
+    if not v:
+        sys.exit(f"libs.versions.toml: nothing for {k}")
+    print(f"{k}={shlex.quote(v)}")
+PY
+}
+catalog_vars=$(catalog) || die "cannot read $CATALOG"
+eval "$catalog_vars"
+
+# ---- dependencies: resolved once per catalog, by Maven, into $CACHE/deps/KEY ----
+# KEY covers the catalog's coordinates and this resolver's layout (bump LAYOUT when
+# the directory layout below changes).
+LAYOUT=2
+KEY=$(printf '%s\n' "$LAYOUT" "$catalog_vars" | sha256sum | cut -c1-16)
+DEPS=$CACHE/deps/$KEY
+
+# Writes a Maven reactor into $1: one module per classpath, each writing its
+# classpath (transitive, runtime scope; the jars stay in Maven's repository,
+# $CACHE/m2) to $DEPS/NAME.classpath. The android-all jars come alone.
+write_reactor() {
+    python3 - "$1" "$DEPS" "$DEPENDENCY_PLUGIN" "$CENTRAL" \
+        "kotlinc=$KOTLINC_DEPS" "app=$APP_DEPS" "test=$APP_DEPS $TEST_DEPS" \
+        "android-compile=$ANDROID_ALL" "robolectric-sdk=$ANDROID_ALL_INSTRUMENTED" <<'PY'
+import os, sys
+from xml.sax.saxutils import escape as x
+top, deps, plugin_version, central = sys.argv[1:5]
+groups = [a.split("=", 1) for a in sys.argv[5:]]
+
+def dep_xml(c):
+    parts = c.split(":")
+    if len(parts) != 3:
+        sys.exit(f"bad coordinates '{c}' (want group:artifact:version)")
+    g, a, v = map(x, parts)
+    return f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency>"
+
+head = '<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>hush.jvm</groupId>'
+modules = []
+for name, coords in groups:
+    alone = name in ("android-compile", "robolectric-sdk")
+    config = (f"<outputFile>{x(os.path.join(deps, name + '.classpath'))}</outputFile>"
+              "<includeScope>runtime</includeScope>"
+              f"<excludeTransitive>{'true' if alone else 'false'}</excludeTransitive>")
+    body = ("<dependencies>" + "".join(dep_xml(c) for c in coords.split()) + "</dependencies>"
+            f"""<build><plugins><plugin>
+  <groupId>org.apache.maven.plugins</groupId><artifactId>maven-dependency-plugin</artifactId>
+  <version>{x(plugin_version)}</version>
+  <executions><execution><id>hush</id><phase>validate</phase><goals><goal>build-classpath</goal></goals>
+  <configuration>{config}</configuration></execution></executions>
+</plugin></plugins></build>""")
+    os.makedirs(os.path.join(top, name), exist_ok=True)
+    with open(os.path.join(top, name, "pom.xml"), "w") as f:
+        f.write(f"{head}<artifactId>{x(name)}</artifactId><version>0</version><packaging>pom</packaging>{body}</project>\n")
+    modules.append(name)
+
+with open(os.path.join(top, "pom.xml"), "w") as f:
+    f.write(f"{head}<artifactId>all</artifactId><version>0</version><packaging>pom</packaging>"
+            "<modules>" + "".join(f"<module>{x(m)}</module>" for m in modules) + "</modules></project>\n")
+# Maven Central only, whatever a pom declares.
+with open(os.path.join(top, "settings.xml"), "w") as f:
+    f.write(f"""<settings><mirrors><mirror><id>central-only</id><mirrorOf>*</mirrorOf>
+<url>{x(central)}</url></mirror></mirrors></settings>\n""")
+PY
+}
+
+CLASSPATHS=(kotlinc app test android-compile robolectric-sdk)
+
+deps_ok() { # every classpath written and every jar on it present
+    [ -f "$DEPS/.complete" ] || return 1
+    local name entry
+    for name in "${CLASSPATHS[@]}"; do
+        [ -s "$DEPS/$name.classpath" ] || return 1
+        while IFS= read -r -d: entry || [ -n "$entry" ]; do
+            [ -s "$entry" ] || return 1
+        done <"$DEPS/$name.classpath"
+    done
+}
+
+resolve() {
+    [ "${HUSH_JVM_OFFLINE:-0}" = 1 ] && die "dependencies for this catalog are not all in $CACHE and HUSH_JVM_OFFLINE=1"
+    command -v mvn >/dev/null || apt_install maven
+    log "resolving dependencies from Maven Central into $CACHE (first run: about 650 MB)"
+    rm -rf "$DEPS"
+    mkdir -p "$DEPS"
+    local work
+    work=$(mktemp -d "$CACHE/reactor.XXXXXX")
+    write_reactor "$work"
+    local t0=$SECONDS
+    if ! mvn -B -q -f "$work/pom.xml" -s "$work/settings.xml" \
+            -Dmaven.repo.local="$CACHE/m2" validate >"$work/mvn.log" 2>&1; then
+        tail -n 40 "$work/mvn.log" >&2
+        die "Maven could not resolve the dependencies (full log: $work/mvn.log)"
+    fi
+    # An Android library (.aar, e.g. androidx.test:monitor under Robolectric) is a zip
+    # whose classes.jar is what the JVM needs: extract it, and list it instead.
+    local name entry out cp
+    mkdir -p "$DEPS/aar"
+    for name in "${CLASSPATHS[@]}"; do
+        [ -s "$DEPS/$name.classpath" ] || die "Maven wrote no classpath for $name"
+        cp=
+        while IFS= read -r -d: entry || [ -n "$entry" ]; do
+            if [[ $entry == *.aar ]]; then
+                out=$DEPS/aar/$(basename "${entry%.aar}").jar
+                python3 -c 'import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open("classes.jar") as i, open(sys.argv[2], "wb") as o:
+    shutil.copyfileobj(i, o)' "$entry" "$out" || die "no classes.jar in $entry"
+                entry=$out
+            fi
+            cp=${cp:+$cp:}$entry
+        done <"$DEPS/$name.classpath"
+        printf '%s' "$cp" >"$DEPS/$name.classpath"
+    done
+    rm -rf "$work"
+    touch "$DEPS/.complete"
+    deps_ok || die "dependencies incomplete after resolving (in $DEPS)"
+    log "resolved in $((SECONDS - t0)) s"
+}
+
+mkdir -p "$CACHE/deps"
+deps_ok || resolve
+
+classpath() { LC_ALL=C tr ':' '\n' <"$DEPS/$1.classpath" | LC_ALL=C sort | paste -sd: -; }
+KOTLINC_CP=$(classpath kotlinc)
+ANDROID_CP=$(classpath android-compile)
+APP_CP=$(classpath app)
+TEST_CP=$(classpath test)
+SDK_JAR=$(classpath robolectric-sdk)
+# Robolectric, offline, looks in one directory for ARTIFACT-VERSION.jar: Maven's
+# repository keeps the instrumented jar under exactly that name.
+SDK_DIR=$(dirname "$SDK_JAR")
+
+# ---- compile (skipped when sources, classpath and flags are unchanged) ----
+MAIN_FLAGS=(-module-name hush-app -jvm-target 1.8 -Xlambdas=class -Xsam-conversions=class -Xjdk-release=1.8)
+# Tests see main's internal declarations (-Xfriend-paths), as under Gradle.
+TEST_FLAGS=(-module-name hush-app-test -jvm-target 17)
+
+kotlinc() {
+    "$JAVA" -Xmx1g -Xss4m -XX:+UseParallelGC -cp "$KOTLINC_CP" \
+        org.jetbrains.kotlin.cli.jvm.K2JVMCompiler \
+        -no-stdlib -no-reflect -jdk-home "$JAVA_HOME" \
+        "$@"
+}
+
+# compile NAME SRC OUT CLASSPATH FLAGS...
+compile() {
+    local name=$1 src=$2 out=$3 cp=$4; shift 4
+    local stamp
+    local e entries
+    IFS=: read -ra entries <<<"$cp"
+    stamp=$({ printf '%s\n' "$cp" "$*" "$KOTLINC_CP" "$JAVA_HOME"
+              # Class directories on the classpath (main, for test) by their own stamps.
+              for e in "${entries[@]}"; do [ -f "$e.stamp" ] && cat "$e.stamp"; done
+              find "$src" -type f -name '*.kt' -print0 | LC_ALL=C sort -z | xargs -0r sha256sum
+            } | sha256sum | cut -c1-64)
+    if [ -f "$out.stamp" ] && [ "$(cat "$out.stamp")" = "$stamp" ] && [ -d "$out" ]; then
+        log "$name: up to date"
+        return 0
+    fi
+    rm -rf "$out" "$out.stamp"
+    mkdir -p "$out"
+    local t0=$SECONDS
+    if [ -z "$(find "$src" -type f -name '*.kt' -print -quit 2>/dev/null)" ]; then
+        log "$name: no Kotlin sources in $src"
+    elif ! kotlinc -classpath "$cp" -d "$out" "$@" "$src"; then
+        rm -rf "$out"
+        log "compile error in android-app/src/$name/kotlin"
+        echo "jvm tests: 0 passed, 1 failed"
+        exit 1
+    fi
+    echo "$stamp" >"$out.stamp"
+    log "$name: compiled in $((SECONDS - t0)) s"
+}
+
+mkdir -p "$BUILD"
+compile main "$APP/src/main/kotlin" "$BUILD/main-classes" "$ANDROID_CP:$APP_CP" "${MAIN_FLAGS[@]}"
+compile test "$APP/src/test/kotlin" "$BUILD/test-classes" \
+    "$BUILD/main-classes:$ANDROID_CP:$TEST_CP" "${TEST_FLAGS[@]}" -Xfriend-paths="$BUILD/main-classes"
+
+# ---- the runner and Robolectric's view of the app ----
+RUNNER=$BUILD/runner
+runner_src=$ROOT/tests/android/JvmTestMain.java
+if [ ! -f "$RUNNER/JvmTestMain.class" ] || [ "$runner_src" -nt "$RUNNER/JvmTestMain.class" ]; then
+    rm -rf "$RUNNER"; mkdir -p "$RUNNER"
+    "$JAVAC" -nowarn -d "$RUNNER" -cp "$TEST_CP" "$runner_src" || die "cannot compile $runner_src"
+fi
+
+# What the Android Gradle plugin would hand Robolectric: the merged manifest (the
+# app's, with <uses-sdk> from the catalog, as the plugin injects it) and the package.
+# There is no resources APK (android_resource_apk) yet, so Robolectric names the
+# running app org.robolectric.default; the manifest still gives it the SDK levels.
+CONFIG=$BUILD/test-config
+mkdir -p "$CONFIG/com/android/tools"
+python3 - "$APP/src/main/AndroidManifest.xml" "$BUILD/AndroidManifest.xml" \
+    "$CONFIG/com/android/tools/test_config.properties" "$MIN_SDK" "$TARGET_SDK" <<'PY' || die "cannot merge android-app/src/main/AndroidManifest.xml"
+import re, sys
+src, merged, props, min_sdk, target_sdk = sys.argv[1:]
+text = open(src, encoding="utf-8").read()
+m = re.search(r"<manifest\b[^>]*>", text)
+package = re.search(r'\bpackage\s*=\s*"([^"]+)"', m.group(0)) if m else None
+if not package:
+    sys.exit(f"{src}: no <manifest package=...>")
+if "<uses-sdk" not in text:
+    text = (text[:m.end()] + f'\n    <uses-sdk android:minSdkVersion="{min_sdk}" '
+            f'android:targetSdkVersion="{target_sdk}" />' + text[m.end():])
+open(merged, "w", encoding="utf-8").write(text)
+open(props, "w", encoding="utf-8").write(
+    f"android_merged_manifest={merged}\nandroid_custom_package={package.group(1)}\n")
+PY
+
+# ---- run ----
+find "$BUILD/test-classes" -name '*.class' ! -name '*$*' -printf '%P\n' |
+    sed 's/\.class$//; s|/|.|g' | LC_ALL=C sort >"$BUILD/test-classes.txt"
+
+RUN_CP=$BUILD/test-classes:$BUILD/main-classes
+[ -d "$APP/src/test/resources" ] && RUN_CP=$RUN_CP:$APP/src/test/resources
+# android-all last, as the Android Gradle plugin puts android.jar on a unit test's
+# classpath: JUnit reads @Config (whose defaults name android.* classes) outside the
+# sandbox; inside it, Robolectric loads android.* from the instrumented jar.
+RUN_CP=$RUN_CP:$CONFIG:$TEST_CP:$RUNNER:$ANDROID_CP
+
+log "running tests (Robolectric, SDK $SDK, offline)"
+exec "$JAVA" -Xmx2g -XX:+UseParallelGC \
+    -Djava.io.tmpdir="${TMPDIR:-/tmp}" \
+    -Drobolectric.offline=true \
+    -Drobolectric.dependency.dir="$SDK_DIR" \
+    -cp "$RUN_CP" JvmTestMain "$BUILD/test-classes.txt" "$@"
