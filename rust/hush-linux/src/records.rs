@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use hush_store::rules::{self, AppMode, DomainAction, Network};
 use hush_store::{EventFilter, StoredEvent};
-use serde::Serialize;
 
 #[derive(Subcommand)]
 pub enum RuleCommand {
@@ -59,10 +58,9 @@ pub enum DomainCommand {
     },
 }
 
+/// Which events `hush log` and `hush export` take.
 #[derive(Args)]
-pub struct LogArgs {
-    #[arg(long)]
-    db: PathBuf,
+pub struct EventFilterArgs {
     /// Only this app's events.
     #[arg(long)]
     uid: Option<u32>,
@@ -72,6 +70,27 @@ pub struct LogArgs {
     /// Only hosts containing this text.
     #[arg(long)]
     host: Option<String>,
+}
+
+impl EventFilterArgs {
+    /// The filter, from `since_ms` on; an unknown action is an error.
+    pub(crate) fn filter(self, since_ms: Option<i64>) -> Result<EventFilter, String> {
+        Ok(EventFilter {
+            uid: self.uid,
+            action: self.action.map(|a| parse_action(&a)).transpose()?,
+            host_contains: self.host,
+            since_ms,
+            until_ms: None,
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct LogArgs {
+    #[arg(long)]
+    db: PathBuf,
+    #[command(flatten)]
+    which: EventFilterArgs,
     /// Only the last this many minutes.
     #[arg(long)]
     minutes: Option<u32>,
@@ -165,20 +184,6 @@ fn scope(uid: Option<u32>) -> String {
     uid.map_or_else(|| "every app".to_string(), |uid| format!("app {uid}"))
 }
 
-/// The JSON shape of one event, as `hush log --json` prints it.
-#[derive(Serialize)]
-struct JsonEvent<'a> {
-    time: i64,
-    uid: Option<u32>,
-    host: &'a str,
-    ip: &'a str,
-    port: u16,
-    protocol: &'a str,
-    detail: &'a str,
-    action: &'a str,
-    reason: &'a str,
-}
-
 /// Checks an action filter: `blocked`, `allowed` or `failed`.
 pub(crate) fn parse_action(action: &str) -> Result<String, String> {
     if ["blocked", "allowed", "failed"].contains(&action) {
@@ -191,23 +196,14 @@ pub(crate) fn parse_action(action: &str) -> Result<String, String> {
 }
 
 pub fn log(args: LogArgs) -> Result<(), String> {
-    if let Some(action) = &args.action {
-        parse_action(action)?;
-    }
-    let connection = open_existing(&args.db)?;
     let since_ms = args.minutes.map(|minutes| {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         now - i64::from(minutes) * 60_000
     });
-    let filter = EventFilter {
-        uid: args.uid,
-        action: args.action,
-        host_contains: args.host,
-        since_ms,
-        until_ms: None,
-    };
+    let filter = args.which.filter(since_ms)?;
+    let connection = open_existing(&args.db)?;
     let events = hush_store::recent_events(&connection, &filter, args.limit, args.offset)
         .map_err(|e| e.to_string())?;
     for event in &events {
@@ -229,17 +225,9 @@ pub fn log(args: LogArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// One event as a JSON line, the same shape `hush export --format json` writes.
 fn to_json(event: &StoredEvent) -> Result<String, String> {
-    serde_json::to_string(&JsonEvent {
-        time: event.time_ms,
-        uid: event.uid,
-        host: &event.host,
-        ip: &event.ip,
-        port: event.port,
-        protocol: &event.protocol,
-        detail: &event.detail,
-        action: &event.action,
-        reason: &event.reason,
-    })
-    .map_err(|e| e.to_string())
+    let mut time = String::new();
+    serde_json::to_string(&hush_store::query::JsonEvent::of(event, &mut time))
+        .map_err(|e| e.to_string())
 }

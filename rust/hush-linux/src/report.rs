@@ -11,9 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 use hush_store::query::{self, RetentionSettings};
 use hush_store::rules::{self, Network};
-use hush_store::EventFilter;
 
-use crate::records::{open_existing, parse_action};
+use crate::records::{open_existing, EventFilterArgs};
 
 #[derive(Args)]
 pub struct StatsArgs {
@@ -49,15 +48,8 @@ pub struct ExportArgs {
     /// Write here instead of to standard output (created owner-only).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Only this app's events.
-    #[arg(long)]
-    uid: Option<u32>,
-    /// blocked, allowed or failed.
-    #[arg(long)]
-    action: Option<String>,
-    /// Only hosts containing this text.
-    #[arg(long)]
-    host: Option<String>,
+    #[command(flatten)]
+    which: EventFilterArgs,
     /// Only the last this many days.
     #[arg(long)]
     days: Option<u32>,
@@ -244,15 +236,9 @@ pub fn print_apps(connection: &hush_store::Connection) -> Result<(), String> {
 }
 
 pub fn export(args: ExportArgs) -> Result<(), String> {
-    let action = args.action.map(|a| parse_action(&a)).transpose()?;
+    let since_ms = args.days.map(|days| now_ms() - i64::from(days) * DAY_MS);
+    let filter = args.which.filter(since_ms)?;
     let connection = open_existing(&args.db)?;
-    let filter = EventFilter {
-        uid: args.uid,
-        action,
-        host_contains: args.host,
-        since_ms: args.days.map(|days| now_ms() - i64::from(days) * DAY_MS),
-        until_ms: None,
-    };
     let writer: Box<dyn Write> = match &args.out {
         Some(path) => {
             use std::os::unix::fs::OpenOptionsExt;

@@ -345,48 +345,9 @@ fn recent_events_of_hosts(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let wanted = u64::from(offset) + u64::from(limit);
     let mut found: Vec<(StoredEvent, i64)> = Vec::new();
-    let mut by_index = connection.prepare_cached(
-        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason, id
-         FROM events INDEXED BY events_rare_host
-         WHERE host = ?1 AND rare = 1
-           AND (?2 IS NULL OR uid = ?2)
-           AND (?3 IS NULL OR action = ?3)
-           AND (?4 IS NULL OR time_ms >= ?4)
-           AND (?5 IS NULL OR time_ms < ?5)
-         ORDER BY time_ms DESC, id DESC LIMIT ?6",
-    )?;
-    for host in rare {
-        let rows = by_index.query_map(
-            params![
-                host,
-                filter.uid,
-                filter.action,
-                filter.since_ms,
-                filter.until_ms,
-                wanted as i64
-            ],
-            |row| Ok((stored_event(row)?, row.get::<_, i64>(9)?)),
-        )?;
-        for row in rows {
-            found.push(row?);
-        }
-    }
-    if !common.is_empty() {
-        // The hosts as a JSON array: one statement, whatever their number.
-        let hosts = serde_json::to_string(common).map_err(|e| {
-            StoreError::InvalidRule(format!("cannot list the hosts to search: {e}"))
-        })?;
-        let mut by_scan = connection.prepare_cached(
-            "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason, id
-             FROM events
-             WHERE host IN (SELECT value FROM json_each(?1))
-               AND (?2 IS NULL OR uid = ?2)
-               AND (?3 IS NULL OR action = ?3)
-               AND (?4 IS NULL OR time_ms >= ?4)
-               AND (?5 IS NULL OR time_ms < ?5)
-             ORDER BY time_ms DESC, id DESC LIMIT ?6",
-        )?;
-        let rows = by_scan.query_map(
+    // ?1 names the hosts; the rest is the filter and how many rows.
+    let mut take = |statement: &mut rusqlite::CachedStatement<'_>, hosts: &str| {
+        let rows = statement.query_map(
             params![
                 hosts,
                 filter.uid,
@@ -400,6 +361,31 @@ fn recent_events_of_hosts(
         for row in rows {
             found.push(row?);
         }
+        Ok::<_, StoreError>(())
+    };
+    let filters = "AND (?2 IS NULL OR uid = ?2)
+           AND (?3 IS NULL OR action = ?3)
+           AND (?4 IS NULL OR time_ms >= ?4)
+           AND (?5 IS NULL OR time_ms < ?5)
+         ORDER BY time_ms DESC, id DESC LIMIT ?6";
+    let columns = "time_ms, uid, host, ip, port, protocol, detail, action, reason, id";
+    let mut by_index = connection.prepare_cached(&format!(
+        "SELECT {columns} FROM events INDEXED BY events_rare_host
+         WHERE host = ?1 AND rare = 1 {filters}"
+    ))?;
+    for host in rare {
+        take(&mut by_index, host)?;
+    }
+    if !common.is_empty() {
+        // The hosts as a JSON array: one statement, whatever their number.
+        let hosts = serde_json::to_string(common).map_err(|e| {
+            StoreError::InvalidRule(format!("cannot list the hosts to search: {e}"))
+        })?;
+        let mut by_scan = connection.prepare_cached(&format!(
+            "SELECT {columns} FROM events
+             WHERE host IN (SELECT value FROM json_each(?1)) {filters}"
+        ))?;
+        take(&mut by_scan, &hosts)?;
     }
     found.sort_unstable_by(|a, b| b.0.time_ms.cmp(&a.0.time_ms).then(b.1.cmp(&a.1)));
     Ok(found

@@ -455,8 +455,11 @@ pub fn export_csv(
     Ok(count)
 }
 
+/// One event as JSON exports and `hush log --json` write it: `time` in
+/// RFC 3339 (UTC, milliseconds) and `time_ms`, `uid` null for an unknown
+/// owner.
 #[derive(serde::Serialize)]
-struct JsonEvent<'a> {
+pub struct JsonEvent<'a> {
     time: &'a str,
     time_ms: i64,
     uid: Option<u32>,
@@ -467,6 +470,25 @@ struct JsonEvent<'a> {
     detail: &'a str,
     action: &'a str,
     reason: &'a str,
+}
+
+impl<'a> JsonEvent<'a> {
+    /// `event` as JSON; `time` holds its formatted time.
+    pub fn of(event: &'a crate::StoredEvent, time: &'a mut String) -> Self {
+        format_rfc3339_ms(event.time_ms, time);
+        JsonEvent {
+            time,
+            time_ms: event.time_ms,
+            uid: event.uid,
+            host: &event.host,
+            ip: &event.ip,
+            port: event.port,
+            protocol: &event.protocol,
+            detail: &event.detail,
+            action: &event.action,
+            reason: &event.reason,
+        }
+    }
 }
 
 /// Writes the events matching `filter` as JSON Lines (one object per line,

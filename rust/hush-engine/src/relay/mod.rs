@@ -54,6 +54,14 @@ use tcp::{Connect, Ending, Phase, TcpFlow};
 use udp::UdpFlow;
 use wake::{FlowKind, FlowRef, ReadyQueue};
 
+/// What a rule change judges an open flow on.
+struct OpenFlow {
+    uid: Option<u32>,
+    server: SocketAddr,
+    dns_name: Option<String>,
+    seen_name: Option<String>,
+}
+
 /// Settings of the relay.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -476,57 +484,59 @@ impl Relay {
             let Some(flow) = self.tcp.get_mut(flow_ref) else {
                 continue;
             };
-            let (uid, server, seen) = (flow.uid, flow.server, flow.seen_name.clone());
-            let dns_name = flow.dns_name.clone();
-            let Some((reason, host, detail)) = self.now_blocked(uid, server.ip(), dns_name, seen)
-            else {
-                continue;
+            let facts = OpenFlow {
+                uid: flow.uid,
+                server: flow.server,
+                dns_name: flow.dns_name.clone(),
+                seen_name: flow.seen_name.clone(),
             };
-            if let Some(flow) = self.tcp.get_mut(flow_ref) {
-                self.sockets
-                    .get_mut::<stack_tcp::Socket>(flow.handle)
-                    .abort();
-                self.ended.push((flow_ref, Ending::AppReset));
+            if self.cut_by_rule_change(facts, "tcp") {
+                if let Some(flow) = self.tcp.get_mut(flow_ref) {
+                    self.sockets
+                        .get_mut::<stack_tcp::Socket>(flow.handle)
+                        .abort();
+                    self.ended.push((flow_ref, Ending::AppReset));
+                }
             }
-            self.stats().flows_cut_by_rule += 1;
-            self.record(
-                uid,
-                host.as_deref(),
-                server,
-                "tcp",
-                detail,
-                Verdict::Blocked,
-                reason,
-            );
         }
         for flow_ref in self.udp.refs() {
-            let Some(flow) = self.udp.get_mut(flow_ref) else {
+            let Some(flow) = self.udp.get_mut(flow_ref).filter(|f| !f.is_blocked()) else {
                 continue;
             };
-            if flow.is_blocked() {
-                continue;
-            }
-            let (uid, server, seen) = (flow.uid, flow.server, flow.seen_name.clone());
-            let dns_name = flow.dns_name.clone();
-            let Some((reason, host, detail)) = self.now_blocked(uid, server.ip(), dns_name, seen)
-            else {
-                continue;
+            let facts = OpenFlow {
+                uid: flow.uid,
+                server: flow.server,
+                dns_name: flow.dns_name.clone(),
+                seen_name: flow.seen_name.clone(),
             };
-            if let Some(flow) = self.udp.get_mut(flow_ref) {
-                flow.block();
+            if self.cut_by_rule_change(facts, "udp") {
+                if let Some(flow) = self.udp.get_mut(flow_ref) {
+                    flow.block();
+                }
             }
-            self.stats().flows_cut_by_rule += 1;
-            self.record(
-                uid,
-                host.as_deref(),
-                server,
-                "udp",
-                detail,
-                Verdict::Blocked,
-                reason,
-            );
         }
         self.turn(now);
+    }
+
+    /// Whether the rules now in force block an open flow; if so, it is
+    /// counted and recorded, and the caller ends it.
+    fn cut_by_rule_change(&mut self, flow: OpenFlow, protocol: &'static str) -> bool {
+        let Some((reason, host, detail)) =
+            self.now_blocked(flow.uid, flow.server.ip(), flow.dns_name, flow.seen_name)
+        else {
+            return false;
+        };
+        self.stats().flows_cut_by_rule += 1;
+        self.record(
+            flow.uid,
+            host.as_deref(),
+            flow.server,
+            protocol,
+            detail,
+            Verdict::Blocked,
+            reason,
+        );
+        true
     }
 
     /// Whether the rules now in force block an open flow, and why: its
