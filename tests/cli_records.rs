@@ -141,6 +141,14 @@ fn bad_rules_get_clear_errors_and_change_nothing() {
             vec!["log", "--db", &db, "--action", "dropped"],
             "unknown action",
         ),
+        (
+            vec!["rule", "app", "4294967295", "block-all", "--db", &db],
+            "not a uid any app can have",
+        ),
+        (
+            vec!["rule", "unknown-owner", "block-most", "--db", &db],
+            "unknown mode",
+        ),
     ] {
         let output = hush(&args);
         let (_, stderr) = text(&output);
@@ -150,6 +158,28 @@ fn bad_rules_get_clear_errors_and_change_nothing() {
     assert!(!Path::new("/nonexistent/hush.db").exists());
     let (listed, _) = text(&hush(&["rule", "list", "--db", &db]));
     assert_eq!(listed, "");
+    // A uid nobody has yet: kept, with a note.
+    let output = hush(&["rule", "app", "3999999", "block-all", "--db", &db]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("app 3999999 on any: block-all"), "{stdout}");
+    assert!(
+        stderr.contains("no app or user with uid 3999999"),
+        "{stderr}"
+    );
+    // A known one (root): no note.
+    let (_, stderr) = text(&hush(&["rule", "app", "0", "allow-all", "--db", &db]));
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(hush(&["rule", "unknown-owner", "block-all", "--db", &db])
+        .status
+        .success());
+    let (listed, _) = text(&hush(&["rule", "list", "--db", &db]));
+    assert_eq!(
+        listed,
+        "apps that cannot be told: block-all\n\
+         app 0 on any: allow-all\n\
+         app 3999999 on any: block-all\n"
+    );
     // Not a number: clap's own error.
     assert_eq!(
         hush(&["rule", "app", "me", "block-all", "--db", &db])

@@ -211,4 +211,12 @@ fn the_same_name_is_blocked_for_one_app_and_allowed_for_the_other() {
         events.iter().all(|e| e.uid.is_some()),
         "every event has its app: {events:#?}"
     );
+    // The run recorded the lists it loaded.
+    let lists = hush_store::rules::list_sources(&connection).unwrap();
+    assert!(
+        lists
+            .iter()
+            .any(|l| l.name == "hush-default" && l.origin == "built-in" && l.entries > 1000),
+        "{lists:?}"
+    );
 }

@@ -174,30 +174,39 @@ fn map_flow_buffers_fresh() {
 }
 
 /// Loads the rules a run uses, printing one summary line per list.
+/// A list a run loaded: its name, where it came from, how many entries.
+type Loaded = (String, String, u64);
+
+/// Loads the lists a run uses, printing one summary line per list; returns
+/// them with what was loaded from each.
 fn load_rules(
     lists: &[PathBuf],
     allows: &[PathBuf],
     with_default: bool,
-) -> Result<RuleSet, String> {
+) -> Result<(RuleSet, Vec<Loaded>), String> {
     let mut builder = RuleSetBuilder::new();
-    let mut reports = Vec::new();
+    let mut loaded = Vec::new();
+    let mut note = |report: hush_rules::ListReport, origin: String| {
+        eprintln!(
+            "hush: list {}: {} entries, {} duplicates, {} rejected lines",
+            report.name, report.entries, report.duplicates, report.rejected_count
+        );
+        loaded.push((report.name.clone(), origin, report.entries as u64));
+    };
     if with_default {
-        reports.push(builder.add_default_list());
+        note(builder.add_default_list(), "built-in".into());
     }
     for (paths, kind) in [(lists, ListKind::Block), (allows, ListKind::Allow)] {
         for path in paths {
             let text = std::fs::read(path)
                 .map_err(|e| format!("failed to read list {}: {e}", path.display()))?;
-            reports.push(builder.add_list(&list_name(path), kind, &text));
+            note(
+                builder.add_list(&list_name(path), kind, &text),
+                path.display().to_string(),
+            );
         }
     }
-    for report in &reports {
-        eprintln!(
-            "hush: list {}: {} entries, {} duplicates, {} rejected lines",
-            report.name, report.entries, report.duplicates, report.rejected_count
-        );
-    }
-    Ok(builder.build())
+    Ok((builder.build(), loaded))
 }
 
 /// Loads the address rules a run uses, printing one summary line per list.
@@ -250,11 +259,8 @@ fn lists_check(files: &[PathBuf]) -> Result<(), String> {
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
-    let rules = Arc::new(load_rules(
-        &args.lists,
-        &args.allows,
-        !args.no_default_list,
-    )?);
+    let (rules, loaded) = load_rules(&args.lists, &args.allows, !args.no_default_list)?;
+    let rules = Arc::new(rules);
     let address_rules = load_address_rules(&args.address_lists, &args.address_allows)?;
     let tun_fd = match (&args.tun, args.tun_fd) {
         (Some(name), _) => tun::attach(name),
@@ -284,6 +290,10 @@ fn run(args: RunArgs) -> Result<(), String> {
                 .map_err(|e| format!("failed to open the database {}: {e}", path.display()))?;
             if let Some(recovery) = recovery {
                 eprintln!("hush: {recovery}");
+            }
+            for (name, origin, entries) in &loaded {
+                hush_store::rules::record_list_load(&connection, name, origin, *entries)
+                    .map_err(|e| format!("failed to record list {name}: {e}"))?;
             }
             let writer = Arc::new(
                 hush_store::EventWriter::start(connection, 65_536).map_err(|e| e.to_string())?,

@@ -29,6 +29,13 @@ pub enum RuleCommand {
         #[command(subcommand)]
         command: DomainCommand,
     },
+    /// Set the mode for flows whose app cannot be told (default: block-trackers).
+    UnknownOwner {
+        /// block-trackers, block-all or allow-all.
+        mode: String,
+        #[arg(long)]
+        db: PathBuf,
+    },
     /// Show every stored rule.
     List {
         #[arg(long)]
@@ -128,7 +135,11 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
             db,
         } => {
             let network: Network = rules::parse_word(&network).map_err(text)?;
+            check_uid(uid)?;
             let connection = open_existing(&db)?;
+            if !clear {
+                warn_if_unknown(&connection, uid);
+            }
             if clear {
                 let removed = rules::clear_app_mode(&connection, uid, network).map_err(text)?;
                 println!(
@@ -153,7 +164,13 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
                 db,
             } => {
                 let action: DomainAction = rules::parse_word(&action).map_err(text)?;
+                if let Some(uid) = uid {
+                    check_uid(uid)?;
+                }
                 let connection = open_existing(&db)?;
+                if let Some(uid) = uid {
+                    warn_if_unknown(&connection, uid);
+                }
                 let stored =
                     rules::add_domain_rule(&connection, uid, &domain, action).map_err(text)?;
                 println!("{action} {stored} for {}", scope(uid));
@@ -167,17 +184,63 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
                 println!("removed the rule for {domain} for {}", scope(uid));
             }
         },
+        RuleCommand::UnknownOwner { mode, db } => {
+            let mode: AppMode = rules::parse_word(&mode).map_err(text)?;
+            let connection = open_existing(&db)?;
+            rules::set_setting(&connection, rules::UNKNOWN_OWNER_MODE, mode.as_str())
+                .map_err(text)?;
+            println!("apps that cannot be told: {mode}");
+        }
         RuleCommand::List { db } => {
             let connection = open_existing(&db)?;
+            if let Some(mode) =
+                rules::setting(&connection, rules::UNKNOWN_OWNER_MODE).map_err(text)?
+            {
+                println!("apps that cannot be told: {mode}");
+            }
             for (uid, network, mode) in rules::app_modes(&connection).map_err(text)? {
                 println!("app {uid} on {network}: {mode}");
             }
             for rule in rules::domain_rules(&connection).map_err(text)? {
                 println!("{} {} for {}", rule.action, rule.domain, scope(rule.uid));
             }
+            for list in rules::list_sources(&connection).map_err(text)? {
+                println!(
+                    "list {} ({}): {} entries, {}",
+                    list.name,
+                    list.origin,
+                    list.entries,
+                    if list.enabled { "on" } else { "off" }
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// `u32::MAX` is `(uid_t) -1`, which Linux and Android give no process:
+/// a rule for it could never apply.
+fn check_uid(uid: u32) -> Result<(), String> {
+    if uid == u32::MAX {
+        return Err(format!(
+            "{uid} is not a uid any app can have (it means \"no uid\")"
+        ));
+    }
+    Ok(())
+}
+
+/// A rule for a uid no app or user is known by is kept (the app may be
+/// installed later), with a note saying so.
+fn warn_if_unknown(connection: &hush_store::Connection, uid: u32) {
+    let labelled = rules::app_labels(connection).is_ok_and(|labels| labels.contains_key(&uid));
+    let seen = hush_store::query::app_summaries(connection, 0, i64::MAX)
+        .is_ok_and(|apps| apps.iter().any(|a| a.uid == Some(uid)));
+    if !labelled && !seen && crate::report::user_name(uid).is_none() {
+        eprintln!(
+            "hush: note: no app or user with uid {uid} is known yet; the rule is kept and \
+             applies once one appears"
+        );
+    }
 }
 
 fn scope(uid: Option<u32>) -> String {

@@ -104,7 +104,7 @@ fn app_name(labels: &std::collections::HashMap<u32, String>, uid: Option<u32>) -
 }
 
 /// The name of the Linux user `uid`, if it has one.
-fn user_name(uid: u32) -> Option<String> {
+pub(crate) fn user_name(uid: u32) -> Option<String> {
     let mut buffer = vec![0 as libc::c_char; 4096];
     // SAFETY: all-zero is a valid passwd (null pointers, zero ids); it is
     // only read after getpwuid_r filled it.

@@ -193,6 +193,52 @@ pub fn set_app(
     Ok(())
 }
 
+/// A blocklist as the user sees it: where it comes from, whether it is on,
+/// how many entries it had when last loaded, and when that was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListSource {
+    pub name: String,
+    /// `built-in`, a file path or a URL.
+    pub origin: String,
+    pub enabled: bool,
+    pub entries: u64,
+    pub updated_ms: Option<i64>,
+}
+
+/// Records a list and what loading it found, keeping whether the user
+/// turned it off.
+pub fn record_list_load(
+    connection: &Connection,
+    name: &str,
+    origin: &str,
+    entries: u64,
+) -> Result<(), StoreError> {
+    connection.execute(
+        "INSERT INTO list_sources (name, origin, entries, updated_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (name) DO UPDATE SET origin = excluded.origin,
+             entries = excluded.entries, updated_ms = excluded.updated_ms",
+        params![name, origin, entries as i64, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Every list known, by name.
+pub fn list_sources(connection: &Connection) -> Result<Vec<ListSource>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT name, origin, enabled, entries, updated_ms FROM list_sources ORDER BY name",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok(ListSource {
+            name: row.get(0)?,
+            origin: row.get(1)?,
+            enabled: row.get(2)?,
+            entries: row.get::<_, i64>(3)? as u64,
+            updated_ms: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn set_setting(connection: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
     connection.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)

@@ -265,3 +265,31 @@ fn recent_events_filter_order_and_page() {
     };
     assert_eq!(hosts(&later, 10, 0), [(11, "f-droid.org".to_string())]);
 }
+
+#[test]
+fn list_loads_are_recorded_and_keep_the_users_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = hush_store::open(&dir.path().join("hush.db")).unwrap();
+    rules::record_list_load(&connection, "hush-default", "built-in", 1328).unwrap();
+    rules::record_list_load(&connection, "extra.txt", "/etc/hush/extra.txt", 10).unwrap();
+    connection
+        .execute(
+            "UPDATE list_sources SET enabled = 0 WHERE name = 'extra.txt'",
+            [],
+        )
+        .unwrap();
+    rules::record_list_load(&connection, "extra.txt", "/etc/hush/extra.txt", 12).unwrap();
+    let lists = rules::list_sources(&connection).unwrap();
+    let seen: Vec<_> = lists
+        .iter()
+        .map(|l| (l.name.as_str(), l.origin.as_str(), l.entries, l.enabled))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("extra.txt", "/etc/hush/extra.txt", 12, false),
+            ("hush-default", "built-in", 1328, true),
+        ]
+    );
+    assert!(lists.iter().all(|l| l.updated_ms.is_some_and(|t| t > 0)));
+}
