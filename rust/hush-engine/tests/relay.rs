@@ -110,6 +110,7 @@ fn start_relay(
         Arc::new(NoOwners),
         policy_channel(AppPolicy::default()).1,
         Arc::new(DiscardEvents),
+        None,
     )
 }
 
@@ -119,6 +120,7 @@ fn start_relay_for(
     owners: Arc<dyn OwnerLookup>,
     policy: PolicyReceiver,
     events: Arc<dyn EventSink>,
+    live_stats: Option<tokio::sync::watch::Sender<Stats>>,
 ) -> (
     UnixDatagram,
     tokio::sync::oneshot::Sender<()>,
@@ -144,6 +146,7 @@ fn start_relay_for(
                 protector: Arc::new(NoProtection),
                 owners,
                 policy,
+                live_stats,
             },
             async {
                 let _ = stopped.await;
@@ -188,6 +191,7 @@ async fn each_flow_is_judged_for_its_app_and_a_rule_change_cuts_open_flows() {
         owners.clone(),
         policy_updates,
         events.clone(),
+        None,
     );
     let checks = tokio::task::spawn_blocking(move || {
         // The app in block-all mode: a reset at the SYN; the server sees nothing.
@@ -572,4 +576,46 @@ async fn a_new_syn_on_a_forgotten_flow_starts_a_new_one() {
     let _listener = outcome.unwrap();
     assert_eq!(stats.tcp_flows, 2, "{stats}");
     assert_eq!(stats.tcp_port_reuses, 1, "{stats}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn counts_are_published_while_the_relay_runs() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (live, mut counts) = tokio::sync::watch::channel(Stats::default());
+    let (app_end, stop, relay) = start_relay_for(
+        RelayConfig::default(),
+        Arc::new(NoOwners),
+        policy_channel(AppPolicy::default()).1,
+        Arc::new(DiscardEvents),
+        Some(live),
+    );
+    let app: SocketAddr = APP.parse().unwrap();
+    let sent = tokio::task::spawn_blocking(move || {
+        app_end
+            .send(&segment(app, closed, TcpControl::Syn, 9, None))
+            .unwrap();
+        assert!(next_tcp(&app_end).rst);
+        app_end
+    });
+    let app_end = sent.await.unwrap();
+    // Published within a quarter second or so, while the relay still runs.
+    let seen = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            counts.changed().await.unwrap();
+            if counts.borrow().tcp_refused_by_server == 1 {
+                break counts.borrow().clone();
+            }
+        }
+    })
+    .await
+    .expect("the counts were never published");
+    assert_eq!(seen.tcp_flows, 1);
+    assert!(!relay.is_finished());
+    stop.send(()).unwrap();
+    let last = relay.await.unwrap();
+    assert_eq!(last, *counts.borrow(), "the final counts are published too");
+    drop(app_end);
 }

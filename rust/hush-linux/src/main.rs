@@ -338,6 +338,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         protector: Arc::clone(&protector),
         owners,
         policy,
+        live_stats: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -129,7 +129,13 @@ pub struct Platform {
     pub owners: Arc<dyn OwnerLookup>,
     /// The per-app rules, and later versions of them as the user changes them.
     pub policy: PolicyReceiver,
+    /// Where the counts are published while the relay runs (at most every
+    /// [`STATS_EVERY`], when there is traffic), for a live display.
+    pub live_stats: Option<tokio::sync::watch::Sender<Stats>>,
 }
+
+/// How often live counts are published, at most.
+pub const STATS_EVERY: Duration = Duration::from_millis(250);
 
 /// New flows (and DNS queries) waiting for their owner at once; past this,
 /// they are judged as of an unknown owner rather than held.
@@ -169,7 +175,9 @@ pub async fn run_relay(
         protector,
         owners,
         mut policy,
+        live_stats,
     } = platform;
+    let mut published_at = Instant::now();
     firewall.set_app_policy(Arc::clone(&policy.borrow_and_update()));
     let mut policy_open = true;
     let (owner_answers, mut owner_answered) = tokio::sync::mpsc::unbounded_channel();
@@ -236,13 +244,30 @@ pub async fn run_relay(
             relay.housekeeping(now);
         }
         relay.turn(now);
+        // Something may have been counted: publish, or come back to.
+        let mut publish_due = None;
+        if let Some(live) = &live_stats {
+            if now >= published_at + STATS_EVERY {
+                live.send_replace(relay.snapshot());
+                published_at = now;
+            } else {
+                publish_due = Some(published_at + STATS_EVERY);
+            }
+        }
         let mut due = relay.housekeeping_due(now);
         if let Some(delay) = relay.stack_delay(now) {
             due = due.min(now + delay);
         }
+        if let Some(publish) = publish_due {
+            due = due.min(publish);
+        }
         wake_at.as_mut().reset(tokio::time::Instant::from_std(due));
     }
-    Ok(relay.final_stats())
+    let stats = relay.snapshot();
+    if let Some(live) = &live_stats {
+        live.send_replace(stats.clone());
+    }
+    Ok(stats)
 }
 
 /// A shared `File` that `AsyncFd` can own.
@@ -345,12 +370,11 @@ impl Relay {
         self.firewall.stats_mut()
     }
 
-    fn final_stats(&mut self) -> Stats {
-        let (written, errors) = (self.device.packets_out, self.device.write_errors);
-        let stats = self.stats();
-        stats.packets_out += written;
-        stats.tun_write_errors += errors;
-        let mut stats = stats.clone();
+    /// The counts so far, with the device's and the open-flow gauges.
+    fn snapshot(&self) -> Stats {
+        let mut stats = self.firewall.stats().clone();
+        stats.packets_out += self.device.packets_out;
+        stats.tun_write_errors += self.device.write_errors;
         stats.tcp_open = self.tcp.len() as u64;
         stats.udp_open = self.udp.len() as u64;
         stats
