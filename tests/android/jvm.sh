@@ -4,13 +4,16 @@
 # Compiles android-app/src/main/kotlin against the Android 15 (API 35) framework
 # (org.robolectric:android-all), then android-app/src/test/kotlin, and runs the JUnit 4
 # tests under Robolectric, offline. Everything comes from Maven Central; every version
-# comes from gradle/libs.versions.toml.
+# comes from gradle/libs.versions.toml. First builds the JNI bridge (rust/hush-jni) for
+# the host with cargo and hands the tests its path (-Dhush.jni.path), for NativeCore.
 #
 # usage: tests/android/jvm.sh [TEST_FILTER...]
 #   TEST_FILTER: a test class's fully qualified or simple name, or a part of it.
 # environment:
 #   HUSH_JVM_CACHE   download cache (default ~/.cache/hush-jvm); safe to delete
 #   HUSH_JVM_OFFLINE=1  never download: fail if something is missing from the cache
+#                       (and build the native library with cargo --offline)
+#   CARGO_TARGET_DIR    where cargo builds the native library (default: target/)
 # Closes with "jvm tests: N passed, M failed"; exits non-zero on any failure,
 # on a compile error, and when no test ran.
 set -euo pipefail
@@ -50,6 +53,38 @@ jdk_major=$("$JAVAC" -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p')
 [ "${jdk_major:-0}" -ge 17 ] || die "javac $jdk_major at $JAVAC: need JDK 17 or newer (apt install openjdk-17-jdk-headless)"
 export JAVA_HOME
 command -v python3 >/dev/null || apt_install python3
+
+# ---- the JNI bridge, rust/hush-jni, built for the host (cargo's own target dir) ----
+# Prints the absolute path of the shared library cargo built.
+build_jni() {
+    local offline=()
+    [ "${HUSH_JVM_OFFLINE:-0}" = 1 ] && offline=(--offline)
+    cargo build -q -p hush-jni --manifest-path "$ROOT/Cargo.toml" "${offline[@]}" \
+        --message-format=json-render-diagnostics |
+    python3 -c '
+import json, os, sys
+found = []
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and "cdylib" in m["target"]["crate_types"] \
+            and m["target"]["name"] == "hush_jni":
+        found += [f for f in m["filenames"] if f.endswith((".so", ".dylib", ".dll"))]
+if len(found) != 1:
+    sys.exit(f"cargo reported {len(found)} hush_jni libraries: {found}")
+print(os.path.abspath(found[0]))
+'
+}
+command -v cargo >/dev/null || die "no cargo: the tests need rust/hush-jni built for the host"
+t0=$SECONDS
+if ! JNI_LIB=$(build_jni) || [ ! -f "$JNI_LIB" ]; then
+    log "cannot build rust/hush-jni (cargo build -p hush-jni)"
+    echo "jvm tests: 0 passed, 1 failed"
+    exit 1
+fi
+log "native library: $JNI_LIB ($((SECONDS - t0)) s)"
 
 # ---- versions: gradle/libs.versions.toml ----
 # Prints shell assignments: the Maven coordinates the harness needs, by role.
@@ -325,4 +360,5 @@ exec "$JAVA" -Xmx2g -XX:+UseParallelGC \
     -Djava.io.tmpdir="${TMPDIR:-/tmp}" \
     -Drobolectric.offline=true \
     -Drobolectric.dependency.dir="$SDK_DIR" \
+    -Dhush.jni.path="$JNI_LIB" \
     -cp "$RUN_CP" JvmTestMain "$BUILD/test-classes.txt" "$@"

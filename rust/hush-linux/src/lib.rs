@@ -10,5 +10,4 @@ pub mod lab;
 pub mod owner;
 pub mod protect;
 pub mod sock_diag;
-pub mod store_sync;
 pub mod tun;

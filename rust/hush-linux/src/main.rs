@@ -16,12 +16,10 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use hush_dns::BlockMode;
 use hush_engine::owner::{NoOwners, OwnerLookup};
-use hush_engine::{
-    policy_channel, AppPolicy, DiscardEvents, DnsConfig, DnsFirewall, EventSink, Network, Platform,
-    RelayConfig, SocketProtector,
-};
-use hush_linux::{protect::BindToDevice, store_sync, tun};
-use hush_rules::{AddressRules, AddressRulesBuilder, ListKind, RuleSet, RuleSetBuilder};
+use hush_engine::SocketProtector;
+use hush_linux::{protect::BindToDevice, tun};
+use hush_rules::{ListKind, RuleSetBuilder};
+use hush_session::{ListFile, Session, SessionConfig};
 
 #[derive(Parser)]
 #[command(
@@ -174,61 +172,6 @@ fn map_flow_buffers_fresh() {
 }
 
 /// Loads the rules a run uses, printing one summary line per list.
-/// A list a run loaded: its name, where it came from, how many entries.
-type Loaded = (String, String, u64);
-
-/// Loads the lists a run uses, printing one summary line per list; returns
-/// them with what was loaded from each.
-fn load_rules(
-    lists: &[PathBuf],
-    allows: &[PathBuf],
-    with_default: bool,
-) -> Result<(RuleSet, Vec<Loaded>), String> {
-    let mut builder = RuleSetBuilder::new();
-    let mut loaded = Vec::new();
-    let mut note = |report: hush_rules::ListReport, origin: String| {
-        eprintln!(
-            "hush: list {}: {} entries, {} duplicates, {} rejected lines",
-            report.name, report.entries, report.duplicates, report.rejected_count
-        );
-        loaded.push((report.name.clone(), origin, report.entries as u64));
-    };
-    if with_default {
-        note(builder.add_default_list(), "built-in".into());
-    }
-    for (paths, kind) in [(lists, ListKind::Block), (allows, ListKind::Allow)] {
-        for path in paths {
-            let text = std::fs::read(path)
-                .map_err(|e| format!("failed to read list {}: {e}", path.display()))?;
-            note(
-                builder.add_list(&list_name(path), kind, &text),
-                path.display().to_string(),
-            );
-        }
-    }
-    Ok((builder.build(), loaded))
-}
-
-/// Loads the address rules a run uses, printing one summary line per list.
-fn load_address_rules(lists: &[PathBuf], allows: &[PathBuf]) -> Result<AddressRules, String> {
-    let mut builder = AddressRulesBuilder::new();
-    for (paths, kind) in [(lists, ListKind::Block), (allows, ListKind::Allow)] {
-        for path in paths {
-            let text = std::fs::read(path)
-                .map_err(|e| format!("failed to read address list {}: {e}", path.display()))?;
-            let report = builder.add_list(&list_name(path), kind, &text);
-            eprintln!(
-                "hush: address list {}: {} entries, {} rejected lines",
-                report.name, report.entries, report.rejected_count
-            );
-            for rejected in report.rejected.iter().take(5) {
-                eprintln!("hush:   line {}: {}", rejected.line, rejected.reason);
-            }
-        }
-    }
-    Ok(builder.build())
-}
-
 fn list_name(path: &std::path::Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
@@ -259,9 +202,15 @@ fn lists_check(files: &[PathBuf]) -> Result<(), String> {
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
-    let (rules, loaded) = load_rules(&args.lists, &args.allows, !args.no_default_list)?;
-    let rules = Arc::new(rules);
-    let address_rules = load_address_rules(&args.address_lists, &args.address_allows)?;
+    let lists = |paths: &[PathBuf], kind| -> Vec<ListFile> {
+        paths
+            .iter()
+            .map(|path| ListFile {
+                path: path.clone(),
+                kind,
+            })
+            .collect()
+    };
     let tun_fd = match (&args.tun, args.tun_fd) {
         (Some(name), _) => tun::attach(name),
         (None, Some(fd)) => tun::from_inherited_fd(fd),
@@ -278,96 +227,62 @@ fn run(args: RunArgs) -> Result<(), String> {
             "the tun's MTU is {mtu}; IPv6 needs at least 1280 (set it with `ip link set dev NAME mtu 9000`)"
         ));
     }
+    let mut config = SessionConfig::new(args.upstream);
+    config.database = args.db.clone();
+    config.with_default_list = !args.no_default_list;
+    config.lists = lists(&args.lists, ListKind::Block);
+    config.lists.extend(lists(&args.allows, ListKind::Allow));
+    config.address_lists = lists(&args.address_lists, ListKind::Block);
+    config
+        .address_lists
+        .extend(lists(&args.address_allows, ListKind::Allow));
+    config.block_mode = match args.block_mode {
+        BlockModeArg::Nxdomain => BlockMode::NxDomain,
+        BlockModeArg::Unspecified => BlockMode::Unspecified,
+    };
+    config.mtu = mtu;
+    config.network = hush_store::rules::parse_word(&args.network).map_err(|e| e.to_string())?;
+    // `hush rule` changes the rules from another process.
+    config.follow_stored_rules = true;
     let protector: Arc<dyn SocketProtector> =
         Arc::new(BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?);
-    let (events, writer): (Arc<dyn EventSink>, Option<Arc<hush_store::EventWriter>>) = match &args
-        .db
-    {
-        Some(path) => {
-            // Hush is the file's only writer here, so a broken file can be
-            // moved aside (the CLI's readers use plain `open`).
-            let (connection, recovery) = hush_store::recover::open_or_recover(path)
-                .map_err(|e| format!("failed to open the database {}: {e}", path.display()))?;
-            if let Some(recovery) = recovery {
-                eprintln!("hush: {recovery}");
-            }
-            for (name, origin, entries) in &loaded {
-                hush_store::rules::record_list_load(&connection, name, origin, *entries)
-                    .map_err(|e| format!("failed to record list {name}: {e}"))?;
-            }
-            let writer = Arc::new(
-                hush_store::EventWriter::start(connection, 65_536).map_err(|e| e.to_string())?,
-            );
-            (writer.clone(), Some(writer))
-        }
-        None => (Arc::new(DiscardEvents), None),
-    };
-    let config = DnsConfig {
-        block_mode: match args.block_mode {
-            BlockModeArg::Nxdomain => BlockMode::NxDomain,
-            BlockModeArg::Unspecified => BlockMode::Unspecified,
-        },
-        ..DnsConfig::default()
-    };
-    let mut firewall = DnsFirewall::new(config, rules, events.clone());
-    firewall.set_address_rules(Arc::new(address_rules));
-    drop(events);
-    let network: Network =
-        hush_store::rules::parse_word(&args.network).map_err(|e| e.to_string())?;
-    let (policy_sender, policy) = match &args.db {
-        Some(path) => policy_channel(store_sync::load(path, network)?),
-        None => {
-            let mut policy = AppPolicy::default();
-            policy.set_active_network(network);
-            policy_channel(policy)
-        }
-    };
-    let rules_sync = match &args.db {
-        Some(path) => Some(
-            store_sync::follow(path.clone(), network, policy_sender)
-                .map_err(|e| format!("failed to start following the rules: {e}"))?,
-        ),
-        None => None,
-    };
     let owners: Arc<dyn OwnerLookup> = if args.no_owners {
         Arc::new(NoOwners)
     } else {
         Arc::new(hush_linux::sock_diag::LinuxOwners::new())
     };
-    let platform = Platform {
-        protector: Arc::clone(&protector),
-        owners,
-        policy,
-        live_stats: None,
-    };
+    // Watched before the engine starts, so no signal goes unheard.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("failed to start the runtime: {e}"))?;
-    let stats = runtime.block_on(async {
-        let upstream = hush_engine::open_upstream(args.upstream, protector.as_ref())
-            .map_err(|e| e.to_string())?;
-        let shutdown = shutdown_signal().map_err(|e| format!("failed to watch signals: {e}"))?;
-        eprintln!("hush: ready, relaying all traffic (stop with Ctrl-C)");
-        let relay = RelayConfig {
-            mtu,
-            ..RelayConfig::default()
+    let shutdown = runtime
+        .block_on(async { shutdown_signal() })
+        .map_err(|e| format!("failed to watch signals: {e}"))?;
+    let session = Session::start(tun_fd, config, protector, owners).map_err(|e| e.to_string())?;
+    for load in session.list_loads() {
+        let kind = if load.addresses {
+            "address list"
+        } else {
+            "list"
         };
-        hush_engine::run_relay(tun_fd, relay, firewall, upstream, platform, shutdown)
-            .await
-            .map_err(|e| e.to_string())
-    })?;
-    eprintln!("hush: stopped.\n{stats}");
-    if let Some(sync) = rules_sync {
-        let _ = sync.join();
-    }
-    if let Some(writer) = writer {
-        let dropped = writer.dropped();
-        eprintln!("activity events dropped  {dropped}");
-        match Arc::try_unwrap(writer) {
-            Ok(writer) => writer.finish().map_err(|e| e.to_string())?,
-            Err(_) => return Err("the activity log is still in use at exit".into()),
+        eprintln!(
+            "hush: {kind} {}: {} entries, {} duplicates, {} rejected lines",
+            load.name, load.entries, load.duplicates, load.rejected
+        );
+        for (line, reason) in &load.first_rejected {
+            eprintln!("hush:   line {line}: {reason}");
         }
+    }
+    if let Some(recovery) = session.recovery() {
+        eprintln!("hush: {recovery}");
+    }
+    eprintln!("hush: ready, relaying all traffic (stop with Ctrl-C)");
+    runtime.block_on(shutdown);
+    let finished = session.stop().map_err(|e| e.to_string())?;
+    eprintln!("hush: stopped.\n{}", finished.stats);
+    if args.db.is_some() {
+        eprintln!("activity events dropped  {}", finished.events_dropped);
     }
     Ok(())
 }

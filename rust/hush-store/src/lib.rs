@@ -513,6 +513,12 @@ impl EventWriter {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// The live drop count, which stays readable after [`Self::finish`]
+    /// (events of a last batch that failed are added to it there).
+    pub fn dropped_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.dropped)
+    }
+
     /// Writes what is queued, stores the drop count and stops the thread.
     pub fn finish(mut self) -> Result<(), StoreError> {
         self.sender.take();

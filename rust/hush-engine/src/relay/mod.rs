@@ -205,12 +205,30 @@ pub async fn run_relay(
         tokio::select! {
             biased;
             () = &mut shutdown => break,
+            // Before the tun: a packet the app sends after a rule change
+            // returned to the platform is judged by the new rules.
+            changed = policy.changed(), if policy_open => match changed {
+                Ok(()) => {
+                    let apps = Arc::clone(&policy.borrow_and_update());
+                    relay.apply_app_policy(apps, Instant::now());
+                }
+                // The platform is gone; the last rules stay in force.
+                Err(_) => policy_open = false,
+            },
             readable = tun_ready.readable() => {
                 let mut guard = readable.map_err(io_context("poll the tun"))?;
                 for _ in 0..TUN_BATCH {
                     let read = guard.try_io(|tun| (&*tun.get_ref().0).read(&mut packet_buffer));
                     match read {
-                        Ok(Ok(len)) => relay.on_tun_packet(&packet_buffer[..len], Instant::now()),
+                        Ok(Ok(len)) => {
+                            // A change made while this batch is read holds
+                            // for the packets after it (a version compare).
+                            if policy_open && policy.has_changed().unwrap_or(false) {
+                                let apps = Arc::clone(&policy.borrow_and_update());
+                                relay.apply_app_policy(apps, Instant::now());
+                            }
+                            relay.on_tun_packet(&packet_buffer[..len], Instant::now())
+                        }
                         Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                         Ok(Err(e)) => return Err(io_context("read the tun")(e)),
                         Err(_would_block) => break,
@@ -223,14 +241,6 @@ pub async fn run_relay(
             Some((flow, uid)) = owner_answered.recv() => {
                 relay.on_owner_known(flow, uid, Instant::now());
             }
-            changed = policy.changed(), if policy_open => match changed {
-                Ok(()) => {
-                    let apps = Arc::clone(&policy.borrow_and_update());
-                    relay.apply_app_policy(apps, Instant::now());
-                }
-                // The platform is gone; the last rules stay in force.
-                Err(_) => policy_open = false,
-            },
             received = dns_upstream.recv(&mut answer) => match received {
                 Ok(len) => relay.on_dns_answer(&answer[..len], Instant::now()),
                 // A refused or unreachable resolver shows up here (ICMP errors

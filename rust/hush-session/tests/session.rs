@@ -1,0 +1,212 @@
+//! A whole session on a fake tun (a datagram socket pair, one packet per
+//! read and write, as a tun) with a real store and a local resolver: DNS
+//! queries from one app judged by its rules, a rule changed through the
+//! session in force for the next query, live counts, and the stored events.
+//! No root needed.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hush_engine::owner::{FakeOwners, FlowKey, Transport};
+use hush_engine::{AppMode, Network, NoProtection};
+use hush_packet::{build, parse, Checksums, Transport as Wire};
+use hush_session::{Session, SessionConfig, SessionError};
+
+const APP: &str = "198.18.0.1:40000";
+const RESOLVER: &str = "198.18.0.53:53";
+const UID: u32 = 10_123;
+
+fn query(name: &str, id: u16) -> Vec<u8> {
+    let mut message = Message::query();
+    message.metadata.id = id;
+    message.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+    build::udp(
+        APP.parse().unwrap(),
+        RESOLVER.parse().unwrap(),
+        &message.to_vec().unwrap(),
+    )
+    .unwrap()
+}
+
+/// The answer the app got, waiting (bounded) for it.
+fn answer(app_end: &UnixDatagram) -> Message {
+    let mut buffer = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let Ok(len) = app_end.recv(&mut buffer) else {
+            continue;
+        };
+        let view = parse(&buffer[..len], Checksums::Verify).unwrap();
+        if let Wire::Udp(udp) = view.transport {
+            return Message::from_vec(udp.payload).unwrap();
+        }
+    }
+    panic!("no answer");
+}
+
+/// A resolver on loopback answering `queries` A queries with 198.19.0.7.
+fn resolver(queries: usize) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let address = socket.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        for _ in 0..queries {
+            let Ok((len, from)) = socket.recv_from(&mut buffer) else {
+                return;
+            };
+            let request = Message::from_vec(&buffer[..len]).unwrap();
+            let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
+            reply.add_queries(request.queries.iter().cloned());
+            reply.add_answer(Record::from_rdata(
+                request.queries[0].name().clone(),
+                60,
+                RData::A(A("198.19.0.7".parse().unwrap())),
+            ));
+            socket.send_to(&reply.to_vec().unwrap(), from).unwrap();
+        }
+    });
+    (address, thread)
+}
+
+#[test]
+fn an_apps_rule_changed_through_the_session_decides_its_next_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    // Two of the four queries are allowed, and forwarded.
+    let (upstream, resolver) = resolver(2);
+    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
+    app_end
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let owners = Arc::new(FakeOwners::default());
+    owners.insert(
+        FlowKey {
+            transport: Transport::Udp,
+            local: APP.parse().unwrap(),
+            remote: RESOLVER.parse().unwrap(),
+        },
+        UID,
+    );
+    let mut config = SessionConfig::new(upstream);
+    config.database = Some(db.clone());
+    let session = Session::start(
+        OwnedFd::from(engine_end),
+        config,
+        Arc::new(NoProtection),
+        owners.clone(),
+    )
+    .unwrap();
+    assert_eq!(session.list_loads()[0].origin, "built-in");
+
+    // The lists apply by default: a vendor tracker is NXDOMAIN.
+    app_end.send(&query("tracking.miui.com.", 1)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NXDomain
+    );
+    // The user lets this app through everything.
+    session
+        .set_app_mode(UID, Network::Any, AppMode::AllowAll)
+        .unwrap();
+    app_end.send(&query("tracking.miui.com.", 2)).unwrap();
+    let allowed = answer(&app_end);
+    assert_eq!(allowed.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(allowed.answers.len(), 1);
+    // ...on Wi-Fi only; on mobile data the lists apply again.
+    session
+        .clear_app_mode(UID, Network::Any)
+        .map(|had| assert!(had))
+        .unwrap();
+    session
+        .set_app_mode(UID, Network::Wifi, AppMode::AllowAll)
+        .unwrap();
+    session.set_network(Network::Mobile);
+    app_end.send(&query("tracking.miui.com.", 3)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NXDomain
+    );
+    session.set_network(Network::Wifi);
+    app_end.send(&query("tracking.miui.com.", 4)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NoError
+    );
+
+    // Live counts, while it runs.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while session.stats().queries < 4 {
+        assert!(Instant::now() < deadline, "counts never published");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(session.stats().blocked, 2);
+
+    let finished = session.stop().unwrap();
+    assert_eq!(finished.stats.queries, 4);
+    assert_eq!(finished.events_dropped, 0);
+    resolver.join().unwrap();
+    let connection = hush_store::open(&db).unwrap();
+    let reasons: Vec<(Option<u32>, String, String)> = hush_store::events(&connection)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.uid, e.action, e.reason))
+        .collect();
+    let expected = |action: &str, reason: &str| (Some(UID), action.to_string(), reason.to_string());
+    assert_eq!(
+        reasons,
+        [
+            expected("blocked", "list:hush-default"),
+            expected("allowed", "app:allow-all"),
+            expected("blocked", "list:hush-default"),
+            expected("allowed", "app:allow-all"),
+        ]
+    );
+}
+
+#[test]
+fn bad_starts_say_what_is_wrong() {
+    let tun = || OwnedFd::from(UnixDatagram::pair().unwrap().0);
+    let resolver: SocketAddr = "127.0.0.1:53".parse().unwrap();
+    let owners = Arc::new(FakeOwners::default());
+    let mut config = SessionConfig::new(resolver);
+    config.mtu = 1000;
+    let error = Session::start(tun(), config, Arc::new(NoProtection), owners.clone());
+    assert!(matches!(error, Err(SessionError::Mtu(1000))));
+
+    let mut config = SessionConfig::new(resolver);
+    config.lists.push(hush_session::ListFile {
+        path: "/nonexistent/list.txt".into(),
+        kind: hush_rules::ListKind::Block,
+    });
+    let error = Session::start(tun(), config, Arc::new(NoProtection), owners.clone())
+        .err()
+        .unwrap();
+    assert!(
+        error.to_string().contains("/nonexistent/list.txt"),
+        "{error}"
+    );
+
+    // Without a database, rules cannot be changed, and say so.
+    let (engine_end, _app_end) = UnixDatagram::pair().unwrap();
+    let session = Session::start(
+        OwnedFd::from(engine_end),
+        SessionConfig::new(resolver),
+        Arc::new(NoProtection),
+        owners,
+    )
+    .unwrap();
+    assert!(matches!(
+        session.set_app_mode(1, Network::Any, AppMode::BlockAll),
+        Err(SessionError::NoDatabase)
+    ));
+    session.stop().unwrap();
+}
