@@ -95,6 +95,18 @@ fn lab_with_servers(extra: &[&str]) -> (Lab, Hush) {
         lab.wait_for_server(SERVERS_V6, port.parse().unwrap())
             .expect("lab server did not start");
     }
+    // The UDP servers say they are bound with a file (see labnet.py).
+    for port in [UDP_ECHO, "443"] {
+        let ready = PathBuf::from(format!("{udp_log}.{port}.ready"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the UDP server on {port} did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     let hush = Hush::start(&lab, &format!("{}:53", lab::RESOLVER_V4), extra);
     (lab, hush)
 }

@@ -92,6 +92,8 @@ def reset(addr, port):
 def udp(addr, port, log):
     sock = socket.socket(family(addr), socket.SOCK_DGRAM)
     sock.bind((addr, int(port)))
+    # UDP has no connect to wait on: the tests wait for this file instead.
+    open(f"{log}.{port}.ready", "w").close()
     while True:
         data, peer = sock.recvfrom(65535)
         with open(log, "a") as out:
