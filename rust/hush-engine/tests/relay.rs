@@ -619,3 +619,42 @@ async fn counts_are_published_while_the_relay_runs() {
     assert_eq!(last, *counts.borrow(), "the final counts are published too");
     drop(app_end);
 }
+
+/// An owner lookup that fails the hard way.
+struct PanickingOwners;
+
+impl OwnerLookup for PanickingOwners {
+    fn owner(&self, _flow: &FlowKey) -> Option<u32> {
+        panic!("the platform's lookup broke");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_lookup_that_panics_leaves_the_flow_unowned_not_stuck() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let (app_end, stop, relay) = start_relay_for(
+        RelayConfig::default(),
+        Arc::new(PanickingOwners),
+        policy_channel(AppPolicy::default()).1,
+        Arc::new(DiscardEvents),
+        None,
+    );
+    let app: SocketAddr = APP.parse().unwrap();
+    let checks = tokio::task::spawn_blocking(move || {
+        app_end
+            .send(&segment(app, server, TcpControl::Syn, 77, None))
+            .unwrap();
+        let synack = next_tcp(&app_end);
+        assert!(synack.syn && !synack.rst, "the flow goes on, as unowned");
+    });
+    let outcome = checks.await;
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    outcome.unwrap();
+    assert_eq!(
+        (stats.owner_lookups, stats.owner_unknown),
+        (1, 1),
+        "{stats}"
+    );
+}

@@ -487,7 +487,10 @@ impl Relay {
         // A lookup may block (a netlink round trip, a call into the JVM):
         // never on this task.
         tokio::task::spawn_blocking(move || {
-            let uid = owners.owner_at(&key, Instant::now());
+            // An answer always comes back, so nothing stays parked: a
+            // platform lookup that panics counts as "unknown".
+            let lookup = std::panic::AssertUnwindSafe(|| owners.owner_at(&key, Instant::now()));
+            let uid = std::panic::catch_unwind(lookup).unwrap_or(None);
             let _ = answers.send((key, uid));
         });
         None
