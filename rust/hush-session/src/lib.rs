@@ -443,6 +443,15 @@ fn read_list(path: &Path) -> Result<Vec<u8>, SessionError> {
     })
 }
 
+/// The first rejected lines of a list, to show: (line number, why).
+fn first_rejected(rejected: &[hush_rules::RejectedLine]) -> Vec<(usize, String)> {
+    rejected
+        .iter()
+        .take(REJECTED_SHOWN)
+        .map(|r| (r.line, r.reason.to_string()))
+        .collect()
+}
+
 fn load_lists(config: &SessionConfig) -> Result<(RuleSet, Vec<ListLoad>), SessionError> {
     let mut builder = RuleSetBuilder::new();
     let mut loads = Vec::new();
@@ -454,12 +463,7 @@ fn load_lists(config: &SessionConfig) -> Result<(RuleSet, Vec<ListLoad>), Sessio
             entries: report.entries as u64,
             duplicates: report.duplicates as u64,
             rejected: report.rejected_count as u64,
-            first_rejected: report
-                .rejected
-                .iter()
-                .take(REJECTED_SHOWN)
-                .map(|r| (r.line, r.reason.to_string()))
-                .collect(),
+            first_rejected: first_rejected(&report.rejected),
         });
     };
     if config.with_default_list {
@@ -490,12 +494,7 @@ fn load_address_lists(
             entries: report.entries as u64,
             duplicates: 0,
             rejected: report.rejected_count as u64,
-            first_rejected: report
-                .rejected
-                .iter()
-                .take(REJECTED_SHOWN)
-                .map(|r| (r.line, r.reason.to_string()))
-                .collect(),
+            first_rejected: first_rejected(&report.rejected),
         });
     }
     Ok((builder.build(), loads))
