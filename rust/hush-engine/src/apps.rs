@@ -102,8 +102,8 @@ pub struct DomainRuleHit {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppPolicy {
     modes: HashMap<(u32, Network), AppMode>,
-    /// Keyed by (uid or `None` for every app, normalised domain).
-    domains: HashMap<(Option<u32>, String), DomainAction>,
+    /// By scope (a uid, or `None` for every app), then normalised domain.
+    domains: HashMap<Option<u32>, HashMap<String, DomainAction>>,
     /// The mode for flows whose owner is unknown.
     unknown_owner: AppMode,
     active_network: Network,
@@ -122,7 +122,10 @@ impl AppPolicy {
     /// normalised already (lower case, no trailing dot, punycode), as the
     /// store keeps it.
     pub fn add_domain_rule(&mut self, uid: Option<u32>, domain: &str, action: DomainAction) {
-        self.domains.insert((uid, domain.to_string()), action);
+        self.domains
+            .entry(uid)
+            .or_default()
+            .insert(domain.to_string(), action);
     }
 
     pub fn set_unknown_owner_mode(&mut self, mode: AppMode) {
@@ -171,11 +174,12 @@ impl AppPolicy {
             .into_iter()
             .filter(|(s, per_app)| s.is_some() || !per_app)
         {
+            let Some(rules) = self.domains.get(&scope) else {
+                continue;
+            };
             let mut suffix = name;
             loop {
-                // A probe allocates; rules are few and names short, and this
-                // runs once per new flow or query, not per packet.
-                if let Some(&action) = self.domains.get(&(scope, suffix.to_string())) {
+                if let Some(&action) = rules.get(suffix) {
                     return Some(DomainRuleHit { action, per_app });
                 }
                 match suffix.split_once('.') {
