@@ -8,9 +8,10 @@
 //! thread applies the retention limits at start and every [`RETENTION_EVERY`].
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hush_engine::{AppPolicy, Network, PolicySender};
 
@@ -29,25 +30,52 @@ pub fn load(path: &Path, network: Network) -> Result<AppPolicy, String> {
     Ok(policy)
 }
 
-/// Follows the rules in the database at `path` until the engine drops its
-/// end of `sender`. A read that fails (the database locked for longer than
-/// its busy timeout, say) keeps the rules in force and is tried again.
+/// What [`follow`] does besides retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// Re-read the stored rules every [`POLL`]: another process changes them.
+    Follow,
+    /// Leave them: every change comes through the session, which reloads.
+    Leave,
+}
+
+/// Keeps the engine in step with the database at `path` until `stop` is
+/// dropped (or sent to) or the engine drops its end of `sender`: applies
+/// retention at start and every [`RETENTION_EVERY`], and with
+/// [`Rules::Follow`] sends the stored rules when they change, for the
+/// network in force. A read that fails (the database locked for longer than
+/// its busy timeout, say) keeps the rules in force and is tried again. The
+/// thread sleeps between its tasks, so a phone is not woken for nothing.
 pub fn follow(
     path: PathBuf,
-    network: Network,
     sender: PolicySender,
+    rules: Rules,
+    stop: Receiver<()>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
-        .name("hush-rules-sync".into())
+        .name("hush-store-sync".into())
         .spawn(move || {
             let mut failures = 0u32;
-            let mut retention_due = std::time::Instant::now();
+            let mut retention_due = Instant::now();
             while !sender.is_closed() {
-                if std::time::Instant::now() >= retention_due {
+                let now = Instant::now();
+                if now >= retention_due {
                     apply_retention(&path);
-                    retention_due += RETENTION_EVERY;
+                    retention_due = now + RETENTION_EVERY;
                 }
-                std::thread::sleep(POLL);
+                let wake = match rules {
+                    Rules::Follow => retention_due.min(now + POLL),
+                    Rules::Leave => retention_due,
+                };
+                match stop.recv_timeout(wake.saturating_duration_since(now)) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+                if rules == Rules::Leave {
+                    continue;
+                }
+                // The platform may have switched networks since the start.
+                let network = sender.borrow().active_network();
                 match load(&path, network) {
                     Ok(policy) => {
                         failures = 0;
@@ -100,7 +128,8 @@ mod tests {
         let initial = load(&path, Network::Wifi).unwrap();
         assert_eq!(initial.mode(Some(10_001)), AppMode::BlockAll);
         let (sender, mut receiver) = policy_channel(initial);
-        let sync = follow(path.clone(), Network::Wifi, sender).unwrap();
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let sync = follow(path.clone(), sender, Rules::Follow, stopped).unwrap();
 
         std::thread::sleep(POLL * 3);
         assert!(
@@ -128,7 +157,24 @@ mod tests {
         assert_eq!(hit.action, DomainAction::Allow);
         assert_eq!(policy.active_network(), Network::Wifi);
 
-        drop(receiver);
+        drop(stop);
         sync.join().unwrap();
+        drop(receiver);
+    }
+
+    #[test]
+    fn a_follower_that_leaves_the_rules_sleeps_until_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.db");
+        hush_store::open(&path).unwrap();
+        let (sender, receiver) = policy_channel(AppPolicy::default());
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let sync = follow(path, sender, Rules::Leave, stopped).unwrap();
+        std::thread::sleep(POLL * 2);
+        assert!(!receiver.has_changed().unwrap());
+        let asked = Instant::now();
+        drop(stop);
+        sync.join().unwrap();
+        assert!(asked.elapsed() < Duration::from_secs(1), "stopped at once");
     }
 }

@@ -82,6 +82,7 @@ pub struct SessionConfig {
     pub network: Network,
     /// Re-read the stored rules every [`follow::POLL`], for changes made by
     /// another process (`hush rule`) rather than through this session.
+    /// Retention is applied either way.
     pub follow_stored_rules: bool,
 }
 
@@ -140,6 +141,8 @@ pub struct Session {
     writer: Option<Arc<EventWriter>>,
     database: Option<PathBuf>,
     follower: Option<JoinHandle<()>>,
+    /// Dropped to stop the follower at once.
+    follower_stop: Option<std::sync::mpsc::Sender<()>>,
     loads: Vec<ListLoad>,
     recovery: Option<Recovery>,
 }
@@ -195,12 +198,21 @@ impl Session {
             }
         };
         let (policy, policy_updates) = policy_channel(initial);
-        let follower = match (&config.database, config.follow_stored_rules) {
-            (Some(path), true) => Some(
-                follow::follow(path.clone(), config.network, policy.clone())
-                    .map_err(|e| SessionError::Start(format!("cannot follow the rules: {e}")))?,
-            ),
-            _ => None,
+        // With a store, a thread applies retention, and follows the rules
+        // when another process may change them.
+        let (follower_stop, follower) = match &config.database {
+            Some(path) => {
+                let (stop, stopped) = std::sync::mpsc::channel();
+                let rules = if config.follow_stored_rules {
+                    follow::Rules::Follow
+                } else {
+                    follow::Rules::Leave
+                };
+                let follower = follow::follow(path.clone(), policy.clone(), rules, stopped)
+                    .map_err(|e| SessionError::Start(format!("cannot follow the store: {e}")))?;
+                (Some(stop), Some(follower))
+            }
+            None => (None, None),
         };
 
         let (live_stats, live) = watch::channel(Stats::default());
@@ -220,8 +232,12 @@ impl Session {
         let engine = std::thread::Builder::new()
             .name("hush-engine".into())
             .spawn(move || {
+                // The blocking pool serves owner lookups only: short calls
+                // (a netlink request, a JNI call), so a few threads keep up,
+                // and on Android each is one more thread attached to the JVM.
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
+                    .max_blocking_threads(4)
                     .build()
                 {
                     Ok(runtime) => runtime,
@@ -257,6 +273,7 @@ impl Session {
             writer,
             database: config.database.clone(),
             follower,
+            follower_stop,
             loads,
             recovery,
         };
@@ -384,7 +401,7 @@ impl Session {
             Some(Err(_)) => Err(SessionError::Engine("the engine thread panicked".into())),
             None => Ok(self.stats()),
         };
-        // The follower ends once the relay's end of the policy is gone.
+        self.follower_stop.take();
         if let Some(follower) = self.follower.take() {
             let _ = follower.join();
         }
