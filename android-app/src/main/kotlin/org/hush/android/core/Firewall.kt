@@ -1,0 +1,86 @@
+package org.hush.android.core
+
+/**
+ * What the firewall core needs from the platform, called from the core's own
+ * threads (never the main thread): keep a socket out of the VPN, and name the
+ * app that owns a connection. On Android: `VpnService.protect` and
+ * `ConnectivityManager.getConnectionOwnerUid`.
+ */
+interface CorePlatform {
+    /** Keeps socket [fd] out of the VPN; false when the platform refused. */
+    fun protect(fd: Int): Boolean
+
+    /**
+     * The UID of the app that owns the connection, or [UNKNOWN_UID] when the
+     * platform cannot say. [protocol] is 6 (TCP) or 17 (UDP); addresses are 4
+     * or 16 bytes; [local] is the app's end.
+     */
+    fun ownerUid(protocol: Int, local: ByteArray, localPort: Int, remote: ByteArray, remotePort: Int): Int
+
+    companion object {
+        /** `android.os.Process.INVALID_UID`. */
+        const val UNKNOWN_UID = -1
+    }
+}
+
+/** The network in use, as the per-app modes tell them apart. [wire] is the core's word. */
+enum class Network(val wire: String) {
+    ANY("any"),
+    WIFI("wifi"),
+    MOBILE("mobile"),
+}
+
+/** What a firewall session runs with. */
+data class CoreConfig(
+    /** The activity log and rules: a SQLite file the core owns. */
+    val databasePath: String,
+    /** Where allowed DNS queries go, "address:port" (e.g. "9.9.9.9:53", "[2620:fe::fe]:53"). */
+    val upstreamDns: String,
+    val mtu: Int = DEFAULT_MTU,
+    /** The network in use when the session starts. */
+    val network: Network = Network.ANY,
+) {
+    companion object {
+        const val DEFAULT_MTU = 1500
+    }
+}
+
+/** The session's counts since it started. */
+data class LiveStats(
+    val packetsIn: Long,
+    val dnsQueries: Long,
+    /** DNS queries answered with a block, connections refused or reset by a rule. */
+    val blocked: Long,
+    /** DNS queries forwarded upstream and connections relayed. */
+    val allowed: Long,
+    /** Events the activity log could not keep (shown, never silent). */
+    val eventsDropped: Long,
+)
+
+/** How a session ended. */
+data class SessionEnd(val stats: LiveStats, val error: String?)
+
+/** Starts firewall sessions: the Rust core ([NativeFirewall]), or a fake in tests. */
+interface FirewallCore {
+    /**
+     * Starts the firewall on the VPN's tun [tunFd], which the session then owns
+     * (it closes it when it stops, or at once when the start fails).
+     * @throws IllegalArgumentException for a bad [config] or fd.
+     * @throws IllegalStateException when the core cannot start (the message says why).
+     */
+    fun start(tunFd: Int, config: CoreConfig, platform: CorePlatform): FirewallSession
+}
+
+/** A running firewall. Thread-safe; every call after [stop] throws IllegalStateException. */
+interface FirewallSession {
+    fun stats(): LiveStats
+
+    /** The platform's active network changed. */
+    fun setNetwork(network: Network)
+
+    /** Re-reads the stored rules (after a change made through [org.hush.android.data.HushStore]). */
+    fun reloadRules()
+
+    /** Stops the firewall and closes the tun. */
+    fun stop(): SessionEnd
+}

@@ -1,0 +1,138 @@
+package org.hush.android.data
+
+import org.hush.android.core.Network
+import org.hush.android.policy.AppMode
+
+/** What Hush did with an attempt. [wire] is the core's word. */
+enum class Action(val wire: String) {
+    BLOCKED("blocked"),
+    ALLOWED("allowed"),
+    /** Allowed, but the connection or the upstream failed. */
+    FAILED("failed");
+
+    companion object {
+        fun fromWire(word: String): Action? = values().firstOrNull { it.wire == word }
+    }
+}
+
+/** One attempt in the activity log. */
+data class ActivityEvent(
+    val timeMs: Long,
+    /** The owner app's UID; null when the owner was not known. */
+    val uid: Int?,
+    /** The name asked for or seen (DNS, TLS SNI, HTTP Host, QUIC); may be empty for a bare address. */
+    val host: String,
+    val ip: String,
+    val port: Int,
+    /** `dns`, `tcp`, `udp`, `quic`, ... */
+    val protocol: String,
+    val action: Action,
+    /** Why: `list:NAME`, `rule:block`, `app:block-all`, `app-rule:allow`, ... */
+    val reason: String,
+)
+
+/** Which events to read; null fields match everything. */
+data class EventQuery(
+    val uid: Int? = null,
+    val action: Action? = null,
+    /** Hosts containing this text, case ignored. */
+    val hostContains: String? = null,
+    val sinceMs: Long? = null,
+    val untilMs: Long? = null,
+    /** Newest first: a page of at most [limit] events after skipping [offset]. */
+    val limit: Int = 100,
+    val offset: Int = 0,
+)
+
+/** One app's activity over a time range. */
+data class AppActivity(
+    /** Null for attempts whose owner was not known. */
+    val uid: Int?,
+    val blocked: Long,
+    val allowed: Long,
+    val failed: Long,
+    val firstMs: Long,
+    val lastMs: Long,
+    /** Its most blocked hosts, most first. */
+    val topBlocked: List<HostCount>,
+)
+
+data class HostCount(val host: String, val count: Long)
+
+/** A host blocked across apps. */
+data class BlockedHost(val host: String, val blocked: Long, val apps: Int)
+
+/** One local day of activity; `day` is `YYYY-MM-DD`. */
+data class DayCount(val day: String, val blocked: Long, val allowed: Long, val failed: Long)
+
+/** A list the core loaded, as recorded in the store. */
+data class ListSource(
+    val name: String,
+    /** `built-in`, a file path, or a URL. */
+    val origin: String,
+    val enabled: Boolean,
+    val entries: Long,
+    /** When it was last loaded or updated, ms since the epoch; null if never. */
+    val updatedMs: Long?,
+)
+
+/** What a domain rule does. [wire] is the core's word. */
+enum class DomainAction(val wire: String) {
+    ALLOW("allow"),
+    BLOCK("block");
+
+    companion object {
+        fun fromWire(word: String): DomainAction? = values().firstOrNull { it.wire == word }
+    }
+}
+
+/** A user's domain rule: for every app ([uid] null) or one. Covers subdomains. */
+data class DomainRule(val uid: Int?, val domain: String, val action: DomainAction)
+
+/** An app's mode on one network (`Network.ANY` for both). */
+data class AppModeRule(val uid: Int, val network: Network, val mode: AppMode)
+
+/** How long the activity log is kept. Null: no limit. */
+data class Retention(val maxAgeDays: Int?, val maxEvents: Long?)
+
+/**
+ * The activity log and the rules, as stored by the core (one SQLite file).
+ * Reading needs no running firewall. A rule change takes effect in a running
+ * session after [org.hush.android.core.FirewallSession.reloadRules].
+ *
+ * Calls touch the disk: make them off the main thread. Failures throw
+ * [IllegalStateException] (the store) or [IllegalArgumentException] (the input),
+ * with a message to show.
+ */
+interface HushStore {
+    fun recentEvents(query: EventQuery): List<ActivityEvent>
+    fun appActivity(sinceMs: Long, untilMs: Long): List<AppActivity>
+    /** [uid]: one app, or every app when null. */
+    fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost>
+    fun dailyTimeline(sinceMs: Long, untilMs: Long, uid: Int?, utcOffsetMinutes: Int): List<DayCount>
+
+    fun appModes(): List<AppModeRule>
+    fun setAppMode(uid: Int, network: Network, mode: AppMode)
+    /** Returns whether there was one. */
+    fun clearAppMode(uid: Int, network: Network): Boolean
+
+    fun domainRules(): List<DomainRule>
+    /** Returns the domain as stored (normalised). */
+    fun addDomainRule(uid: Int?, domain: String, action: DomainAction): String
+    fun removeDomainRule(uid: Int?, domain: String): Boolean
+
+    fun listSources(): List<ListSource>
+
+    fun retention(): Retention
+    fun setRetention(retention: Retention)
+    /** Deletes every stored event and aggregate; rules stay. Returns the events deleted. */
+    fun clearActivity(): Long
+
+    /** Writes every event in [sinceMs, untilMs) to [fd] (not closed) as CSV or JSON Lines; returns the count. */
+    fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long
+}
+
+enum class ExportFormat(val wire: String) {
+    CSV("csv"),
+    JSON("json"),
+}
