@@ -66,6 +66,27 @@ pub struct Stats {
     pub flows_cut_by_rule: u64,
 }
 
+impl Stats {
+    /// Attempts stopped: DNS queries answered as blocked, connections reset
+    /// at the SYN or on their first bytes, UDP flows refused, QUIC flows
+    /// refused by their SNI.
+    pub fn blocked_attempts(&self) -> u64 {
+        self.blocked
+            + self.tcp_blocked
+            + self.tcp_blocked_by_name
+            + self.udp_blocked
+            + self.quic_blocked
+    }
+
+    /// Attempts let through: DNS queries forwarded, and connections and UDP
+    /// flows relayed (less those later blocked by the name they sent).
+    pub fn allowed_attempts(&self) -> u64 {
+        self.forwarded
+            + self.tcp_flows.saturating_sub(self.tcp_blocked_by_name)
+            + self.udp_flows.saturating_sub(self.quic_blocked)
+    }
+}
+
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "packets read from tun    {}", self.packets_in)?;

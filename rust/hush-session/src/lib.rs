@@ -12,6 +12,7 @@
 //!
 //! Never: log names, addresses or app identities above debug level.
 
+pub mod api;
 pub mod follow;
 
 use std::net::SocketAddr;

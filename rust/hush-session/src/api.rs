@@ -1,0 +1,589 @@
+//! The session and the store as plain values and JSON: what a platform
+//! bridge (the Android JNI crate) calls, so that the bridge only converts
+//! Java values and every rule about the data lives here, tested on Linux.
+//!
+//! JSON crosses in camelCase, the way the Kotlin side names things. Input
+//! is strict: an unknown field or a wrong type is an [`ApiError::Invalid`]
+//! naming it, never a guess.
+//!
+//! Store calls open the database for the call and close it after: the UI
+//! reads while a session writes (WAL lets both), and nothing is held open
+//! while the app sleeps.
+//!
+//! Never: log names, addresses or app identities above debug level.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use hush_dns::BlockMode;
+use hush_engine::{AppMode, DomainAction, Network, Stats};
+use hush_rules::ListKind;
+use hush_store::query::{self, RetentionSettings};
+use hush_store::{rules, EventFilter, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::{ListFile, SessionConfig};
+
+/// Why a call was refused or failed, by what the caller did wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The input is malformed or names something invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed (unreadable, full, locked...).
+    #[error("{0}")]
+    Store(StoreError),
+    /// Writing an export failed.
+    #[error("failed to write the export: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<StoreError> for ApiError {
+    /// A rule the store refuses is the caller's input, not the store's failure.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::InvalidRule(why) => ApiError::Invalid(why),
+            other => ApiError::Store(other),
+        }
+    }
+}
+
+impl From<query::ExportError> for ApiError {
+    fn from(error: query::ExportError) -> Self {
+        match error {
+            query::ExportError::Store(e) => e.into(),
+            query::ExportError::Io(e) => ApiError::Io(e),
+        }
+    }
+}
+
+fn invalid(what: impl std::fmt::Display) -> ApiError {
+    ApiError::Invalid(what.to_string())
+}
+
+fn from_json<'a, T: Deserialize<'a>>(what: &str, json: &'a str) -> Result<T, ApiError> {
+    serde_json::from_str(json).map_err(|e| invalid(format!("malformed {what}: {e}")))
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Serialising plain structs of strings and numbers cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// A word of the core's vocabulary (`wifi`, `block-all`, `allow`...).
+pub fn word<T: std::str::FromStr<Err = hush_engine::apps::UnknownWord>>(
+    text: &str,
+) -> Result<T, ApiError> {
+    text.parse()
+        .map_err(|e: hush_engine::apps::UnknownWord| invalid(e))
+}
+
+/// A uid from a platform int: negative means "none" (every app, or no
+/// owner), as Android's `Process.INVALID_UID` is -1.
+pub fn optional_uid(uid: i64) -> Result<Option<u32>, ApiError> {
+    if uid < 0 {
+        return Ok(None);
+    }
+    u32::try_from(uid)
+        .ok()
+        .filter(|&uid| uid != u32::MAX)
+        .map(Some)
+        .ok_or_else(|| invalid(format!("{uid} is not an app's uid")))
+}
+
+fn some_uid(uid: i64) -> Result<u32, ApiError> {
+    optional_uid(uid)?.ok_or_else(|| invalid(format!("{uid} is not an app's uid")))
+}
+
+// ---- starting a session ----
+
+/// A session's configuration as the platform sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct StartJson {
+    database_path: PathBuf,
+    /// `address:port`; IPv6 in brackets.
+    upstream_dns: String,
+    #[serde(default)]
+    mtu: Option<usize>,
+    #[serde(default)]
+    network: Option<String>,
+    #[serde(default = "yes")]
+    default_list: bool,
+    /// Extra block lists: files the platform downloaded.
+    #[serde(default)]
+    block_lists: Vec<PathBuf>,
+    #[serde(default)]
+    allow_lists: Vec<PathBuf>,
+    /// `nxdomain` (the default) or `zero`: how a blocked name is answered.
+    #[serde(default)]
+    block_answer: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Reads a session's configuration from the platform's JSON. The stored
+/// rules are followed only through [`crate::Session::reload_rules`], which
+/// the platform calls after it changes them.
+pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
+    let start: StartJson = from_json("session configuration", json)?;
+    let upstream: SocketAddr = start.upstream_dns.parse().map_err(|_| {
+        invalid(format!(
+            "upstream DNS {:?} is not an address:port (IPv6 in brackets)",
+            start.upstream_dns
+        ))
+    })?;
+    if start.database_path.as_os_str().is_empty() {
+        return Err(invalid("the database path is empty"));
+    }
+    let mut config = SessionConfig::new(upstream);
+    config.database = Some(start.database_path);
+    if let Some(mtu) = start.mtu {
+        config.mtu = mtu;
+    }
+    if let Some(network) = start.network {
+        config.network = word(&network)?;
+    }
+    config.with_default_list = start.default_list;
+    let list = |kind| move |path| ListFile { path, kind };
+    config.lists = (start.block_lists.into_iter().map(list(ListKind::Block)))
+        .chain(start.allow_lists.into_iter().map(list(ListKind::Allow)))
+        .collect();
+    config.block_mode = match start.block_answer.as_deref() {
+        None | Some("nxdomain") => BlockMode::NxDomain,
+        Some("zero") => BlockMode::Unspecified,
+        Some(other) => {
+            return Err(invalid(format!(
+                "block answer {other:?} is neither \"nxdomain\" nor \"zero\""
+            )))
+        }
+    };
+    config.follow_stored_rules = false;
+    Ok(config)
+}
+
+// ---- live counts ----
+
+/// What the phone shows of a running session.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LiveJson {
+    packets_in: u64,
+    dns_queries: u64,
+    blocked: u64,
+    allowed: u64,
+    events_dropped: u64,
+    owner_unknown: u64,
+    flows_cut_by_rule: u64,
+}
+
+/// A session's counts as JSON: blocked and allowed attempts of every kind,
+/// and what could not be recorded.
+pub fn stats_json(stats: &Stats, events_dropped: u64) -> String {
+    to_json(&LiveJson {
+        packets_in: stats.packets_in,
+        dns_queries: stats.queries,
+        blocked: stats.blocked_attempts(),
+        allowed: stats.allowed_attempts(),
+        events_dropped,
+        owner_unknown: stats.owner_unknown,
+        flows_cut_by_rule: stats.flows_cut_by_rule,
+    })
+}
+
+// ---- the activity log ----
+
+fn open(database: &Path) -> Result<hush_store::Connection, ApiError> {
+    Ok(hush_store::open(database)?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EventQueryJson {
+    #[serde(default)]
+    uid: Option<i64>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    host_contains: Option<String>,
+    #[serde(default)]
+    since_ms: Option<i64>,
+    #[serde(default)]
+    until_ms: Option<i64>,
+    #[serde(default = "page")]
+    limit: u32,
+    #[serde(default)]
+    offset: u32,
+}
+
+fn page() -> u32 {
+    100
+}
+
+/// Most events one page may hold.
+pub const MAX_PAGE: u32 = 1_000;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventJson<'a> {
+    time_ms: i64,
+    uid: Option<u32>,
+    host: &'a str,
+    ip: &'a str,
+    port: u16,
+    protocol: &'a str,
+    action: &'a str,
+    reason: &'a str,
+}
+
+/// A page of the newest events matching the query (JSON: `uid`, `action`,
+/// `hostContains`, `sinceMs`, `untilMs`, `limit`, `offset`), newest first.
+pub fn recent_events(database: &Path, query_json: &str) -> Result<String, ApiError> {
+    let query: EventQueryJson = from_json("event query", query_json)?;
+    if query.limit > MAX_PAGE {
+        return Err(invalid(format!(
+            "a page holds at most {MAX_PAGE} events, not {}",
+            query.limit
+        )));
+    }
+    let action = match query.action {
+        Some(action) if ["blocked", "allowed", "failed"].contains(&action.as_str()) => Some(action),
+        Some(other) => {
+            return Err(invalid(format!(
+                "action {other:?} is not blocked, allowed or failed"
+            )))
+        }
+        None => None,
+    };
+    let filter = EventFilter {
+        uid: query.uid.map(some_uid).transpose()?,
+        action,
+        host_contains: query.host_contains.filter(|text| !text.is_empty()),
+        since_ms: query.since_ms,
+        until_ms: query.until_ms,
+    };
+    let connection = open(database)?;
+    let events = hush_store::recent_events(&connection, &filter, query.limit, query.offset)?;
+    Ok(to_json(
+        &events
+            .iter()
+            .map(|e| EventJson {
+                time_ms: e.time_ms,
+                uid: e.uid,
+                host: &e.host,
+                ip: &e.ip,
+                port: e.port,
+                protocol: &e.protocol,
+                action: &e.action,
+                reason: &e.reason,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppActivityJson<'a> {
+    uid: Option<u32>,
+    blocked: u64,
+    allowed: u64,
+    failed: u64,
+    first_ms: i64,
+    last_ms: i64,
+    top_blocked: Vec<HostCountJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct HostCountJson<'a> {
+    host: &'a str,
+    count: u64,
+}
+
+fn time_range(since_ms: i64, until_ms: i64) -> Result<(), ApiError> {
+    if since_ms > until_ms {
+        return Err(invalid(format!(
+            "the range starts ({since_ms}) after it ends ({until_ms})"
+        )));
+    }
+    Ok(())
+}
+
+/// Every app's activity in `[since_ms, until_ms)`, most blocked first.
+pub fn app_activity(database: &Path, since_ms: i64, until_ms: i64) -> Result<String, ApiError> {
+    time_range(since_ms, until_ms)?;
+    let connection = open(database)?;
+    let summaries = query::app_summaries(&connection, since_ms, until_ms)?;
+    Ok(to_json(
+        &summaries
+            .iter()
+            .map(|s| AppActivityJson {
+                uid: s.uid,
+                blocked: s.blocked,
+                allowed: s.allowed,
+                failed: s.failed,
+                first_ms: s.first_ms,
+                last_ms: s.last_ms,
+                top_blocked: s
+                    .top_blocked
+                    .iter()
+                    .map(|(host, count)| HostCountJson {
+                        host,
+                        count: *count,
+                    })
+                    .collect(),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The most blocked hosts for one app (`uid` ≥ 0) or all (`uid` < 0).
+pub fn top_blocked_hosts(
+    database: &Path,
+    since_ms: i64,
+    until_ms: i64,
+    uid: i64,
+    limit: u32,
+) -> Result<String, ApiError> {
+    time_range(since_ms, until_ms)?;
+    let uid = optional_uid(uid)?.map(Some);
+    let connection = open(database)?;
+    let hosts = query::top_blocked_hosts(&connection, since_ms, until_ms, uid, limit)?;
+    #[derive(Serialize)]
+    struct BlockedHostJson<'a> {
+        host: &'a str,
+        blocked: u64,
+        apps: u32,
+    }
+    Ok(to_json(
+        &hosts
+            .iter()
+            .map(|(host, blocked, apps)| BlockedHostJson {
+                host,
+                blocked: *blocked,
+                apps: *apps,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Counts per local day for one app (`uid` ≥ 0) or all (`uid` < 0).
+pub fn daily_timeline(
+    database: &Path,
+    since_ms: i64,
+    until_ms: i64,
+    uid: i64,
+    utc_offset_minutes: i32,
+) -> Result<String, ApiError> {
+    time_range(since_ms, until_ms)?;
+    if utc_offset_minutes.abs() > 18 * 60 {
+        return Err(invalid(format!(
+            "a UTC offset of {utc_offset_minutes} minutes is more than 18 hours"
+        )));
+    }
+    let uid = optional_uid(uid)?.map(Some);
+    let connection = open(database)?;
+    let days = query::daily_timeline(&connection, since_ms, until_ms, uid, utc_offset_minutes)?;
+    #[derive(Serialize)]
+    struct DayJson<'a> {
+        day: &'a str,
+        blocked: u64,
+        allowed: u64,
+        failed: u64,
+    }
+    Ok(to_json(
+        &days
+            .iter()
+            .map(|d| DayJson {
+                day: &d.day,
+                blocked: d.blocked,
+                allowed: d.allowed,
+                failed: d.failed,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Writes the events in `[since_ms, until_ms)` (each end optional) to `out`
+/// as `csv` or `json` (JSON Lines, as `hush export`); returns how many.
+pub fn export(
+    database: &Path,
+    format: &str,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    out: impl Write,
+) -> Result<u64, ApiError> {
+    let filter = EventFilter {
+        since_ms,
+        until_ms,
+        ..EventFilter::default()
+    };
+    let connection = open(database)?;
+    let count = match format {
+        "csv" => query::export_csv(&connection, &filter, out)?,
+        "json" => query::export_json(&connection, &filter, out)?,
+        other => {
+            return Err(invalid(format!(
+                "export format {other:?} is neither csv nor json"
+            )))
+        }
+    };
+    Ok(count)
+}
+
+/// Deletes every event and aggregate (rules stay); returns the events deleted.
+pub fn clear_activity(database: &Path) -> Result<u64, ApiError> {
+    let connection = open(database)?;
+    Ok(query::clear_activity(&connection)?.events_deleted)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RetentionJson {
+    max_age_days: Option<u32>,
+    max_events: Option<u64>,
+}
+
+/// The retention settings: `{"maxAgeDays": N|null, "maxEvents": N|null}`.
+pub fn retention(database: &Path) -> Result<String, ApiError> {
+    let settings = query::retention_settings(&open(database)?)?;
+    Ok(to_json(&RetentionJson {
+        max_age_days: settings.max_age_days,
+        max_events: settings.max_events,
+    }))
+}
+
+/// Stores the retention settings; a negative value is no limit. Applied by
+/// a running session within its retention period, or at its next start.
+pub fn set_retention(database: &Path, max_age_days: i64, max_events: i64) -> Result<(), ApiError> {
+    let limit = |value: i64, what: &str| -> Result<Option<u64>, ApiError> {
+        match value {
+            v if v < 0 => Ok(None),
+            0 => Err(invalid(format!(
+                "keeping 0 {what} would keep nothing: use clear activity"
+            ))),
+            v => Ok(Some(v as u64)),
+        }
+    };
+    let max_age_days = limit(max_age_days, "days")?
+        .map(|days| u32::try_from(days).map_err(|_| invalid(format!("{days} days is too long"))))
+        .transpose()?;
+    let settings = RetentionSettings {
+        max_age_days,
+        max_events: limit(max_events, "events")?,
+    };
+    query::set_retention_settings(&open(database)?, &settings)?;
+    Ok(())
+}
+
+// ---- rules ----
+
+#[derive(Debug, Serialize)]
+struct AppModeJson {
+    uid: u32,
+    network: &'static str,
+    mode: &'static str,
+}
+
+/// Every app mode set: `[{"uid", "network", "mode"}]`.
+pub fn app_modes(database: &Path) -> Result<String, ApiError> {
+    let modes = rules::app_modes(&open(database)?)?;
+    Ok(to_json(
+        &modes
+            .iter()
+            .map(|&(uid, network, mode)| AppModeJson {
+                uid,
+                network: network.as_str(),
+                mode: mode.as_str(),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+pub fn set_app_mode(database: &Path, uid: i64, network: &str, mode: &str) -> Result<(), ApiError> {
+    let (uid, network, mode) = (
+        some_uid(uid)?,
+        word::<Network>(network)?,
+        word::<AppMode>(mode)?,
+    );
+    rules::set_app_mode(&open(database)?, uid, network, mode)?;
+    Ok(())
+}
+
+pub fn clear_app_mode(database: &Path, uid: i64, network: &str) -> Result<bool, ApiError> {
+    let (uid, network) = (some_uid(uid)?, word::<Network>(network)?);
+    Ok(rules::clear_app_mode(&open(database)?, uid, network)?)
+}
+
+/// Every domain rule: `[{"uid": N|null, "domain", "action"}]`.
+pub fn domain_rules(database: &Path) -> Result<String, ApiError> {
+    #[derive(Serialize)]
+    struct DomainRuleJson<'a> {
+        uid: Option<u32>,
+        domain: &'a str,
+        action: &'static str,
+    }
+    let all = rules::domain_rules(&open(database)?)?;
+    Ok(to_json(
+        &all.iter()
+            .map(|r| DomainRuleJson {
+                uid: r.uid,
+                domain: &r.domain,
+                action: r.action.as_str(),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Adds a rule for one app (`uid` ≥ 0) or every app (`uid` < 0); returns
+/// the domain as stored.
+pub fn add_domain_rule(
+    database: &Path,
+    uid: i64,
+    domain: &str,
+    action: &str,
+) -> Result<String, ApiError> {
+    let (uid, action) = (optional_uid(uid)?, word::<DomainAction>(action)?);
+    Ok(rules::add_domain_rule(
+        &open(database)?,
+        uid,
+        domain,
+        action,
+    )?)
+}
+
+pub fn remove_domain_rule(database: &Path, uid: i64, domain: &str) -> Result<bool, ApiError> {
+    Ok(rules::remove_domain_rule(
+        &open(database)?,
+        optional_uid(uid)?,
+        domain,
+    )?)
+}
+
+/// The lists loaded: `[{"name", "origin", "enabled", "entries", "updatedMs"}]`.
+pub fn list_sources(database: &Path) -> Result<String, ApiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ListSourceJson<'a> {
+        name: &'a str,
+        origin: &'a str,
+        enabled: bool,
+        entries: u64,
+        updated_ms: Option<i64>,
+    }
+    let sources = rules::list_sources(&open(database)?)?;
+    Ok(to_json(
+        &sources
+            .iter()
+            .map(|s| ListSourceJson {
+                name: &s.name,
+                origin: &s.origin,
+                enabled: s.enabled,
+                entries: s.entries,
+                updated_ms: s.updated_ms,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}

@@ -1,0 +1,383 @@
+//! The JSON API the Android bridge calls, against real SQLite files:
+//! strict input, the store's answers as the Kotlin side reads them, and a
+//! clear error for each kind of bad input.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use hush_engine::{AppMode, Event, EventSink, Network, Reason, Stats, Verdict};
+use hush_session::api::{self, ApiError};
+use hush_store::EventWriter;
+use serde_json::{json, Value};
+
+/// 2025-01-29T00:00:00Z.
+const T0: i64 = 1_738_108_800_000;
+const HOUR: i64 = 3_600_000;
+const GAME: u32 = 10_123;
+const BROWSER: u32 = 10_200;
+
+fn event(time_ms: i64, uid: Option<u32>, host: &str, verdict: Verdict) -> Event {
+    let reason = match verdict {
+        Verdict::Blocked => Reason::Blocklist("hush-default".into()),
+        _ => Reason::Unlisted,
+    };
+    Event {
+        time: UNIX_EPOCH + Duration::from_millis(time_ms as u64),
+        uid,
+        host: host.into(),
+        address: "198.18.0.53".parse().unwrap(),
+        port: 53,
+        protocol: "dns",
+        detail: "A".into(),
+        verdict,
+        reason,
+    }
+}
+
+/// A store holding a morning's activity of two apps and an unknown owner.
+fn store_with_activity(dir: &Path) -> PathBuf {
+    let path = dir.join("hush.db");
+    let writer = EventWriter::start(hush_store::open(&path).unwrap(), 1024).unwrap();
+    for i in 0..6 {
+        writer.record(event(
+            T0 + i * 60_000,
+            Some(GAME),
+            "app.adjust.com",
+            Verdict::Blocked,
+        ));
+    }
+    writer.record(event(
+        T0 + HOUR,
+        Some(GAME),
+        "graph.facebook.com",
+        Verdict::Blocked,
+    ));
+    writer.record(event(
+        T0 + HOUR + 1,
+        Some(BROWSER),
+        "en.wikipedia.org",
+        Verdict::Allowed,
+    ));
+    writer.record(event(
+        T0 + 2 * HOUR,
+        None,
+        "tracking.miui.com",
+        Verdict::Blocked,
+    ));
+    writer.finish().unwrap();
+    path
+}
+
+fn parse(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {json}"))
+}
+
+fn invalid_message(result: Result<impl std::fmt::Debug, ApiError>) -> String {
+    match result {
+        Err(ApiError::Invalid(message)) => message,
+        other => panic!("expected an invalid-input error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_session_configuration_is_read_strictly() {
+    let config = api::session_config(
+        r#"{"databasePath": "/data/hush.db", "upstreamDns": "[2620:fe::fe]:53", "mtu": 1400,
+            "network": "wifi", "blockLists": ["/data/lists/extra.txt"], "blockAnswer": "zero"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.upstream,
+        "[2620:fe::fe]:53".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(config.database.as_deref(), Some(Path::new("/data/hush.db")));
+    assert_eq!(config.mtu, 1400);
+    assert_eq!(config.network, Network::Wifi);
+    assert!(config.with_default_list);
+    assert_eq!(config.lists.len(), 1);
+    assert_eq!(config.block_mode, hush_dns::BlockMode::Unspecified);
+    assert!(!config.follow_stored_rules);
+
+    let minimal =
+        api::session_config(r#"{"databasePath": "/d/h.db", "upstreamDns": "9.9.9.9:53"}"#).unwrap();
+    assert_eq!(minimal.network, Network::Any);
+    assert_eq!(minimal.block_mode, hush_dns::BlockMode::NxDomain);
+
+    for (json, says) in [
+        ("{", "malformed session configuration"),
+        (
+            r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "dns": 1}"#,
+            "unknown field `dns`",
+        ),
+        (
+            r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9"}"#,
+            "\"9.9.9.9\" is not an address:port",
+        ),
+        (
+            r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "network": "5g"}"#,
+            "5g",
+        ),
+        (
+            r#"{"databasePath": "", "upstreamDns": "9.9.9.9:53"}"#,
+            "database path is empty",
+        ),
+        (
+            r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "blockAnswer": "drop"}"#,
+            "\"drop\" is neither",
+        ),
+        (
+            r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "mtu": -1}"#,
+            "malformed",
+        ),
+    ] {
+        let message = invalid_message(api::session_config(json));
+        assert!(message.contains(says), "{json}: {message}");
+    }
+}
+
+#[test]
+fn live_counts_add_up_every_kind_of_attempt() {
+    let stats = Stats {
+        packets_in: 100,
+        queries: 10,
+        blocked: 4,
+        forwarded: 6,
+        tcp_flows: 5,
+        tcp_blocked: 2,
+        tcp_blocked_by_name: 1,
+        udp_flows: 3,
+        udp_blocked: 1,
+        quic_blocked: 1,
+        owner_unknown: 7,
+        ..Stats::default()
+    };
+    let live = parse(&api::stats_json(&stats, 9));
+    assert_eq!(
+        live,
+        json!({"packetsIn": 100, "dnsQueries": 10, "blocked": 9, "allowed": 12,
+               "eventsDropped": 9, "ownerUnknown": 7, "flowsCutByRule": 0})
+    );
+}
+
+#[test]
+fn recent_events_page_and_filter_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store_with_activity(dir.path());
+
+    let all = parse(&api::recent_events(&db, "{}").unwrap());
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 9);
+    assert_eq!(all[0]["host"], "tracking.miui.com");
+    assert_eq!(all[0]["uid"], Value::Null);
+    assert_eq!(all[0]["timeMs"], T0 + 2 * HOUR);
+    assert_eq!(all[0]["action"], "blocked");
+    assert_eq!(all[0]["reason"], "list:hush-default");
+    assert_eq!(all[0]["protocol"], "dns");
+    assert_eq!(all[0]["ip"], "198.18.0.53");
+    assert_eq!(all[0]["port"], 53);
+
+    let page = parse(
+        &api::recent_events(
+            &db,
+            &json!({"uid": GAME, "action": "blocked", "limit": 3, "offset": 2}).to_string(),
+        )
+        .unwrap(),
+    );
+    let times: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["timeMs"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times, [T0 + 4 * 60_000, T0 + 3 * 60_000, T0 + 2 * 60_000]);
+
+    let by_host = parse(&api::recent_events(&db, r#"{"hostContains": "WIKI"}"#).unwrap());
+    assert_eq!(by_host.as_array().unwrap().len(), 1);
+    assert_eq!(by_host[0]["uid"], BROWSER);
+
+    let message = invalid_message(api::recent_events(&db, r#"{"action": "dropped"}"#));
+    assert!(message.contains("\"dropped\""), "{message}");
+    let message = invalid_message(api::recent_events(&db, r#"{"limit": 5000}"#));
+    assert!(message.contains("at most 1000"), "{message}");
+    let message = invalid_message(api::recent_events(&db, r#"{"uid": "ten"}"#));
+    assert!(message.contains("malformed event query"), "{message}");
+}
+
+#[test]
+fn summaries_top_hosts_and_timeline_read_the_aggregates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store_with_activity(dir.path());
+    let day = (T0, T0 + 24 * HOUR);
+
+    let apps = parse(&api::app_activity(&db, day.0, day.1).unwrap());
+    assert_eq!(apps[0]["uid"], GAME);
+    assert_eq!(apps[0]["blocked"], 7);
+    assert_eq!(apps[0]["allowed"], 0);
+    assert_eq!(apps[0]["firstMs"], T0);
+    assert_eq!(
+        apps[0]["topBlocked"],
+        json!([{"host": "app.adjust.com", "count": 6}, {"host": "graph.facebook.com", "count": 1}])
+    );
+    let uids: Vec<&Value> = apps.as_array().unwrap().iter().map(|a| &a["uid"]).collect();
+    assert_eq!(uids.len(), 3);
+    assert!(uids.contains(&&Value::Null));
+
+    let hosts = parse(&api::top_blocked_hosts(&db, day.0, day.1, -1, 2).unwrap());
+    assert_eq!(
+        hosts,
+        json!([{"host": "app.adjust.com", "blocked": 6, "apps": 1},
+               {"host": "graph.facebook.com", "blocked": 1, "apps": 1}])
+    );
+    let browser = parse(&api::top_blocked_hosts(&db, day.0, day.1, BROWSER.into(), 5).unwrap());
+    assert_eq!(browser, json!([]));
+
+    let timeline = parse(&api::daily_timeline(&db, day.0, day.1, GAME.into(), 0).unwrap());
+    assert_eq!(
+        timeline,
+        json!([{"day": "2025-01-29", "blocked": 7, "allowed": 0, "failed": 0}])
+    );
+
+    let message = invalid_message(api::app_activity(&db, day.1, day.0));
+    assert!(message.contains("starts"), "{message}");
+    let message = invalid_message(api::daily_timeline(&db, day.0, day.1, -1, 24 * 60));
+    assert!(message.contains("18 hours"), "{message}");
+}
+
+#[test]
+fn exports_write_every_event_in_range_and_clearing_empties_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store_with_activity(dir.path());
+
+    let mut csv = Vec::new();
+    assert_eq!(api::export(&db, "csv", None, None, &mut csv).unwrap(), 9);
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().count(), 10, "a header and nine rows:\n{csv}");
+    assert!(csv.contains("tracking.miui.com"));
+
+    let mut lines = Vec::new();
+    let count = api::export(&db, "json", Some(T0 + HOUR), None, &mut lines).unwrap();
+    assert_eq!(count, 3);
+    for line in String::from_utf8(lines).unwrap().lines() {
+        parse(line);
+    }
+    let message = invalid_message(api::export(&db, "xml", None, None, Vec::new()));
+    assert!(message.contains("\"xml\""), "{message}");
+
+    assert_eq!(api::clear_activity(&db).unwrap(), 9);
+    assert_eq!(parse(&api::recent_events(&db, "{}").unwrap()), json!([]));
+}
+
+#[test]
+fn retention_is_stored_and_refuses_keeping_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    assert_eq!(
+        parse(&api::retention(&db).unwrap()),
+        json!({"maxAgeDays": null, "maxEvents": null})
+    );
+    api::set_retention(&db, 30, -1).unwrap();
+    assert_eq!(
+        parse(&api::retention(&db).unwrap()),
+        json!({"maxAgeDays": 30, "maxEvents": null})
+    );
+    let message = invalid_message(api::set_retention(&db, 0, -1));
+    assert!(message.contains("keep nothing"), "{message}");
+    let message = invalid_message(api::set_retention(&db, 1 << 40, -1));
+    assert!(message.contains("too long"), "{message}");
+    assert_eq!(
+        parse(&api::retention(&db).unwrap()),
+        json!({"maxAgeDays": 30, "maxEvents": null}),
+        "a refused change leaves the stored settings alone"
+    );
+}
+
+#[test]
+fn rules_round_trip_and_bad_rules_are_the_callers_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+
+    api::set_app_mode(&db, GAME.into(), "mobile", "block-all").unwrap();
+    api::set_app_mode(&db, BROWSER.into(), "any", "allow-all").unwrap();
+    let modes = parse(&api::app_modes(&db).unwrap());
+    assert_eq!(
+        modes,
+        json!([{"uid": GAME, "network": "mobile", "mode": "block-all"},
+               {"uid": BROWSER, "network": "any", "mode": "allow-all"}])
+    );
+    assert!(api::clear_app_mode(&db, GAME.into(), "mobile").unwrap());
+    assert!(!api::clear_app_mode(&db, GAME.into(), "mobile").unwrap());
+
+    assert_eq!(
+        api::add_domain_rule(&db, -1, "Tracking.MIUI.com.", "block").unwrap(),
+        "tracking.miui.com"
+    );
+    api::add_domain_rule(&db, GAME.into(), "app.adjust.com", "allow").unwrap();
+    let rules = parse(&api::domain_rules(&db).unwrap());
+    assert_eq!(rules.as_array().unwrap().len(), 2);
+    assert!(rules
+        .as_array()
+        .unwrap()
+        .contains(&json!({"uid": null, "domain": "tracking.miui.com", "action": "block"})));
+    assert!(api::remove_domain_rule(&db, -1, "tracking.miui.com").unwrap());
+    assert!(!api::remove_domain_rule(&db, -1, "tracking.miui.com").unwrap());
+
+    for (result, says) in [
+        (
+            api::set_app_mode(&db, GAME.into(), "mobile", "block-some"),
+            "block-some",
+        ),
+        (
+            api::set_app_mode(&db, GAME.into(), "satellite", "block-all"),
+            "satellite",
+        ),
+        (
+            api::set_app_mode(&db, -1, "any", "block-all"),
+            "-1 is not an app's uid",
+        ),
+        (
+            api::set_app_mode(&db, u32::MAX.into(), "any", "block-all"),
+            "is not an app's uid",
+        ),
+        (
+            api::add_domain_rule(&db, -1, "bad..name", "block").map(drop),
+            "bad..name",
+        ),
+        (
+            api::add_domain_rule(&db, -1, "ok.example", "deny").map(drop),
+            "deny",
+        ),
+    ] {
+        let message = invalid_message(result);
+        assert!(message.contains(says), "{says}: {message}");
+    }
+    let policy = hush_store::rules::app_policy(&mut hush_store::open(&db).unwrap()).unwrap();
+    assert_eq!(
+        policy.mode(Some(BROWSER)),
+        AppMode::AllowAll,
+        "the refused rules changed nothing"
+    );
+}
+
+#[test]
+fn a_database_that_is_not_one_is_a_store_error_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    std::fs::write(
+        &db,
+        b"this is not an SQLite database, it is a text file\n".repeat(100),
+    )
+    .unwrap();
+    match api::recent_events(&db, "{}") {
+        Err(ApiError::Store(error)) => {
+            let message = error.to_string();
+            assert!(message.contains("not a database"), "{message}");
+        }
+        other => panic!("expected a store error, got {other:?}"),
+    }
+    let missing_dir = dir.path().join("no/such/dir/hush.db");
+    match api::app_modes(&missing_dir) {
+        Err(ApiError::Store(error)) => assert!(error.to_string().contains("no/such/dir")),
+        other => panic!("expected a store error, got {other:?}"),
+    }
+}
