@@ -8,7 +8,10 @@
 # the host with cargo and hands the tests its path (-Dhush.jni.path), for NativeCore.
 #
 # usage: tests/android/jvm.sh [TEST_FILTER...]
+#        tests/android/jvm.sh --main CLASS [ARG...]
 #   TEST_FILTER: a test class's fully qualified or simple name, or a part of it.
+#   --main: runs CLASS's main (a benchmark in src/test) instead of the tests.
+# As root, the JVM runs in a network namespace made for the run (see below).
 # environment:
 #   HUSH_JVM_CACHE   download cache (default ~/.cache/hush-jvm); safe to delete
 #   HUSH_JVM_OFFLINE=1  never download: fail if something is missing from the cache
@@ -17,6 +20,13 @@
 # Closes with "jvm tests: N passed, M failed"; exits non-zero on any failure,
 # on a compile error, and when no test ran.
 set -euo pipefail
+
+MAIN_CLASS=
+if [ "${1:-}" = --main ]; then
+    [ -n "${2:-}" ] || { echo "jvm.sh: --main needs a class name" >&2; exit 2; }
+    MAIN_CLASS=$2
+    shift 2
+fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 APP=$ROOT/android-app
@@ -355,10 +365,32 @@ RUN_CP=$BUILD/test-classes:$BUILD/main-classes
 # sandbox; inside it, Robolectric loads android.* from the instrumented jar.
 RUN_CP=$RUN_CP:$CONFIG:$TEST_CP:$RUNNER:$ANDROID_CP
 
+# Tests that need a real network (a tun device, a resolver) run as root in a network
+# namespace of their own, made here, with only a loopback: nothing they do can reach
+# the host's network. They see its name in HUSH_JVM_NETNS.
+NETNS=()
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
+    netns=hush-jvm-$$
+    ip netns add "$netns" || die "cannot create network namespace $netns"
+    trap 'ip netns del "$netns" 2>/dev/null || true' EXIT
+    ip -n "$netns" link set lo up
+    NETNS=(ip netns exec "$netns" env HUSH_JVM_NETNS="$netns")
+fi
+
+JAVA_FLAGS=(-Xmx2g -XX:+UseParallelGC
+    -Djava.io.tmpdir="${TMPDIR:-/tmp}"
+    -Drobolectric.offline=true
+    -Drobolectric.dependency.dir="$SDK_DIR"
+    -Dhush.jni.path="$JNI_LIB"
+    # The native tests hand a file's descriptor number to the core, as
+    # ParcelFileDescriptor does on Android; the JVM keeps it in java.io.
+    --add-opens java.base/java.io=ALL-UNNAMED
+    -cp "$RUN_CP")
+
+if [ -n "$MAIN_CLASS" ]; then
+    log "running $MAIN_CLASS"
+    "${NETNS[@]}" "$JAVA" "${JAVA_FLAGS[@]}" "$MAIN_CLASS" "$@"
+    exit
+fi
 log "running tests (Robolectric, SDK $SDK, offline)"
-exec "$JAVA" -Xmx2g -XX:+UseParallelGC \
-    -Djava.io.tmpdir="${TMPDIR:-/tmp}" \
-    -Drobolectric.offline=true \
-    -Drobolectric.dependency.dir="$SDK_DIR" \
-    -Dhush.jni.path="$JNI_LIB" \
-    -cp "$RUN_CP" JvmTestMain "$BUILD/test-classes.txt" "$@"
+"${NETNS[@]}" "$JAVA" "${JAVA_FLAGS[@]}" JvmTestMain "$BUILD/test-classes.txt" "$@"

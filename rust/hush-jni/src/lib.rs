@@ -27,7 +27,15 @@
 //! This relies on unwinding: a profile with `panic = "abort"` would turn a
 //! panic into a crash.
 //!
-//! Layer: the outermost, Android-facing one. It holds no state yet.
+//! Layer: the outermost, Android-facing one. Its only state is the
+//! registry of running sessions ([`session`]); what the data means lives in
+//! [`hush_session::api`].
+
+#[cfg(target_os = "linux")]
+mod host;
+mod platform;
+mod session;
+mod store;
 
 use std::any::Any;
 use std::fmt;
@@ -35,7 +43,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use jni::objects::{JClass, JString};
 use jni::strings::{JNIStr, JNIString};
-use jni::sys::{jboolean, jint, jlong};
+use jni::sys::{jboolean, jint, jlong, jlongArray};
 use jni::{jni_mangle, jni_str, Env, EnvUnowned, Outcome};
 
 /// Local references a body's frame is sized for; the JVM grows it as needed.
@@ -129,6 +137,15 @@ impl<'local> ToJava<'local> for String {
     type Java = JString<'local>;
     fn to_java(self, env: &mut Env<'local>) -> Result<JString<'local>, BridgeError> {
         Ok(JString::from_str(env, self)?)
+    }
+}
+
+impl<'local> ToJava<'local> for Vec<i64> {
+    type Java = jlongArray;
+    fn to_java(self, env: &mut Env<'local>) -> Result<jlongArray, BridgeError> {
+        let array = env.new_long_array(self.len())?;
+        array.set_region(env, 0, &self)?;
+        Ok(array.into_raw())
     }
 }
 

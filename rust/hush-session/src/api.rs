@@ -194,6 +194,15 @@ pub fn stats_json(stats: &Stats, events_dropped: u64) -> String {
     })
 }
 
+/// How a session ended: `{"stats": (as [`stats_json`]), "error": null or why}`.
+pub fn end_json(stats: &Stats, events_dropped: u64, error: Option<&str>) -> String {
+    format!(
+        "{{\"stats\":{},\"error\":{}}}",
+        stats_json(stats, events_dropped),
+        to_json(&error)
+    )
+}
+
 // ---- the activity log ----
 
 fn open(database: &Path) -> Result<hush_store::Connection, ApiError> {

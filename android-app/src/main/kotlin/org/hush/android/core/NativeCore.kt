@@ -41,4 +41,44 @@ object NativeCore {
 
     /** Panics in the native code, on purpose: throws [RuntimeException]. For tests only. */
     @JvmStatic external fun panicForTest()
+
+    // ---- sessions (see NativeFirewall) ----
+
+    /**
+     * Starts the firewall on [tunFd], which the native side then owns (it is closed
+     * when the session stops, and at once when the start fails). [configJson]: see
+     * NativeFirewall.configJson. Returns the session's handle.
+     */
+    @JvmStatic external fun startSession(tunFd: Int, configJson: String, platform: CorePlatform): Long
+
+    /** Stops a session; JSON `{"stats": {...}, "error": null or "why"}`. */
+    @JvmStatic external fun stopSession(handle: Long): String
+
+    /** JSON `{"packetsIn", "dnsQueries", "blocked", "allowed", "eventsDropped", ...}`. */
+    @JvmStatic external fun sessionStats(handle: Long): String
+
+    /** [network]: `any`, `wifi` or `mobile`. */
+    @JvmStatic external fun setNetwork(handle: Long, network: String)
+
+    @JvmStatic external fun reloadRules(handle: Long)
+
+    // ---- the store, by database path (see NativeStore); a uid below 0 means none ----
+
+    @JvmStatic external fun recentEvents(database: String, queryJson: String): String
+    @JvmStatic external fun appActivity(database: String, sinceMs: Long, untilMs: Long): String
+    @JvmStatic external fun topBlockedHosts(database: String, sinceMs: Long, untilMs: Long, uid: Int, limit: Int): String
+    @JvmStatic external fun dailyTimeline(database: String, sinceMs: Long, untilMs: Long, uid: Int, utcOffsetMinutes: Int): String
+    @JvmStatic external fun appModes(database: String): String
+    @JvmStatic external fun setAppMode(database: String, uid: Int, network: String, mode: String)
+    @JvmStatic external fun clearAppMode(database: String, uid: Int, network: String): Boolean
+    @JvmStatic external fun domainRules(database: String): String
+    @JvmStatic external fun addDomainRule(database: String, uid: Int, domain: String, action: String): String
+    @JvmStatic external fun removeDomainRule(database: String, uid: Int, domain: String): Boolean
+    @JvmStatic external fun listSources(database: String): String
+    @JvmStatic external fun retention(database: String): String
+    /** A negative [maxAgeDays] or [maxEvents] is no limit. */
+    @JvmStatic external fun setRetention(database: String, maxAgeDays: Int, maxEvents: Long)
+    @JvmStatic external fun clearActivity(database: String): Long
+    /** Writes CSV or JSON Lines ([format] `csv`/`json`) to [fd], left open; `Long.MIN_VALUE` leaves an end open. */
+    @JvmStatic external fun exportEvents(database: String, fd: Int, format: String, sinceMs: Long, untilMs: Long): Long
 }

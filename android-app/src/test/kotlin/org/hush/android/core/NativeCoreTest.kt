@@ -42,14 +42,4 @@ class NativeCoreTest {
             expect<IllegalArgumentException> { NativeCore.normalizeDomain("bad..name$i") }
         }
     }
-
-    private inline fun <reified T : Throwable> expect(block: () -> Unit): T {
-        try {
-            block()
-        } catch (t: Throwable) {
-            if (t is T) return t
-            throw AssertionError("expected ${T::class.java.name}, got $t", t)
-        }
-        throw AssertionError("expected ${T::class.java.name}, nothing thrown")
-    }
 }

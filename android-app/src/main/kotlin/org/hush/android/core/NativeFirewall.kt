@@ -1,0 +1,43 @@
+package org.hush.android.core
+
+import org.json.JSONObject
+
+/** The Rust core as a [FirewallCore]: each session is a handle into `libhush_jni.so`. */
+object NativeFirewall : FirewallCore {
+    override fun start(tunFd: Int, config: CoreConfig, platform: CorePlatform): FirewallSession =
+        NativeSession(NativeCore.startSession(tunFd, configJson(config), platform))
+
+    /** [config] as the core reads it (`hush_session::api::session_config`). */
+    fun configJson(config: CoreConfig): String =
+        JSONObject()
+            .put("databasePath", config.databasePath)
+            .put("upstreamDns", config.upstreamDns)
+            .put("mtu", config.mtu)
+            .put("network", config.network.wire)
+            .toString()
+
+    /** Live counts from the core's JSON. */
+    fun liveStats(json: JSONObject): LiveStats =
+        LiveStats(
+            packetsIn = json.getLong("packetsIn"),
+            dnsQueries = json.getLong("dnsQueries"),
+            blocked = json.getLong("blocked"),
+            allowed = json.getLong("allowed"),
+            eventsDropped = json.getLong("eventsDropped"),
+        )
+}
+
+/** A running core session. After [stop], every call throws [IllegalStateException]. */
+class NativeSession internal constructor(private val handle: Long) : FirewallSession {
+    override fun stats(): LiveStats = NativeFirewall.liveStats(JSONObject(NativeCore.sessionStats(handle)))
+
+    override fun setNetwork(network: Network) = NativeCore.setNetwork(handle, network.wire)
+
+    override fun reloadRules() = NativeCore.reloadRules(handle)
+
+    override fun stop(): SessionEnd {
+        val end = JSONObject(NativeCore.stopSession(handle))
+        val error = if (end.isNull("error")) null else end.getString("error")
+        return SessionEnd(NativeFirewall.liveStats(end.getJSONObject("stats")), error)
+    }
+}

@@ -1,0 +1,145 @@
+package org.hush.android.core
+
+import org.hush.android.data.Action
+import org.hush.android.data.ActivityEvent
+import org.hush.android.data.AppActivity
+import org.hush.android.data.AppModeRule
+import org.hush.android.data.BlockedHost
+import org.hush.android.data.DayCount
+import org.hush.android.data.DomainAction
+import org.hush.android.data.DomainRule
+import org.hush.android.data.EventQuery
+import org.hush.android.data.ExportFormat
+import org.hush.android.data.HostCount
+import org.hush.android.data.HushStore
+import org.hush.android.data.ListSource
+import org.hush.android.data.Retention
+import org.hush.android.policy.AppMode
+import org.json.JSONArray
+import org.json.JSONObject
+
+/**
+ * The core's SQLite store at [databasePath], through `libhush_jni.so`. Works whether
+ * or not a session runs; see [HushStore] for threading and errors. A value the core
+ * sends that this version cannot read throws [IllegalStateException] naming it.
+ */
+class NativeStore(private val databasePath: String) : HushStore {
+    override fun recentEvents(query: EventQuery): List<ActivityEvent> {
+        val json = JSONObject()
+            .put("limit", query.limit)
+            .put("offset", query.offset)
+        query.uid?.let { json.put("uid", it) }
+        query.action?.let { json.put("action", it.wire) }
+        query.hostContains?.let { json.put("hostContains", it) }
+        query.sinceMs?.let { json.put("sinceMs", it) }
+        query.untilMs?.let { json.put("untilMs", it) }
+        return objects(NativeCore.recentEvents(databasePath, json.toString())) {
+            ActivityEvent(
+                timeMs = it.getLong("timeMs"),
+                uid = optionalInt(it, "uid"),
+                host = it.getString("host"),
+                ip = it.getString("ip"),
+                port = it.getInt("port"),
+                protocol = it.getString("protocol"),
+                action = action(it.getString("action")),
+                reason = it.getString("reason"),
+            )
+        }
+    }
+
+    override fun appActivity(sinceMs: Long, untilMs: Long): List<AppActivity> =
+        objects(NativeCore.appActivity(databasePath, sinceMs, untilMs)) {
+            AppActivity(
+                uid = optionalInt(it, "uid"),
+                blocked = it.getLong("blocked"),
+                allowed = it.getLong("allowed"),
+                failed = it.getLong("failed"),
+                firstMs = it.getLong("firstMs"),
+                lastMs = it.getLong("lastMs"),
+                topBlocked = objects(it.getJSONArray("topBlocked")) { h -> HostCount(h.getString("host"), h.getLong("count")) },
+            )
+        }
+
+    override fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost> =
+        objects(NativeCore.topBlockedHosts(databasePath, sinceMs, untilMs, uid ?: NO_UID, limit)) {
+            BlockedHost(it.getString("host"), it.getLong("blocked"), it.getInt("apps"))
+        }
+
+    override fun dailyTimeline(sinceMs: Long, untilMs: Long, uid: Int?, utcOffsetMinutes: Int): List<DayCount> =
+        objects(NativeCore.dailyTimeline(databasePath, sinceMs, untilMs, uid ?: NO_UID, utcOffsetMinutes)) {
+            DayCount(it.getString("day"), it.getLong("blocked"), it.getLong("allowed"), it.getLong("failed"))
+        }
+
+    override fun appModes(): List<AppModeRule> =
+        objects(NativeCore.appModes(databasePath)) {
+            AppModeRule(it.getInt("uid"), network(it.getString("network")), mode(it.getString("mode")))
+        }
+
+    override fun setAppMode(uid: Int, network: Network, mode: AppMode) =
+        NativeCore.setAppMode(databasePath, uid, network.wire, mode.wire)
+
+    override fun clearAppMode(uid: Int, network: Network): Boolean =
+        NativeCore.clearAppMode(databasePath, uid, network.wire)
+
+    override fun domainRules(): List<DomainRule> =
+        objects(NativeCore.domainRules(databasePath)) {
+            DomainRule(optionalInt(it, "uid"), it.getString("domain"), domainAction(it.getString("action")))
+        }
+
+    override fun addDomainRule(uid: Int?, domain: String, action: DomainAction): String =
+        NativeCore.addDomainRule(databasePath, uid ?: NO_UID, domain, action.wire)
+
+    override fun removeDomainRule(uid: Int?, domain: String): Boolean =
+        NativeCore.removeDomainRule(databasePath, uid ?: NO_UID, domain)
+
+    override fun listSources(): List<ListSource> =
+        objects(NativeCore.listSources(databasePath)) {
+            ListSource(
+                name = it.getString("name"),
+                origin = it.getString("origin"),
+                enabled = it.getBoolean("enabled"),
+                entries = it.getLong("entries"),
+                updatedMs = if (it.isNull("updatedMs")) null else it.getLong("updatedMs"),
+            )
+        }
+
+    override fun retention(): Retention {
+        val json = JSONObject(NativeCore.retention(databasePath))
+        return Retention(
+            maxAgeDays = optionalInt(json, "maxAgeDays"),
+            maxEvents = if (json.isNull("maxEvents")) null else json.getLong("maxEvents"),
+        )
+    }
+
+    override fun setRetention(retention: Retention) =
+        NativeCore.setRetention(databasePath, retention.maxAgeDays ?: -1, retention.maxEvents ?: -1L)
+
+    override fun clearActivity(): Long = NativeCore.clearActivity(databasePath)
+
+    override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long =
+        NativeCore.exportEvents(databasePath, fd, format.wire, sinceMs ?: Long.MIN_VALUE, untilMs ?: Long.MIN_VALUE)
+
+    private companion object {
+        /** "No uid": every app, for the native side. */
+        const val NO_UID = -1
+
+        fun <T> objects(json: String, read: (JSONObject) -> T): List<T> = objects(JSONArray(json), read)
+
+        fun <T> objects(array: JSONArray, read: (JSONObject) -> T): List<T> {
+            val out = ArrayList<T>(array.length())
+            for (i in 0 until array.length()) out.add(read(array.getJSONObject(i)))
+            return out
+        }
+
+        fun optionalInt(json: JSONObject, key: String): Int? = if (json.isNull(key)) null else json.getInt(key)
+
+        fun action(word: String): Action = Action.fromWire(word) ?: unknown("action", word)
+        fun domainAction(word: String): DomainAction = DomainAction.fromWire(word) ?: unknown("domain action", word)
+        fun mode(word: String): AppMode = AppMode.fromWire(word) ?: unknown("app mode", word)
+        fun network(word: String): Network =
+            Network.values().firstOrNull { it.wire == word } ?: unknown("network", word)
+
+        fun unknown(what: String, word: String): Nothing =
+            throw IllegalStateException("the core sent an unknown $what '$word'")
+    }
+}

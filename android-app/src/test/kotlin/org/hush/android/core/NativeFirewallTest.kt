@@ -1,0 +1,238 @@
+package org.hush.android.core
+
+import org.hush.android.data.Action
+import org.hush.android.data.EventQuery
+import org.hush.android.data.ExportFormat
+import org.junit.AfterClass
+import org.junit.Assert.assertArrayEquals
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.BeforeClass
+import org.junit.Test
+import java.io.File
+import java.io.FileOutputStream
+import java.net.InetAddress
+import java.nio.file.Files
+import java.util.Collections
+import java.util.concurrent.TimeUnit
+
+/**
+ * The core on a real Linux tun, through the same Kotlin classes the VpnService uses
+ * (NativeFirewall, NativeStore), with a real client (dig) and a real resolver
+ * (dnsmasq). Runs as root inside the network namespace tests/android/jvm.sh makes:
+ * the tun holds 198.18.0.1/24, dnsmasq listens on 127.0.0.1:5353, nothing else.
+ */
+class NativeFirewallTest {
+    /** A phone's platform, recording what the core asked of it. */
+    private class RecordingPlatform(private val uid: Int) : CorePlatform {
+        val protectedFds: MutableList<Int> = Collections.synchronizedList(ArrayList())
+        val lookups: MutableList<String> = Collections.synchronizedList(ArrayList())
+
+        override fun protect(fd: Int): Boolean {
+            protectedFds.add(fd)
+            return true
+        }
+
+        override fun ownerUid(protocol: Int, local: ByteArray, localPort: Int, remote: ByteArray, remotePort: Int): Int {
+            val from = InetAddress.getByAddress(local).hostAddress
+            val to = InetAddress.getByAddress(remote).hostAddress
+            lookups.add("$protocol $from:$localPort $to:$remotePort")
+            return uid
+        }
+    }
+
+    @Test
+    fun blockedAndAllowedNamesAreAnsweredAndRecordedForTheAppTheCallbackNamed() {
+        val database = File(workdir, "blocked-allowed.db").path
+        val platform = RecordingPlatform(GAME_UID)
+        val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(database, UPSTREAM), platform)
+        val blocked: List<String>
+        val allowed: List<String>
+        try {
+            blocked = dig(BLOCKED_NAME)
+            allowed = dig(ALLOWED_NAME)
+            val live = waitFor { session.stats().takeIf { it.blocked >= 1 && it.allowed >= 1 } }
+            assertEquals(2L, live.dnsQueries)
+        } finally {
+            val end = session.stop()
+            assertNull(end.error)
+            assertEquals(1L, end.stats.blocked)
+            assertEquals(0L, end.stats.eventsDropped)
+        }
+        assertTrue(blocked.joinToString("\n"), blocked.any { it.contains("status: NXDOMAIN") })
+        assertTrue(allowed.joinToString("\n"), allowed.any { it.startsWith("$ALLOWED_NAME.") && it.endsWith("\t$ALLOWED_ADDRESS") })
+
+        // The upstream socket was protected; each query's owner was asked for by its flow.
+        assertTrue("protect was never called", platform.protectedFds.isNotEmpty())
+        assertTrue(platform.protectedFds.toString(), platform.protectedFds.all { it > 2 })
+        assertTrue(platform.lookups.toString(), platform.lookups.isNotEmpty())
+        assertTrue(platform.lookups.toString(), platform.lookups.all { it.startsWith("17 $CLIENT:") && it.endsWith(" $RESOLVER:53") })
+
+        val store = NativeStore(database)
+        val events = store.recentEvents(EventQuery())
+        assertEquals(events.toString(), listOf(ALLOWED_NAME, BLOCKED_NAME), events.map { it.host })
+        assertEquals(listOf(Action.ALLOWED, Action.BLOCKED), events.map { it.action })
+        assertTrue(events.all { it.uid == GAME_UID && it.protocol == "dns" && it.ip == RESOLVER && it.port == 53 })
+        assertEquals("list:hush-default", events[1].reason)
+        assertTrue(events[0].timeMs >= events[1].timeMs)
+
+        val day = System.currentTimeMillis() - 86_400_000L to System.currentTimeMillis() + 3_600_000L
+        val apps = store.appActivity(day.first, day.second)
+        assertEquals(1, apps.size)
+        assertEquals(GAME_UID, apps[0].uid)
+        assertEquals(1L to 1L, apps[0].blocked to apps[0].allowed)
+        assertEquals(listOf(BLOCKED_NAME), store.topBlockedHosts(day.first, day.second, null, 10).map { it.host })
+
+        val csv = File(workdir, "export.csv")
+        val written = FileOutputStream(csv).use { out -> store.export(out.fd.number(), ExportFormat.CSV, null, null) }
+        assertEquals(2L, written)
+        val lines = Files.readAllLines(csv.toPath())
+        assertEquals(3, lines.size)
+        assertTrue(lines.toString(), lines[0].startsWith("time,"))
+    }
+
+    @Test
+    fun aStoppedSessionRefusesEveryCallAndStoppingTwiceIsAnError() {
+        val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(File(workdir, "stop.db").path, UPSTREAM), RecordingPlatform(1))
+        session.stop()
+        val message = expect<IllegalStateException> { session.stats() }.message.orEmpty()
+        assertTrue(message, message.contains("no running session"))
+        expect<IllegalStateException> { session.setNetwork(Network.WIFI) }
+        expect<IllegalStateException> { session.stop() }
+        // The tun was closed with the session: it can be attached again.
+        val again = HostTun.attach(TUN)
+        NativeFirewall.start(again, CoreConfig(File(workdir, "stop.db").path, UPSTREAM), RecordingPlatform(1)).stop()
+    }
+
+    @Test
+    fun aRefusedStartClosesTheTunAndSaysWhy() {
+        val cases = listOf(
+            CoreConfig(File(workdir, "bad.db").path, "9.9.9.9") to "is not an address:port",
+            CoreConfig(File(workdir, "bad.db").path, UPSTREAM, mtu = 576) to "IPv6 needs at least 1280",
+            CoreConfig("", UPSTREAM) to "database path is empty",
+        )
+        for ((config, says) in cases) {
+            val e = expect<IllegalArgumentException> { NativeFirewall.start(HostTun.attach(TUN), config, RecordingPlatform(1)) }
+            assertTrue(e.message, e.message.orEmpty().contains(says))
+        }
+        val notOpen = expect<IllegalArgumentException> {
+            NativeFirewall.start(987_654, CoreConfig(File(workdir, "bad.db").path, UPSTREAM), RecordingPlatform(1))
+        }
+        assertTrue(notOpen.message, notOpen.message.orEmpty().contains("987654 is not open"))
+        // A database in a directory that does not exist: the core cannot start.
+        val noDir = expect<IllegalStateException> {
+            NativeFirewall.start(HostTun.attach(TUN), CoreConfig("/nonexistent/dir/hush.db", UPSTREAM), RecordingPlatform(1))
+        }
+        assertTrue(noDir.message, noDir.message.orEmpty().contains("/nonexistent/dir/hush.db"))
+        // After every refusal the tun is free again: nothing kept it open.
+        HostTun.attach(TUN).let { NativeFirewall.start(it, CoreConfig(File(workdir, "ok.db").path, UPSTREAM), RecordingPlatform(1)).stop() }
+    }
+
+    @Test
+    fun aThrowingCallbackIsAnUnknownOwnerNotACrash() {
+        val database = File(workdir, "throwing.db").path
+        val platform = object : CorePlatform {
+            override fun protect(fd: Int): Boolean = true
+            override fun ownerUid(protocol: Int, local: ByteArray, localPort: Int, remote: ByteArray, remotePort: Int): Int =
+                throw SecurityException("no permission to look up owners")
+        }
+        val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(database, UPSTREAM), platform)
+        try {
+            assertTrue(dig(BLOCKED_NAME).any { it.contains("status: NXDOMAIN") })
+        } finally {
+            session.stop()
+        }
+        val events = NativeStore(database).recentEvents(EventQuery())
+        assertEquals(1, events.size)
+        assertNull(events[0].uid)
+    }
+
+    @Test
+    fun theOwnerCallbackRoundTripIsTimedFromANativeThread() {
+        val nanos = HostBench.ownerCallbackNanos(RecordingPlatform(GAME_UID), 1000)
+        assertEquals(1000, nanos.size)
+        assertTrue(nanos.all { it > 0 })
+        val answering = object : CorePlatform {
+            override fun protect(fd: Int) = true
+            override fun ownerUid(protocol: Int, local: ByteArray, localPort: Int, remote: ByteArray, remotePort: Int) =
+                CorePlatform.UNKNOWN_UID
+        }
+        val e = expect<IllegalStateException> { HostBench.ownerCallbackNanos(answering, 10) }
+        assertTrue(e.message, e.message.orEmpty().contains("no owner"))
+        assertArrayEquals(LongArray(0), HostBench.ownerCallbackNanos(RecordingPlatform(GAME_UID), 0))
+    }
+
+    companion object {
+        const val TUN = "hushjvm0"
+        const val CLIENT = "198.18.0.1"
+        /** In the tun's subnet, so the kernel routes it into the tun: the VPN's virtual DNS. */
+        const val RESOLVER = "198.18.0.53"
+        const val UPSTREAM = "127.0.0.1:5353"
+        const val GAME_UID = 10_123
+        const val BLOCKED_NAME = "tracking.miui.com"
+        const val ALLOWED_NAME = "allowed.hush.test"
+        const val ALLOWED_ADDRESS = "198.18.7.7"
+
+        private lateinit var workdir: File
+        private var dnsmasq: Process? = null
+
+        private fun run(vararg command: String) {
+            val process = ProcessBuilder(*command).redirectErrorStream(true).start()
+            val output = process.inputStream.bufferedReader().readText()
+            check(process.waitFor(20, TimeUnit.SECONDS) && process.exitValue() == 0) {
+                "${command.joinToString(" ")} failed: $output"
+            }
+        }
+
+        @BeforeClass
+        @JvmStatic
+        fun createTunAndResolver() {
+            check(System.getProperty("user.name") == "root") {
+                "NativeFirewallTest needs root: it creates a tun device (run tests/android/jvm.sh as root)"
+            }
+            check(System.getenv("HUSH_JVM_NETNS") != null) {
+                "NativeFirewallTest runs only inside the network namespace tests/android/jvm.sh makes"
+            }
+            workdir = Files.createTempDirectory("hush-jvm-tun").toFile()
+            run("ip", "link", "set", "lo", "up")
+            run("ip", "tuntap", "add", "dev", TUN, "mode", "tun")
+            run("ip", "addr", "add", "$CLIENT/24", "dev", TUN)
+            run("ip", "link", "set", TUN, "up")
+            dnsmasq = ProcessBuilder(
+                "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                "--bind-interfaces", "--listen-address=127.0.0.1", "--port=5353", "--user=root",
+                "--pid-file=${File(workdir, "dnsmasq.pid")}", "--address=/$ALLOWED_NAME/$ALLOWED_ADDRESS",
+            ).redirectErrorStream(true).redirectOutput(File(workdir, "dnsmasq.log")).start()
+            // Ready when it answers (bounded: 50 tries, 5 s).
+            waitFor { dig(ALLOWED_NAME, "@127.0.0.1", "-p", "5353").takeIf { out -> out.any { it.contains(ALLOWED_ADDRESS) } } }
+        }
+
+        @AfterClass
+        @JvmStatic
+        fun removeTunAndResolver() {
+            dnsmasq?.destroyForcibly()?.waitFor(5, TimeUnit.SECONDS)
+            runCatching { run("ip", "link", "del", TUN) }
+            workdir.deleteRecursively()
+        }
+
+        /** dig's output lines, one try, a 2 s timeout. */
+        fun dig(name: String, vararg server: String): List<String> {
+            val at = if (server.isEmpty()) arrayOf("@$RESOLVER") else arrayOf(*server)
+            val process = ProcessBuilder("dig", *at, "+tries=1", "+time=2", "A", name)
+                .redirectErrorStream(true).start()
+            val output = process.inputStream.bufferedReader().readLines()
+            check(process.waitFor(10, TimeUnit.SECONDS)) { "dig $name hung" }
+            return output
+        }
+
+        /** Polls [probe] every 100 ms, at most 50 times, for a non-null answer. */
+        fun <T : Any> waitFor(probe: () -> T?): T {
+            repeat(50) {
+                probe()?.let { return it }
+                Thread.sleep(100)
+            }
+            throw AssertionError("nothing came within 5 s")
+        }
+    }
+}

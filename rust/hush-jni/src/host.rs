@@ -1,0 +1,78 @@
+//! Entry points for the Linux host build only, which the JVM tests load:
+//! attaching to a real tun device (what `VpnService.establish` gives on a
+//! phone), and timing the owner-lookup callback as the core makes it.
+//!
+//! The Kotlin side declares them in the test sources
+//! (`org.hush.android.core.HostTun`, `HostBench`); the Android build has
+//! neither.
+
+use std::net::SocketAddr;
+use std::os::fd::IntoRawFd;
+use std::time::Instant;
+
+use hush_engine::owner::{FlowKey, OwnerLookup, Transport};
+use jni::objects::{JClass, JObject, JString};
+use jni::sys::{jint, jlongArray};
+use jni::{jni_mangle, Env, EnvUnowned};
+
+use crate::platform::JavaPlatform;
+use crate::{arg_string, entry, BridgeError};
+
+/// `HostTun.attach(name: String): Int`: a descriptor of the existing tun
+/// device `name`, which the caller then owns.
+#[jni_mangle("org.hush.android.core.HostTun")]
+pub extern "system" fn attach<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    name: JString<'local>,
+) -> jint {
+    entry(env, |env| {
+        let name = arg_string(env, &name)?;
+        let tun =
+            hush_linux::tun::attach(&name).map_err(|e| BridgeError::IllegalState(e.to_string()))?;
+        Ok(tun.into_raw_fd())
+    })
+}
+
+/// `HostBench.ownerCallbackNanos(platform: CorePlatform, count: Int): LongArray`:
+/// makes `count` owner lookups through `platform` from a native thread, as
+/// the core's lookup pool does, and returns each one's time in ns. Every
+/// lookup must name an owner (a fake platform's), or this throws.
+#[jni_mangle("org.hush.android.core.HostBench")]
+pub extern "system" fn owner_callback_nanos<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    platform: JObject<'local>,
+    count: jint,
+) -> jlongArray {
+    entry(env, |env| time_lookups(env, &platform, count))
+}
+
+fn time_lookups(
+    env: &Env<'_>,
+    platform: &JObject<'_>,
+    count: jint,
+) -> Result<Vec<i64>, BridgeError> {
+    let count = usize::try_from(count)
+        .map_err(|_| BridgeError::InvalidArgument(format!("count {count} is negative")))?;
+    let platform = JavaPlatform::new(env, platform)?;
+    let flow = FlowKey {
+        transport: Transport::Tcp,
+        local: SocketAddr::from(([198, 18, 0, 1], 40_000)),
+        remote: SocketAddr::from(([198, 18, 0, 80], 443)),
+    };
+    let lookups = std::thread::spawn(move || {
+        let mut nanos = Vec::with_capacity(count);
+        for _ in 0..count {
+            let start = Instant::now();
+            let owner = platform.owner(&flow);
+            nanos.push(start.elapsed().as_nanos() as i64);
+            owner?;
+        }
+        Some(nanos)
+    });
+    lookups
+        .join()
+        .map_err(|_| BridgeError::IllegalState("the lookup thread panicked".into()))?
+        .ok_or_else(|| BridgeError::IllegalState("the platform answered no owner".into()))
+}

@@ -1,0 +1,169 @@
+//! Running sessions, by the handle Kotlin holds (a `Long`), and the entry
+//! points that start, steer and stop them.
+//!
+//! A handle is a number from a registry, never a pointer: a stale or
+//! made-up handle is an `IllegalStateException`, not a crash, and stopping
+//! twice is harmless to the process.
+
+use std::collections::HashMap;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hush_session::{api, Session, SessionError};
+use jni::objects::{JClass, JObject, JString};
+use jni::sys::{jint, jlong};
+use jni::{jni_mangle, Env, EnvUnowned};
+
+use crate::platform::JavaPlatform;
+use crate::{arg_string, entry, BridgeError};
+
+#[derive(Default)]
+struct Sessions {
+    last: i64,
+    running: HashMap<i64, Session>,
+}
+
+static SESSIONS: Mutex<Option<Sessions>> = Mutex::new(None);
+
+/// The registry. A panic while it was held (caught at the entry) leaves it
+/// consistent (each change is one insert or remove), so poisoning is ignored.
+fn sessions() -> MutexGuard<'static, Option<Sessions>> {
+    SESSIONS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn with_session<T>(
+    handle: jlong,
+    call: impl FnOnce(&Session) -> Result<T, BridgeError>,
+) -> Result<T, BridgeError> {
+    let guard = sessions();
+    let session = guard
+        .as_ref()
+        .and_then(|s| s.running.get(&handle))
+        .ok_or_else(|| no_session(handle))?;
+    call(session)
+}
+
+fn no_session(handle: jlong) -> BridgeError {
+    BridgeError::IllegalState(format!("no running session {handle} (stopped already?)"))
+}
+
+impl From<SessionError> for BridgeError {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::Mtu(_) => BridgeError::InvalidArgument(error.to_string()),
+            other => BridgeError::IllegalState(other.to_string()),
+        }
+    }
+}
+
+/// Takes ownership of the tun descriptor the platform hands over (detached
+/// from its `ParcelFileDescriptor`), after checking that it is open.
+pub(crate) fn take_fd(fd: jint) -> Result<OwnedFd, BridgeError> {
+    // SAFETY: F_GETFD only reads the descriptor's flags; any int is allowed.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(BridgeError::InvalidArgument(format!(
+            "the tun descriptor {fd} is not open"
+        )));
+    }
+    // SAFETY: the descriptor is open, and the caller gave up its ownership:
+    // from here the session alone closes it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn start(
+    env: &Env<'_>,
+    tun_fd: jint,
+    config: &JString<'_>,
+    platform: &JObject<'_>,
+) -> Result<i64, BridgeError> {
+    let tun = take_fd(tun_fd)?;
+    let config = api::session_config(&arg_string(env, config)?)?;
+    let platform = Arc::new(JavaPlatform::new(env, platform)?);
+    let session = Session::start(tun, config, platform.clone(), platform)?;
+    let mut guard = sessions();
+    let sessions = guard.get_or_insert_with(Sessions::default);
+    sessions.last += 1;
+    sessions.running.insert(sessions.last, session);
+    Ok(sessions.last)
+}
+
+fn stop(handle: jlong) -> Result<String, BridgeError> {
+    let session = sessions()
+        .as_mut()
+        .and_then(|s| s.running.remove(&handle))
+        .ok_or_else(|| no_session(handle))?;
+    let (last, dropped) = (session.stats(), session.events_dropped());
+    // The registry is not held while the engine winds down.
+    let (stats, dropped, error) = match session.stop() {
+        Ok(finished) => (finished.stats, finished.events_dropped, None),
+        Err(error) => (last, dropped, Some(error.to_string())),
+    };
+    Ok(api::end_json(&stats, dropped, error.as_deref()))
+}
+
+/// `startSession(tunFd: Int, configJson: String, platform: CorePlatform): Long`:
+/// starts the firewall on the tun, which it then owns (closed on failure
+/// too); returns the session's handle.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn start_session<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    tun_fd: jint,
+    config: JString<'local>,
+    platform: JObject<'local>,
+) -> jlong {
+    entry(env, |env| start(env, tun_fd, &config, &platform))
+}
+
+/// `stopSession(handle: Long): String`: stops it; JSON `{"stats", "error"}`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn stop_session<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JString<'local> {
+    entry(env, |_| stop(handle))
+}
+
+/// `sessionStats(handle: Long): String`: the live counts as JSON.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn session_stats<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JString<'local> {
+    entry(env, |_| {
+        with_session(handle, |s| {
+            Ok(api::stats_json(&s.stats(), s.events_dropped()))
+        })
+    })
+}
+
+/// `setNetwork(handle: Long, network: String)`: `any`, `wifi` or `mobile`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_network<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    network: JString<'local>,
+) {
+    entry(env, |env| {
+        let network = api::word(&arg_string(env, &network)?)?;
+        with_session(handle, |s| {
+            s.set_network(network);
+            Ok(())
+        })
+    })
+}
+
+/// `reloadRules(handle: Long)`: puts the stored rules in force.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn reload_rules<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    entry(env, |_| with_session(handle, |s| Ok(s.reload_rules()?)))
+}

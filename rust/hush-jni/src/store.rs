@@ -1,0 +1,327 @@
+//! The activity log and the rules, read and changed by path: the UI calls
+//! these whether or not a session runs. Each entry is one call into
+//! [`hush_session::api`]; a running session sees rule changes after
+//! `reloadRules`.
+//!
+//! A uid argument below zero means "none": every app for a query or a
+//! domain rule (Android's `Process.INVALID_UID` is -1).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+
+use hush_session::api::{self, ApiError};
+use jni::objects::{JClass, JString};
+use jni::sys::{jboolean, jint, jlong};
+use jni::{jni_mangle, Env, EnvUnowned};
+
+use crate::{arg_string, entry, BridgeError};
+
+impl From<ApiError> for BridgeError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Invalid(why) => BridgeError::InvalidArgument(why),
+            other => BridgeError::IllegalState(other.to_string()),
+        }
+    }
+}
+
+fn path(env: &Env<'_>, database: &JString<'_>) -> Result<PathBuf, BridgeError> {
+    let path = arg_string(env, database)?;
+    if path.is_empty() {
+        return Err(BridgeError::InvalidArgument(
+            "the database path is empty".into(),
+        ));
+    }
+    Ok(PathBuf::from(path))
+}
+
+fn limit(value: jint) -> Result<u32, BridgeError> {
+    u32::try_from(value)
+        .map_err(|_| BridgeError::InvalidArgument(format!("a limit of {value} is negative")))
+}
+
+/// A time bound from Kotlin: `Long.MIN_VALUE` leaves that end open.
+fn bound(ms: jlong) -> Option<i64> {
+    (ms != jlong::MIN).then_some(ms)
+}
+
+/// A duplicate of the caller's descriptor, which stays the caller's.
+fn borrowed_file(fd: jint) -> Result<File, BridgeError> {
+    let not_open = |e: std::io::Error| {
+        BridgeError::InvalidArgument(format!("the descriptor {fd} is not open: {e}"))
+    };
+    // SAFETY: F_GETFD only reads the descriptor's flags; any int is allowed.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(not_open(std::io::Error::last_os_error()));
+    }
+    // SAFETY: the descriptor is open and the caller keeps it open for the
+    // length of this call, which the borrow does not outlive.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let owned: OwnedFd = borrowed.try_clone_to_owned().map_err(not_open)?;
+    Ok(File::from(owned))
+}
+
+fn export(
+    env: &Env<'_>,
+    database: &JString<'_>,
+    fd: jint,
+    format: &JString<'_>,
+    since_ms: jlong,
+    until_ms: jlong,
+) -> Result<i64, BridgeError> {
+    let (database, format) = (path(env, database)?, arg_string(env, format)?);
+    let mut out = BufWriter::new(borrowed_file(fd)?);
+    let count = api::export(
+        &database,
+        &format,
+        bound(since_ms),
+        bound(until_ms),
+        &mut out,
+    )?;
+    out.flush().map_err(ApiError::Io)?;
+    Ok(count as i64)
+}
+
+/// `recentEvents(database, queryJson): String`: a page of events, JSON.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn recent_events<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    query: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| {
+        Ok(api::recent_events(
+            &path(env, &database)?,
+            &arg_string(env, &query)?,
+        )?)
+    })
+}
+
+/// `appActivity(database, sinceMs, untilMs): String`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn app_activity<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    since_ms: jlong,
+    until_ms: jlong,
+) -> JString<'local> {
+    entry(env, |env| {
+        Ok(api::app_activity(
+            &path(env, &database)?,
+            since_ms,
+            until_ms,
+        )?)
+    })
+}
+
+/// `topBlockedHosts(database, sinceMs, untilMs, uid, limit): String`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn top_blocked_hosts<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    since_ms: jlong,
+    until_ms: jlong,
+    uid: jint,
+    count: jint,
+) -> JString<'local> {
+    entry(env, |env| {
+        let database = path(env, &database)?;
+        Ok(api::top_blocked_hosts(
+            &database,
+            since_ms,
+            until_ms,
+            uid.into(),
+            limit(count)?,
+        )?)
+    })
+}
+
+/// `dailyTimeline(database, sinceMs, untilMs, uid, utcOffsetMinutes): String`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn daily_timeline<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    since_ms: jlong,
+    until_ms: jlong,
+    uid: jint,
+    utc_offset_minutes: jint,
+) -> JString<'local> {
+    entry(env, |env| {
+        let database = path(env, &database)?;
+        Ok(api::daily_timeline(
+            &database,
+            since_ms,
+            until_ms,
+            uid.into(),
+            utc_offset_minutes,
+        )?)
+    })
+}
+
+/// `appModes(database): String`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn app_modes<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| Ok(api::app_modes(&path(env, &database)?)?))
+}
+
+/// `setAppMode(database, uid, network, mode)`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_app_mode<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    network: JString<'local>,
+    mode: JString<'local>,
+) {
+    entry(env, |env| {
+        let (database, network, mode) = (
+            path(env, &database)?,
+            arg_string(env, &network)?,
+            arg_string(env, &mode)?,
+        );
+        Ok(api::set_app_mode(&database, uid.into(), &network, &mode)?)
+    })
+}
+
+/// `clearAppMode(database, uid, network): Boolean`: whether there was one.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn clear_app_mode<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    network: JString<'local>,
+) -> jboolean {
+    entry(env, |env| {
+        let (database, network) = (path(env, &database)?, arg_string(env, &network)?);
+        Ok(api::clear_app_mode(&database, uid.into(), &network)?)
+    })
+}
+
+/// `domainRules(database): String`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn domain_rules<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| Ok(api::domain_rules(&path(env, &database)?)?))
+}
+
+/// `addDomainRule(database, uid, domain, action): String`: the domain as stored.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn add_domain_rule<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    domain: JString<'local>,
+    action: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| {
+        let (database, domain, action) = (
+            path(env, &database)?,
+            arg_string(env, &domain)?,
+            arg_string(env, &action)?,
+        );
+        Ok(api::add_domain_rule(
+            &database,
+            uid.into(),
+            &domain,
+            &action,
+        )?)
+    })
+}
+
+/// `removeDomainRule(database, uid, domain): Boolean`: whether there was one.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn remove_domain_rule<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    domain: JString<'local>,
+) -> jboolean {
+    entry(env, |env| {
+        let (database, domain) = (path(env, &database)?, arg_string(env, &domain)?);
+        Ok(api::remove_domain_rule(&database, uid.into(), &domain)?)
+    })
+}
+
+/// `listSources(database): String`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn list_sources<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| Ok(api::list_sources(&path(env, &database)?)?))
+}
+
+/// `retention(database): String`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn retention<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| Ok(api::retention(&path(env, &database)?)?))
+}
+
+/// `setRetention(database, maxAgeDays: Int, maxEvents: Long)`: negative is no limit.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_retention<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    max_age_days: jint,
+    max_events: jlong,
+) {
+    entry(env, |env| {
+        Ok(api::set_retention(
+            &path(env, &database)?,
+            max_age_days.into(),
+            max_events,
+        )?)
+    })
+}
+
+/// `clearActivity(database): Long`: the events deleted.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn clear_activity<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> jlong {
+    entry(env, |env| {
+        Ok(api::clear_activity(&path(env, &database)?)? as i64)
+    })
+}
+
+/// `exportEvents(database, fd, format, sinceMs, untilMs): Long`: writes CSV
+/// or JSON Lines to `fd` (left open); `Long.MIN_VALUE` leaves an end open.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn export_events<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    fd: jint,
+    format: JString<'local>,
+    since_ms: jlong,
+    until_ms: jlong,
+) -> jlong {
+    entry(env, |env| {
+        export(env, &database, fd, &format, since_ms, until_ms)
+    })
+}
