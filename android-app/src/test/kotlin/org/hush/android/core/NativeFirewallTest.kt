@@ -1,8 +1,10 @@
 package org.hush.android.core
 
 import org.hush.android.data.Action
+import org.hush.android.data.DomainAction
 import org.hush.android.data.EventQuery
 import org.hush.android.data.ExportFormat
+import org.hush.android.policy.AppMode
 import org.junit.AfterClass
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
@@ -90,6 +92,30 @@ class NativeFirewallTest {
         val lines = Files.readAllLines(csv.toPath())
         assertEquals(3, lines.size)
         assertTrue(lines.toString(), lines[0].startsWith("time,"))
+    }
+
+    @Test
+    fun anAppModeSetThroughTheStoreAppliesToTheRunningSessionAfterReload() {
+        val database = File(workdir, "modes.db").path
+        val store = NativeStore(database)
+        val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(database, UPSTREAM, network = Network.WIFI), RecordingPlatform(GAME_UID))
+        try {
+            assertTrue(dig(ALLOWED_NAME).any { it.endsWith("\t$ALLOWED_ADDRESS") })
+            // Blocked on mobile data only: on Wi-Fi the game still gets through.
+            store.setAppMode(GAME_UID, Network.MOBILE, AppMode.BLOCK_ALL)
+            session.reloadRules()
+            assertTrue(dig(ALLOWED_NAME).any { it.endsWith("\t$ALLOWED_ADDRESS") })
+            session.setNetwork(Network.MOBILE)
+            assertTrue(dig(ALLOWED_NAME).any { it.contains("status: NXDOMAIN") })
+            // A global allow rule does not beat the app's block-all; the app's own rule does.
+            store.addDomainRule(GAME_UID, ALLOWED_NAME, DomainAction.ALLOW)
+            session.reloadRules()
+            assertTrue(dig(ALLOWED_NAME).any { it.endsWith("\t$ALLOWED_ADDRESS") })
+        } finally {
+            session.stop()
+        }
+        val reasons = store.recentEvents(EventQuery()).map { "${it.action.wire} ${it.reason}" }
+        assertEquals(listOf("allowed app-rule:allow", "blocked app:block-all", "allowed unlisted", "allowed unlisted"), reasons)
     }
 
     @Test
