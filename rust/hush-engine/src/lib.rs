@@ -28,5 +28,5 @@ pub use apps::{
 pub use dns_firewall::{DnsConfig, DnsFirewall, Step};
 pub use driver::{open_upstream, run_dns_path, EngineError, NoProtection, SocketProtector};
 pub use event::{DiscardEvents, Event, EventSink, Reason, Verdict};
-pub use relay::{run_relay, Platform, RelayConfig, STATS_EVERY};
+pub use relay::{run_relay, Lists, Platform, RelayConfig, STATS_EVERY};
 pub use stats::Stats;

@@ -147,6 +147,7 @@ fn start_relay_for(
                 owners,
                 policy,
                 live_stats,
+                lists: None,
             },
             async {
                 let _ = stopped.await;

@@ -167,3 +167,20 @@ pub extern "system" fn reload_rules<'local>(
 ) {
     entry(env, |_| with_session(handle, |s| Ok(s.reload_rules()?)))
 }
+
+/// `reloadLists(handle: Long, configJson: String): String`: reads the lists
+/// the configuration names again and puts them in force; returns what
+/// loading each found (JSON). A list that cannot be read changes nothing.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn reload_lists<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    config: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| {
+        let config = api::session_config(&arg_string(env, &config)?)?;
+        let loads = with_session(handle, |s| Ok(s.reload_lists(&config)?))?;
+        Ok(api::list_loads_json(&loads))
+    })
+}

@@ -30,9 +30,7 @@ impl From<ApiError> for BridgeError {
 fn path(env: &Env<'_>, database: &JString<'_>) -> Result<PathBuf, BridgeError> {
     let path = arg_string(env, database)?;
     if path.is_empty() {
-        return Err(BridgeError::InvalidArgument(
-            "the database path is empty".into(),
-        ));
+        return Err(BridgeError::InvalidArgument("the path is empty".into()));
     }
     Ok(PathBuf::from(path))
 }
@@ -323,5 +321,20 @@ pub extern "system" fn export_events<'local>(
 ) -> jlong {
     entry(env, |env| {
         export(env, &database, fd, &format, since_ms, until_ms)
+    })
+}
+
+/// `checkList(path, kind): String`: what the list file holds (JSON), or
+/// `IllegalArgumentException` when it is unreadable, too large or not a list.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn check_list<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    list: JString<'local>,
+    kind: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| {
+        let (list, kind) = (path(env, &list)?, arg_string(env, &kind)?);
+        Ok(api::check_list(&list, &kind)?)
     })
 }

@@ -23,7 +23,7 @@ use hush_store::query::{self, RetentionSettings};
 use hush_store::{rules, EventFilter, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::{ListFile, SessionConfig};
+use crate::{ListFile, ListLoad, SessionConfig};
 
 /// Why a call was refused or failed, by what the caller did wrong.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +163,111 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
     };
     config.follow_stored_rules = false;
     Ok(config)
+}
+
+// ---- lists ----
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListLoadJson<'a> {
+    name: &'a str,
+    origin: &'a str,
+    entries: u64,
+    duplicates: u64,
+    rejected: u64,
+    first_rejected: Vec<RejectedJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct RejectedJson<'a> {
+    line: usize,
+    reason: &'a str,
+}
+
+/// What loading each list found: `[{"name", "origin", "entries",
+/// "duplicates", "rejected", "firstRejected": [{"line", "reason"}]}]`.
+pub fn list_loads_json(loads: &[ListLoad]) -> String {
+    to_json(&loads.iter().map(ListLoadJson::of).collect::<Vec<_>>())
+}
+
+impl<'a> ListLoadJson<'a> {
+    fn of(load: &'a ListLoad) -> Self {
+        ListLoadJson {
+            name: &load.name,
+            origin: &load.origin,
+            entries: load.entries,
+            duplicates: load.duplicates,
+            rejected: load.rejected,
+            first_rejected: load
+                .first_rejected
+                .iter()
+                .map(|(line, reason)| RejectedJson {
+                    line: *line,
+                    reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Most bytes of a list file [`check_list`] reads: beyond it, the file is
+/// not a list a phone should hold in memory.
+pub const MAX_LIST_BYTES: u64 = 64 << 20;
+
+/// Reads the list file at `path` as a block or allow list (`kind`), as a
+/// session would, and says what it holds (one entry of
+/// [`list_loads_json`]'s form), without putting it in force: for checking a
+/// download before it replaces the copy in use. A file with no entry at
+/// all and lines that are not entries is refused as "not a list".
+pub fn check_list(path: &Path, kind: &str) -> Result<String, ApiError> {
+    let kind = match kind {
+        "block" => ListKind::Block,
+        "allow" => ListKind::Allow,
+        other => {
+            return Err(invalid(format!(
+                "list kind {other:?} is neither block nor allow"
+            )))
+        }
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| invalid(format!("failed to read the list {}: {e}", path.display())))?;
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_LIST_BYTES + 1),
+        &mut text,
+    )
+    .map_err(|e| invalid(format!("failed to read the list {}: {e}", path.display())))?;
+    if text.len() as u64 > MAX_LIST_BYTES {
+        return Err(invalid(format!(
+            "the list {} is larger than {} MB",
+            path.display(),
+            MAX_LIST_BYTES >> 20
+        )));
+    }
+    let name = crate::list_name(path);
+    let mut builder = hush_rules::RuleSetBuilder::new();
+    let report = builder.add_list(&name, kind, &text);
+    if report.entries == 0 && report.allow_entries == 0 && report.rejected_count > 0 {
+        let first = report
+            .rejected
+            .first()
+            .map(|r| format!(" (line {}: {})", r.line, r.reason))
+            .unwrap_or_default();
+        return Err(invalid(format!(
+            "{name} is not a list: none of its {} lines names a host{first}",
+            report.lines
+        )));
+    }
+    let load = ListLoad {
+        name,
+        origin: path.display().to_string(),
+        addresses: false,
+        entries: report.entries as u64,
+        duplicates: report.duplicates as u64,
+        rejected: report.rejected_count as u64,
+        first_rejected: crate::first_rejected(&report.rejected),
+    };
+    Ok(to_json(&ListLoadJson::of(&load)))
 }
 
 // ---- live counts ----

@@ -25,7 +25,7 @@ use hush_dns::BlockMode;
 use hush_engine::owner::OwnerLookup;
 use hush_engine::{
     policy_channel, AppMode, AppPolicy, DiscardEvents, DnsConfig, DnsFirewall, DomainAction,
-    EventSink, Network, Platform, PolicySender, RelayConfig, SocketProtector, Stats,
+    EventSink, Lists, Network, Platform, PolicySender, RelayConfig, SocketProtector, Stats,
 };
 use hush_rules::{AddressRules, AddressRulesBuilder, ListKind, RuleSet, RuleSetBuilder};
 use hush_store::recover::Recovery;
@@ -144,7 +144,8 @@ pub struct Session {
     follower: Option<JoinHandle<()>>,
     /// Dropped to stop the follower at once.
     follower_stop: Option<std::sync::mpsc::Sender<()>>,
-    loads: Vec<ListLoad>,
+    lists: watch::Sender<Lists>,
+    loads: std::sync::Mutex<Vec<ListLoad>>,
     recovery: Option<Recovery>,
 }
 
@@ -160,35 +161,31 @@ impl Session {
         if config.mtu < 1280 {
             return Err(SessionError::Mtu(config.mtu));
         }
-        let (names, mut loads) = load_lists(&config)?;
-        let (addresses, address_loads) = load_address_lists(&config)?;
-        loads.extend(address_loads);
+        let (lists, loads) = read_lists(&config)?;
 
         let mut recovery = None;
-        let (events, writer): (Arc<dyn EventSink>, Option<Arc<EventWriter>>) = match &config
-            .database
-        {
-            Some(path) => {
-                let (connection, recovered) = hush_store::recover::open_or_recover(path)
-                    .map_err(|source| database_error(path, source))?;
-                recovery = recovered;
-                for load in &loads {
-                    rules::record_list_load(&connection, &load.name, &load.origin, load.entries)?;
+        let (events, writer): (Arc<dyn EventSink>, Option<Arc<EventWriter>>) =
+            match &config.database {
+                Some(path) => {
+                    let (connection, recovered) = hush_store::recover::open_or_recover(path)
+                        .map_err(|source| database_error(path, source))?;
+                    recovery = recovered;
+                    record_loads(&connection, &loads)?;
+                    let writer = Arc::new(EventWriter::start(connection, EVENT_QUEUE)?);
+                    (writer.clone(), Some(writer))
                 }
-                let writer = Arc::new(EventWriter::start(connection, EVENT_QUEUE)?);
-                (writer.clone(), Some(writer))
-            }
-            None => (Arc::new(DiscardEvents), None),
-        };
+                None => (Arc::new(DiscardEvents), None),
+            };
         let mut firewall = DnsFirewall::new(
             DnsConfig {
                 block_mode: config.block_mode,
                 ..DnsConfig::default()
             },
-            Arc::new(names),
+            Arc::clone(&lists.names),
             events,
         );
-        firewall.set_address_rules(Arc::new(addresses));
+        firewall.set_address_rules(Arc::clone(&lists.addresses));
+        let (lists, lists_updates) = watch::channel(lists);
 
         let initial = match &config.database {
             Some(path) => follow::load(path, config.network).map_err(SessionError::Start)?,
@@ -229,6 +226,7 @@ impl Session {
             owners,
             policy: policy_updates,
             live_stats: Some(live_stats),
+            lists: Some(lists_updates),
         };
         let engine = std::thread::Builder::new()
             .name("hush-engine".into())
@@ -275,7 +273,8 @@ impl Session {
             database: config.database.clone(),
             follower,
             follower_stop,
-            loads,
+            lists,
+            loads: std::sync::Mutex::new(loads),
             recovery,
         };
         match started_rx.recv() {
@@ -294,9 +293,31 @@ impl Session {
         }
     }
 
-    /// What loading each list found.
-    pub fn list_loads(&self) -> &[ListLoad] {
-        &self.loads
+    /// What loading each list found, at start or at the last reload.
+    pub fn list_loads(&self) -> Vec<ListLoad> {
+        self.loads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Reads the lists `config` names again (`with_default_list`, `lists`,
+    /// `address_lists`; the rest of it is ignored) and puts them in force
+    /// for new flows and queries. The lists are read on the caller's thread,
+    /// not the relay's. If one cannot be read, nothing changes.
+    pub fn reload_lists(&self, config: &SessionConfig) -> Result<Vec<ListLoad>, SessionError> {
+        let (lists, loads) = read_lists(config)?;
+        if let Some(path) = &self.database {
+            let connection =
+                hush_store::open(path).map_err(|source| database_error(path, source))?;
+            record_loads(&connection, &loads)?;
+        }
+        self.lists.send_replace(lists);
+        *self
+            .loads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = loads.clone();
+        Ok(loads)
     }
 
     /// Set when the database was not usable and was moved aside at start.
@@ -462,12 +483,34 @@ fn read_list(path: &Path) -> Result<Vec<u8>, SessionError> {
 }
 
 /// The first rejected lines of a list, to show: (line number, why).
-fn first_rejected(rejected: &[hush_rules::RejectedLine]) -> Vec<(usize, String)> {
+pub(crate) fn first_rejected(rejected: &[hush_rules::RejectedLine]) -> Vec<(usize, String)> {
     rejected
         .iter()
         .take(REJECTED_SHOWN)
         .map(|r| (r.line, r.reason.to_string()))
         .collect()
+}
+
+/// Every list `config` names, read and built, with what loading each found.
+fn read_lists(config: &SessionConfig) -> Result<(Lists, Vec<ListLoad>), SessionError> {
+    let (names, mut loads) = load_lists(config)?;
+    let (addresses, address_loads) = load_address_lists(config)?;
+    loads.extend(address_loads);
+    let lists = Lists {
+        names: Arc::new(names),
+        addresses: Arc::new(addresses),
+    };
+    Ok((lists, loads))
+}
+
+fn record_loads(
+    connection: &hush_store::Connection,
+    loads: &[ListLoad],
+) -> Result<(), SessionError> {
+    for load in loads {
+        rules::record_list_load(connection, &load.name, &load.origin, load.entries)?;
+    }
+    Ok(())
 }
 
 fn load_lists(config: &SessionConfig) -> Result<(RuleSet, Vec<ListLoad>), SessionError> {

@@ -381,3 +381,48 @@ fn a_database_that_is_not_one_is_a_store_error_with_a_message() {
         other => panic!("expected a store error, got {other:?}"),
     }
 }
+
+#[test]
+fn a_list_is_checked_before_use_and_what_is_not_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("trackers.txt");
+    std::fs::write(
+        &list,
+        "# hosts\n0.0.0.0 app.adjust.com\n0.0.0.0 app.adjust.com\n0.0.0.0 bad..name\n",
+    )
+    .unwrap();
+    let report = parse(&api::check_list(&list, "block").unwrap());
+    assert_eq!(report["name"], "trackers.txt");
+    assert_eq!(report["entries"], 1);
+    assert_eq!(report["duplicates"], 1);
+    assert_eq!(report["rejected"], 1);
+    assert_eq!(report["firstRejected"][0]["line"], 4);
+
+    let page = dir.path().join("index.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html>\n<html><head><title>Not found</title></head>\n<body>gone</body></html>\n",
+    )
+    .unwrap();
+    let message = invalid_message(api::check_list(&page, "block"));
+    assert!(message.contains("index.html is not a list"), "{message}");
+
+    let huge = dir.path().join("huge.txt");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(api::MAX_LIST_BYTES + 1).unwrap();
+    let message = invalid_message(api::check_list(&huge, "block"));
+    assert!(message.contains("larger than 64 MB"), "{message}");
+
+    let message = invalid_message(api::check_list(&dir.path().join("none.txt"), "block"));
+    assert!(message.contains("none.txt"), "{message}");
+    let message = invalid_message(api::check_list(&list, "deny"));
+    assert!(message.contains("\"deny\""), "{message}");
+
+    // An empty list is a list: nothing in it is wrong.
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "# nothing yet\n").unwrap();
+    assert_eq!(
+        parse(&api::check_list(&empty, "allow").unwrap())["entries"],
+        0
+    );
+}

@@ -210,3 +210,69 @@ fn bad_starts_say_what_is_wrong() {
     ));
     session.stop().unwrap();
 }
+
+#[test]
+fn reloaded_lists_judge_the_next_query_and_a_bad_reload_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    let list = dir.path().join("extra.txt");
+    std::fs::write(&list, "# an empty list, for now\n").unwrap();
+    // Two queries are allowed: before the reload, and after the failed one.
+    let (upstream, resolver) = resolver(1);
+    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
+    app_end
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut config = SessionConfig::new(upstream);
+    config.database = Some(db.clone());
+    config.lists.push(hush_session::ListFile {
+        path: list.clone(),
+        kind: hush_rules::ListKind::Block,
+    });
+    let session = Session::start(
+        OwnedFd::from(engine_end),
+        config.clone(),
+        Arc::new(NoProtection),
+        Arc::new(FakeOwners::default()),
+    )
+    .unwrap();
+    app_end.send(&query("metrics.example.com.", 1)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NoError
+    );
+
+    // An update of the list arrives: the name is blocked from the next query.
+    std::fs::write(&list, "0.0.0.0 metrics.example.com\nnot a host line\n").unwrap();
+    let loads = session.reload_lists(&config).unwrap();
+    assert_eq!(loads.len(), 2);
+    assert_eq!((loads[1].entries, loads[1].rejected), (1, 1));
+    assert_eq!(session.list_loads(), loads);
+    app_end.send(&query("metrics.example.com.", 2)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NXDomain
+    );
+
+    // A reload naming a missing file fails and leaves the lists in force.
+    let mut broken = config.clone();
+    broken.lists[0].path = dir.path().join("gone.txt");
+    let error = session.reload_lists(&broken).unwrap_err();
+    assert!(error.to_string().contains("gone.txt"), "{error}");
+    assert_eq!(session.list_loads(), loads);
+    app_end.send(&query("metrics.example.com.", 3)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NXDomain
+    );
+
+    session.stop().unwrap();
+    resolver.join().unwrap();
+    let connection = hush_store::open(&db).unwrap();
+    let extra = hush_store::rules::list_sources(&connection)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == "extra.txt")
+        .unwrap();
+    assert_eq!(extra.entries, 1, "the reload was recorded");
+}

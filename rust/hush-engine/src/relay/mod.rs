@@ -132,6 +132,27 @@ pub struct Platform {
     /// Where the counts are published while the relay runs (at most every
     /// [`STATS_EVERY`], when there is traffic), for a live display.
     pub live_stats: Option<tokio::sync::watch::Sender<Stats>>,
+    /// Later versions of the lists, when the platform reloads them (an
+    /// update was downloaded, a list was added or turned off).
+    pub lists: Option<tokio::sync::watch::Receiver<Lists>>,
+}
+
+/// The name and address lists in force, replaced whole on a reload. New
+/// flows and queries are judged by the new lists; open flows go on.
+#[derive(Debug, Clone)]
+pub struct Lists {
+    pub names: Arc<hush_rules::RuleSet>,
+    pub addresses: Arc<hush_rules::AddressRules>,
+}
+
+/// The next version of the lists; never, without a channel.
+async fn lists_changed(
+    lists: &mut Option<tokio::sync::watch::Receiver<Lists>>,
+) -> Result<(), tokio::sync::watch::error::RecvError> {
+    match lists {
+        Some(lists) => lists.changed().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// How often live counts are published, at most.
@@ -176,7 +197,9 @@ pub async fn run_relay(
         owners,
         mut policy,
         live_stats,
+        mut lists,
     } = platform;
+    let mut lists_open = lists.is_some();
     let mut published_at = Instant::now();
     firewall.set_app_policy(Arc::clone(&policy.borrow_and_update()));
     let mut policy_open = true;
@@ -214,6 +237,15 @@ pub async fn run_relay(
                 }
                 // The platform is gone; the last rules stay in force.
                 Err(_) => policy_open = false,
+            },
+            changed = lists_changed(&mut lists), if lists_open => match changed {
+                Ok(()) => {
+                    if let Some(update) = lists.as_mut().map(|l| l.borrow_and_update().clone()) {
+                        relay.firewall.set_rules(update.names);
+                        relay.firewall.set_address_rules(update.addresses);
+                    }
+                }
+                Err(_) => lists_open = false,
             },
             readable = tun_ready.readable() => {
                 let mut guard = readable.map_err(io_context("poll the tun"))?;

@@ -39,6 +39,11 @@ data class CoreConfig(
     val mtu: Int = DEFAULT_MTU,
     /** The network in use when the session starts. */
     val network: Network = Network.ANY,
+    /** The built-in list of vendor telemetry hosts. */
+    val defaultList: Boolean = true,
+    /** Downloaded block lists (files, checked by [NativeCore.checkList]); hosts, domains or adblock format. */
+    val blockLists: List<String> = emptyList(),
+    val allowLists: List<String> = emptyList(),
 ) {
     companion object {
         const val DEFAULT_MTU = 1500
@@ -55,6 +60,19 @@ data class LiveStats(
     val allowed: Long,
     /** Events the activity log could not keep (shown, never silent). */
     val eventsDropped: Long,
+)
+
+/** What loading one list found. */
+data class ListLoad(
+    /** The file's name, or `hush-default` for the built-in list. */
+    val name: String,
+    /** `built-in` or the file's path. */
+    val origin: String,
+    val entries: Long,
+    val duplicates: Long,
+    /** Lines that are not an entry; the first few are in [firstRejected] as "line N: why". */
+    val rejected: Long,
+    val firstRejected: List<String>,
 )
 
 /** How a session ended. */
@@ -80,6 +98,13 @@ interface FirewallSession {
 
     /** Re-reads the stored rules (after a change made through [org.hush.android.data.HushStore]). */
     fun reloadRules()
+
+    /**
+     * Reads the lists [config] names again (its other fields are ignored) and puts
+     * them in force for new connections, without a restart.
+     * @throws IllegalStateException when a list cannot be read; the lists in force stay.
+     */
+    fun reloadLists(config: CoreConfig): List<ListLoad>
 
     /** Stops the firewall and closes the tun. */
     fun stop(): SessionEnd

@@ -62,6 +62,15 @@ object NativeCore {
 
     @JvmStatic external fun reloadRules(handle: Long)
 
+    /** Reads the lists [configJson] names again and puts them in force; JSON: what each load found. */
+    @JvmStatic external fun reloadLists(handle: Long, configJson: String): String
+
+    /**
+     * What the list file at [path] holds, read as a `block` or `allow` list (JSON, one load).
+     * @throws IllegalArgumentException when it is unreadable, larger than 64 MB, or not a list.
+     */
+    @JvmStatic external fun checkList(path: String, kind: String): String
+
     // ---- the store, by database path (see NativeStore); a uid below 0 means none ----
 
     @JvmStatic external fun recentEvents(database: String, queryJson: String): String

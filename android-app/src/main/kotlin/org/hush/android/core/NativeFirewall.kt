@@ -1,5 +1,6 @@
 package org.hush.android.core
 
+import org.json.JSONArray
 import org.json.JSONObject
 
 /** The Rust core as a [FirewallCore]: each session is a handle into `libhush_jni.so`. */
@@ -14,7 +15,26 @@ object NativeFirewall : FirewallCore {
             .put("upstreamDns", config.upstreamDns)
             .put("mtu", config.mtu)
             .put("network", config.network.wire)
+            .put("defaultList", config.defaultList)
+            .put("blockLists", JSONArray(config.blockLists))
+            .put("allowLists", JSONArray(config.allowLists))
             .toString()
+
+    /** One list load from the core's JSON. */
+    fun listLoad(json: JSONObject): ListLoad {
+        val rejected = json.getJSONArray("firstRejected")
+        return ListLoad(
+            name = json.getString("name"),
+            origin = json.getString("origin"),
+            entries = json.getLong("entries"),
+            duplicates = json.getLong("duplicates"),
+            rejected = json.getLong("rejected"),
+            firstRejected = (0 until rejected.length()).map {
+                val line = rejected.getJSONObject(it)
+                "line ${line.getInt("line")}: ${line.getString("reason")}"
+            },
+        )
+    }
 
     /** Live counts from the core's JSON. */
     fun liveStats(json: JSONObject): LiveStats =
@@ -34,6 +54,11 @@ class NativeSession internal constructor(private val handle: Long) : FirewallSes
     override fun setNetwork(network: Network) = NativeCore.setNetwork(handle, network.wire)
 
     override fun reloadRules() = NativeCore.reloadRules(handle)
+
+    override fun reloadLists(config: CoreConfig): List<ListLoad> {
+        val loads = JSONArray(NativeCore.reloadLists(handle, NativeFirewall.configJson(config)))
+        return (0 until loads.length()).map { NativeFirewall.listLoad(loads.getJSONObject(it)) }
+    }
 
     override fun stop(): SessionEnd {
         val end = JSONObject(NativeCore.stopSession(handle))

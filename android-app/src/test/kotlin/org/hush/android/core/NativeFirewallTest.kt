@@ -119,6 +119,31 @@ class NativeFirewallTest {
     }
 
     @Test
+    fun aDownloadedListIsPutInForceWithoutARestart() {
+        val database = File(workdir, "lists.db").path
+        val list = File(workdir, "user-list.txt")
+        list.writeText("# nothing yet\n")
+        val config = CoreConfig(database, UPSTREAM, blockLists = listOf(list.path))
+        val session = NativeFirewall.start(HostTun.attach(TUN), config, RecordingPlatform(GAME_UID))
+        try {
+            assertTrue(dig(ALLOWED_NAME).any { it.endsWith("\t$ALLOWED_ADDRESS") })
+            list.writeText("0.0.0.0 $ALLOWED_NAME\n")
+            val loads = session.reloadLists(config)
+            assertEquals(listOf("hush-default", "user-list.txt"), loads.map { it.name })
+            assertEquals(1L, loads[1].entries)
+            assertTrue(dig(ALLOWED_NAME).any { it.contains("status: NXDOMAIN") })
+            // A list that vanished: the core says so, and the lists in force stay.
+            val gone = expect<IllegalStateException> { session.reloadLists(config.copy(blockLists = listOf("/nonexistent/list.txt"))) }
+            assertTrue(gone.message, gone.message.orEmpty().contains("/nonexistent/list.txt"))
+            assertTrue(dig(ALLOWED_NAME).any { it.contains("status: NXDOMAIN") })
+        } finally {
+            session.stop()
+        }
+        assertEquals("list:user-list.txt", NativeStore(database).recentEvents(EventQuery(limit = 1))[0].reason)
+        assertTrue(NativeStore(database).listSources().any { it.name == "user-list.txt" && it.entries == 1L })
+    }
+
+    @Test
     fun aStoppedSessionRefusesEveryCallAndStoppingTwiceIsAnError() {
         val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(File(workdir, "stop.db").path, UPSTREAM), RecordingPlatform(1))
         session.stop()

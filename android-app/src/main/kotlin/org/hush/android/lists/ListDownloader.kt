@@ -1,0 +1,147 @@
+package org.hush.android.lists
+
+import org.hush.android.core.ListLoad
+import org.hush.android.core.NativeCore
+import org.hush.android.core.NativeFirewall
+import org.json.JSONObject
+import java.io.File
+import java.io.IOException
+import java.net.ConnectException
+import java.net.HttpURLConnection
+import java.net.MalformedURLException
+import java.net.SocketTimeoutException
+import java.net.URL
+import java.net.UnknownHostException
+import java.security.MessageDigest
+
+/** Why a list could not be added or updated, in words for the phone's owner. */
+class ListDownloadException(message: String, cause: Throwable? = null) : Exception(message, cause)
+
+/** Reads a downloaded file as a list: the core in the app ([NativeListCheck]), a fake in tests. */
+interface ListCheck {
+    /** @throws IllegalArgumentException naming the problem when [file] is not a usable list. */
+    fun check(file: File, kind: String): ListLoad
+}
+
+object NativeListCheck : ListCheck {
+    override fun check(file: File, kind: String): ListLoad =
+        NativeFirewall.listLoad(JSONObject(NativeCore.checkList(file.path, kind)))
+}
+
+/**
+ * Downloads the block lists the user added by URL into [directory], one file per URL.
+ *
+ * Hush sends nothing on its own: this runs only for lists the user added, when the
+ * user asks or turned on automatic updates. Blocking: call it off the main thread.
+ *
+ * A download replaces the list in use only once it is whole and the core has read
+ * it as a list; any failure (a malformed or unreachable URL, an HTTP error, a file
+ * over [maxBytes], a page that is not a list) leaves the copy in use as it was.
+ */
+class ListDownloader(
+    private val directory: File,
+    private val check: ListCheck = NativeListCheck,
+    private val maxBytes: Long = MAX_BYTES,
+    private val timeoutMs: Int = TIMEOUT_MS,
+) {
+    /** The file the list from [url] is kept in. */
+    fun fileFor(url: String): File {
+        val digest = MessageDigest.getInstance("SHA-256").digest(url.toByteArray(Charsets.UTF_8))
+        val hex = StringBuilder()
+        for (i in 0 until 8) hex.append(String.format("%02x", digest[i]))
+        return File(directory, "list-$hex.txt")
+    }
+
+    /**
+     * Fetches [url], checks it as a `block` or `allow` list ([kind]) and puts it in place.
+     * @throws ListDownloadException saying what went wrong; nothing in use changed.
+     */
+    fun download(url: String, kind: String = "block"): ListLoad {
+        val address = parse(url)
+        if (!directory.isDirectory && !directory.mkdirs()) {
+            throw ListDownloadException("cannot create the folder for lists: $directory")
+        }
+        val part = File.createTempFile("download-", ".part", directory)
+        try {
+            fetch(address, part)
+            val load = try {
+                check.check(part, kind)
+            } catch (e: IllegalArgumentException) {
+                throw ListDownloadException("${address.host} did not send a list: ${e.message}", e)
+            }
+            val target = fileFor(url)
+            if (!part.renameTo(target)) throw ListDownloadException("cannot put the list in place: $target")
+            return load.copy(name = target.name, origin = target.path)
+        } finally {
+            part.delete()
+        }
+    }
+
+    private fun parse(url: String): URL {
+        val address = try {
+            URL(url.trim())
+        } catch (e: MalformedURLException) {
+            throw ListDownloadException("'$url' is not a web address", e)
+        }
+        if (address.protocol != "https" && address.protocol != "http") {
+            throw ListDownloadException("'$url' is not a web address (https:// or http://)")
+        }
+        if (address.host.isNullOrEmpty()) throw ListDownloadException("'$url' names no server")
+        return address
+    }
+
+    private fun fetch(address: URL, into: File) {
+        val host = address.host
+        val connection = address.openConnection() as HttpURLConnection
+        try {
+            connection.connectTimeout = timeoutMs
+            connection.readTimeout = timeoutMs
+            connection.instanceFollowRedirects = true
+            connection.useCaches = false
+            connection.setRequestProperty("User-Agent", "Hush")
+            val status = connection.responseCode
+            if (status != HttpURLConnection.HTTP_OK) {
+                throw ListDownloadException("$host answered HTTP $status${connection.responseMessage?.let { " $it" } ?: ""}")
+            }
+            if (connection.contentLengthLong > maxBytes) throw tooLarge()
+            var total = 0L
+            connection.inputStream.use { input ->
+                into.outputStream().use { output ->
+                    val buffer = ByteArray(64 * 1024)
+                    while (true) {
+                        val read = input.read(buffer)
+                        if (read < 0) break
+                        total += read
+                        if (total > maxBytes) throw tooLarge()
+                        output.write(buffer, 0, read)
+                    }
+                }
+            }
+        } catch (e: ListDownloadException) {
+            throw e
+        } catch (e: UnknownHostException) {
+            throw ListDownloadException("cannot find the server $host (no network, or a wrong address)", e)
+        } catch (e: ConnectException) {
+            throw ListDownloadException("cannot connect to $host: ${e.message}", e)
+        } catch (e: SocketTimeoutException) {
+            throw ListDownloadException("$host did not answer within ${timeoutMs / 1000} s", e)
+        } catch (e: IOException) {
+            throw ListDownloadException("the download from $host failed: ${e.message}", e)
+        } finally {
+            connection.disconnect()
+        }
+    }
+
+    private fun tooLarge() = ListDownloadException("the list is larger than ${size(maxBytes)}: not kept")
+
+    private fun size(bytes: Long): String = when {
+        bytes >= 1 shl 20 -> "${bytes shr 20} MB"
+        bytes >= 1 shl 10 -> "${bytes shr 10} KB"
+        else -> "$bytes bytes"
+    }
+
+    companion object {
+        const val MAX_BYTES: Long = 64L shl 20
+        const val TIMEOUT_MS = 15_000
+    }
+}

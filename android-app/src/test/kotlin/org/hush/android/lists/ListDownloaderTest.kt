@@ -1,0 +1,106 @@
+package org.hush.android.lists
+
+import com.sun.net.httpserver.HttpServer
+import org.hush.android.core.expect
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import java.io.File
+import java.net.InetSocketAddress
+import java.net.ServerSocket
+import java.nio.file.Files
+
+/**
+ * Downloads from a real HTTP server on loopback (in jvm.sh's namespace when root),
+ * checked by the real core: what a user-added list URL can do wrong.
+ */
+class ListDownloaderTest {
+    private val dir = Files.createTempDirectory("hush-lists").toFile()
+    private val server = HttpServer.create(InetSocketAddress("127.0.0.1", 0), 0)
+    private val base = "http://127.0.0.1:${server.address.port}"
+    private val downloader = ListDownloader(dir, maxBytes = 4096, timeoutMs = 2_000)
+    @Volatile private var changing = "0.0.0.0 app.adjust.com\n0.0.0.0 graph.facebook.com\n"
+
+    init {
+        serve("/trackers.txt", 200, "# a hosts file\n0.0.0.0 app.adjust.com\n0.0.0.0 graph.facebook.com\n0.0.0.0 bad..name\n")
+        server.createContext("/changing.txt") { exchange ->
+            val bytes = changing.toByteArray()
+            exchange.sendResponseHeaders(200, bytes.size.toLong())
+            exchange.responseBody.use { it.write(bytes) }
+        }
+        serve("/page.html", 200, "<!DOCTYPE html>\n<html><body>Moved to a new site</body></html>\n")
+        serve("/gone.txt", 404, "not found")
+        serve("/huge.txt", 200, "0.0.0.0 a.example\n".repeat(1000))
+        server.createContext("/huge-unannounced.txt") { exchange ->
+            exchange.sendResponseHeaders(200, 0) // chunked: no length given
+            exchange.responseBody.use { body -> repeat(1000) { body.write("0.0.0.0 b.example\n".toByteArray()) } }
+        }
+        server.start()
+    }
+
+    private fun serve(path: String, status: Int, body: String) {
+        server.createContext(path) { exchange ->
+            val bytes = body.toByteArray()
+            exchange.sendResponseHeaders(status, bytes.size.toLong())
+            exchange.responseBody.use { it.write(bytes) }
+        }
+    }
+
+    @After
+    fun stop() {
+        server.stop(0)
+        dir.deleteRecursively()
+    }
+
+    @Test
+    fun aListIsCheckedByTheCoreAndPutInPlace() {
+        val url = "$base/trackers.txt"
+        val load = downloader.download(url)
+        assertEquals(2L, load.entries)
+        assertEquals(1L, load.rejected)
+        assertEquals(listOf("line 4: not a valid domain name"), load.firstRejected)
+        val file = downloader.fileFor(url)
+        assertEquals(file.path, load.origin)
+        assertTrue(file.readText().contains("graph.facebook.com"))
+        assertEquals("no partial file is left behind", listOf(file.name), dir.list()!!.toList())
+    }
+
+    @Test
+    fun everyFailureSaysWhatWentWrongAndKeepsTheListInUse() {
+        val url = "$base/trackers.txt"
+        downloader.download(url)
+        val inUse = downloader.fileFor(url).readText()
+        val closedPort = ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1")).use { it.localPort }
+        val cases = listOf(
+            "$base/gone.txt" to "answered HTTP 404",
+            "$base/page.html" to "did not send a list",
+            "$base/huge.txt" to "larger than 4 KB",
+            "$base/huge-unannounced.txt" to "larger than 4 KB",
+            "http://127.0.0.1:$closedPort/list.txt" to "cannot connect to 127.0.0.1",
+            "htp:/nowhere" to "is not a web address",
+            "ftp://lists.example/list.txt" to "is not a web address (https:// or http://)",
+            "not a url at all" to "is not a web address",
+        )
+        for ((bad, says) in cases) {
+            val e = expect<ListDownloadException> { downloader.download(bad) }
+            assertTrue("$bad: ${e.message}", e.message.orEmpty().contains(says))
+        }
+        assertEquals(inUse, downloader.fileFor(url).readText())
+        assertEquals(listOf(downloader.fileFor(url).name), dir.list()!!.toList())
+    }
+
+    @Test
+    fun anUpdateReplacesTheOldCopyWholeAndABrokenOneLeavesItAlone() {
+        val url = "$base/changing.txt"
+        assertEquals(2L, downloader.download(url).entries)
+        changing = "0.0.0.0 app.adjust.com\n"
+        assertEquals(1L, downloader.download(url).entries)
+        assertEquals("0.0.0.0 app.adjust.com\n", downloader.fileFor(url).readText())
+        changing = "<html>maintenance</html>\n"
+        expect<ListDownloadException> { downloader.download(url) }
+        assertEquals("0.0.0.0 app.adjust.com\n", downloader.fileFor(url).readText())
+        assertFalse(downloader.fileFor(url) == downloader.fileFor("$base/trackers.txt"))
+    }
+}
