@@ -3,6 +3,7 @@ package org.hush.android.vpn
 import android.app.PendingIntent
 import android.net.VpnService
 import org.hush.android.core.CoreConfig
+import java.net.InetAddress
 
 /** An address or route with its prefix length, e.g. ("10.111.222.1", 24). */
 data class IpPrefix(val address: String, val prefixLength: Int) {
@@ -70,16 +71,28 @@ interface BuilderCalls {
     fun setConfigureIntent(intent: PendingIntent)
 
     companion object {
+        /**
+         * The real builder. Addresses go in as [InetAddress]es: the spec's are literals,
+         * so parsing them never asks DNS.
+         */
         fun of(builder: VpnService.Builder): BuilderCalls = object : BuilderCalls {
             override fun setSession(session: String) { builder.setSession(session) }
-            override fun addAddress(address: String, prefixLength: Int) { builder.addAddress(address, prefixLength) }
-            override fun addRoute(address: String, prefixLength: Int) { builder.addRoute(address, prefixLength) }
-            override fun addDnsServer(address: String) { builder.addDnsServer(address) }
+            override fun addAddress(address: String, prefixLength: Int) { builder.addAddress(literal(address), prefixLength) }
+            override fun addRoute(address: String, prefixLength: Int) { builder.addRoute(literal(address), prefixLength) }
+            override fun addDnsServer(address: String) { builder.addDnsServer(literal(address)) }
             override fun setMtu(mtu: Int) { builder.setMtu(mtu) }
             override fun addDisallowedApplication(packageName: String) { builder.addDisallowedApplication(packageName) }
             override fun setMetered(metered: Boolean) { builder.setMetered(metered) }
             override fun setUnderlyingNetworks(networks: Array<android.net.Network>?) { builder.setUnderlyingNetworks(networks) }
             override fun setConfigureIntent(intent: PendingIntent) { builder.setConfigureIntent(intent) }
+        }
+
+        /** An IP address literal; anything else is refused (no DNS lookup). */
+        fun literal(address: String): InetAddress {
+            require(address.isNotEmpty() && (address.contains(':') || address.all { it == '.' || it in '0'..'9' })) {
+                "not an IP address literal: $address"
+            }
+            return InetAddress.getByName(address)
         }
     }
 }
