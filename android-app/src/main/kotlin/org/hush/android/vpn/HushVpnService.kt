@@ -84,7 +84,17 @@ class HushVpnService : VpnService() {
             return START_NOT_STICKY
         }
         // A service started with startForegroundService() must go foreground at once.
-        goForeground(if (controller.state.value.isActive) controller.state.value else VpnState.Starting)
+        try {
+            goForeground(if (controller.state.value.isActive) controller.state.value else VpnState.Starting)
+        } catch (e: RuntimeException) {
+            // Android 12+ refuses a foreground start from the background without an
+            // exemption (ForegroundServiceStartNotAllowedException): say so, do not crash.
+            if (!controller.state.value.isActive) {
+                VpnStatus.publish(VpnState.Failed(FailureKind.TUN, NOT_IN_FOREGROUND))
+                stopSelf()
+            }
+            return START_NOT_STICKY
+        }
         settings.enabled = true
         watchNetwork()
         executor.execute { controller.start() }
@@ -170,6 +180,8 @@ class HushVpnService : VpnService() {
     companion object {
         const val ACTION_START = "org.hush.android.vpn.START"
         const val ACTION_STOP = "org.hush.android.vpn.STOP"
+
+        const val NOT_IN_FOREGROUND = "Android did not let Hush start from the background. Open Hush and tap Start."
 
         /** How often the notification's counts are refreshed while on. */
         const val STATS_INTERVAL_MS = 3_000L

@@ -194,4 +194,32 @@ class HushVpnServiceTest {
         service.onDestroy()
         assertTrue("the watch ends with the service", shadowOf(cm).networkCallbacks.isEmpty())
     }
+
+    @Test
+    fun aRefusedForegroundStartFailsWithoutCrashingOrStartingTheCore() {
+        shadowOf(service).setThrowInStartForeground(IllegalStateException("ForegroundServiceStartNotAllowedException"))
+        assertEquals(android.app.Service.START_NOT_STICKY, startWith(HushVpnService.startIntent(context)))
+        assertEquals(VpnState.Failed(FailureKind.TUN, HushVpnService.NOT_IN_FOREGROUND), VpnStatus.state.value)
+        assertTrue(core.starts.isEmpty())
+        assertTrue(tun.specs.isEmpty())
+        assertTrue(shadowOf(service).isStoppedBySelf)
+    }
+
+    @Test
+    fun theNotificationPermissionIsAskedForOnlyFromAndroid13AndOnlyWhenMissing() {
+        val app = shadowOf(RuntimeEnvironment.getApplication())
+        app.denyPermissions(android.Manifest.permission.POST_NOTIFICATIONS)
+        assertTrue(VpnNotifications.shouldAskNotificationPermission(context, 33))
+        assertTrue(VpnNotifications.shouldAskNotificationPermission(context, 35))
+        assertFalse(VpnNotifications.shouldAskNotificationPermission(context, 32))
+        app.grantPermissions(android.Manifest.permission.POST_NOTIFICATIONS)
+        assertFalse(VpnNotifications.shouldAskNotificationPermission(context, 35))
+    }
+
+    @Test
+    fun theChannelIsQuiet() {
+        val nm = context.getSystemService(NotificationManager::class.java)!!
+        val channel = nm.getNotificationChannel(VpnNotifications.CHANNEL_ID)
+        assertEquals(NotificationManager.IMPORTANCE_LOW, channel.importance)
+    }
 }
