@@ -19,7 +19,7 @@ class BootReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
         val settings = HushSettings(context)
         if (shouldStart(intent.action, settings.startOnBoot, settings.enabled, HushVpnService.isPermitted(context))) {
-            HushVpnService.start(context)
+            HushVpnService.start(context) // false (refused) leaves it off, as without the setting
         }
     }
 

@@ -28,7 +28,7 @@ open class HushTileService : TileService() {
         super.onClick()
         when (actionFor(VpnStatus.state.value, HushVpnService.isPermitted(this))) {
             Action.STOP -> HushVpnService.stop(this)
-            Action.START -> HushVpnService.start(this)
+            Action.START -> if (!startFirewall()) openApp()
             Action.OPEN_APP -> openApp()
         }
     }
@@ -72,6 +72,9 @@ open class HushTileService : TileService() {
             startActivityAndCollapse(launch)
         }
     }
+
+    /** [HushVpnService.start]; a seam for tests. */
+    internal open fun startFirewall(): Boolean = HushVpnService.start(this)
 
     /** `startActivityAndCollapse(PendingIntent)`; a seam for tests, where the system UI is absent. */
     internal open fun collapseAndOpen(pending: PendingIntent) {

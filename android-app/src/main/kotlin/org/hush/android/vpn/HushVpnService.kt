@@ -192,13 +192,28 @@ class HushVpnService : VpnService() {
         fun stopIntent(context: Context): Intent =
             Intent(context, HushVpnService::class.java).setAction(ACTION_STOP)
 
-        /** Starts the firewall. The caller makes sure the VPN permission is granted (`VpnService.prepare`). */
-        fun start(context: Context) {
+        /**
+         * Starts the firewall; the caller makes sure the VPN permission is granted
+         * (`VpnService.prepare`). False when Android refused to start the service (on
+         * Android 12+, from the background without an exemption): open the app instead.
+         */
+        fun start(context: Context): Boolean = try {
             context.startForegroundService(startIntent(context))
+            true
+        } catch (e: IllegalStateException) { // ForegroundServiceStartNotAllowedException
+            false
+        } catch (e: SecurityException) {
+            false
         }
 
-        fun stop(context: Context) {
+        /** Stops the firewall; false when Android refused to deliver the request. */
+        fun stop(context: Context): Boolean = try {
             context.startService(stopIntent(context))
+            true
+        } catch (e: IllegalStateException) { // background start not allowed: the service is not running
+            false
+        } catch (e: SecurityException) {
+            false
         }
 
         /** Whether the user has granted Hush the VPN permission. */

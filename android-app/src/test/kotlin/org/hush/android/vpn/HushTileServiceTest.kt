@@ -73,8 +73,7 @@ class HushTileServiceTest {
         assertEquals(HushTileService.Action.STOP, HushTileService.actionFor(VpnState.Starting, false))
     }
 
-    @Test
-    fun withoutThePermissionATapOpensTheLauncherActivity() {
+    private fun addLauncher(): android.content.ComponentName {
         val context = RuntimeEnvironment.getApplication()
         val main = android.content.ComponentName(context.packageName, "org.hush.android.MainActivity")
         val pm = shadowOf(context.packageManager)
@@ -83,6 +82,21 @@ class HushTileServiceTest {
             main,
             android.content.IntentFilter(Intent.ACTION_MAIN).also { it.addCategory(Intent.CATEGORY_LAUNCHER) },
         )
+        return main
+    }
+
+    @Test
+    fun whenAndroidRefusesTheStartATapOpensTheAppInstead() {
+        val main = addLauncher()
+        val recording = Robolectric.buildService(RecordingTile::class.java).create().get()
+        recording.refuseStart = true
+        recording.onClick()
+        assertEquals(main, shadowOf(recording.opened.single()).savedIntent.component)
+    }
+
+    @Test
+    fun withoutThePermissionATapOpensTheLauncherActivity() {
+        val main = addLauncher()
         ShadowVpnService.setPrepareResult(Intent("com.android.vpndialogs.ConfirmDialog"))
         val recording = Robolectric.buildService(RecordingTile::class.java).create().get()
         recording.onClick()
@@ -94,6 +108,8 @@ class HushTileServiceTest {
 
 class RecordingTile : HushTileService() {
     val opened = ArrayList<android.app.PendingIntent>()
+    var refuseStart = false
+    override fun startFirewall(): Boolean = if (refuseStart) false else super.startFirewall()
     override fun collapseAndOpen(pending: android.app.PendingIntent) {
         opened.add(pending)
     }
