@@ -39,10 +39,15 @@ class HushVpnService : VpnService() {
     private val main = Handler(Looper.getMainLooper())
     private var ticking = false
 
+    /**
+     * Every few seconds while on: read the counts on the worker thread (never block the
+     * main thread behind a start or stop); the listener brings them to the notification.
+     */
     private val ticker = object : Runnable {
         override fun run() {
             if (!ticking) return
-            if (controller.refreshStats() != null) {
+            if (controller.state.value is VpnState.On) {
+                executor.execute { controller.refreshStats() }
                 main.postDelayed(this, STATS_INTERVAL_MS)
             } else {
                 ticking = false
