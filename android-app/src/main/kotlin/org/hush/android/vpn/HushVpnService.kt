@@ -127,9 +127,6 @@ class HushVpnService : VpnService() {
         super.onDestroy()
     }
 
-    /** The controller, for tests. */
-    internal val controllerForTest: VpnController get() = controller
-
     private fun watchNetwork() {
         if (watcher != null) return
         val connectivity = getSystemService(ConnectivityManager::class.java) ?: return
