@@ -1,0 +1,184 @@
+package org.hush.android.settings
+
+import android.content.Context
+import android.content.SharedPreferences
+import java.io.File
+import java.net.Inet6Address
+import java.net.InetAddress
+
+/**
+ * The firewall's own settings, kept in the app's SharedPreferences: where allowed DNS
+ * queries go, whether Hush starts on boot, whether the user wants it on, and where the
+ * activity log lives.
+ *
+ * Setters validate and throw [IllegalArgumentException] with a message to show as is.
+ * A stored value this version cannot read (edited by hand, or written by a later
+ * version) reads as the default, so a bad file never keeps the firewall from starting.
+ */
+class HushSettings(context: Context) {
+    private val prefs: SharedPreferences =
+        context.getSharedPreferences(PREFS_NAME, Context.MODE_PRIVATE)
+    private val defaultDatabasePath: String = File(context.filesDir, DATABASE_FILE).path
+
+    /** Where allowed DNS queries go, "address:port" as the core takes it (e.g. "9.9.9.9:53"). */
+    var upstreamDns: String
+        get() {
+            val stored = prefs.getString(KEY_UPSTREAM_DNS, null) ?: return DEFAULT_UPSTREAM_DNS
+            return try {
+                DnsServer.parse(stored).toString()
+            } catch (e: IllegalArgumentException) {
+                DEFAULT_UPSTREAM_DNS
+            }
+        }
+        set(value) {
+            prefs.edit().putString(KEY_UPSTREAM_DNS, DnsServer.parse(value).toString()).apply()
+        }
+
+    /** Start the firewall when the phone starts (if the VPN permission is still granted). */
+    var startOnBoot: Boolean
+        get() = prefs.getBoolean(KEY_START_ON_BOOT, false)
+        set(value) {
+            prefs.edit().putBoolean(KEY_START_ON_BOOT, value).apply()
+        }
+
+    /** The user wants the firewall on: set by Start, cleared by Stop and by a revoke. */
+    var enabled: Boolean
+        get() = prefs.getBoolean(KEY_ENABLED, false)
+        set(value) {
+            prefs.edit().putBoolean(KEY_ENABLED, value).apply()
+        }
+
+    /** The activity log and rules (a SQLite file the core owns); `filesDir/hush.db` unless set. */
+    var databasePath: String
+        get() {
+            val stored = prefs.getString(KEY_DATABASE_PATH, null) ?: return defaultDatabasePath
+            return if (databasePathProblem(stored) == null) stored else defaultDatabasePath
+        }
+        set(value) {
+            val problem = databasePathProblem(value)
+            require(problem == null) { problem!! }
+            prefs.edit().putString(KEY_DATABASE_PATH, value).apply()
+        }
+
+    /** Back to the default upstream DNS server and database path. */
+    fun resetToDefaults() {
+        prefs.edit().remove(KEY_UPSTREAM_DNS).remove(KEY_DATABASE_PATH).apply()
+    }
+
+    companion object {
+        const val PREFS_NAME = "hush_settings"
+        const val DATABASE_FILE = "hush.db"
+
+        /** Quad9: a well-known public resolver that keeps no logs of who asked. */
+        const val DEFAULT_UPSTREAM_DNS = "9.9.9.9:53"
+
+        private const val KEY_UPSTREAM_DNS = "upstream_dns"
+        private const val KEY_START_ON_BOOT = "start_on_boot"
+        private const val KEY_ENABLED = "enabled"
+        private const val KEY_DATABASE_PATH = "database_path"
+
+        /** Why [text] is not a usable upstream DNS server, or null when it is. */
+        fun upstreamDnsProblem(text: String): String? = try {
+            DnsServer.parse(text)
+            null
+        } catch (e: IllegalArgumentException) {
+            e.message
+        }
+
+        /** Why [path] is not a usable database path, or null when it is. */
+        fun databasePathProblem(path: String): String? {
+            if (path.isBlank()) return "Enter where to keep the activity log, e.g. /data/.../files/hush.db."
+            if (path != path.trim()) return "The database path \"$path\" starts or ends with a space."
+            if (path.indexOf('\u0000') >= 0) return "The database path contains a NUL character."
+            val file = File(path)
+            if (!file.isAbsolute) return "The database path must be a full path starting with /, not \"$path\"."
+            if (path.endsWith("/")) return "\"$path\" is a folder: add a file name, e.g. ${path}hush.db."
+            if (file.isDirectory) return "\"$path\" is a folder: add a file name, e.g. $path/hush.db."
+            return null
+        }
+    }
+}
+
+/**
+ * An upstream DNS server: an IP address literal (no host name: resolving one would
+ * need DNS) and a port. Written "9.9.9.9:53" or "[2620:fe::fe]:53".
+ */
+class DnsServer private constructor(val address: InetAddress, val port: Int) {
+    override fun toString(): String = when (address) {
+        is Inet6Address -> "[${address.hostAddress}]:$port"
+        else -> "${address.hostAddress}:$port"
+    }
+
+    override fun equals(other: Any?): Boolean =
+        other is DnsServer && other.address == address && other.port == port
+
+    override fun hashCode(): Int = address.hashCode() * 31 + port
+
+    companion object {
+        private val IPV4 = Regex("""\d{1,3}(\.\d{1,3}){3}""")
+        private val IPV6_CHARS = Regex("""[0-9A-Fa-f:.]+""")
+
+        /** @throws IllegalArgumentException with a message to show, naming the problem. */
+        fun parse(input: String): DnsServer {
+            val text = input.trim()
+            if (text.isEmpty()) {
+                throw IllegalArgumentException("Enter a DNS server as address:port, e.g. 9.9.9.9:53.")
+            }
+            val host: String
+            val portText: String
+            if (text.startsWith("[")) {
+                val close = text.indexOf(']')
+                if (close < 0) throw IllegalArgumentException("\"$text\": an IPv6 address in [ ] needs its closing ].")
+                host = text.substring(1, close)
+                val rest = text.substring(close + 1)
+                if (!rest.startsWith(":") || rest.length == 1) {
+                    throw IllegalArgumentException("\"$text\" needs a port after the ], e.g. [$host]:53.")
+                }
+                portText = rest.substring(1)
+                if (!IPV6_CHARS.matches(host) || !host.contains(':')) {
+                    throw IllegalArgumentException("\"$host\" is not an IPv6 address.")
+                }
+            } else {
+                val colons = text.count { it == ':' }
+                if (colons > 1) {
+                    throw IllegalArgumentException("Write an IPv6 server in brackets with its port, e.g. [2620:fe::fe]:53.")
+                }
+                if (colons == 0) {
+                    throw IllegalArgumentException("\"$text\" needs a port: write it as $text:53.")
+                }
+                host = text.substringBefore(':')
+                portText = text.substringAfter(':')
+                if (!IPV4.matches(host)) {
+                    throw IllegalArgumentException(
+                        "\"$host\" is not an IP address. Hush needs the server's address, not its name, " +
+                            "e.g. 9.9.9.9:53."
+                    )
+                }
+                if (host.split('.').any { it.toInt() > 255 }) {
+                    throw IllegalArgumentException("\"$host\" is not an IPv4 address: each part must be 0 to 255.")
+                }
+            }
+            val port = portText.toIntOrNull()
+            if (port == null || !portText.all { it in '0'..'9' }) {
+                throw IllegalArgumentException("\"$portText\" is not a port number: use a number from 1 to 65535, usually 53.")
+            }
+            if (port !in 1..65535) {
+                throw IllegalArgumentException("Port $port is out of range: use a number from 1 to 65535, usually 53.")
+            }
+            // Only literals reach here (digits and dots, or hex digits and colons in
+            // brackets), so this never asks DNS.
+            val address = try {
+                InetAddress.getByName(host)
+            } catch (e: Exception) {
+                throw IllegalArgumentException("\"$host\" is not an IP address.")
+            }
+            if (address.isAnyLocalAddress) {
+                throw IllegalArgumentException("$host means \"any address\", not a DNS server.")
+            }
+            if (address.isMulticastAddress) {
+                throw IllegalArgumentException("$host is a multicast address, not a DNS server.")
+            }
+            return DnsServer(address, port)
+        }
+    }
+}

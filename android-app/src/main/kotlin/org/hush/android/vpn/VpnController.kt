@@ -1,0 +1,224 @@
+package org.hush.android.vpn
+
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import org.hush.android.core.CoreConfig
+import org.hush.android.core.CorePlatform
+import org.hush.android.core.FirewallCore
+import org.hush.android.core.FirewallSession
+import org.hush.android.core.LiveStats
+import java.util.concurrent.CopyOnWriteArrayList
+
+/**
+ * The firewall's state machine: Off → Starting → On, or → Failed; On → Off on stop or
+ * revoke. It owns the running [FirewallSession] and nothing Android-specific beyond the
+ * [TunBuilder] it is given, so it is tested on the JVM with fakes.
+ *
+ * A failed start stays Failed until someone calls [start] again: there is no automatic
+ * retry, and a network change does not restart a failed firewall (a missing permission
+ * or a broken core would fail the same way each time).
+ *
+ * Every method is thread-safe and runs its work on the calling thread; the service calls
+ * the slow ones ([start], [stop]) off the main thread. Listeners are called on that
+ * thread, in order, before the method returns.
+ */
+class VpnController(
+    private val tunBuilder: TunBuilder,
+    private val platform: CorePlatform,
+    /** The core, or null when this build has none. */
+    private val core: () -> FirewallCore?,
+    /** The session's settings, read at each start (the network and MTU are set here). */
+    private val config: () -> CoreConfig,
+    private val spec: TunSpec,
+) {
+    /** Told of every state change. */
+    interface Listener {
+        fun onStateChanged(state: VpnState)
+    }
+
+    private val lock = Any()
+    private val stateFlow = MutableStateFlow<VpnState>(VpnState.Off(OffReason.NOT_STARTED))
+    private val listeners = CopyOnWriteArrayList<Listener>()
+    private var session: FirewallSession? = null
+    private var network: DefaultNetwork = DefaultNetwork.NONE
+
+    /** The current state, observable. */
+    val state: StateFlow<VpnState> get() = stateFlow
+
+    val currentNetwork: DefaultNetwork get() = synchronized(lock) { network }
+
+    fun addListener(listener: Listener) {
+        listeners.add(listener)
+    }
+
+    fun removeListener(listener: Listener) {
+        listeners.remove(listener)
+    }
+
+    /** Starts the firewall; a no-op while Starting or On. Returns the state it ends in. */
+    fun start(): VpnState {
+        synchronized(lock) {
+            val now = stateFlow.value
+            if (now.isActive) return now
+            publish(VpnState.Starting)
+            publish(startSession())
+            return stateFlow.value
+        }
+    }
+
+    private fun startSession(): VpnState {
+        if (!safely { tunBuilder.isPermitted() }) return PERMISSION_MISSING
+        val firewall = try {
+            core()
+        } catch (e: RuntimeException) {
+            null
+        } ?: return VpnState.Failed(FailureKind.CORE, "This build of Hush has no firewall engine, so it cannot start.")
+        val sessionConfig = try {
+            config().copy(mtu = spec.mtu, network = network.coreNetwork)
+        } catch (e: RuntimeException) {
+            return VpnState.Failed(FailureKind.CORE, "Hush could not read its settings: ${e.message ?: e.javaClass.simpleName}")
+        }
+
+        val tun = try {
+            tunBuilder.establish(spec, network.network)
+        } catch (e: SecurityException) {
+            return PERMISSION_MISSING
+        } catch (e: RuntimeException) {
+            return VpnState.Failed(
+                FailureKind.TUN,
+                "Android would not set up the VPN: ${e.message ?: e.javaClass.simpleName}. Try again in a moment.",
+            )
+        } ?: return PERMISSION_MISSING // establish() is null when the app is not (or no longer) prepared
+
+        val fd = try {
+            tun.detachFd()
+        } catch (e: RuntimeException) {
+            -1
+        }
+        if (fd < 0) {
+            quietly { tun.close() }
+            return VpnState.Failed(FailureKind.TUN, "Android gave Hush a VPN connection it cannot use. Try again.")
+        }
+
+        // From here the core owns fd: it closes it when it stops, or at once when the start fails.
+        val started = try {
+            firewall.start(fd, sessionConfig, platform)
+        } catch (e: IllegalArgumentException) {
+            return coreFailed(e)
+        } catch (e: IllegalStateException) {
+            return coreFailed(e)
+        } catch (e: RuntimeException) { // a panic in native code
+            return coreFailed(e)
+        }
+        session = started
+        return VpnState.On(ZERO_STATS, sessionConfig.network)
+    }
+
+    /** Stops the firewall (by the user, unless [reason] says otherwise); Off in any case. */
+    fun stop(reason: OffReason = OffReason.STOPPED): VpnState {
+        synchronized(lock) {
+            val running = session
+            session = null
+            var detail: String? = null
+            if (running != null) {
+                detail = try {
+                    running.stop().error
+                } catch (e: IllegalStateException) {
+                    null // already stopped
+                }
+            }
+            publish(VpnState.Off(reason, detail))
+            return stateFlow.value
+        }
+    }
+
+    /** Android took the VPN away (`onRevoke`): another VPN app, or the user in Settings. */
+    fun revoke(): VpnState = stop(OffReason.REVOKED)
+
+    /**
+     * The default network changed. While the firewall runs, the core hears which network
+     * the per-app modes follow, and the VPN is declared to run over [now] (or over
+     * nothing, when there is no network).
+     */
+    fun onNetworkChanged(now: DefaultNetwork) {
+        synchronized(lock) {
+            val before = network
+            if (now == before) return
+            network = now
+            val running = session ?: return
+            if (now.coreNetwork != before.coreNetwork) {
+                try {
+                    running.setNetwork(now.coreNetwork)
+                } catch (e: IllegalStateException) {
+                    return // stopped underneath; stop() will say so
+                }
+            }
+            quietly { tunBuilder.setUnderlyingNetworks(if (now.network == null) emptyArray() else arrayOf(now.network)) }
+            val shown = stateFlow.value
+            if (shown is VpnState.On && shown.network != now.coreNetwork) {
+                publish(shown.copy(network = now.coreNetwork))
+            }
+        }
+    }
+
+    /** Reads the session's counts into the On state; returns them (null when not On). */
+    fun refreshStats(): LiveStats? {
+        synchronized(lock) {
+            val running = session ?: return null
+            val stats = try {
+                running.stats()
+            } catch (e: RuntimeException) {
+                session = null
+                publish(VpnState.Failed(FailureKind.CORE, "Hush's firewall stopped unexpectedly: ${e.message ?: e.javaClass.simpleName}"))
+                return null
+            }
+            val shown = stateFlow.value
+            if (shown is VpnState.On && shown.stats != stats) publish(shown.copy(stats = stats))
+            return stats
+        }
+    }
+
+    /** Asks the running session to re-read the stored rules; false when not running. */
+    fun reloadRules(): Boolean {
+        synchronized(lock) {
+            val running = session ?: return false
+            return try {
+                running.reloadRules()
+                true
+            } catch (e: RuntimeException) {
+                false
+            }
+        }
+    }
+
+    private fun coreFailed(e: RuntimeException): VpnState =
+        VpnState.Failed(FailureKind.CORE, "Hush's firewall could not start: ${e.message ?: e.javaClass.simpleName}")
+
+    private fun publish(state: VpnState) {
+        stateFlow.value = state
+        for (l in listeners) l.onStateChanged(state)
+    }
+
+    private inline fun safely(block: () -> Boolean): Boolean = try {
+        block()
+    } catch (e: RuntimeException) {
+        false
+    }
+
+    private inline fun quietly(block: () -> Unit) {
+        try {
+            block()
+        } catch (e: RuntimeException) {
+            // nothing to report: best effort
+        }
+    }
+
+    companion object {
+        val ZERO_STATS = LiveStats(0, 0, 0, 0, 0)
+
+        val PERMISSION_MISSING = VpnState.Failed(
+            FailureKind.PERMISSION,
+            "Hush needs your permission to act as this phone's VPN. Open Hush and tap Start to allow it.",
+        )
+    }
+}

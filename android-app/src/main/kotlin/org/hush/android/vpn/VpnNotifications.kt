@@ -1,0 +1,115 @@
+package org.hush.android.vpn
+
+import android.Manifest
+import android.app.Notification
+import android.app.NotificationChannel
+import android.app.NotificationManager
+import android.app.PendingIntent
+import android.content.Context
+import android.content.Intent
+import android.content.pm.PackageManager
+import android.os.Build
+import org.hush.android.core.Network
+
+/**
+ * The firewall's ongoing notification: what state it is in, live counts while on, and
+ * a Stop action. One low-importance channel, so updates never buzz.
+ */
+class VpnNotifications(private val context: Context) {
+    private val manager: NotificationManager =
+        context.getSystemService(Context.NOTIFICATION_SERVICE) as NotificationManager
+
+    /** Creates (or updates) the channel; safe to call every time. */
+    fun createChannel() {
+        val channel = NotificationChannel(CHANNEL_ID, "Firewall status", NotificationManager.IMPORTANCE_LOW)
+        channel.description = "Shows while Hush filters this phone's traffic, with what it blocked."
+        channel.setShowBadge(false)
+        manager.createNotificationChannel(channel)
+    }
+
+    fun build(state: VpnState): Notification {
+        val builder = Notification.Builder(context, CHANNEL_ID)
+            .setSmallIcon(android.R.drawable.ic_lock_lock)
+            .setContentTitle(title(state))
+            .setContentText(text(state))
+            .setCategory(Notification.CATEGORY_SERVICE)
+            .setOngoing(state.isActive)
+            .setOnlyAlertOnce(true)
+            .setShowWhen(false)
+            .setLocalOnly(true)
+            .setVisibility(Notification.VISIBILITY_PUBLIC)
+        openAppIntent(context)?.let { builder.setContentIntent(it) }
+        if (state.isActive) {
+            val stop = PendingIntent.getService(
+                context, REQUEST_STOP, HushVpnService.stopIntent(context),
+                PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
+            )
+            @Suppress("DEPRECATION") // Action.Builder(Icon, ...) needs API 23 Icons; the int form is fine for a framework icon
+            builder.addAction(Notification.Action.Builder(android.R.drawable.ic_menu_close_clear_cancel, STOP_LABEL, stop).build())
+        }
+        if (Build.VERSION.SDK_INT >= 31) {
+            builder.setForegroundServiceBehavior(Notification.FOREGROUND_SERVICE_IMMEDIATE)
+        }
+        return builder.build()
+    }
+
+    fun show(state: VpnState) {
+        manager.notify(NOTIFICATION_ID, build(state))
+    }
+
+    fun cancel() {
+        manager.cancel(NOTIFICATION_ID)
+    }
+
+    companion object {
+        const val CHANNEL_ID = "vpn_status"
+        const val NOTIFICATION_ID = 1
+        const val STOP_LABEL = "Stop"
+        private const val REQUEST_STOP = 1
+        private const val REQUEST_OPEN = 2
+
+        fun title(state: VpnState): String = when (state) {
+            is VpnState.On -> "Hush is on" + when (state.network) {
+                Network.WIFI -> " (Wi-Fi)"
+                Network.MOBILE -> " (mobile data)"
+                Network.ANY -> ""
+            }
+            VpnState.Starting -> "Hush is starting…"
+            is VpnState.Off -> "Hush is off"
+            is VpnState.Failed -> "Hush could not start"
+        }
+
+        fun text(state: VpnState): String = when (state) {
+            is VpnState.On -> {
+                val s = state.stats
+                val counts = "${s.blocked} blocked · ${s.allowed} allowed"
+                if (s.eventsDropped > 0) "$counts · ${s.eventsDropped} not logged" else counts
+            }
+            VpnState.Starting -> "Setting up the firewall"
+            is VpnState.Off -> state.detail ?: state.reason.message
+            is VpnState.Failed -> state.message
+        }
+
+        /** Opens Hush (its launcher activity), or null when it has none. */
+        fun openAppIntent(context: Context): PendingIntent? {
+            val launch = launchIntent(context) ?: return null
+            return PendingIntent.getActivity(
+                context, REQUEST_OPEN, launch,
+                PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
+            )
+        }
+
+        fun launchIntent(context: Context): Intent? =
+            context.packageManager.getLaunchIntentForPackage(context.packageName)
+                ?.addFlags(Intent.FLAG_ACTIVITY_NEW_TASK)
+
+        /**
+         * Whether an activity should ask for POST_NOTIFICATIONS (Android 13+) before
+         * starting the firewall: without it the foreground service still runs, but the
+         * status and its Stop action are hidden from the notification drawer.
+         */
+        fun shouldAskNotificationPermission(context: Context, sdkInt: Int = Build.VERSION.SDK_INT): Boolean =
+            sdkInt >= 33 &&
+                context.checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED
+    }
+}

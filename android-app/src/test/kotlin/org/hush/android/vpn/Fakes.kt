@@ -1,0 +1,88 @@
+package org.hush.android.vpn
+
+import org.hush.android.core.CoreConfig
+import org.hush.android.core.CorePlatform
+import org.hush.android.core.FirewallCore
+import org.hush.android.core.FirewallSession
+import org.hush.android.core.LiveStats
+import org.hush.android.core.Network
+import org.hush.android.core.SessionEnd
+
+/** A FirewallCore that records what it was started with; [failWith] makes start throw. */
+class FakeCore : FirewallCore {
+    var failWith: RuntimeException? = null
+    val starts = ArrayList<Pair<Int, CoreConfig>>()
+    val sessions = ArrayList<FakeSession>()
+    /** fds the core owned and closed (on stop, or at once on a failed start). */
+    val closedFds = ArrayList<Int>()
+    var platform: CorePlatform? = null
+
+    override fun start(tunFd: Int, config: CoreConfig, platform: CorePlatform): FirewallSession {
+        starts.add(Pair(tunFd, config))
+        this.platform = platform
+        failWith?.let {
+            closedFds.add(tunFd)
+            throw it
+        }
+        return FakeSession(this, tunFd, config.network).also { sessions.add(it) }
+    }
+
+    val session: FakeSession get() = sessions.last()
+}
+
+class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : FirewallSession {
+    @Volatile var stats = LiveStats(0, 0, 0, 0, 0)
+    val networks = ArrayList<Network>().also { it.add(initial) }
+    var stopped = false
+    var reloads = 0
+    var endError: String? = null
+
+    private fun alive() = check(!stopped) { "session stopped" }
+
+    override fun stats(): LiveStats { alive(); return stats }
+    override fun setNetwork(network: Network) { alive(); networks.add(network) }
+    override fun reloadRules() { alive(); reloads++ }
+    override fun stop(): SessionEnd {
+        alive()
+        stopped = true
+        core.closedFds.add(fd)
+        return SessionEnd(stats, endError)
+    }
+}
+
+class FakeTun(private val fd: Int) : Tun {
+    var detached = false
+    var closed = false
+    override fun detachFd(): Int { detached = true; return fd }
+    override fun close() { closed = true }
+}
+
+/** A TunBuilder: [permitted], and what establish() gives ([tun] null: refused). */
+class FakeTunBuilder(var permitted: Boolean = true, var fd: Int = 42) : TunBuilder {
+    var establishFailure: RuntimeException? = null
+    var returnNull = false
+    val specs = ArrayList<TunSpec>()
+    val underlyingAtEstablish = ArrayList<android.net.Network?>()
+    val underlyingSet = ArrayList<List<android.net.Network>?>()
+    val tuns = ArrayList<FakeTun>()
+
+    override fun isPermitted(): Boolean = permitted
+
+    override fun establish(spec: TunSpec, underlying: android.net.Network?): Tun? {
+        specs.add(spec)
+        underlyingAtEstablish.add(underlying)
+        establishFailure?.let { throw it }
+        if (returnNull) return null
+        return FakeTun(fd).also { tuns.add(it) }
+    }
+
+    override fun setUnderlyingNetworks(networks: Array<android.net.Network>?) {
+        underlyingSet.add(networks?.toList())
+    }
+}
+
+object NoPlatform : CorePlatform {
+    override fun protect(fd: Int): Boolean = true
+    override fun ownerUid(protocol: Int, local: ByteArray, localPort: Int, remote: ByteArray, remotePort: Int): Int =
+        CorePlatform.UNKNOWN_UID
+}
