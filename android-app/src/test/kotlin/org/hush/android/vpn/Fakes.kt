@@ -4,6 +4,7 @@ import org.hush.android.core.CoreConfig
 import org.hush.android.core.CorePlatform
 import org.hush.android.core.FirewallCore
 import org.hush.android.core.FirewallSession
+import org.hush.android.core.ListLoad
 import org.hush.android.core.LiveStats
 import org.hush.android.core.Network
 import org.hush.android.core.SessionEnd
@@ -42,6 +43,12 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
     override fun stats(): LiveStats { alive(); return stats }
     override fun setNetwork(network: Network) { alive(); networks.add(network) }
     override fun reloadRules() { alive(); reloads++ }
+    val listReloads = ArrayList<CoreConfig>()
+    override fun reloadLists(config: CoreConfig): List<ListLoad> {
+        alive()
+        listReloads.add(config)
+        return config.blockLists.map { ListLoad(it.substringAfterLast('/'), it, 0, 0, 0, emptyList()) }
+    }
     override fun stop(): SessionEnd {
         alive()
         stopped = true
