@@ -97,7 +97,7 @@ pub async fn run_dns_path(
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            ready = tun.readable() => {
+            ready = tun.ready(crate::relay::TUN_INTEREST) => {
                 let mut guard = ready.map_err(io_context("poll the tun"))?;
                 for _ in 0..TUN_BATCH {
                     let len = match guard.try_io(|tun| tun.get_ref().read(&mut packet)) {

@@ -89,11 +89,34 @@ fn start(
     Ok(sessions.last)
 }
 
-fn stop(handle: jlong) -> Result<String, BridgeError> {
-    let session = sessions()
+fn take_session(handle: jlong) -> Result<Session, BridgeError> {
+    sessions()
         .as_mut()
         .and_then(|s| s.running.remove(&handle))
-        .ok_or_else(|| no_session(handle))?;
+        .ok_or_else(|| no_session(handle))
+}
+
+/// The live counts; a session whose relay ended on its own (its tun failed)
+/// is stopped here and reported as an `IllegalStateException` saying why.
+fn stats(handle: jlong) -> Result<String, BridgeError> {
+    let running = with_session(handle, |s| {
+        Ok(s.is_running()
+            .then(|| api::stats_json(&s.stats(), s.events_dropped())))
+    })?;
+    if let Some(stats) = running {
+        return Ok(stats);
+    }
+    let why = match take_session(handle)?.stop() {
+        Ok(_) => "it ended on its own".to_string(),
+        Err(error) => error.to_string(),
+    };
+    Err(BridgeError::IllegalState(format!(
+        "the firewall stopped: {why}"
+    )))
+}
+
+fn stop(handle: jlong) -> Result<String, BridgeError> {
+    let session = take_session(handle)?;
     let (last, dropped) = (session.stats(), session.events_dropped());
     // The registry is not held while the engine winds down.
     let (stats, dropped, error) = match session.stop() {
@@ -127,18 +150,16 @@ pub extern "system" fn stop_session<'local>(
     entry(env, |_| stop(handle))
 }
 
-/// `sessionStats(handle: Long): String`: the live counts as JSON.
+/// `sessionStats(handle: Long): String`: the live counts as JSON; throws
+/// `IllegalStateException` (and releases the session) once it has ended on
+/// its own.
 #[jni_mangle("org.hush.android.core.NativeCore")]
 pub extern "system" fn session_stats<'local>(
     env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
 ) -> JString<'local> {
-    entry(env, |_| {
-        with_session(handle, |s| {
-            Ok(api::stats_json(&s.stats(), s.events_dropped()))
-        })
-    })
+    entry(env, |_| stats(handle))
 }
 
 /// `setNetwork(handle: Long, network: String)`: `any`, `wifi` or `mobile`.

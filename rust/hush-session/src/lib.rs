@@ -330,6 +330,14 @@ impl Session {
         self.live.borrow().clone()
     }
 
+    /// Whether the relay still runs: false once it ended on its own (the
+    /// tun failed), which [`Session::stop`] then reports.
+    pub fn is_running(&self) -> bool {
+        self.engine
+            .as_ref()
+            .is_some_and(|engine| !engine.is_finished())
+    }
+
     /// Events the store could not take so far.
     pub fn events_dropped(&self) -> u64 {
         self.writer.as_ref().map_or(0, |w| w.dropped())

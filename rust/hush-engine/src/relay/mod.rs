@@ -167,6 +167,11 @@ const OWNER_CACHE: usize = 16_384;
 /// How many packets are taken from the tun per wake-up before the sockets
 /// get a turn.
 const TUN_BATCH: usize = 128;
+/// What wakes the relay on the tun: packets, and its failure. A tun whose
+/// device is gone (a VPN revoked, `ip link del`) polls as an error only,
+/// never as readable; the read then fails, and the relay ends saying so.
+pub(crate) const TUN_INTEREST: tokio::io::Interest =
+    tokio::io::Interest::READABLE.add(tokio::io::Interest::ERROR);
 /// Largest IP packet a tun can hand over.
 const MAX_PACKET: usize = 65_535;
 /// How often every flow is looked at while any exists: idle UDP and echo
@@ -247,7 +252,7 @@ pub async fn run_relay(
                 }
                 Err(_) => lists_open = false,
             },
-            readable = tun_ready.readable() => {
+            readable = tun_ready.ready(TUN_INTEREST) => {
                 let mut guard = readable.map_err(io_context("poll the tun"))?;
                 for _ in 0..TUN_BATCH {
                     let read = guard.try_io(|tun| (&*tun.get_ref().0).read(&mut packet_buffer));

@@ -144,6 +144,27 @@ class NativeFirewallTest {
     }
 
     @Test
+    fun aSessionWhoseTunVanishesSaysSoOnItsNextStatsCall() {
+        val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(File(workdir, "vanish.db").path, UPSTREAM), RecordingPlatform(1))
+        try {
+            run("ip", "link", "del", TUN)
+            val e = waitFor {
+                try {
+                    session.stats()
+                    null
+                } catch (e: IllegalStateException) {
+                    e
+                }
+            }
+            assertTrue(e.message, e.message.orEmpty().startsWith("the firewall stopped: "))
+            // Released with that call: nothing is left to stop.
+            expect<IllegalStateException> { session.stop() }
+        } finally {
+            createTun()
+        }
+    }
+
+    @Test
     fun aStoppedSessionRefusesEveryCallAndStoppingTwiceIsAnError() {
         val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(File(workdir, "stop.db").path, UPSTREAM), RecordingPlatform(1))
         session.stop()
@@ -228,7 +249,7 @@ class NativeFirewallTest {
         private lateinit var workdir: File
         private var dnsmasq: Process? = null
 
-        private fun run(vararg command: String) {
+        fun run(vararg command: String) {
             val process = ProcessBuilder(*command).redirectErrorStream(true).start()
             val output = process.inputStream.bufferedReader().readText()
             check(process.waitFor(20, TimeUnit.SECONDS) && process.exitValue() == 0) {
@@ -247,9 +268,7 @@ class NativeFirewallTest {
             }
             workdir = Files.createTempDirectory("hush-jvm-tun").toFile()
             run("ip", "link", "set", "lo", "up")
-            run("ip", "tuntap", "add", "dev", TUN, "mode", "tun")
-            run("ip", "addr", "add", "$CLIENT/24", "dev", TUN)
-            run("ip", "link", "set", TUN, "up")
+            createTun()
             dnsmasq = ProcessBuilder(
                 "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
                 "--bind-interfaces", "--listen-address=127.0.0.1", "--port=5353", "--user=root",
@@ -257,6 +276,12 @@ class NativeFirewallTest {
             ).redirectErrorStream(true).redirectOutput(File(workdir, "dnsmasq.log")).start()
             // Ready when it answers (bounded: 50 tries, 5 s).
             waitFor { dig(ALLOWED_NAME, "@127.0.0.1", "-p", "5353").takeIf { out -> out.any { it.contains(ALLOWED_ADDRESS) } } }
+        }
+
+        fun createTun() {
+            run("ip", "tuntap", "add", "dev", TUN, "mode", "tun")
+            run("ip", "addr", "add", "$CLIENT/24", "dev", TUN)
+            run("ip", "link", "set", TUN, "up")
         }
 
         @AfterClass
