@@ -98,10 +98,12 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
                 return "Not a valid URL: it must start with https:// or http://"
             }
             val host = parsed.host.orEmpty()
-            if (host.isEmpty() || (!host.contains('.') && host != "localhost" && !host.startsWith("["))) {
+            if (host.isEmpty()) return "Not a valid URL: it has no host name"
+            if ((!host.contains('.') && host != "localhost" && !host.startsWith("["))) {
                 return "Not a valid URL: \"$host\" is not a host name"
             }
             if (url.any { it.isWhitespace() }) return "Not a valid URL: it contains spaces"
+            if (parsed.port > 65535) return "Not a valid URL: port ${parsed.port} is out of range"
             return null
         }
     }

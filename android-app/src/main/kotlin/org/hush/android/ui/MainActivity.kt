@@ -58,7 +58,8 @@ class MainActivity : Activity(), ScreenHost {
             }
         }
         setContentView(root)
-        val start = savedInstanceState?.getString(KEY_TAB)?.let { name -> Tab.values().firstOrNull { it.name == name } }
+        val start = (savedInstanceState?.getString(KEY_TAB) ?: intent?.getStringExtra(EXTRA_TAB))
+            ?.let { name -> Tab.values().firstOrNull { it.name == name } }
         select(start ?: Tab.HOME)
     }
 
@@ -178,6 +179,8 @@ class MainActivity : Activity(), ScreenHost {
 
     companion object {
         const val REQUEST_DOCUMENT = 4201
+        /** The tab to open with (a [Tab] name), e.g. from the notification. */
+        const val EXTRA_TAB = "org.hush.android.ui.TAB"
         private const val KEY_TAB = "tab"
 
         /** Until the app wires the real store and service: every store call says so. */
