@@ -356,7 +356,10 @@ RUN_CP=$BUILD/test-classes:$BUILD/main-classes
 RUN_CP=$RUN_CP:$CONFIG:$TEST_CP:$RUNNER:$ANDROID_CP
 
 log "running tests (Robolectric, SDK $SDK, offline)"
+# --add-opens java.io: Robolectric's ParcelFileDescriptor reads FileDescriptor.fd
+# (getFd, as the export through the system file picker uses it).
 exec "$JAVA" -Xmx2g -XX:+UseParallelGC \
+    --add-opens java.base/java.io=ALL-UNNAMED \
     -Djava.io.tmpdir="${TMPDIR:-/tmp}" \
     -Drobolectric.offline=true \
     -Drobolectric.dependency.dir="$SDK_DIR" \

@@ -25,6 +25,7 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
     val hostFilter = EditText(host.context).apply {
         hint = "Filter by host"
         setSingleLine()
+        setTextSize(android.util.TypedValue.COMPLEX_UNIT_SP, 16f)
         setTextColor(p.onSurface)
         setHintTextColor(p.onSurfaceVariant)
         background = ui.rounded(p.surfaceVariant, 24)

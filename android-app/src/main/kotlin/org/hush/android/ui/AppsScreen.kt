@@ -58,6 +58,7 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
     val search = EditText(host.context).apply {
         hint = "Search apps"
         setSingleLine()
+        setTextSize(android.util.TypedValue.COMPLEX_UNIT_SP, 16f)
         setTextColor(p.onSurface)
         setHintTextColor(p.onSurfaceVariant)
         background = ui.rounded(p.surfaceVariant, 24)
@@ -159,7 +160,7 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             h.mobile.text = "Mobile: " + Format.mode(row.mobile)
             h.wifi.setOnClickListener { chooseMode(row, Network.WIFI) }
             h.mobile.setOnClickListener { chooseMode(row, Network.MOBILE) }
-            h.blocked.text = Format.count(row.blocked)
+            h.blocked.text = Format.count(row.blocked) + " blocked"
             h.blocked.setTextColor(if (row.blocked > 0) p.blocked else p.onSurfaceVariant)
             return view
         }
@@ -169,25 +170,26 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             val icon = ImageView(host.context)
             val label = ui.text("", Ui.Type.TITLE_SMALL).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             val caption = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
-            val wifi = ui.chip("", {})
-            val mobile = ui.chip("", {})
-            val blocked = ui.text("", Ui.Type.TITLE_SMALL, p.blocked).apply { gravity = Gravity.END }
-            val row = ui.horizontal().apply {
+            val wifi = ui.chip("", {}).apply { setSingleLine() }
+            val mobile = ui.chip("", {}).apply { setSingleLine() }
+            val blocked = ui.text("", Ui.Type.LABEL, p.blocked).apply { gravity = Gravity.END }
+            // Label and count, the package under them; the two mode chips across the row below.
+            val row = ui.vertical().apply {
                 setPadding(ui.dp(16), ui.dp(10), ui.dp(16), ui.dp(10))
-                addView(icon, LinearLayout.LayoutParams(ui.dp(40), ui.dp(40)).apply { rightMargin = ui.dp(16) })
-                addView(ui.vertical().apply {
-                    addView(label)
-                    addView(caption)
-                    addView(ui.horizontal().apply {
-                        setPadding(0, ui.dp(6), 0, 0)
-                        addView(wifi)
-                        addView(mobile, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
-                    })
-                }, Ui.weight(1f))
-                addView(ui.vertical().apply {
-                    gravity = Gravity.END
-                    addView(blocked)
-                    addView(ui.text("blocked", Ui.Type.CAPTION, p.onSurfaceVariant))
+                addView(ui.horizontal().apply {
+                    addView(icon, LinearLayout.LayoutParams(ui.dp(40), ui.dp(40)).apply { rightMargin = ui.dp(16) })
+                    addView(ui.vertical().apply {
+                        addView(ui.horizontal().apply {
+                            addView(label, Ui.weight(1f))
+                            addView(blocked, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
+                        })
+                        addView(caption)
+                    }, Ui.weight(1f))
+                })
+                addView(ui.horizontal().apply {
+                    setPadding(ui.dp(56), ui.dp(6), 0, 0)
+                    addView(wifi)
+                    addView(mobile, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
                 })
             }
             row.tag = Holder(icon, label, caption, wifi, mobile, blocked)

@@ -88,15 +88,7 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         presenter.load()
     }
 
-    private fun field(hint: String, type: Int) = EditText(host.context).apply {
-        this.hint = hint
-        inputType = type
-        setSingleLine()
-        setTextColor(p.onSurface)
-        setHintTextColor(p.onSurfaceVariant)
-        background = ui.rounded(p.surfaceVariant, 12)
-        setPadding(ui.dp(12), ui.dp(10), ui.dp(12), ui.dp(10))
-    }
+    private fun field(hint: String, type: Int) = ui.field(hint, type)
 
     private fun labelled(label: String, field: View) = ui.vertical().apply {
         addView(ui.text(label, Ui.Type.LABEL, p.onSurfaceVariant))

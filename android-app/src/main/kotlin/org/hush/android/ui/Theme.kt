@@ -172,7 +172,7 @@ class Ui(val context: Context, val palette: Palette) {
     fun chip(label: String, onClick: (() -> Unit)?): TextView =
         text(label, Type.LABEL, palette.onPrimaryContainer).apply {
             background = rounded(palette.primaryContainer, 8)
-            setPadding(dp(10), dp(6), dp(10), dp(6))
+            setPadding(dp(8), dp(6), dp(8), dp(6))
             if (onClick != null) {
                 isClickable = true
                 setOnClickListener { onClick() }
@@ -191,6 +191,18 @@ class Ui(val context: Context, val palette: Palette) {
 
     fun screenTitle(title: String): TextView = text(title, Type.HEADLINE).apply {
         setPadding(dp(16), dp(20), dp(16), dp(8))
+    }
+
+    /** A filled text field (16sp). */
+    fun field(hint: String, inputType: Int): android.widget.EditText = android.widget.EditText(context).apply {
+        this.hint = hint
+        this.inputType = inputType
+        setSingleLine()
+        setTextSize(TypedValue.COMPLEX_UNIT_SP, 16f)
+        setTextColor(palette.onSurface)
+        setHintTextColor(palette.onSurfaceVariant)
+        background = rounded(palette.surfaceVariant, 12)
+        setPadding(dp(12), dp(10), dp(12), dp(10))
     }
 
     fun divider(): View = View(context).apply {

@@ -57,7 +57,12 @@ class TimelineChart(context: Context, private val palette: Palette) : View(conte
             if (hAllowed > 0) canvas.drawRoundRect(rect, r, r, allowedPaint)
             rect.set(cx - bar / 2, bottom - hBlocked, cx + bar / 2, bottom)
             if (hBlocked > 0) canvas.drawRoundRect(rect, r, r, blockedPaint)
-            if (i % 3 == (n - 1) % 3) canvas.drawText(d.day.takeLast(5), cx, height - labelPaint.textSize * 0.4f, labelPaint)
+            if (i % 3 == (n - 1) % 3) {
+                val label = d.day.takeLast(5)
+                val half = labelPaint.measureText(label) / 2
+                val x = cx.coerceIn(half, width - half)
+                canvas.drawText(label, x, height - labelPaint.textSize * 0.4f, labelPaint)
+            }
         }
     }
 }

@@ -58,8 +58,8 @@ class AppsScreenTest {
         assertEquals(rows.maxOf { it.blocked }, rows[0].blocked)
 
         val texts = UiTest.texts(rowView(screen, "TikTok"))
-        assertEquals(listOf("TikTok", "com.zhiliaoapp.musically", "Wi-Fi: Block trackers", "Mobile: Block all"), texts.take(4))
-        assertEquals(Format.count(tiktok.blocked), texts[4])
+        assertEquals(listOf("TikTok", Format.count(tiktok.blocked) + " blocked", "com.zhiliaoapp.musically",
+            "Wi-Fi: Block trackers", "Mobile: Block all"), texts)
         UiTest.assertShows(screen.view, "62 apps")
     }
 
@@ -71,7 +71,8 @@ class AppsScreenTest {
         assertEquals("UID 10123", row.label)
         val texts = UiTest.texts(rowView(screen, "UID 10123"))
         assertEquals("UID 10123", texts[0])
-        assertEquals("No installed package (uninstalled?), seen in the log", texts[1])
+        assertEquals(Format.count(row.blocked) + " blocked", texts[1])
+        assertEquals("No installed package (uninstalled?), seen in the log", texts[2])
         val system = screen.adapter.rows.first { it.uid == SampleData.SYSTEM_UID }
         assertEquals("System UID, no app package", system.note)
         assertTrue(system.system)
@@ -116,7 +117,7 @@ class AppsScreenTest {
         val row = screen.adapter.rows.first { it.label == "Duolingo" }
         assertEquals(AppMode.BLOCK_ALL, row.wifi)
         assertEquals(AppMode.BLOCK_TRACKERS, row.mobile)
-        assertEquals("Wi-Fi: Block all", UiTest.texts(rowView(screen, "Duolingo"))[2])
+        assertEquals("Wi-Fi: Block all", UiTest.texts(rowView(screen, "Duolingo"))[3])
 
         UiTest.click(rowView(screen, "UID 10123"), "Mobile: Block trackers")
         shadowOf(ShadowAlertDialog.getLatestAlertDialog()).clickOnItem(AppMode.values().indexOf(AppMode.ALLOW_ALL))

@@ -179,7 +179,23 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
     override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long {
         call("export")
         exportCalls.add(fd to format)
-        return events.size.toLong()
+        // Into the caller's fd, which stays open, as the core writes it.
+        val descriptor = java.io.FileDescriptor()
+        java.io.FileDescriptor::class.java.getDeclaredField("fd").apply { isAccessible = true }.setInt(descriptor, fd)
+        val out = java.io.FileOutputStream(descriptor)
+        val lines = events.asReversed().filter { (sinceMs == null || it.timeMs >= sinceMs) && (untilMs == null || it.timeMs < untilMs) }
+        val text = StringBuilder()
+        if (format == ExportFormat.CSV) text.append("time_ms,uid,host,ip,port,protocol,action,reason\n")
+        for (e in lines) {
+            if (format == ExportFormat.CSV) {
+                text.append("${e.timeMs},${e.uid ?: ""},${e.host},${e.ip},${e.port},${e.protocol},${e.action.wire},${e.reason}\n")
+            } else {
+                text.append("{\"time_ms\":${e.timeMs},\"uid\":${e.uid},\"host\":\"${e.host}\",\"action\":\"${e.action.wire}\",\"reason\":\"${e.reason}\"}\n")
+            }
+        }
+        out.write(text.toString().toByteArray())
+        out.flush()
+        return lines.size.toLong()
     }
 
     companion object {

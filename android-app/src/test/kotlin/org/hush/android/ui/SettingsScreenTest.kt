@@ -117,6 +117,10 @@ class SettingsScreenTest {
         assertEquals(ExportFormat.CSV, world.store.exportCalls[0].second)
         assertTrue(world.store.exportCalls[0].first >= 0)
         assertEquals("Exported ${Format.count(world.store.eventCount().toLong())} events as CSV", screen.message.text.toString())
+        val written = file.readLines()
+        assertEquals("time_ms,uid,host,ip,port,protocol,action,reason", written[0])
+        assertEquals(world.store.eventCount() + 1, written.size)
+        assertTrue(written.any { it.contains(",app.adjust.com,") && it.endsWith(",blocked,list:easyprivacy") })
 
         screen.exportJson.performClick()
         val json = shadowOf(activity).nextStartedActivityForResult
