@@ -30,6 +30,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
         val uid = state.uid
         val now = deps.clock.nowMs()
         val since = Format.startOfDay(now, deps.timeZone) - (DAYS - 1) * 86_400_000L
+        val start = state
         background({
             val names = AppNames(deps.apps.apps())
             val events = deps.store.recentEvents(EventQuery(uid = uid, sinceMs = since, limit = MAX_EVENTS))
@@ -38,8 +39,8 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
                 .sortedWith(compareBy<HostRow> { it.action.ordinal }.thenByDescending { it.count }.thenBy { it.host })
             val timeline = deps.store.dailyTimeline(since, now + 1, uid, Format.offsetMinutes(now, deps.timeZone))
             val activity = deps.store.appActivity(since, now + 1).firstOrNull { it.uid == uid }
-            state.copy(
-                label = if (names.isInstalled(uid)) names.label(uid) else state.label,
+            start.copy(
+                label = if (names.isInstalled(uid)) names.label(uid) else start.label,
                 note = if (names.isInstalled(uid)) null else Format.uidNote(uid),
                 packageName = names.packagesOf(uid).firstOrNull()?.packageName,
                 loading = false,

@@ -90,6 +90,8 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         addView(ui.text("×${Format.count(h.count)}", Ui.Type.LABEL, p.onSurfaceVariant).apply { gravity = Gravity.END })
     }
 
+    override fun onShow() = presenter.load()
+
     override fun dispose() {
         presenter.detach()
         icons.dispose()

@@ -47,7 +47,7 @@ class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState()
                 .sortedByDescending { it.blocked }
                 .take(TOP)
                 .map { TopApp(it.uid, names.label(it.uid), it.blocked) }
-            state.copy(
+            HomeState(
                 loading = false,
                 blockedToday = activity.sumOf { it.blocked },
                 allowedToday = activity.sumOf { it.allowed },

@@ -101,7 +101,9 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         topAppsList.removeAllViews()
         if (!s.loading && s.topApps.isEmpty()) topAppsList.addView(empty("Nothing blocked yet today"))
         for (app in s.topApps) {
-            topAppsList.addView(row(app.label, Format.count(app.blocked)) { host.openAppDetail(app.uid, app.label) })
+            // Attempts with no known owner cannot be asked for on their own: no detail for them.
+            val open: (() -> Unit)? = if (app.uid == null) null else { { host.openAppDetail(app.uid, app.label) } }
+            topAppsList.addView(row(app.label, Format.count(app.blocked), null, open))
         }
         topHostsList.removeAllViews()
         if (!s.loading && s.topHosts.isEmpty()) topHostsList.addView(empty("Nothing blocked yet today"))

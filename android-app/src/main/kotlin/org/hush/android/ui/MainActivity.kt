@@ -165,6 +165,20 @@ class MainActivity : Activity(), ScreenHost {
         callback(if (resultCode == RESULT_OK) data?.data else null)
     }
 
+    private var resumedOnce = false
+
+    override fun onResume() {
+        super.onResume()
+        // Back from elsewhere (another app, the file picker): refresh what is shown.
+        if (resumedOnce) (detail ?: screens[tab])?.onShow()
+        resumedOnce = true
+    }
+
+    override fun onPause() {
+        (detail ?: screens[tab])?.onHide()
+        super.onPause()
+    }
+
     override fun onSaveInstanceState(outState: Bundle) {
         super.onSaveInstanceState(outState)
         outState.putString(KEY_TAB, tab.name)
