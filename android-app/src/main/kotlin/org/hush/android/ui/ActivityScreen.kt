@@ -61,6 +61,10 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
         addView(list, LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, 0, 1f))
     }
 
+    private val applyHostFilter = Runnable {
+        presenter.setFilter(presenter.state.filter.copy(host = hostFilter.text.toString()))
+    }
+
     private val tick = object : Runnable {
         override fun run() {
             if (!live) return
@@ -74,7 +78,9 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             override fun beforeTextChanged(s: CharSequence?, start: Int, count: Int, after: Int) {}
             override fun onTextChanged(s: CharSequence?, start: Int, before: Int, count: Int) {}
             override fun afterTextChanged(s: Editable?) {
-                presenter.setFilter(presenter.state.filter.copy(host = s?.toString().orEmpty()))
+                // One query once the typing pauses, not one per key.
+                handler.removeCallbacks(applyHostFilter)
+                handler.postDelayed(applyHostFilter, TYPING_MS)
             }
         })
         presenter.attach(::render)
@@ -175,11 +181,13 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
 
     override fun dispose() {
         stopLive()
+        handler.removeCallbacks(applyHostFilter)
         presenter.detach()
     }
 
     companion object {
         const val PREFETCH = 20
         const val LIVE_MS = 3_000L
+        const val TYPING_MS = 300L
     }
 }

@@ -60,6 +60,11 @@ class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState()
         }
     }
 
+    /** The running session's counts again (they change every second while it runs). */
+    fun refreshLive() {
+        set(state.copy(live = deps.firewall.liveStats()))
+    }
+
     /** The switch. The state comes back through the listener (Starting, On, Failed...). */
     fun setEnabled(enabled: Boolean) {
         deps.firewall.setEnabled(enabled)

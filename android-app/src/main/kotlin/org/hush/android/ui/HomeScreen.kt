@@ -11,6 +11,14 @@ import android.widget.TextView
 
 class HomeScreen(host: ScreenHost) : Screen(host) {
     val presenter = HomePresenter(host.deps)
+    private val handler = android.os.Handler(android.os.Looper.getMainLooper())
+    private val tick = object : Runnable {
+        override fun run() {
+            presenter.refreshLive()
+            handler.postDelayed(this, LIVE_MS)
+        }
+    }
+
     private val p = ui.palette
 
     val switch = Switch(host.context)
@@ -52,6 +60,7 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         switch.setOnCheckedChangeListener(switchListener)
         presenter.attach(::render)
         presenter.start()
+        handler.postDelayed(tick, LIVE_MS)
     }
 
     private fun statusCard() = ui.card().apply {
@@ -132,7 +141,20 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
             layoutParams = LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, LinearLayout.LayoutParams.WRAP_CONTENT)
         }
 
-    override fun onShow() = presenter.refresh()
+    override fun onShow() {
+        presenter.refresh()
+        handler.removeCallbacks(tick)
+        handler.postDelayed(tick, LIVE_MS)
+    }
 
-    override fun dispose() = presenter.stop()
+    override fun onHide() = handler.removeCallbacks(tick)
+
+    override fun dispose() {
+        handler.removeCallbacks(tick)
+        presenter.stop()
+    }
+
+    companion object {
+        const val LIVE_MS = 2_000L
+    }
 }

@@ -78,6 +78,10 @@ class HomeScreenTest {
         assertTrue(home.switch.isChecked)
         UiTest.assertShows(home.view, "This session: 412 blocked, 1,880 allowed, 3 events not logged")
 
+        world.firewall.live = LiveStats(packetsIn = 53_000, dnsQueries = 2_350, blocked = 420, allowed = 1_901, eventsDropped = 3)
+        org.robolectric.Shadows.shadowOf(android.os.Looper.getMainLooper()).idleFor(java.time.Duration.ofMillis(HomeScreen.LIVE_MS))
+        UiTest.assertShows(home.view, "This session: 420 blocked, 1,901 allowed")
+
         home.switch.performClick()
         assertEquals(listOf(true, false), world.firewall.enableCalls)
     }
