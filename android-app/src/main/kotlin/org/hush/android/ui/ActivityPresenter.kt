@@ -24,6 +24,11 @@ data class ActivityState(
     /** The last page came back short: nothing older to load. */
     val endReached: Boolean = false,
     val pagesLoaded: Int = 0,
+    /**
+     * Where the next page starts in the store's newest-first order. Attempts logged
+     * since the first page push older ones down; the overlap is dropped, none skipped.
+     */
+    val nextOffset: Int = 0,
     val error: String? = null,
 )
 
@@ -58,7 +63,7 @@ class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(Act
     fun reload() {
         generation++
         pageInFlight = false
-        set(state.copy(events = emptyList(), pagesLoaded = 0, endReached = false, loading = true, error = null))
+        set(state.copy(events = emptyList(), pagesLoaded = 0, nextOffset = 0, endReached = false, loading = true, error = null))
         loadMore()
     }
 
@@ -67,7 +72,7 @@ class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(Act
         if (pageInFlight || state.endReached || state.error != null && state.pagesLoaded > 0) return
         pageInFlight = true
         val gen = generation
-        val query = state.filter.query(PAGE, state.events.size)
+        val query = state.filter.query(PAGE, state.nextOffset)
         background({ deps.store.recentEvents(query) }, failed = { e ->
             if (gen == generation) {
                 pageInFlight = false
@@ -76,9 +81,12 @@ class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(Act
         }) { page ->
             if (gen != generation) return@background
             pageInFlight = false
+            val oldest = state.events.lastOrNull()
+            val overlap = if (oldest == null || page.isEmpty()) emptySet()
+            else state.events.takeLastWhile { it.timeMs <= page[0].timeMs }.toHashSet()
             set(state.copy(
-                events = state.events + page, loading = false, endReached = page.size < PAGE,
-                pagesLoaded = state.pagesLoaded + 1, error = null,
+                events = state.events + page.filter { it !in overlap }, loading = false, endReached = page.size < PAGE,
+                pagesLoaded = state.pagesLoaded + 1, nextOffset = state.nextOffset + page.size, error = null,
             ))
         }
     }
@@ -93,7 +101,7 @@ class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(Act
             if (gen != generation) return@background
             val seen = state.events.takeWhile { it.timeMs >= newest.timeMs }.toHashSet()
             val fresh = page.filter { it !in seen }
-            if (fresh.isNotEmpty()) set(state.copy(events = fresh + state.events))
+            if (fresh.isNotEmpty()) set(state.copy(events = fresh + state.events, nextOffset = state.nextOffset + fresh.size))
         }
     }
 

@@ -68,6 +68,30 @@ class ActivityScreenTest {
     }
 
     @Test
+    fun attemptsLoggedWhileScrollingAreNeitherRepeatedNorSkipped() {
+        val world = SampleData.World(store = SampleData.store(SampleData.events(total = 250)))
+        val screen = activity(world)
+        val before = world.store.recentEvents(org.hush.android.data.EventQuery(limit = 1000))
+        world.store.queries.removeAt(world.store.queries.size - 1) // the test's own read
+        val fresh = (1..7).map { i ->
+            ActivityEvent(SampleData.NOW + i * 1000L, SampleData.FACEBOOK, "graph.facebook.com", "10.111.222.2", 53, "dns",
+                Action.BLOCKED, "list:easyprivacy")
+        }
+        fresh.forEach { world.store.log(it) }
+        scrollToEnd(screen)
+        // The second page overlapped the first by the 7 new attempts: dropped.
+        assertEquals(listOf(0, 100), world.store.queries.map { it.offset })
+        assertEquals(193, screen.adapter.count)
+        assertTrue("every older attempt once, in order", before.take(193) == screen.adapter.events)
+        scrollToEnd(screen)
+        assertEquals(listOf(0, 100, 200), world.store.queries.map { it.offset })
+        assertTrue(screen.presenter.state.endReached)
+        assertTrue("the whole log once", before == screen.adapter.events)
+        screen.presenter.refreshHead()
+        assertTrue("the new ones on top", fresh.reversed() + before == screen.adapter.events)
+    }
+
+    @Test
     fun filtersByHostTextActionAndApp() {
         val world = SampleData.World()
         val screen = activity(world)
