@@ -72,7 +72,15 @@ public final class JvmTestMain {
                 else if (!bad) System.out.println("ok   " + name(d));
             }
         });
-        Result result = core.run(Request.classes(classes.toArray(new Class<?>[0])));
+        // Sandboxed (Robolectric) classes first, plain JUnit ones after. A plain test
+        // runs on the same class loader as the non-instrumented android-all jar, where
+        // touching a framework class (Kotlin asks android.os.Build for the SDK level
+        // when it adds a suppressed exception) fails that class's static init for the
+        // rest of the JVM, and Robolectric's sandbox then fails to start.
+        List<Class<?>> ordered = new ArrayList<>();
+        for (Class<?> c : classes) if (c.isAnnotationPresent(RunWith.class)) ordered.add(c);
+        for (Class<?> c : classes) if (!c.isAnnotationPresent(RunWith.class)) ordered.add(c);
+        Result result = core.run(Request.classes(ordered.toArray(new Class<?>[0])));
         for (Failure f : failures) {
             System.out.println();
             System.out.println("--- " + f.getDescription().getDisplayName());

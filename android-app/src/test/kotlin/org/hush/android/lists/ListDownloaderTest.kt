@@ -1,6 +1,8 @@
 package org.hush.android.lists
 
+import com.sun.net.httpserver.HttpExchange
 import com.sun.net.httpserver.HttpServer
+import java.io.IOException
 import org.hush.android.core.expect
 import org.junit.After
 import org.junit.Assert.assertEquals
@@ -25,26 +27,41 @@ class ListDownloaderTest {
 
     init {
         serve("/trackers.txt", 200, "# a hosts file\n0.0.0.0 app.adjust.com\n0.0.0.0 graph.facebook.com\n0.0.0.0 bad..name\n")
-        server.createContext("/changing.txt") { exchange ->
-            val bytes = changing.toByteArray()
-            exchange.sendResponseHeaders(200, bytes.size.toLong())
-            exchange.responseBody.use { it.write(bytes) }
-        }
+        server.createContext("/changing.txt") { exchange -> respond(exchange, 200, changing.toByteArray()) }
         serve("/page.html", 200, "<!DOCTYPE html>\n<html><body>Moved to a new site</body></html>\n")
         serve("/gone.txt", 404, "not found")
         serve("/huge.txt", 200, "0.0.0.0 a.example\n".repeat(1000))
+        // Chunked: no length given.
         server.createContext("/huge-unannounced.txt") { exchange ->
-            exchange.sendResponseHeaders(200, 0) // chunked: no length given
-            exchange.responseBody.use { body -> repeat(1000) { body.write("0.0.0.0 b.example\n".toByteArray()) } }
+            respond(exchange, 200, "0.0.0.0 b.example\n".repeat(1000).toByteArray(), announceLength = false)
         }
         server.start()
     }
 
     private fun serve(path: String, status: Int, body: String) {
-        server.createContext(path) { exchange ->
-            val bytes = body.toByteArray()
-            exchange.sendResponseHeaders(status, bytes.size.toLong())
-            exchange.responseBody.use { it.write(bytes) }
+        server.createContext(path) { exchange -> respond(exchange, status, body.toByteArray()) }
+    }
+
+    /**
+     * Sends [bytes]. The downloader hangs up on a list too large, so writing may fail:
+     * that is expected, and caught here without Kotlin's `use`, which on an exception
+     * asks android.os.Build (on this classpath, outside Robolectric's sandbox) for the
+     * SDK level; that class's failed static init would then break every later
+     * Robolectric test in this JVM.
+     */
+    private fun respond(exchange: HttpExchange, status: Int, bytes: ByteArray, announceLength: Boolean = true) {
+        val body = exchange.responseBody
+        try {
+            exchange.sendResponseHeaders(status, if (announceLength) bytes.size.toLong() else 0L)
+            body.write(bytes)
+        } catch (e: IOException) {
+            // the client stopped reading
+        } finally {
+            try {
+                body.close()
+            } catch (e: IOException) {
+                // the client is gone
+            }
         }
     }
 

@@ -35,7 +35,7 @@ class ManifestTest {
         manifest.children(tag).single { it.attr("name") == name }
 
     @Test
-    fun requestsExactlyThePermissionsTheVpnSideUses() {
+    fun requestsExactlyThePermissionsTheAppUses() {
         assertEquals(
             setOf(
                 "android.permission.INTERNET",
@@ -44,6 +44,8 @@ class ManifestTest {
                 "android.permission.POST_NOTIFICATIONS",
                 "android.permission.RECEIVE_BOOT_COMPLETED",
                 "android.permission.ACCESS_NETWORK_STATE",
+                // The Apps screen lists every installed app.
+                "android.permission.QUERY_ALL_PACKAGES",
             ),
             manifest.children("uses-permission").map { it.attr("name") }.toSet(),
         )

@@ -1,0 +1,113 @@
+package org.hush.android.ui
+
+import org.hush.android.data.Action
+import org.hush.android.data.ActivityEvent
+import org.hush.android.data.EventQuery
+
+/** Who the app filter may pick. */
+data class AppChoice(val uid: Int?, val label: String)
+
+data class ActivityFilter(val uid: Int? = null, val action: Action? = null, val host: String = "") {
+    fun query(limit: Int, offset: Int) = EventQuery(
+        uid = uid, action = action, hostContains = host.trim().ifEmpty { null }, limit = limit, offset = offset,
+    )
+}
+
+data class ActivityState(
+    val filter: ActivityFilter = ActivityFilter(),
+    /** Newest first: the pages loaded so far. */
+    val events: List<ActivityEvent> = emptyList(),
+    /** App labels by UID, for the rows. */
+    val labels: Map<Int, String> = emptyMap(),
+    val apps: List<AppChoice> = emptyList(),
+    val loading: Boolean = true,
+    /** The last page came back short: nothing older to load. */
+    val endReached: Boolean = false,
+    val pagesLoaded: Int = 0,
+    /**
+     * Where the next page starts in the store's newest-first order. Attempts logged
+     * since the first page push older ones down; the overlap is dropped, none skipped.
+     */
+    val nextOffset: Int = 0,
+    val error: String? = null,
+)
+
+/** The live log, a page of [PAGE] at a time, newest first. */
+class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(ActivityState(), deps.io) {
+    private var generation = 0
+    private var pageInFlight = false
+
+    fun load() {
+        val now = deps.clock.nowMs()
+        background({
+            val installed = deps.apps.apps()
+            val names = AppNames(installed)
+            val uids = deps.store.appActivity(now - 30 * 86_400_000L, now + 1).map { it.uid }
+            val labels = HashMap<Int, String>()
+            for (app in installed) labels.putIfAbsent(app.uid, names.label(app.uid))
+            val choices = uids.filterNotNull().distinct().map { AppChoice(it, names.label(it)) }.sortedBy { it.label.lowercase() }
+            labels to choices
+        }, failed = { e -> set(state.copy(error = "Could not read the apps: " + Format.error(e))) }) { (labels, choices) ->
+            set(state.copy(labels = labels, apps = choices))
+        }
+        reload()
+    }
+
+    fun setFilter(filter: ActivityFilter) {
+        if (filter == state.filter) return
+        set(state.copy(filter = filter))
+        reload()
+    }
+
+    /** Drops the loaded pages and reads the first one again. */
+    fun reload() {
+        generation++
+        pageInFlight = false
+        set(state.copy(events = emptyList(), pagesLoaded = 0, nextOffset = 0, endReached = false, loading = true, error = null))
+        loadMore()
+    }
+
+    /** The next (older) page, unless one is loading or there is none. */
+    fun loadMore() {
+        if (pageInFlight || state.endReached || state.error != null && state.pagesLoaded > 0) return
+        pageInFlight = true
+        val gen = generation
+        val query = state.filter.query(PAGE, state.nextOffset)
+        background({ deps.store.recentEvents(query) }, failed = { e ->
+            if (gen == generation) {
+                pageInFlight = false
+                set(state.copy(loading = false, error = "Could not read the activity log: " + Format.error(e)))
+            }
+        }) { page ->
+            if (gen != generation) return@background
+            pageInFlight = false
+            val oldest = state.events.lastOrNull()
+            val overlap = if (oldest == null || page.isEmpty()) emptySet()
+            else state.events.takeLastWhile { it.timeMs <= page[0].timeMs }.toHashSet()
+            set(state.copy(
+                events = state.events + page.filter { it !in overlap }, loading = false, endReached = page.size < PAGE,
+                pagesLoaded = state.pagesLoaded + 1, nextOffset = state.nextOffset + page.size, error = null,
+            ))
+        }
+    }
+
+    /** Live: prepends what was logged since the newest event shown. */
+    fun refreshHead() {
+        val newest = state.events.firstOrNull() ?: return reload()
+        if (pageInFlight) return
+        val gen = generation
+        val query = state.filter.query(PAGE, 0).copy(sinceMs = newest.timeMs)
+        background({ deps.store.recentEvents(query) }, failed = { }) { page ->
+            if (gen != generation) return@background
+            val seen = state.events.takeWhile { it.timeMs >= newest.timeMs }.toHashSet()
+            val fresh = page.filter { it !in seen }
+            if (fresh.isNotEmpty()) set(state.copy(events = fresh + state.events, nextOffset = state.nextOffset + fresh.size))
+        }
+    }
+
+    fun label(uid: Int?): String = if (uid == null) Format.uidLabel(null) else state.labels[uid] ?: Format.uidLabel(uid)
+
+    companion object {
+        const val PAGE = 100
+    }
+}

@@ -1,0 +1,206 @@
+package org.hush.android.ui
+
+import android.app.AlertDialog
+import android.graphics.drawable.Drawable
+import android.text.Editable
+import android.text.TextWatcher
+import android.util.LruCache
+import android.view.Gravity
+import android.view.View
+import android.view.ViewGroup
+import android.widget.BaseAdapter
+import android.widget.EditText
+import android.widget.ImageView
+import android.widget.LinearLayout
+import android.widget.ListView
+import android.widget.RadioButton
+import android.widget.RadioGroup
+import android.widget.TextView
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+import org.hush.android.core.Network
+import org.hush.android.policy.AppMode
+
+/** Loads app icons off the main thread, once each, into the view still showing that app. */
+class IconLoader(private val deps: UiDeps, private val palette: Palette) {
+    private val cache = LruCache<String, Drawable>(256)
+    private val scope = CoroutineScope(SupervisorJob() + MainDispatcher)
+
+    fun bind(view: ImageView, packageName: String?, label: String) {
+        view.tag = packageName
+        val cached = packageName?.let { cache.get(it) }
+        view.setImageDrawable(cached ?: LetterIcon.of(label, palette))
+        if (cached != null || packageName == null) return
+        scope.launch {
+            val icon = try {
+                withContext(deps.io) { deps.apps.icon(packageName) }
+            } catch (e: kotlinx.coroutines.CancellationException) {
+                throw e
+            } catch (e: RuntimeException) {
+                null
+            } ?: return@launch
+            cache.put(packageName, icon)
+            if (view.tag == packageName) view.setImageDrawable(icon)
+        }
+    }
+
+    fun dispose() = scope.cancel()
+}
+
+class AppsScreen(host: ScreenHost) : Screen(host) {
+    val presenter = AppsPresenter(host.deps)
+    private val p = ui.palette
+    private val icons = IconLoader(host.deps, p)
+
+    val search = EditText(host.context).apply {
+        hint = "Search apps"
+        setSingleLine()
+        setTextSize(android.util.TypedValue.COMPLEX_UNIT_SP, 16f)
+        setTextColor(p.onSurface)
+        setHintTextColor(p.onSurfaceVariant)
+        background = ui.rounded(p.surfaceVariant, 24)
+        setPadding(ui.dp(16), ui.dp(10), ui.dp(16), ui.dp(10))
+    }
+    val filters = RadioGroup(host.context).apply { orientation = RadioGroup.HORIZONTAL }
+    val error = ui.errorBanner()
+    val summary = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(4), ui.dp(16), ui.dp(4)) }
+    val adapter = AppsAdapter()
+    val list = ListView(host.context).apply {
+        divider = null
+        adapter = this@AppsScreen.adapter
+        setOnItemClickListener { _, _, position, _ ->
+            val row = this@AppsScreen.adapter.getItem(position)
+            host.openAppDetail(row.uid, row.label)
+        }
+    }
+
+    override val view: View = ui.vertical().apply {
+        addView(ui.screenTitle("Apps"))
+        addView(search, Ui.matchWrap().apply { setMargins(ui.dp(16), 0, ui.dp(16), ui.dp(4)) })
+        addView(filters, Ui.matchWrap().apply { setMargins(ui.dp(12), 0, ui.dp(16), 0) })
+        addView(summary)
+        addView(error)
+        addView(list, LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, 0, 1f))
+    }
+
+    init {
+        for (f in AppFilter.values()) {
+            filters.addView(RadioButton(host.context).apply {
+                id = View.generateViewId()
+                text = f.label
+                tag = f
+                setTextColor(p.onSurface)
+                buttonTintList = android.content.res.ColorStateList.valueOf(p.primary)
+                isChecked = f == AppFilter.ALL
+            })
+        }
+        filters.setOnCheckedChangeListener { group, id ->
+            val f = group.findViewById<RadioButton>(id)?.tag as? AppFilter
+            if (f != null) presenter.filter(f)
+        }
+        search.addTextChangedListener(object : TextWatcher {
+            override fun beforeTextChanged(s: CharSequence?, start: Int, count: Int, after: Int) {}
+            override fun onTextChanged(s: CharSequence?, start: Int, before: Int, count: Int) {}
+            override fun afterTextChanged(s: Editable?) = presenter.search(s?.toString().orEmpty())
+        })
+        presenter.attach(::render)
+        presenter.load()
+    }
+
+    fun render(s: AppsState) {
+        adapter.rows = s.visible
+        adapter.notifyDataSetChanged()
+        summary.text = when {
+            s.loading -> "Loading apps…"
+            s.visible.isEmpty() && s.query.isNotBlank() -> "No app matches \"${s.query.trim()}\""
+            else -> "${s.visible.size} apps · blocked counts over the last ${AppsPresenter.DAYS} days"
+        }
+        error.showError(s.error)
+    }
+
+    /** Shows the mode choices for one network; the choice goes to the store. */
+    fun chooseMode(row: AppRow, network: Network) {
+        val modes = AppMode.values()
+        val current = if (network == Network.WIFI) row.wifi else row.mobile
+        val where = if (network == Network.WIFI) "Wi-Fi" else "mobile data"
+        AlertDialog.Builder(host.context)
+            .setTitle("${row.label} on $where")
+            .setSingleChoiceItems(modes.map { Format.mode(it) }.toTypedArray(), modes.indexOf(current)) { dialog, which ->
+                dialog.dismiss()
+                if (modes[which] != current) presenter.setMode(row.uid, network, modes[which])
+            }
+            .setNegativeButton("Cancel", null)
+            .show()
+    }
+
+    class Holder(val icon: ImageView, val label: TextView, val caption: TextView, val wifi: TextView, val mobile: TextView, val blocked: TextView)
+
+    inner class AppsAdapter : BaseAdapter() {
+        var rows: List<AppRow> = emptyList()
+        /** Row views built so far (the rest are recycled). */
+        var viewsCreated = 0
+            private set
+
+        override fun getCount() = rows.size
+        override fun getItem(position: Int): AppRow = rows[position]
+        override fun getItemId(position: Int) = position.toLong()
+
+        override fun getView(position: Int, convertView: View?, parent: ViewGroup): View {
+            val view = convertView ?: newRow()
+            val h = view.tag as Holder
+            val row = rows[position]
+            icons.bind(h.icon, row.packageName, row.label)
+            h.label.text = row.label
+            h.caption.text = row.note ?: row.packageName ?: ""
+            h.caption.setTextColor(if (row.packageName == null) p.error else p.onSurfaceVariant)
+            h.wifi.text = "Wi-Fi: " + Format.mode(row.wifi)
+            h.mobile.text = "Mobile: " + Format.mode(row.mobile)
+            h.wifi.setOnClickListener { chooseMode(row, Network.WIFI) }
+            h.mobile.setOnClickListener { chooseMode(row, Network.MOBILE) }
+            h.blocked.text = Format.count(row.blocked) + " blocked"
+            h.blocked.setTextColor(if (row.blocked > 0) p.blocked else p.onSurfaceVariant)
+            return view
+        }
+
+        private fun newRow(): View {
+            viewsCreated++
+            val icon = ImageView(host.context)
+            val label = ui.text("", Ui.Type.TITLE_SMALL).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
+            val caption = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
+            val wifi = ui.chip("", {}).apply { setSingleLine() }
+            val mobile = ui.chip("", {}).apply { setSingleLine() }
+            val blocked = ui.text("", Ui.Type.LABEL, p.blocked).apply { gravity = Gravity.END }
+            // Label and count, the package under them; the two mode chips across the row below.
+            val row = ui.vertical().apply {
+                setPadding(ui.dp(16), ui.dp(10), ui.dp(16), ui.dp(10))
+                addView(ui.horizontal().apply {
+                    addView(icon, LinearLayout.LayoutParams(ui.dp(40), ui.dp(40)).apply { rightMargin = ui.dp(16) })
+                    addView(ui.vertical().apply {
+                        addView(ui.horizontal().apply {
+                            addView(label, Ui.weight(1f))
+                            addView(blocked, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
+                        })
+                        addView(caption)
+                    }, Ui.weight(1f))
+                })
+                addView(ui.horizontal().apply {
+                    setPadding(ui.dp(56), ui.dp(6), 0, 0)
+                    addView(wifi)
+                    addView(mobile, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
+                })
+            }
+            row.tag = Holder(icon, label, caption, wifi, mobile, blocked)
+            return row
+        }
+    }
+
+    override fun onShow() = presenter.load()
+
+    override fun dispose() {
+        presenter.detach()
+        icons.dispose()
+    }
+}

@@ -1,0 +1,123 @@
+package org.hush.android.ui
+
+import android.content.Context
+import android.content.SharedPreferences
+import android.os.Handler
+import android.os.Looper
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import org.hush.android.apps.InstalledApps
+import org.hush.android.core.LiveStats
+import org.hush.android.data.HushStore
+import java.util.TimeZone
+import kotlin.coroutines.CoroutineContext
+
+/** The firewall as the Home switch sees it. */
+sealed class FirewallState {
+    object Off : FirewallState() { override fun toString() = "Off" }
+    object Starting : FirewallState() { override fun toString() = "Starting" }
+    object On : FirewallState() { override fun toString() = "On" }
+    /** A start failed; [message] is shown as is. */
+    data class Failed(val message: String) : FirewallState()
+}
+
+/**
+ * The running firewall, seen from the screens: its state comes in through the
+ * listener (on the main thread), the switch goes out through [setEnabled].
+ * Implemented by the VPN service's side; a fake in tests.
+ */
+interface FirewallControl {
+    fun state(): FirewallState
+    fun addListener(listener: Listener)
+    fun removeListener(listener: Listener)
+
+    /** The switch: start (true) or stop (false) the firewall. Must not throw. */
+    fun setEnabled(enabled: Boolean)
+
+    /** The running session's counts, or null when none runs. */
+    fun liveStats(): LiveStats?
+
+    interface Listener {
+        fun onFirewallState(state: FirewallState)
+    }
+}
+
+/** What the screens ask of the rest of the app (wired by whoever hosts the session). */
+interface HushActions {
+    /** Stored rules changed: a running session should reload them (FirewallSession.reloadRules). */
+    fun rulesChanged()
+
+    /** "Update now" on the Lists screen: download and reload the lists. */
+    fun updateLists()
+
+    /** The user added a list URL (already checked to be an http(s) URL). */
+    fun addListUrl(url: String)
+}
+
+/** Settings the store does not keep (the service reads them when it starts). */
+interface UiSettings {
+    var upstreamDns: String
+    var startOnBoot: Boolean
+}
+
+/** [UiSettings] in SharedPreferences ("hush_settings"). */
+class PrefsSettings(context: Context) : UiSettings {
+    private val prefs: SharedPreferences =
+        context.getSharedPreferences(PREFS_NAME, Context.MODE_PRIVATE)
+
+    override var upstreamDns: String
+        get() = prefs.getString(KEY_DNS, null) ?: DEFAULT_DNS
+        set(value) { prefs.edit().putString(KEY_DNS, value).apply() }
+
+    override var startOnBoot: Boolean
+        get() = prefs.getBoolean(KEY_BOOT, false)
+        set(value) { prefs.edit().putBoolean(KEY_BOOT, value).apply() }
+
+    companion object {
+        const val PREFS_NAME = "hush_settings"
+        const val KEY_DNS = "upstream_dns"
+        const val KEY_BOOT = "start_on_boot"
+        const val DEFAULT_DNS = "9.9.9.9:53"
+    }
+}
+
+/** Everything the screens use, injected by the app (or a test) through [HushUi.deps]. */
+class UiDeps(
+    val store: HushStore,
+    val apps: InstalledApps,
+    val firewall: FirewallControl,
+    val actions: HushActions,
+    val settings: UiSettings,
+    /** Where store and package-manager calls run. Tests pass Dispatchers.Unconfined. */
+    val io: CoroutineDispatcher = Dispatchers.IO,
+    val clock: Clock = Clock.SYSTEM,
+    val timeZone: TimeZone = TimeZone.getDefault(),
+    /** Use the platform's dynamic colours on API 31+ (false: the fixed palette). */
+    val dynamicColor: Boolean = true,
+)
+
+interface Clock {
+    fun nowMs(): Long
+
+    companion object {
+        val SYSTEM: Clock = object : Clock {
+            override fun nowMs() = System.currentTimeMillis()
+        }
+    }
+}
+
+/** Where [MainActivity] finds its dependencies (set by the Application, or a test). */
+object HushUi {
+    @Volatile
+    var deps: UiDeps? = null
+}
+
+/** The main thread as a coroutine dispatcher, without kotlinx-coroutines-android. */
+object MainDispatcher : CoroutineDispatcher() {
+    override fun isDispatchNeeded(context: CoroutineContext): Boolean =
+        Looper.myLooper() != Looper.getMainLooper()
+
+    override fun dispatch(context: CoroutineContext, block: Runnable) {
+        Handler(Looper.getMainLooper()).post(block)
+    }
+}

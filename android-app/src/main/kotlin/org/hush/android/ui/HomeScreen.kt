@@ -1,0 +1,160 @@
+package org.hush.android.ui
+
+import android.content.res.ColorStateList
+import android.view.Gravity
+import android.view.View
+import android.widget.CompoundButton
+import android.widget.LinearLayout
+import android.widget.ScrollView
+import android.widget.Switch
+import android.widget.TextView
+
+class HomeScreen(host: ScreenHost) : Screen(host) {
+    val presenter = HomePresenter(host.deps)
+    private val handler = android.os.Handler(android.os.Looper.getMainLooper())
+    private val tick = object : Runnable {
+        override fun run() {
+            presenter.refreshLive()
+            handler.postDelayed(this, LIVE_MS)
+        }
+    }
+
+    private val p = ui.palette
+
+    val switch = Switch(host.context)
+    val statusText = ui.text("", Ui.Type.BODY, p.onSurfaceVariant)
+    val blockedCount = ui.text("–", Ui.Type.NUMBER, p.blocked)
+    val allowedCount = ui.text("–", Ui.Type.NUMBER, p.allowed)
+    val liveText = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant)
+    val topAppsList = ui.vertical()
+    val topHostsList = ui.vertical()
+    val error = ui.errorBanner()
+
+    private val switchListener = CompoundButton.OnCheckedChangeListener { _, checked -> presenter.setEnabled(checked) }
+
+    override val view: View = ScrollView(host.context).apply {
+        isFillViewport = true
+        val column = ui.vertical()
+        column.addView(ui.screenTitle("Hush"))
+        column.addView(error)
+        column.addView(statusCard())
+        column.addView(countsCard())
+        column.addView(ui.card().apply {
+            addView(ui.text("Most blocked apps today", Ui.Type.TITLE_SMALL))
+            addView(topAppsList)
+        })
+        column.addView(ui.card().apply {
+            addView(ui.text("Most blocked hosts today", Ui.Type.TITLE_SMALL))
+            addView(topHostsList)
+        })
+        addView(column)
+    }
+
+    init {
+        switch.thumbTintList = ColorStateList(
+            arrayOf(intArrayOf(android.R.attr.state_checked), intArrayOf()), intArrayOf(p.primary, p.outline),
+        )
+        switch.trackTintList = ColorStateList(
+            arrayOf(intArrayOf(android.R.attr.state_checked), intArrayOf()), intArrayOf(p.primaryContainer, p.surfaceVariant),
+        )
+        switch.setOnCheckedChangeListener(switchListener)
+        presenter.attach(::render)
+        presenter.start()
+        handler.postDelayed(tick, LIVE_MS)
+    }
+
+    private fun statusCard() = ui.card().apply {
+        val row = ui.horizontal()
+        val texts = ui.vertical()
+        texts.addView(ui.text("Firewall", Ui.Type.TITLE))
+        texts.addView(statusText)
+        row.addView(texts, Ui.weight(1f))
+        row.addView(switch)
+        addView(row)
+        addView(liveText)
+    }
+
+    private fun countsCard() = ui.card().apply {
+        val row = ui.horizontal()
+        fun cell(number: TextView, label: String) = ui.vertical().apply {
+            addView(number)
+            addView(ui.text(label, Ui.Type.CAPTION, p.onSurfaceVariant))
+        }
+        row.addView(cell(blockedCount, "Blocked today"), Ui.weight(1f))
+        row.addView(cell(allowedCount, "Allowed today"), Ui.weight(1f))
+        addView(row)
+    }
+
+    fun render(s: HomeState) {
+        switch.setOnCheckedChangeListener(null)
+        switch.isChecked = s.firewall == FirewallState.On || s.firewall == FirewallState.Starting
+        switch.isEnabled = s.firewall != FirewallState.Starting
+        switch.setOnCheckedChangeListener(switchListener)
+        statusText.text = when (val f = s.firewall) {
+            FirewallState.Off -> "Off: apps connect without filtering"
+            FirewallState.Starting -> "Starting…"
+            FirewallState.On -> "On: trackers are blocked for every app"
+            is FirewallState.Failed -> "Could not start: " + f.message
+        }
+        statusText.setTextColor(if (s.firewall is FirewallState.Failed) p.error else p.onSurfaceVariant)
+        val live = s.live
+        liveText.text = if (live != null && s.firewall == FirewallState.On) {
+            "This session: ${Format.count(live.blocked)} blocked, ${Format.count(live.allowed)} allowed" +
+                if (live.eventsDropped > 0) ", ${Format.count(live.eventsDropped)} events not logged" else ""
+        } else ""
+        liveText.visibility = if (liveText.text.isEmpty()) View.GONE else View.VISIBLE
+        blockedCount.text = if (s.loading) "–" else Format.count(s.blockedToday)
+        allowedCount.text = if (s.loading) "–" else Format.count(s.allowedToday)
+        error.showError(s.error)
+
+        topAppsList.removeAllViews()
+        if (!s.loading && s.topApps.isEmpty()) topAppsList.addView(empty("Nothing blocked yet today"))
+        for (app in s.topApps) {
+            // Attempts with no known owner cannot be asked for on their own: no detail for them.
+            val open: (() -> Unit)? = if (app.uid == null) null else { { host.openAppDetail(app.uid, app.label) } }
+            topAppsList.addView(row(app.label, Format.count(app.blocked), null, open))
+        }
+        topHostsList.removeAllViews()
+        if (!s.loading && s.topHosts.isEmpty()) topHostsList.addView(empty("Nothing blocked yet today"))
+        for (h in s.topHosts) {
+            val apps = if (h.apps == 1) "1 app" else "${h.apps} apps"
+            topHostsList.addView(row(h.host, Format.count(h.blocked), apps, null))
+        }
+    }
+
+    private fun empty(text: String) = ui.text(text, Ui.Type.BODY, p.onSurfaceVariant).apply {
+        setPadding(0, ui.dp(8), 0, 0)
+    }
+
+    private fun row(title: String, count: String, caption: String? = null, onClick: (() -> Unit)?): View =
+        ui.horizontal().apply {
+            setPadding(0, ui.dp(10), 0, ui.dp(10))
+            val texts = ui.vertical()
+            texts.addView(ui.text(title, Ui.Type.BODY).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END })
+            if (caption != null) texts.addView(ui.text(caption, Ui.Type.CAPTION, p.onSurfaceVariant))
+            addView(texts, Ui.weight(1f))
+            addView(ui.text(count, Ui.Type.TITLE_SMALL, p.blocked).apply { gravity = Gravity.END })
+            if (onClick != null) {
+                isClickable = true
+                setOnClickListener { onClick() }
+            }
+            layoutParams = LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, LinearLayout.LayoutParams.WRAP_CONTENT)
+        }
+
+    override fun onShow() {
+        presenter.refresh()
+        handler.removeCallbacks(tick)
+        handler.postDelayed(tick, LIVE_MS)
+    }
+
+    override fun onHide() = handler.removeCallbacks(tick)
+
+    override fun dispose() {
+        handler.removeCallbacks(tick)
+        presenter.stop()
+    }
+
+    companion object {
+        const val LIVE_MS = 2_000L
+    }
+}

@@ -1,0 +1,209 @@
+package org.hush.android.ui
+
+import android.app.Activity
+import android.content.Context
+import android.content.Intent
+import android.net.Uri
+import android.os.Bundle
+import android.view.Gravity
+import android.view.View
+import android.view.ViewGroup
+import android.widget.FrameLayout
+import android.widget.LinearLayout
+import android.widget.TextView
+import org.hush.android.apps.PackageManagerApps
+
+/** The app's one activity: the five screens behind a bottom navigation bar, App detail on top. */
+class MainActivity : Activity(), ScreenHost {
+    enum class Tab(val label: String, val glyph: String) {
+        HOME("Home", "⌂"), APPS("Apps", "▦"), ACTIVITY("Activity", "≡"), LISTS("Lists", "☰"), SETTINGS("Settings", "⚙")
+    }
+
+    override lateinit var deps: UiDeps
+        private set
+    override lateinit var ui: Ui
+        private set
+    override val context: Context get() = this
+
+    private lateinit var content: FrameLayout
+    private val screens = LinkedHashMap<Tab, Screen>()
+    val navItems = LinkedHashMap<Tab, TextView>()
+    var tab: Tab = Tab.HOME
+        private set
+    /** The App detail shown over the tabs, if any. */
+    var detail: AppDetailScreen? = null
+        private set
+    private var pendingDocument: ((Uri?) -> Unit)? = null
+
+    override fun onCreate(savedInstanceState: Bundle?) {
+        val night = Palette.isNight(this)
+        setTheme(if (night) android.R.style.Theme_Material_NoActionBar else android.R.style.Theme_Material_Light_NoActionBar)
+        super.onCreate(savedInstanceState)
+        deps = HushUi.deps ?: defaultDeps(this).also { HushUi.deps = it }
+        ui = Ui(this, Palette.of(this, deps.dynamicColor))
+        val p = ui.palette
+        window.decorView.setBackgroundColor(p.background)
+
+        content = FrameLayout(this)
+        val root = LinearLayout(this).apply {
+            orientation = LinearLayout.VERTICAL
+            setBackgroundColor(p.background)
+            addView(content, LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, 0, 1f))
+            addView(navBar())
+            // Edge to edge (targetSdk 35): keep clear of the system bars.
+            setOnApplyWindowInsetsListener { v, insets ->
+                @Suppress("DEPRECATION")
+                v.setPadding(insets.systemWindowInsetLeft, insets.systemWindowInsetTop, insets.systemWindowInsetRight, insets.systemWindowInsetBottom)
+                insets
+            }
+        }
+        setContentView(root)
+        val start = (savedInstanceState?.getString(KEY_TAB) ?: intent?.getStringExtra(EXTRA_TAB))
+            ?.let { name -> Tab.values().firstOrNull { it.name == name } }
+        select(start ?: Tab.HOME)
+    }
+
+    private fun navBar(): View {
+        val p = ui.palette
+        val bar = LinearLayout(this).apply {
+            orientation = LinearLayout.HORIZONTAL
+            setBackgroundColor(p.surface)
+            elevation = ui.dpf(3f)
+        }
+        for (t in Tab.values()) {
+            val item = ui.text(t.glyph + "\n" + t.label, Ui.Type.LABEL, p.onSurfaceVariant).apply {
+                gravity = Gravity.CENTER
+                setPadding(0, ui.dp(10), 0, ui.dp(12))
+                isClickable = true
+                contentDescription = t.label
+                setOnClickListener { select(t) }
+            }
+            navItems[t] = item
+            bar.addView(item, LinearLayout.LayoutParams(0, ViewGroup.LayoutParams.WRAP_CONTENT, 1f))
+        }
+        return bar
+    }
+
+    /** Shows [t]'s screen (built on first use), closing any App detail. */
+    fun select(t: Tab) {
+        closeDetail()
+        val old = screens[tab]
+        if (old != null && t != tab) old.onHide()
+        tab = t
+        var fresh = false
+        val screen = screens.getOrPut(t) { fresh = true; create(t) }
+        content.removeAllViews()
+        content.addView(screen.view, FrameLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.MATCH_PARENT))
+        if (!fresh) screen.onShow()
+        for ((tt, item) in navItems) {
+            val on = tt == t
+            item.setTextColor(if (on) ui.palette.onPrimaryContainer else ui.palette.onSurfaceVariant)
+            item.background = if (on) ui.rounded(ui.palette.primaryContainer, 16) else null
+            item.isSelected = on
+        }
+    }
+
+    /** The screen of tab [t], if built. */
+    fun screen(t: Tab): Screen? = screens[t]
+
+    private fun create(t: Tab): Screen = when (t) {
+        Tab.HOME -> HomeScreen(this)
+        Tab.APPS -> AppsScreen(this)
+        Tab.ACTIVITY -> ActivityScreen(this)
+        Tab.LISTS -> ListsScreen(this)
+        Tab.SETTINGS -> SettingsScreen(this)
+    }
+
+    override fun openAppDetail(uid: Int?, label: String) {
+        closeDetail()
+        val d = AppDetailScreen(this, uid, label)
+        detail = d
+        screens[tab]?.onHide()
+        content.removeAllViews()
+        content.addView(d.view, FrameLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.MATCH_PARENT))
+    }
+
+    private fun closeDetail(): Boolean {
+        val d = detail ?: return false
+        d.dispose()
+        detail = null
+        return true
+    }
+
+    override fun back() {
+        if (closeDetail()) select(tab)
+    }
+
+    @Deprecated("Deprecated in Java")
+    override fun onBackPressed() {
+        if (detail != null) back() else @Suppress("DEPRECATION") super.onBackPressed()
+    }
+
+    override fun createDocument(mimeType: String, fileName: String, onResult: (Uri?) -> Unit) {
+        pendingDocument = onResult
+        val intent = Intent(Intent.ACTION_CREATE_DOCUMENT)
+            .addCategory(Intent.CATEGORY_OPENABLE)
+            .setType(mimeType)
+            .putExtra(Intent.EXTRA_TITLE, fileName)
+        try {
+            @Suppress("DEPRECATION")
+            startActivityForResult(intent, REQUEST_DOCUMENT)
+        } catch (e: android.content.ActivityNotFoundException) {
+            pendingDocument = null
+            onResult(null)
+        }
+    }
+
+    @Deprecated("Deprecated in Java")
+    override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
+        if (requestCode != REQUEST_DOCUMENT) {
+            @Suppress("DEPRECATION") super.onActivityResult(requestCode, resultCode, data)
+            return
+        }
+        val callback = pendingDocument ?: return
+        pendingDocument = null
+        callback(if (resultCode == RESULT_OK) data?.data else null)
+    }
+
+    private var resumedOnce = false
+
+    override fun onResume() {
+        super.onResume()
+        // Back from elsewhere (another app, the file picker): refresh what is shown.
+        if (resumedOnce) (detail ?: screens[tab])?.onShow()
+        resumedOnce = true
+    }
+
+    override fun onPause() {
+        (detail ?: screens[tab])?.onHide()
+        super.onPause()
+    }
+
+    override fun onSaveInstanceState(outState: Bundle) {
+        super.onSaveInstanceState(outState)
+        outState.putString(KEY_TAB, tab.name)
+    }
+
+    override fun onDestroy() {
+        closeDetail()
+        for (s in screens.values) s.dispose()
+        screens.clear()
+        super.onDestroy()
+    }
+
+    companion object {
+        const val REQUEST_DOCUMENT = 4201
+        /** The tab to open with (a [Tab] name), e.g. from the notification. */
+        const val EXTRA_TAB = "org.hush.android.ui.TAB"
+        private const val KEY_TAB = "tab"
+
+        /** Until the app wires the real store and service: every store call says so. */
+        fun defaultDeps(context: Context) = UiDeps(
+            store = UnavailableStore,
+            apps = PackageManagerApps(context),
+            firewall = StoppedFirewall,
+            actions = NoActions,
+            settings = PrefsSettings(context),
+        )
+    }
+}

@@ -1,0 +1,34 @@
+package org.hush.android.ui
+
+import android.content.Context
+import android.net.Uri
+import android.view.View
+
+/** What a screen needs from the activity hosting it. */
+interface ScreenHost {
+    val context: Context
+    val ui: Ui
+    val deps: UiDeps
+
+    /** Opens App detail for [uid] (null: attempts whose owner was not known). */
+    fun openAppDetail(uid: Int?, label: String)
+
+    /** Asks the system file picker for a new document (ACTION_CREATE_DOCUMENT); null when cancelled. */
+    fun createDocument(mimeType: String, fileName: String, onResult: (Uri?) -> Unit)
+
+    /** Leaves a pushed screen (App detail). */
+    fun back()
+}
+
+/** One screen: its view, built in code, rendering its presenter's state. */
+abstract class Screen(val host: ScreenHost) {
+    val ui: Ui get() = host.ui
+    abstract val view: View
+
+    /** Now on screen (again): refresh what may have changed. */
+    open fun onShow() {}
+    open fun onHide() {}
+
+    /** Gone for good: stop listening and cancel loads. */
+    abstract fun dispose()
+}

@@ -1,0 +1,51 @@
+package org.hush.android.ui
+
+import org.hush.android.core.LiveStats
+import org.hush.android.core.Network
+import org.hush.android.data.ActivityEvent
+import org.hush.android.data.AppActivity
+import org.hush.android.data.AppModeRule
+import org.hush.android.data.BlockedHost
+import org.hush.android.data.DayCount
+import org.hush.android.data.DomainAction
+import org.hush.android.data.DomainRule
+import org.hush.android.data.EventQuery
+import org.hush.android.data.ExportFormat
+import org.hush.android.data.HushStore
+import org.hush.android.data.ListSource
+import org.hush.android.data.Retention
+import org.hush.android.policy.AppMode
+
+/** What the screens use until the app hands them the real store ([HushUi.deps]). */
+object UnavailableStore : HushStore {
+    private fun no(): Nothing = throw IllegalStateException("the activity store is not connected yet")
+    override fun recentEvents(query: EventQuery): List<ActivityEvent> = no()
+    override fun appActivity(sinceMs: Long, untilMs: Long): List<AppActivity> = no()
+    override fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost> = no()
+    override fun dailyTimeline(sinceMs: Long, untilMs: Long, uid: Int?, utcOffsetMinutes: Int): List<DayCount> = no()
+    override fun appModes(): List<AppModeRule> = no()
+    override fun setAppMode(uid: Int, network: Network, mode: AppMode) = no()
+    override fun clearAppMode(uid: Int, network: Network): Boolean = no()
+    override fun domainRules(): List<DomainRule> = no()
+    override fun addDomainRule(uid: Int?, domain: String, action: DomainAction): String = no()
+    override fun removeDomainRule(uid: Int?, domain: String): Boolean = no()
+    override fun listSources(): List<ListSource> = no()
+    override fun retention(): Retention = no()
+    override fun setRetention(retention: Retention) = no()
+    override fun clearActivity(): Long = no()
+    override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long = no()
+}
+
+object StoppedFirewall : FirewallControl {
+    override fun state(): FirewallState = FirewallState.Off
+    override fun addListener(listener: FirewallControl.Listener) {}
+    override fun removeListener(listener: FirewallControl.Listener) {}
+    override fun setEnabled(enabled: Boolean) {}
+    override fun liveStats(): LiveStats? = null
+}
+
+object NoActions : HushActions {
+    override fun rulesChanged() {}
+    override fun updateLists() {}
+    override fun addListUrl(url: String) {}
+}

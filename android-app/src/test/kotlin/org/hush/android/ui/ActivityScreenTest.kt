@@ -1,0 +1,158 @@
+package org.hush.android.ui
+
+import android.view.View
+import org.hush.android.data.Action
+import org.hush.android.data.ActivityEvent
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowAlertDialog
+
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [35], qualifiers = "w360dp-h780dp-xhdpi")
+class ActivityScreenTest {
+    @After
+    fun reset() { HushUi.deps = null }
+
+    private fun activity(world: SampleData.World): ActivityScreen {
+        val activity = UiTest.launch(world, MainActivity.Tab.ACTIVITY).get()
+        return activity.screen(MainActivity.Tab.ACTIVITY) as ActivityScreen
+    }
+
+    private fun scrollToEnd(screen: ActivityScreen) {
+        screen.list.setSelection(screen.adapter.count - 1)
+        UiTest.draw(screen.list.rootView)
+        UiTest.idle()
+    }
+
+    @Test
+    fun newestFirstAndOnlyOnePageRead() {
+        val world = SampleData.World()
+        val screen = activity(world)
+        assertEquals(1, world.store.queries.size)
+        assertEquals(100, world.store.queries[0].limit)
+        assertEquals(0, world.store.queries[0].offset)
+        val events = screen.adapter.events
+        assertEquals(100, events.size)
+        assertEquals((0 until events.size - 1).map { true }, (0 until events.size - 1).map { events[it].timeMs >= events[it + 1].timeMs })
+        val newest = world.store.recentEvents(org.hush.android.data.EventQuery(limit = 1))[0]
+        assertEquals(newest, events[0])
+        val row = UiTest.texts(screen.adapter.getView(0, null, screen.list))
+        assertEquals(newest.host.ifEmpty { newest.ip }, row[0])
+        assertTrue(row[1], row[1].startsWith(Format.time(newest.timeMs, SampleData.ZONE)))
+        assertTrue(row[1], row[1].endsWith(Format.reason(newest.reason)))
+    }
+
+    @Test
+    fun scrollingToTheEndLoadsTheNextPageUntilTheLogEnds() {
+        val world = SampleData.World(store = SampleData.store(SampleData.events(total = 250)))
+        val screen = activity(world)
+        scrollToEnd(screen)
+        assertEquals(listOf(0, 100), world.store.queries.map { it.offset })
+        assertEquals(200, screen.adapter.count)
+        scrollToEnd(screen)
+        assertEquals(listOf(0, 100, 200), world.store.queries.map { it.offset })
+        assertEquals(250, screen.adapter.count)
+        assertTrue(screen.presenter.state.endReached)
+        UiTest.assertShows(screen.view, "End of the log · 250 attempts")
+        scrollToEnd(screen)
+        assertEquals("nothing read past the end", 3, world.store.queries.size)
+        // Every event once, newest first.
+        assertEquals(world.store.recentEvents(org.hush.android.data.EventQuery(limit = 1000)), screen.adapter.events)
+    }
+
+    @Test
+    fun attemptsLoggedWhileScrollingAreNeitherRepeatedNorSkipped() {
+        val world = SampleData.World(store = SampleData.store(SampleData.events(total = 250)))
+        val screen = activity(world)
+        val before = world.store.recentEvents(org.hush.android.data.EventQuery(limit = 1000))
+        world.store.queries.removeAt(world.store.queries.size - 1) // the test's own read
+        val fresh = (1..7).map { i ->
+            ActivityEvent(SampleData.NOW + i * 1000L, SampleData.FACEBOOK, "graph.facebook.com", "10.111.222.2", 53, "dns",
+                Action.BLOCKED, "list:easyprivacy")
+        }
+        fresh.forEach { world.store.log(it) }
+        scrollToEnd(screen)
+        // The second page overlapped the first by the 7 new attempts: dropped.
+        assertEquals(listOf(0, 100), world.store.queries.map { it.offset })
+        assertEquals(193, screen.adapter.count)
+        assertTrue("every older attempt once, in order", before.take(193) == screen.adapter.events)
+        scrollToEnd(screen)
+        assertEquals(listOf(0, 100, 200), world.store.queries.map { it.offset })
+        assertTrue(screen.presenter.state.endReached)
+        assertTrue("the whole log once", before == screen.adapter.events)
+        screen.presenter.refreshHead()
+        assertTrue("the new ones on top", fresh.reversed() + before == screen.adapter.events)
+    }
+
+    @Test
+    fun filtersByHostTextActionAndApp() {
+        val world = SampleData.World()
+        val screen = activity(world)
+        screen.hostFilter.setText("ad")
+        screen.hostFilter.setText("adj")
+        screen.hostFilter.setText("adjust")
+        UiTest.idle()
+        assertEquals("nothing asked while typing", 1, world.store.queries.size)
+        shadowOf(android.os.Looper.getMainLooper()).idleFor(java.time.Duration.ofMillis(ActivityScreen.TYPING_MS))
+        assertEquals("one query for the pause", 2, world.store.queries.size)
+        assertEquals("adjust", world.store.queries.last().hostContains)
+        assertEquals(0, world.store.queries.last().offset)
+        assertTrue(screen.adapter.events.isNotEmpty())
+        assertTrue(screen.adapter.events.all { it.host == "app.adjust.com" })
+
+        screen.hostFilter.setText("")
+        shadowOf(android.os.Looper.getMainLooper()).idleFor(java.time.Duration.ofMillis(ActivityScreen.TYPING_MS))
+        screen.actionChip.performClick()
+        shadowOf(ShadowAlertDialog.getLatestAlertDialog()).clickOnItem(1 + Action.BLOCKED.ordinal)
+        UiTest.idle()
+        assertEquals(Action.BLOCKED, world.store.queries.last().action)
+        assertNull(world.store.queries.last().hostContains)
+        assertTrue(screen.adapter.events.all { it.action == Action.BLOCKED })
+        assertEquals("Action: Blocked ▾", screen.actionChip.text.toString())
+
+        screen.appChip.performClick()
+        val choices = listOf("All apps") + screen.presenter.state.apps.map { it.label }
+        assertTrue(choices.toString(), "UID 10123" in choices && "Mi Browser" in choices)
+        shadowOf(ShadowAlertDialog.getLatestAlertDialog()).clickOnItem(choices.indexOf("Mi Browser"))
+        UiTest.idle()
+        val q = world.store.queries.last()
+        assertEquals(SampleData.MI_BROWSER, q.uid)
+        assertEquals(Action.BLOCKED, q.action)
+        assertEquals(setOf("tracking.miui.com", "data.mistat.xiaomi.com"), screen.adapter.events.map { it.host }.toSet())
+        assertEquals("App: Mi Browser ▾", screen.appChip.text.toString())
+    }
+
+    @Test
+    fun liveNewAttemptsComeOnTop() {
+        val world = SampleData.World()
+        val screen = activity(world)
+        val fresh = ActivityEvent(SampleData.NOW + 500, SampleData.TIKTOK, "mon.tiktokv.com", "10.111.222.2", 53, "dns",
+            Action.BLOCKED, "list:easyprivacy")
+        world.store.log(fresh)
+        val before = screen.adapter.events[0].timeMs
+        screen.presenter.refreshHead()
+        UiTest.idle()
+        assertEquals(fresh, screen.adapter.events[0])
+        assertEquals(101, screen.adapter.count)
+        assertEquals(before, world.store.queries.last().sinceMs)
+        screen.presenter.refreshHead()
+        assertEquals("nothing twice", 101, screen.adapter.count)
+    }
+
+    @Test
+    fun aFailingStoreShowsTheMessage() {
+        val world = SampleData.World()
+        world.store.failure = "database is locked"
+        val screen = activity(world)
+        assertEquals(View.VISIBLE, screen.error.visibility)
+        assertEquals("Could not read the activity log: database is locked", screen.error.text.toString())
+        assertEquals(0, screen.adapter.count)
+    }
+}

@@ -1,0 +1,265 @@
+package org.hush.android.ui
+
+import android.graphics.drawable.Drawable
+import android.graphics.drawable.GradientDrawable
+import org.hush.android.apps.InstalledApp
+import org.hush.android.apps.InstalledApps
+import org.hush.android.core.LiveStats
+import org.hush.android.core.Network
+import org.hush.android.data.Action
+import org.hush.android.data.ActivityEvent
+import org.hush.android.data.AppActivity
+import org.hush.android.data.AppModeRule
+import org.hush.android.data.BlockedHost
+import org.hush.android.data.DayCount
+import org.hush.android.data.DomainAction
+import org.hush.android.data.DomainRule
+import org.hush.android.data.EventQuery
+import org.hush.android.data.ExportFormat
+import org.hush.android.data.HostCount
+import org.hush.android.data.HushStore
+import org.hush.android.data.ListSource
+import org.hush.android.data.Retention
+import org.hush.android.policy.AppMode
+import java.text.SimpleDateFormat
+import java.util.Date
+import java.util.Locale
+import java.util.TimeZone
+
+/**
+ * An in-memory [HushStore] that answers as the real one does (newest first, paging by
+ * limit/offset, ranges [since, until), rules normalised), records the calls the
+ * screens make, and fails every call with IllegalStateException when [failure] is set.
+ */
+class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
+    /** Newest first, as the store reads them. */
+    private var events: List<ActivityEvent> = events.sortedByDescending { it.timeMs }
+    val modes = LinkedHashMap<Pair<Int, Network>, AppMode>()
+    val rules = ArrayList<DomainRule>()
+    var sources: List<ListSource> = emptyList()
+    var storedRetention = Retention(30, 1_000_000)
+    var failure: String? = null
+
+    val queries = ArrayList<EventQuery>()
+    val setModeCalls = ArrayList<AppModeRule>()
+    val addRuleCalls = ArrayList<Triple<Int?, String, DomainAction>>()
+    val removeRuleCalls = ArrayList<Pair<Int?, String>>()
+    val exportCalls = ArrayList<Pair<Int, ExportFormat>>()
+    var clearCalls = 0
+    /** Threads the store was called on. */
+    val threads = HashSet<String>()
+
+    private fun call(what: String) {
+        threads.add(Thread.currentThread().name)
+        failure?.let { throw IllegalStateException(it) }
+    }
+
+    fun eventCount() = events.size
+
+    /** A new attempt, as the core would log it. */
+    fun log(event: ActivityEvent) {
+        events = (listOf(event) + events).sortedByDescending { it.timeMs }
+    }
+
+    override fun recentEvents(query: EventQuery): List<ActivityEvent> {
+        call("recentEvents")
+        queries.add(query)
+        val unfiltered = query.uid == null && query.action == null && query.hostContains == null &&
+            query.sinceMs == null && query.untilMs == null
+        if (unfiltered) {
+            val from = minOf(query.offset, events.size)
+            return ArrayList(events.subList(from, minOf(events.size, from + query.limit)))
+        }
+        val needle = query.hostContains?.lowercase()
+        return events.asSequence().filter { e ->
+            (query.uid == null || e.uid == query.uid) &&
+                (query.action == null || e.action == query.action) &&
+                (needle == null || e.host.lowercase().contains(needle)) &&
+                (query.sinceMs == null || e.timeMs >= query.sinceMs!!) &&
+                (query.untilMs == null || e.timeMs < query.untilMs!!)
+        }.drop(query.offset).take(query.limit).toList()
+    }
+
+    private fun inRange(since: Long, until: Long) = events.filter { it.timeMs >= since && it.timeMs < until }
+
+    override fun appActivity(sinceMs: Long, untilMs: Long): List<AppActivity> {
+        call("appActivity")
+        return inRange(sinceMs, untilMs).groupBy { it.uid }.map { (uid, list) ->
+            AppActivity(
+                uid = uid,
+                blocked = list.count { it.action == Action.BLOCKED }.toLong(),
+                allowed = list.count { it.action == Action.ALLOWED }.toLong(),
+                failed = list.count { it.action == Action.FAILED }.toLong(),
+                firstMs = list.minOf { it.timeMs }, lastMs = list.maxOf { it.timeMs },
+                topBlocked = list.filter { it.action == Action.BLOCKED }.groupingBy { it.host }.eachCount()
+                    .entries.sortedByDescending { it.value }.take(5).map { HostCount(it.key, it.value.toLong()) },
+            )
+        }.sortedByDescending { it.blocked }
+    }
+
+    override fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost> {
+        call("topBlockedHosts")
+        return inRange(sinceMs, untilMs).filter { it.action == Action.BLOCKED && (uid == null || it.uid == uid) }
+            .groupBy { it.host }
+            .map { (host, list) -> BlockedHost(host, list.size.toLong(), list.map { it.uid }.distinct().size) }
+            .sortedWith(compareByDescending<BlockedHost> { it.blocked }.thenBy { it.host })
+            .take(limit)
+    }
+
+    override fun dailyTimeline(sinceMs: Long, untilMs: Long, uid: Int?, utcOffsetMinutes: Int): List<DayCount> {
+        call("dailyTimeline")
+        val fmt = SimpleDateFormat("yyyy-MM-dd", Locale.US).apply { timeZone = TimeZone.getTimeZone("UTC") }
+        return inRange(sinceMs, untilMs).filter { uid == null || it.uid == uid }
+            .groupBy { fmt.format(Date(it.timeMs + utcOffsetMinutes * 60_000L)) }
+            .map { (day, list) ->
+                DayCount(day, list.count { it.action == Action.BLOCKED }.toLong(),
+                    list.count { it.action == Action.ALLOWED }.toLong(), list.count { it.action == Action.FAILED }.toLong())
+            }.sortedBy { it.day }
+    }
+
+    override fun appModes(): List<AppModeRule> {
+        call("appModes")
+        return modes.map { (k, v) -> AppModeRule(k.first, k.second, v) }
+    }
+
+    override fun setAppMode(uid: Int, network: Network, mode: AppMode) {
+        call("setAppMode")
+        setModeCalls.add(AppModeRule(uid, network, mode))
+        modes[uid to network] = mode
+    }
+
+    override fun clearAppMode(uid: Int, network: Network): Boolean {
+        call("clearAppMode")
+        return modes.remove(uid to network) != null
+    }
+
+    override fun domainRules(): List<DomainRule> {
+        call("domainRules")
+        return ArrayList(rules)
+    }
+
+    override fun addDomainRule(uid: Int?, domain: String, action: DomainAction): String {
+        call("addDomainRule")
+        addRuleCalls.add(Triple(uid, domain, action))
+        val d = normalize(domain)
+        rules.removeAll { it.uid == uid && it.domain == d }
+        rules.add(DomainRule(uid, d, action))
+        return d
+    }
+
+    override fun removeDomainRule(uid: Int?, domain: String): Boolean {
+        call("removeDomainRule")
+        removeRuleCalls.add(uid to domain)
+        return rules.removeAll { it.uid == uid && it.domain == domain }
+    }
+
+    override fun listSources(): List<ListSource> {
+        call("listSources")
+        return sources
+    }
+
+    override fun retention(): Retention {
+        call("retention")
+        return storedRetention
+    }
+
+    override fun setRetention(retention: Retention) {
+        call("setRetention")
+        storedRetention = retention
+    }
+
+    override fun clearActivity(): Long {
+        call("clearActivity")
+        clearCalls++
+        val n = events.size.toLong()
+        events = emptyList()
+        return n
+    }
+
+    override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long {
+        call("export")
+        exportCalls.add(fd to format)
+        // Into the caller's fd, which stays open, as the core writes it.
+        val descriptor = java.io.FileDescriptor()
+        java.io.FileDescriptor::class.java.getDeclaredField("fd").apply { isAccessible = true }.setInt(descriptor, fd)
+        val out = java.io.FileOutputStream(descriptor)
+        val lines = events.asReversed().filter { (sinceMs == null || it.timeMs >= sinceMs) && (untilMs == null || it.timeMs < untilMs) }
+        val text = StringBuilder()
+        if (format == ExportFormat.CSV) text.append("time_ms,uid,host,ip,port,protocol,action,reason\n")
+        for (e in lines) {
+            if (format == ExportFormat.CSV) {
+                text.append("${e.timeMs},${e.uid ?: ""},${e.host},${e.ip},${e.port},${e.protocol},${e.action.wire},${e.reason}\n")
+            } else {
+                text.append("{\"time_ms\":${e.timeMs},\"uid\":${e.uid},\"host\":\"${e.host}\",\"action\":\"${e.action.wire}\",\"reason\":\"${e.reason}\"}\n")
+            }
+        }
+        out.write(text.toString().toByteArray())
+        out.flush()
+        return lines.size.toLong()
+    }
+
+    companion object {
+        /** As the core's normalizeDomain: lower case, no trailing dot, valid labels. */
+        fun normalize(name: String): String {
+            val d = name.trim().lowercase().removeSuffix(".")
+            val labels = d.split('.')
+            val ok = d.isNotEmpty() && d.length <= 253 && labels.size >= 2 && labels.all { l ->
+                l.isNotEmpty() && l.length <= 63 && !l.startsWith('-') && !l.endsWith('-') &&
+                    l.all { it in 'a'..'z' || it in '0'..'9' || it == '-' || it == '_' }
+            }
+            if (!ok) throw IllegalArgumentException("'$name' is not a valid domain name")
+            return d
+        }
+    }
+}
+
+/** Installed apps from a list; counts the icons asked for. */
+class FakeApps(private val list: List<InstalledApp>) : InstalledApps {
+    val iconRequests = ArrayList<String>()
+    var appsCalls = 0
+
+    override fun apps(): List<InstalledApp> {
+        appsCalls++
+        return list
+    }
+
+    override fun icon(packageName: String): Drawable? {
+        iconRequests.add(packageName)
+        val app = list.firstOrNull { it.packageName == packageName } ?: return null
+        val hue = (app.packageName.hashCode() and 0xFFFF) % 360
+        return GradientDrawable().apply {
+            shape = GradientDrawable.RECTANGLE
+            cornerRadius = 24f
+            setColor(android.graphics.Color.HSVToColor(floatArrayOf(hue.toFloat(), 0.55f, 0.85f)))
+        }
+    }
+}
+
+class FakeFirewall(var current: FirewallState = FirewallState.Off) : FirewallControl {
+    val listeners = ArrayList<FirewallControl.Listener>()
+    val enableCalls = ArrayList<Boolean>()
+    var live: LiveStats? = null
+
+    override fun state() = current
+    override fun addListener(listener: FirewallControl.Listener) { listeners.add(listener) }
+    override fun removeListener(listener: FirewallControl.Listener) { listeners.remove(listener) }
+    override fun setEnabled(enabled: Boolean) { enableCalls.add(enabled) }
+    override fun liveStats() = if (current == FirewallState.On) live else null
+
+    /** As the service would: the new state to every listener, on the main thread. */
+    fun publish(state: FirewallState) {
+        current = state
+        for (l in ArrayList(listeners)) l.onFirewallState(state)
+    }
+}
+
+class FakeActions : HushActions {
+    var rulesChanged = 0
+    var updates = 0
+    val addedUrls = ArrayList<String>()
+    override fun rulesChanged() { rulesChanged++ }
+    override fun updateLists() { updates++ }
+    override fun addListUrl(url: String) { addedUrls.add(url) }
+}
+
+class FakeSettings(override var upstreamDns: String = "9.9.9.9:53", override var startOnBoot: Boolean = false) : UiSettings
