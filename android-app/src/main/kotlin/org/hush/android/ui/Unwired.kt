@@ -16,9 +16,12 @@ import org.hush.android.data.ListSource
 import org.hush.android.data.Retention
 import org.hush.android.policy.AppMode
 
-/** What the screens use until the app hands them the real store ([HushUi.deps]). */
-object UnavailableStore : HushStore {
-    private fun no(): Nothing = throw IllegalStateException("the activity store is not connected yet")
+/**
+ * A store that cannot be used, saying [why] on every call: what the screens use until
+ * the app hands them the real store ([HushUi.deps]), or when the core cannot load.
+ */
+open class UnavailableStore(private val why: String) : HushStore {
+    private fun no(): Nothing = throw IllegalStateException(why)
     override fun recentEvents(query: EventQuery): List<ActivityEvent> = no()
     override fun appActivity(sinceMs: Long, untilMs: Long): List<AppActivity> = no()
     override fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost> = no()
@@ -34,6 +37,9 @@ object UnavailableStore : HushStore {
     override fun setRetention(retention: Retention) = no()
     override fun clearActivity(): Long = no()
     override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long = no()
+
+    /** Before the app wired the real store. */
+    companion object NotConnected : UnavailableStore("the activity store is not connected yet")
 }
 
 object StoppedFirewall : FirewallControl {

@@ -9,7 +9,6 @@ import android.net.VpnService
 import android.os.Build
 import android.os.Handler
 import android.os.Looper
-import org.hush.android.core.CoreConfig
 import org.hush.android.settings.HushSettings
 import java.util.concurrent.Executor
 import java.util.concurrent.ExecutorService
@@ -72,10 +71,11 @@ class HushVpnService : VpnService() {
             tunBuilder = VpnDependencies.tunBuilder(this),
             platform = AndroidPlatform.forService(this),
             core = { VpnDependencies.core },
-            config = { CoreConfig(databasePath = settings.databasePath, upstreamDns = settings.upstreamDns) },
+            config = { VpnDependencies.config(this, settings) },
             spec = TunSpec.forApp(packageName),
         )
         controller.addListener(listener)
+        VpnStatus.controller = controller
     }
 
     override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int {
@@ -118,6 +118,7 @@ class HushVpnService : VpnService() {
         watcher?.stop()
         watcher = null
         controller.removeListener(listener)
+        if (VpnStatus.controller === controller) VpnStatus.controller = null
         executor.execute {
             if (controller.state.value.isActive) {
                 VpnStatus.publish(controller.stop())

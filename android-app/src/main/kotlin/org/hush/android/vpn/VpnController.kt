@@ -6,6 +6,7 @@ import org.hush.android.core.CoreConfig
 import org.hush.android.core.CorePlatform
 import org.hush.android.core.FirewallCore
 import org.hush.android.core.FirewallSession
+import org.hush.android.core.ListLoad
 import org.hush.android.core.LiveStats
 import java.util.concurrent.CopyOnWriteArrayList
 
@@ -188,6 +189,18 @@ class VpnController(
             } catch (e: RuntimeException) {
                 false
             }
+        }
+    }
+
+    /**
+     * Asks the running session to read the lists [config] names again; the loads, or
+     * null when not running. A list that cannot be read throws IllegalStateException
+     * (the lists in force stay).
+     */
+    fun reloadLists(config: CoreConfig): List<ListLoad>? {
+        synchronized(lock) {
+            val running = session ?: return null
+            return running.reloadLists(config)
         }
     }
 

@@ -2,7 +2,10 @@ package org.hush.android.vpn
 
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
+import android.content.Context
+import org.hush.android.core.CoreConfig
 import org.hush.android.core.FirewallCore
+import org.hush.android.settings.HushSettings
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.Executor
 import java.util.concurrent.Executors
@@ -17,12 +20,22 @@ object VpnStatus {
 
     val state: StateFlow<VpnState> get() = flow
 
+    /** The service's controller while the service exists: rule and list reloads go to it. */
+    @Volatile
+    var controller: VpnController? = null
+        internal set
+
     fun addListener(listener: (VpnState) -> Unit) {
         listeners.add(listener)
     }
 
     fun removeListener(listener: (VpnState) -> Unit) {
         listeners.remove(listener)
+    }
+
+    /** A start that failed before the service ran (no permission, a refused start). */
+    fun fail(message: String, kind: FailureKind = FailureKind.CORE) {
+        publish(VpnState.Failed(kind, message))
     }
 
     internal fun publish(state: VpnState) {
@@ -41,6 +54,12 @@ object VpnDependencies {
     @Volatile
     var core: FirewallCore? = null
 
+    /** The session's settings, read at each start; the app adds its lists (see AppWiring). */
+    @Volatile
+    var config: (Context, HushSettings) -> CoreConfig = { _: Context, settings: HushSettings ->
+        CoreConfig(databasePath = settings.databasePath, upstreamDns = settings.upstreamDns)
+    }
+
     /** How the service sets up its tun; the real one drives `VpnService.Builder`. */
     @Volatile
     var tunBuilder: (HushVpnService) -> TunBuilder = { service: HushVpnService -> ServiceTunBuilder(service) }
@@ -52,6 +71,9 @@ object VpnDependencies {
     /** Back to the app's defaults (tests). */
     fun reset() {
         core = null
+        config = { _: Context, settings: HushSettings ->
+            CoreConfig(databasePath = settings.databasePath, upstreamDns = settings.upstreamDns)
+        }
         tunBuilder = { service: HushVpnService -> ServiceTunBuilder(service) }
         executor = { Executors.newSingleThreadExecutor() }
     }

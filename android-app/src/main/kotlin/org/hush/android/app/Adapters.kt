@@ -1,0 +1,143 @@
+package org.hush.android.app
+
+import android.content.Context
+import android.content.Intent
+import android.os.Handler
+import android.os.Looper
+import org.hush.android.core.LiveStats
+import org.hush.android.lists.ListDownloadException
+import org.hush.android.lists.ListDownloader
+import org.hush.android.lists.ListSubscriptions
+import org.hush.android.settings.HushSettings
+import org.hush.android.ui.FirewallControl
+import org.hush.android.ui.FirewallState
+import org.hush.android.ui.HushActions
+import org.hush.android.ui.UiSettings
+import org.hush.android.ui.UnavailableStore
+import org.hush.android.vpn.HushVpnService
+import org.hush.android.vpn.VpnState
+import org.hush.android.vpn.VpnStatus
+import java.util.concurrent.Executor
+import java.util.concurrent.Executors
+
+/** The store when the core could not load: every call says why. */
+class BrokenStore(why: String) : UnavailableStore(why)
+
+/** The screens' view of the firewall, over [VpnStatus] and [HushVpnService]. */
+class VpnFirewallControl(private val context: Context) : FirewallControl {
+    private val main = Handler(Looper.getMainLooper())
+    private val wrappers = HashMap<FirewallControl.Listener, (VpnState) -> Unit>()
+
+    override fun state(): FirewallState = shown(VpnStatus.state.value)
+
+    override fun addListener(listener: FirewallControl.Listener) {
+        val wrapper = { state: VpnState -> main.post { listener.onFirewallState(shown(state)) }; Unit }
+        synchronized(wrappers) { wrappers[listener] = wrapper }
+        VpnStatus.addListener(wrapper)
+    }
+
+    override fun removeListener(listener: FirewallControl.Listener) {
+        val wrapper = synchronized(wrappers) { wrappers.remove(listener) } ?: return
+        VpnStatus.removeListener(wrapper)
+    }
+
+    /** On: straight to the service when the VPN permission is granted, else through the consent screen. */
+    override fun setEnabled(enabled: Boolean) {
+        try {
+            if (!enabled) {
+                HushVpnService.stop(context)
+            } else if (HushVpnService.isPermitted(context)) {
+                if (!HushVpnService.start(context)) context.startActivity(permissionIntent())
+            } else {
+                context.startActivity(permissionIntent())
+            }
+        } catch (e: RuntimeException) {
+            // The switch must not throw: the state stays as it is, and says so below.
+            VpnStatus.fail("Hush could not be switched ${if (enabled) "on" else "off"}: ${e.message ?: e.javaClass.simpleName}")
+        }
+    }
+
+    private fun permissionIntent() =
+        Intent(context, VpnPermissionActivity::class.java).addFlags(Intent.FLAG_ACTIVITY_NEW_TASK)
+
+    override fun liveStats(): LiveStats? = (VpnStatus.state.value as? VpnState.On)?.stats
+
+    companion object {
+        fun shown(state: VpnState): FirewallState = when (state) {
+            is VpnState.Off -> FirewallState.Off
+            is VpnState.Starting -> FirewallState.Starting
+            is VpnState.On -> FirewallState.On
+            is VpnState.Failed -> FirewallState.Failed(state.message)
+        }
+    }
+}
+
+/**
+ * What the screens ask of the rest of the app: rule reloads and list downloads, run
+ * off the main thread, one at a time. List downloads happen only here, for lists
+ * the user added: Hush sends nothing on its own.
+ */
+class AppActions(
+    private val context: Context,
+    private val subscriptions: ListSubscriptions = ListSubscriptions(context),
+    private val downloader: ListDownloader = ListDownloader(AppWiring.listsDirectory(context)),
+    private val executor: Executor = Executors.newSingleThreadExecutor(),
+    private val clock: () -> Long = { System.currentTimeMillis() },
+) : HushActions {
+    override fun rulesChanged() {
+        executor.execute { VpnStatus.controller?.reloadRules() }
+    }
+
+    override fun updateLists() {
+        executor.execute {
+            for (list in subscriptions.all().filter { it.enabled }) download(list.url, list.kind)
+            reloadLists()
+        }
+    }
+
+    override fun addListUrl(url: String) {
+        executor.execute {
+            val added = try {
+                subscriptions.add(url)
+            } catch (e: IllegalArgumentException) {
+                return@execute // already there, or not a web address: the screen checked
+            }
+            download(added.url, added.kind)
+            reloadLists()
+        }
+    }
+
+    private fun download(url: String, kind: String) {
+        try {
+            val load = downloader.download(url, kind)
+            subscriptions.recordUpdate(url, load.entries, clock())
+        } catch (e: ListDownloadException) {
+            subscriptions.recordFailure(url, e.message ?: "the download failed")
+        }
+    }
+
+    /** Puts the lists on disk in force in a running session (a session not running reads them at start). */
+    private fun reloadLists() {
+        val controller = VpnStatus.controller ?: return
+        try {
+            controller.reloadLists(AppWiring.coreConfig(context, HushSettings(context)))
+        } catch (e: IllegalStateException) {
+            // A list vanished between download and reload: the lists in force stay.
+        }
+    }
+}
+
+/** The Settings screen's settings, kept (and checked) by [HushSettings]. */
+class SettingsAdapter(private val settings: HushSettings) : UiSettings {
+    override var upstreamDns: String
+        get() = settings.upstreamDns
+        set(value) {
+            settings.upstreamDns = value
+        }
+
+    override var startOnBoot: Boolean
+        get() = settings.startOnBoot
+        set(value) {
+            settings.startOnBoot = value
+        }
+}

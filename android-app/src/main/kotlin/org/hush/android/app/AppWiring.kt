@@ -1,0 +1,71 @@
+package org.hush.android.app
+
+import android.content.Context
+import org.hush.android.apps.PackageManagerApps
+import org.hush.android.core.CoreConfig
+import org.hush.android.core.NativeCore
+import org.hush.android.core.NativeFirewall
+import org.hush.android.core.NativeStore
+import org.hush.android.data.HushStore
+import org.hush.android.lists.ListDownloader
+import org.hush.android.lists.ListSubscriptions
+import org.hush.android.settings.HushSettings
+import org.hush.android.ui.HushUi
+import org.hush.android.ui.UiDeps
+import org.hush.android.vpn.VpnDependencies
+import java.io.File
+
+/**
+ * Puts the app together at start: the Rust core for the service, the store and the
+ * platform for the screens. Only here do the UI, the VPN side and the core meet.
+ *
+ * If the native library cannot be loaded (a broken install, a wrong ABI), the app
+ * still opens: every screen shows why, and the service refuses to start, saying so;
+ * nothing crashes and nothing stored is touched.
+ */
+object AppWiring {
+    /** Where downloaded lists are kept. */
+    fun listsDirectory(context: Context): File = File(context.filesDir, "lists")
+
+    fun install(context: Context, loadCore: () -> Unit = { NativeCore.version() }) {
+        val app = context.applicationContext ?: context
+        val settings = HushSettings(app)
+        val problem = coreProblem(loadCore)
+        VpnDependencies.core = if (problem == null) NativeFirewall else null
+        VpnDependencies.config = { c: Context, s: HushSettings -> coreConfig(c, s) }
+        val store: HushStore = if (problem == null) NativeStore(settings.databasePath) else BrokenStore(problem)
+        HushUi.deps = UiDeps(
+            store = store,
+            apps = PackageManagerApps(app),
+            firewall = VpnFirewallControl(app),
+            actions = AppActions(app),
+            settings = SettingsAdapter(settings),
+        )
+    }
+
+    /** Null when the core loads; otherwise what to tell the phone's owner. */
+    fun coreProblem(loadCore: () -> Unit): String? = try {
+        loadCore()
+        null
+    } catch (e: UnsatisfiedLinkError) {
+        "Hush's firewall engine could not be loaded on this phone (${e.message}). Reinstalling Hush may help."
+    } catch (e: RuntimeException) {
+        "Hush's firewall engine failed to start: ${e.message ?: e.javaClass.simpleName}"
+    }
+
+    /** A session's configuration: the settings, and the enabled lists the user added that have been downloaded. */
+    fun coreConfig(context: Context, settings: HushSettings): CoreConfig {
+        val downloader = ListDownloader(listsDirectory(context))
+        val lists = ListSubscriptions(context).all().filter { it.enabled }
+        fun files(kind: String) = lists.filter { it.kind == kind }
+            .map { downloader.fileFor(it.url) }
+            .filter { it.isFile }
+            .map { it.path }
+        return CoreConfig(
+            databasePath = settings.databasePath,
+            upstreamDns = settings.upstreamDns,
+            blockLists = files("block"),
+            allowLists = files("allow"),
+        )
+    }
+}
