@@ -33,7 +33,11 @@ object AppWiring {
         val problem = coreProblem(loadCore)
         VpnDependencies.core = if (problem == null) NativeFirewall else null
         VpnDependencies.config = { c: Context, s: HushSettings -> coreConfig(c, s) }
-        val store: HushStore = if (problem == null) NativeStore(settings.databasePath) else BrokenStore(problem)
+        val store: HushStore = if (problem == null) {
+            ListAwareStore(NativeStore(settings.databasePath), ListSubscriptions(app), ListDownloader(listsDirectory(app)))
+        } else {
+            BrokenStore(problem)
+        }
         HushUi.deps = UiDeps(
             store = store,
             apps = PackageManagerApps(app),

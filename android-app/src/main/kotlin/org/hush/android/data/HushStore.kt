@@ -74,6 +74,8 @@ data class ListSource(
     val entries: Long,
     /** When it was last loaded or updated, ms since the epoch; null if never. */
     val updatedMs: Long?,
+    /** Why its last update failed (the copy in use, if any, stays); null when it did not. */
+    val problem: String? = null,
 )
 
 /** What a domain rule does. [wire] is the core's word. */

@@ -113,7 +113,12 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
         val origin = if (src.origin == "built-in") "Built in" else src.origin
         val updated = src.updatedMs?.let { "updated " + Format.dateTime(it, host.deps.timeZone) } ?: "never updated"
         val state = if (src.enabled) "" else " · disabled"
-        return twoLines(src.name, "$origin · ${Format.count(src.entries)} entries · $updated$state", null)
+        val row = twoLines(src.name, "$origin · ${Format.count(src.entries)} entries · $updated$state", null)
+        val problem = src.problem ?: return row
+        return ui.vertical().apply {
+            addView(row)
+            addView(ui.text(problem, Ui.Type.CAPTION, p.error).apply { setPadding(0, 0, 0, ui.dp(8)) })
+        }
     }
 
     private fun ruleRow(rule: DomainRule): View {

@@ -4,7 +4,6 @@ import android.app.Application
 import android.content.Intent
 import android.os.Looper
 import org.hush.android.core.NativeFirewall
-import org.hush.android.core.NativeStore
 import org.hush.android.data.EventQuery
 import org.hush.android.lists.ListDownloader
 import org.hush.android.lists.ListSubscriptions
@@ -48,7 +47,7 @@ class AppWiringTest {
         AppWiring.install(app, loadCore = {})
         assertSame(NativeFirewall, VpnDependencies.core)
         val deps = HushUi.deps!!
-        assertTrue(deps.store is NativeStore)
+        assertTrue(deps.store is ListAwareStore)
         assertTrue(deps.firewall is VpnFirewallControl)
         assertTrue(deps.settings is SettingsAdapter)
     }
@@ -81,6 +80,32 @@ class AppWiringTest {
         assertEquals(settings.databasePath, config.databasePath)
         assertEquals(settings.upstreamDns, config.upstreamDns)
         assertTrue(File(config.databasePath).isAbsolute)
+    }
+
+    @Test
+    fun userListsAreShownByUrlWithTheirLastDownloadAndTheBuiltInOneFromTheCore() {
+        val subscriptions = ListSubscriptions(app)
+        val downloader = ListDownloader(AppWiring.listsDirectory(app))
+        subscriptions.add("https://lists.example/hosts/trackers.txt")
+        subscriptions.recordUpdate("https://lists.example/hosts/trackers.txt", 41_870, nowMs = 1_700_000_000_000)
+        subscriptions.add("https://lists.example/gone.txt")
+        subscriptions.recordFailure("https://lists.example/gone.txt", "lists.example answered HTTP 404 Not Found")
+        val core = object : org.hush.android.ui.UnavailableStore("unused") {
+            override fun listSources() = listOf(
+                org.hush.android.data.ListSource("hush-default", "built-in", true, 1_240, 1_700_000_000_000),
+                org.hush.android.data.ListSource(
+                    downloader.fileFor("https://lists.example/hosts/trackers.txt").name,
+                    downloader.fileFor("https://lists.example/hosts/trackers.txt").path, true, 41_870, 1_700_000_000_000,
+                ),
+            )
+        }
+        val shown = ListAwareStore(core, subscriptions, downloader).listSources()
+        assertEquals(listOf("hush-default", "trackers.txt", "gone.txt"), shown.map { it.name })
+        assertEquals("https://lists.example/hosts/trackers.txt", shown[1].origin)
+        assertEquals(41_870L, shown[1].entries)
+        assertNull(shown[1].problem)
+        assertEquals("lists.example answered HTTP 404 Not Found", shown[2].problem)
+        assertEquals(null, shown[2].updatedMs)
     }
 
     @Test

@@ -28,13 +28,24 @@ class ListsScreenTest {
         val texts = UiTest.texts(screen.sourcesList)
         val i = texts.indexOf("easyprivacy")
         assertEquals("https://v.firebog.net/hosts/Easyprivacy.txt · 41,870 entries · updated 2026-11-27 13:30", texts[i + 1])
-        val b = texts.indexOf("hush-trackers")
-        assertEquals("Built in · 48,213 entries · updated 2026-11-28 13:30", texts[b + 1])
+        val b = texts.indexOf("hush-default")
+        assertEquals("Built in · 1,328 entries · updated 2026-11-28 13:30", texts[b + 1])
         val s = texts.indexOf("stevenblack")
         assertTrue(texts[s + 1], texts[s + 1].endsWith("0 entries · never updated · disabled"))
         val rules = UiTest.texts(screen.rulesList)
         assertEquals(listOf("ads.tiktok.com", "Block · every app", "Remove", "cdn.jsdelivr.net", "Allow · every app", "Remove",
             "tracking.miui.com", "Block · every app", "Remove"), rules)
+    }
+
+    @Test
+    fun aListWhoseUpdateFailedSaysWhy() {
+        val world = SampleData.World()
+        world.store.sources = world.store.sources.map {
+            if (it.name == "easyprivacy") it.copy(problem = "v.firebog.net answered HTTP 404 Not Found") else it
+        }
+        val texts = UiTest.texts(lists(world).sourcesList)
+        val i = texts.indexOf("easyprivacy")
+        assertEquals("v.firebog.net answered HTTP 404 Not Found", texts[i + 2])
     }
 
     @Test

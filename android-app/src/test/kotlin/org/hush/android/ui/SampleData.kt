@@ -109,12 +109,12 @@ object SampleData {
         ),
         10109 to listOf(
             Host("app-measurement.com", Action.BLOCKED, "list:easyprivacy", 8),
-            Host("www.googleadservices.com", Action.BLOCKED, "list:hush-ads", 3),
+            Host("www.googleadservices.com", Action.BLOCKED, "list:easyprivacy", 3),
             Host("play.googleapis.com", Action.ALLOWED, "", 10, "tcp", 443),
         ),
         10110 to listOf(
             Host("www.google-analytics.com", Action.BLOCKED, "list:easyprivacy", 5),
-            Host("securepubads.g.doubleclick.net", Action.BLOCKED, "list:hush-ads", 4),
+            Host("securepubads.g.doubleclick.net", Action.BLOCKED, "list:easyprivacy", 4),
             Host("en.wikipedia.org", Action.ALLOWED, "", 6, "tcp", 443),
         ),
         DUOLINGO to listOf(
@@ -124,7 +124,7 @@ object SampleData {
         ),
         10112 to listOf(
             Host("app-measurement.com", Action.BLOCKED, "list:easyprivacy", 4),
-            Host("config.uca.cloud.unity3d.com", Action.BLOCKED, "list:hush-ads", 4),
+            Host("config.uca.cloud.unity3d.com", Action.BLOCKED, "list:easyprivacy", 4),
             Host("royal-api.king.com", Action.ALLOWED, "app-rule:allow", 3, "tcp", 443),
         ),
         SIGNAL to listOf(Host("chat.signal.org", Action.ALLOWED, "app:allow-all", 5, "tcp", 443)),
@@ -166,8 +166,7 @@ object SampleData {
     }
 
     val sources = listOf(
-        ListSource("hush-trackers", "built-in", true, 48_213, NOW - 2 * HOUR),
-        ListSource("hush-ads", "built-in", true, 31_607, NOW - 2 * HOUR),
+        ListSource("hush-default", "built-in", true, 1_328, NOW - 2 * HOUR),
         ListSource("easyprivacy", "https://v.firebog.net/hosts/Easyprivacy.txt", true, 41_870, NOW - 26 * HOUR),
         ListSource("xiaomi", "https://raw.githubusercontent.com/hagezi/dns-blocklists/main/domains/native.xiaomi.txt", true, 407, NOW - 26 * HOUR),
         ListSource("stevenblack", "https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts", false, 0, null),

@@ -42,7 +42,7 @@ class SettingsScreenTest {
         val about = screen.about.text.toString()
         assertTrue(about, about.contains("Licence: GPL-3.0-or-later"))
         assertTrue(about, about.contains("• easyprivacy: https://v.firebog.net/hosts/Easyprivacy.txt"))
-        assertTrue(about, about.contains("• hush-trackers: built in"))
+        assertTrue(about, about.contains("• hush-default: built in"))
     }
 
     @Test
