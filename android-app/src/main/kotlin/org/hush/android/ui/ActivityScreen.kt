@@ -8,7 +8,6 @@ import android.text.TextWatcher
 import android.view.View
 import android.view.ViewGroup
 import android.widget.AbsListView
-import android.widget.BaseAdapter
 import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.ListView
@@ -137,29 +136,20 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
 
     class Holder(val host: TextView, val detail: TextView, val action: TextView)
 
-    inner class EventsAdapter : BaseAdapter() {
-        var events: List<ActivityEvent> = emptyList()
-        var viewsCreated = 0
-            private set
+    inner class EventsAdapter : RowsAdapter<ActivityEvent, Holder>() {
+        var events: List<ActivityEvent> by this::items
 
-        override fun getCount() = events.size
-        override fun getItem(position: Int): ActivityEvent = events[position]
-        override fun getItemId(position: Int) = position.toLong()
-
-        override fun getView(position: Int, convertView: View?, parent: ViewGroup): View {
-            val view = convertView ?: newRow()
-            val h = view.tag as Holder
-            val e = events[position]
+        override fun bind(holder: Holder, item: ActivityEvent) {
+            val h = holder
+            val e = item
             h.host.text = e.host.ifEmpty { e.ip }
             h.detail.text = "${Format.time(e.timeMs, host.deps.timeZone)} · ${presenter.label(e.uid)} · " +
                 "${e.protocol.uppercase()} ${e.port} · ${Format.reason(e.reason)}"
             h.action.text = actionWord(e.action)
             h.action.setTextColor(when (e.action) { Action.BLOCKED -> p.blocked; Action.ALLOWED -> p.allowed; Action.FAILED -> p.error })
-            return view
         }
 
-        private fun newRow(): View {
-            viewsCreated++
+        override fun newRow(): View {
             val hostText = ui.text("", Ui.Type.BODY).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.MIDDLE }
             val detail = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             val action = ui.text("", Ui.Type.LABEL)

@@ -8,7 +8,6 @@ import android.util.LruCache
 import android.view.Gravity
 import android.view.View
 import android.view.ViewGroup
-import android.widget.BaseAdapter
 import android.widget.EditText
 import android.widget.ImageView
 import android.widget.LinearLayout
@@ -138,20 +137,12 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
 
     class Holder(val icon: ImageView, val label: TextView, val caption: TextView, val wifi: TextView, val mobile: TextView, val blocked: TextView)
 
-    inner class AppsAdapter : BaseAdapter() {
-        var rows: List<AppRow> = emptyList()
-        /** Row views built so far (the rest are recycled). */
-        var viewsCreated = 0
-            private set
+    inner class AppsAdapter : RowsAdapter<AppRow, Holder>() {
+        var rows: List<AppRow> by this::items
 
-        override fun getCount() = rows.size
-        override fun getItem(position: Int): AppRow = rows[position]
-        override fun getItemId(position: Int) = position.toLong()
-
-        override fun getView(position: Int, convertView: View?, parent: ViewGroup): View {
-            val view = convertView ?: newRow()
-            val h = view.tag as Holder
-            val row = rows[position]
+        override fun bind(holder: Holder, item: AppRow) {
+            val h = holder
+            val row = item
             icons.bind(h.icon, row.packageName, row.label)
             h.label.text = row.label
             h.caption.text = row.note ?: row.packageName ?: ""
@@ -162,11 +153,9 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             h.mobile.setOnClickListener { chooseMode(row, Network.MOBILE) }
             h.blocked.text = Format.count(row.blocked) + " blocked"
             h.blocked.setTextColor(if (row.blocked > 0) p.blocked else p.onSurfaceVariant)
-            return view
         }
 
-        private fun newRow(): View {
-            viewsCreated++
+        override fun newRow(): View {
             val icon = ImageView(host.context)
             val label = ui.text("", Ui.Type.TITLE_SMALL).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             val caption = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }

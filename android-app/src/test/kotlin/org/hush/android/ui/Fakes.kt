@@ -75,8 +75,8 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
             (query.uid == null || e.uid == query.uid) &&
                 (query.action == null || e.action == query.action) &&
                 (needle == null || e.host.lowercase().contains(needle)) &&
-                (query.sinceMs == null || e.timeMs >= query.sinceMs!!) &&
-                (query.untilMs == null || e.timeMs < query.untilMs!!)
+                (query.sinceMs == null || e.timeMs >= query.sinceMs) &&
+                (query.untilMs == null || e.timeMs < query.untilMs)
         }.drop(query.offset).take(query.limit).toList()
     }
 
