@@ -8,7 +8,6 @@ import android.text.TextWatcher
 import android.view.View
 import android.view.ViewGroup
 import android.widget.AbsListView
-import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.ListView
 import android.widget.TextView
@@ -21,15 +20,7 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
     private val handler = Handler(Looper.getMainLooper())
     private var live = false
 
-    val hostFilter = EditText(host.context).apply {
-        hint = "Filter by host"
-        setSingleLine()
-        setTextSize(android.util.TypedValue.COMPLEX_UNIT_SP, 16f)
-        setTextColor(p.onSurface)
-        setHintTextColor(p.onSurfaceVariant)
-        background = ui.rounded(p.surfaceVariant, 24)
-        setPadding(ui.dp(16), ui.dp(10), ui.dp(16), ui.dp(10))
-    }
+    val hostFilter = ui.searchField("Filter by host")
     val appChip = ui.chip("App: all ▾") { chooseApp() }
     val actionChip = ui.chip("Action: all ▾") { chooseAction() }
     val error = ui.errorBanner()

@@ -8,7 +8,6 @@ import android.util.LruCache
 import android.view.Gravity
 import android.view.View
 import android.view.ViewGroup
-import android.widget.EditText
 import android.widget.ImageView
 import android.widget.LinearLayout
 import android.widget.ListView
@@ -54,15 +53,7 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
     private val p = ui.palette
     private val icons = IconLoader(host.deps, p)
 
-    val search = EditText(host.context).apply {
-        hint = "Search apps"
-        setSingleLine()
-        setTextSize(android.util.TypedValue.COMPLEX_UNIT_SP, 16f)
-        setTextColor(p.onSurface)
-        setHintTextColor(p.onSurfaceVariant)
-        background = ui.rounded(p.surfaceVariant, 24)
-        setPadding(ui.dp(16), ui.dp(10), ui.dp(16), ui.dp(10))
-    }
+    val search = ui.searchField("Search apps")
     val filters = RadioGroup(host.context).apply { orientation = RadioGroup.HORIZONTAL }
     val error = ui.errorBanner()
     val summary = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(4), ui.dp(16), ui.dp(4)) }

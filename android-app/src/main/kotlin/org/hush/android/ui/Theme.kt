@@ -205,6 +205,13 @@ class Ui(val context: Context, val palette: Palette) {
         setPadding(dp(12), dp(10), dp(12), dp(10))
     }
 
+    /** A search box: a [field] in a pill, for filtering a list as one types. */
+    fun searchField(hint: String): android.widget.EditText =
+        field(hint, android.text.InputType.TYPE_CLASS_TEXT).apply {
+            background = rounded(palette.surfaceVariant, 24)
+            setPadding(dp(16), dp(10), dp(16), dp(10))
+        }
+
     fun divider(): View = View(context).apply {
         setBackgroundColor(palette.surfaceVariant)
         layoutParams = LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, dp(1))
