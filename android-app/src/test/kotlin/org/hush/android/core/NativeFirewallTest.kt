@@ -165,6 +165,34 @@ class NativeFirewallTest {
     }
 
     @Test
+    fun manyThreadsCallTheBridgeAtOnceWhileTheCoreWorks() {
+        val database = File(workdir, "busy.db").path
+        val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(database, UPSTREAM), RecordingPlatform(GAME_UID))
+        val store = NativeStore(database)
+        val failures = Collections.synchronizedList(ArrayList<Throwable>())
+        try {
+            val callers = (1..8).map { n ->
+                Thread {
+                    try {
+                        repeat(500) {
+                            if (n % 2 == 0) session.stats() else store.recentEvents(EventQuery(limit = 50))
+                            store.domainRules()
+                        }
+                    } catch (t: Throwable) {
+                        failures.add(t)
+                    }
+                }.apply { start() }
+            }
+            repeat(5) { assertTrue(dig(BLOCKED_NAME).any { it.contains("status: NXDOMAIN") }) }
+            callers.forEach { it.join(60_000) }
+        } finally {
+            session.stop()
+        }
+        assertEquals(emptyList<Throwable>(), failures)
+        assertEquals(5, store.recentEvents(EventQuery()).size)
+    }
+
+    @Test
     fun aStoppedSessionRefusesEveryCallAndStoppingTwiceIsAnError() {
         val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(File(workdir, "stop.db").path, UPSTREAM), RecordingPlatform(1))
         session.stop()
