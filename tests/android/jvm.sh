@@ -382,6 +382,7 @@ JAVA_FLAGS=(-Xmx2g -XX:+UseParallelGC
     -Drobolectric.offline=true
     -Drobolectric.dependency.dir="$SDK_DIR"
     -Dhush.jni.path="$JNI_LIB"
+    -Dhush.app.dir="$APP"
     # The native tests hand a file's descriptor number to the core, as
     # ParcelFileDescriptor does on Android; the JVM keeps it in java.io.
     --add-opens java.base/java.io=ALL-UNNAMED

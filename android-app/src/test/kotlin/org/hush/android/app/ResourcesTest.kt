@@ -1,0 +1,64 @@
+package org.hush.android.app
+
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import org.w3c.dom.Element
+import java.io.File
+import javax.xml.parsers.DocumentBuilderFactory
+
+/**
+ * src/main/res as aapt2 will read it: well-formed XML, and every `@drawable/` and
+ * `@string/` reference names a resource that exists. (The JVM harness has no aapt2:
+ * the screens build their views in code and Robolectric runs without a resource table.)
+ */
+class ResourcesTest {
+    private val res = File(
+        System.getProperty("hush.app.dir") ?: throw AssertionError("run through tests/android/jvm.sh (no hush.app.dir)"),
+        "src/main/res",
+    )
+
+    private fun parse(file: File): Element =
+        DocumentBuilderFactory.newInstance().apply { isNamespaceAware = true }.newDocumentBuilder().parse(file).documentElement
+
+    private fun xmlFiles(): List<File> = res.walkTopDown().filter { it.isFile && it.name.endsWith(".xml") }.toList()
+
+    @Test
+    fun everyReferenceNamesAResourceThatExists() {
+        val drawables = res.listFiles { f -> f.name.startsWith("drawable") }!!.flatMap { it.list()!!.map { n -> n.substringBefore('.') } }.toSet()
+        val mipmaps = res.listFiles { f -> f.name.startsWith("mipmap") }!!.flatMap { it.list()!!.map { n -> n.substringBefore('.') } }.toSet()
+        val strings = parse(File(res, "values/strings.xml")).getElementsByTagName("string").let { nodes ->
+            (0 until nodes.length).map { (nodes.item(it) as Element).getAttribute("name") }.toSet()
+        }
+        val references = Regex("""@(drawable|string|mipmap)/(\w+)""")
+        val sources = xmlFiles() + File(res.parentFile, "AndroidManifest.xml")
+        var seen = 0
+        for (file in sources) {
+            parse(file) // well-formed
+            for (match in references.findAll(file.readText())) {
+                seen++
+                val (type, name) = match.destructured
+                val known = when (type) {
+                    "drawable" -> drawables
+                    "mipmap" -> mipmaps
+                    else -> strings
+                }
+                assertTrue("${file.name}: @$type/$name does not exist", name in known)
+            }
+        }
+        assertTrue("the launcher icon's layers are referenced", seen >= 4)
+        assertEquals("Hush", parse(File(res, "values/strings.xml")).getElementsByTagName("string").item(0).textContent)
+    }
+
+    @Test
+    fun theLauncherIconIsAnAdaptiveIconWithAMonochromeLayer() {
+        val icon = parse(File(res, "mipmap-anydpi-v26/ic_launcher.xml"))
+        assertEquals("adaptive-icon", icon.tagName)
+        for (layer in listOf("background", "foreground", "monochrome")) {
+            assertEquals(layer, 1, icon.getElementsByTagName(layer).length)
+        }
+        val mark = parse(File(res, "drawable/ic_hush.xml"))
+        assertEquals("vector", mark.tagName)
+        assertTrue(mark.getElementsByTagName("path").length >= 1)
+    }
+}
