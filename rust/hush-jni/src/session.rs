@@ -20,13 +20,16 @@ use crate::{arg_string, entry, BridgeError};
 #[derive(Default)]
 struct Sessions {
     last: i64,
-    running: HashMap<i64, Session>,
+    running: HashMap<i64, Arc<Session>>,
 }
 
 static SESSIONS: Mutex<Option<Sessions>> = Mutex::new(None);
 
-/// The registry. A panic while it was held (caught at the entry) leaves it
-/// consistent (each change is one insert or remove), so poisoning is ignored.
+/// The registry, held only to find, add or remove a session: a slow call
+/// (a list reload reads files) runs on its own `Arc`, so the other calls
+/// (live counts for the notification) do not wait behind it. A panic while
+/// it was held (caught at the entry) leaves it consistent (each change is
+/// one insert or remove), so poisoning is ignored.
 fn sessions() -> MutexGuard<'static, Option<Sessions>> {
     SESSIONS
         .lock()
@@ -37,12 +40,11 @@ fn with_session<T>(
     handle: jlong,
     call: impl FnOnce(&Session) -> Result<T, BridgeError>,
 ) -> Result<T, BridgeError> {
-    let guard = sessions();
-    let session = guard
+    let session = sessions()
         .as_ref()
-        .and_then(|s| s.running.get(&handle))
+        .and_then(|s| s.running.get(&handle).cloned())
         .ok_or_else(|| no_session(handle))?;
-    call(session)
+    call(&session)
 }
 
 fn no_session(handle: jlong) -> BridgeError {
@@ -85,15 +87,26 @@ fn start(
     let mut guard = sessions();
     let sessions = guard.get_or_insert_with(Sessions::default);
     sessions.last += 1;
-    sessions.running.insert(sessions.last, session);
+    sessions.running.insert(sessions.last, Arc::new(session));
     Ok(sessions.last)
 }
 
+/// Removes a session from the registry, so no new call reaches it, and
+/// waits for the calls already in it (each a short store or list read).
 fn take_session(handle: jlong) -> Result<Session, BridgeError> {
-    sessions()
+    let mut shared = sessions()
         .as_mut()
         .and_then(|s| s.running.remove(&handle))
-        .ok_or_else(|| no_session(handle))
+        .ok_or_else(|| no_session(handle))?;
+    loop {
+        match Arc::try_unwrap(shared) {
+            Ok(session) => return Ok(session),
+            Err(still_shared) => {
+                shared = still_shared;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+    }
 }
 
 /// The live counts; a session whose relay ended on its own (its tun failed)
