@@ -15,6 +15,7 @@ import org.hush.android.ui.HushActions
 import org.hush.android.ui.UiSettings
 import org.hush.android.ui.UnavailableStore
 import org.hush.android.vpn.HushVpnService
+import org.hush.android.vpn.VpnNotifications
 import org.hush.android.vpn.VpnState
 import org.hush.android.vpn.VpnStatus
 import java.util.concurrent.Executor
@@ -41,12 +42,15 @@ class VpnFirewallControl(private val context: Context) : FirewallControl {
         VpnStatus.removeListener(wrapper)
     }
 
-    /** On: straight to the service when the VPN permission is granted, else through the consent screen. */
+    /**
+     * On: straight to the service when everything is granted; else through the screen
+     * that asks (VPN consent, and on Android 13+ the notification for the live counts).
+     */
     override fun setEnabled(enabled: Boolean) {
         try {
             if (!enabled) {
                 HushVpnService.stop(context)
-            } else if (HushVpnService.isPermitted(context)) {
+            } else if (HushVpnService.isPermitted(context) && !VpnNotifications.shouldAskNotificationPermission(context)) {
                 if (!HushVpnService.start(context)) context.startActivity(permissionIntent())
             } else {
                 context.startActivity(permissionIntent())
@@ -113,6 +117,8 @@ class AppActions(
             subscriptions.recordUpdate(url, load.entries, clock())
         } catch (e: ListDownloadException) {
             subscriptions.recordFailure(url, e.message ?: "the download failed")
+        } catch (e: RuntimeException) { // never let a worker thread take the app (and the VPN) down
+            subscriptions.recordFailure(url, "the download failed: ${e.message ?: e.javaClass.simpleName}")
         }
     }
 
@@ -121,8 +127,8 @@ class AppActions(
         val controller = VpnStatus.controller ?: return
         try {
             controller.reloadLists(AppWiring.coreConfig(context, HushSettings(context)))
-        } catch (e: IllegalStateException) {
-            // A list vanished between download and reload: the lists in force stay.
+        } catch (e: RuntimeException) {
+            // A list vanished between download and reload, or the core failed: the lists in force stay.
         }
     }
 }

@@ -61,13 +61,19 @@ class ListDownloader(
         if (!directory.isDirectory && !directory.mkdirs()) {
             throw ListDownloadException("cannot create the folder for lists: $directory")
         }
-        val part = File.createTempFile("download-", ".part", directory)
+        val part = try {
+            File.createTempFile("download-", ".part", directory)
+        } catch (e: IOException) {
+            throw ListDownloadException("cannot save the list (is the phone's storage full?): ${e.message}", e)
+        }
         try {
             fetch(address, part)
             val load = try {
                 check.check(part, kind)
             } catch (e: IllegalArgumentException) {
                 throw ListDownloadException("${address.host} did not send a list: ${e.message}", e)
+            } catch (e: RuntimeException) { // the core failed to read it (a panic, an unreadable answer)
+                throw ListDownloadException("the list from ${address.host} could not be read: ${e.message}", e)
             }
             val target = fileFor(url)
             if (!part.renameTo(target)) throw ListDownloadException("cannot put the list in place: $target")
@@ -92,7 +98,11 @@ class ListDownloader(
 
     private fun fetch(address: URL, into: File) {
         val host = address.host
-        val connection = address.openConnection() as HttpURLConnection
+        val connection = try {
+            address.openConnection() as HttpURLConnection
+        } catch (e: IOException) {
+            throw ListDownloadException("cannot open a connection to $host: ${e.message}", e)
+        }
         try {
             connection.connectTimeout = timeoutMs
             connection.readTimeout = timeoutMs
@@ -127,6 +137,8 @@ class ListDownloader(
             throw ListDownloadException("$host did not answer within ${timeoutMs / 1000} s", e)
         } catch (e: IOException) {
             throw ListDownloadException("the download from $host failed: ${e.message}", e)
+        } catch (e: SecurityException) { // e.g. the INTERNET permission taken away
+            throw ListDownloadException("Android refused the download from $host: ${e.message}", e)
         } finally {
             connection.disconnect()
         }

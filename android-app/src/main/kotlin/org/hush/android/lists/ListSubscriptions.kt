@@ -47,8 +47,8 @@ class ListSubscriptions(context: Context) {
     @Synchronized
     fun add(url: String, kind: String = "block"): ListSubscription {
         val clean = url.trim()
-        require(clean.startsWith("https://") || clean.startsWith("http://")) {
-            "'$url' is not a web address (https:// or http://)"
+        require(clean.startsWith("https://")) {
+            "'$url' is not an https:// address (lists are only downloaded over an encrypted connection)"
         }
         require(kind == "block" || kind == "allow") { "a list is a block or an allow list, not '$kind'" }
         val current = all()

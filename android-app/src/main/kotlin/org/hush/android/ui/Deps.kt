@@ -54,7 +54,10 @@ interface HushActions {
     fun addListUrl(url: String)
 }
 
-/** Settings the store does not keep (the service reads them when it starts). */
+/**
+ * Settings the store does not keep (the service reads them when it starts). A setter
+ * may refuse a value with IllegalArgumentException saying why.
+ */
 interface UiSettings {
     var upstreamDns: String
     var startOnBoot: Boolean

@@ -92,10 +92,15 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
             val parsed = try {
                 URL(url)
             } catch (e: MalformedURLException) {
-                return "Not a valid URL: it must start with https:// or http://"
+                return "Not a valid URL: it must start with https://"
             }
-            if (parsed.protocol != "https" && parsed.protocol != "http") {
-                return "Not a valid URL: it must start with https:// or http://"
+            if (parsed.protocol == "http") {
+                // Android (target SDK 28+) refuses cleartext downloads, and a list fetched in
+                // the clear could be swapped on the way.
+                return "Use https://: lists are only downloaded over an encrypted connection"
+            }
+            if (parsed.protocol != "https") {
+                return "Not a valid URL: it must start with https://"
             }
             val host = parsed.host.orEmpty()
             if (host.isEmpty()) return "Not a valid URL: it has no host name"

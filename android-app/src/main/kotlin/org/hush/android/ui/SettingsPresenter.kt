@@ -35,7 +35,12 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
             set(state.copy(dnsError = problem))
             return
         }
-        deps.settings.upstreamDns = value
+        try {
+            deps.settings.upstreamDns = value
+        } catch (e: IllegalArgumentException) { // the settings' own, stricter check (e.g. 0.0.0.0)
+            set(state.copy(dnsError = Format.error(e)))
+            return
+        }
         set(state.copy(upstreamDns = value, dnsError = null, message = "Upstream DNS: $value (used from the next start)"))
     }
 
@@ -63,13 +68,17 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
         }
     }
 
-    /** Writes every event to [fd] (the caller closes it in [finished]). */
+    /** Writes every event to [fd]; [finished] (closing it) runs on the worker when the write ends, whatever happens to the screen. */
     fun export(fd: Int, format: ExportFormat, finished: () -> Unit) {
-        background({ deps.store.export(fd, format, null, null) }, failed = { e ->
-            finished()
+        background({
+            try {
+                deps.store.export(fd, format, null, null)
+            } finally {
+                finished()
+            }
+        }, failed = { e ->
             set(state.copy(error = "Export failed: " + Format.error(e)))
         }) { n ->
-            finished()
             set(state.copy(error = null, message = "Exported ${Format.count(n)} events as ${format.name}"))
         }
     }

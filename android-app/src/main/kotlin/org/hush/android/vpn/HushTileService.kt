@@ -3,6 +3,8 @@ package org.hush.android.vpn
 import android.app.PendingIntent
 import android.content.Intent
 import android.os.Build
+import android.os.Handler
+import android.os.Looper
 import android.service.quicksettings.Tile
 import android.service.quicksettings.TileService
 
@@ -11,7 +13,10 @@ import android.service.quicksettings.TileService
  * the VPN permission it opens the app, which asks for it (a tile cannot).
  */
 open class HushTileService : TileService() {
-    private val listener = { _: VpnState -> refresh() }
+    private val main = Handler(Looper.getMainLooper())
+
+    /** States are published on the service's worker thread; the tile is touched on the main thread only. */
+    private val listener = { _: VpnState -> main.post { refresh() }; Unit }
 
     override fun onStartListening() {
         super.onStartListening()
@@ -21,13 +26,15 @@ open class HushTileService : TileService() {
 
     override fun onStopListening() {
         VpnStatus.removeListener(listener)
+        main.removeCallbacksAndMessages(null)
         super.onStopListening()
     }
 
     override fun onClick() {
         super.onClick()
         when (actionFor(VpnStatus.state.value, HushVpnService.isPermitted(this))) {
-            Action.STOP -> HushVpnService.stop(this)
+            // On the lock screen, stopping the firewall needs the owner: unlock first.
+            Action.STOP -> if (isLocked) unlockAndRun { HushVpnService.stop(this) } else HushVpnService.stop(this)
             Action.START -> if (!startFirewall()) openApp()
             Action.OPEN_APP -> openApp()
         }

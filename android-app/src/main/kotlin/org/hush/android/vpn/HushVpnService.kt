@@ -54,10 +54,16 @@ class HushVpnService : VpnService() {
         }
     }
 
+    @Volatile
+    private var lastStartId = 0
+
     private val listener = object : VpnController.Listener {
         override fun onStateChanged(state: VpnState) {
             VpnStatus.publish(state)
-            main.post { show(state) }
+            // The newest start command when this state came: show() stops the service only
+            // if no start came after it (a quick off-then-on must not end the new start).
+            val startId = lastStartId
+            main.post { show(state, startId) }
         }
     }
 
@@ -79,6 +85,7 @@ class HushVpnService : VpnService() {
     }
 
     override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int {
+        lastStartId = startId
         val action = intent?.action
         if (action == ACTION_STOP) {
             settings.enabled = false
@@ -143,7 +150,7 @@ class HushVpnService : VpnService() {
     }
 
     /** Runs on the main thread for every state change; a state already replaced is skipped. */
-    private fun show(state: VpnState) {
+    private fun show(state: VpnState, startId: Int) {
         if (state != controller.state.value) return
         when (state) {
             is VpnState.Starting -> notifications.show(state)
@@ -158,7 +165,7 @@ class HushVpnService : VpnService() {
                 ticking = false
                 main.removeCallbacks(ticker)
                 stopForeground(Service.STOP_FOREGROUND_REMOVE)
-                stopSelf()
+                stopSelfResult(startId)
             }
             is VpnState.Failed -> {
                 ticking = false
@@ -166,7 +173,7 @@ class HushVpnService : VpnService() {
                 // Keep the reason in view: the notification stays, no longer ongoing.
                 stopForeground(Service.STOP_FOREGROUND_DETACH)
                 notifications.show(state)
-                stopSelf()
+                stopSelfResult(startId)
             }
         }
     }

@@ -1,5 +1,6 @@
 package org.hush.android.vpn
 
+import android.os.ParcelFileDescriptor
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import org.hush.android.core.CoreConfig
@@ -110,6 +111,9 @@ class VpnController(
             return coreFailed(e)
         } catch (e: RuntimeException) { // a panic in native code
             return coreFailed(e)
+        } catch (e: LinkageError) { // a native library that lacks the entry (a broken install)
+            quietly { ParcelFileDescriptor.adoptFd(fd).close() } // the core never took the fd
+            return VpnState.Failed(FailureKind.CORE, "Hush's firewall engine is damaged (${e.message}). Reinstalling Hush may help.")
         }
         session = started
         return VpnState.On(ZERO_STATS, sessionConfig.network)
@@ -126,6 +130,8 @@ class VpnController(
                     running.stop().error
                 } catch (e: IllegalStateException) {
                     null // already stopped
+                } catch (e: RuntimeException) { // a panic in native code: Off all the same
+                    e.message ?: e.javaClass.simpleName
                 }
             }
             publish(VpnState.Off(reason, detail))
@@ -150,8 +156,8 @@ class VpnController(
             if (now.coreNetwork != before.coreNetwork) {
                 try {
                     running.setNetwork(now.coreNetwork)
-                } catch (e: IllegalStateException) {
-                    return // stopped underneath; stop() will say so
+                } catch (e: RuntimeException) {
+                    return // stopped underneath (or a panic in native code); stats or stop() will say so
                 }
             }
             quietly { tunBuilder.setUnderlyingNetworks(if (now.network == null) emptyArray() else arrayOf(now.network)) }

@@ -116,9 +116,14 @@ class AppWiringTest {
         ShadowVpnService.setPrepareResult(Intent("android.net.vpn.CONSENT"))
         control.setEnabled(true)
         assertEquals(VpnPermissionActivity::class.java.name, shadowApp.nextStartedActivity.component!!.className)
-        // Permitted: straight to the service.
+        // VPN permitted, but Android 13+ has not been asked for the notification: ask first.
         ShadowVpnService.setPrepareResult(null)
         control.setEnabled(true)
+        assertEquals(VpnPermissionActivity::class.java.name, shadowApp.nextStartedActivity.component!!.className)
+        // Everything granted: straight to the service.
+        shadowApp.grantPermissions(android.Manifest.permission.POST_NOTIFICATIONS)
+        control.setEnabled(true)
+        assertEquals(null, shadowApp.nextStartedActivity)
         assertEquals(HushVpnService.ACTION_START, shadowApp.nextStartedService.action)
         control.setEnabled(false)
         assertEquals(HushVpnService.ACTION_STOP, shadowApp.nextStartedService.action)

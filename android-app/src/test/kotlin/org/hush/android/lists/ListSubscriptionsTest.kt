@@ -46,8 +46,9 @@ class ListSubscriptionsTest {
     fun badAdditionsAreRefusedWithTheReason() {
         lists.add("https://lists.example/trackers.txt")
         val cases = listOf(
-            { lists.add("lists.example/trackers.txt") } to "is not a web address",
-            { lists.add("ftp://lists.example/trackers.txt") } to "is not a web address",
+            { lists.add("lists.example/trackers.txt") } to "is not an https:// address",
+            { lists.add("ftp://lists.example/trackers.txt") } to "is not an https:// address",
+            { lists.add("http://lists.example/trackers.txt") } to "is not an https:// address",
             { lists.add("https://lists.example/trackers.txt") } to "in your lists already",
             { lists.add("https://lists.example/other.txt", kind = "deny") } to "not 'deny'",
         )

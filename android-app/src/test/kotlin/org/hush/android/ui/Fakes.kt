@@ -262,4 +262,12 @@ class FakeActions : HushActions {
     override fun addListUrl(url: String) { addedUrls.add(url) }
 }
 
-class FakeSettings(override var upstreamDns: String = "9.9.9.9:53", override var startOnBoot: Boolean = false) : UiSettings
+/** Settings in memory; [refuse] says why a DNS value is refused, as HushSettings' own check would. */
+class FakeSettings(dns: String = "9.9.9.9:53", override var startOnBoot: Boolean = false) : UiSettings {
+    var refuse: (String) -> String? = { null }
+    override var upstreamDns: String = dns
+        set(value) {
+            refuse(value)?.let { throw IllegalArgumentException(it) }
+            field = value
+        }
+}

@@ -61,8 +61,9 @@ class FormatTest {
         assertEquals("Use address:port, e.g. 9.9.9.9:53 or [2620:fe::fe]:53", SettingsPresenter.dnsProblem("[]:53"))
         assertEquals("The port must be between 1 and 65535", SettingsPresenter.dnsProblem("9.9.9.9:0"))
         assertNull(ListsPresenter.urlProblem("https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts"))
-        assertNull(ListsPresenter.urlProblem("http://192.168.1.10:8080/hosts.txt"))
-        assertEquals("Not a valid URL: it must start with https:// or http://", ListsPresenter.urlProblem("ftp://example.org/hosts"))
+        assertNull(ListsPresenter.urlProblem("https://192.168.1.10:8443/hosts.txt"))
+        assertEquals("Use https://: lists are only downloaded over an encrypted connection", ListsPresenter.urlProblem("http://192.168.1.10:8080/hosts.txt"))
+        assertEquals("Not a valid URL: it must start with https://", ListsPresenter.urlProblem("ftp://example.org/hosts"))
         assertEquals("Not a valid URL: \"intranet\" is not a host name", ListsPresenter.urlProblem("https://intranet/hosts"))
     }
 }

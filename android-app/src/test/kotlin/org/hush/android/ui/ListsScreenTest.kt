@@ -62,9 +62,9 @@ class ListsScreenTest {
         val world = SampleData.World()
         val screen = lists(world)
         for ((bad, message) in listOf(
-            "htp://lists.example.org/hosts" to "Not a valid URL: it must start with https:// or http://",
+            "htp://lists.example.org/hosts" to "Not a valid URL: it must start with https://",
             "https://" to "Not a valid URL: it has no host name",
-            "easylist.to/easylist/easyprivacy.txt" to "Not a valid URL: it must start with https:// or http://",
+            "easylist.to/easylist/easyprivacy.txt" to "Not a valid URL: it must start with https://",
             "https://lists example.org/hosts" to "Not a valid URL: it contains spaces",
             "https://lists.example.org:99999/hosts" to "Not a valid URL: port 99999 is out of range",
             "" to "Enter the list's URL, e.g. https://example.org/hosts.txt",

@@ -46,6 +46,17 @@ class SettingsScreenTest {
     }
 
     @Test
+    fun aDnsServerTheSettingsRefuseIsShownInlineNotACrash() {
+        val world = SampleData.World()
+        world.settings.refuse = { v -> if (v.startsWith("0.0.0.0")) "0.0.0.0 is not a DNS server's address" else null }
+        val (_, screen) = settings(world)
+        screen.dnsField.setText("0.0.0.0:53")
+        screen.saveDns.performClick()
+        assertEquals("0.0.0.0 is not a DNS server's address", screen.dnsError.text.toString())
+        assertEquals("9.9.9.9:53", world.settings.upstreamDns)
+    }
+
+    @Test
     fun upstreamDnsIsCheckedThenSaved() {
         val world = SampleData.World()
         val (_, screen) = settings(world)

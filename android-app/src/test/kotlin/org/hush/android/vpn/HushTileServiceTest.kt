@@ -1,6 +1,7 @@
 package org.hush.android.vpn
 
 import android.content.Intent
+import android.os.Looper
 import android.service.quicksettings.Tile
 import org.hush.android.core.Network
 import org.junit.After
@@ -42,10 +43,13 @@ class HushTileServiceTest {
         assertEquals(Tile.STATE_INACTIVE, tile.qsTile.state)
         assertEquals("Off", tile.qsTile.subtitle)
         VpnStatus.publish(VpnState.On(VpnController.ZERO_STATS.copy(blocked = 5), Network.WIFI))
+        // Published on a worker thread in the app; the tile updates on the main thread.
+        shadowOf(Looper.getMainLooper()).idle()
         assertEquals(Tile.STATE_ACTIVE, tile.qsTile.state)
         assertEquals("5 blocked", tile.qsTile.subtitle)
         tile.onStopListening()
         VpnStatus.publish(VpnState.Off(OffReason.STOPPED))
+        shadowOf(Looper.getMainLooper()).idle()
         assertEquals("not listening: not updated", Tile.STATE_ACTIVE, tile.qsTile.state)
     }
 
