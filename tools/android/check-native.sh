@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of built Android JNI libraries (nothing here runs Android):
 #
+#   - DT_SONAME is libhush_jni.so; no TEXTREL, RPATH or RUNPATH;
 #   - NEEDED is a subset of {libc.so, libm.so, libdl.so, liblog.so};
 #   - the dynamic symbols it defines (exports) are only Java_* and JNI_OnLoad;
 #   - every symbol it leaves undefined is in tools/android/bionic/*.symbols;
@@ -43,8 +44,14 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
   grep -q "Type:.*DYN" <<<"$header" || fail "$abi: not a shared object"
   grep -q "Machine:.*$machine" <<<"$header" || fail "$abi: machine is not $machine"
 
+  dynamic=$("$readelf" -d "$so")
+  soname=$(sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p' <<<"$dynamic")
+  [[ $soname == libhush_jni.so ]] || fail "$abi: DT_SONAME is '$soname', not libhush_jni.so"
+  ! grep -Eq '\((TEXTREL|RPATH|RUNPATH)\)' <<<"$dynamic" || fail "$abi: has TEXTREL, RPATH or RUNPATH"
+  ! grep -q 'FLAGS.*TEXTREL' <<<"$dynamic" || fail "$abi: has TEXTREL, RPATH or RUNPATH"
+
   # NEEDED
-  needed=$("$readelf" -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort)
+  needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dynamic" | sort)
   for n in $needed; do
     [[ " $allowed_needed " == *" $n "* ]] || fail "$abi: NEEDED $n is not one of: $allowed_needed"
   done

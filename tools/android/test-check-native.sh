@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tests check-native.sh itself: it must pass a small library that keeps every
 # rule and fail each library that breaks one (an extra export, a NEEDED
-# outside Bionic's four, an import missing from the Bionic lists, a strong
+# outside Bionic's four, a wrong DT_SONAME, an import missing from the Bionic lists, a strong
 # import of a symbol listed as weak, 4 KiB segment alignment).
 # Builds the libraries with the stub sysroot (build-native.sh or
 # abi-tables.sh makes it). Prints "N passed, N failed".
@@ -37,6 +37,7 @@ int JNI_OnLoad(void* vm, void* reserved) { return (int)getrandom(0, 0, 0); }
 void Java_org_hush_Test_f(void) {}
 EOF
 cp "$tmp/ok.c" "$tmp/needed.c"
+cp "$tmp/ok.c" "$tmp/soname.c"
 cp "$tmp/ok.c" "$tmp/align.c"
 
 # case: extra linker flags
@@ -82,17 +83,19 @@ expect() {
   fi
 }
 
-build_case ok -Wl,-z,max-page-size=16384
+build_case ok -Wl,-z,max-page-size=16384 -Wl,-soname,libhush_jni.so
 expect pass ok
-build_case export -Wl,-z,max-page-size=16384
+build_case soname -Wl,-z,max-page-size=16384 -Wl,-soname,libother.so
+expect fail soname "DT_SONAME is 'libother.so'"
+build_case export -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384
 expect fail export "exports other than Java_\*/JNI_OnLoad: hush_leaked_export"
-build_case import -Wl,-z,max-page-size=16384 -Wl,-z,undefs
+build_case import -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384 -Wl,-z,undefs
 expect fail import "not in tools/android/bionic/\*.symbols: fork"
-build_case strongweak -Wl,-z,max-page-size=16384 -Wl,-z,undefs
+build_case strongweak -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384 -Wl,-z,undefs
 expect fail strongweak "listed as weak .*: getrandom"
-build_case needed -Wl,-z,max-page-size=16384
+build_case needed -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384
 expect fail needed "NEEDED libz.so"
-build_case align -Wl,-z,max-page-size=4096
+build_case align -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=4096
 expect fail align "aligned to 0x1000"
 
 echo "check-native tests: $passed passed, $failed failed"
