@@ -22,6 +22,11 @@ bionic=$(hush_bionic_symbols)
 bionic_strong=$(hush_bionic_symbols strong)
 failed=0
 
+# Joins lines into one, space-separated.
+words() {
+  tr '\n' ' ' <<<"$1" | sed 's/ *$//'
+}
+
 fail() {
   echo "FAIL $*" >&2
   failed=1
@@ -61,7 +66,7 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
   syms=$("$readelf" --dyn-syms --wide "$so" | awk '$1 ~ /^[0-9]+:$/ && NF >= 8 { print $4, $5, $6, $7, $8 }')
   exported=$(awk '$4 != "UND" && $5 != "" { print $5 }' <<<"$syms" | sed 's/@.*//' | sort -u)
   bad_exports=$(grep -Ev '^(Java_.*|JNI_OnLoad)$' <<<"$exported" || true)
-  [[ -z $bad_exports ]] || fail "$abi: exports other than Java_*/JNI_OnLoad: $(echo $bad_exports)"
+  [[ -z $bad_exports ]] || fail "$abi: exports other than Java_*/JNI_OnLoad: $(words "$bad_exports")"
   grep -qx JNI_OnLoad <<<"$exported" || fail "$abi: JNI_OnLoad not exported"
   n_java=$(grep -c '^Java_' <<<"$exported" || true)
   ((n_java > 0)) || fail "$abi: no Java_* entry point exported"
@@ -69,21 +74,21 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
   undefined=$(awk '$4 == "UND" && $5 != "" { print $5 }' <<<"$syms" | sed 's/@.*//' | sort -u)
   strong=$(awk '$4 == "UND" && $5 != "" && $2 != "WEAK" { print $5 }' <<<"$syms" | sed 's/@.*//' | sort -u)
   unknown=$(comm -23 <(echo "$undefined") <(echo "$bionic") | grep -v '^$' || true)
-  [[ -z $unknown ]] || fail "$abi: undefined symbols not in tools/android/bionic/*.symbols: $(echo $unknown)"
+  [[ -z $unknown ]] || fail "$abi: undefined symbols not in tools/android/bionic/*.symbols: $(words "$unknown")"
   not_weak=$(comm -23 <(echo "$strong") <(echo "$bionic_strong") | grep -v '^$' || true)
-  [[ -z $not_weak ]] || fail "$abi: imported non-weakly but listed as weak (missing at API 26): $(echo $not_weak)"
+  [[ -z $not_weak ]] || fail "$abi: imported non-weakly but listed as weak (missing at API 26): $(words "$not_weak")"
 
   # LOAD segments: Type Offset VirtAddr PhysAddr FileSiz MemSiz Flg Align
   aligns=$("$readelf" -l --wide "$so" | awk '$1 == "LOAD" { print $NF }')
   [[ -n $aligns ]] || fail "$abi: no LOAD segment"
   for a in $aligns; do
-    (($a >= 16384 && $a % 16384 == 0)) || fail "$abi: LOAD segment aligned to $a, not 16 KiB"
+    ((a >= 16384 && a % 16384 == 0)) || fail "$abi: LOAD segment aligned to $a, not 16 KiB"
   done
 
   size=$(stat -c %s "$so")
   ((abi_failed == 0)) || continue
-  echo "ok   $abi: $size bytes; NEEDED: $(echo $needed); exports: JNI_OnLoad + $n_java Java_*;" \
-    "undefined: $(wc -w <<<"$undefined") ($(wc -w <<<"$strong") strong), all in the Bionic lists; LOAD aligns: $(echo $aligns)"
+  echo "ok   $abi: $size bytes; NEEDED: $(words "$needed"); exports: JNI_OnLoad + $n_java Java_*;" \
+    "undefined: $(wc -w <<<"$undefined") ($(wc -w <<<"$strong") strong), all in the Bionic lists; LOAD aligns: $(words "$aligns")"
 done
 
 if ((failed)); then

@@ -64,7 +64,7 @@ build_case() {
 
 # expect pass|fail CASE [text the failure must show, for each ABI]
 expect() {
-  local want=$1 name=$2 why=${3:-} out got
+  local expected=$1 name=$2 why=${3:-} out got
   if out=$(bash "$HUSH_ANDROID_DIR/check-native.sh" "$tmp/$name" 2>&1); then got=pass; else got=fail; fi
   local t triple abi arch pkg
   for t in "${HUSH_ANDROID_TARGETS[@]}"; do
@@ -73,12 +73,12 @@ expect() {
       got="$got (but not for: $why, $abi)"
     fi
   done
-  if [[ $got == "$want" ]]; then
+  if [[ $got == "$expected" ]]; then
     echo "ok   $name: check-native.sh ${got}ed as it should"
     passed=$((passed + 1))
   else
-    echo "FAIL $name: check-native.sh ${got}ed, expected $want:"
-    echo "$out" | sed 's/^/     /'
+    echo "FAIL $name: check-native.sh ${got}ed, expected $expected:"
+    while IFS= read -r line; do echo "     $line"; done <<<"$out"
     failed=$((failed + 1))
   fi
 }
