@@ -6,6 +6,7 @@
 #   - the dynamic symbols it defines (exports) are only Java_* and JNI_OnLoad;
 #   - every symbol it leaves undefined is in tools/android/bionic/*.symbols;
 #   - every LOAD segment is aligned to 16 KiB (Android 15+ 16 KiB pages);
+#   - a GNU_EH_FRAME segment (the unwinder's index of unwind tables);
 #   - it is an ELF shared object for the ABI its folder names.
 #
 # Usage: tools/android/check-native.sh [DIR]   (default build/android/jniLibs)
@@ -79,7 +80,11 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
   [[ -z $not_weak ]] || fail "$abi: imported non-weakly but listed as weak (missing at API 26): $(words "$not_weak")"
 
   # LOAD segments: Type Offset VirtAddr PhysAddr FileSiz MemSiz Flg Align
-  aligns=$("$readelf" -l --wide "$so" | awk '$1 == "LOAD" { print $NF }')
+  phdrs=$("$readelf" -l --wide "$so")
+  aligns=$(awk '$1 == "LOAD" { print $NF }' <<<"$phdrs")
+  # The unwinder (the `unwinding` crate, which every entry point's
+  # catch_unwind relies on) finds unwind tables through PT_GNU_EH_FRAME.
+  grep -q '^ *GNU_EH_FRAME ' <<<"$phdrs" || fail "$abi: no GNU_EH_FRAME segment (panics could not unwind)"
   [[ -n $aligns ]] || fail "$abi: no LOAD segment"
   for a in $aligns; do
     ((a >= 16384 && a % 16384 == 0)) || fail "$abi: LOAD segment aligned to $a, not 16 KiB"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tests check-native.sh itself: it must pass a small library that keeps every
-# rule and fail each library that breaks one (an extra export, a NEEDED
-# outside Bionic's four, a wrong DT_SONAME, an import missing from the Bionic lists, a strong
-# import of a symbol listed as weak, 4 KiB segment alignment).
+# rule and fail, for the right reason, each library that breaks one: a wrong
+# DT_SONAME, an extra export, an import missing from the Bionic lists, a
+# strong import of a symbol listed as weak, a NEEDED outside Bionic's four,
+# no GNU_EH_FRAME, 4 KiB segment alignment.
 # Builds the libraries with the stub sysroot (build-native.sh or
 # abi-tables.sh makes it). Prints "N passed, N failed".
 set -euo pipefail
@@ -38,6 +39,7 @@ void Java_org_hush_Test_f(void) {}
 EOF
 cp "$tmp/ok.c" "$tmp/needed.c"
 cp "$tmp/ok.c" "$tmp/soname.c"
+cp "$tmp/ok.c" "$tmp/ehframe.c"
 cp "$tmp/ok.c" "$tmp/align.c"
 
 # case: extra linker flags
@@ -95,6 +97,8 @@ build_case strongweak -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384 -Wl,
 expect fail strongweak "listed as weak .*: getrandom"
 build_case needed -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384
 expect fail needed "NEEDED libz.so"
+build_case ehframe -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384 -Wl,--no-eh-frame-hdr
+expect fail ehframe "no GNU_EH_FRAME"
 build_case align -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=4096
 expect fail align "aligned to 0x1000"
 
