@@ -3,7 +3,8 @@
 #
 #   - DT_SONAME is libhush_jni.so; no TEXTREL, RPATH or RUNPATH;
 #   - NEEDED is a subset of {libc.so, libm.so, libdl.so, liblog.so};
-#   - the dynamic symbols it defines (exports) are only Java_* and JNI_OnLoad;
+#   - the dynamic symbols it defines (exports) are only Java_* and JNI_OnLoad,
+#     and include one for every `external fun` of android-app/src/main;
 #   - every symbol it leaves undefined is in tools/android/bionic/*.symbols;
 #   - every LOAD segment is aligned to 16 KiB (Android 15+ 16 KiB pages);
 #   - a GNU_EH_FRAME segment (the unwinder's index of unwind tables);
@@ -20,6 +21,28 @@ readelf=$LLVM_BIN/llvm-readelf
 dir=${1:-$HUSH_ROOT/build/android/jniLibs}
 allowed_needed="libc.so libdl.so liblog.so libm.so"
 bionic=$(hush_bionic_symbols)
+
+# The JNI entry points the app declares: `external fun NAME` in the Kotlin
+# sources of android-app/src/main, each file being one class or object named
+# as the file, in its `package`; JNI's short name mangling ("_" -> "_1").
+# HUSH_CHECK_KOTLIN_JNI=0 skips this (test-check-native.sh's small libraries).
+kotlin_jni_symbols() {
+  local f pkg cls name
+  while IFS= read -r f; do
+    pkg=$(sed -n 's/^package \([A-Za-z0-9_.]*\).*/\1/p' "$f" | head -1)
+    cls=$(basename "$f" .kt)
+    sed -n 's/.*external fun \([A-Za-z0-9_]*\).*/\1/p' "$f" | while IFS= read -r name; do
+      pkg=${pkg//_/_1}
+      echo "Java_${pkg//./_}_${cls//_/_1}_${name//_/_1}"
+    done
+  done < <(grep -rl --include='*.kt' 'external fun' "$HUSH_ROOT/android-app/src/main" 2>/dev/null || true)
+}
+if [[ ${HUSH_CHECK_KOTLIN_JNI:-1} == 1 ]]; then
+  jni_wanted=$(kotlin_jni_symbols | sort -u)
+  [[ -n $jni_wanted ]] || hush_die "no 'external fun' found in android-app/src/main"
+else
+  jni_wanted=
+fi
 bionic_strong=$(hush_bionic_symbols strong)
 failed=0
 
@@ -71,6 +94,10 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
   grep -qx JNI_OnLoad <<<"$exported" || fail "$abi: JNI_OnLoad not exported"
   n_java=$(grep -c '^Java_' <<<"$exported" || true)
   ((n_java > 0)) || fail "$abi: no Java_* entry point exported"
+  if [[ -n $jni_wanted ]]; then
+    missing_jni=$(comm -23 <(echo "$jni_wanted") <(echo "$exported") | grep -v '^$' || true)
+    [[ -z $missing_jni ]] || fail "$abi: missing JNI exports for the app's external funs: $(words "$missing_jni")"
+  fi
 
   undefined=$(awk '$4 == "UND" && $5 != "" { print $5 }' <<<"$syms" | sed 's/@.*//' | sort -u)
   strong=$(awk '$4 == "UND" && $5 != "" && $2 != "WEAK" { print $5 }' <<<"$syms" | sed 's/@.*//' | sort -u)
@@ -92,7 +119,7 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
 
   size=$(stat -c %s "$so")
   ((abi_failed == 0)) || continue
-  echo "ok   $abi: $size bytes; NEEDED: $(words "$needed"); exports: JNI_OnLoad + $n_java Java_*;" \
+  echo "ok   $abi: $size bytes; NEEDED: $(words "$needed"); exports: JNI_OnLoad + $n_java Java_* ($(grep -c . <<<"$jni_wanted" || true) app external funs, all there);" \
     "undefined: $(wc -w <<<"$undefined") ($(wc -w <<<"$strong") strong), all in the Bionic lists; LOAD aligns: $(words "$aligns")"
 done
 
