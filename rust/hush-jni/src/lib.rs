@@ -37,6 +37,11 @@ mod platform;
 mod session;
 mod store;
 
+// Android builds made without the NDK take the unwinder (`_Unwind_*`, which
+// std's panics and every entry point's catch_unwind need) from this crate.
+#[cfg(target_os = "android")]
+use unwinding as _;
+
 use std::any::Any;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
