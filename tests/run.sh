@@ -27,12 +27,21 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
+# The C headers the Android build gives SQLite (tools/android/include), compiled for
+# both Android targets and compared with the libc crate's Android definitions by
+# `cargo test -p hush-android-abi`, which must not skip (installs clang, lld and
+# llvm 19 and the two Android Rust targets when missing).
+bash tools/android/abi-tables.sh || status=$?
+export HUSH_ANDROID_ABI_REQUIRED=1
 cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# The checker of the Android libraries' static rules, on libraries built to pass
+# and to break each rule.
+bash tools/android/test-check-native.sh 2>&1 | tee -a "$log" || status=$?
 # The Android app's Kotlin code, on the JVM under Robolectric (installs a JDK
 # and Maven, and fetches its jars from Maven Central, when missing).
 bash tests/android/jvm.sh 2>&1 | tee -a "$log" || status=$?
 # One closing line over every test binary: cargo prints one per binary, the
-# JVM harness one of its own.
-awk '/^test result:|^jvm tests:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+# JVM harness and the native checker's tests one each of their own.
+awk '/^test result:|^jvm tests:|^check-native tests:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"
