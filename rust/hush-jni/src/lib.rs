@@ -221,7 +221,11 @@ fn throw(env: &mut Env<'_>, class: &JNIStr, message: &str) {
     match env.throw_new(class, JNIString::new(message)) {
         // throw_new reports a successful throw as the now-pending exception.
         Ok(()) | Err(jni::errors::Error::JavaException) => {}
-        Err(e) => log::error!("hush-jni: cannot throw {class}({message}): {e}"),
+        // The message may name a domain the user typed: debug level only.
+        Err(e) => {
+            log::error!("hush-jni: cannot throw {class}: {e}");
+            log::debug!("hush-jni: the message was: {message}");
+        }
     }
 }
 

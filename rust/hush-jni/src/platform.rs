@@ -109,7 +109,9 @@ impl OwnerLookup for JavaPlatform {
         match uid {
             Ok(uid) => u32::try_from(uid).ok(),
             Err(error) => {
-                log::warn!("the platform's owner lookup failed: {error}");
+                // What the callback threw may describe the flow: debug level only.
+                log::warn!("the platform's owner lookup failed");
+                log::debug!("the owner lookup failed: {error}");
                 None
             }
         }

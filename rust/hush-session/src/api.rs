@@ -71,12 +71,12 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-/// A word of the core's vocabulary (`wifi`, `block-all`, `allow`...).
+/// A word of the core's vocabulary (`wifi`, `block-all`, `allow`...), as
+/// the store reads the user's ([`rules::parse_word`]).
 pub fn word<T: std::str::FromStr<Err = hush_engine::apps::UnknownWord>>(
     text: &str,
 ) -> Result<T, ApiError> {
-    text.parse()
-        .map_err(|e: hush_engine::apps::UnknownWord| invalid(e))
+    Ok(rules::parse_word(text)?)
 }
 
 /// A uid from a platform int: negative means "none" (every app, or no
@@ -258,15 +258,7 @@ pub fn check_list(path: &Path, kind: &str) -> Result<String, ApiError> {
             report.lines
         )));
     }
-    let load = ListLoad {
-        name,
-        origin: path.display().to_string(),
-        addresses: false,
-        entries: report.entries as u64,
-        duplicates: report.duplicates as u64,
-        rejected: report.rejected_count as u64,
-        first_rejected: crate::first_rejected(&report.rejected),
-    };
+    let load = ListLoad::of_names(&report, path.display().to_string());
     Ok(to_json(&ListLoadJson::of(&load)))
 }
 

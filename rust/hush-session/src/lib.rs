@@ -117,6 +117,21 @@ pub struct ListLoad {
     pub first_rejected: Vec<(usize, String)>,
 }
 
+impl ListLoad {
+    /// What loading a list of names (not addresses) found.
+    pub(crate) fn of_names(report: &hush_rules::ListReport, origin: String) -> Self {
+        ListLoad {
+            name: report.name.clone(),
+            origin,
+            addresses: false,
+            entries: report.entries as u64,
+            duplicates: report.duplicates as u64,
+            rejected: report.rejected_count as u64,
+            first_rejected: first_rejected(&report.rejected),
+        }
+    }
+}
+
 /// How many rejected lines of a list are kept to show.
 const REJECTED_SHOWN: usize = 5;
 
@@ -491,7 +506,7 @@ fn read_list(path: &Path) -> Result<Vec<u8>, SessionError> {
 }
 
 /// The first rejected lines of a list, to show: (line number, why).
-pub(crate) fn first_rejected(rejected: &[hush_rules::RejectedLine]) -> Vec<(usize, String)> {
+fn first_rejected(rejected: &[hush_rules::RejectedLine]) -> Vec<(usize, String)> {
     rejected
         .iter()
         .take(REJECTED_SHOWN)
@@ -525,15 +540,7 @@ fn load_lists(config: &SessionConfig) -> Result<(RuleSet, Vec<ListLoad>), Sessio
     let mut builder = RuleSetBuilder::new();
     let mut loads = Vec::new();
     let mut note = |report: hush_rules::ListReport, origin: String| {
-        loads.push(ListLoad {
-            name: report.name.clone(),
-            origin,
-            addresses: false,
-            entries: report.entries as u64,
-            duplicates: report.duplicates as u64,
-            rejected: report.rejected_count as u64,
-            first_rejected: first_rejected(&report.rejected),
-        });
+        loads.push(ListLoad::of_names(&report, origin));
     };
     if config.with_default_list {
         note(builder.add_default_list(), "built-in".into());

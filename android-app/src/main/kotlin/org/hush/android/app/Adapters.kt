@@ -13,16 +13,12 @@ import org.hush.android.ui.FirewallControl
 import org.hush.android.ui.FirewallState
 import org.hush.android.ui.HushActions
 import org.hush.android.ui.UiSettings
-import org.hush.android.ui.UnavailableStore
 import org.hush.android.vpn.HushVpnService
 import org.hush.android.vpn.VpnNotifications
 import org.hush.android.vpn.VpnState
 import org.hush.android.vpn.VpnStatus
 import java.util.concurrent.Executor
 import java.util.concurrent.Executors
-
-/** The store when the core could not load: every call says why. */
-class BrokenStore(why: String) : UnavailableStore(why)
 
 /** The screens' view of the firewall, over [VpnStatus] and [HushVpnService]. */
 class VpnFirewallControl(private val context: Context) : FirewallControl {

@@ -12,6 +12,7 @@ import org.hush.android.lists.ListSubscriptions
 import org.hush.android.settings.HushSettings
 import org.hush.android.ui.HushUi
 import org.hush.android.ui.UiDeps
+import org.hush.android.ui.UnavailableStore
 import org.hush.android.vpn.VpnDependencies
 import java.io.File
 
@@ -36,7 +37,7 @@ object AppWiring {
         val store: HushStore = if (problem == null) {
             ListAwareStore(NativeStore(settings.databasePath), ListSubscriptions(app), ListDownloader(listsDirectory(app)))
         } else {
-            BrokenStore(problem)
+            UnavailableStore(problem) // every call says why
         }
         HushUi.deps = UiDeps(
             store = store,
