@@ -39,9 +39,17 @@ impl OwnerLookup for ProcNetOwners {
             (Transport::Udp, false) => "udp",
             (Transport::Udp, true) => "udp6",
         };
-        let text = std::fs::read_to_string(self.root.join(table)).ok()?;
-        find_owner(&text, flow)
+        // The kernel hands a table out a page at a time and resumes by row
+        // number, so a socket opened or closed elsewhere between two pages
+        // shifts the rows and one can be skipped. A second read when the
+        // first found nothing makes that miss take two races in a row.
+        let path = self.root.join(table);
+        find_owner_read_twice(|| std::fs::read_to_string(&path).ok(), flow)
     }
+}
+
+fn find_owner_read_twice(mut read: impl FnMut() -> Option<String>, flow: &FlowKey) -> Option<u32> {
+    (0..2).find_map(|_| find_owner(&read()?, flow))
 }
 
 /// The uid of the best matching row: both addresses equal, else (for
@@ -151,6 +159,22 @@ mod tests {
             remote: "127.0.0.1:2".parse().unwrap(),
         };
         assert_eq!(owners.owner(&nobody), None);
+    }
+
+    #[test]
+    fn a_row_skipped_by_a_racing_read_is_found_by_the_second() {
+        let flow = FlowKey {
+            transport: Transport::Tcp,
+            local: "127.0.0.1:41652".parse().unwrap(),
+            remote: "127.0.0.1:8080".parse().unwrap(),
+        };
+        let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+        let row = "   1: 0100007F:A2B4 0100007F:1F90 01 00000000:00000000 00:00000000 00000000 10123        0 2 1 0\n";
+        let mut reads = vec![format!("{header}{row}"), header.to_string()];
+        assert_eq!(find_owner_read_twice(|| reads.pop(), &flow), Some(10_123));
+        let mut reads = vec![header.to_string(); 3];
+        assert_eq!(find_owner_read_twice(|| reads.pop(), &flow), None);
+        assert_eq!(reads.len(), 1, "a miss reads the table twice, not more");
     }
 
     #[test]

@@ -32,7 +32,14 @@ class ProcNetOwners(private val read: (String) -> String?) {
      * The owner UID of the connection, or null when no table has it (or none can be read).
      * [protocol] is 6 (TCP) or 17 (UDP); addresses are 4 or 16 bytes; [local] is the app's end.
      */
-    fun ownerUid(protocol: Int, local: ByteArray, localPort: Int, remote: ByteArray, remotePort: Int): Int? {
+    fun ownerUid(protocol: Int, local: ByteArray, localPort: Int, remote: ByteArray, remotePort: Int): Int? =
+        // The kernel hands a table out a page at a time and resumes by row number, so a
+        // socket opened or closed elsewhere between two pages can make a row be skipped;
+        // a second read when the first found nothing makes that miss take two races.
+        findOwner(protocol, local, localPort, remote, remotePort)
+            ?: findOwner(protocol, local, localPort, remote, remotePort)
+
+    private fun findOwner(protocol: Int, local: ByteArray, localPort: Int, remote: ByteArray, remotePort: Int): Int? {
         val tables = when (protocol) {
             TCP -> listOf("tcp", "tcp6")
             UDP -> listOf("udp", "udp6")
