@@ -332,26 +332,35 @@ if [ ! -f "$RUNNER/JvmTestMain.class" ] || [ "$runner_src" -nt "$RUNNER/JvmTestM
 fi
 
 # What the Android Gradle plugin would hand Robolectric: the merged manifest (the
-# app's, with <uses-sdk> from the catalog, as the plugin injects it) and the package.
+# app's, with the package from gradle.properties and <uses-sdk> from the catalog, as
+# the plugin injects them) and the package.
 # There is no resources APK (android_resource_apk) yet, so Robolectric names the
 # running app org.robolectric.default; the manifest still gives it the SDK levels.
 CONFIG=$BUILD/test-config
 mkdir -p "$CONFIG/com/android/tools"
 python3 - "$APP/src/main/AndroidManifest.xml" "$BUILD/AndroidManifest.xml" \
-    "$CONFIG/com/android/tools/test_config.properties" "$MIN_SDK" "$TARGET_SDK" <<'PY' || die "cannot merge android-app/src/main/AndroidManifest.xml"
+    "$CONFIG/com/android/tools/test_config.properties" "$MIN_SDK" "$TARGET_SDK" "$ROOT/gradle.properties" <<'PY' || die "cannot merge android-app/src/main/AndroidManifest.xml"
 import re, sys
-src, merged, props, min_sdk, target_sdk = sys.argv[1:]
+src, merged, props, min_sdk, target_sdk, gradle_props = sys.argv[1:]
 text = open(src, encoding="utf-8").read()
 m = re.search(r"<manifest\b[^>]*>", text)
-package = re.search(r'\bpackage\s*=\s*"([^"]+)"', m.group(0)) if m else None
+if not m:
+    sys.exit(f"{src}: no <manifest>")
+if re.search(r'\bpackage\s*=', m.group(0)):
+    sys.exit(f"{src}: the package comes from gradle.properties (hush.applicationId), not the manifest")
+package = None
+for line in open(gradle_props, encoding="utf-8"):
+    key, _, value = line.partition("=")
+    if key.strip() == "hush.applicationId":
+        package = value.strip()
 if not package:
-    sys.exit(f"{src}: no <manifest package=...>")
-if "<uses-sdk" not in text:
-    text = (text[:m.end()] + f'\n    <uses-sdk android:minSdkVersion="{min_sdk}" '
-            f'android:targetSdkVersion="{target_sdk}" />' + text[m.end():])
+    sys.exit(f"{gradle_props}: no hush.applicationId")
+head = m.group(0)[:-1] + f' package="{package}">'
+text = text[:m.start()] + head + f'\n    <uses-sdk android:minSdkVersion="{min_sdk}" ' \
+    f'android:targetSdkVersion="{target_sdk}" />' + text[m.end():]
 open(merged, "w", encoding="utf-8").write(text)
 open(props, "w", encoding="utf-8").write(
-    f"android_merged_manifest={merged}\nandroid_custom_package={package.group(1)}\n")
+    f"android_merged_manifest={merged}\nandroid_custom_package={package}\n")
 PY
 
 # ---- run ----

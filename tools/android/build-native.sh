@@ -5,7 +5,8 @@
 # See tools/android/README.md.
 #
 # Usage: tools/android/build-native.sh [--release]
-#   --release   cargo's release profile (what the APK ships); debug otherwise
+#   --release   cargo's `android` profile (release, optimised for size, fat LTO:
+#               what the APK ships); debug otherwise
 #
 # Before building, the project's Android libc headers are checked against the
 # `libc` crate's Android ABI (abi-tables.sh + cargo test -p hush-android-abi);
@@ -23,8 +24,8 @@ cargo_profile=()
 for arg in "$@"; do
   case $arg in
   --release)
-    profile=release
-    cargo_profile=(--release)
+    profile=android
+    cargo_profile=(--profile android)
     ;;
   -h | --help)
     sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
@@ -64,6 +65,10 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
   hush_note "building hush-jni for $abi ($triple, $profile)"
   (
     hush_android_env "$triple"
+    # Paths of this checkout and of cargo's registry stay out of the library
+    # (panic messages name source files), so where it was built does not
+    # change its bytes.
+    export "CARGO_TARGET_$(hush_upper "$triple")_RUSTFLAGS=--remap-path-prefix=$HUSH_ROOT=hush --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=cargo"
     cargo build -p hush-jni --lib --target "$triple" "${cargo_profile[@]}"
   ) || hush_die "cargo build for $triple failed"
   built=$HUSH_TARGET_DIR/$triple/$profile/libhush_jni.so

@@ -190,10 +190,17 @@ hush_android_cflags() {
 }
 
 # Exports what cargo and cc-rs read for one target.
+# aarch64-linux-android -> AARCH64_LINUX_ANDROID, as cargo spells targets in
+# its environment variables.
+hush_upper() {
+  local up=${1^^}
+  echo "${up//-/_}"
+}
+
 hush_android_env() {
   local triple=$1
-  local up=${triple^^}
-  up=${up//-/_}
+  local up
+  up=$(hush_upper "$triple")
   local low=${triple//-/_}
   export "CARGO_TARGET_${up}_LINKER=$HUSH_ANDROID_WORK/toolchain/$triple/linker"
   export "CC_${low}=$LLVM_BIN/clang"

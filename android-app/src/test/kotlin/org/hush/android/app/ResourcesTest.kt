@@ -27,10 +27,11 @@ class ResourcesTest {
     fun everyReferenceNamesAResourceThatExists() {
         val drawables = res.listFiles { f -> f.name.startsWith("drawable") }!!.flatMap { it.list()!!.map { n -> n.substringBefore('.') } }.toSet()
         val mipmaps = res.listFiles { f -> f.name.startsWith("mipmap") }!!.flatMap { it.list()!!.map { n -> n.substringBefore('.') } }.toSet()
+        val xmls = File(res, "xml").list()!!.map { it.substringBefore('.') }.toSet()
         val strings = parse(File(res, "values/strings.xml")).getElementsByTagName("string").let { nodes ->
             (0 until nodes.length).map { (nodes.item(it) as Element).getAttribute("name") }.toSet()
         }
-        val references = Regex("""@(drawable|string|mipmap)/(\w+)""")
+        val references = Regex("""@(drawable|string|mipmap|xml)/(\w+)""")
         val sources = xmlFiles() + File(res.parentFile, "AndroidManifest.xml")
         var seen = 0
         for (file in sources) {
@@ -41,6 +42,7 @@ class ResourcesTest {
                 val known = when (type) {
                     "drawable" -> drawables
                     "mipmap" -> mipmaps
+                    "xml" -> xmls
                     else -> strings
                 }
                 assertTrue("${file.name}: @$type/$name does not exist", name in known)
@@ -48,6 +50,20 @@ class ResourcesTest {
         }
         assertTrue("the launcher icon's layers are referenced", seen >= 4)
         assertEquals("Hush", parse(File(res, "values/strings.xml")).getElementsByTagName("string").item(0).textContent)
+    }
+
+    @Test
+    fun noBackupOrDeviceTransferTakesAnythingOfHushs() {
+        val rules = parse(File(res, "xml/data_extraction_rules.xml"))
+        assertEquals("data-extraction-rules", rules.tagName)
+        for (kind in listOf("cloud-backup", "device-transfer")) {
+            val section = rules.getElementsByTagName(kind).item(0) as Element
+            val excluded = section.getElementsByTagName("exclude").let { nodes ->
+                (0 until nodes.length).map { (nodes.item(it) as Element).getAttribute("domain") }.toSet()
+            }
+            assertEquals(kind, setOf("root", "file", "database", "sharedpref", "external"), excluded)
+            assertEquals(kind, 0, section.getElementsByTagName("include").length)
+        }
     }
 
     @Test

@@ -77,6 +77,15 @@ class ManifestTest {
     }
 
     @Test
+    fun theAppHasItsIconAndKeepsItsDataOutOfBackups() {
+        val app = manifest.children("application").single()
+        assertEquals("@mipmap/ic_launcher", app.attr("icon"))
+        assertEquals("false", app.attr("allowBackup"))
+        assertEquals("@xml/data_extraction_rules", app.attr("dataExtractionRules"))
+        assertEquals("@drawable/ic_hush", component("service", ".vpn.HushTileService").attr("icon"))
+    }
+
+    @Test
     fun theComponentsNameRealClasses() {
         val pkg = manifest.getAttribute("package")
         for (tag in listOf("service", "receiver")) {
