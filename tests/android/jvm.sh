@@ -9,8 +9,13 @@
 #
 # usage: tests/android/jvm.sh [TEST_FILTER...]
 #        tests/android/jvm.sh --main CLASS [ARG...]
+#        tests/android/jvm.sh --app-classes
 #   TEST_FILTER: a test class's fully qualified or simple name, or a part of it.
 #   --main: runs CLASS's main (a benchmark in src/test) instead of the tests.
+#   --app-classes: only compiles main (no native library, no tests) and prints, one
+#     per line as NAME=VALUE, what the APK build (rust/xtask) dexes and links:
+#     main-classes, app-classpath, android-classpath, android-resources,
+#     proguard-classpath, dx-classpath, java-home.
 # As root, the JVM runs in a network namespace made for the run (see below).
 # environment:
 #   HUSH_JVM_CACHE   download cache (default ~/.cache/hush-jvm); safe to delete
@@ -22,7 +27,11 @@
 set -euo pipefail
 
 MAIN_CLASS=
-if [ "${1:-}" = --main ]; then
+APP_CLASSES_ONLY=0
+if [ "${1:-}" = --app-classes ]; then
+    APP_CLASSES_ONLY=1
+    shift
+elif [ "${1:-}" = --main ]; then
     [ -n "${2:-}" ] || { echo "jvm.sh: --main needs a class name" >&2; exit 2; }
     MAIN_CLASS=$2
     shift 2
@@ -87,14 +96,16 @@ if len(found) != 1:
 print(os.path.abspath(found[0]))
 '
 }
-command -v cargo >/dev/null || die "no cargo: the tests need rust/hush-jni built for the host"
-t0=$SECONDS
-if ! JNI_LIB=$(build_jni) || [ ! -f "$JNI_LIB" ]; then
-    log "cannot build rust/hush-jni (cargo build -p hush-jni)"
-    echo "jvm tests: 0 passed, 1 failed"
-    exit 1
+if [ "$APP_CLASSES_ONLY" = 0 ]; then
+    command -v cargo >/dev/null || die "no cargo: the tests need rust/hush-jni built for the host"
+    t0=$SECONDS
+    if ! JNI_LIB=$(build_jni) || [ ! -f "$JNI_LIB" ]; then
+        log "cannot build rust/hush-jni (cargo build -p hush-jni)"
+        echo "jvm tests: 0 passed, 1 failed"
+        exit 1
+    fi
+    log "native library: $JNI_LIB ($((SECONDS - t0)) s)"
 fi
-log "native library: $JNI_LIB ($((SECONDS - t0)) s)"
 
 # ---- versions: gradle/libs.versions.toml ----
 # Prints shell assignments: the Maven coordinates the harness needs, by role.
@@ -141,6 +152,9 @@ out = {
     "TEST_DEPS": bundle("unit-test"),
     "ANDROID_ALL": coord("robolectric-android-all"),
     "ANDROID_ALL_INSTRUMENTED": coord("robolectric-android-all-instrumented"),
+    "ANDROID_ALL_RESOURCES": coord("robolectric-android-all-resources"),
+    "PROGUARD": coord("proguard-base"),
+    "DX": coord("dalvik-dx"),
     "DEPENDENCY_PLUGIN": versions.get("maven-dependency-plugin", ""),
     "SDK": versions.get("android-compileSdk", ""),
     "MIN_SDK": versions.get("android-minSdk", ""),
@@ -168,7 +182,8 @@ DEPS=$CACHE/deps/$KEY
 write_reactor() {
     python3 - "$1" "$DEPS" "$DEPENDENCY_PLUGIN" "$CENTRAL" \
         "kotlinc=$KOTLINC_DEPS" "app=$APP_DEPS" "test=$APP_DEPS $TEST_DEPS" \
-        "android-compile=$ANDROID_ALL" "robolectric-sdk=$ANDROID_ALL_INSTRUMENTED" <<'PY'
+        "android-compile=$ANDROID_ALL" "robolectric-sdk=$ANDROID_ALL_INSTRUMENTED" \
+        "android-resources=$ANDROID_ALL_RESOURCES" "proguard=$PROGUARD" "dx=$DX" <<'PY'
 import os, sys
 from xml.sax.saxutils import escape as x
 top, deps, plugin_version, central = sys.argv[1:5]
@@ -184,7 +199,7 @@ def dep_xml(c):
 head = '<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>hush.jvm</groupId>'
 modules = []
 for name, coords in groups:
-    alone = name in ("android-compile", "robolectric-sdk")
+    alone = name in ("android-compile", "robolectric-sdk", "android-resources", "dx")
     config = (f"<outputFile>{x(os.path.join(deps, name + '.classpath'))}</outputFile>"
               "<includeScope>runtime</includeScope>"
               f"<excludeTransitive>{'true' if alone else 'false'}</excludeTransitive>")
@@ -210,7 +225,7 @@ with open(os.path.join(top, "settings.xml"), "w") as f:
 PY
 }
 
-CLASSPATHS=(kotlinc app test android-compile robolectric-sdk)
+CLASSPATHS=(kotlinc app test android-compile robolectric-sdk android-resources proguard dx)
 
 deps_ok() { # every classpath written and every jar on it present
     [ -f "$DEPS/.complete" ] || return 1
@@ -320,6 +335,12 @@ compile() {
 
 mkdir -p "$BUILD"
 compile main "$APP/src/main/kotlin" "$BUILD/main-classes" "$ANDROID_CP:$APP_CP" "${MAIN_FLAGS[@]}"
+if [ "$APP_CLASSES_ONLY" = 1 ]; then
+    printf '%s=%s\n' main-classes "$BUILD/main-classes" app-classpath "$APP_CP" \
+        android-classpath "$ANDROID_CP" android-resources "$(classpath android-resources)" \
+        proguard-classpath "$(classpath proguard)" dx-classpath "$(classpath dx)" java-home "$JAVA_HOME"
+    exit 0
+fi
 compile test "$APP/src/test/kotlin" "$BUILD/test-classes" \
     "$BUILD/main-classes:$ANDROID_CP:$TEST_CP" "${TEST_FLAGS[@]}" -Xfriend-paths="$BUILD/main-classes"
 

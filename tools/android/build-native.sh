@@ -28,7 +28,7 @@ for arg in "$@"; do
     cargo_profile=(--profile android)
     ;;
   -h | --help)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *) hush_die "unknown argument: $arg (usage: tools/android/build-native.sh [--release])" ;;
