@@ -15,6 +15,11 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v git >/dev/null || need+=(git)
+# The APK build and its tests: keytool and java, aapt2, apksigner.
+command -v keytool >/dev/null || need+=(openjdk-17-jdk-headless)
+command -v aapt2 >/dev/null || need+=(aapt)
+command -v apksigner >/dev/null || need+=(apksigner)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
@@ -37,11 +42,14 @@ cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
 # The checker of the Android libraries' static rules, on libraries built to pass
 # and to break each rule.
 bash tools/android/test-check-native.sh 2>&1 | tee -a "$log" || status=$?
+# The APK: built with `cargo xtask apk`, checked statically, rebuilt to check that it
+# is reproducible (installs aapt, apksigner and a JDK when missing).
+bash tests/android/apk.sh 2>&1 | tee -a "$log" || status=$?
 # The Android app's Kotlin code, on the JVM under Robolectric (installs a JDK
 # and Maven, and fetches its jars from Maven Central, when missing).
 bash tests/android/jvm.sh 2>&1 | tee -a "$log" || status=$?
 # One closing line over every test binary: cargo prints one per binary, the
 # JVM harness and the native checker's tests one each of their own.
-awk '/^test result:|^jvm tests:|^check-native tests:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+awk '/^test result:|^jvm tests:|^check-native tests:|^apk tests:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -19,6 +19,7 @@
 # As root, the JVM runs in a network namespace made for the run (see below).
 # environment:
 #   HUSH_JVM_CACHE   download cache (default ~/.cache/hush-jvm); safe to delete
+#   HUSH_MAVEN_CENTRAL  Maven Central's URL (default https://repo1.maven.org/maven2)
 #   HUSH_JVM_OFFLINE=1  never download: fail if something is missing from the cache
 #                       (and build the native library with cargo --offline)
 #   CARGO_TARGET_DIR    where cargo builds the native library (default: target/)
@@ -42,7 +43,9 @@ APP=$ROOT/android-app
 CATALOG=$ROOT/gradle/libs.versions.toml
 CACHE=${HUSH_JVM_CACHE:-$HOME/.cache/hush-jvm}
 BUILD=$APP/build/jvm
-CENTRAL=https://repo1.maven.org/maven2
+# HUSH_MAVEN_CENTRAL: another Maven Central URL (a mirror; the tests point it at a
+# port nobody serves to see an unreachable registry reported).
+CENTRAL=${HUSH_MAVEN_CENTRAL:-https://repo1.maven.org/maven2}
 
 log() { echo "jvm.sh: $*" >&2; }
 die() { echo "jvm.sh: error: $*" >&2; exit 1; }

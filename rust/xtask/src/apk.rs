@@ -52,12 +52,12 @@ pub fn build(root: &Path, options: &Options) -> Result<PathBuf> {
     // A failed build must not leave an earlier APK looking like its result.
     remove_if_present(&out)?;
 
-    tools::ensure_tools(&tools::TOOLS)?;
     if !options.allow_dirty {
         require_clean_tree(root)?;
     }
+    tools::ensure_tools(&tools::TOOLS)?;
     let signer = if options.release {
-        Signer::release()?
+        Signer::release(|name| std::env::var(name).ok())?
     } else {
         Signer::debug()?
     };
@@ -427,6 +427,8 @@ pub struct Signer {
     /// apksigner/keytool password arguments: `pass:...` or `env:NAME`.
     store_password: String,
     key_password: String,
+    /// The variables `env:` names, handed to the tools' environments only.
+    secrets: Vec<(String, String)>,
     release: bool,
 }
 
@@ -467,6 +469,7 @@ impl Signer {
             alias: "androiddebugkey".into(),
             store_password: "pass:android".into(),
             key_password: "pass:android".into(),
+            secrets: Vec::new(),
             release: false,
         })
     }
@@ -474,8 +477,8 @@ impl Signer {
     /// The release key: HUSH_KEYSTORE (a keystore file), HUSH_KEYSTORE_PASSWORD,
     /// HUSH_KEY_ALIAS, and HUSH_KEY_PASSWORD when the key's differs. The
     /// passwords reach the tools by name (`env:`), never on a command line.
-    pub fn release() -> Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    pub fn release(env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
         let missing: Vec<&str> = ["HUSH_KEYSTORE", "HUSH_KEYSTORE_PASSWORD", "HUSH_KEY_ALIAS"]
             .into_iter()
             .filter(|n| var(n).is_none())
@@ -498,11 +501,16 @@ impl Signer {
         } else {
             "env:HUSH_KEYSTORE_PASSWORD"
         };
+        let secrets = ["HUSH_KEYSTORE_PASSWORD", "HUSH_KEY_PASSWORD"]
+            .into_iter()
+            .filter_map(|name| Some((name.to_string(), var(name)?)))
+            .collect();
         Ok(Self {
             keystore,
             alias: var("HUSH_KEY_ALIAS").unwrap(),
             store_password: "env:HUSH_KEYSTORE_PASSWORD".into(),
             key_password: key_password.into(),
+            secrets,
             release: true,
         })
     }
@@ -524,6 +532,7 @@ impl Signer {
             .args(["-list", "-keystore"])
             .arg(&self.keystore)
             .args(["-alias", &self.alias]);
+        keytool.envs(self.secrets.iter().map(|(k, v)| (k, v)));
         match self.store_password.split_once(':') {
             Some(("env", name)) => keytool.args(["-storepass:env", name]),
             Some((_, literal)) => keytool.args(["-storepass", literal]),
@@ -564,10 +573,11 @@ impl Signer {
         fail(why)
     }
 
-    fn sign(&self, unsigned: &Path, signed: &Path) -> Result<()> {
+    pub fn sign(&self, unsigned: &Path, signed: &Path) -> Result<()> {
         capture(
             "apksigner sign",
             Command::new("apksigner")
+                .envs(self.secrets.iter().map(|(k, v)| (k, v)))
                 .arg("sign")
                 .arg("--ks")
                 .arg(&self.keystore)

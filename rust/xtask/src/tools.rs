@@ -85,59 +85,58 @@ pub fn on_path(program: &str) -> bool {
 /// Installs the Debian packages of any missing tools (as root, with apt-get),
 /// or fails naming every tool still missing and its package.
 pub fn ensure_tools(tools: &[Tool]) -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    ensure_tools_with(tools, root.then_some(apt_install as fn(&[&str]) -> bool))
+}
+
+/// [`ensure_tools`] with the installer given (none: not root, say what to run).
+pub fn ensure_tools_with(tools: &[Tool], install: Option<fn(&[&str]) -> bool>) -> Result<()> {
     let missing: Vec<&Tool> = tools.iter().filter(|t| !on_path(t.program)).collect();
     if missing.is_empty() {
         return Ok(());
     }
     let mut packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
     packages.dedup();
-    let names = || {
-        missing
-            .iter()
-            .map(|t| format!("{} (Debian package {})", t.program, t.package))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
+    let names = missing
+        .iter()
+        .map(|t| format!("{} (Debian package {})", t.program, t.package))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let Some(install) = install else {
         return fail(format!(
-            "missing {}: install with `sudo apt-get install {}`",
-            names(),
+            "missing {names}: install with `sudo apt-get install {}`",
             packages.join(" ")
         ));
-    }
+    };
     eprintln!("xtask: installing {} (apt-get)", packages.join(" "));
-    let install = |update: bool| {
-        let mut ok = true;
-        if update {
-            ok = quiet(Command::new("apt-get").args(["update", "-qq"]));
-        }
-        ok && quiet(
-            Command::new("apt-get")
-                .args(["install", "-y", "-qq", "--no-install-recommends"])
-                .args(&packages)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )
-    };
-    if !(install(false) || install(true)) {
+    if !install(&packages) {
         return fail(format!(
-            "missing {}, and `apt-get install {}` failed (is the Debian archive reachable?)",
-            names(),
+            "missing {names}, and `apt-get install {}` failed (is the Debian archive reachable?)",
             packages.join(" ")
         ));
     }
-    let still: Vec<&Tool> = missing
-        .into_iter()
-        .filter(|t| !on_path(t.program))
-        .collect();
-    if let Some(t) = still.first() {
+    if let Some(t) = missing.into_iter().find(|t| !on_path(t.program)) {
         return fail(format!(
             "{} is still missing after installing {}",
             t.program, t.package
         ));
     }
     Ok(())
+}
+
+/// `apt-get install`, once more after `apt-get update` if the first fails.
+fn apt_install(packages: &[&str]) -> bool {
+    let install = |update: bool| {
+        (!update || quiet(Command::new("apt-get").args(["update", "-qq"])))
+            && quiet(
+                Command::new("apt-get")
+                    .args(["install", "-y", "-qq", "--no-install-recommends"])
+                    .args(packages)
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )
+    };
+    install(false) || install(true)
 }
 
 fn quiet(command: &mut Command) -> bool {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Hush: the APK build's own tests, on a real build (tests/run.sh runs this).
+#
+#   1. `cargo xtask apk` builds dist/hush-<version>-debug.apk and checks it
+#      statically (apksigner verify, aapt2 badging, layout, dex, check-native);
+#      `cargo xtask check-apk` checks the result again from the sources alone.
+#   2. Reproducible: the Kotlin classes, dex, resources and unsigned APK are
+#      built again from nothing and must be byte-identical. (The native
+#      libraries are cargo's to rebuild; they come from the same cargo cache
+#      here. BENCHMARKS.md records a check across two checkouts.)
+#   3. An unreachable Maven registry is reported as such.
+# Builds with --allow-dirty: a tree under edit is still tested (the refusal of
+# a dirty tree is tested in rust/xtask/tests/bad_input.rs).
+# Closes with "apk tests: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+passed=0
+failed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+not_ok() { echo "FAIL $*"; failed=$((failed + 1)); }
+finish() {
+    echo "apk tests: $passed passed, $failed failed"
+    [ "$failed" = 0 ]
+    exit
+}
+
+version=$(sed -n 's/^hush.versionName=//p' gradle.properties)
+apk=dist/hush-$version-debug.apk
+unsigned=build/android/apk/hush-$version-unsigned.apk
+
+t0=$SECONDS
+if cargo xtask apk --allow-dirty && [ -f "$apk" ]; then
+    ok "cargo xtask apk: $apk, $(stat -c %s "$apk") bytes, in $((SECONDS - t0)) s"
+else
+    not_ok "cargo xtask apk"
+    finish
+fi
+if cargo xtask check-apk "$apk" >/dev/null; then
+    ok "cargo xtask check-apk $apk"
+else
+    not_ok "cargo xtask check-apk $apk"
+fi
+
+first=$(sha256sum <"$unsigned" | cut -c1-64)
+# From nothing but the cargo cache: classes, ProGuard, dx, aapt2, zip again.
+rm -rf build/android/apk android-app/build/jvm/main-classes android-app/build/jvm/main-classes.stamp
+if cargo xtask apk --allow-dirty >/dev/null 2>&1 && [ -f "$unsigned" ]; then
+    second=$(sha256sum <"$unsigned" | cut -c1-64)
+    if [ "$first" = "$second" ]; then
+        ok "reproducible: the unsigned APK rebuilt from scratch is byte-identical (sha256 ${first:0:16}...)"
+    else
+        not_ok "reproducible: unsigned APK ${first:0:16}... then ${second:0:16}..."
+    fi
+else
+    not_ok "second cargo xtask apk"
+fi
+
+# A registry that does not answer: a port nobody serves, an empty cache.
+cache=$(mktemp -d)
+out=$(HUSH_JVM_CACHE=$cache HUSH_MAVEN_CENTRAL=http://127.0.0.1:9/maven2 \
+    timeout 300 bash tests/android/jvm.sh --app-classes 2>&1)
+status=$?
+rm -rf "$cache"
+if [ "$status" != 0 ] && grep -q "Maven could not resolve the dependencies" <<<"$out"; then
+    ok "an unreachable Maven registry is reported: $(grep -o -m1 "Maven could not resolve the dependencies" <<<"$out")"
+else
+    not_ok "unreachable registry: exit $status, said: $(tail -n 3 <<<"$out")"
+fi
+finish
