@@ -8,7 +8,9 @@
 #      built again from nothing and must be byte-identical. (The native
 #      libraries are cargo's to rebuild; they come from the same cargo cache
 #      here. BENCHMARKS.md records a check across two checkouts.)
-#   3. An unreachable Maven registry is reported as such.
+#   3. The bytecode verifier run on ProGuard's output rejects what ProGuard's
+#      default optimisations write (what it guards against).
+#   4. An unreachable Maven registry is reported as such.
 # Builds with --allow-dirty: a tree under edit is still tested (the refusal of
 # a dirty tree is tested in rust/xtask/tests/bad_input.rs).
 # Closes with "apk tests: N passed, M failed".
@@ -55,6 +57,27 @@ if cargo xtask apk --allow-dirty >/dev/null 2>&1 && [ -f "$unsigned" ]; then
 else
     not_ok "second cargo xtask apk"
 fi
+
+# The bytecode verifier the build runs on ProGuard's output catches what it is there
+# for: ProGuard with its default optimisations (the build turns three off) writes a
+# kotlinx.coroutines.JobKt that a verifier rejects.
+jvm_out=$(bash tests/android/jvm.sh --app-classes 2>/dev/null)
+cp_of() { sed -n "s/^$1=//p" <<<"$jvm_out"; }
+java_bin=$(cp_of java-home)/bin/java
+bad=build/android/apk/default-optimisations.jar
+grep -v '^-optimizations' build/android/apk/proguard.pro |
+    sed "s|^-outjars .*|-outjars '$PWD/$bad'|" >build/android/apk/default-optimisations.pro
+if "$java_bin" -cp "$(cp_of proguard-classpath)" proguard.ProGuard @build/android/apk/default-optimisations.pro >/dev/null 2>&1; then
+    verdict=$("$java_bin" -cp "build/android/apk/verifier:$(cp_of verifier-classpath):$(cp_of android-classpath)" VerifyJar "$bad" 2>&1)
+    if [ $? = 1 ] && grep -q "FAIL kotlinx/coroutines/JobKt.class" <<<"$verdict"; then
+        ok "the verifier rejects ProGuard's default optimisations: $(tail -n 1 <<<"$verdict")"
+    else
+        not_ok "verifier on ProGuard's default optimisations (if ProGuard now writes verifiable code, its -optimizations exclusions may go): $(tail -n 2 <<<"$verdict")"
+    fi
+else
+    not_ok "ProGuard with default optimisations did not run"
+fi
+rm -f "$bad" build/android/apk/default-optimisations.pro
 
 # A registry that does not answer: a port nobody serves, an empty cache.
 cache=$(mktemp -d)

@@ -15,7 +15,7 @@
 #   --app-classes: only compiles main (no native library, no tests) and prints, one
 #     per line as NAME=VALUE, what the APK build (rust/xtask) dexes and links:
 #     main-classes, app-classpath, android-classpath, android-resources,
-#     proguard-classpath, dx-classpath, java-home.
+#     proguard-classpath, dx-classpath, verifier-classpath, java-home.
 # As root, the JVM runs in a network namespace made for the run (see below).
 # environment:
 #   HUSH_JVM_CACHE   download cache (default ~/.cache/hush-jvm); safe to delete
@@ -158,6 +158,7 @@ out = {
     "ANDROID_ALL_RESOURCES": coord("robolectric-android-all-resources"),
     "PROGUARD": coord("proguard-base"),
     "DX": coord("dalvik-dx"),
+    "VERIFIER": coord("asm-util"),
     "DEPENDENCY_PLUGIN": versions.get("maven-dependency-plugin", ""),
     "SDK": versions.get("android-compileSdk", ""),
     "MIN_SDK": versions.get("android-minSdk", ""),
@@ -186,7 +187,7 @@ write_reactor() {
     python3 - "$1" "$DEPS" "$DEPENDENCY_PLUGIN" "$CENTRAL" \
         "kotlinc=$KOTLINC_DEPS" "app=$APP_DEPS" "test=$APP_DEPS $TEST_DEPS" \
         "android-compile=$ANDROID_ALL" "robolectric-sdk=$ANDROID_ALL_INSTRUMENTED" \
-        "android-resources=$ANDROID_ALL_RESOURCES" "proguard=$PROGUARD" "dx=$DX" <<'PY'
+        "android-resources=$ANDROID_ALL_RESOURCES" "proguard=$PROGUARD" "dx=$DX" "verifier=$VERIFIER" <<'PY'
 import os, sys
 from xml.sax.saxutils import escape as x
 top, deps, plugin_version, central = sys.argv[1:5]
@@ -228,7 +229,7 @@ with open(os.path.join(top, "settings.xml"), "w") as f:
 PY
 }
 
-CLASSPATHS=(kotlinc app test android-compile robolectric-sdk android-resources proguard dx)
+CLASSPATHS=(kotlinc app test android-compile robolectric-sdk android-resources proguard dx verifier)
 
 deps_ok() { # every classpath written and every jar on it present
     [ -f "$DEPS/.complete" ] || return 1
@@ -341,7 +342,8 @@ compile main "$APP/src/main/kotlin" "$BUILD/main-classes" "$ANDROID_CP:$APP_CP" 
 if [ "$APP_CLASSES_ONLY" = 1 ]; then
     printf '%s=%s\n' main-classes "$BUILD/main-classes" app-classpath "$APP_CP" \
         android-classpath "$ANDROID_CP" android-resources "$(classpath android-resources)" \
-        proguard-classpath "$(classpath proguard)" dx-classpath "$(classpath dx)" java-home "$JAVA_HOME"
+        proguard-classpath "$(classpath proguard)" dx-classpath "$(classpath dx)" \
+        verifier-classpath "$(classpath verifier)" java-home "$JAVA_HOME"
     exit 0
 fi
 compile test "$APP/src/test/kotlin" "$BUILD/test-classes" \

@@ -81,6 +81,9 @@ pub fn build(root: &Path, options: &Options) -> Result<PathBuf> {
     let shrunk = paths.work.join("app-shrunk.jar");
     proguard(root, &paths, &jvm, &shrunk)?;
 
+    step("verify the shrunk classes (ASM's verifier)");
+    verify_bytecode(root, &paths, &jvm, &shrunk)?;
+
     step("dex (dx)");
     let dex = dx(&paths, &jvm, &shrunk)?;
     let app_classes = check::class_names_under(Path::new(jvm.get("main-classes")))?;
@@ -205,6 +208,7 @@ fn jvm_outputs(root: &Path) -> Result<JvmOutputs> {
         "android-resources",
         "proguard-classpath",
         "dx-classpath",
+        "verifier-classpath",
         "java-home",
     ] {
         if map.get(key).is_none_or(|v| v.is_empty()) {
@@ -280,6 +284,47 @@ fn proguard(root: &Path, paths: &Paths, jvm: &JvmOutputs, out: &Path) -> Result<
             .arg(format!("@{}", config_file.display())),
     )?;
     Ok(())
+}
+
+/// tools/android/VerifyJar.java over ProGuard's output, with the framework
+/// for the type hierarchy: a class that a verifier rejects would throw
+/// VerifyError on the phone, when it loads. (ProGuard's default
+/// optimisations did produce one, in kotlinx.coroutines.JobKt.)
+fn verify_bytecode(root: &Path, paths: &Paths, jvm: &JvmOutputs, jar: &Path) -> Result<()> {
+    let classes = paths.work.join("verifier");
+    let _ = std::fs::remove_dir_all(&classes);
+    std::fs::create_dir_all(&classes).context(|| format!("cannot create {}", classes.display()))?;
+    let javac = Path::new(jvm.get("java-home")).join("bin/javac");
+    capture(
+        "javac tools/android/VerifyJar.java",
+        Command::new(&javac)
+            .args(["-nowarn", "-d"])
+            .arg(&classes)
+            .args(["-cp", jvm.get("verifier-classpath")])
+            .arg(root.join("tools/android/VerifyJar.java")),
+    )?;
+    let classpath = [
+        classes.to_string_lossy().as_ref(),
+        jvm.get("verifier-classpath"),
+        jvm.get("android-classpath"),
+    ]
+    .join(":");
+    let output = Command::new(jvm.java())
+        .args(["-cp", &classpath, "VerifyJar"])
+        .arg(jar)
+        .output()
+        .context(|| "cannot start java for VerifyJar".into())?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if output.status.success() {
+        eprintln!("xtask: {}", text.lines().last().unwrap_or_default());
+        return Ok(());
+    }
+    let head: Vec<&str> = text.lines().take(40).collect();
+    fail(format!(
+        "ProGuard's output fails bytecode verification (it would throw VerifyError on a phone):\n{}\n{}",
+        head.join("\n"),
+        String::from_utf8_lossy(&output.stderr).trim()
+    ))
 }
 
 /// `META-INF/proguard/*.pro` inside a jar.
