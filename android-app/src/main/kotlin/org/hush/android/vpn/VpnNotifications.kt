@@ -29,7 +29,7 @@ class VpnNotifications(private val context: Context) {
 
     fun build(state: VpnState): Notification {
         val builder = Notification.Builder(context, CHANNEL_ID)
-            .setSmallIcon(android.R.drawable.ic_lock_lock)
+            .setSmallIcon(statusIcon())
             .setContentTitle(title(state))
             .setContentText(text(state))
             .setCategory(Notification.CATEGORY_SERVICE)
@@ -53,6 +53,17 @@ class VpnNotifications(private val context: Context) {
         return builder.build()
     }
 
+    /**
+     * Hush's own mark (res/drawable/ic_hush, a one-colour vector as the status bar wants)
+     * where the app's resources are there, as in the APK; the framework's lock where they
+     * are not (the JVM harness compiles without the generated R class and runs without
+     * the app's resources). Looked up by name for that reason.
+     */
+    @android.annotation.SuppressLint("DiscouragedApi")
+    private fun statusIcon(): Int =
+        context.resources.getIdentifier(STATUS_ICON, "drawable", context.packageName)
+            .takeIf { it != 0 } ?: android.R.drawable.ic_lock_lock
+
     fun show(state: VpnState) {
         manager.notify(NOTIFICATION_ID, build(state))
     }
@@ -62,6 +73,9 @@ class VpnNotifications(private val context: Context) {
     }
 
     companion object {
+        /** res/drawable/ic_hush.xml; ResourcesTest checks it is there. */
+        const val STATUS_ICON = "ic_hush"
+
         const val CHANNEL_ID = "vpn_status"
         const val NOTIFICATION_ID = 1
         const val STOP_LABEL = "Stop"

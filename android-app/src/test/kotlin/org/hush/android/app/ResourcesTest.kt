@@ -73,7 +73,7 @@ class ResourcesTest {
         for (layer in listOf("background", "foreground", "monochrome")) {
             assertEquals(layer, 1, icon.getElementsByTagName(layer).length)
         }
-        val mark = parse(File(res, "drawable/ic_hush.xml"))
+        val mark = parse(File(res, "drawable/${org.hush.android.vpn.VpnNotifications.STATUS_ICON}.xml"))
         assertEquals("vector", mark.tagName)
         assertTrue(mark.getElementsByTagName("path").length >= 1)
     }
