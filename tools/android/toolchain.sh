@@ -186,7 +186,11 @@ hush_android_cflags() {
   # CFLAGS_<triple> changes, and so rebuilds SQLite when a header changes.
   local hash
   hash=$(cd "$HUSH_ANDROID_DIR/include" && find . -type f -name '*.h' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
-  echo "--target=$triple$HUSH_ANDROID_API --sysroot=$sysroot -nostdlibinc -isystem $HUSH_ANDROID_DIR/include -isystem $sysroot/usr/include -DHUSH_ANDROID_HEADERS=$hash"
+  # Paths of this checkout and of cargo's registry out of SQLite's debug info,
+  # as --remap-path-prefix does for Rust: lld's build ID hashes the unstripped
+  # library, so a path there would change the shipped library's ID.
+  local maps="-ffile-prefix-map=$HUSH_ROOT=hush -ffile-prefix-map=${CARGO_HOME:-$HOME/.cargo}=cargo"
+  echo "--target=$triple$HUSH_ANDROID_API --sysroot=$sysroot -nostdlibinc -isystem $HUSH_ANDROID_DIR/include -isystem $sysroot/usr/include -DHUSH_ANDROID_HEADERS=$hash $maps"
 }
 
 # Exports what cargo and cc-rs read for one target.
