@@ -7,7 +7,7 @@
 #   2. Reproducible: the Kotlin classes, dex, resources and unsigned APK are
 #      built again from nothing and must be byte-identical. (The native
 #      libraries are cargo's to rebuild; they come from the same cargo cache
-#      here. BENCHMARKS.md records a check across two checkouts.)
+#      here. BENCHMARKS.md records the whole APK identical from two clones.)
 #   3. The bytecode verifier run on ProGuard's output rejects what ProGuard's
 #      default optimisations write (what it guards against).
 #   4. An unreachable Maven registry is reported as such.
