@@ -70,7 +70,9 @@ android {
                 storeFile = file(releaseKeystore)
                 storePassword = providers.environmentVariable("HUSH_KEYSTORE_PASSWORD").orNull
                 keyAlias = providers.environmentVariable("HUSH_KEY_ALIAS").orNull
-                keyPassword = providers.environmentVariable("HUSH_KEY_PASSWORD").orNull
+                // As cargo xtask apk: the keystore's password unless the key has its own.
+                keyPassword = providers.environmentVariable("HUSH_KEY_PASSWORD")
+                    .orElse(providers.environmentVariable("HUSH_KEYSTORE_PASSWORD")).orNull
             }
         }
     }
@@ -126,6 +128,11 @@ val cargoNdkBuild = tasks.register<Exec>("cargoNdkBuild") {
     inputs.property("minSdk", hushMinSdk)
     outputs.dir(rustJniLibs)
     workingDir = repositoryRoot.asFile
+    // 16 KiB LOAD alignment, as tools/android/build-native.sh links (NDKs before r28
+    // default to 4 KiB); -z defs as there: a symbol Bionic lacks fails the link.
+    // cargo ndk always passes --target, so RUSTFLAGS reach only the Android code,
+    // not build scripts.
+    environment("RUSTFLAGS", "-C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,-z,defs")
     commandLine(
         listOf("cargo", "ndk") +
             hushAbis.flatMap { listOf("-t", it) } +

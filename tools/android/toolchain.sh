@@ -7,7 +7,6 @@
 # (tools/android/include), and stub Bionic libraries generated from the symbol
 # lists in tools/android/bionic. See tools/android/README.md.
 
-HUSH_ANDROID_API=26
 # triple:ABI:arch of the Linux UAPI headers (/usr/<arch>-linux-gnu/include):Debian package
 HUSH_ANDROID_TARGETS=(
   "aarch64-linux-android:arm64-v8a:aarch64:linux-libc-dev-arm64-cross"
@@ -18,6 +17,14 @@ HUSH_ANDROID_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HUSH_ROOT=$(cd "$HUSH_ANDROID_DIR/../.." && pwd)
 HUSH_TARGET_DIR=${CARGO_TARGET_DIR:-$HUSH_ROOT/target}
 HUSH_ANDROID_WORK=$HUSH_TARGET_DIR/android
+# The API level the libraries are linked for: the catalog's android-minSdk, which
+# cargo xtask apk and the Gradle build read too. The Bionic symbol lists
+# (tools/android/bionic) say what exists at this level; review them if it changes.
+HUSH_ANDROID_API=$(sed -n 's/^android-minSdk *= *"\([0-9][0-9]*\)".*/\1/p' "$HUSH_ROOT/gradle/libs.versions.toml")
+if [[ -z $HUSH_ANDROID_API ]]; then
+  echo "error: gradle/libs.versions.toml has no android-minSdk = \"N\"" >&2
+  exit 1
+fi
 
 hush_die() {
   echo "error: $*" >&2
@@ -193,7 +200,6 @@ hush_android_cflags() {
   echo "--target=$triple$HUSH_ANDROID_API --sysroot=$sysroot -nostdlibinc -isystem $HUSH_ANDROID_DIR/include -isystem $sysroot/usr/include -DHUSH_ANDROID_HEADERS=$hash $maps"
 }
 
-# Exports what cargo and cc-rs read for one target.
 # aarch64-linux-android -> AARCH64_LINUX_ANDROID, as cargo spells targets in
 # its environment variables.
 hush_upper() {
@@ -201,6 +207,7 @@ hush_upper() {
   echo "${up//-/_}"
 }
 
+# Exports what cargo and cc-rs read for one target.
 hush_android_env() {
   local triple=$1
   local up

@@ -51,6 +51,7 @@ pub fn build(root: &Path, options: &Options) -> Result<PathBuf> {
         .join(format!("hush-{}-{variant}.apk", build.version_name));
     // A failed build must not leave an earlier APK looking like its result.
     remove_if_present(&out)?;
+    remove_if_present(&staging_path(&out))?;
 
     if !options.allow_dirty {
         require_clean_tree(root)?;
@@ -116,7 +117,7 @@ pub fn build(root: &Path, options: &Options) -> Result<PathBuf> {
         .work
         .join(format!("hush-{}-{variant}.apk", build.version_name));
     remove_if_present(&signed)?;
-    signer.sign(&unsigned_path, &signed)?;
+    signer.sign(&unsigned_path, &signed, build.min_sdk)?;
 
     step("check");
     let expectations = Expectations::from_sources(root, &build, Some(app_classes))?;
@@ -127,12 +128,23 @@ pub fn build(root: &Path, options: &Options) -> Result<PathBuf> {
 
     std::fs::create_dir_all(&paths.dist)
         .context(|| format!("cannot create {}", paths.dist.display()))?;
-    let staging = paths
-        .dist
-        .join(format!(".hush-{}-{variant}.apk.tmp", build.version_name));
-    std::fs::copy(&signed, &staging).context(|| format!("cannot write {}", staging.display()))?;
-    std::fs::rename(&staging, &out).context(|| format!("cannot write {}", out.display()))?;
-    Ok(out)
+    let staging = staging_path(&out);
+    let published = std::fs::copy(&signed, &staging)
+        .context(|| format!("cannot write {}", staging.display()))
+        .and_then(|_| {
+            std::fs::rename(&staging, &out).context(|| format!("cannot write {}", out.display()))
+        });
+    if published.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    published.map(|()| out)
+}
+
+/// Where the APK is written before it is renamed into place, in `dist/`
+/// (the same file system, so the rename is atomic).
+fn staging_path(out: &Path) -> PathBuf {
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    out.with_file_name(format!(".{name}.tmp"))
 }
 
 fn step(what: &str) {
@@ -153,9 +165,13 @@ fn require_clean_tree(root: &Path) -> Result<()> {
         .args(["status", "--porcelain", "--untracked-files=normal"])
         .current_dir(root)
         .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .ok_or_else(|| BuildError("cannot tell whether the tree is clean (`git status` failed: not a git checkout?); pass --allow-dirty to build anyway".into()))?;
+        .context(|| "cannot start git".into())?;
+    if !output.status.success() {
+        return fail(format!(
+            "cannot tell whether the tree is clean: `git status` failed: {}\npass --allow-dirty to build anyway",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
     let dirty: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(str::to_string)
@@ -237,13 +253,17 @@ fn proguard(root: &Path, paths: &Paths, jvm: &JvmOutputs, out: &Path) -> Result<
     for jar in jvm.classpath("android-classpath") {
         config += &format!("-libraryjars {}\n", quote(jar));
     }
+    // The Java API the classes may call (java.*), from the JDK's own module.
+    let java_base = Path::new(jvm.get("java-home")).join("jmods/java.base.jmod");
+    if !java_base.is_file() {
+        return fail(format!(
+            "no {}: ProGuard needs a full JDK's java.base module (Debian: openjdk-17-jdk-headless)",
+            java_base.display()
+        ));
+    }
     config += &format!(
         "-libraryjars {}(!**.jar;!module-info.class)\n",
-        quote(
-            &Path::new(jvm.get("java-home"))
-                .join("jmods/java.base.jmod")
-                .to_string_lossy()
-        )
+        quote(&java_base.to_string_lossy())
     );
     // Java 7 class files: ProGuard rewrites every lambda (LambdaMetafactory),
     // default and static interface method into classes dx can take.
@@ -262,8 +282,8 @@ fn proguard(root: &Path, paths: &Paths, jvm: &JvmOutputs, out: &Path) -> Result<
     );
     // The libraries' own rules (R8 reads them from the jars by itself).
     for (i, jar) in jvm.classpath("app-classpath").into_iter().enumerate() {
-        for rules in library_rules(Path::new(jar))? {
-            let file = paths.work.join(format!("library-rules-{i}.pro"));
+        for (j, rules) in library_rules(Path::new(jar))?.into_iter().enumerate() {
+            let file = paths.work.join(format!("library-rules-{i}-{j}.pro"));
             std::fs::write(&file, rules).context(|| format!("cannot write {}", file.display()))?;
             config += &format!("-include {}\n", quote(&file.to_string_lossy()));
         }
@@ -406,11 +426,12 @@ fn link_resources(
     )?;
     let linked = paths.work.join("resources.apk");
     let _ = std::fs::remove_file(&linked);
-    capture(
+    let output = capture(
         "aapt2 link",
         Command::new("aapt2")
             .arg("link")
             // <property> (API 31) is newer than this aapt2: kept, with a warning.
+            // Any other manifest warning fails the build below.
             .arg("--warn-manifest-validation")
             .arg("-I")
             .arg(&framework)
@@ -424,6 +445,17 @@ fn link_resources(
             .arg(&linked)
             .arg(&compiled),
     )?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let unexpected: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" warn: ") && !l.contains("unexpected element <property>"))
+        .collect();
+    if !unexpected.is_empty() {
+        return fail(format!(
+            "aapt2 link warned about the manifest:\n{}",
+            unexpected.join("\n")
+        ));
+    }
     std::fs::read(&linked).context(|| format!("aapt2 wrote no {}", linked.display()))
 }
 
@@ -483,10 +515,15 @@ impl Signer {
     pub fn debug() -> Result<Self> {
         let home = std::env::var_os("HOME")
             .ok_or_else(|| BuildError("HOME is not set: no place for the debug keystore".into()))?;
-        let keystore = Path::new(&home).join(".android/debug.keystore");
+        Self::debug_in(Path::new(&home))
+    }
+
+    /// [`Signer::debug`] with `home` for `~`.
+    pub fn debug_in(home: &Path) -> Result<Self> {
+        let keystore = home.join(".android/debug.keystore");
         if !keystore.exists() {
             std::fs::create_dir_all(keystore.parent().unwrap())
-                .context(|| "cannot create ~/.android".into())?;
+                .context(|| format!("cannot create {}", home.join(".android").display()))?;
             capture(
                 "keytool -genkeypair (the debug key)",
                 Command::new("keytool")
@@ -618,7 +655,7 @@ impl Signer {
         fail(why)
     }
 
-    pub fn sign(&self, unsigned: &Path, signed: &Path) -> Result<()> {
+    pub fn sign(&self, unsigned: &Path, signed: &Path, min_sdk: u32) -> Result<()> {
         capture(
             "apksigner sign",
             Command::new("apksigner")
@@ -634,7 +671,7 @@ impl Signer {
                     "--key-pass",
                     &self.key_password,
                 ])
-                .args(["--min-sdk-version", "26"])
+                .args(["--min-sdk-version", &min_sdk.to_string()])
                 .args([
                     "--v1-signing-enabled",
                     "false",
@@ -651,9 +688,14 @@ impl Signer {
         .map_err(|e| {
             if e.0.contains("Failed to obtain key") || e.0.contains("Cannot recover key") {
                 BuildError(format!(
-                    "wrong key password for {:?} in {} (HUSH_KEY_PASSWORD)",
+                    "wrong key password for {:?} in {} ({})",
                     self.alias,
-                    self.keystore.display()
+                    self.keystore.display(),
+                    if self.release {
+                        "set HUSH_KEY_PASSWORD to the key's own password"
+                    } else {
+                        "the debug key's is \"android\""
+                    }
                 ))
             } else {
                 e

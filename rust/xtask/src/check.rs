@@ -189,7 +189,8 @@ pub fn check_apk(root: &Path, apk: &Path, expect: &Expectations) -> Result<Vec<S
             .collect();
         return fail(format!("aapt2 dump badging: permissions differ from the manifest's: extra {extra:?}, missing {lacking:?}"));
     }
-    if badging.native_code != want_abis {
+    let sorted = |abis: &[String]| abis.iter().cloned().collect::<BTreeSet<String>>();
+    if sorted(&badging.native_code) != sorted(&want_abis) {
         return fail(format!(
             "aapt2 dump badging: native-code {:?}, want {want_abis:?}",
             badging.native_code
@@ -293,7 +294,9 @@ pub fn check_apk(root: &Path, apk: &Path, expect: &Expectations) -> Result<Vec<S
             .arg(root.join("tools/android/check-native.sh"))
             .arg(&scratch)
             .current_dir(root),
-    )?;
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+    let native = native?;
     for line in String::from_utf8_lossy(&native.stdout)
         .lines()
         .filter(|l| l.starts_with("ok "))
@@ -303,7 +306,6 @@ pub fn check_apk(root: &Path, apk: &Path, expect: &Expectations) -> Result<Vec<S
             line.trim_start_matches("ok").trim()
         ));
     }
-    let _ = std::fs::remove_dir_all(&scratch);
 
     let size = |filter: &dyn Fn(&str) -> bool| -> u64 {
         entries

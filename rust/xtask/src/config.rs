@@ -155,6 +155,16 @@ impl AndroidBuild {
                 ),
             });
         }
+        if let Some(twice) = abis
+            .iter()
+            .enumerate()
+            .find_map(|(i, abi)| abis[..i].contains(abi).then_some(abi))
+        {
+            return Err(ConfigError {
+                file: PROPERTIES.into(),
+                message: format!("hush.abis names {twice:?} twice"),
+            });
+        }
         let build = Self {
             application_id,
             version_name,
@@ -358,6 +368,10 @@ app = ["kotlin-stdlib", "plain"]
         let mut p = properties("");
         p.remove("hush.applicationId");
         assert_eq!(build(&p).unwrap_err().message, "no hush.applicationId");
+
+        let mut p = properties("");
+        p.insert("hush.abis".into(), "x86_64,arm64-v8a,x86_64".into());
+        assert!(build(&p).unwrap_err().message.contains("\"x86_64\" twice"));
 
         let mut p = properties("");
         p.insert("hush.applicationId".into(), "hush".into());

@@ -1,8 +1,8 @@
 //! Reading a `classes.dex` enough to check it: its format version, the class
 //! names it defines, and whether its map list has any call site or method
 //! handle item (what `invokedynamic` becomes: `invoke-custom` and
-//! `invoke-polymorphic` need them, and Android before API 26 has no
-//! LambdaMetafactory to serve them on any API level).
+//! `invoke-polymorphic` need them, and no Android release has the
+//! LambdaMetafactory that javac's lambdas bootstrap through).
 //!
 //! Layout per <https://source.android.com/docs/core/runtime/dex-format>.
 

@@ -59,7 +59,8 @@ pub fn read_zip(bytes: &[u8]) -> Result<Vec<Entry>, String> {
         if file.is_dir() {
             continue;
         }
-        let mut data = Vec::with_capacity(file.size() as usize);
+        // Not sized from the header's claim: a crafted entry could ask for any size.
+        let mut data = Vec::with_capacity((file.size() as usize).min(bytes.len()));
         file.read_to_end(&mut data)
             .map_err(|e| format!("{}: {e}", file.name()))?;
         entries.push(Entry {

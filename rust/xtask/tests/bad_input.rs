@@ -209,13 +209,67 @@ fn a_release_key_that_will_not_open_says_why_before_anything_is_built() {
     std::fs::write(&unsigned, apk).unwrap();
     let signed = dir.0.join("signed.apk");
     let signer = Signer::release(env("right-password", "hush", Some("bad-key-password"))).unwrap();
-    let error = signer.sign(&unsigned, &signed).unwrap_err().to_string();
-    assert!(error.contains("wrong key password"), "{error}");
+    let error = signer.sign(&unsigned, &signed, 26).unwrap_err().to_string();
+    assert!(
+        error.contains("wrong key password") && error.contains("HUSH_KEY_PASSWORD"),
+        "{error}"
+    );
     assert!(!signed.exists());
     // With the right passwords the same file signs.
     Signer::release(env("right-password", "hush", None))
         .unwrap()
-        .sign(&unsigned, &signed)
+        .sign(&unsigned, &signed, 26)
         .unwrap();
     assert!(signed.exists());
+}
+
+#[test]
+fn the_debug_key_is_made_on_first_use_and_kept() {
+    let home = Scratch::new("home");
+    let keystore = home.0.join(".android/debug.keystore");
+    Signer::debug_in(&home.0).unwrap().check().unwrap();
+    let made = std::fs::read(&keystore).expect("the debug keystore was made");
+    Signer::debug_in(&home.0).unwrap().check().unwrap();
+    assert_eq!(
+        std::fs::read(&keystore).unwrap(),
+        made,
+        "a second build keeps the same key"
+    );
+    // A keystore there whose password is not the debug one's says so.
+    std::fs::remove_file(&keystore).unwrap();
+    let other = Command::new("keytool")
+        .args(["-genkeypair", "-keystore"])
+        .arg(&keystore)
+        .args([
+            "-storepass",
+            "not-android",
+            "-keypass",
+            "not-android",
+            "-alias",
+            "androiddebugkey",
+        ])
+        .args([
+            "-keyalg",
+            "RSA",
+            "-keysize",
+            "2048",
+            "-validity",
+            "2",
+            "-storetype",
+            "PKCS12",
+            "-dname",
+            "CN=x",
+        ])
+        .output()
+        .unwrap();
+    assert!(other.status.success());
+    let error = Signer::debug_in(&home.0)
+        .unwrap()
+        .check()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("wrong keystore password") && error.contains("\"android\""),
+        "{error}"
+    );
 }
