@@ -65,10 +65,11 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
   hush_note "building hush-jni for $abi ($triple, $profile)"
   (
     hush_android_env "$triple"
-    # Paths of this checkout and of cargo's registry stay out of the library
-    # (panic messages name source files), so where it was built does not
-    # change its bytes.
-    export "CARGO_TARGET_$(hush_upper "$triple")_RUSTFLAGS=--remap-path-prefix=$HUSH_ROOT=hush --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=cargo"
+    # Paths of this checkout, of cargo's registry and of the target directory
+    # (generated sources) stay out of the library (panic messages name source
+    # files), so where it was built does not change its bytes. The last
+    # matching prefix wins: the target directory may lie inside the checkout.
+    export "CARGO_TARGET_$(hush_upper "$triple")_RUSTFLAGS=--remap-path-prefix=$HUSH_ROOT=hush --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=cargo --remap-path-prefix=$HUSH_TARGET_DIR=target"
     cargo build -p hush-jni --lib --target "$triple" "${cargo_profile[@]}"
   ) || hush_die "cargo build for $triple failed"
   built=$HUSH_TARGET_DIR/$triple/$profile/libhush_jni.so

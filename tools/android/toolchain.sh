@@ -193,10 +193,11 @@ hush_android_cflags() {
   # CFLAGS_<triple> changes, and so rebuilds SQLite when a header changes.
   local hash
   hash=$(cd "$HUSH_ANDROID_DIR/include" && find . -type f -name '*.h' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
-  # Paths of this checkout and of cargo's registry out of SQLite's debug info,
-  # as --remap-path-prefix does for Rust: lld's build ID hashes the unstripped
-  # library, so a path there would change the shipped library's ID.
-  local maps="-ffile-prefix-map=$HUSH_ROOT=hush -ffile-prefix-map=${CARGO_HOME:-$HOME/.cargo}=cargo"
+  # Paths of this checkout, cargo's registry and the target directory (where
+  # cc-rs builds) out of SQLite's debug info, as --remap-path-prefix does for
+  # Rust: lld's build ID hashes the unstripped library, so a path there would
+  # change the shipped library's ID. The last matching map wins.
+  local maps="-ffile-prefix-map=$HUSH_ROOT=hush -ffile-prefix-map=${CARGO_HOME:-$HOME/.cargo}=cargo -ffile-prefix-map=$HUSH_TARGET_DIR=target"
   echo "--target=$triple$HUSH_ANDROID_API --sysroot=$sysroot -nostdlibinc -isystem $HUSH_ANDROID_DIR/include -isystem $sysroot/usr/include -DHUSH_ANDROID_HEADERS=$hash $maps"
 }
 
