@@ -41,6 +41,28 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
+/// A PKCS12 keystore holding one RSA key, the key's password the store's.
+fn make_keystore(path: &Path, password: &str, alias: &str) {
+    let made = Command::new("keytool")
+        .args(["-genkeypair", "-keystore"])
+        .arg(path)
+        .args([
+            "-storepass",
+            password,
+            "-keypass",
+            password,
+            "-alias",
+            alias,
+        ])
+        .args(["-keyalg", "RSA", "-keysize", "2048", "-validity", "2"])
+        .args(["-storetype", "PKCS12", "-dname", "CN=Hush test"])
+        .output()
+        .expect(
+            "keytool (a JDK) is needed: tests/run.sh and .ci/run install openjdk-17-jdk-headless",
+        );
+    assert!(made.status.success(), "{made:?}");
+}
+
 #[test]
 fn a_dirty_tree_is_refused_by_name_and_no_apk_is_left_in_dist() {
     let tree = Scratch::new("dirty");
@@ -123,33 +145,7 @@ fn a_missing_tool_is_named_with_its_package() {
 fn a_release_key_that_will_not_open_says_why_before_anything_is_built() {
     let dir = Scratch::new("keystore");
     let keystore = dir.0.join("release.p12");
-    let made = Command::new("keytool")
-        .args(["-genkeypair", "-keystore"])
-        .arg(&keystore)
-        .args([
-            "-storepass",
-            "right-password",
-            "-keypass",
-            "right-password",
-            "-alias",
-            "hush",
-        ])
-        .args([
-            "-keyalg",
-            "RSA",
-            "-keysize",
-            "2048",
-            "-validity",
-            "2",
-            "-storetype",
-            "PKCS12",
-        ])
-        .args(["-dname", "CN=Hush test"])
-        .output()
-        .expect(
-            "keytool (a JDK) is needed: tests/run.sh and .ci/run install openjdk-17-jdk-headless",
-        );
-    assert!(made.status.success(), "{made:?}");
+    make_keystore(&keystore, "right-password", "hush");
     let env = |store: &'static str, alias: &'static str, key: Option<&'static str>| {
         let keystore = keystore.to_string_lossy().into_owned();
         move |name: &str| match name {
@@ -237,32 +233,7 @@ fn the_debug_key_is_made_on_first_use_and_kept() {
     );
     // A keystore there whose password is not the debug one's says so.
     std::fs::remove_file(&keystore).unwrap();
-    let other = Command::new("keytool")
-        .args(["-genkeypair", "-keystore"])
-        .arg(&keystore)
-        .args([
-            "-storepass",
-            "not-android",
-            "-keypass",
-            "not-android",
-            "-alias",
-            "androiddebugkey",
-        ])
-        .args([
-            "-keyalg",
-            "RSA",
-            "-keysize",
-            "2048",
-            "-validity",
-            "2",
-            "-storetype",
-            "PKCS12",
-            "-dname",
-            "CN=x",
-        ])
-        .output()
-        .unwrap();
-    assert!(other.status.success());
+    make_keystore(&keystore, "not-android", "androiddebugkey");
     let error = Signer::debug_in(&home.0)
         .unwrap()
         .check()
