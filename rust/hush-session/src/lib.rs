@@ -14,6 +14,11 @@
 
 pub mod api;
 pub mod follow;
+pub mod health;
+
+#[cfg(feature = "fault-injection")]
+pub use health::Fault;
+pub use health::{Filtering, Health, Problem, ProblemKind};
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
@@ -162,7 +167,16 @@ pub struct Session {
     lists: watch::Sender<Lists>,
     loads: std::sync::Mutex<Vec<ListLoad>>,
     recovery: Option<Recovery>,
+    network_changes: watch::Sender<u64>,
+    health: Arc<health::HealthCell>,
+    /// Why filtering ends, recorded when the session finishes.
+    stop_reason: String,
 }
+
+/// The gap reason of a session its owner stopped.
+pub const STOPPED_BY_OWNER: &str = "stopped";
+/// The gap reason of a session ended because another VPN took over.
+pub const REVOKED: &str = "revoked";
 
 impl Session {
     /// Loads the lists, opens the store (moving a broken one aside), reads
@@ -291,6 +305,9 @@ impl Session {
             lists,
             loads: std::sync::Mutex::new(loads),
             recovery,
+            network_changes: watch::channel(0).0,
+            health: Arc::new(health::HealthCell::new(Vec::new())),
+            stop_reason: STOPPED_BY_OWNER.to_string(),
         };
         match started_rx.recv() {
             Ok(Ok(())) => Ok(session),
@@ -431,9 +448,60 @@ impl Session {
     }
 
     /// Stops the relay, writes what the store still holds, and returns the
-    /// final counts.
-    pub fn stop(mut self) -> Result<Finished, SessionError> {
+    /// final counts. The time until the next start is recorded as a gap,
+    /// stopped by the owner.
+    pub fn stop(self) -> Result<Finished, SessionError> {
+        self.stop_because(STOPPED_BY_OWNER)
+    }
+
+    /// [`Session::stop`], recording why filtering ends: [`STOPPED_BY_OWNER`],
+    /// [`REVOKED`] (another VPN took over), or the platform's own words.
+    pub fn stop_because(mut self, reason: &str) -> Result<Finished, SessionError> {
+        self.stop_reason = reason.to_string();
         self.finish()
+    }
+
+    /// The platform says the network changed (another network, or new
+    /// addresses on the same one): the engine reopens its outside sockets
+    /// at once, resets the TCP flows whose socket died, and moves UDP flows
+    /// to the new network.
+    pub fn network_changed(&self) {
+        self.network_changes.send_modify(|generation| *generation += 1);
+    }
+
+    /// Makes `fault` happen in the running session, for tests of its
+    /// containment. Not in builds that ship.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_fault(&self, fault: Fault) {
+        let _ = fault;
+    }
+
+    /// [`Session::inject_fault`] by its word (`packet`, `dns`, `writer`,
+    /// `follower`), for a runner's test command; an error in builds without
+    /// the `fault-injection` feature, which is every build that ships.
+    pub fn inject_fault_by_name(&self, word: &str) -> Result<(), String> {
+        #[cfg(feature = "fault-injection")]
+        {
+            self.inject_fault(word.parse()?);
+            Ok(())
+        }
+        #[cfg(not(feature = "fault-injection"))]
+        {
+            Err(format!(
+                "cannot inject the fault '{word}': this build has no fault injection"
+            ))
+        }
+    }
+
+    /// Whether the session filters now, and what is wrong with it.
+    pub fn health(&self) -> Health {
+        let mut health = self.health.get();
+        if !self.is_running() && health.filtering.is_on() {
+            health.filtering = Filtering::Stopped {
+                reason: "the engine ended".into(),
+            };
+        }
+        health
     }
 
     fn finish(&mut self) -> Result<Finished, SessionError> {
