@@ -43,10 +43,30 @@ pub enum EngineError {
         #[source]
         source: io::Error,
     },
+    /// The tun itself failed: the VPN is gone (revoked, its device
+    /// deleted). No restart on it can help.
+    #[error("the tun failed to {context}: {source}")]
+    Tun {
+        context: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl EngineError {
+    /// Whether the tun failed, rather than something an engine started
+    /// again on the same tun might not meet.
+    pub fn is_tun_failure(&self) -> bool {
+        matches!(self, EngineError::Tun { .. })
+    }
 }
 
 pub(crate) fn io_context(context: &'static str) -> impl FnOnce(io::Error) -> EngineError {
     move |source| EngineError::Io { context, source }
+}
+
+pub(crate) fn tun_failed(context: &'static str) -> impl FnOnce(io::Error) -> EngineError {
+    move |source| EngineError::Tun { context, source }
 }
 
 /// How many packets are taken from the tun per wake-up before the upstream
@@ -84,7 +104,7 @@ pub async fn run_dns_path(
     mut firewall: DnsFirewall,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, EngineError> {
-    set_nonblocking(tun.as_fd()).map_err(io_context("make the tun non-blocking"))?;
+    set_nonblocking(tun.as_fd()).map_err(tun_failed("make the tun non-blocking"))?;
     // SAFETY: a `File` owns its descriptor, keeps it open until dropped and
     // always reports the same one, which is what `register` requires.
     let tun = unsafe { AsyncFd::register(File::from(tun)) }
@@ -98,12 +118,12 @@ pub async fn run_dns_path(
         tokio::select! {
             () = &mut shutdown => break,
             ready = tun.ready(crate::relay::TUN_INTEREST) => {
-                let mut guard = ready.map_err(io_context("poll the tun"))?;
+                let mut guard = ready.map_err(tun_failed("poll the tun"))?;
                 for _ in 0..TUN_BATCH {
                     let len = match guard.try_io(|tun| tun.get_ref().read(&mut packet)) {
                         Ok(Ok(len)) => len,
                         Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Ok(Err(e)) => return Err(io_context("read the tun")(e)),
+                        Ok(Err(e)) => return Err(tun_failed("read the tun")(e)),
                         Err(_would_block) => break,
                     };
                     match firewall.on_tun_packet(&packet[..len], Instant::now()) {
@@ -136,6 +156,69 @@ pub async fn run_dns_path(
         }
     }
     Ok(firewall.stats().clone())
+}
+
+/// Holds all traffic on `tun` until `until` completes: the fail-closed
+/// state for when the engine cannot run. Every packet is dropped and
+/// counted, except DNS queries, which get SERVFAIL at once so that apps
+/// fail fast instead of waiting out their timeouts. Nothing is forwarded
+/// anywhere. Returns the counts, or the tun's failure.
+pub async fn hold_traffic(
+    tun: std::sync::Arc<File>,
+    until: impl Future<Output = ()>,
+) -> Result<Stats, EngineError> {
+    set_nonblocking(tun.as_fd()).map_err(tun_failed("make the tun non-blocking"))?;
+    let reader = std::sync::Arc::clone(&tun);
+    // SAFETY: as in `run_dns_path`; the `File` behind the `Arc` stays open
+    // while registered.
+    let ready = unsafe { AsyncFd::register(crate::relay::ArcFile(reader)) }
+        .map_err(|e| tun_failed("register the tun")(e.into()))?;
+    let mut stats = Stats::default();
+    let mut packet = vec![0u8; MAX_PACKET];
+    tokio::pin!(until);
+    loop {
+        tokio::select! {
+            () = &mut until => break,
+            readable = ready.ready(crate::relay::TUN_INTEREST) => {
+                let mut guard = readable.map_err(tun_failed("poll the tun"))?;
+                for _ in 0..TUN_BATCH {
+                    let len = match guard.try_io(|tun| (&*tun.get_ref().0).read(&mut packet)) {
+                        Ok(Ok(len)) => len,
+                        Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Ok(Err(e)) => return Err(tun_failed("read the tun")(e)),
+                        Err(_would_block) => break,
+                    };
+                    stats.packets_in += 1;
+                    match servfail_for(&packet[..len]) {
+                        Some(answer) => {
+                            stats.servfail_while_holding += 1;
+                            if (&*tun).write(&answer).is_err() {
+                                stats.tun_write_errors += 1;
+                            }
+                        }
+                        None => stats.dropped_while_holding += 1,
+                    }
+                }
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// A SERVFAIL answer to `packet` if it is a DNS query to port 53.
+fn servfail_for(packet: &[u8]) -> Option<Vec<u8>> {
+    let view = hush_packet::parse(packet, hush_packet::Checksums::Verify).ok()?;
+    let hush_packet::Transport::Udp(udp) = view.transport else {
+        return None;
+    };
+    if udp.dst_port != 53 {
+        return None;
+    }
+    let query = hush_dns::parse_query(udp.payload).ok()?;
+    let answer = hush_dns::servfail(&query).ok()?;
+    let app = SocketAddr::new(view.ip.src, udp.src_port);
+    let resolver = SocketAddr::new(view.ip.dst, udp.dst_port);
+    hush_packet::build::udp(resolver, app, &answer).ok()
 }
 
 fn write_tun(tun: &AsyncFd<File>, packet: &[u8], firewall: &mut DnsFirewall) {

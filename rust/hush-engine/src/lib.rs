@@ -17,6 +17,8 @@ pub mod apps;
 mod dns_firewall;
 mod driver;
 mod event;
+#[cfg(feature = "fault-injection")]
+mod fault;
 pub mod owner;
 mod policy;
 mod relay;
@@ -26,7 +28,11 @@ pub use apps::{
     policy_channel, AppMode, AppPolicy, DomainAction, Network, PolicyReceiver, PolicySender,
 };
 pub use dns_firewall::{DnsConfig, DnsFirewall, Step};
-pub use driver::{open_upstream, run_dns_path, EngineError, NoProtection, SocketProtector};
+pub use driver::{
+    hold_traffic, open_upstream, run_dns_path, EngineError, NoProtection, SocketProtector,
+};
 pub use event::{DiscardEvents, Event, EventSink, Reason, Verdict};
+#[cfg(feature = "fault-injection")]
+pub use fault::Faults;
 pub use relay::{run_relay, Lists, Platform, RelayConfig, STATS_EVERY};
 pub use stats::Stats;

@@ -64,6 +64,18 @@ pub struct Stats {
     pub owner_wait_dropped: u64,
     /// Open flows ended because a rule changed while they ran.
     pub flows_cut_by_rule: u64,
+    /// Network changes the platform reported.
+    pub network_changes: u64,
+    /// TCP flows reset because their outside socket died with a network change.
+    pub tcp_reset_network_change: u64,
+    /// UDP flows moved to a new outside socket after a network change.
+    pub udp_flows_moved: u64,
+    /// Times the engine was started again after a fault (kept by the session).
+    pub engine_restarts: u64,
+    /// Packets dropped while traffic was held (the engine could not run).
+    pub dropped_while_holding: u64,
+    /// DNS queries answered SERVFAIL while traffic was held.
+    pub servfail_while_holding: u64,
 }
 
 impl Stats {
@@ -136,6 +148,16 @@ impl fmt::Display for Stats {
             self.owner_lookups_overflow
         )?;
         writeln!(f, "  dropped while waiting  {}", self.owner_wait_dropped)?;
-        write!(f, "flows cut by rule change {}", self.flows_cut_by_rule)
+        writeln!(f, "flows cut by rule change {}", self.flows_cut_by_rule)?;
+        writeln!(f, "network changes          {}", self.network_changes)?;
+        writeln!(
+            f,
+            "  TCP flows reset        {}",
+            self.tcp_reset_network_change
+        )?;
+        writeln!(f, "  UDP flows moved        {}", self.udp_flows_moved)?;
+        writeln!(f, "engine restarts          {}", self.engine_restarts)?;
+        writeln!(f, "dropped while held       {}", self.dropped_while_holding)?;
+        write!(f, "SERVFAIL while held      {}", self.servfail_while_holding)
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use hush_engine::owner::{FakeOwners, FlowKey, NoOwners, OwnerLookup, Transport as FlowTransport};
 use hush_engine::{
-    open_upstream, policy_channel, run_relay, AppMode, AppPolicy, DiscardEvents, DnsConfig,
+    policy_channel, run_relay, AppMode, AppPolicy, DiscardEvents, DnsConfig,
     DnsFirewall, Event, EventSink, Network, NoProtection, Platform, PolicyReceiver, RelayConfig,
     Stats, Verdict,
 };
@@ -133,12 +133,12 @@ fn start_relay_for(
     let mut builder = RuleSetBuilder::new();
     builder.add_default_list();
     let firewall = DnsFirewall::new(DnsConfig::default(), Arc::new(builder.build()), events);
-    // DNS is not exercised here; any bound address will do.
-    let upstream = open_upstream("127.0.0.1:9".parse().unwrap(), &NoProtection).unwrap();
+    // DNS is not exercised here; any address will do.
+    let upstream: SocketAddr = "127.0.0.1:9".parse().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let relay = tokio::spawn(async move {
         run_relay(
-            OwnedFd::from(engine_end),
+            Arc::new(std::fs::File::from(OwnedFd::from(engine_end))),
             config,
             firewall,
             upstream,
@@ -148,6 +148,9 @@ fn start_relay_for(
                 policy,
                 live_stats,
                 lists: None,
+                network_changes: None,
+                #[cfg(feature = "fault-injection")]
+                faults: None,
             },
             async {
                 let _ = stopped.await;

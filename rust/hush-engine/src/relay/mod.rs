@@ -20,6 +20,7 @@ mod icmp;
 mod slab;
 pub(crate) mod tcp;
 pub(crate) mod udp;
+mod upstream;
 mod wake;
 
 use std::collections::HashMap;
@@ -27,7 +28,7 @@ use std::fs::File;
 use std::future::Future;
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -37,11 +38,10 @@ use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::socket::tcp as stack_tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpListenEndpoint};
 use tokio::io::unix::AsyncFd;
-use tokio::net::UdpSocket;
 
 use crate::apps::{AppPolicy, PolicyReceiver};
 use crate::dns_firewall::{DnsFirewall, Step};
-use crate::driver::{io_context, set_nonblocking, EngineError, SocketProtector};
+use crate::driver::{io_context, set_nonblocking, tun_failed, EngineError, SocketProtector};
 use crate::event::{Event, Reason, Verdict};
 use crate::owner::{FlowKey, OwnerCache, OwnerLookup, Transport as FlowTransport};
 use crate::policy;
@@ -52,6 +52,7 @@ use icmp::PingFlow;
 use slab::Slab;
 use tcp::{Connect, Ending, Phase, TcpFlow};
 use udp::UdpFlow;
+use upstream::UpstreamPool;
 use wake::{FlowKind, FlowRef, ReadyQueue};
 
 /// What a rule change judges an open flow on.
@@ -135,6 +136,26 @@ pub struct Platform {
     /// Later versions of the lists, when the platform reloads them (an
     /// update was downloaded, a list was added or turned off).
     pub lists: Option<tokio::sync::watch::Receiver<Lists>>,
+    /// Bumped by the platform when the network changes (another network,
+    /// or new addresses on the same one).
+    pub network_changes: Option<tokio::sync::watch::Receiver<u64>>,
+    /// Faults to inject, for tests of their containment.
+    #[cfg(feature = "fault-injection")]
+    pub faults: Option<Arc<crate::Faults>>,
+}
+
+/// Completes when `changes` is bumped; never, without a channel or once
+/// its sender is gone.
+async fn changed(changes: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    match changes {
+        Some(receiver) => {
+            if receiver.changed().await.is_err() {
+                *changes = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The name and address lists in force, replaced whole on a reload. New
@@ -188,12 +209,14 @@ const STACK_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 0, 8);
 const STACK_V6: Ipv6Addr = Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 1);
 
 /// Runs the relay on `tun` until `shutdown` completes, then returns the
-/// final counts. `tun` carries raw IP packets, one per read.
+/// final counts. `tun` carries raw IP packets, one per read; the caller
+/// keeps it open, so a relay that fails leaves the tun (and with it the
+/// VPN) in place for the next one. Allowed DNS queries go to `upstream`.
 pub async fn run_relay(
-    tun: OwnedFd,
+    tun: Arc<File>,
     config: RelayConfig,
     mut firewall: DnsFirewall,
-    dns_upstream: UdpSocket,
+    upstream: SocketAddr,
     platform: Platform,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, EngineError> {
@@ -203,21 +226,23 @@ pub async fn run_relay(
         mut policy,
         live_stats,
         mut lists,
+        mut network_changes,
+        #[cfg(feature = "fault-injection")]
+        faults,
     } = platform;
     let mut lists_open = lists.is_some();
     let mut published_at = Instant::now();
     firewall.set_app_policy(Arc::clone(&policy.borrow_and_update()));
     let mut policy_open = true;
     let (owner_answers, mut owner_answered) = tokio::sync::mpsc::unbounded_channel();
-    set_nonblocking(tun.as_fd()).map_err(io_context("make the tun non-blocking"))?;
-    let tun = Arc::new(File::from(tun));
+    set_nonblocking(tun.as_fd()).map_err(tun_failed("make the tun non-blocking"))?;
     let reader = Arc::clone(&tun);
     // SAFETY: a `File` owns its descriptor, keeps it open until dropped and
     // always reports the same one, which is what `register` requires. The
     // relay's device writes to the same file through its own `Arc`.
     let tun_ready = unsafe { AsyncFd::register(ArcFile(reader)) }
         .map_err(|e| io_context("register the tun")(e.into()))?;
-    let dns_upstream = Arc::new(dns_upstream);
+    let dns_upstream = Arc::new(UpstreamPool::open(upstream, Arc::clone(&protector))?);
     let mut relay = Relay::new(config, firewall, Arc::clone(&dns_upstream), protector, tun);
     relay.owners_enabled = owners.is_available();
     relay.owners = Arc::new(OwnerCache::new(owners, OWNER_CACHE));
@@ -252,8 +277,11 @@ pub async fn run_relay(
                 }
                 Err(_) => lists_open = false,
             },
+            () = changed(&mut network_changes) => {
+                relay.on_network_change(Instant::now());
+            }
             readable = tun_ready.ready(TUN_INTEREST) => {
-                let mut guard = readable.map_err(io_context("poll the tun"))?;
+                let mut guard = readable.map_err(tun_failed("poll the tun"))?;
                 for _ in 0..TUN_BATCH {
                     let read = guard.try_io(|tun| (&*tun.get_ref().0).read(&mut packet_buffer));
                     match read {
@@ -264,10 +292,14 @@ pub async fn run_relay(
                                 let apps = Arc::clone(&policy.borrow_and_update());
                                 relay.apply_app_policy(apps, Instant::now());
                             }
+                            #[cfg(feature = "fault-injection")]
+                            if let Some(faults) = &faults {
+                                faults.at_packet(&packet_buffer[..len]);
+                            }
                             relay.on_tun_packet(&packet_buffer[..len], Instant::now())
                         }
                         Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Ok(Err(e)) => return Err(io_context("read the tun")(e)),
+                        Ok(Err(e)) => return Err(tun_failed("read the tun")(e)),
                         Err(_would_block) => break,
                     }
                 }
@@ -318,7 +350,7 @@ pub async fn run_relay(
 }
 
 /// A shared `File` that `AsyncFd` can own.
-struct ArcFile(Arc<File>);
+pub(crate) struct ArcFile(pub(crate) Arc<File>);
 
 impl std::os::fd::AsRawFd for ArcFile {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
@@ -329,7 +361,7 @@ impl std::os::fd::AsRawFd for ArcFile {
 struct Relay {
     config: RelayConfig,
     firewall: DnsFirewall,
-    dns_upstream: Arc<UdpSocket>,
+    dns_upstream: Arc<UpstreamPool>,
     protector: Arc<dyn SocketProtector>,
     iface: Interface,
     sockets: SocketSet<'static>,
@@ -366,7 +398,7 @@ impl Relay {
     fn new(
         config: RelayConfig,
         firewall: DnsFirewall,
-        dns_upstream: Arc<UdpSocket>,
+        dns_upstream: Arc<UpstreamPool>,
         protector: Arc<dyn SocketProtector>,
         tun: Arc<File>,
     ) -> Self {
@@ -473,7 +505,7 @@ impl Relay {
         match self.firewall.on_tun_packet_from(packet, uid, now) {
             Step::Reply(reply) => self.device.write_packet(&reply),
             Step::Forward(query) => {
-                if udp::send_now(&self.dns_upstream, &query).is_err() {
+                if self.dns_upstream.send(&query).is_err() {
                     self.stats().upstream_send_errors += 1;
                 }
             }
@@ -549,6 +581,41 @@ impl Relay {
         // Each was counted when it was first read.
         let stats = self.stats();
         stats.packets_in = stats.packets_in.saturating_sub(packets.len() as u64);
+    }
+
+    /// The network changed: every outside socket opened on the old one is
+    /// suspect. The DNS sockets are reopened; UDP flows get new outside
+    /// sockets for the same app 4-tuple (the app notices nothing); TCP
+    /// flows whose socket died (its source address is gone, or it holds an
+    /// error) are reset on the app's side at once, so the app reconnects
+    /// now instead of waiting out its own timeouts.
+    fn on_network_change(&mut self, now: Instant) {
+        self.stats().network_changes += 1;
+        self.dns_upstream.reopen();
+        for flow_ref in self.udp.refs() {
+            if let Some(flow) = self.udp.get_mut(flow_ref) {
+                if let Ok(socket) = udp::connect(flow.server, self.protector.as_ref()) {
+                    flow.replace_socket(socket);
+                    self.touched.push(flow_ref);
+                    self.stats().udp_flows_moved += 1;
+                }
+            }
+        }
+        let addresses = local_addresses();
+        for flow_ref in self.tcp.refs() {
+            let Some(flow) = self.tcp.get_mut(flow_ref) else {
+                continue;
+            };
+            if flow.outside_alive(&addresses) {
+                continue;
+            }
+            self.sockets
+                .get_mut::<stack_tcp::Socket>(flow.handle)
+                .abort();
+            self.ended.push((flow_ref, Ending::ServerReset));
+            self.stats().tcp_reset_network_change += 1;
+        }
+        self.turn(now);
     }
 
     /// Puts new per-app rules in force, and ends the open flows they block.
@@ -1273,8 +1340,8 @@ impl Relay {
         let dns_name = self.dns_name(server, now);
         // Owners are looked up for TCP and UDP only, as Android's
         // `getConnectionOwnerUid` allows; echo flows are judged unowned.
-        let blocked = Some(self.judge_destination(None, server, &dns_name))
-            .filter(|(verdict, _, _)| *verdict == Verdict::Blocked);
+        let judged = self.judge_destination(None, server, &dns_name);
+        let blocked = Some(judged.clone()).filter(|(verdict, _, _)| *verdict == Verdict::Blocked);
         let socket = if blocked.is_some() || self.ping.len() >= self.config.max_ping_flows {
             None
         } else {
@@ -1312,6 +1379,17 @@ impl Relay {
         });
         self.ping_index.insert((app, server, ident), flow);
         self.touched.push(flow);
+        // Logged once per echo flow, as UDP flows are, not per request.
+        let (verdict, reason, detail) = judged;
+        self.record(
+            None,
+            dns_name.as_deref(),
+            SocketAddr::new(server, 0),
+            "icmp",
+            detail,
+            verdict,
+            reason,
+        );
         Some(flow)
     }
 
@@ -1429,6 +1507,45 @@ impl Relay {
             }
         }
     }
+}
+
+/// The addresses of the device's interfaces now. Empty when they cannot be
+/// read, which makes every TCP flow look dead: after a network change a
+/// reset the app recovers from beats a flow stuck on a vanished address.
+fn local_addresses() -> Vec<IpAddr> {
+    let mut addresses = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs writes a list it allocated into `list`, or fails
+    // and leaves it untouched.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return addresses;
+    }
+    let mut entry = list;
+    while !entry.is_null() {
+        // SAFETY: `entry` is a node of the list getifaddrs returned, which
+        // stays valid until freeifaddrs below; `ifa_addr` is null or points
+        // to a sockaddr whose family says its size.
+        unsafe {
+            let address = (*entry).ifa_addr;
+            if !address.is_null() {
+                match i32::from((*address).sa_family) {
+                    libc::AF_INET => {
+                        let v4 = &*(address as *const libc::sockaddr_in);
+                        addresses.push(IpAddr::from(u32::from_be(v4.sin_addr.s_addr).to_be_bytes()));
+                    }
+                    libc::AF_INET6 => {
+                        let v6 = &*(address as *const libc::sockaddr_in6);
+                        addresses.push(IpAddr::from(v6.sin6_addr.s6_addr));
+                    }
+                    _ => {}
+                }
+            }
+            entry = (*entry).ifa_next;
+        }
+    }
+    // SAFETY: `list` came from a successful getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(list) };
+    addresses
 }
 
 fn stack_duration(duration: Duration) -> smoltcp::time::Duration {

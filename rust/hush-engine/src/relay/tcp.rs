@@ -107,6 +107,21 @@ pub(crate) fn connect(
 }
 
 impl TcpFlow {
+    /// Whether the server socket can still carry the flow after a network
+    /// change: it has no pending error, and its source address is still
+    /// one of the device's (`addresses`). A socket whose address went away
+    /// would only find out by timing out.
+    pub fn outside_alive(&self, addresses: &[std::net::IpAddr]) -> bool {
+        if !matches!(self.upstream.take_error(), Ok(None)) {
+            return false;
+        }
+        match self.upstream.local_addr() {
+            Ok(local) if local.ip().is_unspecified() => true,
+            Ok(local) => addresses.contains(&local.ip()),
+            Err(_) => false,
+        }
+    }
+
     /// Checks the server connect; registers for the wake-up when it is
     /// still under way.
     pub fn poll_connect(&mut self) -> Connect {

@@ -137,6 +137,13 @@ impl UdpFlow {
     }
 
     /// Drops what was held and refuses what follows.
+    /// Moves the flow to a new outside socket (the network changed): the
+    /// app keeps its socket and the flow its state; the server sees the
+    /// flow come from the new network.
+    pub fn replace_socket(&mut self, socket: UdpSocket) {
+        self.socket = socket;
+    }
+
     pub fn block(&mut self) {
         self.blocked = true;
         self.sniffer = None;
