@@ -16,20 +16,18 @@
 
 #![forbid(unsafe_code)]
 
+pub mod gaps;
 pub mod query;
 pub mod recover;
 pub mod rules;
+mod writer;
 
-use std::collections::HashMap;
+pub use writer::{EventWriter, WriterStatus};
+
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hush_engine::{Event, EventSink};
 pub use rusqlite::Connection;
 use rusqlite::{params, OptionalExtension};
 
@@ -45,8 +43,16 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the database has schema version {found}, newer than this Hush knows ({known})")]
     TooNew { found: i64, known: i64 },
+    #[error("the database has schema version {found}, which no Hush writes")]
+    UnknownVersion { found: i64 },
     #[error("failed to start the log writer: {0}")]
     Thread(std::io::Error),
+    #[error("failed to write the activity log: {events} events were lost (counted as dropped): {source}")]
+    Lost {
+        events: u64,
+        #[source]
+        source: Box<StoreError>,
+    },
     #[error("{0}")]
     InvalidRule(String),
     #[error(
@@ -188,13 +194,35 @@ const MIGRATIONS: &[&str] = &[
     UPDATE events SET rare = 1
         WHERE host IN (SELECT host FROM hosts WHERE events < 1000);
     CREATE INDEX events_rare_host ON events(host, time_ms) WHERE rare = 1;",
+    // 4: the periods when Hush was not filtering ([`gaps`]); `end_ms` is
+    // NULL while one is open (Hush stopped, not yet started again). The
+    // heartbeat and the running mark live in `counters`.
+    "CREATE TABLE gaps (
+        id INTEGER PRIMARY KEY,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX gaps_start ON gaps(start_ms);",
 ];
 
 /// The schema version this Hush writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How long a connection waits for another one's lock before it says busy.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Opens (creating if needed, owner-only) and upgrades the database at `path`.
+///
+/// Safe to call from several processes at once on a new file: the first to
+/// take the write lock creates the schema, the others wait for it (up to
+/// [`BUSY_TIMEOUT`]) and then find it current.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    open_with(path, BUSY_TIMEOUT)
+}
+
+/// [`open`], waiting at most `busy` for another connection's lock.
+pub(crate) fn open_with(path: &Path, busy: Duration) -> Result<Connection, StoreError> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -205,25 +233,45 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             source,
         })?;
     let mut connection = Connection::open(path)?;
+    // Before any statement: switching to WAL and migrating both take locks
+    // that another process opening the same file may hold.
+    connection.busy_timeout(busy)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
-    connection.busy_timeout(Duration::from_secs(5))?;
     migrate(&mut connection)?;
     Ok(connection)
 }
 
 /// Brings the schema to the newest version in one transaction.
+///
+/// The transaction is IMMEDIATE (it takes the write lock at once) and reads
+/// the version again inside it, so of two processes upgrading the same file
+/// one does the work and the other waits and finds it done. A version this
+/// Hush did not write (newer, or negative) is an error, never a panic.
 pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let known = SCHEMA_VERSION;
-    let transaction = connection.transaction()?;
-    let found: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if found > known {
-        return Err(StoreError::TooNew { found, known });
+    let version = |connection: &Connection| -> Result<i64, StoreError> {
+        let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if found > known {
+            return Err(StoreError::TooNew { found, known });
+        }
+        if found < 0 {
+            return Err(StoreError::UnknownVersion { found });
+        }
+        Ok(found)
+    };
+    // Most opens find the schema current, and take no write lock for it.
+    if version(connection)? == known {
+        return Ok(());
     }
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found = version(&transaction)?;
     if found == known {
         return Ok(());
     }
-    for migration in &MIGRATIONS[found as usize..] {
+    let from = usize::try_from(found).map_err(|_| StoreError::UnknownVersion { found })?;
+    for migration in &MIGRATIONS[from..] {
         transaction.execute_batch(migration)?;
     }
     transaction.pragma_update(None, "user_version", known)?;
@@ -453,469 +501,19 @@ pub fn dropped_events(connection: &Connection) -> Result<u64, StoreError> {
     Ok(value.unwrap_or(0) as u64)
 }
 
-const HOUR_MS: i64 = 3_600_000;
+pub(crate) const HOUR_MS: i64 = 3_600_000;
 
-/// (hour, uid or -1, host, action, reason): one row of `hourly`.
-type HourlyKey<'a> = (i64, i64, &'a str, &'static str, &'a str);
-
-/// Most events written in one transaction. Large, for a writer that falls
-/// behind: each commit writes every page it touched (an index leaf per busy
-/// host, say) once, however many events it carries, so a bigger batch costs
-/// less per event. At a phone's usual pace a batch holds what came in
-/// [`BATCH_WAIT`], a handful of events.
-const BATCH: usize = 65_536;
-/// A batch's buffer is kept at most this large between batches.
-const BATCH_KEPT: usize = 1024;
-/// How long the writer waits to fill a batch.
-const BATCH_WAIT: Duration = Duration::from_millis(50);
-
-/// Takes events from the engine without blocking it, and writes them in
-/// batches on its own thread.
-pub struct EventWriter {
-    sender: Option<SyncSender<Event>>,
-    dropped: Arc<AtomicU64>,
-    thread: Option<JoinHandle<Result<(), StoreError>>>,
-}
-
-impl EventWriter {
-    /// Starts the writer on `connection`, queueing at most `capacity` events.
-    pub fn start(connection: Connection, capacity: usize) -> Result<Self, StoreError> {
-        // The pages a batch touches (the tail of each index, one leaf per
-        // app in the per-app index, the current hour's aggregates) stay in
-        // memory: with SQLite's default 2 MB they are read back again and
-        // again. Memory is taken only as pages are used.
-        connection.pragma_update(None, "cache_size", -16_384)?;
-        // Checkpoint (and fsync) every 64 MB of log rather than every 4 MB:
-        // the same pages are written either way, with a sixteenth of the syncs.
-        connection.pragma_update(None, "wal_autocheckpoint", 16_384)?;
-        // ...and keep no more than that after one (a reader can hold a
-        // checkpoint off and let the log grow): storage is the phone's.
-        connection.pragma_update(None, "journal_size_limit", 64 << 20)?;
-        // Statement journals (each multi-row INSERT and upsert keeps one, to
-        // undo itself alone) in memory, not in temporary files.
-        connection.pragma_update(None, "temp_store", "MEMORY")?;
-        let (sender, receiver) = sync_channel(capacity);
-        let dropped = Arc::new(AtomicU64::new(0));
-        let thread_dropped = dropped.clone();
-        let thread = std::thread::Builder::new()
-            .name("hush-log-writer".into())
-            .spawn(move || write_loop(connection, receiver, &thread_dropped))
-            .map_err(StoreError::Thread)?;
-        Ok(Self {
-            sender: Some(sender),
-            dropped,
-            thread: Some(thread),
-        })
+/// `time` in Unix milliseconds (negative before 1970).
+pub(crate) fn unix_ms(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
     }
-
-    /// Events dropped so far because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// The live drop count, which stays readable after [`Self::finish`]
-    /// (events of a last batch that failed are added to it there).
-    pub fn dropped_counter(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.dropped)
-    }
-
-    /// Writes what is queued, stores the drop count and stops the thread.
-    pub fn finish(mut self) -> Result<(), StoreError> {
-        self.sender.take();
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(StoreError::Thread(std::io::Error::other(
-                "the log writer panicked",
-            ))),
-            None => Ok(()),
-        }
-    }
-}
-
-impl EventSink for EventWriter {
-    fn record(&self, event: Event) {
-        let Some(sender) = &self.sender else { return };
-        match sender.try_send(event) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-impl Drop for EventWriter {
-    fn drop(&mut self) {
-        self.sender.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn write_loop(
-    mut connection: Connection,
-    receiver: Receiver<Event>,
-    dropped: &AtomicU64,
-) -> Result<(), StoreError> {
-    // A batch that fails (a full disk, an I/O error) is kept and tried again,
-    // waiting longer each time; after the last attempt its events are counted
-    // as dropped, and the thread goes on with the next batch.
-    const ATTEMPTS: u32 = 5;
-    const RETRY_WAIT: Duration = Duration::from_millis(100);
-    let mut batch = Vec::new();
-    let mut stored_dropped = 0;
-    let mut failures = 0;
-    loop {
-        let open = match receiver.recv_timeout(BATCH_WAIT) {
-            Ok(event) => {
-                batch.push(event);
-                while batch.len() < BATCH {
-                    match receiver.try_recv() {
-                        Ok(event) => batch.push(event),
-                        Err(_) => break,
-                    }
-                }
-                true
-            }
-            Err(RecvTimeoutError::Timeout) => true,
-            Err(RecvTimeoutError::Disconnected) => false,
-        };
-        let dropped_now = dropped.load(Ordering::Relaxed);
-        if !batch.is_empty() || dropped_now != stored_dropped {
-            match write_batch(&mut connection, &batch, dropped_now) {
-                Ok(()) => {
-                    batch.clear();
-                    batch.shrink_to(BATCH_KEPT);
-                    stored_dropped = dropped_now;
-                    failures = 0;
-                }
-                Err(error) => {
-                    failures += 1;
-                    log::warn!(
-                        "the activity log could not be written (attempt {failures} of \
-                         {ATTEMPTS}, {} events): {error}",
-                        batch.len()
-                    );
-                    if failures < ATTEMPTS {
-                        std::thread::sleep(RETRY_WAIT * 2u32.pow(failures - 1));
-                        continue;
-                    }
-                    dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    batch.clear();
-                    failures = 0;
-                    if !open {
-                        return Err(error);
-                    }
-                }
-            }
-        }
-        if !open {
-            return Ok(());
-        }
-    }
-}
-
-/// Events per multi-row INSERT: one statement step for many rows costs far
-/// less than a step per row (SQLite allows 32,766 parameters; 9 per row).
-const ROWS_PER_INSERT: usize = 64;
-const EVENT_COLUMNS: usize = 10;
-
-/// An event's columns, as they are stored.
-struct EventRow<'a> {
-    time_ms: i64,
-    uid: Option<u32>,
-    event: &'a Event,
-    ip: String,
-    action: &'static str,
-    reason: String,
-    /// Among its host's first [`RARE_HOST_EVENTS`]: indexed by host.
-    rare: bool,
-}
-
-impl EventRow<'_> {
-    fn push_params<'r>(&'r self, out: &mut Vec<&'r dyn rusqlite::ToSql>) {
-        out.extend_from_slice(&[
-            &self.time_ms as &dyn rusqlite::ToSql,
-            &self.uid,
-            &self.event.host,
-            &self.ip,
-            &self.event.port,
-            &self.event.protocol,
-            &self.event.detail,
-            &self.action,
-            &self.reason,
-            &self.rare,
-        ]);
-    }
-}
-
-fn insert_events_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason, rare) VALUES ",
-    );
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for column in 0..EVENT_COLUMNS {
-            if column > 0 {
-                sql.push(',');
-            }
-            sql.push('?');
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Counts folded from one batch, one entry per row of each aggregate table.
-#[derive(Default)]
-struct Folded<'a> {
-    hourly: HashMap<HourlyKey<'a>, (i64, i64, i64)>,
-    /// (hour, uid or -1, action) -> (count, first, last).
-    app_hourly: HashMap<(i64, i64, &'static str), (i64, i64, i64)>,
-    /// (day, uid or -1, host, action) -> count.
-    host_daily: HashMap<(i64, i64, &'a str, &'static str), i64>,
-}
-
-impl<'a> Folded<'a> {
-    fn add(&mut self, row: &'a EventRow<'a>) {
-        let (time_ms, uid) = (row.time_ms, row.uid.map_or(-1, i64::from));
-        let hour = time_ms.div_euclid(HOUR_MS);
-        let span = |entry: &mut (i64, i64, i64)| {
-            entry.0 += 1;
-            entry.1 = entry.1.min(time_ms);
-            entry.2 = entry.2.max(time_ms);
-        };
-        let key = (
-            hour,
-            uid,
-            row.event.host.as_str(),
-            row.action,
-            row.reason.as_str(),
-        );
-        span(self.hourly.entry(key).or_insert((0, time_ms, time_ms)));
-        span(
-            self.app_hourly
-                .entry((hour, uid, row.action))
-                .or_insert((0, time_ms, time_ms)),
-        );
-        let day = hour.div_euclid(24);
-        *self
-            .host_daily
-            .entry((day, uid, row.event.host.as_str(), row.action))
-            .or_insert(0) += 1;
-    }
-}
-
-/// Marks the events among their host's first [`RARE_HOST_EVENTS`] as rare,
-/// from the counts stored in `hosts`; returns, per host, the count stored
-/// before and the events this batch adds.
-fn mark_rare<'a>(
-    transaction: &rusqlite::Transaction<'_>,
-    rows: &mut [EventRow<'a>],
-) -> Result<HashMap<&'a str, (i64, i64)>, StoreError> {
-    let mut counts: HashMap<&'a str, (i64, i64)> = HashMap::new();
-    let mut stored = transaction.prepare_cached("SELECT events FROM hosts WHERE host = ?1")?;
-    for row in rows.iter_mut() {
-        let host = row.event.host.as_str();
-        let (before, added) = match counts.get_mut(host) {
-            Some(entry) => entry,
-            None => {
-                let before: i64 = stored
-                    .query_row(params![host], |r| r.get(0))
-                    .optional()?
-                    .unwrap_or(0);
-                counts.entry(host).or_insert((before, 0))
-            }
-        };
-        row.rare = *before + *added < RARE_HOST_EVENTS;
-        *added += 1;
-    }
-    Ok(counts)
-}
-
-fn write_batch(
-    connection: &mut Connection,
-    batch: &[Event],
-    dropped: u64,
-) -> Result<(), StoreError> {
-    let rows: Vec<EventRow<'_>> = batch
-        .iter()
-        .map(|event| EventRow {
-            time_ms: event
-                .time
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
-            uid: event.uid,
-            event,
-            ip: event.address.to_string(),
-            action: event.verdict.as_str(),
-            reason: event.reason.code(),
-            rare: false,
-        })
-        .collect();
-    // The aggregates are kept in the same transaction as the events, so a
-    // crash loses neither alone. They are folded in memory first: a batch
-    // repeats the same few hosts, and one upsert per distinct row is much
-    // cheaper than one per event.
-    let transaction = connection.transaction()?;
-    let mut rows = rows;
-    let host_events = mark_rare(&transaction, &mut rows)?;
-    let mut folded = Folded::default();
-    for row in &rows {
-        folded.add(row);
-    }
-    {
-        let mut params: Vec<&dyn rusqlite::ToSql> =
-            Vec::with_capacity(ROWS_PER_INSERT * EVENT_COLUMNS);
-        let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
-        let mut insert_many = transaction.prepare_cached(&insert_events_sql(ROWS_PER_INSERT))?;
-        for chunk in &mut chunks {
-            params.clear();
-            chunk.iter().for_each(|row| row.push_params(&mut params));
-            insert_many.execute(params.as_slice())?;
-        }
-        let mut insert_one = transaction.prepare_cached(&insert_events_sql(1))?;
-        for row in chunks.remainder() {
-            params.clear();
-            row.push_params(&mut params);
-            insert_one.execute(params.as_slice())?;
-        }
-        let mut hourly = transaction.prepare_cached(
-            "INSERT INTO hourly (hour, uid, host, action, reason, count, first_ms, last_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT DO UPDATE SET count = count + excluded.count,
-                 first_ms = min(first_ms, excluded.first_ms),
-                 last_ms = max(last_ms, excluded.last_ms)",
-        )?;
-        for ((hour, uid, host, action, reason), (count, first, last)) in &folded.hourly {
-            hourly.execute(params![hour, uid, host, action, reason, count, first, last])?;
-        }
-        let mut app_hourly = transaction.prepare_cached(
-            "INSERT INTO app_hourly (hour, uid, action, count, first_ms, last_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT DO UPDATE SET count = count + excluded.count,
-                 first_ms = min(first_ms, excluded.first_ms),
-                 last_ms = max(last_ms, excluded.last_ms)",
-        )?;
-        for ((hour, uid, action), (count, first, last)) in &folded.app_hourly {
-            app_hourly.execute(params![hour, uid, action, count, first, last])?;
-        }
-        let mut host_daily = transaction.prepare_cached(
-            "INSERT INTO host_daily (day, uid, host, action, count) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT DO UPDATE SET count = count + excluded.count",
-        )?;
-        for ((day, uid, host, action), count) in &folded.host_daily {
-            host_daily.execute(params![day, uid, host, action, count])?;
-        }
-        let mut seen_host = transaction.prepare_cached(
-            "INSERT INTO hosts (host, events) VALUES (?1, ?2)
-             ON CONFLICT DO UPDATE SET events = events + excluded.events",
-        )?;
-        for (host, (_, added)) in &host_events {
-            seen_host.execute(params![host, added])?;
-        }
-    }
-    transaction.execute(
-        "INSERT INTO counters (name, value) VALUES ('dropped_events', ?1)
-         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-        params![dropped as i64],
-    )?;
-    transaction.commit()?;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hush_engine::{Reason, Verdict};
-    use std::os::unix::fs::PermissionsExt;
-    use std::time::SystemTime;
-
-    fn event(host: &str) -> Event {
-        Event {
-            time: SystemTime::now(),
-            uid: None,
-            host: host.into(),
-            address: "198.18.0.53".parse().unwrap(),
-            port: 53,
-            protocol: "dns",
-            detail: "A".into(),
-            verdict: Verdict::Blocked,
-            reason: Reason::Blocklist("hush-default".into()),
-        }
-    }
-
-    #[test]
-    fn creates_an_owner_only_wal_database_and_stores_events() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hush.db");
-        let writer = EventWriter::start(open(&path).unwrap(), 100).unwrap();
-        writer.record(event("tracking.miui.com"));
-        writer.record(event("api.ad.xiaomi.com"));
-        writer.finish().unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let connection = open(&path).unwrap();
-        let mode: String = connection
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        let stored = events(&connection).unwrap();
-        let hosts: Vec<_> = stored.iter().map(|e| e.host.as_str()).collect();
-        assert_eq!(hosts, ["tracking.miui.com", "api.ad.xiaomi.com"]);
-        assert_eq!(stored[0].reason, "list:hush-default");
-        assert_eq!(stored[0].action, "blocked");
-        // Each event is folded into its hour's aggregate in the same batch.
-        let hourly = hourly_counts(&connection).unwrap();
-        assert_eq!(hourly.iter().map(|h| h.count).sum::<u64>(), 2);
-        assert!(hourly
-            .iter()
-            .all(|h| h.uid.is_none() && h.action == "blocked"));
-    }
-
-    #[test]
-    fn a_full_queue_counts_and_stores_the_drops() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hush.db");
-        // Hold the write lock so the writer cannot drain, then overfill the queue.
-        let writer = EventWriter::start(open(&path).unwrap(), 4).unwrap();
-        let blocker = open(&path).unwrap();
-        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-        for i in 0..100 {
-            writer.record(event(&format!("n{i}.example")));
-        }
-        let dropped = writer.dropped();
-        assert!(
-            dropped >= 50,
-            "the queue of 4 cannot have taken most of 100: dropped {dropped}"
-        );
-        blocker.execute_batch("ROLLBACK").unwrap();
-        writer.finish().unwrap();
-        let connection = open(&path).unwrap();
-        let stored = events(&connection).unwrap().len() as u64;
-        assert_eq!(stored + dropped, 100, "every event is stored or counted");
-        assert_eq!(dropped_events(&connection).unwrap(), dropped);
-    }
-
-    #[test]
-    fn repeated_events_fold_into_one_hourly_row_across_batches() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hush.db");
-        let mut connection = open(&path).unwrap();
-        let batch = [event("a.example"), event("a.example"), event("b.example")];
-        write_batch(&mut connection, &batch, 0).unwrap();
-        write_batch(&mut connection, &batch[..1], 0).unwrap();
-        let counts: Vec<(String, u64)> = hourly_counts(&connection)
-            .unwrap()
-            .into_iter()
-            .map(|h| (h.host, h.count))
-            .collect();
-        assert_eq!(counts, [("a.example".into(), 3), ("b.example".into(), 1)]);
-    }
 
     #[test]
     fn a_newer_schema_is_refused() {
@@ -925,5 +523,21 @@ mod tests {
             migrate(&mut connection),
             Err(StoreError::TooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn a_negative_schema_version_is_an_error_not_a_panic() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection.pragma_update(None, "user_version", -1).unwrap();
+        assert!(matches!(
+            migrate(&mut connection),
+            Err(StoreError::UnknownVersion { found: -1 })
+        ));
+    }
+
+    #[test]
+    fn times_before_1970_are_negative() {
+        assert_eq!(unix_ms(UNIX_EPOCH + Duration::from_millis(1500)), 1500);
+        assert_eq!(unix_ms(UNIX_EPOCH - Duration::from_millis(1500)), -1500);
     }
 }

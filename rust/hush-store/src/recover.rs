@@ -69,12 +69,21 @@ impl fmt::Display for Recovery {
 /// the file open would go on writing to the file kept aside. The check reads
 /// every page (`quick_check`): about 0.3 s for 135 MB, warm, on a desktop.
 pub fn open_or_recover(path: &Path) -> Result<(Connection, Option<Recovery>), StoreError> {
+    open_or_recover_with(path, crate::BUSY_TIMEOUT)
+}
+
+/// [`open_or_recover`], waiting at most `busy` for another connection's
+/// lock at each step.
+pub(crate) fn open_or_recover_with(
+    path: &Path,
+    busy: Duration,
+) -> Result<(Connection, Option<Recovery>), StoreError> {
     finish_interrupted_recovery(path)?;
-    let recovery = match diagnose(path)? {
+    let recovery = match diagnose(path, busy)? {
         Health::Usable => None,
         Health::Unusable { reason, foreign } => Some(recover(path, reason, foreign)?),
     };
-    let connection = crate::open(path).map_err(|error| with_path(path, error))?;
+    let connection = crate::open_with(path, busy).map_err(|error| with_path(path, error))?;
     Ok((connection, recovery))
 }
 
@@ -89,7 +98,7 @@ enum Health {
 }
 
 /// Looks at the file without writing to it.
-fn diagnose(path: &Path) -> Result<Health, StoreError> {
+fn diagnose(path: &Path, busy: Duration) -> Result<Health, StoreError> {
     if !path.exists() {
         return Ok(Health::Usable);
     }
@@ -104,7 +113,7 @@ fn diagnose(path: &Path) -> Result<Health, StoreError> {
         }),
         _ => Err(sql_error(path, error)),
     };
-    let connection = open_read_only(path).map_err(|error| sql_error(path, error))?;
+    let connection = open_read_only(path, busy).map_err(|error| sql_error(path, error))?;
     let found: i64 = match connection.query_row("PRAGMA user_version", [], |row| row.get(0)) {
         Ok(found) => found,
         Err(error) => return unusable(error),
@@ -112,6 +121,14 @@ fn diagnose(path: &Path) -> Result<Health, StoreError> {
     let known = MIGRATIONS.len() as i64;
     if found > known {
         return Err(StoreError::TooNew { found, known });
+    }
+    if found < 0 {
+        // Hush writes no version below 0 (an empty file): this is a damaged
+        // header, or another program's file. Rules may still be read from it.
+        return Ok(Health::Unusable {
+            reason: format!("damaged: schema version {found}, which no Hush writes"),
+            foreign: false,
+        });
     }
     if found == 0 {
         let tables = connection
@@ -166,14 +183,14 @@ fn diagnose(path: &Path) -> Result<Health, StoreError> {
 }
 
 /// A connection that cannot write to the file, and trusts nothing in it.
-fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+fn open_read_only(path: &Path, busy: Duration) -> rusqlite::Result<Connection> {
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     connection.pragma_update(None, "trusted_schema", false)?;
     connection.pragma_update(None, "cell_size_check", true)?;
-    connection.busy_timeout(Duration::from_secs(5))?;
+    connection.busy_timeout(busy)?;
     Ok(connection)
 }
 
@@ -250,7 +267,7 @@ const RULES_TABLES: &[RulesTable] = &[
 /// the first error in it; rows a damaged page garbled into values Hush
 /// would not have written are left out.
 fn read_rules(path: &Path) -> Vec<(&'static RulesTable, Vec<Vec<Value>>)> {
-    let Ok(connection) = open_read_only(path) else {
+    let Ok(connection) = open_read_only(path, crate::BUSY_TIMEOUT) else {
         return Vec::new();
     };
     // Reads a file shorter than its header says (truncated), as far as it

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hush_engine::{Event, EventSink, Reason, Verdict};
 use hush_store::recover::{open_or_recover, Recovery};
 use hush_store::rules::{self, AppMode, DomainAction, DomainRule, Network};
-use hush_store::{EventWriter, StoreError};
+use hush_store::{EventWriter, StoreError, WriterStatus};
 use rusqlite::{params, Connection};
 
 /// Rows [`add_rules`] writes across the six rules tables.
@@ -548,7 +548,7 @@ fn check_as_nobody(root: &Path, dir: &Path) {
     println!("as nobody: {stdout}");
 }
 
-/// A tmpfs of 256 KiB mounted on a fresh directory, unmounted on drop.
+/// A tmpfs of 2 MiB mounted on a fresh directory, unmounted on drop.
 struct TinyDisk {
     dir: tempfile::TempDir,
 }
@@ -557,7 +557,7 @@ impl TinyDisk {
     fn mount() -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs"])
             .arg(dir.path())
             .stderr(std::process::Stdio::piped())
             .output()
@@ -681,13 +681,19 @@ fn a_full_disk_is_an_error_naming_the_path_and_the_writer_survives_it() {
     for i in 0..400 {
         writer.record(event(format!("during-{i}.{long}.example")));
     }
+    // The batch that cannot be written is held, not dropped, and the
+    // status says why.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while writer.dropped() == 0 {
-        assert!(Instant::now() < deadline, "the failed batch is given up");
+    let reason = loop {
+        match writer.status() {
+            WriterStatus::Unavailable { reason, held, .. } if held == 400 => break reason,
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "{:?}", writer.status());
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let dropped = writer.dropped();
-    assert!(dropped > 0 && dropped <= 400, "{dropped}");
+    };
+    assert!(reason.contains("full"), "{reason}");
+    assert_eq!(writer.dropped(), 0);
     // What was committed before is intact.
     assert_eq!(count(&watcher, "SELECT count(*) FROM events"), 20);
     let check: String = watcher
@@ -695,13 +701,17 @@ fn a_full_disk_is_an_error_naming_the_path_and_the_writer_survives_it() {
         .unwrap();
     assert_eq!(check, "ok");
 
-    // Room again: the writer, still running, writes what comes next, and the
-    // drop count with it.
+    // Room again: the writer, still running, writes what it held and what
+    // comes next.
     fs::remove_file(&filler).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while writer.status() != WriterStatus::Ready {
+        assert!(Instant::now() < deadline, "{:?}", writer.status());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     for i in 0..10 {
         writer.record(event(format!("after-{i}.example")));
     }
-    let seen_dropped = writer.dropped();
     writer.finish().unwrap();
     drop(watcher);
 
@@ -716,13 +726,8 @@ fn a_full_disk_is_an_error_naming_the_path_and_the_writer_survives_it() {
     );
     let after: Vec<String> = (0..10).map(|i| format!("after-{i}.example")).collect();
     assert_eq!(hosts[hosts.len() - 10..], after);
-    let dropped = hush_store::dropped_events(&connection).unwrap();
-    assert!(dropped >= seen_dropped, "{dropped} {seen_dropped}");
-    assert_eq!(
-        stored.len() as u64 + dropped,
-        430,
-        "every event is stored or counted"
-    );
+    assert_eq!(hush_store::dropped_events(&connection).unwrap(), 0);
+    assert_eq!(stored.len(), 430, "every event is stored");
     assert_eq!(
         count(&connection, "SELECT sum(count) FROM hourly"),
         stored.len() as i64
@@ -741,6 +746,10 @@ fn a_full_disk_is_an_error_naming_the_path_and_the_writer_survives_it() {
         writer.record(event(format!("last-{i}.{long}.example")));
     }
     let error = writer.finish().unwrap_err();
+    assert!(
+        matches!(error, StoreError::Lost { events: 400, .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("full"), "{error}");
     fs::remove_file(&filler).unwrap();
     let connection = Connection::open(&path).unwrap();
