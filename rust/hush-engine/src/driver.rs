@@ -162,23 +162,24 @@ pub async fn run_dns_path(
 /// state for when the engine cannot run. Every packet is dropped and
 /// counted, except DNS queries, which get SERVFAIL at once so that apps
 /// fail fast instead of waiting out their timeouts. Nothing is forwarded
-/// anywhere. Returns the counts, or the tun's failure.
+/// anywhere. The counts are added to `live` as they happen (holding is
+/// rare, and the owner should see it); returns the tun's failure, if any.
 pub async fn hold_traffic(
     tun: std::sync::Arc<File>,
+    live: tokio::sync::watch::Sender<Stats>,
     until: impl Future<Output = ()>,
-) -> Result<Stats, EngineError> {
+) -> Result<(), EngineError> {
     set_nonblocking(tun.as_fd()).map_err(tun_failed("make the tun non-blocking"))?;
     let reader = std::sync::Arc::clone(&tun);
     // SAFETY: as in `run_dns_path`; the `File` behind the `Arc` stays open
     // while registered.
     let ready = unsafe { AsyncFd::register(crate::relay::ArcFile(reader)) }
         .map_err(|e| tun_failed("register the tun")(e.into()))?;
-    let mut stats = Stats::default();
     let mut packet = vec![0u8; MAX_PACKET];
     tokio::pin!(until);
     loop {
         tokio::select! {
-            () = &mut until => break,
+            () = &mut until => return Ok(()),
             readable = ready.ready(crate::relay::TUN_INTEREST) => {
                 let mut guard = readable.map_err(tun_failed("poll the tun"))?;
                 for _ in 0..TUN_BATCH {
@@ -188,21 +189,20 @@ pub async fn hold_traffic(
                         Ok(Err(e)) => return Err(tun_failed("read the tun")(e)),
                         Err(_would_block) => break,
                     };
-                    stats.packets_in += 1;
-                    match servfail_for(&packet[..len]) {
-                        Some(answer) => {
-                            stats.servfail_while_holding += 1;
-                            if (&*tun).write(&answer).is_err() {
-                                stats.tun_write_errors += 1;
-                            }
+                    let answer = servfail_for(&packet[..len]);
+                    let written = answer.as_ref().map(|answer| (&*tun).write(answer).is_ok());
+                    live.send_modify(|stats| {
+                        stats.packets_in += 1;
+                        match written {
+                            Some(true) => stats.servfail_while_holding += 1,
+                            Some(false) => stats.tun_write_errors += 1,
+                            None => stats.dropped_while_holding += 1,
                         }
-                        None => stats.dropped_while_holding += 1,
-                    }
+                    });
                 }
             }
         }
     }
-    Ok(stats)
 }
 
 /// A SERVFAIL answer to `packet` if it is a DNS query to port 53.

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use hush_engine::{AppPolicy, Network, PolicySender};
 
+use crate::health::{HealthCell, ProblemKind};
+
 /// How often the stored rules are read again; a change is in force within this.
 pub const POLL: Duration = Duration::from_millis(250);
 /// How often old activity is deleted, as the retention settings say.
@@ -30,73 +32,129 @@ pub fn load(path: &Path, network: Network) -> Result<AppPolicy, String> {
     Ok(policy)
 }
 
-/// What [`follow`] does besides retention.
+/// What [`Follower`] does besides retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rules {
     /// Re-read the stored rules every [`POLL`]: another process changes them.
     Follow,
     /// Leave them: every change comes through the session, which reloads.
     Leave,
+    /// They could not be read at start: read them every [`RETRY`] until
+    /// they can, then leave them.
+    UntilRead,
 }
 
-/// Keeps the engine in step with the database at `path` until `stop` is
-/// dropped (or sent to) or the engine drops its end of `sender`: applies
-/// retention at start and every [`RETENTION_EVERY`], and with
-/// [`Rules::Follow`] sends the stored rules when they change, for the
-/// network in force. A read that fails (the database locked for longer than
-/// its busy timeout, say) keeps the rules in force and is tried again. The
-/// thread sleeps between its tasks, so a phone is not woken for nothing.
+/// How often rules that could not be read at start are tried again.
+pub const RETRY: Duration = Duration::from_secs(5);
+
+/// The thread that keeps an engine in step with its database.
+pub(crate) struct Follower {
+    pub path: PathBuf,
+    pub sender: PolicySender,
+    pub rules: Rules,
+    /// Where a failure to read the rules is shown, and cleared once they
+    /// can be read again.
+    pub health: Arc<HealthCell>,
+    /// Set to panic the next turn, for tests of its containment.
+    #[cfg(feature = "fault-injection")]
+    pub fault: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Follower {
+    /// Keeps the engine in step with the database until `stop` is dropped
+    /// (or sent to) or the engine drops its end of `sender`: applies
+    /// retention at start and every [`RETENTION_EVERY`], and sends the
+    /// stored rules when they change, as [`Rules`] says, for the network in
+    /// force. A read that fails (the database locked for longer than its
+    /// busy timeout, say) keeps the rules in force and is tried again. A
+    /// panic in a turn is caught and the next turn comes as usual. The
+    /// thread sleeps between its tasks, so a phone is not woken for nothing.
+    pub fn spawn(mut self, stop: Receiver<()>) -> std::io::Result<JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("hush-store-sync".into())
+            .spawn(move || {
+                let mut failures = 0u32;
+                let mut retention_due = Instant::now();
+                while !self.sender.is_closed() {
+                    let now = Instant::now();
+                    if now >= retention_due {
+                        apply_retention(&self.path);
+                        retention_due = now + RETENTION_EVERY;
+                    }
+                    let wake = match self.rules {
+                        Rules::Follow => retention_due.min(now + POLL),
+                        Rules::UntilRead => retention_due.min(now + RETRY),
+                        Rules::Leave => retention_due,
+                    };
+                    match stop.recv_timeout(wake.saturating_duration_since(now)) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    if self.rules == Rules::Leave {
+                        continue;
+                    }
+                    let turn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.read_rules(&mut failures)
+                    }));
+                    if turn.is_err() {
+                        log::error!("the rule follower panicked; it goes on at its next turn");
+                    }
+                }
+            })
+    }
+
+    fn read_rules(&mut self, failures: &mut u32) {
+        #[cfg(feature = "fault-injection")]
+        if self.fault.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("injected fault: the rule follower");
+        }
+        // The platform may have switched networks since the start.
+        let network = self.sender.borrow().active_network();
+        match load(&self.path, network) {
+            Ok(policy) => {
+                if *failures > 0 || self.rules == Rules::UntilRead {
+                    self.health.set_problems(ProblemKind::Rules, Vec::new());
+                }
+                *failures = 0;
+                if self.rules == Rules::UntilRead {
+                    self.rules = Rules::Leave;
+                }
+                self.sender.send_if_modified(|current| {
+                    let changed = **current != policy;
+                    if changed {
+                        *current = Arc::new(policy);
+                        log::info!("rules changed; now in force");
+                    }
+                    changed
+                });
+            }
+            Err(error) => {
+                *failures += 1;
+                if *failures == 1 || failures.is_power_of_two() {
+                    log::warn!("{error} (the rules in force stay; tried {failures} times)");
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the engine in step with the database at `path` (see [`Follower`]),
+/// with no one to tell of problems.
 pub fn follow(
     path: PathBuf,
     sender: PolicySender,
     rules: Rules,
     stop: Receiver<()>,
 ) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("hush-store-sync".into())
-        .spawn(move || {
-            let mut failures = 0u32;
-            let mut retention_due = Instant::now();
-            while !sender.is_closed() {
-                let now = Instant::now();
-                if now >= retention_due {
-                    apply_retention(&path);
-                    retention_due = now + RETENTION_EVERY;
-                }
-                let wake = match rules {
-                    Rules::Follow => retention_due.min(now + POLL),
-                    Rules::Leave => retention_due,
-                };
-                match stop.recv_timeout(wake.saturating_duration_since(now)) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-                }
-                if rules == Rules::Leave {
-                    continue;
-                }
-                // The platform may have switched networks since the start.
-                let network = sender.borrow().active_network();
-                match load(&path, network) {
-                    Ok(policy) => {
-                        failures = 0;
-                        sender.send_if_modified(|current| {
-                            let changed = **current != policy;
-                            if changed {
-                                *current = Arc::new(policy);
-                                log::info!("rules changed; now in force");
-                            }
-                            changed
-                        });
-                    }
-                    Err(error) => {
-                        failures += 1;
-                        if failures == 1 || failures.is_power_of_two() {
-                            log::warn!("{error} (the rules in force stay; tried {failures} times)");
-                        }
-                    }
-                }
-            }
-        })
+    Follower {
+        path,
+        sender,
+        rules,
+        health: Arc::new(HealthCell::new(Vec::new())),
+        #[cfg(feature = "fault-injection")]
+        fault: Arc::default(),
+    }
+    .spawn(stop)
 }
 
 fn apply_retention(path: &Path) {

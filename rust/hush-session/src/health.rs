@@ -96,7 +96,9 @@ impl HealthCell {
     fn lock(&self) -> std::sync::MutexGuard<'_, Health> {
         // Each update is a whole assignment: a poisoned lock holds a
         // consistent value.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

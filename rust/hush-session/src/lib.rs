@@ -15,6 +15,7 @@
 pub mod api;
 pub mod follow;
 pub mod health;
+mod supervise;
 
 #[cfg(feature = "fault-injection")]
 pub use health::Fault;
@@ -25,18 +26,19 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use hush_dns::BlockMode;
 use hush_engine::owner::OwnerLookup;
 use hush_engine::{
-    policy_channel, AppMode, AppPolicy, DiscardEvents, DnsConfig, DnsFirewall, DomainAction,
-    EventSink, Lists, Network, Platform, PolicySender, RelayConfig, SocketProtector, Stats,
+    policy_channel, AppMode, AppPolicy, DiscardEvents, DnsConfig, DomainAction, EventSink, Lists,
+    Network, PolicySender, RelayConfig, SocketProtector, Stats,
 };
 use hush_rules::{AddressRules, AddressRulesBuilder, ListKind, RuleSet, RuleSetBuilder};
 use hush_store::recover::Recovery;
 use hush_store::rules;
 use hush_store::EventWriter;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -54,7 +56,9 @@ pub enum SessionError {
     },
     #[error("{0}")]
     Store(#[from] hush_store::StoreError),
-    #[error("the MTU is {0}; IPv6 needs at least 1280")]
+    #[error(
+        "the MTU is {0}; it must be from 1280 (IPv6's minimum) to 65535 (the largest IP packet)"
+    )]
     Mtu(usize),
     #[error("failed to start the engine: {0}")]
     Start(String),
@@ -137,6 +141,14 @@ impl ListLoad {
     }
 }
 
+/// The smallest MTU IPv6 allows.
+pub const MIN_MTU: usize = 1280;
+/// The largest IP packet.
+pub const MAX_MTU: usize = 65_535;
+/// How long a start waits for the database's first opening (a recovery
+/// reads the whole file) before it goes on without it.
+const START_WAIT: Duration = Duration::from_secs(3);
+
 /// How many rejected lines of a list are kept to show.
 const REJECTED_SHOWN: usize = 5;
 
@@ -156,7 +168,8 @@ pub struct Finished {
 /// it went.
 pub struct Session {
     engine: Option<JoinHandle<Result<Stats, String>>>,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// Set to true to stop the engine (each of its runs watches it).
+    shutdown: watch::Sender<bool>,
     policy: PolicySender,
     live: watch::Receiver<Stats>,
     writer: Option<Arc<EventWriter>>,
@@ -171,7 +184,14 @@ pub struct Session {
     health: Arc<health::HealthCell>,
     /// Why filtering ends, recorded when the session finishes.
     stop_reason: String,
+    #[cfg(feature = "fault-injection")]
+    faults: Arc<hush_engine::Faults>,
+    #[cfg(feature = "fault-injection")]
+    follower_fault: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// Restarts allowed within a minute before traffic is held (for tests).
+pub const MAX_RESTARTS_FOR_TESTS: usize = supervise::MAX_RESTARTS;
 
 /// The gap reason of a session its owner stopped.
 pub const STOPPED_BY_OWNER: &str = "stopped";
@@ -181,82 +201,130 @@ pub const REVOKED: &str = "revoked";
 impl Session {
     /// Loads the lists, opens the store (moving a broken one aside), reads
     /// the rules, and starts the relay on `tun`. Returns once the relay runs.
+    ///
+    /// Only a configuration that cannot work (an MTU out of range) or a
+    /// platform that cannot run a thread stops the start. Anything else is
+    /// started around and reported in [`Session::health`]: a list that
+    /// cannot be read is left out (the built-in list and the readable ones
+    /// apply), a database that cannot be opened or written keeps its events
+    /// in a bounded memory log until it can, and unreadable rules leave the
+    /// defaults in force until they can be read.
     pub fn start(
         tun: OwnedFd,
         config: SessionConfig,
         protector: Arc<dyn SocketProtector>,
         owners: Arc<dyn OwnerLookup>,
     ) -> Result<Session, SessionError> {
-        if config.mtu < 1280 {
+        if !(MIN_MTU..=MAX_MTU).contains(&config.mtu) {
             return Err(SessionError::Mtu(config.mtu));
         }
-        let (lists, loads) = read_lists(&config)?;
+        let (lists, loads, mut problems) = read_lists_leniently(&config);
 
-        let mut recovery = None;
         let (events, writer): (Arc<dyn EventSink>, Option<Arc<EventWriter>>) =
             match &config.database {
                 Some(path) => {
-                    let (connection, recovered) = hush_store::recover::open_or_recover(path)
-                        .map_err(|source| database_error(path, source))?;
-                    recovery = recovered;
-                    record_loads(&connection, &loads)?;
-                    let writer = Arc::new(EventWriter::start(connection, EVENT_QUEUE)?);
+                    let writer = Arc::new(EventWriter::open(path, EVENT_QUEUE)?);
                     (writer.clone(), Some(writer))
                 }
                 None => (Arc::new(DiscardEvents), None),
             };
-        let mut firewall = DnsFirewall::new(
-            DnsConfig {
-                block_mode: config.block_mode,
-                ..DnsConfig::default()
-            },
-            Arc::clone(&lists.names),
-            events,
-        );
-        firewall.set_address_rules(Arc::clone(&lists.addresses));
-        let (lists, lists_updates) = watch::channel(lists);
-
+        let mut recovery = None;
         let initial = match &config.database {
-            Some(path) => follow::load(path, config.network).map_err(SessionError::Start)?,
-            None => {
-                let mut policy = AppPolicy::default();
-                policy.set_active_network(config.network);
-                policy
+            Some(path) => {
+                // The writer's thread has opened (or recovered) the file by
+                // the time the rules are read, or has found it unusable.
+                if let Some(writer) = &writer {
+                    wait_for_store(writer, START_WAIT);
+                    recovery = writer.recovery();
+                }
+                match record_loads_at(path, &loads)
+                    .and_then(|()| follow::load(path, config.network).map_err(SessionError::Start))
+                {
+                    Ok(policy) => Some(policy),
+                    Err(error) => {
+                        problems.push(Problem {
+                            kind: ProblemKind::Rules,
+                            message: format!(
+                                "the stored rules could not be read, so the defaults apply \
+                                 until they can: {error}"
+                            ),
+                        });
+                        None
+                    }
+                }
             }
+            None => None,
         };
-        let (policy, policy_updates) = policy_channel(initial);
+        let rules_loaded = initial.is_some() || config.database.is_none();
+        let initial = initial.unwrap_or_else(|| {
+            let mut policy = AppPolicy::default();
+            policy.set_active_network(config.network);
+            policy
+        });
+        let (policy, policy_kept) = policy_channel(initial);
+        let (lists, lists_updates) = watch::channel(lists);
+        let health = Arc::new(health::HealthCell::new(problems));
+        #[cfg(feature = "fault-injection")]
+        let follower_fault = Arc::new(std::sync::atomic::AtomicBool::new(false));
         // With a store, a thread applies retention, and follows the rules
-        // when another process may change them.
+        // when another process may change them (or until they can be read).
         let (follower_stop, follower) = match &config.database {
             Some(path) => {
                 let (stop, stopped) = std::sync::mpsc::channel();
                 let rules = if config.follow_stored_rules {
                     follow::Rules::Follow
-                } else {
+                } else if rules_loaded {
                     follow::Rules::Leave
+                } else {
+                    follow::Rules::UntilRead
                 };
-                let follower = follow::follow(path.clone(), policy.clone(), rules, stopped)
-                    .map_err(|e| SessionError::Start(format!("cannot follow the store: {e}")))?;
+                let follower = follow::Follower {
+                    path: path.clone(),
+                    sender: policy.clone(),
+                    rules,
+                    health: Arc::clone(&health),
+                    #[cfg(feature = "fault-injection")]
+                    fault: Arc::clone(&follower_fault),
+                }
+                .spawn(stopped)
+                .map_err(|e| SessionError::Start(format!("cannot follow the store: {e}")))?;
                 (Some(stop), Some(follower))
             }
             None => (None, None),
         };
 
+        let tun = Arc::new(std::fs::File::from(tun));
         let (live_stats, live) = watch::channel(Stats::default());
-        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-        let (started, started_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
-        let relay = RelayConfig {
-            mtu: config.mtu,
-            ..RelayConfig::default()
-        };
-        let upstream = config.upstream;
-        let platform = Platform {
-            protector: Arc::clone(&protector),
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (network_changes, network_rx) = watch::channel(0u64);
+        #[cfg(feature = "fault-injection")]
+        let faults = hush_engine::Faults::new();
+        let engine = supervise::Engine {
+            tun,
+            relay: RelayConfig {
+                mtu: config.mtu,
+                ..RelayConfig::default()
+            },
+            dns: DnsConfig {
+                block_mode: config.block_mode,
+                ..DnsConfig::default()
+            },
+            upstream: config.upstream,
+            protector,
             owners,
-            policy: policy_updates,
-            live_stats: Some(live_stats),
-            lists: Some(lists_updates),
+            policy: policy.clone(),
+            _policy_kept: policy_kept,
+            lists: lists_updates,
+            events,
+            writer: writer.clone(),
+            live: live_stats,
+            network_changes: network_rx,
+            shutdown: shutdown_rx,
+            health: Arc::clone(&health),
+            #[cfg(feature = "fault-injection")]
+            faults: Arc::clone(&faults),
         };
+        let (started, started_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
         let engine = std::thread::Builder::new()
             .name("hush-engine".into())
             .spawn(move || {
@@ -275,27 +343,13 @@ impl Session {
                         return Err(error);
                     }
                 };
-                runtime.block_on(async move {
-                    let upstream = match hush_engine::open_upstream(upstream, protector.as_ref()) {
-                        Ok(upstream) => upstream,
-                        Err(e) => {
-                            let _ = started.send(Err(e.to_string()));
-                            return Err(e.to_string());
-                        }
-                    };
-                    let _ = started.send(Ok(()));
-                    let shutdown = async {
-                        let _ = shutdown_rx.await;
-                    };
-                    hush_engine::run_relay(tun, relay, firewall, upstream, platform, shutdown)
-                        .await
-                        .map_err(|e| e.to_string())
-                })
+                let _ = started.send(Ok(()));
+                engine.supervise(&runtime)
             })
             .map_err(|e| SessionError::Start(e.to_string()))?;
         let mut session = Session {
             engine: Some(engine),
-            shutdown: Some(shutdown),
+            shutdown,
             policy,
             live,
             writer,
@@ -305,9 +359,13 @@ impl Session {
             lists,
             loads: std::sync::Mutex::new(loads),
             recovery,
-            network_changes: watch::channel(0).0,
-            health: Arc::new(health::HealthCell::new(Vec::new())),
+            network_changes,
+            health,
             stop_reason: STOPPED_BY_OWNER.to_string(),
+            #[cfg(feature = "fault-injection")]
+            faults,
+            #[cfg(feature = "fault-injection")]
+            follower_fault,
         };
         match started_rx.recv() {
             Ok(Ok(())) => Ok(session),
@@ -466,14 +524,26 @@ impl Session {
     /// at once, resets the TCP flows whose socket died, and moves UDP flows
     /// to the new network.
     pub fn network_changed(&self) {
-        self.network_changes.send_modify(|generation| *generation += 1);
+        self.network_changes
+            .send_modify(|generation| *generation += 1);
     }
 
     /// Makes `fault` happen in the running session, for tests of its
     /// containment. Not in builds that ship.
     #[cfg(feature = "fault-injection")]
     pub fn inject_fault(&self, fault: Fault) {
-        let _ = fault;
+        match fault {
+            Fault::PacketPath => self.faults.panic_at_next_packet(),
+            Fault::DnsPath => self.faults.panic_at_next_dns_query(),
+            Fault::Writer => {
+                if let Some(writer) = &self.writer {
+                    writer.inject_panic();
+                }
+            }
+            Fault::Follower => self
+                .follower_fault
+                .store(true, std::sync::atomic::Ordering::SeqCst),
+        }
     }
 
     /// [`Session::inject_fault`] by its word (`packet`, `dns`, `writer`,
@@ -496,6 +566,23 @@ impl Session {
     /// Whether the session filters now, and what is wrong with it.
     pub fn health(&self) -> Health {
         let mut health = self.health.get();
+        if let Some(writer) = &self.writer {
+            if let hush_store::WriterStatus::Unavailable { reason, held, .. } = writer.status() {
+                health.problems.push(Problem {
+                    kind: ProblemKind::Database,
+                    message: format!(
+                        "the activity log cannot be written ({reason}); {held} events wait \
+                         in memory and are written when it can be"
+                    ),
+                });
+            }
+        }
+        if let Some(recovery) = &self.recovery {
+            health.problems.push(Problem {
+                kind: ProblemKind::Database,
+                message: recovery.to_string(),
+            });
+        }
         if !self.is_running() && health.filtering.is_on() {
             health.filtering = Filtering::Stopped {
                 reason: "the engine ended".into(),
@@ -505,9 +592,7 @@ impl Session {
     }
 
     fn finish(&mut self) -> Result<Finished, SessionError> {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+        self.shutdown.send_replace(true);
         let outcome = match self.engine.take().map(JoinHandle::join) {
             Some(Ok(Ok(stats))) => Ok(stats),
             Some(Ok(Err(error))) => Err(SessionError::Engine(error)),
@@ -524,7 +609,11 @@ impl Session {
                 Ok(writer) => {
                     // The queue is closed: the count is final once written.
                     let dropped = Arc::clone(&writer.dropped_counter());
-                    writer.finish()?;
+                    let reason = match &outcome {
+                        Err(error) => format!("engine-stopped: {error}"),
+                        Ok(_) => self.stop_reason.clone(),
+                    };
+                    writer.finish_with(&reason)?;
                     events_dropped = dropped.load(std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(_) => {
@@ -548,6 +637,15 @@ impl Drop for Session {
                 log::warn!("the session ended with an error: {error}");
             }
         }
+    }
+}
+
+/// Waits until the writer has tried the database once (opened, recovered,
+/// or found it unusable), for at most `wait`.
+fn wait_for_store(writer: &EventWriter, wait: Duration) {
+    let deadline = Instant::now() + wait;
+    while writer.status() == hush_store::WriterStatus::Starting && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -594,6 +692,12 @@ fn read_lists(config: &SessionConfig) -> Result<(Lists, Vec<ListLoad>), SessionE
     Ok((lists, loads))
 }
 
+/// Records what loading each list found in the database at `path`.
+fn record_loads_at(path: &Path, loads: &[ListLoad]) -> Result<(), SessionError> {
+    let connection = hush_store::open(path).map_err(|source| database_error(path, source))?;
+    record_loads(&connection, loads)
+}
+
 fn record_loads(
     connection: &hush_store::Connection,
     loads: &[ListLoad],
@@ -602,6 +706,54 @@ fn record_loads(
         rules::record_list_load(connection, &load.name, &load.origin, load.entries)?;
     }
     Ok(())
+}
+
+/// [`read_lists`] for a start: a list that cannot be read is left out and
+/// reported, never a reason not to filter with the others.
+fn read_lists_leniently(config: &SessionConfig) -> (Lists, Vec<ListLoad>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut readable = config.clone();
+    let mut keep = |list: &ListFile| match std::fs::File::open(&list.path) {
+        Ok(_) => true,
+        Err(source) => {
+            problems.push(Problem {
+                kind: ProblemKind::List,
+                message: SessionError::List {
+                    path: list.path.display().to_string(),
+                    source,
+                }
+                .to_string()
+                    + "; it is left out until it can be read",
+            });
+            false
+        }
+    };
+    readable.lists.retain(&mut keep);
+    readable.address_lists.retain(&mut keep);
+    match read_lists(&readable) {
+        Ok((lists, loads)) => (lists, loads, problems),
+        // A file that opened but could not be read through: the built-in
+        // list alone rather than nothing.
+        Err(error) => {
+            problems.push(Problem {
+                kind: ProblemKind::List,
+                message: format!("{error}; only the built-in list applies"),
+            });
+            readable.lists.clear();
+            readable.address_lists.clear();
+            readable.with_default_list = true;
+            let (lists, loads) = read_lists(&readable).unwrap_or_else(|_| {
+                (
+                    Lists {
+                        names: Arc::new(RuleSetBuilder::new().build()),
+                        addresses: Arc::new(AddressRules::empty()),
+                    },
+                    Vec::new(),
+                )
+            });
+            (lists, loads, problems)
+        }
+    }
 }
 
 fn load_lists(config: &SessionConfig) -> Result<(RuleSet, Vec<ListLoad>), SessionError> {

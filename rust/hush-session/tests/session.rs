@@ -16,7 +16,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hush_engine::owner::{FakeOwners, FlowKey, Transport};
 use hush_engine::{AppMode, Network, NoProtection};
 use hush_packet::{build, parse, Checksums, Transport as Wire};
-use hush_session::{Session, SessionConfig, SessionError};
+use hush_session::{Filtering, ProblemKind, Session, SessionConfig, SessionError};
 
 const APP: &str = "198.18.0.1:40000";
 const RESOLVER: &str = "198.18.0.53:53";
@@ -173,27 +173,20 @@ fn an_apps_rule_changed_through_the_session_decides_its_next_query() {
 }
 
 #[test]
-fn bad_starts_say_what_is_wrong() {
+fn only_a_configuration_that_cannot_work_stops_a_start() {
     let tun = || OwnedFd::from(UnixDatagram::pair().unwrap().0);
     let resolver: SocketAddr = "127.0.0.1:53".parse().unwrap();
     let owners = Arc::new(FakeOwners::default());
-    let mut config = SessionConfig::new(resolver);
-    config.mtu = 1000;
-    let error = Session::start(tun(), config, Arc::new(NoProtection), owners.clone());
-    assert!(matches!(error, Err(SessionError::Mtu(1000))));
-
-    let mut config = SessionConfig::new(resolver);
-    config.lists.push(hush_session::ListFile {
-        path: "/nonexistent/list.txt".into(),
-        kind: hush_rules::ListKind::Block,
-    });
-    let error = Session::start(tun(), config, Arc::new(NoProtection), owners.clone())
-        .err()
-        .unwrap();
-    assert!(
-        error.to_string().contains("/nonexistent/list.txt"),
-        "{error}"
-    );
+    for mtu in [1000, 65_536, 70_000] {
+        let mut config = SessionConfig::new(resolver);
+        config.mtu = mtu;
+        let error = Session::start(tun(), config, Arc::new(NoProtection), owners.clone());
+        assert!(
+            matches!(&error, Err(SessionError::Mtu(m)) if *m == mtu),
+            "MTU {mtu}: {:?}",
+            error.err()
+        );
+    }
 
     // Without a database, rules cannot be changed, and say so.
     let (engine_end, _app_end) = UnixDatagram::pair().unwrap();
@@ -208,7 +201,203 @@ fn bad_starts_say_what_is_wrong() {
         session.set_app_mode(1, Network::Any, AppMode::BlockAll),
         Err(SessionError::NoDatabase)
     ));
+    assert_eq!(session.health().filtering, Filtering::On);
     session.stop().unwrap();
+}
+
+/// A session on a fake tun with a resolver that answers up to `queries`.
+fn session_with(
+    configure: impl FnOnce(&mut SessionConfig),
+    queries: usize,
+) -> (Session, UnixDatagram, std::thread::JoinHandle<()>) {
+    let (upstream, resolver) = resolver(queries);
+    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
+    app_end
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut config = SessionConfig::new(upstream);
+    configure(&mut config);
+    let session = Session::start(
+        OwnedFd::from(engine_end),
+        config,
+        Arc::new(NoProtection),
+        Arc::new(FakeOwners::default()),
+    )
+    .unwrap();
+    (session, app_end, resolver)
+}
+
+/// The answer code to a query for `name`, asked again (each time with a
+/// new ID) until one comes or `within` passes; how long it took.
+fn ask(app_end: &UnixDatagram, name: &str, within: Duration) -> (ResponseCode, Duration) {
+    let asked = Instant::now();
+    let mut buffer = [0u8; 4096];
+    let mut id = 100u16;
+    while asked.elapsed() < within {
+        id = id.wrapping_add(1);
+        app_end.send(&query(name, id)).unwrap();
+        let wait = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < wait {
+            let Ok(len) = app_end.recv(&mut buffer) else {
+                continue;
+            };
+            let view = parse(&buffer[..len], Checksums::Verify).unwrap();
+            if let Wire::Udp(udp) = view.transport {
+                let message = Message::from_vec(udp.payload).unwrap();
+                if message.metadata.id == id {
+                    return (message.metadata.response_code, asked.elapsed());
+                }
+            }
+        }
+    }
+    panic!("no answer for {name} within {within:?}");
+}
+
+#[test]
+fn a_missing_list_and_an_unusable_database_are_started_around_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    // A database from a newer Hush (after a downgrade): never touched.
+    {
+        let connection = rusqlite::Connection::open(&db).unwrap();
+        connection
+            .execute_batch("CREATE TABLE future (x); PRAGMA user_version = 999;")
+            .unwrap();
+    }
+    let before = std::fs::read(&db).unwrap();
+    let (session, app_end, resolver) = session_with(
+        |config| {
+            config.database = Some(db.clone());
+            config.lists.push(hush_session::ListFile {
+                path: "/nonexistent/list.txt".into(),
+                kind: hush_rules::ListKind::Block,
+            });
+        },
+        1,
+    );
+    // The built-in list still blocks; allowed names are still answered.
+    let (code, _) = ask(&app_end, "tracking.miui.com.", Duration::from_secs(2));
+    assert_eq!(code, ResponseCode::NXDomain);
+    let (code, _) = ask(&app_end, "example.org.", Duration::from_secs(2));
+    assert_eq!(code, ResponseCode::NoError);
+    let health = session.health();
+    assert_eq!(health.filtering, Filtering::On);
+    let kinds: Vec<ProblemKind> = health.problems.iter().map(|p| p.kind).collect();
+    assert!(kinds.contains(&ProblemKind::List), "{health:?}");
+    assert!(kinds.contains(&ProblemKind::Database), "{health:?}");
+    assert!(
+        health
+            .problems
+            .iter()
+            .any(|p| p.message.contains("/nonexistent/list.txt")),
+        "{health:?}"
+    );
+    let _ = session.stop();
+    resolver.join().unwrap();
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the newer database was touched"
+    );
+}
+
+#[cfg(feature = "fault-injection")]
+mod faults {
+    use super::*;
+    use hush_session::Fault;
+
+    #[test]
+    fn a_panic_in_the_engine_is_contained_and_filtering_resumes_within_a_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hush.db");
+        let (session, app_end, resolver) =
+            session_with(|config| config.database = Some(db.clone()), 2);
+        let (code, _) = ask(&app_end, "example.org.", Duration::from_secs(2));
+        assert_eq!(code, ResponseCode::NoError);
+        // Counts are published every quarter second; what a run counted
+        // since its last publication is lost with it.
+        std::thread::sleep(hush_engine::STATS_EVERY * 2);
+        for fault in [Fault::PacketPath, Fault::DnsPath] {
+            session.inject_fault(fault);
+            // The query that meets the fault is lost with the engine; the
+            // app asks again, as resolvers do, and is answered.
+            let (code, took) = ask(&app_end, "tracking.miui.com.", Duration::from_secs(3));
+            assert_eq!(code, ResponseCode::NXDomain, "{fault:?}");
+            assert!(took < Duration::from_secs(1), "{fault:?}: {took:?}");
+        }
+        let (code, _) = ask(&app_end, "example.org.", Duration::from_secs(2));
+        assert_eq!(code, ResponseCode::NoError);
+        let health = session.health();
+        assert_eq!(health.filtering, Filtering::On);
+        assert_eq!(health.restarts, 2);
+        // Counts carry over the restarts.
+        let stats = session.stats();
+        assert_eq!(stats.engine_restarts, 2);
+        assert!(stats.forwarded >= 1, "{stats:?}");
+        session.stop().unwrap();
+        resolver.join().unwrap();
+        let connection = hush_store::open(&db).unwrap();
+        let gaps = hush_store::gaps::list(&connection, None, 10).unwrap();
+        let restarts: Vec<&str> = gaps
+            .iter()
+            .map(|g| g.reason.as_str())
+            .filter(|r| r.starts_with("engine-restart: "))
+            .collect();
+        assert_eq!(restarts.len(), 2, "{gaps:?}");
+        assert!(
+            restarts.iter().all(|r| r.contains("injected fault")),
+            "{gaps:?}"
+        );
+    }
+
+    #[test]
+    fn an_engine_that_keeps_failing_holds_traffic_and_never_lets_it_through() {
+        // The resolver must see nothing once the engine is held.
+        let (session, app_end, resolver) = session_with(|_| {}, 0);
+        for _ in 0..=hush_session::MAX_RESTARTS_FOR_TESTS {
+            session.inject_fault(Fault::PacketPath);
+            let _ = ask(&app_end, "tracking.miui.com.", Duration::from_secs(3));
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !matches!(session.health().filtering, Filtering::Holding { .. }) {
+            assert!(Instant::now() < deadline, "{:?}", session.health());
+            session.inject_fault(Fault::PacketPath);
+            let _ = app_end.send(&query("example.org.", 7));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Held: an allowed name gets SERVFAIL from Hush, never the resolver.
+        let (code, _) = ask(&app_end, "example.org.", Duration::from_secs(2));
+        assert_eq!(code, ResponseCode::ServFail);
+        let stats = session.stats();
+        assert!(stats.servfail_while_holding >= 1, "{stats:?}");
+        let asked = Instant::now();
+        let _ = session.stop();
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "a held session stops at once"
+        );
+        resolver.join().unwrap();
+    }
+}
+
+#[test]
+fn a_network_change_reopens_the_dns_sockets_and_lookups_go_on() {
+    let (session, app_end, resolver) = session_with(|_| {}, 3);
+    let (code, _) = ask(&app_end, "example.org.", Duration::from_secs(2));
+    assert_eq!(code, ResponseCode::NoError);
+    session.network_changed();
+    let (code, took) = ask(&app_end, "example.net.", Duration::from_secs(2));
+    assert_eq!(code, ResponseCode::NoError);
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while session.stats().network_changes != 1 {
+        assert!(Instant::now() < deadline, "{:?}", session.stats());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    session.network_changed();
+    let (code, _) = ask(&app_end, "example.com.", Duration::from_secs(2));
+    assert_eq!(code, ResponseCode::NoError);
+    session.stop().unwrap();
+    resolver.join().unwrap();
 }
 
 #[test]
