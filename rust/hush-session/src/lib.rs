@@ -567,6 +567,15 @@ impl Session {
     pub fn health(&self) -> Health {
         let mut health = self.health.get();
         if let Some(writer) = &self.writer {
+            if let Some(lost @ 1..) = writer.lost_at_last_kill() {
+                health.problems.push(Problem {
+                    kind: ProblemKind::Database,
+                    message: format!(
+                        "at least {lost} events were lost when Hush was last ended without \
+                         stopping (killed); they are counted as dropped"
+                    ),
+                });
+            }
             if let hush_store::WriterStatus::Unavailable { reason, held, .. } = writer.status() {
                 health.problems.push(Problem {
                     kind: ProblemKind::Database,

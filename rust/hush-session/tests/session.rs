@@ -465,3 +465,33 @@ fn reloaded_lists_judge_the_next_query_and_a_bad_reload_changes_nothing() {
         .unwrap();
     assert_eq!(extra.entries, 1, "the reload was recorded");
 }
+
+#[test]
+fn every_period_without_filtering_is_a_gap_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    let (session, _app_end, resolver) =
+        session_with(|config| config.database = Some(db.clone()), 0);
+    session.stop_because(hush_session::REVOKED).unwrap();
+    resolver.join().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let (session, _app_end, resolver) =
+        session_with(|config| config.database = Some(db.clone()), 0);
+    assert_eq!(session.health().filtering, Filtering::On);
+    session.stop().unwrap();
+    resolver.join().unwrap();
+    let connection = hush_store::open(&db).unwrap();
+    let gaps = hush_store::gaps::list(&connection, None, 10).unwrap();
+    let seen: Vec<(&str, bool)> = gaps
+        .iter()
+        .map(|g| (g.reason.as_str(), g.end_ms.is_some()))
+        .collect();
+    // Newest first: the owner's stop is open until the next start; the
+    // revoke ended when the second session started.
+    assert_eq!(seen, [("stopped", false), ("revoked", true)], "{gaps:?}");
+    let revoked = &gaps[1];
+    assert!(
+        revoked.end_ms.unwrap() >= revoked.start_ms + 20,
+        "{revoked:?}"
+    );
+}
