@@ -7,6 +7,10 @@
 //! Every DNS query to port 53 is taken, whatever address the app sent it to,
 //! and answered from the address it was sent to, so the app sees the resolver
 //! it asked for answer.
+//!
+//! The judging of a query and the reading of an answer are shared with DNS
+//! over TCP (`relay::dns_stream`): [`DnsFirewall::judge_query`] and
+//! [`DnsFirewall::take_answer`] see DNS payloads only, whatever carried them.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -54,6 +58,28 @@ pub enum Step {
     Forward(Vec<u8>),
     /// Nothing to send; the reason is counted in [`Stats`].
     Drop,
+}
+
+/// What carried a query, as the activity log tells it: the record type
+/// alone for UDP ("A"), with "/tcp" after it for TCP ("A/tcp").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    Udp,
+    Tcp,
+}
+
+/// The firewall's decision on one query, whatever carried it.
+#[derive(Debug)]
+pub(crate) enum Judged {
+    /// Blocked, recorded and counted: Hush answers with this payload.
+    Blocked(Vec<u8>),
+    /// Allowed by the rules, counted as a query: the caller forwards it (or
+    /// fails it) and records which, with this reason.
+    Allowed { query: DnsQuery, reason: Reason },
+    /// Not a query Hush can act on; counted in `dropped_malformed_dns`.
+    Malformed,
+    /// Blocked, but no answer could be built; counted in `dropped_unanswerable`.
+    Unanswerable,
 }
 
 struct Pending {
@@ -189,35 +215,20 @@ impl DnsFirewall {
         payload: &[u8],
         now: Instant,
     ) -> Step {
-        let query = match hush_dns::parse_query(payload) {
-            Ok(query) => query,
-            Err(_) => {
-                self.stats.dropped_malformed_dns += 1;
-                return Step::Drop;
-            }
+        let (query, reason) = match self.judge_query(payload, resolver, uid, Via::Udp) {
+            Judged::Allowed { query, reason } => (query, reason),
+            Judged::Blocked(answer) => return self.reply(resolver, app, &answer),
+            Judged::Malformed | Judged::Unanswerable => return Step::Drop,
         };
-        self.stats.queries += 1;
-        let (verdict, reason) = policy::judge_for(&self.apps, &self.rules, uid, query.name());
-        if verdict == Verdict::Blocked {
-            self.stats.blocked += 1;
-            self.record(&query, resolver, uid, verdict, reason);
-            return match hush_dns::blocked_answer(&query, self.config.block_mode) {
-                Ok(answer) => self.reply(resolver, app, &answer),
-                Err(_) => {
-                    self.stats.dropped_unanswerable += 1;
-                    Step::Drop
-                }
-            };
-        }
         if self.pending.len() >= self.config.max_pending {
             self.stats.servfail_overload += 1;
-            self.record(&query, resolver, uid, Verdict::Failed, reason);
+            self.record(&query, resolver, uid, Verdict::Failed, reason, Via::Udp);
             return self.servfail(&query, resolver, app);
         }
         let upstream_id = self.free_query_id();
         let mut forwarded = payload.to_vec();
         hush_dns::set_message_id(&mut forwarded, upstream_id);
-        self.record(&query, resolver, uid, verdict, reason);
+        self.record(&query, resolver, uid, Verdict::Allowed, reason, Via::Udp);
         self.pending.insert(
             upstream_id,
             Pending {
@@ -233,6 +244,87 @@ impl DnsFirewall {
         Step::Forward(forwarded)
     }
 
+    /// Judges one query the app `uid` sent to `resolver` (the address it
+    /// chose), by the app's rules and the lists. A blocked query is counted
+    /// and recorded here, and its answer built; an allowed one is counted as
+    /// a query and handed back, for the caller to forward and record.
+    pub(crate) fn judge_query(
+        &mut self,
+        payload: &[u8],
+        resolver: SocketAddr,
+        uid: Option<u32>,
+        via: Via,
+    ) -> Judged {
+        let query = match hush_dns::parse_query(payload) {
+            Ok(query) => query,
+            Err(_) => {
+                self.stats.dropped_malformed_dns += 1;
+                return Judged::Malformed;
+            }
+        };
+        self.stats.queries += 1;
+        let (verdict, reason) = policy::judge_for(&self.apps, &self.rules, uid, query.name());
+        if verdict != Verdict::Blocked {
+            return Judged::Allowed { query, reason };
+        }
+        self.stats.blocked += 1;
+        self.record(&query, resolver, uid, verdict, reason, via);
+        match hush_dns::blocked_answer(&query, self.config.block_mode) {
+            Ok(answer) => Judged::Blocked(answer),
+            Err(_) => {
+                self.stats.dropped_unanswerable += 1;
+                Judged::Unanswerable
+            }
+        }
+    }
+
+    /// Whether `payload`, from the resolver, answers `query`. An answer to
+    /// another question is not for this query (a late answer to a reused
+    /// ID, or a spoof). One that is gives its addresses to the name map, for
+    /// attributing later flows. An undecodable answer on the query's ID is
+    /// taken as it is: the app's parser will judge the resolver's words.
+    pub(crate) fn take_answer(&mut self, payload: &[u8], query: &DnsQuery, now: Instant) -> bool {
+        match hush_dns::parse_answer(payload) {
+            Ok(answer) if answer.name != query.name() => false,
+            Ok(answer) => {
+                for (address, ttl) in &answer.addresses {
+                    self.names.insert(&answer.name, *address, *ttl, now);
+                }
+                true
+            }
+            Err(_) => true,
+        }
+    }
+
+    /// The SERVFAIL answer to `query`; `None` (counted) if none can be built.
+    pub(crate) fn servfail_answer(&mut self, query: &DnsQuery) -> Option<Vec<u8>> {
+        match hush_dns::servfail(query) {
+            Ok(answer) => Some(answer),
+            Err(_) => {
+                self.stats.dropped_unanswerable += 1;
+                None
+            }
+        }
+    }
+
+    /// How long a forwarded query waits for the resolver.
+    pub(crate) fn query_timeout(&self) -> Duration {
+        self.config.query_timeout
+    }
+
+    /// Records a decision on a query the app `uid` sent to `resolver`.
+    pub(crate) fn record_query(
+        &self,
+        query: &DnsQuery,
+        resolver: SocketAddr,
+        uid: Option<u32>,
+        verdict: Verdict,
+        reason: Reason,
+        via: Via,
+    ) {
+        self.record(query, resolver, uid, verdict, reason, via);
+    }
+
     /// Relays an answer from the upstream resolver. Returns the packet for the
     /// tun, or `None` for an answer no pending query is waiting for.
     pub fn on_upstream_answer(&mut self, mut payload: Vec<u8>, now: Instant) -> Option<Vec<u8>> {
@@ -240,25 +332,15 @@ impl DnsFirewall {
             self.stats.dropped_stray_answers += 1;
             return None;
         };
-        let answer = hush_dns::parse_answer(&payload);
-        // An answer whose question differs is not for this query (a late
-        // answer to a reused ID, or a spoof): leave the query waiting.
-        let matches = match (&answer, self.pending.get(&id)) {
-            (_, None) => false,
-            (Ok(answer), Some(pending)) => answer.name == pending.query.name(),
-            // Undecodable but from our resolver with our ID: the resolver's
-            // words are relayed as they are; the app's parser will judge them.
-            (Err(_), Some(_)) => true,
-        };
-        if !matches {
+        let Some(pending) = self.pending.remove(&id) else {
             self.stats.dropped_stray_answers += 1;
             return None;
-        }
-        let pending = self.pending.remove(&id)?;
-        if let Ok(answer) = &answer {
-            for (address, ttl) in &answer.addresses {
-                self.names.insert(&answer.name, *address, *ttl, now);
-            }
+        };
+        if !self.take_answer(&payload, &pending.query, now) {
+            // Not for this query: it goes on waiting.
+            self.pending.insert(id, pending);
+            self.stats.dropped_stray_answers += 1;
+            return None;
         }
         hush_dns::set_message_id(&mut payload, pending.app_query_id);
         self.stats.answered += 1;
@@ -292,6 +374,7 @@ impl DnsFirewall {
                 pending.uid,
                 Verdict::Failed,
                 Reason::UpstreamTimeout,
+                Via::Udp,
             );
             if let Step::Reply(packet) =
                 self.servfail(&pending.query, pending.resolver, pending.app)
@@ -312,12 +395,9 @@ impl DnsFirewall {
     }
 
     fn servfail(&mut self, query: &DnsQuery, resolver: SocketAddr, app: SocketAddr) -> Step {
-        match hush_dns::servfail(query) {
-            Ok(answer) => self.reply(resolver, app, &answer),
-            Err(_) => {
-                self.stats.dropped_unanswerable += 1;
-                Step::Drop
-            }
+        match self.servfail_answer(query) {
+            Some(answer) => self.reply(resolver, app, &answer),
+            None => Step::Drop,
         }
     }
 
@@ -349,7 +429,12 @@ impl DnsFirewall {
         uid: Option<u32>,
         verdict: Verdict,
         reason: Reason,
+        via: Via,
     ) {
+        let detail = match via {
+            Via::Udp => query.record_type().to_string(),
+            Via::Tcp => format!("{}/tcp", query.record_type()),
+        };
         self.events.record(Event {
             time: SystemTime::now(),
             uid,
@@ -357,7 +442,7 @@ impl DnsFirewall {
             address: resolver.ip(),
             port: resolver.port(),
             protocol: "dns",
-            detail: query.record_type().to_string(),
+            detail,
             verdict,
             reason,
         });

@@ -76,6 +76,19 @@ pub struct Stats {
     pub dropped_while_holding: u64,
     /// DNS queries answered SERVFAIL while traffic was held.
     pub servfail_while_holding: u64,
+    /// Connections to port 53 answered as DNS over TCP (not in `tcp_flows`).
+    pub dns_tcp_connections: u64,
+    /// Queries read from them; each is also in `queries`, and in `blocked`
+    /// or `forwarded`, as a UDP one would be.
+    pub dns_tcp_queries: u64,
+    pub dns_tcp_blocked: u64,
+    pub dns_tcp_forwarded: u64,
+    /// Frames that were no DNS query (a bad length, a cut message,
+    /// undecodable): each reset its connection.
+    pub dns_tcp_malformed: u64,
+    /// Queries over TCP answered SERVFAIL: no answer in time, or no
+    /// connection to the resolver.
+    pub dns_tcp_servfail: u64,
 }
 
 impl Stats {
@@ -158,6 +171,16 @@ impl fmt::Display for Stats {
         writeln!(f, "  UDP flows moved        {}", self.udp_flows_moved)?;
         writeln!(f, "engine restarts          {}", self.engine_restarts)?;
         writeln!(f, "dropped while held       {}", self.dropped_while_holding)?;
-        write!(f, "SERVFAIL while held      {}", self.servfail_while_holding)
+        writeln!(
+            f,
+            "SERVFAIL while held      {}",
+            self.servfail_while_holding
+        )?;
+        writeln!(f, "DNS over TCP connections {}", self.dns_tcp_connections)?;
+        writeln!(f, "  queries                {}", self.dns_tcp_queries)?;
+        writeln!(f, "  blocked in-engine      {}", self.dns_tcp_blocked)?;
+        writeln!(f, "  forwarded upstream     {}", self.dns_tcp_forwarded)?;
+        writeln!(f, "  SERVFAIL               {}", self.dns_tcp_servfail)?;
+        write!(f, "  malformed frames       {}", self.dns_tcp_malformed)
     }
 }

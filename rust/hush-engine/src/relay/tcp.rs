@@ -13,6 +13,9 @@
 //!    that fills it, which is all the back-pressure there is. Half-closes
 //!    and resets are passed on, each way.
 //!
+//! A flow to port 53 skips all three: it is DNS over TCP, answered message
+//! by message by the DNS firewall (see [`super::dns_stream`]).
+//!
 //! Invariants: no buffer grows past its bound; every wake-up ends with each
 //! side either making progress or registered for readiness.
 
@@ -31,9 +34,16 @@ use crate::driver::SocketProtector;
 /// Where a flow stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
-    Connecting { deadline: Instant },
-    Inspecting { deadline: Option<Instant> },
+    Connecting {
+        deadline: Instant,
+    },
+    Inspecting {
+        deadline: Option<Instant>,
+    },
     Relaying,
+    /// DNS over TCP: accepted at once; the server side is Hush's resolver
+    /// and the flow's [`TcpFlow::dns`] state carries it.
+    Dns,
 }
 
 /// How a flow ends, as the relay must carry it out.
@@ -76,6 +86,8 @@ pub(crate) struct TcpFlow {
     pub server_fin: bool,
     pub bytes_up: u64,
     pub bytes_down: u64,
+    /// The messages of a DNS-over-TCP flow (phase [`Phase::Dns`]).
+    pub dns: Option<Box<super::dns_stream::DnsStream>>,
 }
 
 /// The result of a server connect that was under way.
