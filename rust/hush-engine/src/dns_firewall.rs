@@ -131,6 +131,12 @@ impl DnsFirewall {
         &mut self.stats
     }
 
+    /// Counts on from `stats` (a previous run's, when the engine is
+    /// started again after a fault), so the owner sees one session.
+    pub fn restore_stats(&mut self, stats: Stats) {
+        self.stats = stats;
+    }
+
     /// The name an address was resolved from, for attributing later flows.
     pub fn name_of(&self, address: IpAddr, now: Instant) -> Option<&str> {
         self.names.name_of(address, now)

@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 
 use hush_engine::owner::{FakeOwners, FlowKey, NoOwners, OwnerLookup, Transport as FlowTransport};
 use hush_engine::{
-    policy_channel, run_relay, AppMode, AppPolicy, DiscardEvents, DnsConfig,
-    DnsFirewall, Event, EventSink, Network, NoProtection, Platform, PolicyReceiver, RelayConfig,
-    Stats, Verdict,
+    policy_channel, run_relay, AppMode, AppPolicy, DiscardEvents, DnsConfig, DnsFirewall, Event,
+    EventSink, Network, NoProtection, Platform, PolicyReceiver, RelayConfig, Stats, Verdict,
 };
 use hush_packet::{parse, Checksums, Transport};
 use hush_rules::RuleSetBuilder;
@@ -126,6 +125,22 @@ fn start_relay_for(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<Stats>,
 ) {
+    start_relay_with(config, owners, policy, events, live_stats, None)
+}
+
+/// [`start_relay_for`] with a channel the platform bumps on a network change.
+fn start_relay_with(
+    config: RelayConfig,
+    owners: Arc<dyn OwnerLookup>,
+    policy: PolicyReceiver,
+    events: Arc<dyn EventSink>,
+    live_stats: Option<tokio::sync::watch::Sender<Stats>>,
+    network_changes: Option<tokio::sync::watch::Receiver<u64>>,
+) -> (
+    UnixDatagram,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Stats>,
+) {
     let (engine_end, app_end) = UnixDatagram::pair().unwrap();
     app_end
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -148,7 +163,7 @@ fn start_relay_for(
                 policy,
                 live_stats,
                 lists: None,
-                network_changes: None,
+                network_changes,
                 #[cfg(feature = "fault-injection")]
                 faults: None,
             },
@@ -660,5 +675,77 @@ async fn a_lookup_that_panics_leaves_the_flow_unowned_not_stuck() {
         (stats.owner_lookups, stats.owner_unknown),
         (1, 1),
         "{stats}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_udp_flow_is_logged_and_moves_to_a_new_socket_when_the_network_changes() {
+    let server_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    server_socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let server = server_socket.local_addr().unwrap();
+    let app: SocketAddr = "127.0.0.1:41200".parse().unwrap();
+    let events = Arc::new(Recorded::default());
+    let (network, network_changes) = tokio::sync::watch::channel(0u64);
+    let (app_end, stop, relay) = start_relay_with(
+        RelayConfig::default(),
+        Arc::new(NoOwners),
+        policy_channel(AppPolicy::default()).1,
+        events.clone(),
+        None,
+        Some(network_changes),
+    );
+    let checks = tokio::task::spawn_blocking(move || {
+        // An echo server that says which source port each datagram came from.
+        let echo = |server_socket: &std::net::UdpSocket| {
+            let mut buffer = [0u8; 64];
+            let (len, from) = server_socket.recv_from(&mut buffer).unwrap();
+            server_socket.send_to(&buffer[..len], from).unwrap();
+            from.port()
+        };
+        let round = |payload: &[u8], server_socket: &std::net::UdpSocket| {
+            app_end
+                .send(&hush_packet::build::udp(app, server, payload).unwrap())
+                .unwrap();
+            let port = echo(server_socket);
+            let mut buffer = [0u8; 2048];
+            let len = app_end.recv(&mut buffer).unwrap();
+            let view = hush_packet::parse(&buffer[..len], hush_packet::Checksums::Verify).unwrap();
+            let hush_packet::Transport::Udp(udp) = view.transport else {
+                panic!("not UDP");
+            };
+            assert_eq!(udp.payload, payload);
+            (view.ip.src, udp.src_port, port)
+        };
+        let (from, from_port, before) = round(b"one", &server_socket);
+        assert_eq!((from, from_port), (server.ip(), server.port()));
+        let (_, _, again) = round(b"two", &server_socket);
+        assert_eq!(before, again, "one flow, one outside socket");
+        network.send_modify(|generation| *generation += 1);
+        std::thread::sleep(Duration::from_millis(100));
+        // The same app socket, the same flow: a new outside socket.
+        let (from, from_port, after) = round(b"three", &server_socket);
+        assert_eq!((from, from_port), (server.ip(), server.port()));
+        assert_ne!(before, after, "the flow kept its old socket");
+        (app_end, network)
+    });
+    let (_app_end, _network) = checks.await.unwrap();
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    assert_eq!(stats.network_changes, 1);
+    assert_eq!(stats.udp_flows_moved, 1);
+    assert_eq!(stats.udp_flows, 1);
+    let logged: Vec<(String, Verdict)> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| (e.protocol.to_string(), e.verdict))
+        .collect();
+    assert_eq!(
+        logged,
+        [("udp".to_string(), Verdict::Allowed)],
+        "one event per flow"
     );
 }

@@ -16,6 +16,7 @@
 //! answered (reset or ICMP error), never left to time out.
 
 mod device;
+mod dns_stream;
 mod icmp;
 mod slab;
 pub(crate) mod tcp;
@@ -846,7 +847,15 @@ impl Relay {
             self.stats().tcp_refused_overload += 1;
             return;
         }
-        let upstream = match tcp::connect(server, self.protector.as_ref()) {
+        // DNS over TCP goes to Hush's own resolver, whatever address the app
+        // chose (see `dns_stream`); the app still sees its address answer.
+        let dns = server.port() == 53;
+        let outside = if dns {
+            self.dns_upstream.address()
+        } else {
+            server
+        };
+        let upstream = match tcp::connect(outside, self.protector.as_ref()) {
             Ok(upstream) => upstream,
             Err(error) => {
                 self.answer_failed_connect(view, &error);
@@ -866,7 +875,9 @@ impl Relay {
             stack_tcp::SocketBuffer::new(vec![0; self.config.tcp_app_buffer]),
             stack_tcp::SocketBuffer::new(vec![0; self.config.tcp_server_buffer]),
         );
-        socket.pause_synack(true);
+        // DNS flows are accepted at once: their queries need no server to
+        // be judged, and an unreachable resolver is a SERVFAIL to each.
+        socket.pause_synack(!dns);
         socket.set_nagle_enabled(false);
         socket.set_ack_delay(None);
         // The handshake's bound; past it, keep-alives take over (below, in
@@ -905,10 +916,14 @@ impl Relay {
             handle,
             upstream,
             waker: waker_queue.waker_for(flow),
-            phase: Phase::Connecting {
-                deadline: now + self.config.connect_timeout,
+            phase: if dns {
+                Phase::Dns
+            } else {
+                Phase::Connecting {
+                    deadline: now + self.config.connect_timeout,
+                }
             },
-            syn: view.bytes.to_vec(),
+            syn: if dns { Vec::new() } else { view.bytes.to_vec() },
             app_isn: segment.seq,
             uid,
             dns_name,
@@ -919,9 +934,14 @@ impl Relay {
             server_fin: false,
             bytes_up: 0,
             bytes_down: 0,
+            dns: dns.then(|| dns_stream::DnsStream::new(now + self.config.connect_timeout)),
         });
         self.tcp_index.insert((app, server), flow);
-        self.stats().tcp_flows += 1;
+        if dns {
+            self.stats().dns_tcp_connections += 1;
+        } else {
+            self.stats().tcp_flows += 1;
+        }
         self.touched.push(flow);
     }
 
@@ -976,6 +996,10 @@ impl Relay {
             let keepalive = self.config.app_keepalive;
             socket.set_keep_alive(Some(stack_duration(keepalive)));
             socket.set_timeout(Some(stack_duration(keepalive + keepalive / 4)));
+        }
+        if flow.phase == Phase::Dns {
+            self.service_dns_tcp(flow_ref, now);
+            return;
         }
         if let Phase::Connecting { deadline } = flow.phase {
             match flow.poll_connect() {
@@ -1142,7 +1166,29 @@ impl Relay {
             return;
         };
         flow.last_active = now;
-        match flow.on_app_datagram(datagram.payload, self.config.udp_hold_limit) {
+        let was_sniffing = flow.is_sniffing();
+        let outcome = flow.on_app_datagram(datagram.payload, self.config.udp_hold_limit);
+        if was_sniffing && matches!(outcome, udp::Outcome::Sent | udp::Outcome::SendFailed) {
+            // Not QUIC from its first datagram: the flow is relayed as it
+            // is, and logged as allowed now (a QUIC flow is logged once its
+            // name is judged).
+            let (uid, server, host) = (flow.uid, flow.server, flow.dns_name.clone());
+            let detail = if host.is_some() {
+                "dns-name"
+            } else {
+                "address"
+            };
+            self.record(
+                uid,
+                host.as_deref(),
+                server,
+                "udp",
+                detail,
+                Verdict::Allowed,
+                Reason::Unlisted,
+            );
+        }
+        match outcome {
             udp::Outcome::Sent | udp::Outcome::Held => {}
             udp::Outcome::SendFailed => self.stats().udp_send_errors += 1,
             udp::Outcome::Refused => {
@@ -1213,25 +1259,9 @@ impl Relay {
         });
         self.udp_index.insert((app, server), flow);
         self.stats().udp_flows += 1;
-        // Register for the server's datagrams.
+        // Register for the server's datagrams. The flow is logged when its
+        // first datagram shows whether it is QUIC (see `on_udp`).
         self.touched.push(flow);
-        if let Some(flow) = self.udp.get_mut(flow) {
-            let (host, detail) = match &flow.dns_name {
-                Some(name) => (Some(name.clone()), "dns-name"),
-                None => (None, "address"),
-            };
-            if !flow.is_sniffing() {
-                self.record(
-                    uid,
-                    host.as_deref(),
-                    server,
-                    "udp",
-                    detail,
-                    Verdict::Allowed,
-                    Reason::Unlisted,
-                );
-            }
-        }
         Some(flow)
     }
 
@@ -1531,7 +1561,8 @@ fn local_addresses() -> Vec<IpAddr> {
                 match i32::from((*address).sa_family) {
                     libc::AF_INET => {
                         let v4 = &*(address as *const libc::sockaddr_in);
-                        addresses.push(IpAddr::from(u32::from_be(v4.sin_addr.s_addr).to_be_bytes()));
+                        addresses
+                            .push(IpAddr::from(u32::from_be(v4.sin_addr.s_addr).to_be_bytes()));
                     }
                     libc::AF_INET6 => {
                         let v6 = &*(address as *const libc::sockaddr_in6);

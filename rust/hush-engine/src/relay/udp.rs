@@ -136,7 +136,6 @@ impl UdpFlow {
         self.blocked
     }
 
-    /// Drops what was held and refuses what follows.
     /// Moves the flow to a new outside socket (the network changed): the
     /// app keeps its socket and the flow its state; the server sees the
     /// flow come from the new network.
@@ -144,6 +143,7 @@ impl UdpFlow {
         self.socket = socket;
     }
 
+    /// Drops what was held and refuses what follows.
     pub fn block(&mut self) {
         self.blocked = true;
         self.sniffer = None;

@@ -158,8 +158,8 @@ mod tests {
         resolver
             .set_read_timeout(Some(std::time::Duration::from_secs(2)))
             .unwrap();
-        let pool = UpstreamPool::open(resolver.local_addr().unwrap(), Arc::new(NoProtection))
-            .unwrap();
+        let pool =
+            UpstreamPool::open(resolver.local_addr().unwrap(), Arc::new(NoProtection)).unwrap();
         let mut ports = std::collections::HashSet::new();
         for i in 0..64u8 {
             pool.send(&[i]).unwrap();
@@ -182,8 +182,8 @@ mod tests {
         resolver
             .set_read_timeout(Some(std::time::Duration::from_secs(2)))
             .unwrap();
-        let pool = UpstreamPool::open(resolver.local_addr().unwrap(), Arc::new(NoProtection))
-            .unwrap();
+        let pool =
+            UpstreamPool::open(resolver.local_addr().unwrap(), Arc::new(NoProtection)).unwrap();
         // Kept open, so the kernel cannot hand their ports to the new ones.
         let old: Vec<Arc<UdpSocket>> = pool.sockets().iter().flatten().cloned().collect();
         let before: std::collections::HashSet<u16> =
