@@ -45,6 +45,9 @@ pub enum Reason {
     AppMode(AppMode),
     /// A domain rule of the user's decided: the app's own or a global one.
     DomainRule(DomainRuleHit),
+    /// The address is Hush's own inside the tun (the virtual resolver),
+    /// which answers DNS and nothing else.
+    HushAddress,
 }
 
 impl Reason {
@@ -52,7 +55,8 @@ impl Reason {
     /// `addr-list:NAME`, `addr-allow:NAME`, `unlisted`, `timeout`, `unreachable`,
     /// `app:block-all`, `app:allow-all` (the app's mode), `rule:block`,
     /// `rule:allow` (a global domain rule), `app-rule:block`, `app-rule:allow`
-    /// (a domain rule of the app's own).
+    /// (a domain rule of the app's own), `hush-address` (sent to Hush's own
+    /// virtual resolver, not on port 53).
     pub fn code(&self) -> String {
         match self {
             Reason::Blocklist(name) => format!("list:{name}"),
@@ -62,6 +66,7 @@ impl Reason {
             Reason::Unlisted => "unlisted".into(),
             Reason::UpstreamTimeout => "timeout".into(),
             Reason::Unreachable => "unreachable".into(),
+            Reason::HushAddress => "hush-address".into(),
             Reason::AppMode(mode) => format!("app:{mode}"),
             Reason::DomainRule(DomainRuleHit { action, per_app }) => {
                 let scope = if *per_app { "app-rule" } else { "rule" };

@@ -749,3 +749,57 @@ async fn a_udp_flow_is_logged_and_moves_to_a_new_socket_when_the_network_changes
         "one event per flow"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn nothing_sent_to_hushs_own_address_leaves_but_dns() {
+    // Were anything relayed, this server would see it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let own: SocketAddr = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+    let app: SocketAddr = "127.0.0.1:41300".parse().unwrap();
+    let events = Arc::new(Recorded::default());
+    let config = RelayConfig {
+        own_addresses: vec![own.ip()],
+        ..RelayConfig::default()
+    };
+    let (app_end, stop, relay) = start_relay_for(
+        config,
+        Arc::new(NoOwners),
+        policy_channel(AppPolicy::default()).1,
+        events.clone(),
+        None,
+    );
+    let checks = tokio::task::spawn_blocking(move || {
+        app_end
+            .send(&segment(app, own, TcpControl::Syn, 1000, None))
+            .unwrap();
+        let reply = next_tcp(&app_end);
+        assert!(reply.rst, "a reset, at once");
+        app_end
+            .send(&hush_packet::build::udp(app, own, b"hello").unwrap())
+            .unwrap();
+        let mut buffer = [0u8; 2048];
+        let len = app_end.recv(&mut buffer).unwrap();
+        let view = parse(&buffer[..len], Checksums::Verify).unwrap();
+        assert!(
+            matches!(view.transport, Transport::Icmp(..)),
+            "an ICMP error for the datagram"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(listener.accept().is_err(), "a connection left the device");
+        app_end
+    });
+    let _app_end = checks.await.unwrap();
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    assert_eq!((stats.tcp_blocked, stats.udp_blocked), (1, 1));
+    let reasons: Vec<String> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}:{}", e.protocol, e.reason.code()))
+        .collect();
+    assert_eq!(reasons, ["tcp:hush-address", "udp:hush-address"]);
+}

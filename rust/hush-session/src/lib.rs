@@ -94,6 +94,10 @@ pub struct SessionConfig {
     /// another process (`hush rule`) rather than through this session.
     /// Retention is applied either way.
     pub follow_stored_rules: bool,
+    /// Hush's own addresses inside the tun (the virtual DNS resolver the
+    /// platform gives the apps): DNS to them is answered by Hush, and
+    /// anything else sent to them is refused, never relayed out.
+    pub own_addresses: Vec<std::net::IpAddr>,
 }
 
 impl SessionConfig {
@@ -108,6 +112,7 @@ impl SessionConfig {
             mtu: RelayConfig::default().mtu,
             network: Network::Any,
             follow_stored_rules: false,
+            own_addresses: Vec::new(),
         }
     }
 }
@@ -303,6 +308,7 @@ impl Session {
             tun,
             relay: RelayConfig {
                 mtu: config.mtu,
+                own_addresses: config.own_addresses.clone(),
                 ..RelayConfig::default()
             },
             dns: DnsConfig {

@@ -100,6 +100,10 @@ pub struct RelayConfig {
     pub ping_idle_timeout: Duration,
     /// Datagrams of a new UDP flow held while its QUIC Initial is read.
     pub udp_hold_limit: usize,
+    /// Hush's own addresses inside the tun (the virtual DNS resolver the
+    /// platform hands the apps): DNS to them on port 53 is answered, and
+    /// anything else sent to them is refused, never relayed out.
+    pub own_addresses: Vec<IpAddr>,
 }
 
 impl Default for RelayConfig {
@@ -119,6 +123,7 @@ impl Default for RelayConfig {
             max_ping_flows: 256,
             ping_idle_timeout: Duration::from_secs(10),
             udp_hold_limit: 8,
+            own_addresses: Vec::new(),
         }
     }
 }
@@ -664,7 +669,7 @@ impl Relay {
     /// counted and recorded, and the caller ends it.
     fn cut_by_rule_change(&mut self, flow: OpenFlow, protocol: &'static str) -> bool {
         let Some((reason, host, detail)) =
-            self.now_blocked(flow.uid, flow.server.ip(), flow.dns_name, flow.seen_name)
+            self.now_blocked(flow.uid, flow.server, flow.dns_name, flow.seen_name)
         else {
             return false;
         };
@@ -686,7 +691,7 @@ impl Relay {
     fn now_blocked(
         &self,
         uid: Option<u32>,
-        address: IpAddr,
+        server: SocketAddr,
         dns_name: Option<String>,
         seen_name: Option<String>,
     ) -> Option<(Reason, Option<String>, &'static str)> {
@@ -701,17 +706,24 @@ impl Relay {
                 return Some((reason, Some(name), "rule-change"));
             }
         }
-        let (verdict, reason, _) = self.judge_destination(uid, address, &dns_name);
+        let (verdict, reason, _) = self.judge_destination(uid, server, &dns_name);
         (verdict == Verdict::Blocked).then_some((reason, dns_name, "rule-change"))
     }
 
-    /// The rules' verdict on a new flow of `uid`'s to `address`, before any byte.
+    /// The rules' verdict on a new flow of `uid`'s to `server` (port 0 for
+    /// echo), before any byte. Hush's own addresses inside the tun (the
+    /// virtual resolver) answer DNS on port 53 and nothing else: whatever
+    /// else is sent to them is refused, never relayed out.
     fn judge_destination(
         &self,
         uid: Option<u32>,
-        address: IpAddr,
+        server: SocketAddr,
         dns_name: &Option<String>,
     ) -> (Verdict, Reason, &'static str) {
+        if server.port() != 53 && self.config.own_addresses.contains(&server.ip()) {
+            return (Verdict::Blocked, Reason::HushAddress, "hush-address");
+        }
+        let address = server.ip();
         policy::judge_destination(
             self.firewall.app_policy(),
             self.firewall.rules(),
@@ -826,9 +838,7 @@ impl Relay {
             return;
         };
         let dns_name = self.dns_name(server.ip(), now);
-        if let (Verdict::Blocked, reason, detail) =
-            self.judge_destination(uid, server.ip(), &dns_name)
-        {
+        if let (Verdict::Blocked, reason, detail) = self.judge_destination(uid, server, &dns_name) {
             self.refuse_tcp(view, &segment);
             self.stats().tcp_blocked += 1;
             self.record(
@@ -1210,9 +1220,7 @@ impl Relay {
         now: Instant,
     ) -> Option<FlowRef> {
         let dns_name = self.dns_name(server.ip(), now);
-        if let (Verdict::Blocked, reason, detail) =
-            self.judge_destination(uid, server.ip(), &dns_name)
-        {
+        if let (Verdict::Blocked, reason, detail) = self.judge_destination(uid, server, &dns_name) {
             if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
                 self.device.write_packet(&error);
             }
@@ -1370,7 +1378,7 @@ impl Relay {
         let dns_name = self.dns_name(server, now);
         // Owners are looked up for TCP and UDP only, as Android's
         // `getConnectionOwnerUid` allows; echo flows are judged unowned.
-        let judged = self.judge_destination(None, server, &dns_name);
+        let judged = self.judge_destination(None, SocketAddr::new(server, 0), &dns_name);
         let blocked = Some(judged.clone()).filter(|(verdict, _, _)| *verdict == Verdict::Blocked);
         let socket = if blocked.is_some() || self.ping.len() >= self.config.max_ping_flows {
             None
