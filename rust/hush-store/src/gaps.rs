@@ -229,7 +229,10 @@ mod tests {
             end_ms: Some(9_000),
             reason: STOPPED.into(),
         };
-        assert_eq!(on_start(&connection, 9_000).unwrap(), [closed.clone()]);
+        assert_eq!(
+            on_start(&connection, 9_000).unwrap(),
+            std::slice::from_ref(&closed)
+        );
         assert_eq!(list(&connection, None, 10).unwrap(), [closed]);
         assert_eq!(last_heartbeat(&connection).unwrap(), Some((9_000, true)));
     }
@@ -244,7 +247,10 @@ mod tests {
             end_ms: Some(500_000),
             reason: KILLED.into(),
         };
-        assert_eq!(on_start(&connection, 500_000).unwrap(), [killed.clone()]);
+        assert_eq!(
+            on_start(&connection, 500_000).unwrap(),
+            std::slice::from_ref(&killed)
+        );
         assert_eq!(list(&connection, None, 10).unwrap(), [killed]);
     }
 

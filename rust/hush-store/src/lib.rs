@@ -26,7 +26,7 @@ pub use writer::{EventWriter, WriterStatus};
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use rusqlite::Connection;
 use rusqlite::{params, OptionalExtension};
@@ -236,7 +236,26 @@ pub(crate) fn open_with(path: &Path, busy: Duration) -> Result<Connection, Store
     // Before any statement: switching to WAL and migrating both take locks
     // that another process opening the same file may hold.
     connection.busy_timeout(busy)?;
-    connection.pragma_update(None, "journal_mode", "WAL")?;
+    // A newer Hush's file (after a downgrade), or one with a version no
+    // Hush writes, is left byte for byte as it is: its version is read
+    // before anything is written (switching to WAL rewrites the header).
+    schema_version(&connection)?;
+    // Changing the journal mode needs the file to itself and does not wait
+    // for it as other statements do (when another connection is opening the
+    // same new file, say): it is tried again until `busy` has passed.
+    let started = Instant::now();
+    loop {
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(error)
+                if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < busy =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     migrate(&mut connection)?;
     Ok(connection)
@@ -250,23 +269,13 @@ pub(crate) fn open_with(path: &Path, busy: Duration) -> Result<Connection, Store
 /// Hush did not write (newer, or negative) is an error, never a panic.
 pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let known = SCHEMA_VERSION;
-    let version = |connection: &Connection| -> Result<i64, StoreError> {
-        let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-        if found > known {
-            return Err(StoreError::TooNew { found, known });
-        }
-        if found < 0 {
-            return Err(StoreError::UnknownVersion { found });
-        }
-        Ok(found)
-    };
     // Most opens find the schema current, and take no write lock for it.
-    if version(connection)? == known {
+    if schema_version(connection)? == known {
         return Ok(());
     }
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let found = version(&transaction)?;
+    let found = schema_version(&transaction)?;
     if found == known {
         return Ok(());
     }
@@ -277,6 +286,20 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     transaction.pragma_update(None, "user_version", known)?;
     transaction.commit()?;
     Ok(())
+}
+
+/// The schema version of the file, if this Hush can use it: not newer than
+/// its own, and not negative.
+fn schema_version(connection: &Connection) -> Result<i64, StoreError> {
+    let known = SCHEMA_VERSION;
+    let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    if found < 0 {
+        return Err(StoreError::UnknownVersion { found });
+    }
+    Ok(found)
 }
 
 /// A stored event, as queries return it.

@@ -107,8 +107,9 @@ struct Shared {
     /// Gaps given by [`EventWriter::record_gap`], not yet taken by the thread.
     gaps: Mutex<Vec<Gap>>,
     stop_reason: Mutex<String>,
+    /// Commits still to panic ([`EventWriter::inject_panic`]).
     #[cfg(feature = "fault-injection")]
-    inject_panic: std::sync::atomic::AtomicBool,
+    inject_panics: std::sync::atomic::AtomicU32,
 }
 
 /// A lock that a panic elsewhere does not make unusable: the values kept
@@ -193,7 +194,7 @@ impl EventWriter {
             gaps: Mutex::new(Vec::new()),
             stop_reason: Mutex::new(gaps::STOPPED.into()),
             #[cfg(feature = "fault-injection")]
-            inject_panic: std::sync::atomic::AtomicBool::new(false),
+            inject_panics: std::sync::atomic::AtomicU32::new(0),
         });
         let worker = Worker {
             source,
@@ -285,14 +286,11 @@ impl EventWriter {
         }
     }
 
-    /// Makes the next batch write panic, once, for tests of the writer's
-    /// containment. Not in builds that ship.
+    /// Makes the next batch write panic, once (called `n` times, the next
+    /// `n`), for tests of the writer's containment. Not in builds that ship.
     #[cfg(feature = "fault-injection")]
     pub fn inject_panic(&self) {
-        self.shared.inject_panic.store(true, Ordering::SeqCst);
-        if let Some(sender) = &self.sender {
-            let _ = sender.try_send(Message::Wake);
-        }
+        self.shared.inject_panics.fetch_add(1, Ordering::SeqCst);
     }
 
     /// [`Self::finish_with`] for a stop by the owner ([`gaps::STOPPED`]).
@@ -613,15 +611,16 @@ impl Worker {
                 "the database is not open",
             ))));
         };
-        // Given before dropped: a drop counted between the two loads makes
-        // the stored "given but not accounted for" smaller, never larger.
-        let assigned = self.shared.assigned.load(Ordering::SeqCst);
-        let dropped = self.shared.dropped.load(Ordering::SeqCst);
+        let shared = &self.shared;
         let written = self.written + events as u64;
-        let dropped_since = dropped.saturating_sub(self.dropped_stored);
+        let dropped_stored = self.dropped_stored;
         let (begun, started_ms, gaps) = (self.begun, self.started_ms, &self.gaps);
         #[cfg(feature = "fault-injection")]
-        let inject = self.shared.inject_panic.swap(false, Ordering::SeqCst);
+        let inject = self
+            .shared
+            .inject_panics
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
         #[cfg(not(feature = "fault-injection"))]
         let inject = false;
         let batch = &self.held.make_contiguous()[..events];
@@ -648,6 +647,13 @@ impl Worker {
                 panic!("a panic injected into the log writer");
             }
             write_events(&transaction, batch)?;
+            // The counts as late as possible, for the events given while
+            // this batch was written to be counted queued; and given before
+            // dropped, so a drop counted between the two loads makes the
+            // "given but neither written nor dropped" smaller, never larger.
+            let assigned = shared.assigned.load(Ordering::SeqCst);
+            let dropped = shared.dropped.load(Ordering::SeqCst);
+            let dropped_since = dropped.saturating_sub(dropped_stored);
             transaction.execute(
                 "INSERT INTO counters (name, value) VALUES ('dropped_events', ?1)
                  ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
@@ -661,10 +667,10 @@ impl Worker {
                 gaps::on_stop(&transaction, now_ms, reason)?;
             }
             transaction.commit()?;
-            Ok::<_, StoreError>(lost)
+            Ok::<_, StoreError>((lost, dropped))
         }));
         match result {
-            Ok(Ok(lost)) => Ok(Committed {
+            Ok(Ok((lost, dropped))) => Ok(Committed {
                 events,
                 dropped,
                 lost,
@@ -1106,7 +1112,7 @@ mod tests {
             gaps: Mutex::new(Vec::new()),
             stop_reason: Mutex::new(gaps::STOPPED.into()),
             #[cfg(feature = "fault-injection")]
-            inject_panic: std::sync::atomic::AtomicBool::new(false),
+            inject_panics: std::sync::atomic::AtomicU32::new(0),
         });
         let worker = Worker {
             source: Source {

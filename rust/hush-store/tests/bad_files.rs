@@ -685,9 +685,11 @@ fn a_full_disk_is_an_error_naming_the_path_and_the_writer_survives_it() {
     // status says why.
     let deadline = Instant::now() + Duration::from_secs(20);
     let reason = loop {
-        match writer.status() {
-            WriterStatus::Unavailable { reason, held, .. } if held == 400 => break reason,
-            _ => {}
+        if let WriterStatus::Unavailable {
+            reason, held: 400, ..
+        } = writer.status()
+        {
+            break reason;
         }
         assert!(Instant::now() < deadline, "{:?}", writer.status());
         std::thread::sleep(Duration::from_millis(50));
