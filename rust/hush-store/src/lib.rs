@@ -3,16 +3,28 @@
 //!
 //! Contents: raw events and their per-hour aggregates per (app, host,
 //! action, reason), written in the same transaction; apps; per-app modes and
-//! domain rules ([`rules`]); list sources; settings.
+//! domain rules ([`rules`]); list sources; settings; the periods when Hush
+//! was not filtering ([`gaps`]); counters (events dropped, the running
+//! writer's counts and heartbeat).
 //!
-//! Layer: beside the engine, which sees it only as an [`EventSink`]. The schema
-//! is versioned with `PRAGMA user_version` and upgraded in one transaction.
-//! The file is created owner-only (0600) and run in WAL mode.
+//! Layer: beside the engine, which sees it only as an
+//! [`EventSink`](hush_engine::EventSink). The schema is versioned with
+//! `PRAGMA user_version` and upgraded in one IMMEDIATE transaction, so
+//! processes opening one file at once do not race; a file whose version
+//! this Hush did not write (newer, or negative) is refused before anything
+//! is written to it. The file is created owner-only (0600)
+//! and run in WAL mode. A file that is not a usable Hush database is kept
+//! aside and replaced ([`recover`]).
 //!
-//! Invariants: [`EventWriter::record`] never blocks; an event it cannot queue
-//! is counted, and the count is stored, so nothing is lost silently.
+//! Invariants: [`EventWriter`]'s `record` never blocks. The writer starts
+//! whatever the state of the database and never gives up on it: what it
+//! cannot write yet it holds (bounded) and writes once it can. Every event
+//! is written or counted as dropped, and the count is stored, cumulative over
+//! runs, with the events a killed run left queued (as far as its last commit
+//! tells: a lower bound), so nothing is lost silently. Every period without
+//! filtering is a gap, a killed run's too (found at the next start).
 //!
-//! Never: log the names or addresses it stores.
+//! Never: log the names or addresses it stores above debug level.
 
 #![forbid(unsafe_code)]
 
@@ -512,7 +524,9 @@ pub fn hourly_counts(connection: &Connection) -> Result<Vec<HourlyCount>, StoreE
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Events the writer could not take, as stored.
+/// Events the writers could not write, as stored: cumulative over runs, and
+/// including those a killed run left queued
+/// ([`EventWriter::lost_at_last_kill`]).
 pub fn dropped_events(connection: &Connection) -> Result<u64, StoreError> {
     let value: Option<i64> = connection
         .query_row(

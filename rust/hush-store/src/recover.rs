@@ -8,7 +8,8 @@
 //!   reports corruption;
 //! - another program's SQLite file: schema version 0 with tables in it
 //!   (Hush sets the version in the same transaction that creates its tables,
-//!   so a version-0 file with tables was never Hush's).
+//!   so a version-0 file with tables was never Hush's);
+//! - a negative schema version, which no Hush writes (a damaged header).
 //!
 //! A database with a newer schema belongs to a newer Hush: it is never
 //! touched, and stays a [`StoreError::TooNew`]. Any other error (the file

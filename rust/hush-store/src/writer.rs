@@ -3,15 +3,16 @@
 //! in.
 //!
 //! Layer: between the engine (an [`EventSink`]) and SQLite. The thread owns
-//! the database: it opens it (recovering a damaged file, [`open_or_recover`]),
-//! and if it cannot (a newer schema after a downgrade, a lock held beyond
-//! the busy timeout, a read-only directory, a full disk), or a batch cannot
-//! be written, it holds the events in memory and tries again 1 s later,
-//! then 2, 4... up to every 60 s, for as long as it takes. The state is in
+//! the database: it opens it (recovering a damaged file,
+//! [`open_or_recover`](crate::recover::open_or_recover)), and if it cannot
+//! (a newer schema after a downgrade, a lock held beyond the busy timeout, a
+//! read-only directory, a full disk), or a batch cannot be written, it holds
+//! the events in memory and tries again 1 s later, then 2, 4... up to every
+//! 60 s, for as long as it takes. The state is in
 //! [`EventWriter::status`] for the UI.
 //!
 //! Invariants:
-//! - [`EventWriter::record`] never blocks.
+//! - [`EventWriter::record`](EventSink::record) never blocks.
 //! - Every event is written, or counted as dropped: beyond `capacity`
 //!   events held, or (at most) the events of one batch that made the writer
 //!   panic three times running, or those still held when it stops on a
@@ -22,7 +23,8 @@
 //!   when the process was killed) as lost, adds it to the dropped count and
 //!   reports it ([`EventWriter::lost_at_last_kill`]). This is a lower bound:
 //!   events given after the last commit, or in a run that never committed,
-//!   leave no trace.
+//!   leave no trace. (One writer per file: two at once would mix their
+//!   counts.)
 //! - A panic while writing is caught; the connection is opened again and
 //!   the batch tried again.
 //! - Idle, the thread wakes once a minute (for the heartbeat, [`crate::gaps`]).
@@ -143,7 +145,8 @@ impl EventWriter {
     ///
     /// Opening is the thread's job: this returns at once, and fails only if
     /// the thread cannot start. A file that is not a usable Hush database is
-    /// kept aside and replaced ([`open_or_recover`]; see
+    /// kept aside and replaced
+    /// ([`open_or_recover`](crate::recover::open_or_recover); see
     /// [`Self::recovery`]); one that cannot be opened yet is tried again
     /// until it can ([`Self::status`]).
     pub fn open(path: &Path, capacity: usize) -> Result<Self, StoreError> {
@@ -234,8 +237,9 @@ impl EventWriter {
         lock(&self.shared.status).clone()
     }
 
-    /// What [`open_or_recover`] moved aside when it opened the database,
-    /// once it has (only for [`Self::open`]).
+    /// What [`open_or_recover`](crate::recover::open_or_recover) moved
+    /// aside when it opened the database, once it has (only for
+    /// [`Self::open`]).
     pub fn recovery(&self) -> Option<Recovery> {
         lock(&self.shared.recovery).clone()
     }
@@ -367,7 +371,8 @@ impl Drop for EventWriter {
 /// Where the thread (re)opens its database.
 struct Source {
     path: Option<PathBuf>,
-    /// Open with [`open_or_recover`] until the first success.
+    /// Open with [`open_or_recover`](crate::recover::open_or_recover) until
+    /// the first success.
     recover: bool,
 }
 
