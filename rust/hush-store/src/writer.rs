@@ -304,9 +304,12 @@ impl EventWriter {
 
     /// Writes what is held, opens a gap for `reason` ([`gaps::on_stop`]),
     /// stores the counts and stops the thread. The last attempt waits at
-    /// most about 2 s for a lock; if it fails (or the database never opened)
-    /// the events still held are counted as dropped and the error says how
-    /// many.
+    /// most about 2 s for a lock (after an attempt already under way, which
+    /// may wait out [`BUSY_TIMEOUT`](crate::BUSY_TIMEOUT)); if it fails (or
+    /// the database never opened) the events still held are counted as
+    /// dropped and the error ([`StoreError::Lost`]) says how many. Should the
+    /// thread not answer within 10 s (a file system that hangs), it is left
+    /// to end alone and the error says so.
     pub fn finish_with(mut self, reason: &str) -> Result<(), StoreError> {
         *lock(&self.shared.stop_reason) = reason.to_string();
         self.stop()
