@@ -5,7 +5,9 @@
 # (org.robolectric:android-all), then android-app/src/test/kotlin, and runs the JUnit 4
 # tests under Robolectric, offline. Everything comes from Maven Central; every version
 # comes from gradle/libs.versions.toml. First builds the JNI bridge (rust/hush-jni) for
-# the host with cargo and hands the tests its path (-Dhush.jni.path), for NativeCore.
+# the host with cargo, with its test-only `fault-injection` feature (NativeCore's
+# panicForTest and injectFaultForTest; the Android build never has it), and hands the
+# tests its path (-Dhush.jni.path), for NativeCore.
 #
 # usage: tests/android/jvm.sh [TEST_FILTER...]
 #        tests/android/jvm.sh --main CLASS [ARG...]
@@ -76,12 +78,13 @@ jdk_major=$("$JAVAC" -version 2>&1 | sed -n 's/^javac \([0-9]*\).*/\1/p')
 export JAVA_HOME
 command -v python3 >/dev/null || apt_install python3
 
-# ---- the JNI bridge, rust/hush-jni, built for the host (cargo's own target dir) ----
+# ---- the JNI bridge, rust/hush-jni, built for the host (cargo's own target dir),
+# with the test-only entries (feature fault-injection) ----
 # Prints the absolute path of the shared library cargo built.
 build_jni() {
     local offline=()
     [ "${HUSH_JVM_OFFLINE:-0}" = 1 ] && offline=(--offline)
-    cargo build -q -p hush-jni --manifest-path "$ROOT/Cargo.toml" "${offline[@]}" \
+    cargo build -q -p hush-jni --features fault-injection --manifest-path "$ROOT/Cargo.toml" "${offline[@]}" \
         --message-format=json-render-diagnostics |
     python3 -c '
 import json, os, sys
@@ -103,7 +106,7 @@ if [ "$APP_CLASSES_ONLY" = 0 ]; then
     command -v cargo >/dev/null || die "no cargo: the tests need rust/hush-jni built for the host"
     t0=$SECONDS
     if ! JNI_LIB=$(build_jni) || [ ! -f "$JNI_LIB" ]; then
-        log "cannot build rust/hush-jni (cargo build -p hush-jni)"
+        log "cannot build rust/hush-jni (cargo build -p hush-jni --features fault-injection)"
         echo "jvm tests: 0 passed, 1 failed"
         exit 1
     fi

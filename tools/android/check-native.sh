@@ -4,7 +4,10 @@
 #   - DT_SONAME is libhush_jni.so; no TEXTREL, RPATH or RUNPATH;
 #   - NEEDED is a subset of {libc.so, libm.so, libdl.so, liblog.so};
 #   - the dynamic symbols it defines (exports) are only Java_* and JNI_OnLoad,
-#     and include one for every `external fun` of android-app/src/main;
+#     and include one for every `external fun` of android-app/src/main, except
+#     the test-only entries (TEST_ONLY_JNI), which it must NOT export: they
+#     exist only in the host library the JVM tests load (hush-jni's
+#     `fault-injection` feature);
 #   - every symbol it leaves undefined is in tools/android/bionic/*.symbols;
 #   - every LOAD segment is aligned to 16 KiB (Android 15+ 16 KiB pages);
 #   - a GNU_EH_FRAME segment (the unwinder's index of unwind tables);
@@ -22,6 +25,11 @@ dir=${1:-$HUSH_ROOT/build/android/jniLibs}
 allowed_needed="libc.so libdl.so liblog.so libm.so"
 bionic=$(hush_bionic_symbols)
 
+# `external fun`s of the app that a shipped library must not have: they make
+# the native code panic or inject faults (rust/hush-jni, feature
+# fault-injection; NativeCore documents them as UnsatisfiedLinkError on a phone).
+TEST_ONLY_JNI="panicForTest injectFaultForTest"
+
 # The JNI entry points the app declares: `external fun NAME` in the Kotlin
 # sources of android-app/src/main, each file being one class or object named
 # as the file, in its `package`; JNI's short name mangling ("_" -> "_1").
@@ -32,6 +40,7 @@ kotlin_jni_symbols() {
     pkg=$(sed -n 's/^package \([A-Za-z0-9_.]*\).*/\1/p' "$f" | head -1)
     cls=$(basename "$f" .kt)
     sed -n 's/.*external fun \([A-Za-z0-9_]*\).*/\1/p' "$f" | while IFS= read -r name; do
+      [[ " $TEST_ONLY_JNI " == *" $name "* ]] && continue
       pkg=${pkg//_/_1}
       echo "Java_${pkg//./_}_${cls//_/_1}_${name//_/_1}"
     done
@@ -92,6 +101,8 @@ for t in "${HUSH_ANDROID_TARGETS[@]}"; do
   bad_exports=$(grep -Ev '^(Java_.*|JNI_OnLoad)$' <<<"$exported" || true)
   [[ -z $bad_exports ]] || fail "$abi: exports other than Java_*/JNI_OnLoad: $(words "$bad_exports")"
   grep -qx JNI_OnLoad <<<"$exported" || fail "$abi: JNI_OnLoad not exported"
+  test_only=$(grep -E "^Java_.*_($(tr ' ' '|' <<<"$TEST_ONLY_JNI"))\$" <<<"$exported" || true)
+  [[ -z $test_only ]] || fail "$abi: exports test-only JNI entries (built with feature fault-injection?): $(words "$test_only")"
   n_java=$(grep -c '^Java_' <<<"$exported" || true)
   ((n_java > 0)) || fail "$abi: no Java_* entry point exported"
   if [[ -n $jni_wanted ]]; then

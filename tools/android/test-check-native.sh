@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests check-native.sh itself: it must pass a small library that keeps every
 # rule and fail, for the right reason, each library that breaks one: a
-# missing export for an `external fun` of the app, a wrong DT_SONAME, an extra export, an import missing from the Bionic lists, a
+# missing export for an `external fun` of the app, a wrong DT_SONAME, an extra export,
+# a test-only JNI entry (panicForTest) exported, an import missing from the Bionic lists, a
 # strong import of a symbol listed as weak, a NEEDED outside Bionic's four,
 # no GNU_EH_FRAME, 4 KiB segment alignment.
 # Builds the libraries with the stub sysroot (build-native.sh or
@@ -39,6 +40,11 @@ cat >"$tmp/strongweak.c" <<'EOF'
 long getrandom(void* buf, unsigned long n, unsigned flags);
 int JNI_OnLoad(void* vm, void* reserved) { return (int)getrandom(0, 0, 0); }
 void Java_org_hush_Test_f(void) {}
+EOF
+cat >"$tmp/testonly.c" <<'EOF'
+int JNI_OnLoad(void* vm, void* reserved) { return 0; }
+void Java_org_hush_Test_f(void) {}
+void Java_org_hush_android_core_NativeCore_panicForTest(void) {}
 EOF
 cp "$tmp/ok.c" "$tmp/needed.c"
 cp "$tmp/ok.c" "$tmp/soname.c"
@@ -95,6 +101,8 @@ build_case soname -Wl,-z,max-page-size=16384 -Wl,-soname,libother.so
 expect fail soname "DT_SONAME is 'libother.so'"
 build_case export -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384
 expect fail export "exports other than Java_\*/JNI_OnLoad: hush_leaked_export"
+build_case testonly -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384
+expect fail testonly "exports test-only JNI entries .*: Java_org_hush_android_core_NativeCore_panicForTest"
 build_case import -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384 -Wl,-z,undefs
 expect fail import "not in tools/android/bionic/\*.symbols: fork"
 build_case strongweak -Wl,-soname,libhush_jni.so -Wl,-z,max-page-size=16384 -Wl,-z,undefs

@@ -277,7 +277,9 @@ fn normalize(name: &str) -> Result<String, BridgeError> {
 }
 
 /// `panicForTest()`: panics, to prove a panic becomes a
-/// `RuntimeException` and leaves the JVM running.
+/// `RuntimeException` and leaves the JVM running. Only with the
+/// `fault-injection` feature (test builds).
+#[cfg(feature = "fault-injection")]
 #[jni_mangle("org.hush.android.core.NativeCore")]
 pub extern "system" fn panic_for_test<'local>(env: EnvUnowned<'local>, _class: JClass<'local>) {
     entry(env, |_| -> Result<(), BridgeError> {

@@ -119,7 +119,7 @@ fn stats(handle: jlong) -> Result<String, BridgeError> {
     if let Some(stats) = running {
         return Ok(stats);
     }
-    let why = match take_session(handle)?.stop() {
+    let why = match take_session(handle)?.stop_because(ENDED_ON_ITS_OWN) {
         Ok(_) => "it ended on its own".to_string(),
         Err(error) => error.to_string(),
     };
@@ -128,11 +128,16 @@ fn stats(handle: jlong) -> Result<String, BridgeError> {
     )))
 }
 
-fn stop(handle: jlong) -> Result<String, BridgeError> {
+/// The gap reason of a session whose relay ended on its own (its tun
+/// failed), found by the next call for its counts.
+const ENDED_ON_ITS_OWN: &str = "ended";
+
+fn stop(handle: jlong, reason: &str) -> Result<String, BridgeError> {
+    let reason = api::stop_reason(reason)?;
     let session = take_session(handle)?;
     let (last, dropped) = (session.stats(), session.events_dropped());
     // The registry is not held while the engine winds down.
-    let (stats, dropped, error) = match session.stop() {
+    let (stats, dropped, error) = match session.stop_because(reason) {
         Ok(finished) => (finished.stats, finished.events_dropped, None),
         Err(error) => (last, dropped, Some(error.to_string())),
     };
@@ -153,14 +158,68 @@ pub extern "system" fn start_session<'local>(
     entry(env, |env| start(env, tun_fd, &config, &platform))
 }
 
-/// `stopSession(handle: Long): String`: stops it; JSON `{"stats", "error"}`.
+/// `stopSession(handle: Long, reason: String): String`: stops it, recording
+/// why filtering ends (`stopped` by the owner, `revoked` by another VPN, or
+/// the platform's own short words); JSON `{"stats", "error"}`.
 #[jni_mangle("org.hush.android.core.NativeCore")]
 pub extern "system" fn stop_session<'local>(
     env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
+    reason: JString<'local>,
 ) -> JString<'local> {
-    entry(env, |_| stop(handle))
+    entry(env, |env| stop(handle, &arg_string(env, &reason)?))
+}
+
+/// `networkChanged(handle: Long)`: the platform's network changed (another
+/// network, or new addresses on the same one).
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn network_changed<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    entry(env, |_| {
+        with_session(handle, |s| {
+            s.network_changed();
+            Ok(())
+        })
+    })
+}
+
+/// `sessionHealth(handle: Long): String`: whether it filters, its engine
+/// restarts and its problems, JSON ([`api::health_json`]).
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn session_health<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JString<'local> {
+    entry(env, |_| {
+        with_session(handle, |s| Ok(api::health_json(&s.health())))
+    })
+}
+
+/// `injectFaultForTest(handle: Long, what: String)`: makes the fault `what`
+/// (`packet`, `dns`, `writer`, `follower`) happen in the running session.
+/// Only with the `fault-injection` feature (test builds).
+#[cfg(feature = "fault-injection")]
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn inject_fault_for_test<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    what: JString<'local>,
+) {
+    entry(env, |env| {
+        let fault: hush_session::Fault = arg_string(env, &what)?
+            .parse()
+            .map_err(BridgeError::InvalidArgument)?;
+        with_session(handle, |s| {
+            s.inject_fault(fault);
+            Ok(())
+        })
+    })
 }
 
 /// `sessionStats(handle: Long): String`: the live counts as JSON; throws

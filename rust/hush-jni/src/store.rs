@@ -338,3 +338,20 @@ pub extern "system" fn check_list<'local>(
         Ok(api::check_list(&list, &kind)?)
     })
 }
+
+/// `gaps(database, sinceMs, limit): String`: the periods Hush was not
+/// filtering, newest first, JSON `[{"startMs", "endMs": N|null, "reason"}]`;
+/// `Long.MIN_VALUE` for every one.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn gaps<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    since_ms: jlong,
+    count: jint,
+) -> JString<'local> {
+    entry(env, |env| {
+        let database = path(env, &database)?;
+        Ok(api::gaps(&database, bound(since_ms), limit(count)?)?)
+    })
+}

@@ -23,7 +23,7 @@ use hush_store::query::{self, RetentionSettings};
 use hush_store::{rules, EventFilter, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::{ListFile, ListLoad, SessionConfig};
+use crate::{Health, ListFile, ListLoad, SessionConfig};
 
 /// Why a call was refused or failed, by what the caller did wrong.
 #[derive(Debug, thiserror::Error)]
@@ -298,6 +298,62 @@ pub fn end_json(stats: &Stats, events_dropped: u64, error: Option<&str>) -> Stri
         stats_json(stats, events_dropped),
         to_json(&error)
     )
+}
+
+// ---- health and stopping ----
+
+/// A session's health as JSON: `{"filtering": {"state": "on"|"restarting"|
+/// "holding"|"stopped", "reason": "..." (not for on)}, "restarts": N,
+/// "problems": [{"kind": "database"|"list"|"rules"|"config", "message"}]}`.
+pub fn health_json(health: &Health) -> String {
+    to_json(health)
+}
+
+/// Most characters of a stop reason: a word or a short sentence, recorded
+/// with the gap it starts.
+pub const MAX_STOP_REASON: usize = 200;
+
+/// Why the platform stops a session ([`crate::STOPPED_BY_OWNER`],
+/// [`crate::REVOKED`], or its own short words), checked: not empty, not
+/// blank, at most [`MAX_STOP_REASON`] characters, one line.
+pub fn stop_reason(text: &str) -> Result<&str, ApiError> {
+    let reason = text.trim();
+    if reason.is_empty() {
+        return Err(invalid("a stop reason is empty"));
+    }
+    if reason.chars().count() > MAX_STOP_REASON {
+        return Err(invalid(format!(
+            "a stop reason is at most {MAX_STOP_REASON} characters"
+        )));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(invalid("a stop reason is one line of text"));
+    }
+    Ok(reason)
+}
+
+/// The periods Hush was not filtering that end at or after `since_ms` (all
+/// without it; an open one always), newest first, at most `limit`:
+/// `[{"startMs", "endMs": N|null, "reason"}]`.
+pub fn gaps(database: &Path, since_ms: Option<i64>, limit: u32) -> Result<String, ApiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct GapJson<'a> {
+        start_ms: i64,
+        end_ms: Option<i64>,
+        reason: &'a str,
+    }
+    let gaps = hush_store::gaps::list(&open(database)?, since_ms, limit)?;
+    Ok(to_json(
+        &gaps
+            .iter()
+            .map(|g| GapJson {
+                start_ms: g.start_ms,
+                end_ms: g.end_ms,
+                reason: &g.reason,
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 // ---- the activity log ----

@@ -426,3 +426,126 @@ fn a_list_is_checked_before_use_and_what_is_not_one_is_refused() {
         0
     );
 }
+
+#[test]
+fn health_is_json_the_platform_reads_with_a_reason_only_when_not_filtering() {
+    use hush_session::{Filtering, Health, Problem, ProblemKind};
+    let on = Health {
+        filtering: Filtering::On,
+        restarts: 0,
+        problems: Vec::new(),
+    };
+    assert_eq!(
+        parse(&api::health_json(&on)),
+        json!({"filtering": {"state": "on"}, "restarts": 0, "problems": []})
+    );
+    let holding = Health {
+        filtering: Filtering::Holding {
+            reason: "the engine failed 5 times in a minute".into(),
+        },
+        restarts: 5,
+        problems: vec![
+            Problem {
+                kind: ProblemKind::Database,
+                message: "the database cannot be written: disk full".into(),
+            },
+            Problem {
+                kind: ProblemKind::List,
+                message: "list easylist.txt could not be read".into(),
+            },
+        ],
+    };
+    assert_eq!(
+        parse(&api::health_json(&holding)),
+        json!({
+            "filtering": {"state": "holding", "reason": "the engine failed 5 times in a minute"},
+            "restarts": 5,
+            "problems": [
+                {"kind": "database", "message": "the database cannot be written: disk full"},
+                {"kind": "list", "message": "list easylist.txt could not be read"},
+            ],
+        })
+    );
+    for (filtering, state) in [
+        (Filtering::Restarting { reason: "x".into() }, "restarting"),
+        (Filtering::Stopped { reason: "x".into() }, "stopped"),
+    ] {
+        let health = Health {
+            filtering,
+            restarts: 1,
+            problems: Vec::new(),
+        };
+        let json = parse(&api::health_json(&health));
+        assert_eq!(json["filtering"], json!({"state": state, "reason": "x"}));
+    }
+    let kinds = [ProblemKind::Rules, ProblemKind::Config].map(|kind| {
+        let health = Health {
+            filtering: Filtering::On,
+            restarts: 0,
+            problems: vec![Problem {
+                kind,
+                message: "m".into(),
+            }],
+        };
+        parse(&api::health_json(&health))["problems"][0]["kind"].clone()
+    });
+    assert_eq!(kinds, [json!("rules"), json!("config")]);
+}
+
+#[test]
+fn a_stop_reason_is_a_short_line_of_text() {
+    assert_eq!(
+        api::stop_reason(hush_session::STOPPED_BY_OWNER).unwrap(),
+        "stopped"
+    );
+    assert_eq!(api::stop_reason(hush_session::REVOKED).unwrap(), "revoked");
+    assert_eq!(
+        api::stop_reason("  service-destroyed \n").unwrap(),
+        "service-destroyed"
+    );
+    assert!(invalid_message(api::stop_reason("")).contains("empty"));
+    assert!(invalid_message(api::stop_reason(" \t ")).contains("empty"));
+    assert!(invalid_message(api::stop_reason("two\nlines")).contains("one line"));
+    let long = "x".repeat(api::MAX_STOP_REASON + 1);
+    assert!(invalid_message(api::stop_reason(&long)).contains("at most 200"));
+    assert!(api::stop_reason(&"é".repeat(api::MAX_STOP_REASON)).is_ok());
+}
+
+#[test]
+fn gaps_are_listed_newest_first_with_an_open_one_as_null() {
+    use hush_store::gaps;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hush.db");
+    let connection = hush_store::open(&path).unwrap();
+    gaps::on_start(&connection, T0).unwrap();
+    gaps::on_stop(&connection, T0 + HOUR, gaps::REVOKED).unwrap();
+    gaps::on_start(&connection, T0 + 2 * HOUR).unwrap();
+    gaps::on_stop(&connection, T0 + 3 * HOUR, gaps::STOPPED).unwrap();
+    drop(connection);
+
+    let all = parse(&api::gaps(&path, None, 10).unwrap());
+    assert_eq!(
+        all,
+        json!([
+            {"startMs": T0 + 3 * HOUR, "endMs": null, "reason": "stopped"},
+            {"startMs": T0 + HOUR, "endMs": T0 + 2 * HOUR, "reason": "revoked"},
+        ])
+    );
+    // Since after the revoked gap ended: the open one only.
+    let recent = parse(&api::gaps(&path, Some(T0 + 2 * HOUR + 1), 10).unwrap());
+    assert_eq!(recent.as_array().unwrap().len(), 1);
+    assert_eq!(recent[0]["reason"], "stopped");
+    assert_eq!(
+        parse(&api::gaps(&path, None, 1).unwrap())
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let not_a_database = dir.path().join("notes.txt");
+    std::fs::write(&not_a_database, "not sqlite at all, just some text").unwrap();
+    assert!(matches!(
+        api::gaps(&not_a_database, None, 10),
+        Err(ApiError::Store(_))
+    ));
+}

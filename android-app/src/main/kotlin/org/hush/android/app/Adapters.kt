@@ -62,11 +62,13 @@ class VpnFirewallControl(private val context: Context) : FirewallControl {
 
     override fun liveStats(): LiveStats? = (VpnStatus.state.value as? VpnState.On)?.stats
 
+    override fun problems(): List<String> = (VpnStatus.state.value as? VpnState.On)?.problems ?: emptyList()
+
     companion object {
         fun shown(state: VpnState): FirewallState = when (state) {
             is VpnState.Off -> FirewallState.Off
             is VpnState.Starting -> FirewallState.Starting
-            is VpnState.On -> FirewallState.On
+            is VpnState.On -> state.warning?.let { FirewallState.NotFiltering(it) } ?: FirewallState.On
             is VpnState.Failed -> FirewallState.Failed(state.message)
         }
     }

@@ -78,6 +78,63 @@ data class ListLoad(
 /** How a session ended. */
 data class SessionEnd(val stats: LiveStats, val error: String?)
 
+/** Whether a session filters traffic now. [wire] is the core's word. A session never lets traffic pass unfiltered. */
+enum class Filtering(val wire: String) {
+    /** Every packet is judged. */
+    ON("on"),
+    /** The engine failed and is being started again; packets wait meanwhile. */
+    RESTARTING("restarting"),
+    /** The engine failed too often: traffic is held (dropped, DNS refused) until a restart succeeds. */
+    HOLDING("holding"),
+    /** The session ended. */
+    STOPPED("stopped");
+
+    companion object {
+        fun fromWire(word: String): Filtering? = values().firstOrNull { it.wire == word }
+    }
+}
+
+/** Something wrong that does not stop filtering: [kind] is `database`, `list`, `rules` or `config`. */
+data class CoreProblem(val kind: String, val message: String)
+
+/** A session's health: whether it filters (and why not), its engine restarts, its problems. */
+data class CoreHealth(
+    val filtering: Filtering,
+    /** Why it is not [Filtering.ON], in the core's words; null when on. */
+    val reason: String? = null,
+    val restarts: Int = 0,
+    val problems: List<CoreProblem> = emptyList(),
+) {
+    val isFiltering: Boolean get() = filtering == Filtering.ON
+
+    /** What to tell the phone's owner when it is not filtering; null when it is. */
+    val warning: String?
+        get() = when (filtering) {
+            Filtering.ON -> null
+            Filtering.RESTARTING -> RESTARTING
+            Filtering.HOLDING, Filtering.STOPPED -> "$STOPPED_FILTERING: ${reason ?: "no reason given"}"
+        }
+
+    companion object {
+        val HEALTHY = CoreHealth(Filtering.ON)
+        const val RESTARTING = "Hush is restarting its engine"
+        const val STOPPED_FILTERING = "Hush stopped filtering"
+    }
+}
+
+/**
+ * Why a session stops, recorded by the core with the gap in filtering it starts.
+ * The core's words ([STOPPED], [REVOKED]), or a short phrase of the platform's.
+ */
+object StopReason {
+    /** The owner stopped it (hush_session::STOPPED_BY_OWNER). */
+    const val STOPPED = "stopped"
+    /** Another VPN app took over, or the VPN permission was withdrawn (hush_session::REVOKED). */
+    const val REVOKED = "revoked"
+    /** Android destroyed the VPN service while it ran, without a stop. */
+    const val SERVICE_DESTROYED = "service-destroyed"
+}
+
 /** Starts firewall sessions: the Rust core ([NativeFirewall]), or a fake in tests. */
 interface FirewallCore {
     /**
@@ -93,8 +150,17 @@ interface FirewallCore {
 interface FirewallSession {
     fun stats(): LiveStats
 
-    /** The platform's active network changed. */
+    /** The platform's active network changed: which kind it is, for the per-app modes. */
     fun setNetwork(network: Network)
+
+    /**
+     * The platform's network changed (another network, or new addresses on the same
+     * one): the core reopens its outside sockets and moves its flows over.
+     */
+    fun networkChanged()
+
+    /** Whether it filters now, and what is wrong with it. */
+    fun health(): CoreHealth
 
     /** Re-reads the stored rules (after a change made through [org.hush.android.data.HushStore]). */
     fun reloadRules()
@@ -106,6 +172,6 @@ interface FirewallSession {
      */
     fun reloadLists(config: CoreConfig): List<ListLoad>
 
-    /** Stops the firewall and closes the tun. */
-    fun stop(): SessionEnd
+    /** Stops the firewall and closes the tun; [reason] ([StopReason]) is recorded with the gap it starts. */
+    fun stop(reason: String = StopReason.STOPPED): SessionEnd
 }

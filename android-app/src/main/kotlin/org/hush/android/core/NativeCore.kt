@@ -39,8 +39,18 @@ object NativeCore {
      */
     @JvmStatic external fun normalizeDomain(name: String): String
 
+    // ---- test-only entries: in the host library the JVM tests load (hush-jni's
+    // `fault-injection` feature), never in a shipped build, where each throws
+    // UnsatisfiedLinkError (tools/android/check-native.sh fails a library that has them) ----
+
     /** Panics in the native code, on purpose: throws [RuntimeException]. For tests only. */
     @JvmStatic external fun panicForTest()
+
+    /**
+     * Makes the fault [what] (`packet`, `dns`, `writer` or `follower`: a panic there)
+     * happen in the running session [handle], to test that it is contained. For tests only.
+     */
+    @JvmStatic external fun injectFaultForTest(handle: Long, what: String)
 
     // ---- sessions (see NativeFirewall) ----
 
@@ -51,8 +61,20 @@ object NativeCore {
      */
     @JvmStatic external fun startSession(tunFd: Int, configJson: String, platform: CorePlatform): Long
 
-    /** Stops a session; JSON `{"stats": {...}, "error": null or "why"}`. */
-    @JvmStatic external fun stopSession(handle: Long): String
+    /**
+     * Stops a session, recording why filtering ends ([StopReason]); JSON
+     * `{"stats": {...}, "error": null or "why"}`.
+     */
+    @JvmStatic external fun stopSession(handle: Long, reason: String): String
+
+    /** The platform's network changed (another network, or new addresses on the same one). */
+    @JvmStatic external fun networkChanged(handle: Long)
+
+    /**
+     * JSON `{"filtering": {"state": "on"|"restarting"|"holding"|"stopped", "reason"},
+     * "restarts": N, "problems": [{"kind", "message"}]}`.
+     */
+    @JvmStatic external fun sessionHealth(handle: Long): String
 
     /** JSON `{"packetsIn", "dnsQueries", "blocked", "allowed", "eventsDropped", ...}`. */
     @JvmStatic external fun sessionStats(handle: Long): String
@@ -88,6 +110,8 @@ object NativeCore {
     /** A negative [maxAgeDays] or [maxEvents] is no limit. */
     @JvmStatic external fun setRetention(database: String, maxAgeDays: Int, maxEvents: Long)
     @JvmStatic external fun clearActivity(database: String): Long
+    /** The periods Hush was not filtering, newest first (JSON); `Long.MIN_VALUE` [sinceMs] for all. */
+    @JvmStatic external fun gaps(database: String, sinceMs: Long, limit: Int): String
     /** Writes CSV or JSON Lines ([format] `csv`/`json`) to [fd], left open; `Long.MIN_VALUE` leaves an end open. */
     @JvmStatic external fun exportEvents(database: String, fd: Int, format: String, sinceMs: Long, untilMs: Long): Long
 }

@@ -36,6 +36,22 @@ object NativeFirewall : FirewallCore {
         )
     }
 
+    /** A session's health from the core's JSON (`hush_session::api::health_json`). */
+    fun health(json: JSONObject): CoreHealth {
+        val filtering = json.getJSONObject("filtering")
+        val state = filtering.getString("state")
+        val problems = json.getJSONArray("problems")
+        return CoreHealth(
+            filtering = Filtering.fromWire(state) ?: throw IllegalStateException("the core sent an unknown filtering state '$state'"),
+            reason = if (filtering.isNull("reason")) null else filtering.getString("reason"),
+            restarts = json.getInt("restarts"),
+            problems = (0 until problems.length()).map {
+                val problem = problems.getJSONObject(it)
+                CoreProblem(problem.getString("kind"), problem.getString("message"))
+            },
+        )
+    }
+
     /** Live counts from the core's JSON. */
     fun liveStats(json: JSONObject): LiveStats =
         LiveStats(
@@ -48,10 +64,14 @@ object NativeFirewall : FirewallCore {
 }
 
 /** A running core session. After [stop], every call throws [IllegalStateException]. */
-class NativeSession internal constructor(private val handle: Long) : FirewallSession {
+class NativeSession internal constructor(internal val handle: Long) : FirewallSession {
     override fun stats(): LiveStats = NativeFirewall.liveStats(JSONObject(NativeCore.sessionStats(handle)))
 
     override fun setNetwork(network: Network) = NativeCore.setNetwork(handle, network.wire)
+
+    override fun networkChanged() = NativeCore.networkChanged(handle)
+
+    override fun health(): CoreHealth = NativeFirewall.health(JSONObject(NativeCore.sessionHealth(handle)))
 
     override fun reloadRules() = NativeCore.reloadRules(handle)
 
@@ -60,8 +80,8 @@ class NativeSession internal constructor(private val handle: Long) : FirewallSes
         return (0 until loads.length()).map { NativeFirewall.listLoad(loads.getJSONObject(it)) }
     }
 
-    override fun stop(): SessionEnd {
-        val end = JSONObject(NativeCore.stopSession(handle))
+    override fun stop(reason: String): SessionEnd {
+        val end = JSONObject(NativeCore.stopSession(handle, reason))
         val error = if (end.isNull("error")) null else end.getString("error")
         return SessionEnd(NativeFirewall.liveStats(end.getJSONObject("stats")), error)
     }

@@ -10,6 +10,7 @@ import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
 import org.hush.android.data.EventQuery
 import org.hush.android.data.ExportFormat
+import org.hush.android.data.Gap
 import org.hush.android.data.HostCount
 import org.hush.android.data.HushStore
 import org.hush.android.data.ListSource
@@ -115,6 +116,11 @@ class NativeStore(private val databasePath: String) : HushStore {
         NativeCore.setRetention(databasePath, retention.maxAgeDays ?: -1, retention.maxEvents ?: -1L)
 
     override fun clearActivity(): Long = NativeCore.clearActivity(databasePath)
+
+    override fun gaps(sinceMs: Long?, limit: Int): List<Gap> =
+        objects(NativeCore.gaps(databasePath, sinceMs ?: Long.MIN_VALUE, limit)) {
+            Gap(it.getLong("startMs"), if (it.isNull("endMs")) null else it.getLong("endMs"), it.getString("reason"))
+        }
 
     override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long =
         NativeCore.exportEvents(databasePath, fd, format.wire, sinceMs ?: Long.MIN_VALUE, untilMs ?: Long.MIN_VALUE)

@@ -94,6 +94,14 @@ data class DomainRule(val uid: Int?, val domain: String, val action: DomainActio
 /** An app's mode on one network (`Network.ANY` for both). */
 data class AppModeRule(val uid: Int, val network: Network, val mode: AppMode)
 
+/**
+ * A period when Hush was not filtering: from [startMs] to [endMs] (null: it has not
+ * ended, or its end is not known yet). [reason] is the core's: `stopped` (by the
+ * owner), `revoked` (another VPN took over), a restart of the engine, a kill by the
+ * system (found at the next start), or the platform's own words.
+ */
+data class Gap(val startMs: Long, val endMs: Long?, val reason: String)
+
 /** How long the activity log is kept. Null: no limit. */
 data class Retention(val maxAgeDays: Int?, val maxEvents: Long?)
 
@@ -129,6 +137,9 @@ interface HushStore {
     fun setRetention(retention: Retention)
     /** Deletes every stored event and aggregate; rules stay. Returns the events deleted. */
     fun clearActivity(): Long
+
+    /** The periods Hush was not filtering that end after [sinceMs] (all when null), newest first, at most [limit]. */
+    fun gaps(sinceMs: Long?, limit: Int): List<Gap>
 
     /** Writes every event in [sinceMs, untilMs) to [fd] (not closed) as CSV or JSON Lines; returns the count. */
     fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long

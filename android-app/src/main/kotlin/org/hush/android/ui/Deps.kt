@@ -19,6 +19,11 @@ sealed class FirewallState {
     object On : FirewallState() { override fun toString() = "On" }
     /** A start failed; [message] is shown as is. */
     data class Failed(val message: String) : FirewallState()
+    /**
+     * The VPN is up but the core does not filter now (its engine restarting, or traffic
+     * held): nothing passes unfiltered. [message] says so ("Hush stopped filtering: why").
+     */
+    data class NotFiltering(val message: String) : FirewallState()
 }
 
 /**
@@ -36,6 +41,12 @@ interface FirewallControl {
 
     /** The running session's counts, or null when none runs. */
     fun liveStats(): LiveStats?
+
+    /**
+     * What is wrong with the running session without stopping it ("the database cannot
+     * be written: ...", "list X could not be read"); empty when nothing is, or none runs.
+     */
+    fun problems(): List<String> = emptyList()
 
     interface Listener {
         fun onFirewallState(state: FirewallState)

@@ -15,19 +15,21 @@ data class HomeState(
     val topHosts: List<BlockedHost> = emptyList(),
     /** The running session's counts, when one runs. */
     val live: LiveStats? = null,
+    /** What is wrong with the running session without stopping it (FirewallControl.problems). */
+    val problems: List<String> = emptyList(),
     val error: String? = null,
 )
 
 class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState(), deps.io) {
     private val listener = object : FirewallControl.Listener {
         override fun onFirewallState(state: FirewallState) {
-            set(this@HomePresenter.state.copy(firewall = state, live = deps.firewall.liveStats()))
+            set(this@HomePresenter.state.copy(firewall = state, live = deps.firewall.liveStats(), problems = deps.firewall.problems()))
         }
     }
 
     fun start() {
         deps.firewall.addListener(listener)
-        set(state.copy(firewall = deps.firewall.state()))
+        set(state.copy(firewall = deps.firewall.state(), problems = deps.firewall.problems()))
         refresh()
     }
 
@@ -56,7 +58,7 @@ class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState()
         }, failed = { e ->
             set(state.copy(loading = false, error = "Could not read today's activity: " + Format.error(e)))
         }) { loaded ->
-            set(loaded.copy(firewall = state.firewall, live = deps.firewall.liveStats()))
+            set(loaded.copy(firewall = state.firewall, live = deps.firewall.liveStats(), problems = state.problems))
         }
     }
 

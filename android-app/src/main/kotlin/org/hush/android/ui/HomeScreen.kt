@@ -87,18 +87,23 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
 
     fun render(s: HomeState) {
         switch.setOnCheckedChangeListener(null)
-        switch.isChecked = s.firewall == FirewallState.On || s.firewall == FirewallState.Starting
+        val running = s.firewall == FirewallState.On || s.firewall is FirewallState.NotFiltering
+        switch.isChecked = running || s.firewall == FirewallState.Starting
         switch.isEnabled = s.firewall != FirewallState.Starting
         switch.setOnCheckedChangeListener(switchListener)
-        statusText.text = when (val f = s.firewall) {
+        val status = when (val f = s.firewall) {
             FirewallState.Off -> "Off: apps connect without filtering"
             FirewallState.Starting -> "Starting…"
             FirewallState.On -> "On: trackers are blocked for every app"
             is FirewallState.Failed -> "Could not start: " + f.message
+            is FirewallState.NotFiltering -> f.message
         }
-        statusText.setTextColor(if (s.firewall is FirewallState.Failed) p.error else p.onSurfaceVariant)
+        val problems = if (running) s.problems else emptyList()
+        statusText.text = if (problems.isEmpty()) status else status + problems.joinToString("") { "\n• $it" }
+        val alarming = s.firewall is FirewallState.Failed || s.firewall is FirewallState.NotFiltering || problems.isNotEmpty()
+        statusText.setTextColor(if (alarming) p.error else p.onSurfaceVariant)
         val live = s.live
-        liveText.text = if (live != null && s.firewall == FirewallState.On) {
+        liveText.text = if (live != null && running) {
             "This session: ${Format.count(live.blocked)} blocked, ${Format.count(live.allowed)} allowed" +
                 if (live.eventsDropped > 0) ", ${Format.count(live.eventsDropped)} events not logged" else ""
         } else ""

@@ -85,6 +85,9 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
 
     fun exportFailed(message: String) = set(state.copy(error = message))
 
+    /** Something the screen itself could not do. */
+    fun showError(message: String) = set(state.copy(error = message))
+
     fun clearActivity() {
         background({ deps.store.clearActivity() }, failed = { e ->
             set(state.copy(error = "Could not clear the activity: " + Format.error(e)))

@@ -1,8 +1,12 @@
 package org.hush.android.ui
 
 import android.app.AlertDialog
+import android.content.ActivityNotFoundException
+import android.content.Context
+import android.content.Intent
 import android.content.res.ColorStateList
 import android.net.Uri
+import android.provider.Settings
 import android.text.InputType
 import android.view.View
 import android.view.ViewGroup
@@ -34,6 +38,12 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
     val exportCsv = ui.button("Export CSV") { export(ExportFormat.CSV) }
     val exportJson = ui.button("Export JSON") { export(ExportFormat.JSON) }
     val clearActivity = ui.button("Clear activity…", filled = false) { confirmClear() }
+    /** Android's VPN settings (always-on, "Block connections without VPN"), when this phone has that screen. */
+    private val vpnSettings: Intent? = vpnSettingsIntent(host.context)
+    val alwaysOnText = ui.text(ALWAYS_ON_EXPLAINED, Ui.Type.BODY, p.onSurfaceVariant)
+    val openVpnSettings = ui.button("Open VPN settings", filled = false) { openVpnSettings() }.apply {
+        visibility = if (vpnSettings == null) View.GONE else View.VISIBLE
+    }
     val message = ui.text("", Ui.Type.BODY, p.primary)
     val about = ui.text("", Ui.Type.BODY, p.onSurfaceVariant)
     val error = ui.errorBanner()
@@ -54,6 +64,11 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
             })
             addView(dnsError)
             addView(bootSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
+        })
+        column.addView(ui.card().apply {
+            addView(ui.text("Always-on VPN", Ui.Type.TITLE_SMALL))
+            addView(alwaysOnText, Ui.matchWrap().apply { topMargin = ui.dp(8) })
+            addView(openVpnSettings, Ui.matchWrap().apply { topMargin = ui.dp(8) })
         })
         column.addView(ui.card().apply {
             addView(ui.text("Log retention", Ui.Type.TITLE_SMALL))
@@ -141,6 +156,15 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         presenter.export(pfd.fd, format) { try { pfd.close() } catch (e: java.io.IOException) { } }
     }
 
+    fun openVpnSettings() {
+        val intent = vpnSettings ?: return
+        try {
+            host.context.startActivity(intent)
+        } catch (e: ActivityNotFoundException) {
+            presenter.showError("This phone has no VPN settings screen to open")
+        }
+    }
+
     fun confirmClear() {
         AlertDialog.Builder(host.context)
             .setTitle("Clear activity?")
@@ -156,5 +180,16 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
 
     companion object {
         const val LICENCE = "GPL-3.0-or-later"
+
+        const val ALWAYS_ON_EXPLAINED =
+            "In Android's VPN settings, turn on \"Always-on VPN\" for Hush so that Android starts it " +
+                "by itself, and \"Block connections without VPN\" so that no app connects while Hush " +
+                "is starting or stopped."
+
+        /** Android's VPN settings screen, or null when nothing on this phone opens it. */
+        fun vpnSettingsIntent(context: Context): Intent? {
+            val intent = Intent(Settings.ACTION_VPN_SETTINGS)
+            return if (intent.resolveActivity(context.packageManager) != null) intent else null
+        }
     }
 }

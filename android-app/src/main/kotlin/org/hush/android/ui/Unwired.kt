@@ -11,6 +11,7 @@ import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
 import org.hush.android.data.EventQuery
 import org.hush.android.data.ExportFormat
+import org.hush.android.data.Gap
 import org.hush.android.data.HushStore
 import org.hush.android.data.ListSource
 import org.hush.android.data.Retention
@@ -36,6 +37,7 @@ open class UnavailableStore(private val why: String) : HushStore {
     override fun retention(): Retention = no()
     override fun setRetention(retention: Retention) = no()
     override fun clearActivity(): Long = no()
+    override fun gaps(sinceMs: Long?, limit: Int): List<Gap> = no()
     override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long = no()
 
     /** Before the app wired the real store. */

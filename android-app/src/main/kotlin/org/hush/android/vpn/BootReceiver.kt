@@ -6,11 +6,10 @@ import android.content.Intent
 import org.hush.android.settings.HushSettings
 
 /**
- * Starts the firewall after the phone starts (BOOT_COMPLETED) or after Hush is updated
- * (MY_PACKAGE_REPLACED, which stops the running app), when the user turned on "start on
- * boot" and the VPN permission is still Hush's. Otherwise it does nothing: it cannot ask
- * for the permission from here. Both broadcasts let an app start a foreground service
- * from the background.
+ * Starts the firewall after the phone starts (BOOT_COMPLETED) when the user turned on
+ * "start on boot" and the VPN permission is still Hush's. Otherwise it does nothing: it
+ * cannot ask for the permission from here. The broadcast lets an app start a foreground
+ * service from the background. (After an update, [UpdateReceiver] turns it back on.)
  *
  * With always-on VPN set in Android's settings the system starts the service itself;
  * a second start from here is a no-op.
@@ -18,23 +17,14 @@ import org.hush.android.settings.HushSettings
 class BootReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
         val settings = HushSettings(context)
-        if (shouldStart(intent.action, settings.startOnBoot, settings.enabled, HushVpnService.isPermitted(context))) {
+        if (shouldStart(intent.action, settings.startOnBoot, HushVpnService.isPermitted(context))) {
             HushVpnService.start(context) // false (refused) leaves it off, as without the setting
         }
     }
 
     companion object {
-        /**
-         * At boot: when "start on boot" is on. After an update: when it is on and the
-         * firewall was on before (the update stopped it). Never without the permission.
-         */
-        fun shouldStart(action: String?, startOnBoot: Boolean, wasEnabled: Boolean, permitted: Boolean): Boolean {
-            if (!startOnBoot || !permitted) return false
-            return when (action) {
-                Intent.ACTION_BOOT_COMPLETED -> true
-                Intent.ACTION_MY_PACKAGE_REPLACED -> wasEnabled
-                else -> false
-            }
-        }
+        /** At boot, when "start on boot" is on; never without the permission. */
+        fun shouldStart(action: String?, startOnBoot: Boolean, permitted: Boolean): Boolean =
+            action == Intent.ACTION_BOOT_COMPLETED && startOnBoot && permitted
     }
 }

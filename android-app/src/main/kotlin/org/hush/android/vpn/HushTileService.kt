@@ -47,7 +47,7 @@ open class HushTileService : TileService() {
         tile.state = if (state.isActive) Tile.STATE_ACTIVE else Tile.STATE_INACTIVE
         if (Build.VERSION.SDK_INT >= 29) {
             tile.subtitle = when (state) {
-                is VpnState.On -> "${state.stats.blocked} blocked"
+                is VpnState.On -> if (state.health.isFiltering) "${state.stats.blocked} blocked" else "Not filtering"
                 VpnState.Starting -> "Starting…"
                 is VpnState.Failed -> "Not started"
                 is VpnState.Off -> "Off"

@@ -39,7 +39,7 @@ class HushVpnService : VpnService() {
     private var ticking = false
 
     /**
-     * Every few seconds while on: read the counts on the worker thread (never block the
+     * Every few seconds while on: read the counts and the core's health on the worker thread (never block the
      * main thread behind a start or stop); the listener brings them to the notification.
      */
     private val ticker = object : Runnable {
@@ -113,10 +113,15 @@ class HushVpnService : VpnService() {
         return START_STICKY
     }
 
-    /** Android took the VPN away: another VPN app started, or the user revoked it. No restart. */
+    /**
+     * Android took the VPN away: another VPN app started, or the user revoked it. No
+     * restart; the core records the gap as revoked, and an alert offers to turn Hush
+     * back on (through the VPN consent).
+     */
     override fun onRevoke() {
         settings.enabled = false
         executor.execute { controller.revoke() }
+        notifications.showTakeover()
     }
 
     override fun onDestroy() {
@@ -126,9 +131,10 @@ class HushVpnService : VpnService() {
         watcher = null
         controller.removeListener(listener)
         if (VpnStatus.controller === controller) VpnStatus.controller = null
+        // Destroyed while on, with no stop or revoke: the core records why filtering ended.
         executor.execute {
             if (controller.state.value.isActive) {
-                VpnStatus.publish(controller.stop())
+                VpnStatus.publish(controller.stop(OffReason.SERVICE_DESTROYED))
             }
         }
         (executor as? ExecutorService)?.shutdown()
@@ -156,6 +162,7 @@ class HushVpnService : VpnService() {
             is VpnState.Starting -> notifications.show(state)
             is VpnState.On -> {
                 notifications.show(state)
+                notifications.cancelAlert() // on again: "Hush is off" is no longer true
                 if (!ticking) {
                     ticking = true
                     main.postDelayed(ticker, STATS_INTERVAL_MS)

@@ -13,7 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList
 
 /**
  * The firewall's state machine: Off → Starting → On, or → Failed; On → Off on stop or
- * revoke. It owns the running [FirewallSession] and nothing Android-specific beyond the
+ * revoke. While On, the core's health (read with the counts) says whether it filters. It owns the running [FirewallSession] and nothing Android-specific beyond the
  * [TunBuilder] it is given, so it is tested on the JVM with fakes.
  *
  * A failed start stays Failed until someone calls [start] again: there is no automatic
@@ -127,7 +127,7 @@ class VpnController(
             var detail: String? = null
             if (running != null) {
                 detail = try {
-                    running.stop().error
+                    running.stop(reason.coreReason).error
                 } catch (e: IllegalStateException) {
                     null // already stopped
                 } catch (e: RuntimeException) { // a panic in native code: Off all the same
@@ -144,8 +144,9 @@ class VpnController(
 
     /**
      * The default network changed. While the firewall runs, the core hears which network
-     * the per-app modes follow, and the VPN is declared to run over [now] (or over
-     * nothing, when there is no network).
+     * the per-app modes follow, the VPN is declared to run over [now] (or over nothing,
+     * when there is no network), and when the way out is new (another network, or new
+     * addresses on the same one) the core moves its outside sockets to it.
      */
     fun onNetworkChanged(now: DefaultNetwork) {
         synchronized(lock) {
@@ -153,14 +154,15 @@ class VpnController(
             if (now == before) return
             network = now
             val running = session ?: return
-            if (now.coreNetwork != before.coreNetwork) {
-                try {
-                    running.setNetwork(now.coreNetwork)
-                } catch (e: RuntimeException) {
-                    return // stopped underneath (or a panic in native code); stats or stop() will say so
-                }
+            try {
+                if (now.coreNetwork != before.coreNetwork) running.setNetwork(now.coreNetwork)
+                if (isNewWayOut(before, now)) running.networkChanged()
+            } catch (e: RuntimeException) {
+                return // stopped underneath (or a panic in native code); stats or stop() will say so
             }
-            quietly { tunBuilder.setUnderlyingNetworks(if (now.network == null) emptyArray() else arrayOf(now.network)) }
+            if (now.network != before.network) {
+                quietly { tunBuilder.setUnderlyingNetworks(if (now.network == null) emptyArray() else arrayOf(now.network)) }
+            }
             val shown = stateFlow.value
             if (shown is VpnState.On && shown.network != now.coreNetwork) {
                 publish(shown.copy(network = now.coreNetwork))
@@ -168,7 +170,10 @@ class VpnController(
         }
     }
 
-    /** Reads the session's counts into the On state; returns them (null when not On). */
+    /**
+     * Reads the session's counts and health into the On state (a core that stopped
+     * filtering shows as such); returns the counts (null when not On).
+     */
     fun refreshStats(): LiveStats? {
         synchronized(lock) {
             val running = session ?: return null
@@ -180,7 +185,15 @@ class VpnController(
                 return null
             }
             val shown = stateFlow.value
-            if (shown is VpnState.On && shown.stats != stats) publish(shown.copy(stats = stats))
+            if (shown is VpnState.On) {
+                val health = try {
+                    running.health()
+                } catch (e: RuntimeException) {
+                    shown.health // the counts came: the next call will say what happened
+                }
+                val now = shown.copy(stats = stats, health = health)
+                if (now != shown) publish(now)
+            }
             return stats
         }
     }
@@ -234,6 +247,17 @@ class VpnController(
 
     companion object {
         val ZERO_STATS = LiveStats(0, 0, 0, 0, 0)
+
+        /**
+         * Whether the core must move its outside sockets: there is a network, and it is
+         * another one than before, or the same one with new addresses (the first
+         * addresses learned for a network are not a change).
+         */
+        fun isNewWayOut(before: DefaultNetwork, now: DefaultNetwork): Boolean =
+            now.network != null && (
+                now.network != before.network ||
+                    (before.addresses != null && now.addresses != null && now.addresses != before.addresses)
+                )
 
         val PERMISSION_MISSING = VpnState.Failed(
             FailureKind.PERMISSION,

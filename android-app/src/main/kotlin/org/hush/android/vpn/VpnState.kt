@@ -1,13 +1,20 @@
 package org.hush.android.vpn
 
+import org.hush.android.core.CoreHealth
 import org.hush.android.core.LiveStats
 import org.hush.android.core.Network
+import org.hush.android.core.StopReason
 
-/** Why the firewall is off. [message] is for the phone's owner. */
-enum class OffReason(val message: String) {
-    NOT_STARTED("Hush is off."),
-    STOPPED("Hush is off: you stopped it."),
-    REVOKED("Hush is off: another VPN app took over, or the VPN permission was turned off in Settings."),
+/**
+ * Why the firewall is off. [message] is for the phone's owner; [coreReason] is what the
+ * core records with the gap in filtering that starts ([StopReason]).
+ */
+enum class OffReason(val message: String, val coreReason: String) {
+    NOT_STARTED("Hush is off.", StopReason.STOPPED),
+    STOPPED("Hush is off: you stopped it.", StopReason.STOPPED),
+    REVOKED("Hush is off: another VPN app took over, or the VPN permission was turned off in Settings.", StopReason.REVOKED),
+    /** Android destroyed the service while it ran (no stop, no revoke). */
+    SERVICE_DESTROYED("Hush is off: Android stopped its VPN service.", StopReason.SERVICE_DESTROYED),
 }
 
 /** What failed; the screens use it to offer the right fix (e.g. ask for the VPN permission). */
@@ -21,7 +28,17 @@ sealed class VpnState {
         override fun toString(): String = "Starting"
     }
 
-    data class On(val stats: LiveStats, val network: Network) : VpnState()
+    /**
+     * The VPN runs. [health] says whether the core filters: when it does not (its engine
+     * restarting, or traffic held), nothing passes unfiltered, and [warning] says so.
+     */
+    data class On(val stats: LiveStats, val network: Network, val health: CoreHealth = CoreHealth.HEALTHY) : VpnState() {
+        /** "Hush stopped filtering: why", or "Hush is restarting its engine"; null while it filters. */
+        val warning: String? get() = health.warning
+
+        /** What is wrong without stopping filtering (a list not read, a database not written), for the screens. */
+        val problems: List<String> get() = health.problems.map { it.message }
+    }
 
     data class Failed(val kind: FailureKind, val message: String) : VpnState()
 
@@ -31,8 +48,15 @@ sealed class VpnState {
 /** How the phone reaches the internet, as the default network's transport says. */
 enum class Transport { WIFI, CELLULAR, OTHER, NONE }
 
-/** The default network: its transport and, for `setUnderlyingNetworks`, the network itself. */
-data class DefaultNetwork(val transport: Transport, val network: android.net.Network?) {
+/**
+ * The default network: its transport, the network itself (for `setUnderlyingNetworks`),
+ * and its addresses ("address/prefix"; null while not known).
+ */
+data class DefaultNetwork(
+    val transport: Transport,
+    val network: android.net.Network?,
+    val addresses: Set<String>? = null,
+) {
     /** The core's word for it: per-app modes tell Wi-Fi and mobile apart; anything else is ANY. */
     val coreNetwork: Network
         get() = when (transport) {

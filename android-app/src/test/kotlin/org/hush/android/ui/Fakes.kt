@@ -16,6 +16,7 @@ import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
 import org.hush.android.data.EventQuery
 import org.hush.android.data.ExportFormat
+import org.hush.android.data.Gap
 import org.hush.android.data.HostCount
 import org.hush.android.data.HushStore
 import org.hush.android.data.ListSource
@@ -174,6 +175,13 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         val n = events.size.toLong()
         events = emptyList()
         return n
+    }
+
+    var gaps: List<Gap> = emptyList()
+
+    override fun gaps(sinceMs: Long?, limit: Int): List<Gap> {
+        call("gaps")
+        return gaps.filter { sinceMs == null || (it.endMs ?: Long.MAX_VALUE) >= sinceMs }.sortedByDescending { it.startMs }.take(limit)
     }
 
     override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long {

@@ -46,6 +46,24 @@ class SettingsScreenTest {
     }
 
     @Test
+    fun theVpnSettingsButtonShowsOnlyWhenThePhoneHasThatScreenAndOpensIt() {
+        val (_, without) = settings(SampleData.World())
+        assertEquals(View.GONE, without.openVpnSettings.visibility)
+        assertTrue(without.alwaysOnText.text.toString().contains("Block connections without VPN"))
+
+        val pm = shadowOf(org.robolectric.RuntimeEnvironment.getApplication().packageManager)
+        val vpnSettings = android.content.ComponentName("com.android.settings", "com.android.settings.VpnSettings")
+        pm.addActivityIfNotPresent(vpnSettings)
+        pm.addIntentFilterForActivity(vpnSettings, android.content.IntentFilter(android.provider.Settings.ACTION_VPN_SETTINGS).apply {
+            addCategory(Intent.CATEGORY_DEFAULT)
+        })
+        val (activity, with) = settings(SampleData.World())
+        assertEquals(View.VISIBLE, with.openVpnSettings.visibility)
+        with.openVpnSettings.performClick()
+        assertEquals(android.provider.Settings.ACTION_VPN_SETTINGS, shadowOf(activity).nextStartedActivity.action)
+    }
+
+    @Test
     fun aDnsServerTheSettingsRefuseIsShownInlineNotACrash() {
         val world = SampleData.World()
         world.settings.refuse = { v -> if (v.startsWith("0.0.0.0")) "0.0.0.0 is not a DNS server's address" else null }

@@ -52,24 +52,23 @@ class BootReceiverTest {
         HushSettings(context).startOnBoot = true
         ShadowVpnService.setPrepareResult(Intent("com.android.vpndialogs.ConfirmDialog"))
         assertNull(boot())
-        assertNull(boot(Intent.ACTION_MY_PACKAGE_REPLACED))
     }
 
     @Test
-    fun afterAnUpdateOnlyWhenItWasOn() {
+    fun anUpdateIsNotItsBusiness() {
+        // UpdateReceiver turns Hush back on after an update, whatever "start on boot" says.
         val settings = HushSettings(context)
         settings.startOnBoot = true
-        ShadowVpnService.setPrepareResult(null)
-        settings.enabled = false
-        assertNull(boot(Intent.ACTION_MY_PACKAGE_REPLACED))
         settings.enabled = true
-        assertEquals(HushVpnService.ACTION_START, boot(Intent.ACTION_MY_PACKAGE_REPLACED)!!.action)
+        ShadowVpnService.setPrepareResult(null)
+        assertNull(boot(Intent.ACTION_MY_PACKAGE_REPLACED))
     }
 
     @Test
     fun otherBroadcastsStartNothing() {
-        assertFalse(BootReceiver.shouldStart(Intent.ACTION_SCREEN_ON, true, true, true))
-        assertFalse(BootReceiver.shouldStart(null, true, true, true))
-        assertTrue(BootReceiver.shouldStart(Intent.ACTION_BOOT_COMPLETED, true, false, true))
+        assertFalse(BootReceiver.shouldStart(Intent.ACTION_SCREEN_ON, true, true))
+        assertFalse(BootReceiver.shouldStart(null, true, true))
+        assertTrue(BootReceiver.shouldStart(Intent.ACTION_BOOT_COMPLETED, true, true))
+        assertFalse(BootReceiver.shouldStart(Intent.ACTION_BOOT_COMPLETED, true, false))
     }
 }

@@ -1,6 +1,7 @@
 package org.hush.android.vpn
 
 import org.hush.android.core.CoreConfig
+import org.hush.android.core.CoreHealth
 import org.hush.android.core.CorePlatform
 import org.hush.android.core.FirewallCore
 import org.hush.android.core.FirewallSession
@@ -35,13 +36,19 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
     @Volatile var stats = LiveStats(0, 0, 0, 0, 0)
     val networks = ArrayList<Network>().also { it.add(initial) }
     var stopped = false
+    /** Why it was stopped (StopReason), once it was. */
+    var stopReason: String? = null
     var reloads = 0
+    var networkChanges = 0
+    @Volatile var health = CoreHealth.HEALTHY
     var endError: String? = null
 
     private fun alive() = check(!stopped) { "session stopped" }
 
     override fun stats(): LiveStats { alive(); return stats }
     override fun setNetwork(network: Network) { alive(); networks.add(network) }
+    override fun networkChanged() { alive(); networkChanges++ }
+    override fun health(): CoreHealth { alive(); return health }
     override fun reloadRules() { alive(); reloads++ }
     val listReloads = ArrayList<CoreConfig>()
     override fun reloadLists(config: CoreConfig): List<ListLoad> {
@@ -49,9 +56,10 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
         listReloads.add(config)
         return config.blockLists.map { ListLoad(it.substringAfterLast('/'), it, 0, 0, 0, emptyList()) }
     }
-    override fun stop(): SessionEnd {
+    override fun stop(reason: String): SessionEnd {
         alive()
         stopped = true
+        stopReason = reason
         core.closedFds.add(fd)
         return SessionEnd(stats, endError)
     }

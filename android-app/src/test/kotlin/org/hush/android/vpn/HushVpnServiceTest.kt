@@ -6,17 +6,27 @@ import android.content.Context
 import android.content.Intent
 import android.content.pm.ServiceInfo
 import android.net.ConnectivityManager
+import android.net.LinkAddress
+import android.net.LinkProperties
 import android.net.NetworkCapabilities
 import android.net.VpnService
 import android.os.Looper
+import org.hush.android.app.VpnFirewallControl
+import org.hush.android.app.VpnPermissionActivity
 import org.hush.android.core.CoreConfig
+import org.hush.android.core.CoreHealth
+import org.hush.android.core.CoreProblem
+import org.hush.android.core.Filtering
 import org.hush.android.core.LiveStats
 import org.hush.android.core.Network
+import org.hush.android.core.StopReason
+import org.hush.android.ui.FirewallState
 import org.hush.android.settings.HushSettings
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
@@ -135,6 +145,7 @@ class HushVpnServiceTest {
         assertEquals(android.app.Service.START_NOT_STICKY, startWith(HushVpnService.stopIntent(context), 2))
         assertEquals(VpnState.Off(OffReason.STOPPED), VpnStatus.state.value)
         assertTrue(core.session.stopped)
+        assertEquals(StopReason.STOPPED, core.session.stopReason)
         assertEquals(listOf(42), core.closedFds)
         assertTrue(shadowOf(service).isForegroundStopped)
         assertTrue(shadowOf(service).isStoppedBySelf)
@@ -152,6 +163,58 @@ class HushVpnServiceTest {
         assertFalse(HushSettings(context).enabled)
         assertEquals(1, core.starts.size)
         assertTrue("nothing restarts it", shadowOf(RuntimeEnvironment.getApplication()).allStartedServices.isEmpty())
+    }
+
+    @Test
+    fun aRevokeIsRecordedAsSuchAndAnAlertOffersToTurnHushBackOn() {
+        startWith(HushVpnService.startIntent(context))
+        service.onRevoke()
+        idle()
+        assertEquals(StopReason.REVOKED, core.session.stopReason)
+        val nm = context.getSystemService(NotificationManager::class.java)!!
+        val alert = shadowOf(nm).getNotification(VpnNotifications.ALERT_ID)!!
+        assertEquals("Another VPN app took over; Hush is off", title(alert))
+        assertEquals(VpnNotifications.ALERT_CHANNEL_ID, alert.channelId)
+        val tap = shadowOf(alert.contentIntent)
+        assertTrue(tap.isActivity)
+        assertEquals(VpnPermissionActivity::class.java.name, tap.savedIntent.component!!.className)
+        assertTrue("from a notification: a new task", (tap.savedIntent.flags and Intent.FLAG_ACTIVITY_NEW_TASK) != 0)
+        // the revoke's alert goes when Hush is on again
+        startWith(HushVpnService.startIntent(context), 2)
+        assertNull(shadowOf(nm).getNotification(VpnNotifications.ALERT_ID))
+    }
+
+    @Test
+    fun destroyedWhileOnWithoutAStopRecordsThatReason() {
+        startWith(HushVpnService.startIntent(context))
+        service.onDestroy()
+        assertEquals(StopReason.SERVICE_DESTROYED, core.session.stopReason)
+        assertEquals(VpnState.Off(OffReason.SERVICE_DESTROYED), VpnStatus.state.value)
+    }
+
+    @Test
+    fun aCoreThatStoppedFilteringIsShownAsSuchInTheNotificationAndToTheScreens() {
+        startWith(HushVpnService.startIntent(context))
+        core.session.health = CoreHealth(Filtering.HOLDING, "the engine failed 5 times in a minute", restarts = 5)
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofMillis(HushVpnService.STATS_INTERVAL_MS))
+        val n = shownNotification()
+        assertEquals("Hush stopped filtering: the engine failed 5 times in a minute", title(n))
+        assertTrue("still ongoing, with Stop", (n.flags and Notification.FLAG_ONGOING_EVENT) != 0)
+        assertEquals(
+            FirewallState.NotFiltering("Hush stopped filtering: the engine failed 5 times in a minute"),
+            VpnFirewallControl.shown(VpnStatus.state.value),
+        )
+
+        core.session.health = CoreHealth(Filtering.RESTARTING, "a fault in the packet path", restarts = 6)
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofMillis(HushVpnService.STATS_INTERVAL_MS))
+        assertEquals("Hush is restarting its engine", title(shownNotification()))
+
+        // filtering again, with a problem that does not stop it: "on", and the problem for the screens
+        core.session.health = CoreHealth(Filtering.ON, restarts = 6, problems = listOf(CoreProblem("database", "the database cannot be written: disk full")))
+        shadowOf(Looper.getMainLooper()).idleFor(Duration.ofMillis(HushVpnService.STATS_INTERVAL_MS))
+        assertEquals("Hush is on", title(shownNotification()))
+        assertEquals(FirewallState.On, VpnFirewallControl.shown(VpnStatus.state.value))
+        assertEquals(listOf("the database cannot be written: disk full"), VpnFirewallControl(context).problems())
     }
 
     @Test
@@ -195,6 +258,39 @@ class HushVpnServiceTest {
         startWith(HushVpnService.stopIntent(context), 2)
         service.onDestroy()
         assertTrue("the watch ends with the service", shadowOf(cm).networkCallbacks.isEmpty())
+    }
+
+    @Test
+    fun aNewNetworkOrNewAddressesOnItTellTheCoreTheNetworkChanged() {
+        startWith(HushVpnService.startIntent(context))
+        val cm = context.getSystemService(ConnectivityManager::class.java)!!
+        val cb = shadowOf(cm).networkCallbacks.single()
+        val wifi = ShadowNetwork.newInstance(60)
+        val cell = ShadowNetwork.newInstance(61)
+        fun caps(t: Int) = ShadowNetworkCapabilities.newInstance().also { shadowOf(it).addTransportType(t) }
+        fun link(vararg addresses: String) = LinkProperties().also { lp -> addresses.forEach { lp.addLinkAddress(LinkAddress(it)) } }
+        val session = core.session
+
+        cb.onCapabilitiesChanged(wifi, caps(NetworkCapabilities.TRANSPORT_WIFI))
+        idle()
+        assertEquals("a network to use: the core moves to it", 1, session.networkChanges)
+        cb.onLinkPropertiesChanged(wifi, link("192.168.1.20/24"))
+        idle()
+        assertEquals("the first addresses learned are not a change", 1, session.networkChanges)
+        cb.onLinkPropertiesChanged(wifi, link("192.168.1.20/24"))
+        cb.onCapabilitiesChanged(wifi, caps(NetworkCapabilities.TRANSPORT_WIFI))
+        idle()
+        assertEquals("nothing new", 1, session.networkChanges)
+        cb.onLinkPropertiesChanged(wifi, link("192.168.1.20/24", "2001:db8::20/64"))
+        idle()
+        assertEquals("new addresses on the same network", 2, session.networkChanges)
+        cb.onCapabilitiesChanged(cell, caps(NetworkCapabilities.TRANSPORT_CELLULAR))
+        idle()
+        assertEquals("a switch of network", 3, session.networkChanges)
+        assertEquals(listOf(Network.ANY, Network.WIFI, Network.MOBILE), session.networks)
+        cb.onLost(cell)
+        idle()
+        assertEquals("no network: nothing to move to", 3, session.networkChanges)
     }
 
     @Test

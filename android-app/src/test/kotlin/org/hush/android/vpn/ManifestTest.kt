@@ -65,12 +65,12 @@ class ManifestTest {
     }
 
     @Test
-    fun theBootReceiverAndTheTileAreDeclared() {
+    fun theBootAndUpdateReceiversAndTheTileAreDeclared() {
         val receiver = component("receiver", ".vpn.BootReceiver")
-        assertEquals(
-            setOf("android.intent.action.BOOT_COMPLETED", "android.intent.action.MY_PACKAGE_REPLACED"),
-            receiver.children("action").map { it.attr("name") }.toSet(),
-        )
+        assertEquals(listOf("android.intent.action.BOOT_COMPLETED"), receiver.children("action").map { it.attr("name") })
+        val update = component("receiver", ".vpn.UpdateReceiver")
+        assertEquals(listOf("android.intent.action.MY_PACKAGE_REPLACED"), update.children("action").map { it.attr("name") })
+        assertEquals("only the system's broadcast reaches it", "false", update.attr("exported"))
         val tile = component("service", ".vpn.HushTileService")
         assertEquals("android.permission.BIND_QUICK_SETTINGS_TILE", tile.attr("permission"))
         assertEquals(listOf("android.service.quicksettings.action.QS_TILE"), tile.children("action").map { it.attr("name") })

@@ -2,6 +2,8 @@ package org.hush.android.vpn
 
 import android.content.Context
 import android.net.ConnectivityManager
+import android.net.LinkAddress
+import android.net.LinkProperties
 import android.net.NetworkCapabilities
 import android.os.Handler
 import android.os.Looper
@@ -58,6 +60,32 @@ class NetworkWatcherTest {
         )
         watcher.stop()
         assertTrue(shadowOf(cm).networkCallbacks.isEmpty())
+    }
+
+    @Test
+    fun newAddressesOnTheSameNetworkAreReportedWithItsTransport() {
+        val seen = ArrayList<DefaultNetwork>()
+        val watcher = NetworkWatcher(cm) { seen.add(it) }
+        watcher.start(Handler(Looper.getMainLooper()))
+        val cb = shadowOf(cm).networkCallbacks.first()
+        val wifi = ShadowNetwork.newInstance(30)
+        fun link(vararg addresses: String) = LinkProperties().also { lp -> addresses.forEach { lp.addLinkAddress(LinkAddress(it)) } }
+
+        cb.onCapabilitiesChanged(wifi, caps(NetworkCapabilities.TRANSPORT_WIFI))
+        cb.onLinkPropertiesChanged(wifi, link("192.168.1.20/24"))
+        cb.onLinkPropertiesChanged(wifi, link("192.168.1.20/24")) // the same: not reported
+        cb.onCapabilitiesChanged(wifi, caps(NetworkCapabilities.TRANSPORT_WIFI)) // keeps the addresses
+        cb.onLinkPropertiesChanged(wifi, link("192.168.1.21/24"))
+
+        assertEquals(
+            listOf(
+                DefaultNetwork(Transport.WIFI, wifi),
+                DefaultNetwork(Transport.WIFI, wifi, setOf("192.168.1.20/24")),
+                DefaultNetwork(Transport.WIFI, wifi, setOf("192.168.1.21/24")),
+            ),
+            seen,
+        )
+        watcher.stop()
     }
 
     @Test

@@ -1,6 +1,9 @@
 package org.hush.android.vpn
 
 import org.hush.android.core.CoreConfig
+import org.hush.android.core.CoreHealth
+import org.hush.android.core.Filtering
+import org.hush.android.core.StopReason
 import org.hush.android.core.LiveStats
 import org.hush.android.core.Network
 import org.junit.Assert.assertEquals
@@ -225,6 +228,45 @@ class VpnControllerTest {
         val state = controller.state.value as VpnState.Failed
         assertEquals(FailureKind.CORE, state.kind)
         assertTrue(state.message, state.message.contains("stopped unexpectedly"))
+    }
+
+    @Test
+    fun theCoresHealthIsReadWithTheCountsAndANotFilteringCoreSaysSo() {
+        controller.start()
+        core.session.health = CoreHealth(Filtering.RESTARTING, "a fault in the packet path", restarts = 1)
+        controller.refreshStats()
+        val on = controller.state.value as VpnState.On
+        assertEquals("Hush is restarting its engine", on.warning)
+        assertEquals("Hush is restarting its engine", VpnNotifications.title(on))
+        core.session.health = CoreHealth(Filtering.STOPPED, "the engine ended")
+        controller.refreshStats()
+        assertEquals("Hush stopped filtering: the engine ended", (controller.state.value as VpnState.On).warning)
+        core.session.health = CoreHealth.HEALTHY
+        controller.refreshStats()
+        assertNull((controller.state.value as VpnState.On).warning)
+        assertEquals("Hush is on", VpnNotifications.title(controller.state.value))
+    }
+
+    @Test
+    fun theCoreMovesOnlyForAnotherNetworkOrNewAddressesOnTheSameOne() {
+        val wifiNet = ShadowNetwork.newInstance(110)
+        fun at(vararg addresses: String?) = DefaultNetwork(Transport.WIFI, wifiNet, addresses.filterNotNull().toSet().takeIf { addresses.isNotEmpty() })
+        assertTrue(VpnController.isNewWayOut(DefaultNetwork.NONE, at()))
+        assertTrue(VpnController.isNewWayOut(mobile, at("10.0.0.2/24")))
+        assertFalse("addresses learned", VpnController.isNewWayOut(at(), at("10.0.0.2/24")))
+        assertTrue(VpnController.isNewWayOut(at("10.0.0.2/24"), at("10.0.0.3/24")))
+        assertFalse(VpnController.isNewWayOut(at("10.0.0.2/24"), at("10.0.0.2/24")))
+        assertFalse("no network to move to", VpnController.isNewWayOut(at("10.0.0.2/24"), DefaultNetwork.NONE))
+    }
+
+    @Test
+    fun theStopReasonReachesTheCore() {
+        controller.start()
+        controller.stop()
+        assertEquals(StopReason.STOPPED, core.sessions[0].stopReason)
+        controller.start()
+        controller.revoke()
+        assertEquals(StopReason.REVOKED, core.sessions[1].stopReason)
     }
 
     @Test
