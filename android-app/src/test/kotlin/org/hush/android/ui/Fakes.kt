@@ -247,8 +247,10 @@ class FakeFirewall(var current: FirewallState = FirewallState.Off) : FirewallCon
     val listeners = ArrayList<FirewallControl.Listener>()
     val enableCalls = ArrayList<Boolean>()
     var live: LiveStats? = null
+    var problems: List<String> = emptyList()
 
     override fun state() = current
+    override fun problems(): List<String> = problems
     override fun addListener(listener: FirewallControl.Listener) { listeners.add(listener) }
     override fun removeListener(listener: FirewallControl.Listener) { listeners.remove(listener) }
     override fun setEnabled(enabled: Boolean) { enableCalls.add(enabled) }

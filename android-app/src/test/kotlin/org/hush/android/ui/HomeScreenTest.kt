@@ -87,6 +87,25 @@ class HomeScreenTest {
     }
 
     @Test
+    fun aFirewallThatStoppedFilteringOrHasProblemsSaysSo() {
+        val world = SampleData.World(firewall = FakeFirewall(FirewallState.On))
+        val (_, home) = home(world)
+        UiTest.assertShows(home.view, "On: trackers are blocked for every app")
+
+        world.firewall.publish(FirewallState.NotFiltering("Hush stopped filtering: the engine failed 5 times in a minute"))
+        assertTrue("the VPN is still up: the switch stays on", home.switch.isChecked)
+        UiTest.assertShows(home.view, "Hush stopped filtering: the engine failed 5 times in a minute")
+
+        world.firewall.problems = listOf("the activity log cannot be written (disk full)", "failed to read list /data/lists/a.txt")
+        world.firewall.publish(FirewallState.On)
+        UiTest.assertShows(home.view, "On: trackers are blocked for every app\n• the activity log cannot be written (disk full)\n• failed to read list /data/lists/a.txt")
+
+        world.firewall.publish(FirewallState.Off)
+        UiTest.assertShows(home.view, "Off: apps connect without filtering")
+        UiTest.assertNotShown(home.view, "disk full")
+    }
+
+    @Test
     fun aFailingStoreShowsItsMessageAndTheSwitchStillWorks() {
         val world = SampleData.World(firewall = FakeFirewall(FirewallState.Off))
         world.store.failure = "database disk image is malformed"
