@@ -19,9 +19,16 @@ Clients (exit 0 on success, 1 with a reason on stderr otherwise):
   udp-echo HOST PORT COUNT   COUNT datagrams, each echoed back.
   udp-replay HOST PORT FILE  send the datagrams in FILE (2-byte big-endian
                              length, then the bytes), report "sent N refused R".
+  udp-steady HOST PORT SECONDS INTERVAL_MS
+                             one socket, a numbered datagram every INTERVAL_MS
+                             for SECONDS (at most 60); print "reply N SENT_NS
+                             RECEIVED_NS" per echo (CLOCK_MONOTONIC), then
+                             "sent COUNT". Errors on the socket are counted, not
+                             fatal: the flow is meant to outlive them.
 """
 
 import hashlib
+import select
 import socket
 import sys
 import threading
@@ -206,6 +213,47 @@ def udp_replay(host, port, path):
     print(f"sent {sent} refused {refused}")
 
 
+def udp_steady(host, port, seconds, interval_ms):
+    seconds = min(float(seconds), 60.0)
+    interval = max(int(interval_ms), 1) / 1000
+    sent = {}
+    errors = 0
+    with socket.socket(family(host), socket.SOCK_DGRAM) as sock:
+        sock.connect((host, int(port)))
+        sock.setblocking(False)
+        start = time.monotonic()
+        next_send = start
+        count = 0
+        while time.monotonic() - start < seconds:
+            if time.monotonic() >= next_send:
+                sent[count] = time.monotonic_ns()
+                try:
+                    sock.send(str(count).encode())
+                except OSError:
+                    errors += 1
+                count += 1
+                next_send += interval
+            wait = max(0.0, min(next_send, start + seconds) - time.monotonic())
+            readable, _, _ = select.select([sock], [], [], wait)
+            while readable:
+                try:
+                    data = sock.recv(2048)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    # An ICMP error for an earlier datagram.
+                    errors += 1
+                    break
+                received = time.monotonic_ns()
+                try:
+                    number = int(data)
+                except ValueError:
+                    continue
+                if number in sent:
+                    print(f"reply {number} {sent[number]} {received}")
+    print(f"sent {count} errors {errors}")
+
+
 COMMANDS = {
     "record": record,
     "reset": reset,
@@ -215,6 +263,7 @@ COMMANDS = {
     "expect-reset": expect_reset,
     "udp-echo": udp_echo,
     "udp-replay": udp_replay,
+    "udp-steady": udp_steady,
 }
 
 if __name__ == "__main__":

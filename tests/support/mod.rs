@@ -4,7 +4,10 @@
 #![allow(dead_code)] // each test binary uses its own share
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use hush_linux::lab::{self, Lab};
 
@@ -19,50 +22,133 @@ pub fn require_root() {
     );
 }
 
+/// How long `hush run` may take to say it is ready.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
 /// The hush process; stopped with SIGTERM (and killed if need be) on drop.
 pub struct Hush {
     child: Child,
-    stderr: std::io::Lines<BufReader<std::process::ChildStderr>>,
+    /// What it printed before "ready": list loads, problems, recoveries.
+    pub startup: Vec<String>,
+    /// Every line it prints, read by a thread as it comes so that a chatty
+    /// run never blocks on a full pipe.
+    lines: Receiver<String>,
+    later: Vec<String>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// How a `hush run` that never got ready ended.
+#[derive(Debug)]
+pub struct Failed {
+    /// `None` if it was still running after [`READY_WITHIN`] (then killed).
+    pub status: Option<std::process::ExitStatus>,
+    pub stderr: Vec<String>,
 }
 
 impl Hush {
     pub fn start(lab: &Lab, upstream: &str, extra: &[&str]) -> Hush {
-        let mut child = lab
-            .in_phone(HUSH)
-            .args([
-                "run",
-                "--tun",
-                lab::TUN_NAME,
-                "--out-iface",
-                &lab.phone_veth,
-            ])
-            .arg(format!("--upstream={upstream}"))
-            .args(extra)
+        let mut args = vec![
+            "--tun".to_string(),
+            lab::TUN_NAME.into(),
+            "--out-iface".into(),
+            lab.phone_veth.clone(),
+            format!("--upstream={upstream}"),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let mut command = lab.in_phone(HUSH);
+        command.arg("run").args(&args);
+        Hush::launch(command).unwrap_or_else(|failed| panic!("hush did not get ready: {failed:#?}"))
+    }
+
+    /// Starts `command` (a `hush run`, perhaps behind a wrapper) and waits,
+    /// bounded, until it is ready or has exited.
+    pub fn launch(mut command: Command) -> Result<Hush, Failed> {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("failed to start hush");
-        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (send, lines) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let deadline = Instant::now() + READY_WITHIN;
+        let mut startup = Vec::new();
         loop {
-            match stderr.next() {
-                Some(Ok(line)) if line.contains("ready") => break,
-                Some(Ok(line)) => seen.push(line),
-                _ => panic!("hush did not get ready: {seen:#?}"),
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line.starts_with("hush: ready") => break,
+                Ok(line) => startup.push(line),
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = child.wait().expect("failed to wait for hush");
+                    let _ = reader.join();
+                    return Err(Failed {
+                        status: Some(status),
+                        stderr: startup,
+                    });
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let _ = reader.join();
+                    startup.extend(lines.try_iter());
+                    return Err(Failed {
+                        status: None,
+                        stderr: startup,
+                    });
+                }
             }
         }
-        Hush { child, stderr }
+        Ok(Hush {
+            child,
+            startup,
+            lines,
+            later: Vec::new(),
+            reader: Some(reader),
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it printed since it got ready, so far.
+    pub fn printed(&mut self) -> Vec<String> {
+        self.later.extend(self.lines.try_iter());
+        self.later.clone()
     }
 
     /// Stops hush as an operator would and returns its exit summary.
-    pub fn stop(mut self) -> String {
+    pub fn stop(self) -> String {
+        let (status, summary) = self.stop_with_status();
+        assert!(status.success(), "hush exited with {status}: {summary}");
+        summary
+    }
+
+    /// Stops hush with SIGTERM; returns how it exited and what it printed
+    /// since it got ready.
+    pub fn stop_with_status(mut self) -> (std::process::ExitStatus, String) {
         // SAFETY: sending a signal to our own child has no memory effects.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let status = self.child.wait().expect("failed to wait for hush");
-        assert!(status.success(), "hush exited with {status}");
-        let summary: Vec<String> = (&mut self.stderr).map_while(Result::ok).collect();
-        summary.join("\n")
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.later.extend(self.lines.try_iter());
+        (status, self.later.join("\n"))
+    }
+
+    /// Ends hush as the system ends a process it wants gone: SIGKILL, so
+    /// nothing is written at exit.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -70,6 +156,9 @@ impl Drop for Hush {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 }
 

@@ -220,6 +220,118 @@ impl Lab {
         Ok(())
     }
 
+    /// The server's side of the phone's veth.
+    pub fn server_veth(&self) -> String {
+        self.phone_veth.replacen("hp", "hr", 1)
+    }
+
+    /// Gives the phone's veth `to` in place of `from` (say `198.19.0.1/24`
+    /// to `198.19.0.3/24`, or the same in fd00:19::/64), as a network
+    /// renumbers a phone: the old address goes, the new one comes, in one
+    /// `ip -batch`. The policy route for Hush's sockets is put back (the
+    /// kernel drops a device's IPv4 routes with its last address).
+    pub fn renumber_phone(&self, from: &str, to: &str) -> io::Result<()> {
+        let veth = &self.phone_veth;
+        let (flags, route) = if to.contains(':') {
+            ("nodad noprefixroute", "fd00:19::/64")
+        } else {
+            ("noprefixroute", "198.19.0.0/24")
+        };
+        self.phone_ip_batch(&[
+            format!("addr del {from} dev {veth}"),
+            format!("addr add {to} dev {veth} {flags}"),
+            format!("route replace {route} dev {veth} table {POLICY_TABLE}"),
+        ])
+    }
+
+    /// Runs `ip` commands in the phone namespace in one process.
+    pub fn phone_ip_batch(&self, lines: &[String]) -> io::Result<()> {
+        let path = self.workdir.join("ip-batch");
+        std::fs::write(&path, lines.join("\n") + "\n")?;
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.phone,
+                "ip",
+                "-batch",
+                &path.to_string_lossy(),
+            ],
+        )
+        .map(drop)
+    }
+
+    /// A second way out for the phone, as mobile data beside Wi-Fi: another
+    /// veth pair to the server namespace, 198.19.2.1/24 and fd00:19:2::1/64
+    /// on the phone's side, 198.19.2.2 and fd00:19:2::2 on the server's,
+    /// and a policy route to the servers for sockets bound to it. Returns
+    /// the phone's side's name.
+    pub fn add_uplink(&self) -> io::Result<String> {
+        let phone_side = self.phone_veth.replacen("hp", "hq", 1);
+        let server_side = self.phone_veth.replacen("hp", "hs", 1);
+        run(
+            "ip",
+            &[
+                "link",
+                "add",
+                &phone_side,
+                "netns",
+                &self.phone,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &server_side,
+                "netns",
+                &self.resolver,
+            ],
+        )?;
+        let table = "101";
+        self.phone_ip_batch(&[
+            format!("addr add 198.19.2.1/24 dev {phone_side}"),
+            format!("addr add fd00:19:2::1/64 dev {phone_side} nodad"),
+            format!("link set {phone_side} up"),
+            format!("route add 198.19.0.0/24 via 198.19.2.2 dev {phone_side} table {table}"),
+            format!("route add fd00:19::/64 via fd00:19:2::2 dev {phone_side} table {table}"),
+            format!("rule add oif {phone_side} lookup {table}"),
+        ])?;
+        // `ip -batch` takes no family option per line.
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.phone,
+                "ip",
+                "-6",
+                "rule",
+                "add",
+                "oif",
+                &phone_side,
+                "lookup",
+                table,
+            ],
+        )?;
+        let in_resolver = |args: &[&str]| {
+            let mut full = vec!["netns", "exec", &self.resolver, "ip"];
+            full.extend_from_slice(args);
+            run("ip", &full)
+        };
+        in_resolver(&["addr", "add", "198.19.2.2/24", "dev", &server_side])?;
+        in_resolver(&[
+            "-6",
+            "addr",
+            "add",
+            "fd00:19:2::2/64",
+            "dev",
+            &server_side,
+            "nodad",
+        ])?;
+        in_resolver(&["link", "set", &server_side, "up"])?;
+        Ok(phone_side)
+    }
+
     /// A scratch directory that lives as long as the lab.
     pub fn workdir(&self) -> &std::path::Path {
         &self.workdir

@@ -6,7 +6,9 @@
 //! engine; this crate opens devices and wires them to it, the way the Android
 //! bridge does with `VpnService`.
 
+pub mod control;
 pub mod lab;
+pub mod netwatch;
 pub mod owner;
 pub mod protect;
 pub mod sock_diag;

@@ -1,15 +1,18 @@
 //! `hush`: the Linux runner of the Hush firewall.
 //!
-//! `hush run` firewalls a tun device; `hush demo` shows it on real traffic in
-//! namespaces it builds; `hush lists check` reports on blocklist files;
-//! `hush rule` and `hush log` change the rules and read the activity log.
+//! `hush run` firewalls a tun device, following the outbound interface's
+//! network changes; `hush ctl` talks to a running one; `hush demo` shows it
+//! on real traffic in namespaces it builds; `hush lists check` reports on
+//! blocklist files; `hush rule` and `hush log` change the rules and read the
+//! activity log.
 
 mod demo;
 mod records;
 mod report;
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,6 +20,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hush_dns::BlockMode;
 use hush_engine::owner::{NoOwners, OwnerLookup};
 use hush_engine::SocketProtector;
+use hush_linux::control::{self, ControlSocket, Request};
+use hush_linux::netwatch::{self, Tracker, Watcher};
 use hush_linux::{protect::BindToDevice, tun};
 use hush_rules::{ListKind, RuleSetBuilder};
 use hush_session::{ListFile, Session, SessionConfig};
@@ -36,6 +41,8 @@ struct Cli {
 enum Command {
     /// Firewall the traffic of a tun device until SIGINT or SIGTERM.
     Run(RunArgs),
+    /// Talk to a running `hush run --control PATH`.
+    Ctl(CtlArgs),
     /// Build isolated namespaces, send real DNS queries through Hush, show what happened.
     Demo,
     /// Work with blocklist files.
@@ -60,6 +67,8 @@ enum Command {
     Retention(report::RetentionArgs),
     /// Delete the activity log; rules and settings stay.
     Clear(report::ClearArgs),
+    /// When Hush was not filtering (stopped, killed, restarting), newest first.
+    Gaps(report::GapsArgs),
 }
 
 #[derive(Subcommand)]
@@ -108,8 +117,8 @@ struct RunArgs {
     no_default_list: bool,
     /// The tun's MTU (the largest packet Hush sends to the apps). Default:
     /// the MTU of the device named by --tun, or 1500 for --tun-fd.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1280..))]
-    mtu: Option<u16>,
+    #[arg(long)]
+    mtu: Option<u32>,
     /// The network per-app modes are read for: any, wifi or mobile. A phone
     /// tells Hush which is active; here you do.
     #[arg(long, default_value = "any")]
@@ -118,6 +127,32 @@ struct RunArgs {
     /// judged as of an unknown owner.
     #[arg(long)]
     no_owners: bool,
+    /// Listen for `hush ctl` on this Unix socket (created owner-only,
+    /// removed at exit).
+    #[arg(long)]
+    control: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct CtlArgs {
+    /// The control socket `hush run --control` listens on.
+    #[arg(long)]
+    control: PathBuf,
+    #[command(subcommand)]
+    command: CtlCommand,
+}
+
+#[derive(Subcommand)]
+enum CtlCommand {
+    /// Leave through another interface from now on (a phone moving from
+    /// Wi-Fi to mobile data); open sockets are moved or reset.
+    OutIface { name: String },
+    /// Tell the firewall its network changed.
+    NetworkChanged,
+    /// Print whether it filters, its restarts and problems, as JSON.
+    Health,
+    /// Inject a fault: packet, dns, writer or follower (test builds only).
+    Fault { word: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,6 +169,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Ctl(args) => ctl(args),
         Command::Demo => demo::run(),
         Command::Lists {
             command: ListsCommand::Check { files },
@@ -145,6 +181,7 @@ fn main() -> ExitCode {
         Command::Export(args) => report::export(args),
         Command::Retention(args) => report::retention(args),
         Command::Clear(args) => report::clear(args),
+        Command::Gaps(args) => report::gaps(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -211,6 +248,13 @@ fn run(args: RunArgs) -> Result<(), String> {
             })
             .collect()
     };
+    // First, so that a second `hush run` on the same control path is
+    // refused before it touches the tun.
+    let mut control = args
+        .control
+        .as_deref()
+        .map(ControlSocket::bind)
+        .transpose()?;
     let tun_fd = match (&args.tun, args.tun_fd) {
         (Some(name), _) => tun::attach(name),
         (None, Some(fd)) => tun::from_inherited_fd(fd),
@@ -218,7 +262,7 @@ fn run(args: RunArgs) -> Result<(), String> {
     }
     .map_err(|e| e.to_string())?;
     let mtu = match (args.mtu, &args.tun) {
-        (Some(mtu), _) => usize::from(mtu),
+        (Some(mtu), _) => mtu as usize,
         (None, Some(name)) => tun::mtu(name).map_err(|e| e.to_string())? as usize,
         (None, None) => 1500,
     };
@@ -244,14 +288,14 @@ fn run(args: RunArgs) -> Result<(), String> {
     config.network = hush_store::rules::parse_word(&args.network).map_err(|e| e.to_string())?;
     // `hush rule` changes the rules from another process.
     config.follow_stored_rules = true;
-    let protector: Arc<dyn SocketProtector> =
-        Arc::new(BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?);
+    let protector = Arc::new(BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?);
     let owners: Arc<dyn OwnerLookup> = if args.no_owners {
         Arc::new(NoOwners)
     } else {
         Arc::new(hush_linux::sock_diag::LinuxOwners::new())
     };
-    // Watched before the engine starts, so no signal goes unheard.
+    // Watched before the engine starts, so no signal and no network change
+    // goes unheard.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -259,7 +303,19 @@ fn run(args: RunArgs) -> Result<(), String> {
     let shutdown = runtime
         .block_on(async { shutdown_signal() })
         .map_err(|e| format!("failed to watch signals: {e}"))?;
-    let session = Session::start(tun_fd, config, protector, owners).map_err(|e| e.to_string())?;
+    let watcher = runtime.block_on(async { Watcher::open() });
+    let tracker = RefCell::new(Tracker::default());
+    tracker.borrow_mut().update(
+        &args.out_iface,
+        netwatch::read_state(&args.out_iface).ok().flatten(),
+    );
+    let session = Session::start(
+        tun_fd,
+        config,
+        Arc::clone(&protector) as Arc<dyn SocketProtector>,
+        owners,
+    )
+    .map_err(|e| e.to_string())?;
     for load in session.list_loads() {
         let kind = if load.addresses {
             "address list"
@@ -274,15 +330,139 @@ fn run(args: RunArgs) -> Result<(), String> {
             eprintln!("hush:   line {line}: {reason}");
         }
     }
+    let problems = session.health().problems;
     if let Some(recovery) = session.recovery() {
-        eprintln!("hush: {recovery}");
+        let recovery = recovery.to_string();
+        // Said once: as a problem if the session lists it as one.
+        if !problems.iter().any(|p| p.message == recovery) {
+            eprintln!("hush: {recovery}");
+        }
     }
+    for problem in problems {
+        eprintln!("hush: problem: {}", problem.message);
+    }
+    let watcher = match watcher {
+        Ok(watcher) => Some(watcher),
+        Err(e) => {
+            eprintln!("hush: problem: failed to watch the network (changes go unseen): {e}");
+            None
+        }
+    };
     eprintln!("hush: ready, relaying all traffic (stop with Ctrl-C)");
-    runtime.block_on(shutdown);
-    let finished = session.stop().map_err(|e| e.to_string())?;
+    let running = Running {
+        session: &session,
+        protector: &protector,
+        tracker: &tracker,
+    };
+    runtime.block_on(async {
+        let watch = async {
+            match watcher {
+                Some(watcher) => running.follow_network(watcher).await,
+                None => std::future::pending().await,
+            }
+        };
+        let serve = async {
+            match control.as_mut() {
+                Some(control) => {
+                    if let Err(e) = control.serve(&running).await {
+                        eprintln!("hush: problem: the control socket failed: {e}");
+                    }
+                    std::future::pending::<()>().await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown => {}
+            _ = watch => {}
+            _ = serve => {}
+        }
+    });
+    drop(control);
+    let finished = session
+        .stop_because(hush_session::STOPPED_BY_OWNER)
+        .map_err(|e| e.to_string())?;
     eprintln!("hush: stopped.\n{}", finished.stats);
     if args.db.is_some() {
         eprintln!("activity events dropped  {}", finished.events_dropped);
+    }
+    Ok(())
+}
+
+/// What a running `hush run` answers and watches with.
+struct Running<'a> {
+    session: &'a Session,
+    protector: &'a BindToDevice,
+    /// The out-interface's last state, shared by the watcher and `out-iface`.
+    tracker: &'a RefCell<Tracker>,
+}
+
+impl Running<'_> {
+    /// Tells the session each time the out-interface's state changes.
+    async fn follow_network(&self, mut watcher: Watcher) {
+        loop {
+            if let Err(e) = watcher.next_burst().await {
+                eprintln!("hush: problem: stopped watching the network: {e}");
+                return;
+            }
+            let interface = self.protector.interface();
+            let state = match netwatch::read_state(&interface) {
+                Ok(state) => state,
+                Err(e) => {
+                    log::warn!("failed to read the interfaces: {e}");
+                    continue;
+                }
+            };
+            let gone = state.is_none();
+            if self.tracker.borrow_mut().update(&interface, state) {
+                if gone {
+                    eprintln!("hush: network changed: {interface} is gone");
+                } else {
+                    eprintln!("hush: network changed on {interface}");
+                }
+                self.session.network_changed();
+            }
+        }
+    }
+}
+
+impl control::Control for Running<'_> {
+    fn out_iface(&self, name: &str) -> Result<String, String> {
+        self.protector.switch_to(name).map_err(|e| e.to_string())?;
+        self.tracker
+            .borrow_mut()
+            .update(name, netwatch::read_state(name).ok().flatten());
+        eprintln!("hush: network changed: now leaving through {name}");
+        self.session.network_changed();
+        Ok(format!("leaving through {name}"))
+    }
+
+    fn network_changed(&self) {
+        eprintln!("hush: network changed (hush ctl)");
+        self.session.network_changed();
+    }
+
+    fn health_json(&self) -> Result<String, String> {
+        serde_json::to_string(&self.session.health())
+            .map_err(|e| format!("failed to write the health: {e}"))
+    }
+
+    fn fault(&self, word: &str) -> Result<(), String> {
+        eprintln!("hush: injecting the fault {word}");
+        self.session.inject_fault_by_name(word)
+    }
+}
+
+fn ctl(args: CtlArgs) -> Result<(), String> {
+    let request = match args.command {
+        CtlCommand::OutIface { name } => Request::OutIface(name),
+        CtlCommand::NetworkChanged => Request::NetworkChanged,
+        CtlCommand::Health => Request::Health,
+        CtlCommand::Fault { word } => Request::Fault(word),
+    };
+    let text = control::send(Path::new(&args.control), &request)?;
+    if !text.is_empty() {
+        println!("{text}");
     }
     Ok(())
 }

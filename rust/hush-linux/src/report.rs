@@ -1,7 +1,7 @@
-//! `hush stats`, `hush apps`, `hush export`, `hush retention` and `hush
-//! clear`: what the activity log shows about each app, and how much of it
-//! is kept. Every command reads a database `hush run --db` writes, and may
-//! run while it does.
+//! `hush stats`, `hush apps`, `hush export`, `hush retention`, `hush clear`
+//! and `hush gaps`: what the activity log shows about each app, how much of
+//! it is kept, and when Hush was not filtering. Every command reads a
+//! database `hush run --db` writes, and may run while it does.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -74,6 +74,18 @@ pub struct RetentionArgs {
 pub struct ClearArgs {
     #[arg(long)]
     db: PathBuf,
+}
+
+#[derive(Args)]
+pub struct GapsArgs {
+    #[arg(long)]
+    db: PathBuf,
+    /// Show at most this many, the newest.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -305,4 +317,120 @@ pub fn clear(args: ClearArgs) -> Result<(), String> {
         report.events_deleted, report.hourly_deleted
     );
     Ok(())
+}
+
+/// `hush gaps`: the periods Hush was not filtering, newest first.
+pub fn gaps(args: GapsArgs) -> Result<(), String> {
+    let connection = open_existing(&args.db)?;
+    let gaps = hush_store::gaps::list(&connection, None, args.limit).map_err(|e| e.to_string())?;
+    let now = now_ms();
+    let mut out = std::io::stdout().lock();
+    let write_failed = |e: std::io::Error| format!("failed to write: {e}");
+    if gaps.is_empty() {
+        if !args.json {
+            writeln!(out, "no gaps recorded").map_err(write_failed)?;
+        }
+        return Ok(());
+    }
+    if args.json {
+        for gap in &gaps {
+            writeln!(out, "{}", gap_json(gap, now)).map_err(write_failed)?;
+        }
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<19}  {:<19}  {:>14}  reason",
+        "start (UTC)", "end", "duration"
+    )
+    .map_err(write_failed)?;
+    for gap in &gaps {
+        let (end, duration) = match gap.end_ms {
+            Some(end) => (second_of(end), duration_text(end - gap.start_ms)),
+            None => (
+                "open".to_string(),
+                format!("{} so far", duration_text(now - gap.start_ms)),
+            ),
+        };
+        writeln!(
+            out,
+            "{:<19}  {:<19}  {:>14}  {}",
+            second_of(gap.start_ms),
+            end,
+            duration,
+            gap.reason
+        )
+        .map_err(write_failed)?;
+    }
+    Ok(())
+}
+
+/// One gap as a JSON object; an open gap has a null end and its duration
+/// so far.
+fn gap_json(gap: &hush_store::gaps::Gap, now_ms: i64) -> serde_json::Value {
+    let time = |ms: i64| {
+        let mut text = String::new();
+        query::format_rfc3339_ms(ms, &mut text);
+        text
+    };
+    serde_json::json!({
+        "start": time(gap.start_ms),
+        "start_ms": gap.start_ms,
+        "end": gap.end_ms.map(time),
+        "end_ms": gap.end_ms,
+        "open": gap.end_ms.is_none(),
+        "duration_ms": gap.end_ms.unwrap_or(now_ms).saturating_sub(gap.start_ms).max(0),
+        "reason": gap.reason,
+    })
+}
+
+/// "2026-11-24 10:31:05" (UTC) for a time in milliseconds.
+fn second_of(time_ms: i64) -> String {
+    let mut text = String::new();
+    query::format_rfc3339_ms(time_ms, &mut text);
+    text.get(..19).unwrap_or(&text).replace('T', " ")
+}
+
+/// A duration for people: "850 ms", "12.3 s", "4 min 05 s", "3 h 07 min",
+/// "2 d 04 h".
+fn duration_text(ms: i64) -> String {
+    let ms = ms.max(0);
+    let seconds = ms / 1000;
+    match ms {
+        0..=999 => format!("{ms} ms"),
+        1_000..=59_999 => format!("{}.{} s", seconds, ms % 1000 / 100),
+        60_000..=3_599_999 => format!("{} min {:02} s", seconds / 60, seconds % 60),
+        3_600_000..=86_399_999 => format!("{} h {:02} min", seconds / 3600, seconds / 60 % 60),
+        _ => format!("{} d {:02} h", seconds / 86_400, seconds / 3600 % 24),
+    }
+}
+
+#[cfg(test)]
+mod gap_tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(duration_text(-5), "0 ms");
+        assert_eq!(duration_text(850), "850 ms");
+        assert_eq!(duration_text(12_345), "12.3 s");
+        assert_eq!(duration_text(245_000), "4 min 05 s");
+        assert_eq!(duration_text(3 * 3_600_000 + 7 * 60_000 + 1), "3 h 07 min");
+        assert_eq!(duration_text(2 * DAY_MS + 4 * 3_600_000), "2 d 04 h");
+    }
+
+    #[test]
+    fn an_open_gap_has_no_end_and_its_duration_so_far() {
+        let gap = hush_store::gaps::Gap {
+            start_ms: 1_000,
+            end_ms: None,
+            reason: "stopped".into(),
+        };
+        let json = gap_json(&gap, 4_500);
+        assert_eq!(json["end"], serde_json::Value::Null);
+        assert_eq!(json["open"], true);
+        assert_eq!(json["duration_ms"], 3_500);
+        assert_eq!(json["start"], "1970-01-01T00:00:01.000Z");
+        assert_eq!(second_of(1_000), "1970-01-01 00:00:01");
+    }
 }
