@@ -90,13 +90,13 @@ fn labnet() -> String {
         .into_owned()
 }
 
-/// A lab with nginx (an 8 MiB file to download slowly) and UDP echo servers
+/// A lab with nginx (a 32 MiB file to download slowly) and UDP echo servers
 /// on both IP versions.
 fn day_lab() -> Lab {
     require_root();
     let mut lab = Lab::create(&records()).expect("failed to build the lab");
     lab.start_web().expect("failed to start nginx");
-    std::fs::write(lab.web_root().join("big.bin"), vec![7u8; 8 << 20]).unwrap();
+    std::fs::write(lab.web_root().join("big.bin"), vec![7u8; 32 << 20]).unwrap();
     let udp_log = lab.workdir().join("udp.log").to_string_lossy().into_owned();
     for address in [ECHO_V4, ECHO_V6] {
         lab.spawn_server("python3", &[&labnet(), "udp", address, ECHO_PORT, &udp_log])
@@ -425,7 +425,7 @@ fn through_a_change(lab: &Lab, case: &str, v6: bool, change: impl FnOnce()) -> O
         let mut command = lab.in_phone("timeout");
         command
             .args(["30", "curl", "-sS", "-g", "-o", "/dev/null"])
-            .args(["--limit-rate", "256K", "--max-time", "25"])
+            .args(["--limit-rate", "1M", "--max-time", "25"])
             .arg(format!("http://{web}/big.bin"));
         Timed::spawn(command)
     };
@@ -1212,4 +1212,80 @@ fn hush_gaps_shows_a_clean_stop_and_a_kill() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 1);
+}
+
+/// Waits, bounded, until hush has printed `count` lines holding `text`.
+fn wait_for_lines(hush: &mut Hush, text: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let printed = hush.printed();
+        let found = printed.iter().filter(|l| l.contains(text)).count();
+        if found >= count || Instant::now() > deadline {
+            return printed;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_watcher_follows_the_out_interface_and_nothing_else() {
+    let _one = one_at_a_time();
+    require_root();
+    let lab = Lab::create(&records()).expect("failed to build the lab");
+    let mut hush = Hush::start(&lab, &format!("{}:53", lab::RESOLVER_V4), &[]);
+    // Another interface's addresses and routes are not Hush's network.
+    lab.phone_ip_batch(&[
+        format!("addr add 198.18.0.7/24 dev {}", lab::TUN_NAME),
+        "route add 198.18.9.0/24 dev lo table 200".to_string(),
+    ])
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let printed = hush.printed();
+    assert!(
+        !printed.iter().any(|l| l.contains("network changed")),
+        "{printed:#?}"
+    );
+    // The out-interface going down, then up again, is a change each time.
+    let veth = &lab.phone_veth;
+    lab.phone_ip_batch(&[format!("link set {veth} down")])
+        .unwrap();
+    let printed = wait_for_lines(&mut hush, "network changed", 1);
+    assert_eq!(
+        printed
+            .iter()
+            .filter(|l| l.contains("network changed"))
+            .count(),
+        1,
+        "{printed:#?}"
+    );
+    // Up again, with the routes the kernel dropped put back (as a phone's
+    // platform does when a network returns).
+    lab.phone_ip_batch(&[
+        format!("link set {veth} up"),
+        format!(
+            "route replace 198.19.0.0/24 dev {veth} table {}",
+            lab::POLICY_TABLE
+        ),
+        format!(
+            "route replace fd00:19::/64 dev {veth} table {}",
+            lab::POLICY_TABLE
+        ),
+    ])
+    .unwrap();
+    let printed = wait_for_lines(&mut hush, "network changed", 2);
+    assert!(
+        printed
+            .iter()
+            .filter(|l| l.contains("network changed"))
+            .count()
+            >= 2,
+        "{printed:#?}"
+    );
+    let answer = dig(&lab, lab::PHONE_DNS_V4, WEB, "A", &[]);
+    assert_eq!(answer.answers, [WEB_V4], "no DNS after the link came back");
+    let summary = hush.stop();
+    assert!(
+        support::counter(&summary, "network changes") >= 2,
+        "{summary}"
+    );
 }

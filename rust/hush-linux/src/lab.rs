@@ -36,7 +36,8 @@ pub const RESOLVER_V6: &str = "fd00:19::2";
 pub const PHONE_DNS_V4: &str = "198.18.0.53";
 pub const PHONE_DNS_V6: &str = "fd00:18::53";
 const NAMESPACE_PREFIX: &str = "hush-lab-";
-const POLICY_TABLE: &str = "100";
+/// The routing table the phone's policy rule sends sockets bound to the veth to.
+pub const POLICY_TABLE: &str = "100";
 
 /// A DNS record the lab's resolver serves.
 #[derive(Debug, Clone)]
