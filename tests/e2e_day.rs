@@ -90,13 +90,17 @@ fn labnet() -> String {
         .into_owned()
 }
 
-/// A lab with nginx (a 32 MiB file to download slowly) and UDP echo servers
+/// A lab with nginx (a 32 MiB file it serves slowly: the server, not the
+/// client, sets the pace, so no backlog waits in the app's socket and a
+/// reset is seen as it comes) and UDP echo servers
 /// on both IP versions.
 fn day_lab() -> Lab {
     require_root();
     let mut lab = Lab::create(&records()).expect("failed to build the lab");
     lab.start_web().expect("failed to start nginx");
-    std::fs::write(lab.web_root().join("big.bin"), vec![7u8; 32 << 20]).unwrap();
+    let slow = lab.web_root().join("slow");
+    std::fs::create_dir_all(&slow).unwrap();
+    std::fs::write(slow.join("big.bin"), vec![7u8; 32 << 20]).unwrap();
     let udp_log = lab.workdir().join("udp.log").to_string_lossy().into_owned();
     for address in [ECHO_V4, ECHO_V6] {
         lab.spawn_server("python3", &[&labnet(), "udp", address, ECHO_PORT, &udp_log])
@@ -424,9 +428,17 @@ fn through_a_change(lab: &Lab, case: &str, v6: bool, change: impl FnOnce()) -> O
     let download = {
         let mut command = lab.in_phone("timeout");
         command
-            .args(["30", "curl", "-sS", "-g", "-o", "/dev/null"])
-            .args(["--limit-rate", "1M", "--max-time", "25"])
-            .arg(format!("http://{web}/big.bin"));
+            .args([
+                "30",
+                "curl",
+                "-sS",
+                "-g",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "25",
+            ])
+            .arg(format!("http://{web}/slow/big.bin"));
         Timed::spawn(command)
     };
     let digs = dig_loop(&lab.phone, v6);

@@ -388,7 +388,8 @@ impl Lab {
 
     /// Starts nginx in the server namespace on ports 80 and 443 (a
     /// self-signed certificate) for every address there, serving
-    /// `index.html` ("hush lab") and whatever else is put in [`Lab::web_root`].
+    /// `index.html` ("hush lab") and whatever else is put in [`Lab::web_root`]
+    /// (under `slow/`, at 512 KiB/s per connection: a download that lasts).
     /// Its access log, one `host status bytes` line per request, is at
     /// [`Lab::web_log`].
     pub fn start_web(&mut self) -> io::Result<()> {
@@ -437,6 +438,7 @@ impl Lab {
                  ssl_certificate {cert};\n\
                  ssl_certificate_key {key};\n\
                  root {root};\n\
+                 location /slow/ {{ limit_rate 512k; }}\n\
                }}\n\
              }}\n",
             log = self.web_log().display(),
