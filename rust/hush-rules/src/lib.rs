@@ -3,7 +3,10 @@
 //!
 //! Layer: policy data below the engine. No I/O: callers hand in list bytes
 //! (from a file, a download or [`DEFAULT_LIST`]) and get back a [`RuleSet`]
-//! to query and a [`ListReport`] per list to show the user.
+//! to query and a [`ListReport`] per list to show the user. Two lists are
+//! built in: [`DEFAULT_LIST`] (phone-vendor telemetry) and
+//! [`ENCRYPTED_DNS_LIST`] (resolvers apps could use around Hush), each under
+//! its own name and each loaded only on request.
 //!
 //! Formats, detected line by line so mixed files load: hosts files, plain
 //! names, adblock `||name^` (and `@@||name^` exceptions), wildcard `*.name`,
@@ -47,6 +50,14 @@ use table::{entry, for_each_suffix_hash, key_of, name_hash, HashTable};
 pub const DEFAULT_LIST: &str = include_str!("../lists/default.txt");
 /// The name [`RuleSetBuilder::add_default_list`] loads the built-in list under.
 pub const DEFAULT_LIST_NAME: &str = "hush-default";
+/// The built-in list of encrypted-DNS endpoints (DNS over HTTPS, TLS, QUIC,
+/// DNSCrypt, vendor HTTP-DNS): HaGeZi's Encrypted DNS Bypass list, taken
+/// whole (see `lists/SOURCES.md`). Blocking these names by DNS, TLS SNI,
+/// HTTP Host and QUIC SNI keeps apps on the resolver Hush answers.
+pub const ENCRYPTED_DNS_LIST: &str = include_str!("../lists/doh.txt");
+/// The name [`RuleSetBuilder::add_encrypted_dns_list`] loads it under, so a
+/// verdict says `list:hush-doh`.
+pub const ENCRYPTED_DNS_LIST_NAME: &str = "hush-doh";
 
 /// Which list matched: an index into the lists in load order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -254,6 +265,17 @@ impl RuleSetBuilder {
     /// Loads the built-in list of vendor telemetry hosts as [`DEFAULT_LIST_NAME`].
     pub fn add_default_list(&mut self) -> ListReport {
         self.add_list(DEFAULT_LIST_NAME, ListKind::Block, DEFAULT_LIST.as_bytes())
+    }
+
+    /// Loads the built-in list of encrypted-DNS endpoints as
+    /// [`ENCRYPTED_DNS_LIST_NAME`]. Like the vendor list, it is in force only
+    /// when loaded: a caller that leaves this call out turns it off.
+    pub fn add_encrypted_dns_list(&mut self) -> ListReport {
+        self.add_list(
+            ENCRYPTED_DNS_LIST_NAME,
+            ListKind::Block,
+            ENCRYPTED_DNS_LIST.as_bytes(),
+        )
     }
 
     pub fn build(self) -> RuleSet {
@@ -811,5 +833,64 @@ mod tests {
         }
         assert_eq!(rules.list_name(ListId(0)), "hush-default");
         assert_eq!(rules.check("f-droid.org"), Verdict::Unlisted);
+    }
+
+    #[test]
+    fn the_encrypted_dns_list_is_hagezis_whole_and_names_itself() {
+        // HaGeZi's part, below Hush's header, is the upstream file byte for
+        // byte: its stated count, and the length of the stored copy.
+        let (_, upstream) = ENCRYPTED_DNS_LIST
+            .split_once("# ---")
+            .and_then(|(head, rest)| Some((head, rest.split_once('\n')?.1)))
+            .expect("Hush's header ends at a dashed line");
+        assert_eq!(upstream.len(), 22_434);
+        assert!(upstream.contains("# Number of entries: 1216\n"));
+        let mut builder = RuleSetBuilder::new();
+        let vendor = builder.add_default_list();
+        let report = builder.add_encrypted_dns_list();
+        assert_eq!(report.name, ENCRYPTED_DNS_LIST_NAME);
+        assert_eq!(report.entries, 1216, "{report}");
+        assert_eq!(report.rejected_count, 0, "{report}");
+        assert_eq!(report.duplicates, 0, "{report}");
+        let rules = builder.build();
+        assert_eq!(rules.blocked_len(), vendor.entries + 1216);
+        let mut vendor_only = RuleSetBuilder::new();
+        vendor_only.add_default_list();
+        let (both, alone) = (rules.heap_bytes(), vendor_only.build().heap_bytes());
+        eprintln!("match tables: vendor list {alone} B, with the encrypted-DNS list {both} B");
+        assert!(both - alone < 40 * 1024, "{both} - {alone}");
+        let doh = Verdict::Blocked(ListId(1));
+        for name in [
+            "dns.google",
+            "cloudflare-dns.com",
+            "mozilla.cloudflare-dns.com",
+            "dns.quad9.net",
+            "dns.adguard-dns.com",
+            "doh.opendns.com",
+            "dns.nextdns.io",
+            "abc123.dns.nextdns.io",
+            "httpdns-sc.aliyuncs.com",
+            "httpdns-push.heytapmobile.com",
+        ] {
+            assert_eq!(rules.check(name), doh, "{name}");
+        }
+        assert_eq!(rules.list_name(ListId(1)), "hush-doh");
+        // The vendor list keeps its own name, and ordinary sites are unlisted.
+        assert_eq!(
+            rules.check("tracking.miui.com"),
+            Verdict::Blocked(ListId(0))
+        );
+        for name in [
+            "www.google.com",
+            "google.com",
+            "cloudflare.com",
+            "quad9.net",
+        ] {
+            assert_eq!(rules.check(name), Verdict::Unlisted, "{name}");
+        }
+        // Without the call, the list is not in force.
+        let mut builder = RuleSetBuilder::new();
+        builder.add_default_list();
+        assert_eq!(builder.build().check("dns.google"), Verdict::Unlisted);
     }
 }
