@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod answer;
+mod ech;
 mod names;
 
 use hickory_proto::op::{Message, MessageType, OpCode};
@@ -21,6 +22,7 @@ use hickory_proto::rr::{RData, RecordType};
 use std::net::IpAddr;
 
 pub use answer::{blocked_answer, servfail, BlockMode};
+pub use ech::strip_ech;
 pub use names::NameMap;
 
 /// Why a payload is not a DNS message Hush can act on.
@@ -96,7 +98,19 @@ pub struct DnsAnswer {
     pub rcode: u16,
     /// Addresses from A, AAAA and the HTTPS/SVCB address hints, with their TTLs.
     pub addresses: Vec<(IpAddr, u32)>,
+    /// The CNAME chain from the question name, in order: each name the one
+    /// before it is an alias of, in the same form as [`Self::name`]. At most
+    /// [`MAX_CNAME_CHAIN`] names; a chain that loops stops before the repeat.
+    /// Empty when the question name is no alias.
+    pub cnames: Vec<String>,
+    /// An HTTPS or SVCB record in the answer or additional section carries
+    /// an `ech` SvcParam (see [`strip_ech`]).
+    pub has_ech: bool,
 }
+
+/// The longest CNAME chain [`parse_answer`] follows. Resolvers stop far
+/// sooner (BIND at 16 in all; RFC 1034 asks only that loops be caught).
+pub const MAX_CNAME_CHAIN: usize = 16;
 
 /// Decodes a resolver's response and collects the addresses it hands out.
 pub fn parse_answer(payload: &[u8]) -> Result<DnsAnswer, DnsError> {
@@ -118,13 +132,48 @@ pub fn parse_answer(payload: &[u8]) -> Result<DnsAnswer, DnsError> {
             _ => {}
         }
     }
+    let name = presentation_name(question.name());
+    let cnames = cname_chain(&message, &name);
+    let has_ech = message
+        .answers
+        .iter()
+        .chain(&message.additionals)
+        .any(|record| ech::svcb_of(&record.data).is_some_and(ech::has_ech));
     Ok(DnsAnswer {
         id: message.metadata.id,
-        name: presentation_name(question.name()),
+        name,
         record_type: question.query_type(),
         rcode: u16::from(message.metadata.response_code),
         addresses,
+        cnames,
+        has_ech,
     })
+}
+
+/// Follows the CNAME records of the answer section from `name`: the record
+/// owned by the name reached so far gives the next name. Records off the
+/// chain are ignored; a loop ends the chain.
+fn cname_chain(message: &Message, name: &str) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    let mut current = name.to_string();
+    while chain.len() < MAX_CNAME_CHAIN {
+        let next = message
+            .answers
+            .iter()
+            .find_map(|record| match &record.data {
+                RData::CNAME(target) if presentation_name(&record.name) == current => {
+                    Some(presentation_name(&target.0))
+                }
+                _ => None,
+            });
+        let Some(next) = next else { break };
+        if next == name || chain.contains(&next) {
+            break;
+        }
+        chain.push(next.clone());
+        current = next;
+    }
+    chain
 }
 
 fn collect_hints(svcb: &hickory_proto::rr::rdata::SVCB, ttl: u32, out: &mut Vec<(IpAddr, u32)>) {
@@ -166,4 +215,82 @@ fn presentation_name(name: &hickory_proto::rr::Name) -> String {
         text.pop();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{Message, OpCode, Query};
+    use hickory_proto::rr::rdata::{A, CNAME};
+    use hickory_proto::rr::{Name, Record};
+    use std::str::FromStr;
+
+    fn name(text: &str) -> Name {
+        Name::from_str(text).unwrap()
+    }
+
+    /// An answer for `question` with these (owner, CNAME target) records,
+    /// then an A record for the last target.
+    fn answer(question: &str, cnames: &[(&str, &str)]) -> Vec<u8> {
+        let mut message = Message::response(1, OpCode::Query);
+        message.add_query(Query::query(name(question), RecordType::A));
+        for (owner, target) in cnames {
+            message.add_answer(Record::from_rdata(
+                name(owner),
+                60,
+                RData::CNAME(CNAME(name(target))),
+            ));
+        }
+        let last = cnames.last().map_or(question, |(_, target)| target);
+        message.add_answer(Record::from_rdata(
+            name(last),
+            60,
+            RData::A(A::new(198, 18, 0, 7)),
+        ));
+        message.to_vec().unwrap()
+    }
+
+    #[test]
+    fn the_cname_chain_is_followed_from_the_question_in_order() {
+        let bytes = answer(
+            "Shop.Example.",
+            &[
+                ("shop.example.", "shop.example.cdn.net."),
+                ("SHOP.example.cdn.net.", "metrics.Tracker.example."),
+            ],
+        );
+        let parsed = parse_answer(&bytes).unwrap();
+        assert_eq!(
+            parsed.cnames,
+            ["shop.example.cdn.net", "metrics.tracker.example"]
+        );
+        assert_eq!(parsed.addresses.len(), 1);
+        assert!(parse_answer(&answer("shop.example.", &[]))
+            .unwrap()
+            .cnames
+            .is_empty());
+    }
+
+    #[test]
+    fn records_off_the_chain_are_ignored_and_loops_end_it() {
+        // A CNAME owned by another name is not the question's alias.
+        let off = answer("shop.example.", &[("other.example.", "tracker.example.")]);
+        assert!(parse_answer(&off).unwrap().cnames.is_empty());
+        // a -> b -> a: the chain stops before the repeat.
+        let looped = answer(
+            "a.example.",
+            &[("a.example.", "b.example."), ("b.example.", "a.example.")],
+        );
+        assert_eq!(parse_answer(&looped).unwrap().cnames, ["b.example"]);
+        // A long chain is cut at the bound.
+        let names: Vec<String> = (0..40).map(|i| format!("n{i}.example.")).collect();
+        let links: Vec<(&str, &str)> = names
+            .windows(2)
+            .map(|pair| (pair[0].as_str(), pair[1].as_str()))
+            .collect();
+        let long = answer(&names[0], &links);
+        let chain = parse_answer(&long).unwrap().cnames;
+        assert_eq!(chain.len(), MAX_CNAME_CHAIN);
+        assert_eq!(chain[0], "n1.example");
+    }
 }

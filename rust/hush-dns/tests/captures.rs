@@ -132,3 +132,76 @@ fn answers_in_real_captures_yield_addresses_and_hints() {
         "HTTPS ipv4hint/ipv6hint addresses should be collected"
     );
 }
+
+/// Every answer in every capture: one whose HTTPS/SVCB records carry `ech`
+/// comes out of [`strip_ech`] without it and otherwise equal; every other
+/// is left alone, byte for byte (the engine then relays the resolver's own
+/// bytes).
+#[test]
+fn ech_is_stripped_from_real_https_answers_and_nothing_else_changes() {
+    use hickory_proto::op::Message;
+    use hickory_proto::rr::rdata::svcb::SvcParamKey;
+    use hickory_proto::rr::RData;
+    use hush_dns::strip_ech;
+
+    let mut stripped_names = Vec::new();
+    let mut https_untouched = 0;
+    for file in capture_files() {
+        for frame in read_capture(&file) {
+            let Some(payload) = frame.ip.as_deref().and_then(dns_payload) else {
+                continue;
+            };
+            let Ok(answer) = parse_answer(&payload) else {
+                // Not an answer: whatever it is, stripping never panics.
+                let _ = strip_ech(&payload);
+                continue;
+            };
+            let original = Message::from_vec(&payload).expect("parse_answer decoded it");
+            let svcb = |message: &Message| {
+                message
+                    .answers
+                    .iter()
+                    .chain(&message.additionals)
+                    .filter(|r| matches!(r.data, RData::HTTPS(_) | RData::SVCB(_)))
+                    .count()
+            };
+            let result = strip_ech(&payload).expect("a decodable answer encodes again");
+            if !answer.has_ech {
+                assert_eq!(result, None, "{file} frame {}", frame.number);
+                https_untouched += svcb(&original);
+                continue;
+            }
+            let stripped = result.expect("an answer with ech is rewritten");
+            assert!(stripped.len() < payload.len());
+            let after = Message::from_vec(&stripped).unwrap();
+            // The same message once ech is taken out of the original here.
+            let mut expected = original.clone();
+            for record in expected.answers.iter_mut().chain(&mut expected.additionals) {
+                let params = match &mut record.data {
+                    RData::HTTPS(https) => &mut https.0.svc_params,
+                    RData::SVCB(svcb) => &mut svcb.svc_params,
+                    _ => continue,
+                };
+                params.retain(|(key, _)| *key != SvcParamKey::EchConfigList);
+            }
+            assert_ne!(original, expected, "{file} frame {}", frame.number);
+            assert_eq!(after, expected, "{file} frame {}", frame.number);
+            assert_eq!(svcb(&after), svcb(&original));
+            assert!(!parse_answer(&stripped).unwrap().has_ech);
+            // Addresses (hints included) survive.
+            assert_eq!(parse_answer(&stripped).unwrap().addresses, answer.addresses);
+            stripped_names.push(answer.name);
+        }
+    }
+    stripped_names.sort();
+    stripped_names.dedup();
+    assert!(
+        stripped_names.contains(&"cloudflare-ech.com".to_string())
+            && stripped_names.contains(&"defo.ie".to_string()),
+        "the ech answers of dns_ech.pcap: {stripped_names:?}"
+    );
+    assert!(
+        https_untouched > 0,
+        "HTTPS/SVCB answers without ech (dns-https.pcap, dns-svcb.pcap) must be seen"
+    );
+}
