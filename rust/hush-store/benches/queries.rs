@@ -1,6 +1,6 @@
 //! The UI's and the CLI's queries on a log of 10,000,000 events over 30 days
 //! (200 apps, 5,000 hosts; see `support/mod.rs` for the model), built once
-//! into /tmp/hush-bench-10m-v1.db and reused. Goal: < 50 ms each.
+//! into /tmp/hush-bench-10m-v5.db and reused. Goal: < 50 ms each.
 //!
 //! Run: `cargo bench -p hush-store --bench queries`
 
@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hush_store::query::{
-    app_summaries, daily_timeline, export_csv, export_json, top_blocked_hosts,
+    app_host_count, app_hosts, app_summaries, daily_timeline, export_csv, export_json,
+    top_blocked_hosts,
 };
 use hush_store::{recent_events, EventFilter};
-use support::{DAY_MS, END_MS, FIRST_UID};
+use support::{DAY_MS, END_MS, FIRST_UID, HOUR_MS};
 
 /// One page of the activity screen.
 const PAGE: u32 = 100;
@@ -122,6 +123,37 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             black_box(
                 daily_timeline(&connection, month.0, month.1, Some(Some(FIRST_UID)), 60).unwrap(),
+            )
+        })
+    });
+    group.finish();
+
+    // App detail: one app's hosts over the 14 local days it shows (midnight
+    // at UTC+1, so the range is not whole UTC days), and over everything.
+    let mut group = c.benchmark_group("app_hosts");
+    group.sample_size(20).warm_up_time(Duration::from_secs(1));
+    let fortnight = (Some(END_MS - 14 * DAY_MS - HOUR_MS), Some(END_MS - HOUR_MS));
+    for (name, uid) in [
+        ("busiest", Some(FIRST_UID)),
+        ("50th", Some(FIRST_UID + 49)),
+        ("unknown_owner", None),
+    ] {
+        for (range_name, (since, until)) in [("14_days", fortnight), ("all", (None, None))] {
+            let hosts = app_hosts(&connection, uid, since, until, PAGE, 0).unwrap();
+            let total = app_host_count(&connection, uid, since, until).unwrap();
+            eprintln!(
+                "app_hosts {name} {range_name}: {total} hosts, {} on the page",
+                hosts.len()
+            );
+            group.bench_function(format!("{name}_{range_name}"), |b| {
+                b.iter(|| black_box(app_hosts(&connection, uid, since, until, PAGE, 0).unwrap()))
+            });
+        }
+    }
+    group.bench_function("count_busiest_14_days", |b| {
+        b.iter(|| {
+            black_box(
+                app_host_count(&connection, Some(FIRST_UID), fortnight.0, fortnight.1).unwrap(),
             )
         })
     });

@@ -65,8 +65,14 @@ pub enum StoreError {
         #[source]
         source: Box<StoreError>,
     },
+    /// A rule the store refuses (a mode, a network or a domain that is not
+    /// valid); the message says why.
     #[error("{0}")]
     InvalidRule(String),
+    /// A query or a change asked with an argument out of bounds (a page
+    /// too long, an empty package name); the message says which.
+    #[error("{0}")]
+    InvalidArgument(String),
     #[error(
         "cannot open the database {path}: {source} (the file and its directory must be \
          writable: SQLite keeps {path}-wal and {path}-shm beside it)"
@@ -216,6 +222,37 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL
     );
     CREATE INDEX gaps_start ON gaps(start_ms);",
+    // 5: what App detail and the rules screens read (issue 12).
+    // Rules remember the package they were made for, so that a UID Android
+    // hands to a later install does not inherit them ([`rules`]); NULL for
+    // a rule made without one (every rule written before this version, and
+    // `hush rule app UID` on Linux). A rule for every app has none.
+    // The daily rollup gains the reason and the first and last times, and
+    // both it and `hourly` an index by app, so one app's hosts over any
+    // range read that app's rows only ([`query::app_hosts`]). The rollup is
+    // rebuilt from `hourly`: of the day retention was cutting into, only
+    // the hours `hourly` still holds are counted.
+    "ALTER TABLE app_rules ADD COLUMN package TEXT CHECK (package != '');
+    ALTER TABLE domain_rules ADD COLUMN package TEXT
+        CHECK (package IS NULL OR (package != '' AND uid IS NOT NULL));
+    DROP TABLE host_daily;
+    CREATE TABLE host_daily (
+        day INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        action TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        PRIMARY KEY (day, uid, host, action, reason)
+    ) WITHOUT ROWID;
+    INSERT INTO host_daily (day, uid, host, action, reason, count, first_ms, last_ms)
+        SELECT (hour - (hour % 24 + 24) % 24) / 24, uid, host, action, reason,
+               sum(count), min(first_ms), max(last_ms)
+        FROM hourly GROUP BY 1, 2, 3, 4, 5;
+    CREATE INDEX host_daily_uid ON host_daily(uid, day);
+    CREATE INDEX hourly_uid ON hourly(uid, hour);",
 ];
 
 /// The schema version this Hush writes (`PRAGMA user_version`).

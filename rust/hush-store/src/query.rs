@@ -236,6 +236,159 @@ pub fn app_summaries(
     Ok(summaries)
 }
 
+/// Most rows one page of a paged query may hold ([`app_hosts`],
+/// [`crate::rules::domain_rules_matching`]).
+pub const MAX_PAGE: u32 = 1_000;
+
+/// `limit` if a page may hold that many `what`, else an error saying so.
+pub(crate) fn page_limit(limit: u32, what: &str) -> Result<u32, StoreError> {
+    if limit > MAX_PAGE {
+        return Err(StoreError::InvalidArgument(format!(
+            "a page holds at most {MAX_PAGE} {what}, not {limit}"
+        )));
+    }
+    Ok(limit)
+}
+
+/// A host one app contacted over a range, as App detail lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppHost {
+    pub host: String,
+    pub allowed: u64,
+    pub blocked: u64,
+    pub failed: u64,
+    /// The first and the last attempt in the hours counted.
+    pub first_ms: i64,
+    pub last_ms: i64,
+    /// What Hush did at the last attempt (`blocked`, `allowed`, `failed`)
+    /// and why (a reason code: `list:NAME`, `unlisted`, `app-rule:allow`...).
+    /// Of attempts in the same last millisecond, the greatest (action,
+    /// reason) in text order stands for them.
+    pub last_action: String,
+    pub last_reason: String,
+}
+
+/// Far enough that no time in milliseconds falls outside: an open end.
+const FAR_HOURS: i64 = 1 << 50;
+
+/// The hours `[first, end)` overlapping `[since_ms, until_ms)`, either end
+/// open when `None`.
+fn open_hour_range(since_ms: Option<i64>, until_ms: Option<i64>) -> (i64, i64) {
+    let first = since_ms.map_or(-FAR_HOURS, |since| since.div_euclid(HOUR_MS));
+    let end = until_ms.map_or(FAR_HOURS, |until| {
+        until.div_euclid(HOUR_MS) + i64::from(until.rem_euclid(HOUR_MS) != 0)
+    });
+    (first, end)
+}
+
+/// Rows of one app's activity (`?7`) in the hours split by `split`, each a
+/// (host, action, reason) over an hour or a day: whole UTC days from the
+/// daily rollup, the hours at either end from `hourly`; both through their
+/// index by app, so the cost follows the app's hosts and days, not the
+/// table. `{columns}` is filled in by each query.
+const APP_ROWS_IN_RANGE: &str = "
+    SELECT {columns} FROM hourly INDEXED BY hourly_uid
+        WHERE uid = ?7 AND hour >= ?1 AND hour < ?2
+    UNION ALL
+    SELECT {columns} FROM host_daily INDEXED BY host_daily_uid
+        WHERE uid = ?7 AND day >= ?3 AND day < ?4
+    UNION ALL
+    SELECT {columns} FROM hourly INDEXED BY hourly_uid
+        WHERE uid = ?7 AND hour >= ?5 AND hour < ?6";
+
+fn app_rows_in_range(columns: &str) -> String {
+    APP_ROWS_IN_RANGE.replace("{columns}", columns)
+}
+
+/// Every host one app contacted in the range, each counted exactly from
+/// the aggregates: most recent first (ties by host), at most `limit` (up to
+/// [`MAX_PAGE`]) after skipping `offset`. `uid` `None` is the traffic whose
+/// owner was not known. Hours overlapping the range count whole, as in
+/// every aggregate query here; `None` leaves that end open. An app with no
+/// activity has no hosts (an empty list, not an error). See
+/// [`app_host_count`] for the number of pages.
+pub fn app_hosts(
+    connection: &Connection,
+    uid: Option<u32>,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<AppHost>, StoreError> {
+    let limit = page_limit(limit, "hosts")?;
+    let (first_hour, end_hour) = open_hour_range(since_ms, until_ms);
+    let split = split_hours(first_hour, end_hour);
+    let sql = app_rows_in_range("host, action, reason, count, first_ms, last_ms");
+    let mut statement = connection.prepare_cached(&sql)?;
+    let params = split_params(split, Some(uid_to_hourly(uid)));
+    let mut rows = statement.query(params_from_iter(params))?;
+    let mut hosts: HashMap<String, AppHost> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let host = text(row, 0)?;
+        let (action, reason) = (text(row, 1)?, text(row, 2)?);
+        let count = row.get::<_, i64>(3)? as u64;
+        let (first_ms, last_ms): (i64, i64) = (row.get(4)?, row.get(5)?);
+        let entry = match hosts.get_mut(host) {
+            Some(entry) => entry,
+            None => hosts.entry(host.to_owned()).or_insert(AppHost {
+                host: host.to_owned(),
+                allowed: 0,
+                blocked: 0,
+                failed: 0,
+                first_ms,
+                last_ms,
+                last_action: action.to_owned(),
+                last_reason: reason.to_owned(),
+            }),
+        };
+        match action {
+            "allowed" => entry.allowed += count,
+            "blocked" => entry.blocked += count,
+            "failed" => entry.failed += count,
+            _ => {}
+        }
+        entry.first_ms = entry.first_ms.min(first_ms);
+        let later = (last_ms, action, reason)
+            > (
+                entry.last_ms,
+                entry.last_action.as_str(),
+                entry.last_reason.as_str(),
+            );
+        if later {
+            entry.last_ms = last_ms;
+            entry.last_action.replace_range(.., action);
+            entry.last_reason.replace_range(.., reason);
+        }
+    }
+    let mut hosts: Vec<AppHost> = hosts.into_values().collect();
+    hosts.sort_unstable_by(|a, b| b.last_ms.cmp(&a.last_ms).then_with(|| a.host.cmp(&b.host)));
+    Ok(hosts
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect())
+}
+
+/// How many hosts [`app_hosts`] lists for the same app and range over all
+/// its pages. Reads only the indexes by app.
+pub fn app_host_count(
+    connection: &Connection,
+    uid: Option<u32>,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+) -> Result<u64, StoreError> {
+    let (first_hour, end_hour) = open_hour_range(since_ms, until_ms);
+    let split = split_hours(first_hour, end_hour);
+    let sql = format!(
+        "SELECT count(DISTINCT host) FROM ({})",
+        app_rows_in_range("host")
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let params = split_params(split, Some(uid_to_hourly(uid)));
+    let count: i64 = statement.query_row(params_from_iter(params), |row| row.get(0))?;
+    Ok(count as u64)
+}
+
 /// The most blocked hosts in the range as (host, times blocked, how many
 /// apps it was blocked for, an unknown owner counting as one), most blocked
 /// first, ties by host. `uid`: `None` for every app, `Some(None)` for the
@@ -779,6 +932,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn one_apps_rows_are_read_through_the_indexes_by_app() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        crate::migrate(&mut connection).unwrap();
+        for sql in [
+            app_rows_in_range("host, action, reason, count, first_ms, last_ms"),
+            format!(
+                "SELECT count(DISTINCT host) FROM ({})",
+                app_rows_in_range("host")
+            ),
+        ] {
+            let mut plan = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let steps: Vec<String> = plan
+                .query_map(
+                    params_from_iter(split_params(split_hours(0, 99), Some(7))),
+                    |row| row.get(3),
+                )
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            // Three reads of a table, each a search of its index by app (the
+            // count reads the indexes alone); the rest is the union's.
+            let reads: Vec<&String> = steps
+                .iter()
+                .filter(|step| step.starts_with("SCAN") || step.starts_with("SEARCH"))
+                .filter(|step| !step.starts_with("SCAN (subquery"))
+                .collect();
+            assert_eq!(reads.len(), 3, "{steps:?}");
+            for read in reads {
+                let read = read.replace("COVERING INDEX", "INDEX");
+                assert!(
+                    read == "SEARCH hourly USING INDEX hourly_uid (uid=? AND hour>? AND hour<?)"
+                        || read
+                            == "SEARCH host_daily USING INDEX host_daily_uid \
+                                (uid=? AND day>? AND day<?)",
+                    "{read}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn open_hour_ranges_reach_past_every_time() {
+        assert_eq!(open_hour_range(Some(1), Some(HOUR_MS + 1)), (0, 2));
+        let (first, end) = open_hour_range(None, None);
+        assert!(first < i64::MIN.div_euclid(HOUR_MS));
+        assert!(end > i64::MAX.div_euclid(HOUR_MS) + 1);
+        let split = split_hours(first, end);
+        assert_eq!(
+            split.days.0 * 24 - split.head.0,
+            split.head.1 - split.head.0
+        );
+        assert!(split.days.0 < split.days.1);
     }
 
     #[test]

@@ -235,32 +235,47 @@ fn recover(path: &Path, reason: String, foreign: bool) -> Result<Recovery, Store
 struct RulesTable {
     name: &'static str,
     columns: &'static [&'static str],
+    /// Columns after `columns` that a later schema added (the package of a
+    /// rule, in 5): read as NULL from a file older than that.
+    added: &'static [&'static str],
+}
+
+impl RulesTable {
+    fn all_columns(&self) -> impl Iterator<Item = &'static str> {
+        self.columns.iter().chain(self.added).copied()
+    }
 }
 
 const RULES_TABLES: &[RulesTable] = &[
     RulesTable {
         name: "apps",
         columns: &["uid", "label", "is_system"],
+        added: &[],
     },
     RulesTable {
         name: "app_packages",
         columns: &["uid", "package"],
+        added: &[],
     },
     RulesTable {
         name: "app_rules",
         columns: &["uid", "network", "mode", "updated_ms"],
+        added: &["package"],
     },
     RulesTable {
         name: "domain_rules",
         columns: &["id", "uid", "domain", "action", "created_ms"],
+        added: &["package"],
     },
     RulesTable {
         name: "list_sources",
         columns: &["name", "origin", "enabled", "entries", "updated_ms"],
+        added: &[],
     },
     RulesTable {
         name: "settings",
         columns: &["key", "value"],
+        added: &[],
     },
 ];
 
@@ -282,15 +297,28 @@ fn read_rules(path: &Path) -> Vec<(&'static RulesTable, Vec<Vec<Value>>)> {
 
 fn read_table(connection: &Connection, table: &RulesTable) -> Vec<Vec<Value>> {
     let mut kept = Vec::new();
-    let sql = format!("SELECT {} FROM {}", table.columns.join(", "), table.name);
-    let Ok(mut statement) = connection.prepare(&sql) else {
+    let select = |columns: Vec<&str>| format!("SELECT {} FROM {}", columns.join(", "), table.name);
+    let newest = select(table.all_columns().collect());
+    let older = select(
+        table
+            .columns
+            .iter()
+            .copied()
+            .chain(table.added.iter().map(|_| "NULL"))
+            .collect(),
+    );
+    let Ok(mut statement) = connection
+        .prepare(&newest)
+        .or_else(|_| connection.prepare(&older))
+    else {
         return kept;
     };
     let Ok(mut rows) = statement.query([]) else {
         return kept;
     };
+    let width = table.all_columns().count();
     while let Ok(Some(row)) = rows.next() {
-        let values = (0..table.columns.len())
+        let values = (0..width)
             .map(|i| row.get::<_, Value>(i))
             .collect::<Result<Vec<_>, _>>();
         if let Ok(values) = values {
@@ -310,13 +338,18 @@ fn plausible(table: &str, row: &[Value]) -> bool {
     let integer = |value: &Value| matches!(value, Value::Integer(_));
     let flag = |value: &Value| matches!(value, Value::Integer(0 | 1));
     let text = |value: &Value| matches!(value, Value::Text(_));
+    let package = |value: &Value| match value {
+        Value::Null => true,
+        Value::Text(package) => !package.is_empty(),
+        _ => false,
+    };
     match (table, row) {
         ("apps", [id, label, system]) => uid(id) && text(label) && flag(system),
         ("app_packages", [id, package]) => uid(id) && text(package),
-        ("app_rules", [id, network, mode, updated]) => {
-            uid(id) && text(network) && text(mode) && integer(updated)
+        ("app_rules", [id, network, mode, updated, made_for]) => {
+            uid(id) && text(network) && text(mode) && integer(updated) && package(made_for)
         }
-        ("domain_rules", [id, owner, domain, action, created]) => {
+        ("domain_rules", [id, owner, domain, action, created, made_for]) => {
             let normal = |domain: &Value| match domain {
                 Value::Text(domain) => {
                     hush_rules::normalize_domain(domain).is_ok_and(|normal| normal == *domain)
@@ -328,6 +361,7 @@ fn plausible(table: &str, row: &[Value]) -> bool {
                 && normal(domain)
                 && text(action)
                 && integer(created)
+                && package(made_for)
         }
         ("list_sources", [name, origin, enabled, entries, updated]) => {
             text(name)
@@ -352,13 +386,14 @@ fn build(at: &Path, rules: &[(&RulesTable, Vec<Vec<Value>>)]) -> Result<usize, S
     let transaction = connection.transaction()?;
     let mut restored = 0;
     for (table, rows) in rules {
-        let placeholders = (1..=table.columns.len())
+        let columns: Vec<&str> = table.all_columns().collect();
+        let placeholders = (1..=columns.len())
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>();
         let mut insert = transaction.prepare(&format!(
             "INSERT OR IGNORE INTO {} ({}) VALUES ({})",
             table.name,
-            table.columns.join(", "),
+            columns.join(", "),
             placeholders.join(", ")
         ))?;
         for row in rows {
@@ -511,91 +546,114 @@ mod tests {
             let kept: Vec<_> = rows.into_iter().filter(|r| plausible(name, r)).collect();
             (table, kept)
         };
+        let int = Value::Integer;
         let rules = [
             rows(
                 vec![
+                    vec![int(1), text("wifi"), text("block-all"), int(5), Value::Null],
                     vec![
-                        Value::Integer(1),
-                        text("wifi"),
-                        text("block-all"),
-                        Value::Integer(5),
-                    ],
-                    // Words the schema's CHECKs refuse.
-                    vec![
-                        Value::Integer(2),
-                        text("lan"),
-                        text("block-all"),
-                        Value::Integer(5),
-                    ],
-                    vec![
-                        Value::Integer(3),
-                        text("any"),
-                        text("block-some"),
-                        Value::Integer(5),
-                    ],
-                    // Types a garbled page could give.
-                    vec![
-                        Value::Integer(-4),
+                        int(6),
                         text("any"),
                         text("allow-all"),
-                        Value::Integer(5),
+                        int(5),
+                        text("org.a"),
                     ],
-                    vec![text("5"), text("any"), text("allow-all"), Value::Integer(5)],
+                    // Words the schema's CHECKs refuse.
+                    vec![int(2), text("lan"), text("block-all"), int(5), Value::Null],
+                    vec![int(3), text("any"), text("block-some"), int(5), Value::Null],
+                    // Types a garbled page could give.
+                    vec![int(-4), text("any"), text("allow-all"), int(5), Value::Null],
+                    vec![
+                        text("5"),
+                        text("any"),
+                        text("allow-all"),
+                        int(5),
+                        Value::Null,
+                    ],
+                    vec![int(8), text("any"), text("allow-all"), int(5), text("")],
+                    vec![int(9), text("any"), text("allow-all"), int(5), int(3)],
                 ],
                 "app_rules",
             ),
             rows(
                 vec![
                     vec![
-                        Value::Integer(1),
+                        int(1),
                         Value::Null,
                         text("a.example"),
                         text("block"),
-                        Value::Integer(1),
+                        int(1),
+                        Value::Null,
                     ],
                     vec![
-                        Value::Integer(2),
+                        int(2),
                         Value::Null,
                         text("A.example."),
                         text("block"),
-                        Value::Integer(1),
+                        int(1),
+                        Value::Null,
                     ],
                     vec![
-                        Value::Integer(3),
+                        int(3),
                         Value::Null,
                         text("b.example"),
                         text("deny"),
-                        Value::Integer(1),
+                        int(1),
+                        Value::Null,
                     ],
                     vec![
-                        Value::Integer(4),
-                        Value::Integer(7),
+                        int(4),
+                        int(7),
                         text("b.example"),
                         text("allow"),
-                        Value::Integer(1),
+                        int(1),
+                        text("org.b"),
+                    ],
+                    // A rule for every app made for a package: the CHECK refuses it.
+                    vec![
+                        int(5),
+                        Value::Null,
+                        text("c.example"),
+                        text("allow"),
+                        int(1),
+                        text("org.b"),
+                    ],
+                    vec![
+                        int(6),
+                        int(7),
+                        text("d.example"),
+                        text("allow"),
+                        int(1),
+                        text(""),
                     ],
                 ],
                 "domain_rules",
             ),
         ];
-        assert_eq!(build(&at, &rules).unwrap(), 3);
+        assert_eq!(build(&at, &rules).unwrap(), 4);
         assert!(!sibling(&at, "-wal").exists(), "one self-contained file");
         let connection = Connection::open(&at).unwrap();
-        let uids: Vec<i64> = connection
-            .prepare("SELECT uid FROM app_rules")
-            .unwrap()
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(uids, [1]);
-        let domains: Vec<(i64, String)> = connection
-            .prepare("SELECT id, domain FROM domain_rules ORDER BY id")
+        let uids: Vec<(i64, Option<String>)> = connection
+            .prepare("SELECT uid, package FROM app_rules ORDER BY uid")
             .unwrap()
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(domains, [(1, "a.example".into()), (4, "b.example".into())]);
+        assert_eq!(uids, [(1, None), (6, Some("org.a".into()))]);
+        let domains: Vec<(i64, String, Option<String>)> = connection
+            .prepare("SELECT id, domain, package FROM domain_rules ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            domains,
+            [
+                (1, "a.example".into(), None),
+                (4, "b.example".into(), Some("org.b".into()))
+            ]
+        );
     }
 }

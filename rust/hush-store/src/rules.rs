@@ -1,9 +1,20 @@
 //! The user's rules, as stored: each app's mode per network, and domain
-//! rules for every app or one; plus plain settings.
+//! rules for every app or one; the apps the platform knows, with their
+//! packages; plus plain settings.
 //!
-//! Every write validates its input first (a mode, a network, a domain name),
-//! so the tables hold only what the engine can apply; the schema's CHECK
-//! constraints hold the same line against other writers.
+//! Every write validates its input first (a mode, a network, a domain name,
+//! a package name), so the tables hold only what the engine can apply; the
+//! schema's CHECK constraints hold the same line against other writers.
+//!
+//! Rules follow the app, not the UID: Android hands a removed app's UID to
+//! a later install, so a rule made for an app remembers its package
+//! (`*_for_package`), and [`forget_app`] (at an uninstall) and
+//! [`reconcile_apps`] (against the installed apps, for removals Hush did
+//! not see) drop the rules of an app that is gone before the UID's next
+//! owner can inherit them. A rule made without a package (every rule from
+//! before schema 5, `hush rule app UID` on Linux) stays until it is removed
+//! or its UID is forgotten. The package is bookkeeping only: the policy the
+//! engine applies ([`app_policy`]) is by UID, as before.
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -22,6 +33,31 @@ pub struct DomainRule {
     pub uid: Option<u32>,
     pub domain: String,
     pub action: DomainAction,
+    /// The package of the app it was made for; `None` for a rule made
+    /// without one, and always for a rule for every app.
+    pub package: Option<String>,
+}
+
+/// An app's mode on a network, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRule {
+    pub uid: u32,
+    /// The package of the app it was made for; `None` for a rule made
+    /// without one.
+    pub package: Option<String>,
+    pub network: Network,
+    pub mode: AppMode,
+}
+
+/// An app as the platform described it ([`set_app`]): one per UID, with
+/// every package sharing that UID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub uid: u32,
+    pub label: String,
+    pub is_system: bool,
+    /// In text order; empty when none was given.
+    pub packages: Vec<String>,
 }
 
 /// The setting naming the mode for flows whose owner is unknown.
@@ -33,20 +69,77 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Sets an app's mode on a network, replacing what was there.
+/// Sets an app's mode on a network, replacing what was there (and the
+/// package it was made for: this rule is made without one, see
+/// [`set_app_mode_for_package`]).
 pub fn set_app_mode(
     connection: &Connection,
     uid: u32,
     network: Network,
     mode: AppMode,
 ) -> Result<(), StoreError> {
+    upsert_app_mode(connection, uid, None, network, mode)
+}
+
+/// [`set_app_mode`] for the app `package` at `uid`: the rule goes when
+/// that package leaves the UID ([`forget_app`], [`reconcile_apps`]). An
+/// empty or malformed package name is an error.
+pub fn set_app_mode_for_package(
+    connection: &Connection,
+    uid: u32,
+    package: &str,
+    network: Network,
+    mode: AppMode,
+) -> Result<(), StoreError> {
+    upsert_app_mode(
+        connection,
+        uid,
+        Some(checked_package(package)?),
+        network,
+        mode,
+    )
+}
+
+fn upsert_app_mode(
+    connection: &Connection,
+    uid: u32,
+    package: Option<&str>,
+    network: Network,
+    mode: AppMode,
+) -> Result<(), StoreError> {
     connection.execute(
-        "INSERT INTO app_rules (uid, network, mode, updated_ms) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO app_rules (uid, network, mode, updated_ms, package)
+         VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (uid, network) DO UPDATE SET mode = excluded.mode,
-             updated_ms = excluded.updated_ms",
-        params![uid, network.as_str(), mode.as_str(), now_ms()],
+             updated_ms = excluded.updated_ms, package = excluded.package",
+        params![uid, network.as_str(), mode.as_str(), now_ms(), package],
     )?;
     Ok(())
+}
+
+/// The longest package name taken (Android's limit is 255 characters).
+pub const MAX_PACKAGE_LEN: usize = 255;
+
+/// `package` if it can be a package name: not empty, at most
+/// [`MAX_PACKAGE_LEN`] bytes, no spaces or control characters.
+fn checked_package(package: &str) -> Result<&str, StoreError> {
+    if package.is_empty() {
+        return Err(StoreError::InvalidArgument(
+            "a package name cannot be empty".into(),
+        ));
+    }
+    if package.len() > MAX_PACKAGE_LEN {
+        return Err(StoreError::InvalidArgument(format!(
+            "a package name is at most {MAX_PACKAGE_LEN} bytes, not {}",
+            package.len()
+        )));
+    }
+    if package.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(StoreError::InvalidArgument(format!(
+            "{package:?} is not a package name: it holds a space or a control character"
+        )));
+    }
+    Ok(package)
 }
 
 /// Removes an app's mode on a network; returns whether there was one.
@@ -80,6 +173,31 @@ pub fn app_mode(
     mode.map_or(Ok(AppMode::BlockTrackers), |mode| parse(&mode))
 }
 
+/// Every app rule with the package it was made for, by uid and network.
+pub fn app_rules(connection: &Connection) -> Result<Vec<AppRule>, StoreError> {
+    let mut statement = connection
+        .prepare("SELECT uid, network, mode, package FROM app_rules ORDER BY uid, network")?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, u32>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut rules = Vec::new();
+    for row in rows {
+        let (uid, network, mode, package) = row?;
+        rules.push(AppRule {
+            uid,
+            package,
+            network: parse(&network)?,
+            mode: parse(&mode)?,
+        });
+    }
+    Ok(rules)
+}
+
 /// Every app rule, by uid and network.
 pub fn app_modes(connection: &Connection) -> Result<Vec<(u32, Network, AppMode)>, StoreError> {
     let mut statement =
@@ -99,20 +217,47 @@ pub fn app_modes(connection: &Connection) -> Result<Vec<(u32, Network, AppMode)>
     Ok(modes)
 }
 
-/// Adds or replaces a domain rule. The domain is normalised (lower case,
-/// no trailing dot, IDN as punycode); one that is not a valid name is an
-/// error naming why.
+/// Adds or replaces a domain rule (made without a package: see
+/// [`add_domain_rule_for_package`]); returns the domain as stored. The
+/// domain is normalised (lower case, no trailing dot, IDN as punycode); one
+/// that is not a valid name is an error naming why.
 pub fn add_domain_rule(
     connection: &Connection,
     uid: Option<u32>,
     domain: &str,
     action: DomainAction,
 ) -> Result<String, StoreError> {
+    upsert_domain_rule(connection, uid, None, domain, action)
+}
+
+/// [`add_domain_rule`] for the app `package` at `uid`: the rule goes when
+/// that package leaves the UID ([`forget_app`], [`reconcile_apps`]). An
+/// empty or malformed package name is an error.
+pub fn add_domain_rule_for_package(
+    connection: &Connection,
+    uid: u32,
+    package: &str,
+    domain: &str,
+    action: DomainAction,
+) -> Result<String, StoreError> {
+    let package = checked_package(package)?;
+    upsert_domain_rule(connection, Some(uid), Some(package), domain, action)
+}
+
+fn upsert_domain_rule(
+    connection: &Connection,
+    uid: Option<u32>,
+    package: Option<&str>,
+    domain: &str,
+    action: DomainAction,
+) -> Result<String, StoreError> {
     let domain = normalize(domain)?;
     connection.execute(
-        "INSERT INTO domain_rules (uid, domain, action, created_ms) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (ifnull(uid, -1), domain) DO UPDATE SET action = excluded.action",
-        params![uid, domain, action.as_str(), now_ms()],
+        "INSERT INTO domain_rules (uid, domain, action, created_ms, package)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (ifnull(uid, -1), domain) DO UPDATE SET action = excluded.action,
+             package = excluded.package",
+        params![uid, domain, action.as_str(), now_ms(), package],
     )?;
     Ok(domain)
 }
@@ -133,26 +278,148 @@ pub fn remove_domain_rule(
 
 /// Every domain rule: global ones first, then by app, then by domain.
 pub fn domain_rules(connection: &Connection) -> Result<Vec<DomainRule>, StoreError> {
-    let mut statement = connection.prepare(
-        "SELECT uid, domain, action FROM domain_rules ORDER BY uid IS NOT NULL, uid, domain",
+    domain_rules_where(connection, None, u32::MAX, 0)
+}
+
+/// A page of the domain rules whose domain contains `text` (ASCII case
+/// ignored; `None` or empty: every rule), in the order of
+/// [`domain_rules`]: at most `limit` (up to [`crate::query::MAX_PAGE`])
+/// after skipping `offset`. Domains are stored as punycode, so an IDN is
+/// found by its `xn--` form. See [`domain_rule_count`] for the pages.
+pub fn domain_rules_matching(
+    connection: &Connection,
+    text: Option<&str>,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<DomainRule>, StoreError> {
+    let limit = crate::query::page_limit(limit, "rules")?;
+    domain_rules_where(connection, text, limit, offset)
+}
+
+/// How many domain rules [`domain_rules_matching`] finds for `text` over
+/// all its pages.
+pub fn domain_rule_count(connection: &Connection, text: Option<&str>) -> Result<u64, StoreError> {
+    let count: i64 = connection.query_row(
+        "SELECT count(*) FROM domain_rules WHERE instr(domain, lower(?1)) > 0",
+        params![text.unwrap_or("")],
+        |row| row.get(0),
     )?;
-    let rows = statement.query_map([], |row| {
+    Ok(count as u64)
+}
+
+fn domain_rules_where(
+    connection: &Connection,
+    text: Option<&str>,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<DomainRule>, StoreError> {
+    // Domains are stored in lower case (normalised), so lowering the text
+    // is enough; SQLite's lower() folds ASCII only, as the domains are.
+    let mut statement = connection.prepare_cached(
+        "SELECT uid, domain, action, package FROM domain_rules
+         WHERE instr(domain, lower(?1)) > 0
+         ORDER BY uid IS NOT NULL, uid, domain LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = statement.query_map(params![text.unwrap_or(""), limit, offset], |row| {
         Ok((
             row.get::<_, Option<u32>>(0)?,
             row.get::<_, String>(1)?,
             row.get::<_, String>(2)?,
+            row.get::<_, Option<String>>(3)?,
         ))
     })?;
     let mut rules = Vec::new();
     for row in rows {
-        let (uid, domain, action) = row?;
+        let (uid, domain, action, package) = row?;
         rules.push(DomainRule {
             uid,
             domain,
             action: parse(&action)?,
+            package,
         });
     }
     Ok(rules)
+}
+
+/// Removes the rules of an app that is gone (its modes and its own domain
+/// rules); returns how many rules went. With `package`, that package left
+/// `uid` (Android's `PACKAGE_FULLY_REMOVED`): the rules made for it go,
+/// and those made without a package or for another package sharing the
+/// UID stay. With `None`, the UID itself is gone (no package is left on
+/// it): every rule of the UID goes, whatever it was made for. Rules for
+/// every app are never touched, nor the apps and packages [`set_app`]
+/// records. A UID with no rules is not an error: nothing goes.
+pub fn forget_app(
+    connection: &Connection,
+    uid: u32,
+    package: Option<&str>,
+) -> Result<usize, StoreError> {
+    let package = package.map(checked_package).transpose()?;
+    let transaction = connection.unchecked_transaction()?;
+    let mut removed = 0;
+    for table in ["app_rules", "domain_rules"] {
+        removed += transaction.execute(
+            &format!("DELETE FROM {table} WHERE uid = ?1 AND (?2 IS NULL OR package = ?2)"),
+            params![uid, package],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(removed)
+}
+
+/// Drops the rules made for an app that is no longer where it was: a rule
+/// whose (UID, package) is not among `installed` (the package is gone, or
+/// its UID now belongs to another package). Rules made without a package,
+/// and rules for every app, are kept. Returns how many rules went.
+/// `installed` lists every installed (UID, package), a UID once per package
+/// it holds; an empty list, or an empty or malformed package name in it, is
+/// an error (and nothing is dropped): no platform has no apps, and taking
+/// it at its word would drop every app's rules.
+pub fn reconcile_apps(
+    connection: &Connection,
+    installed: &[(u32, String)],
+) -> Result<usize, StoreError> {
+    if installed.is_empty() {
+        return Err(StoreError::InvalidArgument(
+            "the list of installed apps is empty: refusing to drop every app's rules".into(),
+        ));
+    }
+    let mut present = std::collections::HashSet::with_capacity(installed.len());
+    for (uid, package) in installed {
+        present.insert((*uid, checked_package(package)?));
+    }
+    let transaction = connection.unchecked_transaction()?;
+    let mut removed = 0;
+    for (table, key) in [("app_rules", "network"), ("domain_rules", "id")] {
+        let stale: Vec<(u32, rusqlite::types::Value)> = {
+            let mut statement = transaction.prepare(&format!(
+                "SELECT uid, package, {key} FROM {table} WHERE package IS NOT NULL"
+            ))?;
+            let rows = statement.query_map([], |row| {
+                Ok((
+                    row.get::<_, u32>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, rusqlite::types::Value>(2)?,
+                ))
+            })?;
+            let mut stale = Vec::new();
+            for row in rows {
+                let (uid, package, key) = row?;
+                if !present.contains(&(uid, package.as_str())) {
+                    stale.push((uid, key));
+                }
+            }
+            stale
+        };
+        let mut delete = transaction.prepare(&format!(
+            "DELETE FROM {table} WHERE uid = ?1 AND {key} = ?2"
+        ))?;
+        for (uid, key) in stale {
+            removed += delete.execute(params![uid, key])?;
+        }
+    }
+    transaction.commit()?;
+    Ok(removed)
 }
 
 fn normalize(domain: &str) -> Result<String, StoreError> {
@@ -167,8 +434,48 @@ pub fn app_labels(connection: &Connection) -> Result<HashMap<u32, String>, Store
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every app the platform described ([`set_app`]), one per UID with all
+/// the packages sharing it, by UID.
+pub fn apps(connection: &Connection) -> Result<Vec<App>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT apps.uid, label, is_system, package FROM apps
+         LEFT JOIN app_packages ON app_packages.uid = apps.uid
+         ORDER BY apps.uid, package",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut apps: Vec<App> = Vec::new();
+    while let Some(row) = rows.next()? {
+        let uid: u32 = row.get(0)?;
+        if apps.last().is_none_or(|app| app.uid != uid) {
+            apps.push(App {
+                uid,
+                label: row.get(1)?,
+                is_system: row.get(2)?,
+                packages: Vec::new(),
+            });
+        }
+        if let Some(package) = row.get::<_, Option<String>>(3)? {
+            apps.last_mut()
+                .expect("pushed above")
+                .packages
+                .push(package);
+        }
+    }
+    Ok(apps)
+}
+
+/// The packages recorded for `uid` ([`set_app`]), in text order: several
+/// for a shared UID, none for a UID the platform has not described.
+pub fn app_packages_of(connection: &Connection, uid: u32) -> Result<Vec<String>, StoreError> {
+    let mut statement = connection
+        .prepare_cached("SELECT package FROM app_packages WHERE uid = ?1 ORDER BY package")?;
+    let rows = statement.query_map(params![uid], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Records what the platform says about an app: its label, its packages
-/// (replacing those stored), and whether it is part of the system.
+/// (replacing those stored), and whether it is part of the system. An
+/// empty or malformed package name is an error, and nothing is recorded.
 pub fn set_app(
     connection: &Connection,
     uid: u32,
@@ -176,6 +483,9 @@ pub fn set_app(
     packages: &[&str],
     is_system: bool,
 ) -> Result<(), StoreError> {
+    for package in packages {
+        checked_package(package)?;
+    }
     let transaction = connection.unchecked_transaction()?;
     transaction.execute(
         "INSERT INTO apps (uid, label, is_system) VALUES (?1, ?2, ?3)

@@ -872,8 +872,8 @@ struct Folded<'a> {
     hourly: HashMap<HourlyKey<'a>, (i64, i64, i64)>,
     /// (hour, uid or -1, action) -> (count, first, last).
     app_hourly: HashMap<(i64, i64, &'static str), (i64, i64, i64)>,
-    /// (day, uid or -1, host, action) -> count.
-    host_daily: HashMap<(i64, i64, &'a str, &'static str), i64>,
+    /// (day, uid or -1, host, action, reason) -> (count, first, last).
+    host_daily: HashMap<HourlyKey<'a>, (i64, i64, i64)>,
 }
 
 impl<'a> Folded<'a> {
@@ -899,10 +899,11 @@ impl<'a> Folded<'a> {
                 .or_insert((0, time_ms, time_ms)),
         );
         let day = hour.div_euclid(24);
-        *self
-            .host_daily
-            .entry((day, uid, row.event.host.as_str(), row.action))
-            .or_insert(0) += 1;
+        span(
+            self.host_daily
+                .entry((day, uid, key.2, key.3, key.4))
+                .or_insert((0, time_ms, time_ms)),
+        );
     }
 }
 
@@ -997,11 +998,14 @@ fn write_events(transaction: &Transaction<'_>, batch: &[Event]) -> Result<(), St
             app_hourly.execute(params![hour, uid, action, count, first, last])?;
         }
         let mut host_daily = transaction.prepare_cached(
-            "INSERT INTO host_daily (day, uid, host, action, count) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT DO UPDATE SET count = count + excluded.count",
+            "INSERT INTO host_daily (day, uid, host, action, reason, count, first_ms, last_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT DO UPDATE SET count = count + excluded.count,
+                 first_ms = min(first_ms, excluded.first_ms),
+                 last_ms = max(last_ms, excluded.last_ms)",
         )?;
-        for ((day, uid, host, action), count) in &folded.host_daily {
-            host_daily.execute(params![day, uid, host, action, count])?;
+        for ((day, uid, host, action, reason), (count, first, last)) in &folded.host_daily {
+            host_daily.execute(params![day, uid, host, action, reason, count, first, last])?;
         }
         let mut seen_host = transaction.prepare_cached(
             "INSERT INTO hosts (host, events) VALUES (?1, ?2)

@@ -49,12 +49,14 @@ fn assert_rules(connection: &Connection) {
             DomainRule {
                 uid: None,
                 domain: "tracker.example".into(),
-                action: DomainAction::Block
+                action: DomainAction::Block,
+                package: None
             },
             DomainRule {
                 uid: Some(10_123),
                 domain: "f-droid.org".into(),
-                action: DomainAction::Allow
+                action: DomainAction::Allow,
+                package: None
             },
         ]
     );

@@ -947,3 +947,204 @@ fn recent_events_by_host_text_page_alike_by_index_and_by_scan() {
         assert_eq!(paged, expected, "filter {text:?} {uid:?} {action:?}");
     }
 }
+
+/// SplitMix64, for generated activity that is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+/// What Hush may do to an attempt, and why.
+fn outcomes() -> Vec<(Verdict, Reason)> {
+    use hush_engine::apps::DomainRuleHit;
+    use hush_engine::AppMode as Mode;
+    vec![
+        (Verdict::Blocked, Reason::Blocklist("hush-default".into())),
+        (Verdict::Blocked, Reason::Blocklist("easyprivacy".into())),
+        (Verdict::Blocked, Reason::AppMode(Mode::BlockAll)),
+        (
+            Verdict::Blocked,
+            Reason::DomainRule(DomainRuleHit {
+                action: DomainAction::Block,
+                per_app: true,
+            }),
+        ),
+        (Verdict::Allowed, Reason::Unlisted),
+        (Verdict::Allowed, Reason::Allowlist("mine".into())),
+        (Verdict::Failed, Reason::UpstreamTimeout),
+        (Verdict::Failed, Reason::Unreachable),
+    ]
+}
+
+/// Three apps and the unknown owner, 14 hosts, every outcome, over three
+/// and a half days that start and end mid-day; some attempts share their
+/// millisecond with another of the same app and host that had another
+/// outcome.
+fn mixed_activity() -> Vec<Event> {
+    let mut rng = Rng(12);
+    let owners = [Some(APP_A), Some(APP_B), Some(APP_C), None];
+    let outcomes = outcomes();
+    let start = T0 - 5 * HOUR - 17_000;
+    let span = 3 * DAY + 12 * HOUR;
+    let mut events = Vec::new();
+    for _ in 0..3_000 {
+        // App A is the busiest, the unknown owner the quietest.
+        let owner = owners[[0, 0, 0, 1, 1, 2, 3][rng.below(7) as usize]];
+        let host = format!("h{}.example.com", rng.below(14));
+        let time_ms = start + rng.below(span as u64) as i64;
+        let (verdict, reason) = outcomes[rng.below(outcomes.len() as u64) as usize].clone();
+        let mut attempt = event(time_ms, owner, &host, verdict);
+        attempt.reason = reason;
+        if rng.below(10) == 0 {
+            let (verdict, reason) = outcomes[rng.below(outcomes.len() as u64) as usize].clone();
+            let mut twin = event(time_ms, owner, &host, verdict);
+            twin.reason = reason;
+            events.push(twin);
+        }
+        events.push(attempt);
+    }
+    events.sort_by_key(|e| e.time);
+    events
+}
+
+/// [`query::app_hosts`] worked out from the raw events: hours overlapping
+/// the range count whole; most recent first, ties by host.
+fn app_hosts_from_events(
+    events: &[hush_store::StoredEvent],
+    uid: Option<u32>,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+) -> Vec<query::AppHost> {
+    let first_hour = since_ms.map(|since| since.div_euclid(HOUR));
+    let end_hour = until_ms.map(|until| (until + HOUR - 1).div_euclid(HOUR));
+    let mut hosts: std::collections::BTreeMap<&str, query::AppHost> = Default::default();
+    for event in events {
+        let hour = event.time_ms.div_euclid(HOUR);
+        if event.uid != uid
+            || first_hour.is_some_and(|first| hour < first)
+            || end_hour.is_some_and(|end| hour >= end)
+        {
+            continue;
+        }
+        let host = hosts.entry(&event.host).or_insert_with(|| query::AppHost {
+            host: event.host.clone(),
+            allowed: 0,
+            blocked: 0,
+            failed: 0,
+            first_ms: i64::MAX,
+            last_ms: i64::MIN,
+            last_action: String::new(),
+            last_reason: String::new(),
+        });
+        match event.action.as_str() {
+            "allowed" => host.allowed += 1,
+            "blocked" => host.blocked += 1,
+            "failed" => host.failed += 1,
+            other => panic!("unexpected action {other}"),
+        }
+        host.first_ms = host.first_ms.min(event.time_ms);
+        let newest = (event.time_ms, &event.action, &event.reason)
+            > (host.last_ms, &host.last_action, &host.last_reason);
+        if newest {
+            host.last_ms = event.time_ms;
+            host.last_action = event.action.clone();
+            host.last_reason = event.reason.clone();
+        }
+    }
+    let mut hosts: Vec<_> = hosts.into_values().collect();
+    hosts.sort_by(|a, b| b.last_ms.cmp(&a.last_ms).then(a.host.cmp(&b.host)));
+    hosts
+}
+
+#[test]
+fn app_hosts_are_exactly_what_the_events_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), mixed_activity());
+    let stored = hush_store::events(&connection).unwrap();
+    assert!(stored.len() > 3_000);
+    let ties = stored
+        .windows(2)
+        .filter(|w| w[0].time_ms == w[1].time_ms && w[0].host == w[1].host)
+        .filter(|w| (&w[0].action, &w[0].reason) != (&w[1].action, &w[1].reason))
+        .count();
+    assert!(ties > 10, "the activity has attempts sharing a millisecond");
+    let mid = T0 + 7 * HOUR + 1_234;
+    let ranges = [
+        (None, None),
+        (Some(mid), None),
+        (None, Some(mid)),
+        // Whole UTC days and the hours around them, ends inside hours.
+        (Some(mid), Some(mid + 2 * DAY + 3 * HOUR)),
+        // Exactly whole days; exactly one hour; inside one hour.
+        (Some(T0), Some(T0 + 2 * DAY)),
+        (Some(T0 + HOUR), Some(T0 + 2 * HOUR)),
+        (Some(mid), Some(mid + 60_000)),
+        // Nothing: backwards, empty, before and after the activity.
+        (Some(mid), Some(mid - HOUR)),
+        (Some(T0), Some(T0)),
+        (None, Some(T0 - DAY)),
+        (Some(T0 + 5 * DAY), None),
+    ];
+    let mut nonempty = 0;
+    for uid in [Some(APP_A), Some(APP_B), Some(APP_C), None, Some(55_555)] {
+        for (since, until) in ranges {
+            let expected = app_hosts_from_events(&stored, uid, since, until);
+            let found = query::app_hosts(&connection, uid, since, until, 1_000, 0).unwrap();
+            assert_eq!(found, expected, "uid {uid:?} from {since:?} to {until:?}");
+            let count = query::app_host_count(&connection, uid, since, until).unwrap();
+            assert_eq!(
+                count,
+                expected.len() as u64,
+                "count of {uid:?} {since:?} {until:?}"
+            );
+            nonempty += usize::from(!expected.is_empty());
+        }
+    }
+    // The comparisons above are not of empty lists, but for the ranges
+    // without activity and the uid without any: seven ranges of four owners.
+    assert_eq!(nonempty, 4 * 7);
+    // Each app's hosts, for all time, are its own: the apps' lists differ.
+    let all = |uid| query::app_hosts(&connection, uid, None, None, 1_000, 0).unwrap();
+    assert_ne!(all(Some(APP_A)), all(Some(APP_B)));
+    assert_ne!(all(Some(APP_C)), all(None));
+    assert_eq!(all(Some(APP_A)).len(), 14);
+}
+
+#[test]
+fn app_hosts_page_through_every_host_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), mixed_activity());
+    let range = (Some(T0 - HOUR), Some(T0 + DAY + 30 * 60_000));
+    let whole = query::app_hosts(&connection, Some(APP_A), range.0, range.1, 1_000, 0).unwrap();
+    assert_eq!(whole.len(), 14);
+    let mut paged = Vec::new();
+    for offset in (0..20).step_by(3) {
+        let page = query::app_hosts(&connection, Some(APP_A), range.0, range.1, 3, offset);
+        paged.extend(page.unwrap());
+    }
+    assert_eq!(paged, whole);
+    assert!(whole.windows(2).all(|w| w[0].last_ms >= w[1].last_ms));
+    assert_eq!(
+        query::app_hosts(&connection, Some(APP_A), None, None, 0, 0).unwrap(),
+        []
+    );
+    assert_eq!(
+        query::app_hosts(&connection, Some(APP_A), None, None, 5, 14).unwrap(),
+        []
+    );
+    // A page longer than the longest is refused, saying why.
+    assert_eq!(query::MAX_PAGE, 1_000);
+    let refused = query::app_hosts(&connection, Some(APP_A), None, None, 1_001, 0);
+    assert!(
+        matches!(&refused, Err(hush_store::StoreError::InvalidArgument(why))
+            if why.contains("at most 1000 hosts, not 1001")),
+        "{refused:?}"
+    );
+}

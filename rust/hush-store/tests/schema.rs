@@ -190,17 +190,20 @@ fn domain_rules_are_normalised_and_unique_per_scope() {
             DomainRule {
                 uid: None,
                 domain: "tracking.miui.com".into(),
-                action: DomainAction::Allow
+                action: DomainAction::Allow,
+                package: None
             },
             DomainRule {
                 uid: Some(10_050),
                 domain: "tracking.miui.com".into(),
-                action: DomainAction::Block
+                action: DomainAction::Block,
+                package: None
             },
             DomainRule {
                 uid: Some(10_050),
                 domain: "xn--bcher-kva.example".into(),
-                action: DomainAction::Allow
+                action: DomainAction::Allow,
+                package: None
             },
         ]
     );

@@ -300,7 +300,7 @@ pub const BENCH_DAYS: i64 = 30;
 /// The bench database: built once (about a minute or two) and kept under
 /// /tmp; rebuilt if missing. The name carries the generator's version.
 pub fn bench_database() -> PathBuf {
-    let path = PathBuf::from("/tmp/hush-bench-10m-v4.db");
+    let path = PathBuf::from("/tmp/hush-bench-10m-v5.db");
     if !path.exists() {
         let started = Instant::now();
         build(&path, BENCH_EVENTS, END_MS - BENCH_DAYS * DAY_MS, END_MS);
@@ -413,8 +413,10 @@ pub fn build(path: &Path, count: u64, start_ms: i64, end_ms: i64) {
             "INSERT INTO app_hourly (hour, uid, action, count, first_ms, last_ms)
                  SELECT hour, uid, action, sum(count), min(first_ms), max(last_ms)
                  FROM hourly GROUP BY 1, 2, 3;
-             INSERT INTO host_daily (day, uid, host, action, count)
-                 SELECT hour / 24, uid, host, action, sum(count) FROM hourly GROUP BY 1, 2, 3, 4;
+             INSERT INTO host_daily (day, uid, host, action, reason, count, first_ms, last_ms)
+                 SELECT hour / 24, uid, host, action, reason, sum(count), min(first_ms),
+                        max(last_ms)
+                 FROM hourly GROUP BY 1, 2, 3, 4, 5;
              INSERT INTO hosts (host, events) SELECT host, sum(count) FROM hourly GROUP BY host;
              UPDATE events SET rare = 1 WHERE host IN
                  (SELECT host FROM hosts WHERE events < 1000);
