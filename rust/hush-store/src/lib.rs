@@ -2,8 +2,11 @@
 //! schema, and a writer that takes events off the packet path.
 //!
 //! Contents: raw events and their per-hour aggregates per (app, host,
-//! action, reason), written in the same transaction; apps; per-app modes and
-//! domain rules ([`rules`]); list sources; settings; the periods when Hush
+//! action, reason), written in the same transaction, with per-day and
+//! per-app rollups of them ([`query`]); apps with their packages; per-app
+//! modes and domain rules, each remembering the package of the app it was
+//! made for, so that a UID's next owner does not inherit them ([`rules`]);
+//! list sources; settings; the periods when Hush
 //! was not filtering ([`gaps`]); counters (events dropped, the running
 //! writer's counts and heartbeat).
 //!

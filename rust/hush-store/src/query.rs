@@ -1,10 +1,14 @@
 //! What the UI and the CLI read from the activity log, and how it is kept
-//! small: per-app summaries, the most blocked hosts and a day-by-day
-//! timeline (all from the aggregates: per app and action each hour, per app
-//! and host each day, and per app and host each hour only for the hours at
-//! the ends of a range, so their cost follows the apps and hosts seen, not
-//! the events stored); exports of the raw
+//! small: per-app summaries, the most blocked hosts, one app's hosts and a
+//! day-by-day timeline (all from the aggregates: per app and action each
+//! hour, per app, host, action and reason each day, and per app and host
+//! each hour only for the hours at the ends of a range, so their cost
+//! follows the apps and hosts seen, not the events stored; one app's rows
+//! are found through indexes by app); exports of the raw
 //! events as CSV or JSON Lines, streamed row by row; retention and clearing.
+//!
+//! Paged queries take at most [`MAX_PAGE`] rows a page; a longer page is an
+//! error ([`StoreError::InvalidArgument`]), never a panic.
 //!
 //! Time ranges are `[since_ms, until_ms)` in milliseconds since the Unix
 //! epoch. The aggregate queries count in whole hours: an hour that overlaps

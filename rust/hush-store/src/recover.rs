@@ -536,6 +536,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rules_from_before_packages_are_read_with_none() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE app_rules (uid, network, mode, updated_ms);
+                 INSERT INTO app_rules VALUES (10123, 'wifi', 'block-all', 5);
+                 CREATE TABLE domain_rules (id, uid, domain, action, created_ms);
+                 INSERT INTO domain_rules VALUES (1, 10123, 'f-droid.org', 'allow', 8);",
+            )
+            .unwrap();
+        let table = |name| RULES_TABLES.iter().find(|t| t.name == name).unwrap();
+        let text = |t: &str| Value::Text(t.into());
+        assert_eq!(
+            read_table(&connection, table("app_rules")),
+            [vec![
+                Value::Integer(10_123),
+                text("wifi"),
+                text("block-all"),
+                Value::Integer(5),
+                Value::Null
+            ]]
+        );
+        assert_eq!(
+            read_table(&connection, table("domain_rules")),
+            [vec![
+                Value::Integer(1),
+                Value::Integer(10_123),
+                text("f-droid.org"),
+                text("allow"),
+                Value::Integer(8),
+                Value::Null
+            ]]
+        );
+        // With the column, its value is read.
+        connection
+            .execute_batch(
+                "ALTER TABLE app_rules ADD COLUMN package;
+                 UPDATE app_rules SET package = 'org.example.mail';",
+            )
+            .unwrap();
+        assert_eq!(
+            read_table(&connection, table("app_rules"))[0][4],
+            text("org.example.mail")
+        );
+    }
+
+    #[test]
     fn rows_hush_would_not_have_written_are_left_out() {
         let dir = tempfile::tempdir().unwrap();
         let at = dir.path().join("new.db");
