@@ -107,6 +107,11 @@ pub struct AppPolicy {
     /// The mode for flows whose owner is unknown.
     unknown_owner: AppMode,
     active_network: Network,
+    /// Apps' own "resolved only" choices, over the default.
+    resolved_only: HashMap<u32, bool>,
+    /// "Resolved only" for apps without a choice of their own, and for
+    /// flows whose owner is unknown.
+    resolved_only_default: bool,
 }
 
 impl AppPolicy {
@@ -126,6 +131,38 @@ impl AppPolicy {
             .entry(uid)
             .or_default()
             .insert(domain.to_string(), action);
+    }
+
+    /// Sets whether the app `uid` may reach only addresses that a DNS answer
+    /// through Hush gave it (within the answer's TTL and a grace period,
+    /// [`crate::DnsConfig::resolved_grace`]); the local network and the
+    /// upstream resolver stay reachable. Refused flows are logged as
+    /// `not-resolved`. Applies to new TCP and UDP flows of an app whose
+    /// mode lets the lists decide (block trackers), and to none already open.
+    pub fn set_resolved_only(&mut self, uid: u32, on: bool) {
+        self.resolved_only.insert(uid, on);
+    }
+
+    /// Forgets the app's own "resolved only" choice: the default applies.
+    pub fn clear_resolved_only(&mut self, uid: u32) {
+        self.resolved_only.remove(&uid);
+    }
+
+    /// "Resolved only" for every app without a choice of its own, and for
+    /// flows whose owner is unknown (off unless set).
+    pub fn set_resolved_only_default(&mut self, on: bool) {
+        self.resolved_only_default = on;
+    }
+
+    pub fn resolved_only_default(&self) -> bool {
+        self.resolved_only_default
+    }
+
+    /// Whether `uid` may reach only the addresses Hush resolved for it: its
+    /// own choice, else the default.
+    pub fn resolved_only(&self, uid: Option<u32>) -> bool {
+        uid.and_then(|uid| self.resolved_only.get(&uid).copied())
+            .unwrap_or(self.resolved_only_default)
     }
 
     pub fn set_unknown_owner_mode(&mut self, mode: AppMode) {
@@ -253,6 +290,33 @@ mod tests {
         assert_eq!(hit(Some(8), "tracker.example.org"), None);
         assert_eq!(hit(Some(8), "example"), None);
         assert_eq!(hit(Some(8), ""), None);
+    }
+
+    #[test]
+    fn resolved_only_is_the_apps_own_choice_else_the_default() {
+        let mut policy = AppPolicy::new();
+        assert!(!policy.resolved_only(Some(10_001)));
+        assert!(!policy.resolved_only(None));
+        policy.set_resolved_only(10_001, true);
+        policy.set_resolved_only(10_002, false);
+        assert!(policy.resolved_only(Some(10_001)));
+        assert!(!policy.resolved_only(Some(10_003)));
+        let before = policy.clone();
+        policy.set_resolved_only_default(true);
+        assert_ne!(policy, before, "a changed default is a changed policy");
+        assert!(policy.resolved_only_default());
+        assert!(policy.resolved_only(Some(10_003)));
+        assert!(policy.resolved_only(None));
+        // The app's own "off" wins over the default's "on".
+        assert!(!policy.resolved_only(Some(10_002)));
+        policy.clear_resolved_only(10_002);
+        assert!(policy.resolved_only(Some(10_002)));
+        let mut same = AppPolicy::new();
+        same.set_resolved_only(10_001, true);
+        same.set_resolved_only_default(true);
+        assert_eq!(policy, same);
+        same.set_resolved_only(10_001, false);
+        assert_ne!(policy, same);
     }
 
     #[test]

@@ -11,6 +11,14 @@
 //! The judging of a query and the reading of an answer are shared with DNS
 //! over TCP (`relay::dns_stream`): [`DnsFirewall::judge_query`] and
 //! [`DnsFirewall::take_answer`] see DNS payloads only, whatever carried them.
+//!
+//! An answer is read before the app gets it: a CNAME chain from an allowed
+//! name through a blocked one (a tracker cloaked behind a first-party name)
+//! turns it into the blocked answer, with the reason `cname:NAME:CODE`; the
+//! `ech` key of HTTPS/SVCB records is taken out (when
+//! [`DnsConfig::strip_ech`]), so the client's TLS names its host in the
+//! clear; and the addresses are learnt, for attributing later flows and for
+//! the apps set to reach only what Hush resolved for them.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -19,9 +27,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hush_dns::{BlockMode, DnsQuery, NameMap};
 use hush_packet::{build, Checksums, PacketView, Transport};
-use hush_rules::{AddressRules, RuleSet};
+use hush_rules::{AddressRules, RuleSet, ENCRYPTED_DNS_LIST_NAME};
 
 use crate::apps::AppPolicy;
+use crate::bypass::{ResolvedAddresses, ResolverExemptions};
 use crate::event::{Event, EventSink, Reason, Verdict};
 use crate::policy;
 use crate::stats::Stats;
@@ -36,6 +45,22 @@ pub struct DnsConfig {
     pub max_pending: usize,
     /// Addresses remembered for attribution.
     pub name_map_capacity: usize,
+    /// Take the `ech` SvcParam out of HTTPS and SVCB answers, so that
+    /// clients fall back to a ClientHello whose SNI names the host (on by
+    /// default). Answers without it go to the app byte for byte.
+    pub strip_ech: bool,
+    /// Names and addresses never blocked for being an encrypted-DNS
+    /// endpoint (the `hush-doh` list, port 853) nor refused as not resolved:
+    /// the resolvers Hush itself or the platform needs (see
+    /// [`ResolverExemptions`]). Empty by default.
+    pub resolver_exemptions: ResolverExemptions,
+    /// (App, address) pairs remembered for "resolved only"
+    /// ([`AppPolicy::set_resolved_only`]); the oldest goes first past this.
+    pub resolved_capacity: usize,
+    /// How long past an answer's TTL its addresses stay reachable for an
+    /// app set to "resolved only" (apps keep using an address past a short
+    /// TTL).
+    pub resolved_grace: Duration,
 }
 
 impl Default for DnsConfig {
@@ -45,6 +70,10 @@ impl Default for DnsConfig {
             query_timeout: Duration::from_millis(1500),
             max_pending: 4096,
             name_map_capacity: 65_536,
+            strip_ech: true,
+            resolver_exemptions: ResolverExemptions::default(),
+            resolved_capacity: 65_536,
+            resolved_grace: Duration::from_secs(300),
         }
     }
 }
@@ -82,6 +111,17 @@ pub(crate) enum Judged {
     Unanswerable,
 }
 
+/// What became of a resolver's answer to a forwarded query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// It answers the query: send the payload (possibly rewritten) to the app.
+    Relay,
+    /// It answers another question: the query goes on waiting.
+    NotForQuery,
+    /// It answers the query, but nothing can be sent for it (counted).
+    Drop,
+}
+
 struct Pending {
     /// The app's address and port: where the answer goes.
     app: SocketAddr,
@@ -103,6 +143,8 @@ pub struct DnsFirewall {
     /// The user's per-app modes and domain rules.
     apps: Arc<AppPolicy>,
     names: NameMap,
+    /// Which app was given which address, for "resolved only".
+    resolved: ResolvedAddresses,
     pending: HashMap<u16, Pending>,
     events: Arc<dyn EventSink>,
     stats: Stats,
@@ -111,12 +153,14 @@ pub struct DnsFirewall {
 impl DnsFirewall {
     pub fn new(config: DnsConfig, rules: Arc<RuleSet>, events: Arc<dyn EventSink>) -> Self {
         let names = NameMap::new(config.name_map_capacity);
+        let resolved = ResolvedAddresses::new(config.resolved_capacity, config.resolved_grace);
         Self {
             config,
             rules,
             addresses: Arc::new(AddressRules::empty()),
             apps: Arc::new(AppPolicy::default()),
             names,
+            resolved,
             pending: HashMap::new(),
             events,
             stats: Stats::default(),
@@ -140,6 +184,37 @@ impl DnsFirewall {
     /// The name an address was resolved from, for attributing later flows.
     pub fn name_of(&self, address: IpAddr, now: Instant) -> Option<&str> {
         self.names.name_of(address, now)
+    }
+
+    /// Whether a DNS answer through Hush gave `address` to the app `uid`
+    /// and its TTL and grace period have not passed: the check "resolved
+    /// only" makes for each new flow, one hash probe. For a flow whose
+    /// owner is unknown, an answer to any app counts (the name map).
+    pub fn was_resolved_for(&self, uid: Option<u32>, address: IpAddr, now: Instant) -> bool {
+        self.resolved.contains(uid, address, now)
+            || (uid.is_none() && self.names.name_of(address, now).is_some())
+    }
+
+    /// The resolvers never blocked as encrypted DNS nor refused as not resolved.
+    pub fn resolver_exemptions(&self) -> &ResolverExemptions {
+        &self.config.resolver_exemptions
+    }
+
+    /// Judges `name`, asked for or sent by the app `uid` (DNS question, TLS
+    /// SNI, HTTP Host, QUIC SNI, or a CNAME on the way): the user's rules,
+    /// then the lists; an exempt resolver's name is not blocked by the
+    /// encrypted-DNS list.
+    pub(crate) fn judge_name(&self, uid: Option<u32>, name: &str) -> (Verdict, Reason) {
+        let (verdict, reason) = policy::judge_for(&self.apps, &self.rules, uid, name);
+        match &reason {
+            Reason::Blocklist(list)
+                if list == ENCRYPTED_DNS_LIST_NAME
+                    && self.config.resolver_exemptions.exempts_name(name) =>
+            {
+                (Verdict::Allowed, Reason::Unlisted)
+            }
+            _ => (verdict, reason),
+        }
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -269,7 +344,7 @@ impl DnsFirewall {
             }
         };
         self.stats.queries += 1;
-        let (verdict, reason) = policy::judge_for(&self.apps, &self.rules, uid, query.name());
+        let (verdict, reason) = self.judge_name(uid, query.name());
         if verdict != Verdict::Blocked {
             return Judged::Allowed { query, reason };
         }
@@ -284,22 +359,86 @@ impl DnsFirewall {
         }
     }
 
-    /// Whether `payload`, from the resolver, answers `query`. An answer to
-    /// another question is not for this query (a late answer to a reused
-    /// ID, or a spoof). One that is gives its addresses to the name map, for
-    /// attributing later flows. An undecodable answer on the query's ID is
-    /// taken as it is: the app's parser will judge the resolver's words.
-    pub(crate) fn take_answer(&mut self, payload: &[u8], query: &DnsQuery, now: Instant) -> bool {
-        match hush_dns::parse_answer(payload) {
-            Ok(answer) if answer.name != query.name() => false,
-            Ok(answer) => {
-                for (address, ttl) in &answer.addresses {
-                    self.names.insert(&answer.name, *address, *ttl, now);
+    /// Reads `payload`, the resolver's answer to `query` that the app `uid`
+    /// sent to `resolver`, before the app gets it. An answer to another
+    /// question is not for this query (a late answer to a reused ID, or a
+    /// spoof). One that is may be rewritten in place:
+    ///
+    /// - its CNAME chain passes a name the rules block (and the question
+    ///   itself was not explicitly allowed: an allowlist, an allow rule or
+    ///   an allow-all app): the app gets the blocked answer instead (NXDOMAIN
+    ///   or the unspecified address, per the block mode), recorded with the
+    ///   reason [`Reason::Cname`] and counted in `cname_cloaked`, and its
+    ///   addresses are not learnt;
+    /// - else its HTTPS/SVCB records lose their `ech` key
+    ///   ([`DnsConfig::strip_ech`]), and its addresses are learnt: into the
+    ///   name map, and as given to `uid`.
+    ///
+    /// An undecodable answer on the query's ID is taken as it is: the app's
+    /// parser will judge the resolver's words.
+    pub(crate) fn take_answer(
+        &mut self,
+        payload: &mut Vec<u8>,
+        query: &DnsQuery,
+        uid: Option<u32>,
+        resolver: SocketAddr,
+        via: Via,
+        now: Instant,
+    ) -> Taken {
+        let answer = match hush_dns::parse_answer(payload) {
+            Ok(answer) if answer.name != query.name() => return Taken::NotForQuery,
+            Ok(answer) => answer,
+            Err(_) => return Taken::Relay,
+        };
+        if let Some(reason) = self.cloaked(&answer.cnames, query, uid) {
+            self.stats.cname_cloaked += 1;
+            self.record(query, resolver, uid, Verdict::Blocked, reason, via);
+            let replacement = match hush_dns::blocked_answer(query, self.config.block_mode) {
+                Ok(blocked) => Some(blocked),
+                Err(_) => self.servfail_answer(query),
+            };
+            return match replacement {
+                Some(replacement) => {
+                    *payload = replacement;
+                    Taken::Relay
                 }
-                true
-            }
-            Err(_) => true,
+                None => Taken::Drop,
+            };
         }
+        if self.config.strip_ech && answer.has_ech {
+            // An answer that cannot be rewritten goes as it came.
+            if let Ok(Some(stripped)) = hush_dns::strip_ech(payload) {
+                *payload = stripped;
+                self.stats.ech_stripped += 1;
+            }
+        }
+        for (address, ttl) in &answer.addresses {
+            self.names.insert(&answer.name, *address, *ttl, now);
+            self.resolved.insert(uid, *address, *ttl, now);
+        }
+        Taken::Relay
+    }
+
+    /// Why an answer whose CNAME chain is `cnames` must not reach the app
+    /// `uid`, if it must not: the first name on the chain the rules block.
+    /// A question the user or an allowlist allowed outright is let be.
+    fn cloaked(&self, cnames: &[String], query: &DnsQuery, uid: Option<u32>) -> Option<Reason> {
+        if cnames.is_empty() {
+            return None;
+        }
+        let (_, asked) = self.judge_name(uid, query.name());
+        if asked != Reason::Unlisted {
+            return None;
+        }
+        cnames
+            .iter()
+            .find_map(|name| match self.judge_name(uid, name) {
+                (Verdict::Blocked, inner) => Some(Reason::Cname {
+                    name: name.clone(),
+                    inner: Box::new(inner),
+                }),
+                _ => None,
+            })
     }
 
     /// The SERVFAIL answer to `query`; `None` (counted) if none can be built.
@@ -342,11 +481,23 @@ impl DnsFirewall {
             self.stats.dropped_stray_answers += 1;
             return None;
         };
-        if !self.take_answer(&payload, &pending.query, now) {
-            // Not for this query: it goes on waiting.
-            self.pending.insert(id, pending);
-            self.stats.dropped_stray_answers += 1;
-            return None;
+        let taken = self.take_answer(
+            &mut payload,
+            &pending.query,
+            pending.uid,
+            pending.resolver,
+            Via::Udp,
+            now,
+        );
+        match taken {
+            Taken::Relay => {}
+            Taken::NotForQuery => {
+                // Not for this query: it goes on waiting.
+                self.pending.insert(id, pending);
+                self.stats.dropped_stray_answers += 1;
+                return None;
+            }
+            Taken::Drop => return None,
         }
         hush_dns::set_message_id(&mut payload, pending.app_query_id);
         self.stats.answered += 1;
@@ -674,6 +825,227 @@ mod tests {
         );
         assert_eq!(fw.pending_len(), 2);
         assert_eq!(fw.stats().servfail_overload, 1);
+    }
+
+    /// A query from the app `uid`, forwarded; returns the forwarded payload.
+    fn forward(fw: &mut DnsFirewall, name: &str, record_type: RecordType, uid: u32) -> Vec<u8> {
+        let mut message = Message::query();
+        message.metadata.id = 0x0101;
+        message.add_query(Query::query(Name::from_str(name).unwrap(), record_type));
+        let packet = build::udp(
+            APP.parse().unwrap(),
+            RESOLVER.parse().unwrap(),
+            &message.to_vec().unwrap(),
+        )
+        .unwrap();
+        match fw.on_tun_packet_from(&packet, Some(uid), Instant::now()) {
+            Step::Forward(forwarded) => forwarded,
+            other => panic!("expected a forward of {name}, got {other:?}"),
+        }
+    }
+
+    /// The resolver's answer to `forwarded`: the question name aliased
+    /// through `chain`, then an A record for the last name.
+    fn cname_answer(forwarded: &[u8], chain: &[&str], address: &str) -> Vec<u8> {
+        use hickory_proto::rr::rdata::CNAME;
+        let request = Message::from_vec(forwarded).unwrap();
+        let mut answer = Message::response(request.metadata.id, request.metadata.op_code);
+        answer.add_queries(request.queries.iter().cloned());
+        let mut owner = request.queries[0].name().clone();
+        for target in chain {
+            let target = Name::from_str(target).unwrap();
+            answer.add_answer(Record::from_rdata(
+                owner,
+                300,
+                RData::CNAME(CNAME(target.clone())),
+            ));
+            owner = target;
+        }
+        answer.add_answer(Record::from_rdata(
+            owner,
+            300,
+            RData::A(A(address.parse().unwrap())),
+        ));
+        answer.to_vec().unwrap()
+    }
+
+    #[test]
+    fn a_cname_to_a_blocked_name_is_answered_as_blocked_and_not_learnt() {
+        let (mut fw, events) = firewall(DnsConfig::default());
+        let now = Instant::now();
+        let forwarded = forward(&mut fw, "shop.example", RecordType::A, 10_001);
+        let answer = cname_answer(
+            &forwarded,
+            &["shop.example.cdn.net.", "x.tracking.miui.com."],
+            "198.18.5.5",
+        );
+        let packet = fw.on_upstream_answer(answer, now).expect("an answer");
+        let (_, _, message) = dns_of(&packet);
+        assert_eq!(message.metadata.response_code, ResponseCode::NXDomain);
+        assert_eq!(message.metadata.id, 0x0101);
+        assert!(message.answers.is_empty());
+        let address = "198.18.5.5".parse().unwrap();
+        assert_eq!(fw.name_of(address, now), None);
+        assert!(!fw.was_resolved_for(Some(10_001), address, now));
+        let events = events.0.lock().unwrap();
+        let last = events.last().unwrap();
+        assert_eq!((last.verdict, last.uid), (Verdict::Blocked, Some(10_001)));
+        assert_eq!(last.host, "shop.example");
+        assert_eq!(
+            last.reason.code(),
+            "cname:x.tracking.miui.com:list:trackers"
+        );
+        let stats = fw.stats();
+        assert_eq!((stats.cname_cloaked, stats.forwarded), (1, 1));
+        assert_eq!((stats.blocked_attempts(), stats.allowed_attempts()), (1, 0));
+    }
+
+    #[test]
+    fn a_cloaked_answer_follows_the_block_mode_and_an_allowed_chain_passes() {
+        let (mut fw, _) = firewall(DnsConfig {
+            block_mode: BlockMode::Unspecified,
+            ..DnsConfig::default()
+        });
+        let now = Instant::now();
+        let forwarded = forward(&mut fw, "shop.example", RecordType::A, 7);
+        let answer = cname_answer(&forwarded, &["tracking.miui.com."], "198.18.5.5");
+        let (_, _, message) = dns_of(&fw.on_upstream_answer(answer, now).unwrap());
+        assert_eq!(message.metadata.response_code, ResponseCode::NoError);
+        let addresses: Vec<_> = message
+            .answers
+            .iter()
+            .map(|r| match &r.data {
+                RData::A(a) => a.0.to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(addresses, ["0.0.0.0"]);
+        // A chain of unlisted names is the resolver's answer, learnt for the app.
+        let forwarded = forward(&mut fw, "news.example", RecordType::A, 7);
+        let answer = cname_answer(&forwarded, &["edge.cdn.example."], "198.18.6.6");
+        let relayed = fw.on_upstream_answer(answer.clone(), now).unwrap();
+        let (_, _, message) = dns_of(&relayed);
+        assert_eq!(message.answers.len(), 2);
+        let address = "198.18.6.6".parse().unwrap();
+        assert!(fw.was_resolved_for(Some(7), address, now));
+        assert!(!fw.was_resolved_for(Some(8), address, now));
+        // Unknown owners count what any app was given.
+        assert!(fw.was_resolved_for(None, address, now));
+        assert_eq!(fw.stats().cname_cloaked, 1);
+    }
+
+    #[test]
+    fn a_question_the_user_allowed_is_not_blocked_by_its_chain() {
+        use crate::apps::DomainAction;
+        let (mut fw, _) = firewall(DnsConfig::default());
+        let mut policy = AppPolicy::new();
+        policy.add_domain_rule(None, "shop.example", DomainAction::Allow);
+        fw.set_app_policy(Arc::new(policy));
+        let forwarded = forward(&mut fw, "shop.example", RecordType::A, 7);
+        let answer = cname_answer(&forwarded, &["tracking.miui.com."], "198.18.5.5");
+        let (_, _, message) = dns_of(&fw.on_upstream_answer(answer, Instant::now()).unwrap());
+        assert_eq!(message.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(message.answers.len(), 2);
+        assert_eq!(fw.stats().cname_cloaked, 0);
+    }
+
+    /// An HTTPS answer to `forwarded` whose record carries these params.
+    fn https_answer(
+        forwarded: &[u8],
+        params: Vec<(
+            hickory_proto::rr::rdata::svcb::SvcParamKey,
+            hickory_proto::rr::rdata::svcb::SvcParamValue,
+        )>,
+    ) -> Vec<u8> {
+        use hickory_proto::rr::rdata::{HTTPS, SVCB};
+        let request = Message::from_vec(forwarded).unwrap();
+        let mut answer = Message::response(request.metadata.id, request.metadata.op_code);
+        answer.add_queries(request.queries.iter().cloned());
+        answer.add_answer(Record::from_rdata(
+            request.queries[0].name().clone(),
+            300,
+            RData::HTTPS(HTTPS(SVCB::new(1, Name::root(), params))),
+        ));
+        answer.to_vec().unwrap()
+    }
+
+    #[test]
+    fn ech_is_stripped_by_default_and_kept_when_told() {
+        use hickory_proto::rr::rdata::svcb::{Alpn, EchConfigList, SvcParamKey, SvcParamValue};
+        let params = || {
+            vec![
+                (
+                    SvcParamKey::Alpn,
+                    SvcParamValue::Alpn(Alpn(vec!["h2".into()])),
+                ),
+                (
+                    SvcParamKey::EchConfigList,
+                    SvcParamValue::EchConfigList(EchConfigList(vec![1, 2, 3, 4])),
+                ),
+            ]
+        };
+        let now = Instant::now();
+        let (mut fw, _) = firewall(DnsConfig::default());
+        let forwarded = forward(&mut fw, "shop.example", RecordType::HTTPS, 7);
+        let answer = https_answer(&forwarded, params());
+        let (_, _, message) = dns_of(&fw.on_upstream_answer(answer, now).unwrap());
+        let RData::HTTPS(record) = &message.answers[0].data else {
+            panic!()
+        };
+        assert_eq!(record.0.svc_params, params()[..1]);
+        assert_eq!(fw.stats().ech_stripped, 1);
+        // Told to keep it, the answer goes byte for byte (bar the app's ID).
+        let (mut fw, _) = firewall(DnsConfig {
+            strip_ech: false,
+            ..DnsConfig::default()
+        });
+        let forwarded = forward(&mut fw, "shop.example", RecordType::HTTPS, 7);
+        let answer = https_answer(&forwarded, params());
+        let packet = fw.on_upstream_answer(answer.clone(), now).unwrap();
+        let view = hush_packet::parse(&packet, Checksums::Verify).unwrap();
+        let Transport::Udp(udp) = view.transport else {
+            panic!()
+        };
+        assert_eq!(udp.payload[2..], answer[2..]);
+        assert_eq!(fw.stats().ech_stripped, 0);
+    }
+
+    #[test]
+    fn an_exempt_resolver_is_not_blocked_by_the_encrypted_dns_list() {
+        let mut builder = RuleSetBuilder::new();
+        // The encrypted-DNS list last, as its docs ask: a name on another
+        // list too is then named by that one, which exemptions do not touch.
+        builder.add_list("mine", ListKind::Block, b"dns.google.com\n");
+        builder.add_encrypted_dns_list();
+        let mut exemptions = ResolverExemptions::new();
+        exemptions.add_name("dns.google");
+        exemptions.add_name("dns.google.com");
+        let fw = DnsFirewall::new(
+            DnsConfig {
+                resolver_exemptions: exemptions,
+                ..DnsConfig::default()
+            },
+            Arc::new(builder.build()),
+            Arc::new(Recorded::default()),
+        );
+        assert_eq!(
+            fw.judge_name(None, "dns.google"),
+            (Verdict::Allowed, Reason::Unlisted)
+        );
+        assert_eq!(
+            fw.judge_name(Some(3), "dns64.dns.google"),
+            (Verdict::Allowed, Reason::Unlisted)
+        );
+        // Not exempt: blocked by the list, which names itself.
+        assert_eq!(
+            fw.judge_name(None, "cloudflare-dns.com"),
+            (Verdict::Blocked, Reason::Blocklist("hush-doh".into()))
+        );
+        // Exempt from the encrypted-DNS list only: another list still blocks.
+        assert_eq!(
+            fw.judge_name(None, "dns.google.com"),
+            (Verdict::Blocked, Reason::Blocklist("mine".into()))
+        );
     }
 
     #[test]

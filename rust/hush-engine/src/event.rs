@@ -48,6 +48,18 @@ pub enum Reason {
     /// The address is Hush's own inside the tun (the virtual resolver),
     /// which answers DNS and nothing else.
     HushAddress,
+    /// The app's own encrypted DNS: a connection or datagram to port 853
+    /// (DNS over TLS, DNS over QUIC), refused unless
+    /// [`crate::RelayConfig::allow_encrypted_dns`] is set. DoH endpoints are
+    /// blocked by name, as `list:hush-doh`.
+    EncryptedDns,
+    /// The app is set to reach only addresses Hush resolved for it
+    /// ([`crate::AppPolicy::set_resolved_only`]), and no DNS answer through
+    /// Hush gave this one to it within the answer's TTL and the grace period.
+    NotResolved,
+    /// An allowed name's answer passed through `name`, an alias (CNAME) the
+    /// rules block for `inner`: the app got the blocked answer instead.
+    Cname { name: String, inner: Box<Reason> },
 }
 
 impl Reason {
@@ -56,7 +68,11 @@ impl Reason {
     /// `app:block-all`, `app:allow-all` (the app's mode), `rule:block`,
     /// `rule:allow` (a global domain rule), `app-rule:block`, `app-rule:allow`
     /// (a domain rule of the app's own), `hush-address` (sent to Hush's own
-    /// virtual resolver, not on port 53).
+    /// virtual resolver, not on port 53), `encrypted-dns` (the app's own DNS
+    /// over TLS or QUIC, port 853), `not-resolved` (an address Hush gave the
+    /// app no DNS answer for), and `cname:NAME:CODE` (the answer's CNAME
+    /// chain passed NAME, which is blocked for the reason CODE, e.g.
+    /// `cname:metrics.tracker.example:list:hush-default`).
     pub fn code(&self) -> String {
         match self {
             Reason::Blocklist(name) => format!("list:{name}"),
@@ -67,6 +83,9 @@ impl Reason {
             Reason::UpstreamTimeout => "timeout".into(),
             Reason::Unreachable => "unreachable".into(),
             Reason::HushAddress => "hush-address".into(),
+            Reason::EncryptedDns => "encrypted-dns".into(),
+            Reason::NotResolved => "not-resolved".into(),
+            Reason::Cname { name, inner } => format!("cname:{name}:{}", inner.code()),
             Reason::AppMode(mode) => format!("app:{mode}"),
             Reason::DomainRule(DomainRuleHit { action, per_app }) => {
                 let scope = if *per_app { "app-rule" } else { "rule" };
@@ -112,4 +131,31 @@ pub struct DiscardEvents;
 
 impl EventSink for DiscardEvents {
     fn record(&self, _event: Event) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_new_reasons_have_their_codes() {
+        assert_eq!(Reason::EncryptedDns.code(), "encrypted-dns");
+        assert_eq!(Reason::NotResolved.code(), "not-resolved");
+        let cloaked = Reason::Cname {
+            name: "metrics.tracker.example".into(),
+            inner: Box::new(Reason::Blocklist("hush-default".into())),
+        };
+        assert_eq!(
+            cloaked.code(),
+            "cname:metrics.tracker.example:list:hush-default"
+        );
+        let by_rule = Reason::Cname {
+            name: "t.example".into(),
+            inner: Box::new(Reason::DomainRule(DomainRuleHit {
+                action: DomainAction::Block,
+                per_app: true,
+            })),
+        };
+        assert_eq!(by_rule.code(), "cname:t.example:app-rule:block");
+    }
 }

@@ -8,12 +8,19 @@
 //! hand the activity log its events; and the user's per-app rules arrive as
 //! [`AppPolicy`] snapshots.
 //!
+//! Ways around the firewall are closed here too (see [`bypass`]): apps'
+//! own encrypted DNS (port 853 refused, DoH endpoints blocked by the
+//! `hush-doh` list), addresses an app never resolved through Hush (per app,
+//! "resolved only"), trackers cloaked behind a CNAME, and ECH keys in
+//! HTTPS records.
+//!
 //! Invariants: the packet path never blocks, on disk or on anything else;
 //! every packet that is not answered or relayed is counted in [`Stats`].
 //!
 //! Never: log names, addresses or app identities above debug level.
 
 pub mod apps;
+pub mod bypass;
 mod dns_firewall;
 mod driver;
 mod event;
@@ -27,6 +34,7 @@ mod stats;
 pub use apps::{
     policy_channel, AppMode, AppPolicy, DomainAction, Network, PolicyReceiver, PolicySender,
 };
+pub use bypass::{is_local, ResolvedAddresses, ResolverExemptions};
 pub use dns_firewall::{DnsConfig, DnsFirewall, Step};
 pub use driver::{
     hold_traffic, open_upstream, run_dns_path, EngineError, NoProtection, SocketProtector,

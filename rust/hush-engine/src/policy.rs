@@ -12,7 +12,7 @@ use crate::apps::{AppMode, AppPolicy, DomainAction};
 use crate::event::{Reason, Verdict};
 
 /// What the user's rules alone say about an app's attempt, if anything.
-fn user_choice(
+pub(crate) fn user_choice(
     apps: &AppPolicy,
     uid: Option<u32>,
     name: Option<&str>,
@@ -63,29 +63,28 @@ pub(crate) fn judge(rules: &RuleSet, name: &str) -> (Verdict, Reason) {
     }
 }
 
-/// What the rules say about a new flow to `address`, known before a byte of
+/// `"dns-name"` when the flow's address has a DNS name, else `"address"`.
+pub(crate) fn name_or_address(dns_name: Option<&str>) -> &'static str {
+    if dns_name.is_some() {
+        "dns-name"
+    } else {
+        "address"
+    }
+}
+
+/// What the lists say about a new flow to `address`, known before a byte of
 /// it is read: its DNS name (when DNS mapped the address to one) and the
 /// address itself. A blocked name counts as blocking the address; an
 /// allowlisted name overrides address blocklists, as it overrides name
 /// ones. Returns the verdict, its reason, and what it was decided on:
-/// `"dns-name"` or `"address"`.
-/// The app `uid`'s own rules come before all that.
-pub(crate) fn judge_destination(
-    apps: &AppPolicy,
+/// `"dns-name"` or `"address"`. The user's own rules ([`user_choice`]) and
+/// the relay's own refusals come first; see `relay::Relay::judge_destination`.
+pub(crate) fn judge_destination_by_lists(
     rules: &RuleSet,
     addresses: &AddressRules,
-    uid: Option<u32>,
     address: IpAddr,
     dns_name: Option<&str>,
 ) -> (Verdict, Reason, &'static str) {
-    if let Some((verdict, reason)) = user_choice(apps, uid, dns_name) {
-        let detail = if dns_name.is_some() {
-            "dns-name"
-        } else {
-            "address"
-        };
-        return (verdict, reason, detail);
-    }
     let by_name = dns_name.map(|name| judge(rules, name));
     if let Some((verdict @ (Verdict::Blocked | Verdict::Allowed), reason)) = by_name.clone() {
         if verdict == Verdict::Blocked || matches!(reason, Reason::Allowlist(_)) {
@@ -126,14 +125,8 @@ mod tests {
         addresses.add_list("ranges", ListKind::Block, b"192.0.2.0/24\n");
         let addresses = addresses.build();
         let judge = |address: &str, name: Option<&str>| {
-            let (verdict, reason, detail) = judge_destination(
-                &AppPolicy::default(),
-                &names,
-                &addresses,
-                None,
-                address.parse().unwrap(),
-                name,
-            );
+            let (verdict, reason, detail) =
+                judge_destination_by_lists(&names, &addresses, address.parse().unwrap(), name);
             (verdict, reason.code(), detail)
         };
         let listed = "192.0.2.9";

@@ -89,24 +89,42 @@ pub struct Stats {
     /// Queries over TCP answered SERVFAIL: no answer in time, or no
     /// connection to the resolver.
     pub dns_tcp_servfail: u64,
+    /// New connections to port 853 (the app's own DNS over TLS) reset;
+    /// each is also in `tcp_blocked`.
+    pub encrypted_dns_tcp: u64,
+    /// New UDP flows to port 853 (the app's own DNS over QUIC) refused;
+    /// each is also in `udp_blocked`.
+    pub encrypted_dns_udp: u64,
+    /// New connections reset because no DNS answer through Hush gave the
+    /// address to the app ("resolved only"); each is also in `tcp_blocked`.
+    pub not_resolved_tcp: u64,
+    /// New UDP flows refused for the same reason; each is also in `udp_blocked`.
+    pub not_resolved_udp: u64,
+    /// Allowed queries (counted in `forwarded`) whose answer's CNAME chain
+    /// passed a blocked name: the app got the blocked answer instead.
+    pub cname_cloaked: u64,
+    /// HTTPS/SVCB answers relayed without their `ech` key.
+    pub ech_stripped: u64,
 }
 
 impl Stats {
-    /// Attempts stopped: DNS queries answered as blocked, connections reset
-    /// at the SYN or on their first bytes, UDP flows refused, QUIC flows
-    /// refused by their SNI.
+    /// Attempts stopped: DNS queries answered as blocked (in-engine, or on
+    /// the CNAME chain of their answer), connections reset at the SYN or on
+    /// their first bytes, UDP flows refused, QUIC flows refused by their SNI.
     pub fn blocked_attempts(&self) -> u64 {
         self.blocked
+            + self.cname_cloaked
             + self.tcp_blocked
             + self.tcp_blocked_by_name
             + self.udp_blocked
             + self.quic_blocked
     }
 
-    /// Attempts let through: DNS queries forwarded, and connections and UDP
-    /// flows relayed (less those later blocked by the name they sent).
+    /// Attempts let through: DNS queries forwarded (less those whose answer
+    /// was blocked on its CNAME chain), and connections and UDP flows
+    /// relayed (less those later blocked by the name they sent).
     pub fn allowed_attempts(&self) -> u64 {
-        self.forwarded
+        self.forwarded.saturating_sub(self.cname_cloaked)
             + self.tcp_flows.saturating_sub(self.tcp_blocked_by_name)
             + self.udp_flows.saturating_sub(self.quic_blocked)
     }
@@ -181,6 +199,12 @@ impl fmt::Display for Stats {
         writeln!(f, "  blocked in-engine      {}", self.dns_tcp_blocked)?;
         writeln!(f, "  forwarded upstream     {}", self.dns_tcp_forwarded)?;
         writeln!(f, "  SERVFAIL               {}", self.dns_tcp_servfail)?;
-        write!(f, "  malformed frames       {}", self.dns_tcp_malformed)
+        writeln!(f, "  malformed frames       {}", self.dns_tcp_malformed)?;
+        writeln!(f, "port 853 (DoT) reset     {}", self.encrypted_dns_tcp)?;
+        writeln!(f, "  UDP (DoQ) refused      {}", self.encrypted_dns_udp)?;
+        writeln!(f, "not resolved: TCP reset  {}", self.not_resolved_tcp)?;
+        writeln!(f, "  UDP refused            {}", self.not_resolved_udp)?;
+        writeln!(f, "CNAME to blocked name    {}", self.cname_cloaked)?;
+        write!(f, "ECH keys stripped        {}", self.ech_stripped)
     }
 }

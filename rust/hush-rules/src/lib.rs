@@ -270,6 +270,11 @@ impl RuleSetBuilder {
     /// Loads the built-in list of encrypted-DNS endpoints as
     /// [`ENCRYPTED_DNS_LIST_NAME`]. Like the vendor list, it is in force only
     /// when loaded: a caller that leaves this call out turns it off.
+    ///
+    /// Load it after every other list. A name several lists hold is named
+    /// by the first one loaded, and the engine lets an exempt resolver (its
+    /// `ResolverExemptions`) through only where this list is the one named;
+    /// loaded last, it never hides another list's entry.
     pub fn add_encrypted_dns_list(&mut self) -> ListReport {
         self.add_list(
             ENCRYPTED_DNS_LIST_NAME,

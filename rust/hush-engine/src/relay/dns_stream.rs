@@ -14,9 +14,11 @@
 //! and recorded the same way (detail `A/tcp`, `HTTPS/tcp`...). A blocked
 //! one is answered on the app's stream by Hush; an allowed one goes to the
 //! resolver, framed, under an ID of Hush's choosing (the app may reuse its
-//! IDs). Each answer must carry its query's question, as on the UDP path;
-//! its addresses go to the name map, and it goes back to the app under the
-//! app's ID, in the order the resolver answers (RFC 7766 §7). A query the
+//! IDs). Each answer must carry its query's question, as on the UDP path,
+//! and is read by the same code (a CNAME to a blocked name turns it into the
+//! blocked answer, `ech` keys are stripped, addresses are learnt for the
+//! app); it goes back to the app under the app's ID, in the order the
+//! resolver answers (RFC 7766 §7). A query the
 //! resolver leaves unanswered for the UDP path's timeout gets SERVFAIL, and
 //! so does each query while the resolver cannot be reached. A resolver that
 //! closes its side is connected to again when the next allowed query comes.
@@ -42,7 +44,7 @@ use tokio::net::TcpStream;
 use super::tcp::{self, Connect, Ending, TcpFlow};
 use super::wake::FlowRef;
 use super::Relay;
-use crate::dns_firewall::{DnsFirewall, Judged, Via};
+use crate::dns_firewall::{DnsFirewall, Judged, Taken, Via};
 use crate::event::{Reason, Verdict};
 
 /// The largest DNS message: what a two-byte length can say.
@@ -470,11 +472,23 @@ impl DnsStream {
             return;
         };
         let query = self.in_flight.swap_remove(index);
-        if !firewall.take_answer(&message, &query.query, turn.now) {
-            // Not for this query: it goes on waiting.
-            self.in_flight.push(query);
-            firewall.stats_mut().dropped_stray_answers += 1;
-            return;
+        let taken = firewall.take_answer(
+            &mut message,
+            &query.query,
+            turn.uid,
+            turn.resolver,
+            Via::Tcp,
+            turn.now,
+        );
+        match taken {
+            Taken::Relay => {}
+            Taken::NotForQuery => {
+                // Not for this query: it goes on waiting.
+                self.in_flight.push(query);
+                firewall.stats_mut().dropped_stray_answers += 1;
+                return;
+            }
+            Taken::Drop => return,
         }
         hush_dns::set_message_id(&mut message, query.app_id);
         self.to_app.push(&message);

@@ -11,6 +11,12 @@
 //! lock. Sockets wake it through [`wake::ReadyQueue`], which names the flow,
 //! so a wake-up costs work for that flow only.
 //!
+//! Ways around the firewall are refused at a flow's first packet (see
+//! `Relay::judge_destination`): the app's own encrypted DNS on port 853, and,
+//! for apps set to "resolved only", addresses no DNS answer through Hush gave
+//! them. DoH endpoints are blocked by their name (SNI, Host, QUIC SNI, or
+//! the DNS name of the address) through the `hush-doh` list.
+//!
 //! Invariants: every buffer is bounded (per flow, and in flow count); every
 //! packet not relayed or answered is counted in [`Stats`]; a refused flow is
 //! answered (reset or ICMP error), never left to time out.
@@ -104,6 +110,11 @@ pub struct RelayConfig {
     /// platform hands the apps): DNS to them on port 53 is answered, and
     /// anything else sent to them is refused, never relayed out.
     pub own_addresses: Vec<IpAddr>,
+    /// Let apps reach port 853 (their own DNS over TLS, over QUIC). Off by
+    /// default: such flows are refused (a reset, an ICMP error) and logged
+    /// as `encrypted-dns`, except to the exempt resolvers
+    /// ([`crate::DnsConfig::resolver_exemptions`]).
+    pub allow_encrypted_dns: bool,
 }
 
 impl Default for RelayConfig {
@@ -124,6 +135,7 @@ impl Default for RelayConfig {
             ping_idle_timeout: Duration::from_secs(10),
             udp_hold_limit: 8,
             own_addresses: Vec::new(),
+            allow_encrypted_dns: false,
         }
     }
 }
@@ -696,42 +708,78 @@ impl Relay {
         seen_name: Option<String>,
     ) -> Option<(Reason, Option<String>, &'static str)> {
         if let Some(name) = seen_name {
-            let (verdict, reason) = policy::judge_for(
-                self.firewall.app_policy(),
-                self.firewall.rules(),
-                uid,
-                &name,
-            );
+            let (verdict, reason) = self.firewall.judge_name(uid, &name);
             if verdict == Verdict::Blocked {
                 return Some((reason, Some(name), "rule-change"));
             }
         }
-        let (verdict, reason, _) = self.judge_destination(uid, server, &dns_name);
+        let (verdict, reason, _) = self.judge_destination(uid, server, &dns_name, None);
         (verdict == Verdict::Blocked).then_some((reason, dns_name, "rule-change"))
     }
 
-    /// The rules' verdict on a new flow of `uid`'s to `server` (port 0 for
-    /// echo), before any byte. Hush's own addresses inside the tun (the
-    /// virtual resolver) answer DNS on port 53 and nothing else: whatever
-    /// else is sent to them is refused, never relayed out.
+    /// The rules' verdict on a flow of `uid`'s to `server` (port 0 for
+    /// echo), before any byte; `new_flow` is the time of its first packet,
+    /// `None` when an open flow is judged again after a rule change. In order:
+    ///
+    /// 1. Hush's own addresses inside the tun (the virtual resolver) answer
+    ///    DNS on port 53 and nothing else: whatever else is sent to them is
+    ///    refused, never relayed out (`hush-address`).
+    /// 2. The user's own rules and the app's mode ([`policy::user_choice`]).
+    /// 3. Port 853, the app's own DNS over TLS or QUIC, unless allowed
+    ///    ([`RelayConfig::allow_encrypted_dns`]) or to an exempt resolver
+    ///    (`encrypted-dns`).
+    /// 4. The name and address lists; a `hush-doh` match by the DNS name of
+    ///    an exempt resolver's address does not count.
+    /// 5. For a new TCP or UDP flow the lists left unlisted, of an app set to
+    ///    "resolved only": an address no DNS answer through Hush gave the
+    ///    app is refused (`not-resolved`), unless it is on the local network,
+    ///    the upstream resolver's, or exempt. DNS (port 53) is Hush's anyway.
     fn judge_destination(
         &self,
         uid: Option<u32>,
         server: SocketAddr,
         dns_name: &Option<String>,
+        new_flow: Option<Instant>,
     ) -> (Verdict, Reason, &'static str) {
         if server.port() != 53 && self.config.own_addresses.contains(&server.ip()) {
             return (Verdict::Blocked, Reason::HushAddress, "hush-address");
         }
         let address = server.ip();
-        policy::judge_destination(
-            self.firewall.app_policy(),
-            self.firewall.rules(),
-            self.firewall.address_rules(),
-            uid,
-            address,
-            dns_name.as_deref(),
-        )
+        let dns_name = dns_name.as_deref();
+        let apps = self.firewall.app_policy();
+        if let Some((verdict, reason)) = policy::user_choice(apps, uid, dns_name) {
+            return (verdict, reason, policy::name_or_address(dns_name));
+        }
+        let exemptions = self.firewall.resolver_exemptions();
+        let exempt = exemptions.exempts_address(address)
+            || dns_name.is_some_and(|name| exemptions.exempts_name(name));
+        if server.port() == 853 && !self.config.allow_encrypted_dns && !exempt {
+            return (Verdict::Blocked, Reason::EncryptedDns, "port-853");
+        }
+        let rules = self.firewall.rules();
+        let addresses = self.firewall.address_rules();
+        let judged = match policy::judge_destination_by_lists(rules, addresses, address, dns_name) {
+            (Verdict::Blocked, Reason::Blocklist(list), "dns-name")
+                if exempt && list == hush_rules::ENCRYPTED_DNS_LIST_NAME =>
+            {
+                policy::judge_destination_by_lists(rules, addresses, address, None)
+            }
+            judged => judged,
+        };
+        let Some(now) = new_flow else {
+            return judged;
+        };
+        let unlisted = judged.0 == Verdict::Allowed && judged.1 == Reason::Unlisted;
+        let checked = !matches!(server.port(), 0 | 53)
+            && unlisted
+            && apps.resolved_only(uid)
+            && !exempt
+            && !crate::bypass::is_local(address)
+            && address != self.dns_upstream.address().ip();
+        if checked && !self.firewall.was_resolved_for(uid, address, now) {
+            return (Verdict::Blocked, Reason::NotResolved, "address");
+        }
+        judged
     }
 
     /// The name DNS gave for `address`, if it is still remembered.
@@ -838,9 +886,17 @@ impl Relay {
             return;
         };
         let dns_name = self.dns_name(server.ip(), now);
-        if let (Verdict::Blocked, reason, detail) = self.judge_destination(uid, server, &dns_name) {
+        if let (Verdict::Blocked, reason, detail) =
+            self.judge_destination(uid, server, &dns_name, Some(now))
+        {
             self.refuse_tcp(view, &segment);
-            self.stats().tcp_blocked += 1;
+            let stats = self.stats();
+            stats.tcp_blocked += 1;
+            match reason {
+                Reason::EncryptedDns => stats.encrypted_dns_tcp += 1,
+                Reason::NotResolved => stats.not_resolved_tcp += 1,
+                _ => {}
+            }
             self.record(
                 uid,
                 dns_name.as_deref(),
@@ -1069,12 +1125,7 @@ impl Relay {
             flow.seen_name = name.clone();
             let (verdict, reason, host, detail) = match &name {
                 Some(name) => {
-                    let (verdict, reason) = policy::judge_for(
-                        self.firewall.app_policy(),
-                        self.firewall.rules(),
-                        uid,
-                        name,
-                    );
+                    let (verdict, reason) = self.firewall.judge_name(uid, name);
                     let detail = if protocol == "tls" { "sni" } else { "host" };
                     (verdict, reason, Some(name.clone()), detail)
                 }
@@ -1220,11 +1271,19 @@ impl Relay {
         now: Instant,
     ) -> Option<FlowRef> {
         let dns_name = self.dns_name(server.ip(), now);
-        if let (Verdict::Blocked, reason, detail) = self.judge_destination(uid, server, &dns_name) {
+        if let (Verdict::Blocked, reason, detail) =
+            self.judge_destination(uid, server, &dns_name, Some(now))
+        {
             if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
                 self.device.write_packet(&error);
             }
-            self.stats().udp_blocked += 1;
+            let stats = self.stats();
+            stats.udp_blocked += 1;
+            match reason {
+                Reason::EncryptedDns => stats.encrypted_dns_udp += 1,
+                Reason::NotResolved => stats.not_resolved_udp += 1,
+                _ => {}
+            }
             self.record(
                 uid,
                 dns_name.as_deref(),
@@ -1281,9 +1340,7 @@ impl Relay {
         flow.seen_name = name.clone();
         let host = name.clone().or_else(|| flow.dns_name.clone());
         let (verdict, reason) = match &name {
-            Some(name) => {
-                policy::judge_for(self.firewall.app_policy(), self.firewall.rules(), uid, name)
-            }
+            Some(name) => self.firewall.judge_name(uid, name),
             None => (Verdict::Allowed, Reason::Unlisted),
         };
         let detail = if name.is_some() { "sni" } else { "address" };
@@ -1378,7 +1435,7 @@ impl Relay {
         let dns_name = self.dns_name(server, now);
         // Owners are looked up for TCP and UDP only, as Android's
         // `getConnectionOwnerUid` allows; echo flows are judged unowned.
-        let judged = self.judge_destination(None, SocketAddr::new(server, 0), &dns_name);
+        let judged = self.judge_destination(None, SocketAddr::new(server, 0), &dns_name, Some(now));
         let blocked = Some(judged.clone()).filter(|(verdict, _, _)| *verdict == Verdict::Blocked);
         let socket = if blocked.is_some() || self.ping.len() >= self.config.max_ping_flows {
             None
