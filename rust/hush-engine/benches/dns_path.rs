@@ -1,5 +1,7 @@
 //! The DNS path, packet in to packet out, without a tun: a blocked query
-//! answered in-engine, and an allowed query turned into a forward.
+//! answered in-engine, and an allowed query turned into a forward. And the
+//! check "resolved only" makes at each new flow, on a full memory of
+//! 65,536 (app, address) pairs learnt from real answers.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -8,7 +10,7 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RecordType};
-use hush_engine::{DiscardEvents, DnsConfig, DnsFirewall, Step};
+use hush_engine::{is_local, DiscardEvents, DnsConfig, DnsFirewall, ResolverExemptions, Step};
 use hush_rules::RuleSetBuilder;
 use std::str::FromStr;
 
@@ -52,5 +54,75 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// A firewall whose "resolved only" memory is full: 65,536 answers, one
+/// address each, to 16 apps in turn, learnt as the relay learns them.
+fn resolved_firewall() -> (DnsFirewall, Vec<(u32, std::net::IpAddr)>) {
+    use hickory_proto::op::Message;
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{RData, Record};
+    let config = DnsConfig::default();
+    let capacity = config.resolved_capacity;
+    let mut firewall = DnsFirewall::new(
+        config,
+        Arc::new(RuleSetBuilder::new().build()),
+        Arc::new(DiscardEvents),
+    );
+    let query = query_packet("shop.example");
+    let now = Instant::now();
+    let mut given = Vec::with_capacity(capacity);
+    for i in 0..capacity as u32 {
+        let uid = 10_000 + i % 16;
+        let Step::Forward(forwarded) = firewall.on_tun_packet_from(&query, Some(uid), now) else {
+            panic!("expected a forward");
+        };
+        let request = Message::from_vec(&forwarded).unwrap();
+        let mut answer = Message::response(request.metadata.id, request.metadata.op_code);
+        answer.add_queries(request.queries.iter().cloned());
+        let address = std::net::Ipv4Addr::from(0xc612_0000 + i); // 198.18.0.0/15
+        answer.add_answer(Record::from_rdata(
+            request.queries[0].name().clone(),
+            300,
+            RData::A(A(address)),
+        ));
+        firewall
+            .on_upstream_answer(answer.to_vec().unwrap(), now)
+            .expect("relayed");
+        given.push((uid, address.into()));
+    }
+    (firewall, given)
+}
+
+fn bench_resolved_only(c: &mut Criterion) {
+    let (firewall, given) = resolved_firewall();
+    let mut exemptions = ResolverExemptions::new();
+    exemptions.add_address("198.51.100.53".parse().unwrap());
+    let upstream: std::net::IpAddr = "198.51.100.1".parse().unwrap();
+    let now = Instant::now();
+    // What the relay asks of a new flow's address, in its order.
+    let check = |uid: u32, address: std::net::IpAddr| {
+        exemptions.exempts_address(address)
+            || is_local(address)
+            || address == upstream
+            || firewall.was_resolved_for(Some(uid), address, now)
+    };
+    let mut group = c.benchmark_group("resolved_only");
+    let mut next = 0usize;
+    group.bench_function("new_flow_check_resolved_address", |b| {
+        b.iter(|| {
+            let (uid, address) = given[next % given.len()];
+            next = next.wrapping_add(7919);
+            assert!(check(black_box(uid), black_box(address)));
+        })
+    });
+    group.bench_function("new_flow_check_other_apps_address", |b| {
+        b.iter(|| {
+            let (uid, address) = given[next % given.len()];
+            next = next.wrapping_add(7919);
+            assert!(!check(black_box(uid + 1), black_box(address)));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_resolved_only);
 criterion_main!(benches);
