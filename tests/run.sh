@@ -15,6 +15,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v tcpdump >/dev/null || [ -x /usr/bin/tcpdump ] || [ -x /usr/sbin/tcpdump ] || need+=(tcpdump)
 command -v git >/dev/null || need+=(git)
 # The APK build and its tests: keytool and java, aapt2, apksigner.
 command -v keytool >/dev/null || need+=(openjdk-17-jdk-headless)

@@ -119,6 +119,10 @@ struct StartJson {
     /// `nxdomain` (the default) or `zero`: how a blocked name is answered.
     #[serde(default)]
     block_answer: Option<String>,
+    /// Hush's own addresses inside the tun: the virtual DNS servers the
+    /// platform hands the apps. Nothing sent to them leaves the device.
+    #[serde(default)]
+    own_addresses: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -161,6 +165,15 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
             )))
         }
     };
+    config.own_addresses = start
+        .own_addresses
+        .iter()
+        .map(|address| {
+            address
+                .parse()
+                .map_err(|_| invalid(format!("own address {address:?} is not an IP address")))
+        })
+        .collect::<Result<_, _>>()?;
     config.follow_stored_rules = false;
     Ok(config)
 }

@@ -628,7 +628,16 @@ impl Session {
                         Err(error) => format!("engine-stopped: {error}"),
                         Ok(_) => self.stop_reason.clone(),
                     };
-                    writer.finish_with(&reason)?;
+                    match writer.finish_with(&reason) {
+                        Ok(()) => {}
+                        // The firewall itself ended well; the events the
+                        // database never took are counted as dropped (and
+                        // were shown as a problem while it ran).
+                        Err(hush_store::StoreError::Lost { events, source }) => {
+                            log::warn!("{events} events could not be written at the end: {source}");
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
                     events_dropped = dropped.load(std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(_) => {

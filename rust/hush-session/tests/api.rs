@@ -84,7 +84,8 @@ fn invalid_message(result: Result<impl std::fmt::Debug, ApiError>) -> String {
 fn a_session_configuration_is_read_strictly() {
     let config = api::session_config(
         r#"{"databasePath": "/data/hush.db", "upstreamDns": "[2620:fe::fe]:53", "mtu": 1400,
-            "network": "wifi", "blockLists": ["/data/lists/extra.txt"], "blockAnswer": "zero"}"#,
+            "network": "wifi", "blockLists": ["/data/lists/extra.txt"], "blockAnswer": "zero",
+            "ownAddresses": ["10.111.222.2", "fd00:111:222::2"]}"#,
     )
     .unwrap();
     assert_eq!(
@@ -98,6 +99,8 @@ fn a_session_configuration_is_read_strictly() {
     assert_eq!(config.lists.len(), 1);
     assert_eq!(config.block_mode, hush_dns::BlockMode::Unspecified);
     assert!(!config.follow_stored_rules);
+    let own: Vec<String> = config.own_addresses.iter().map(|a| a.to_string()).collect();
+    assert_eq!(own, ["10.111.222.2", "fd00:111:222::2"]);
 
     let minimal =
         api::session_config(r#"{"databasePath": "/d/h.db", "upstreamDns": "9.9.9.9:53"}"#).unwrap();
@@ -121,6 +124,10 @@ fn a_session_configuration_is_read_strictly() {
         (
             r#"{"databasePath": "", "upstreamDns": "9.9.9.9:53"}"#,
             "database path is empty",
+        ),
+        (
+            r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "ownAddresses": ["dns"]}"#,
+            "own address \"dns\" is not an IP address",
         ),
         (
             r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "blockAnswer": "drop"}"#,

@@ -292,7 +292,9 @@ fn a_missing_list_and_an_unusable_database_are_started_around_and_reported() {
             .any(|p| p.message.contains("/nonexistent/list.txt")),
         "{health:?}"
     );
-    let _ = session.stop();
+    // The database never took the events: they are counted, the stop is clean.
+    let finished = session.stop().unwrap();
+    assert!(finished.events_dropped >= 2, "{finished:?}");
     resolver.join().unwrap();
     assert!(
         std::fs::read(&db).unwrap() == before,
@@ -494,4 +496,50 @@ fn every_period_without_filtering_is_a_gap_with_its_reason() {
         revoked.end_ms.unwrap() >= revoked.start_ms + 20,
         "{revoked:?}"
     );
+}
+
+#[test]
+fn a_query_waiting_when_the_network_changes_is_sent_again_at_once() {
+    // A resolver that loses the first datagram (sent on the old network)
+    // and answers the next.
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let upstream = socket.local_addr().unwrap();
+    let resolver = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        let _lost = socket.recv_from(&mut buffer).unwrap();
+        let (len, from) = socket.recv_from(&mut buffer).unwrap();
+        let request = Message::from_vec(&buffer[..len]).unwrap();
+        let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
+        reply.add_queries(request.queries.iter().cloned());
+        socket.send_to(&reply.to_vec().unwrap(), from).unwrap();
+    });
+    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
+    app_end
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let session = Session::start(
+        OwnedFd::from(engine_end),
+        SessionConfig::new(upstream),
+        Arc::new(NoProtection),
+        Arc::new(FakeOwners::default()),
+    )
+    .unwrap();
+    app_end.send(&query("example.org.", 4242)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let changed = Instant::now();
+    session.network_changed();
+    let answer = answer(&app_end);
+    assert_eq!(answer.metadata.id, 4242);
+    assert_eq!(answer.metadata.response_code, ResponseCode::NoError);
+    // Well before the query's timeout (1.5 s), which would be a SERVFAIL.
+    assert!(
+        changed.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        changed.elapsed()
+    );
+    session.stop().unwrap();
+    resolver.join().unwrap();
 }

@@ -44,6 +44,11 @@ data class CoreConfig(
     /** Downloaded block lists (files, checked by [NativeCore.checkList]); hosts, domains or adblock format. */
     val blockLists: List<String> = emptyList(),
     val allowLists: List<String> = emptyList(),
+    /**
+     * The tun's virtual DNS servers (set by the VPN from its TunSpec): the core
+     * answers DNS sent to them, and refuses anything else sent there.
+     */
+    val ownAddresses: List<String> = emptyList(),
 ) {
     companion object {
         const val DEFAULT_MTU = 1500

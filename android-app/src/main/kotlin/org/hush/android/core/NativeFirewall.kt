@@ -18,6 +18,7 @@ object NativeFirewall : FirewallCore {
             .put("defaultList", config.defaultList)
             .put("blockLists", JSONArray(config.blockLists))
             .put("allowLists", JSONArray(config.allowLists))
+            .put("ownAddresses", JSONArray(config.ownAddresses))
             .toString()
 
     /** One list load from the core's JSON. */

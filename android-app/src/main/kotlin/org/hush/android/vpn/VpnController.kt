@@ -76,7 +76,7 @@ class VpnController(
             null
         } ?: return VpnState.Failed(FailureKind.CORE, "This build of Hush has no firewall engine, so it cannot start.")
         val sessionConfig = try {
-            config().copy(mtu = spec.mtu, network = network.coreNetwork)
+            config().copy(mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers)
         } catch (e: RuntimeException) {
             return VpnState.Failed(FailureKind.CORE, "Hush could not read its settings: ${e.message ?: e.javaClass.simpleName}")
         }
