@@ -47,12 +47,19 @@ class VpnControllerTest {
         assertEquals(listOf(VpnState.Starting, state), seen)
         assertSame(state, controller.state.value)
 
-        // the core got the detached fd, the settings, and the tun's MTU (not the config's)
+        // the core got the detached fd, the settings, the tun's MTU (not the config's)
+        // and the tun's virtual DNS servers, which it keeps to itself
         assertEquals(1, core.starts.size)
         val (fd, config) = core.starts[0]
         assertEquals(42, fd)
         assertTrue(tun.tuns[0].detached)
-        assertEquals(CoreConfig("/data/hush.db", "9.9.9.9:53", 1500, Network.ANY), config)
+        assertEquals(
+            CoreConfig(
+                "/data/hush.db", "9.9.9.9:53", 1500, Network.ANY,
+                ownAddresses = listOf(TunSpec.IPV4_DNS, TunSpec.IPV6_DNS),
+            ),
+            config,
+        )
         assertEquals(TunSpec.forApp("org.hush.android"), tun.specs[0])
     }
 
