@@ -60,7 +60,11 @@ fn resolved_firewall() -> (DnsFirewall, Vec<(u32, std::net::IpAddr)>) {
     use hickory_proto::op::Message;
     use hickory_proto::rr::rdata::A;
     use hickory_proto::rr::{RData, Record};
-    let config = DnsConfig::default();
+    // Twice the default bound, as a user may set it: the larger table.
+    let config = DnsConfig {
+        resolved_capacity: 65_536,
+        ..DnsConfig::default()
+    };
     let capacity = config.resolved_capacity;
     let mut firewall = DnsFirewall::new(
         config,

@@ -72,7 +72,7 @@ impl Default for DnsConfig {
             name_map_capacity: 65_536,
             strip_ech: true,
             resolver_exemptions: ResolverExemptions::default(),
-            resolved_capacity: 65_536,
+            resolved_capacity: 32_768,
             resolved_grace: Duration::from_secs(300),
         }
     }
