@@ -56,6 +56,7 @@ pub struct DnsConfig {
     pub resolver_exemptions: ResolverExemptions,
     /// (App, address) pairs remembered for "resolved only"
     /// ([`AppPolicy::set_resolved_only`]); the oldest goes first past this.
+    /// 32,768 by default: 3.3 MB when full (see [`ResolvedAddresses`]).
     pub resolved_capacity: usize,
     /// How long past an answer's TTL its addresses stay reachable for an
     /// app set to "resolved only" (apps keep using an address past a short
