@@ -11,6 +11,10 @@
 //! lists. A per-app allow rule can therefore open one host for an app that
 //! is otherwise cut off, and a per-app block rule closes one host for an app
 //! the lists do not apply to.
+//!
+//! Each app may also be set to reach only the addresses DNS through Hush
+//! gave it ("resolved only", with a default for every app); it is checked
+//! after the rules and lists above, for new flows the lists leave unlisted.
 
 use std::collections::HashMap;
 use std::fmt;
