@@ -40,6 +40,11 @@ fn limit(value: jint) -> Result<u32, BridgeError> {
         .map_err(|_| BridgeError::InvalidArgument(format!("a limit of {value} is negative")))
 }
 
+fn skip(value: jint) -> Result<u32, BridgeError> {
+    u32::try_from(value)
+        .map_err(|_| BridgeError::InvalidArgument(format!("an offset of {value} is negative")))
+}
+
 /// A time bound from Kotlin: `Long.MIN_VALUE` leaves that end open.
 fn bound(ms: jlong) -> Option<i64> {
     (ms != jlong::MIN).then_some(ms)
@@ -254,6 +259,99 @@ pub extern "system" fn remove_domain_rule<'local>(
     entry(env, |env| {
         let (database, domain) = (path(env, &database)?, arg_string(env, &domain)?);
         Ok(api::remove_domain_rule(&database, uid.into(), &domain)?)
+    })
+}
+
+/// `domainRulesMatching(database, text, limit, offset): String`: a page of
+/// the rules whose domain contains `text`, with the total, JSON.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn domain_rules_matching<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    text: JString<'local>,
+    count: jint,
+    offset: jint,
+) -> JString<'local> {
+    entry(env, |env| {
+        let (database, text) = (path(env, &database)?, arg_string(env, &text)?);
+        Ok(api::domain_rules_matching(
+            &database,
+            &text,
+            limit(count)?,
+            skip(offset)?,
+        )?)
+    })
+}
+
+/// `domainRulesFor(database, domain): String`: the rules for exactly that
+/// domain, JSON; `IllegalArgumentException` when it cannot be a rule's.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn domain_rules_for<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    domain: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| {
+        let (database, domain) = (path(env, &database)?, arg_string(env, &domain)?);
+        Ok(api::domain_rules_for(&database, &domain)?)
+    })
+}
+
+/// `addDomainRuleForPackage(database, uid, packageName, domain, action): String`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn add_domain_rule_for_package<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    package: JString<'local>,
+    domain: JString<'local>,
+    action: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| {
+        let (database, package, domain, action) = (
+            path(env, &database)?,
+            arg_string(env, &package)?,
+            arg_string(env, &domain)?,
+            arg_string(env, &action)?,
+        );
+        Ok(api::add_domain_rule_for_package(
+            &database,
+            uid.into(),
+            &package,
+            &domain,
+            &action,
+        )?)
+    })
+}
+
+/// `appHosts(database, uid, sinceMs, untilMs, limit, offset): String`: a
+/// page of one app's hosts (uid < 0: the owner not known) with the total,
+/// JSON; `Long.MIN_VALUE` leaves an end open.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn app_hosts<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    since_ms: jlong,
+    until_ms: jlong,
+    count: jint,
+    offset: jint,
+) -> JString<'local> {
+    entry(env, |env| {
+        let database = path(env, &database)?;
+        Ok(api::app_hosts(
+            &database,
+            uid.into(),
+            bound(since_ms),
+            bound(until_ms),
+            limit(count)?,
+            skip(offset)?,
+        )?)
     })
 }
 

@@ -40,10 +40,13 @@ pub enum ApiError {
 }
 
 impl From<StoreError> for ApiError {
-    /// A rule the store refuses is the caller's input, not the store's failure.
+    /// A rule or an argument the store refuses (a bad domain or package, a
+    /// page over the cap) is the caller's input, not the store's failure.
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::InvalidRule(why) => ApiError::Invalid(why),
+            StoreError::InvalidRule(why) | StoreError::InvalidArgument(why) => {
+                ApiError::Invalid(why)
+            }
             other => ApiError::Store(other),
         }
     }
@@ -692,24 +695,100 @@ pub fn clear_app_mode(database: &Path, uid: i64, network: &str) -> Result<bool, 
     Ok(rules::clear_app_mode(&open(database)?, uid, network)?)
 }
 
-/// Every domain rule: `[{"uid": N|null, "domain", "action"}]`.
-pub fn domain_rules(database: &Path) -> Result<String, ApiError> {
-    #[derive(Serialize)]
-    struct DomainRuleJson<'a> {
-        uid: Option<u32>,
-        domain: &'a str,
-        action: &'static str,
+#[derive(Serialize)]
+struct DomainRuleJson<'a> {
+    uid: Option<u32>,
+    domain: &'a str,
+    action: &'static str,
+    /// The package of the app it was made for (null: made without one).
+    package: Option<&'a str>,
+}
+
+impl<'a> DomainRuleJson<'a> {
+    fn of(rule: &'a rules::DomainRule) -> Self {
+        DomainRuleJson {
+            uid: rule.uid,
+            domain: &rule.domain,
+            action: rule.action.as_str(),
+            package: rule.package.as_deref(),
+        }
     }
+}
+
+/// Every domain rule: `[{"uid": N|null, "domain", "action", "package": S|null}]`.
+pub fn domain_rules(database: &Path) -> Result<String, ApiError> {
     let all = rules::domain_rules(&open(database)?)?;
     Ok(to_json(
-        &all.iter()
-            .map(|r| DomainRuleJson {
-                uid: r.uid,
-                domain: &r.domain,
-                action: r.action.as_str(),
-            })
-            .collect::<Vec<_>>(),
+        &all.iter().map(DomainRuleJson::of).collect::<Vec<_>>(),
     ))
+}
+
+/// A page of the domain rules whose domain contains `text` (empty: every
+/// rule), global ones first, then by app and domain, with how many match
+/// over all pages: `{"total": N, "rules": [...]}` (each as in
+/// [`domain_rules`]). At most [`query::MAX_PAGE`] a page.
+pub fn domain_rules_matching(
+    database: &Path,
+    text: &str,
+    limit: u32,
+    offset: u32,
+) -> Result<String, ApiError> {
+    #[derive(Serialize)]
+    struct PageJson<'a> {
+        total: u64,
+        rules: Vec<DomainRuleJson<'a>>,
+    }
+    let text = Some(text.trim()).filter(|t| !t.is_empty());
+    let connection = open(database)?;
+    let page = rules::domain_rules_matching(&connection, text, limit, offset)?;
+    let total = rules::domain_rule_count(&connection, text)?;
+    Ok(to_json(&PageJson {
+        total,
+        rules: page.iter().map(DomainRuleJson::of).collect(),
+    }))
+}
+
+/// Every rule for exactly `domain` (normalised first; not its parents or
+/// subdomains), for every app and for each app: what a host's actions
+/// start from. `{"domain": AS_STORED, "rules": [...]}` (each as in
+/// [`domain_rules`]). A `domain` that cannot be a rule's (empty, an
+/// address, malformed) is [`ApiError::Invalid`] saying why.
+pub fn domain_rules_for(database: &Path, domain: &str) -> Result<String, ApiError> {
+    #[derive(Serialize)]
+    struct ForJson<'a> {
+        domain: &'a str,
+        rules: Vec<DomainRuleJson<'a>>,
+    }
+    let domain = rule_domain(domain)?;
+    let connection = open(database)?;
+    // The store searches by part of a domain: page through the (few) rules
+    // containing this one and keep those for exactly it.
+    let mut exact = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page =
+            rules::domain_rules_matching(&connection, Some(&domain), query::MAX_PAGE, offset)?;
+        let n = page.len() as u32;
+        exact.extend(page.into_iter().filter(|r| r.domain == domain));
+        if n < query::MAX_PAGE {
+            break;
+        }
+        offset += n;
+    }
+    Ok(to_json(&ForJson {
+        domain: &domain,
+        rules: exact.iter().map(DomainRuleJson::of).collect(),
+    }))
+}
+
+/// `domain` as a rule stores it, or why it cannot be one.
+fn rule_domain(domain: &str) -> Result<String, ApiError> {
+    let trimmed = domain.trim();
+    if trimmed.is_empty() {
+        return Err(invalid("the host has no name: a domain rule needs one"));
+    }
+    hush_rules::normalize_domain(trimmed)
+        .map_err(|reason| invalid(format!("{trimmed:?}: {reason}")))
 }
 
 /// Adds a rule for one app (`uid` ≥ 0) or every app (`uid` < 0); returns
@@ -735,6 +814,83 @@ pub fn remove_domain_rule(database: &Path, uid: i64, domain: &str) -> Result<boo
         optional_uid(uid)?,
         domain,
     )?)
+}
+
+/// Adds a rule for the app `package` at `uid` (≥ 0): it goes with the app
+/// when the package leaves that UID. Returns the domain as stored.
+pub fn add_domain_rule_for_package(
+    database: &Path,
+    uid: i64,
+    package: &str,
+    domain: &str,
+    action: &str,
+) -> Result<String, ApiError> {
+    let (uid, action) = (some_uid(uid)?, word::<DomainAction>(action)?);
+    Ok(rules::add_domain_rule_for_package(
+        &open(database)?,
+        uid,
+        package,
+        domain,
+        action,
+    )?)
+}
+
+/// A host one app contacted, as App detail lists it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppHostJson<'a> {
+    host: &'a str,
+    allowed: u64,
+    blocked: u64,
+    failed: u64,
+    first_ms: i64,
+    last_ms: i64,
+    last_action: &'a str,
+    last_reason: &'a str,
+}
+
+/// A page of the hosts one app (`uid` ≥ 0; below 0: attempts whose owner
+/// was not known) contacted in `[since_ms, until_ms)` (either end open when
+/// `None`), counted exactly from the aggregates, most recent first, with
+/// how many there are over all pages: `{"total": N, "hosts": [{"host",
+/// "allowed", "blocked", "failed", "firstMs", "lastMs", "lastAction",
+/// "lastReason"}]}`. At most [`query::MAX_PAGE`] a page.
+pub fn app_hosts(
+    database: &Path,
+    uid: i64,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    limit: u32,
+    offset: u32,
+) -> Result<String, ApiError> {
+    #[derive(Serialize)]
+    struct PageJson<'a> {
+        total: u64,
+        hosts: Vec<AppHostJson<'a>>,
+    }
+    if let (Some(since), Some(until)) = (since_ms, until_ms) {
+        time_range(since, until)?;
+    }
+    let uid = optional_uid(uid)?;
+    let connection = open(database)?;
+    let hosts = query::app_hosts(&connection, uid, since_ms, until_ms, limit, offset)?;
+    let total = query::app_host_count(&connection, uid, since_ms, until_ms)?;
+    Ok(to_json(&PageJson {
+        total,
+        hosts: hosts
+            .iter()
+            .map(|h| AppHostJson {
+                host: &h.host,
+                allowed: h.allowed,
+                blocked: h.blocked,
+                failed: h.failed,
+                first_ms: h.first_ms,
+                last_ms: h.last_ms,
+                last_action: &h.last_action,
+                last_reason: &h.last_reason,
+            })
+            .collect(),
+    }))
 }
 
 /// The lists loaded: `[{"name", "origin", "enabled", "entries", "updatedMs"}]`.

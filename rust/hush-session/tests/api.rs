@@ -322,10 +322,9 @@ fn rules_round_trip_and_bad_rules_are_the_callers_error() {
     api::add_domain_rule(&db, GAME.into(), "app.adjust.com", "allow").unwrap();
     let rules = parse(&api::domain_rules(&db).unwrap());
     assert_eq!(rules.as_array().unwrap().len(), 2);
-    assert!(rules
-        .as_array()
-        .unwrap()
-        .contains(&json!({"uid": null, "domain": "tracking.miui.com", "action": "block"})));
+    assert!(rules.as_array().unwrap().contains(
+        &json!({"uid": null, "domain": "tracking.miui.com", "action": "block", "package": null})
+    ));
     assert!(api::remove_domain_rule(&db, -1, "tracking.miui.com").unwrap());
     assert!(!api::remove_domain_rule(&db, -1, "tracking.miui.com").unwrap());
 
@@ -555,4 +554,151 @@ fn gaps_are_listed_newest_first_with_an_open_one_as_null() {
         api::gaps(&not_a_database, None, 10),
         Err(ApiError::Store(_))
     ));
+}
+
+#[test]
+fn an_apps_hosts_are_paged_exactly_with_the_last_action_and_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store_with_activity(dir.path());
+
+    let page = parse(&api::app_hosts(&db, GAME.into(), None, None, 1, 0).unwrap());
+    assert_eq!(page["total"], 2);
+    assert_eq!(
+        page["hosts"],
+        json!([{"host": "graph.facebook.com", "allowed": 0, "blocked": 1, "failed": 0,
+                "firstMs": T0 + HOUR, "lastMs": T0 + HOUR,
+                "lastAction": "blocked", "lastReason": "list:hush-default"}])
+    );
+    let next = parse(&api::app_hosts(&db, GAME.into(), None, None, 1, 1).unwrap());
+    assert_eq!(next["total"], 2);
+    assert_eq!(next["hosts"][0]["host"], "app.adjust.com");
+    assert_eq!(next["hosts"][0]["blocked"], 6);
+    assert_eq!(next["hosts"][0]["firstMs"], T0);
+    assert_eq!(next["hosts"][0]["lastMs"], T0 + 5 * 60_000);
+    let past = parse(&api::app_hosts(&db, GAME.into(), None, None, 1, 2).unwrap());
+    assert_eq!(past, json!({"total": 2, "hosts": []}));
+
+    // The owner not known is asked for with a negative uid; an app with no
+    // activity has none; a range leaves out the hours outside it.
+    let unknown = parse(&api::app_hosts(&db, -1, None, None, 100, 0).unwrap());
+    assert_eq!(unknown["hosts"][0]["host"], "tracking.miui.com");
+    assert_eq!(unknown["total"], 1);
+    let quiet = parse(&api::app_hosts(&db, 10_999, None, None, 100, 0).unwrap());
+    assert_eq!(quiet, json!({"total": 0, "hosts": []}));
+    let later = parse(
+        &api::app_hosts(
+            &db,
+            GAME.into(),
+            Some(T0 + HOUR),
+            Some(T0 + 2 * HOUR),
+            100,
+            0,
+        )
+        .unwrap(),
+    );
+    assert_eq!(later["total"], 1);
+    assert_eq!(later["hosts"][0]["host"], "graph.facebook.com");
+
+    // The same cap as the event log: a page over 1,000 is the caller's error.
+    let message = invalid_message(api::app_hosts(&db, GAME.into(), None, None, 1_001, 0));
+    assert!(message.contains("at most 1000 hosts"), "{message}");
+    let message = invalid_message(api::app_hosts(
+        &db,
+        GAME.into(),
+        Some(T0 + HOUR),
+        Some(T0),
+        10,
+        0,
+    ));
+    assert!(message.contains("starts"), "{message}");
+    let message = invalid_message(api::app_hosts(&db, u32::MAX.into(), None, None, 10, 0));
+    assert!(message.contains("not an app's uid"), "{message}");
+}
+
+#[test]
+fn rules_for_an_app_remember_its_package_and_are_found_by_part_of_their_domain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+
+    assert_eq!(
+        api::add_domain_rule_for_package(
+            &db,
+            GAME.into(),
+            "com.example.game",
+            "App.Adjust.com.",
+            "block"
+        )
+        .unwrap(),
+        "app.adjust.com"
+    );
+    api::add_domain_rule(&db, -1, "app.adjust.com", "allow").unwrap();
+    api::add_domain_rule(&db, BROWSER.into(), "adjust.com", "block").unwrap();
+    api::add_domain_rule(&db, -1, "tracking.miui.com", "block").unwrap();
+
+    // Exactly this domain, for every app and each app; not its parent.
+    let exact = parse(&api::domain_rules_for(&db, "APP.adjust.com.").unwrap());
+    assert_eq!(
+        exact,
+        json!({"domain": "app.adjust.com", "rules": [
+            {"uid": null, "domain": "app.adjust.com", "action": "allow", "package": null},
+            {"uid": GAME, "domain": "app.adjust.com", "action": "block", "package": "com.example.game"}]})
+    );
+    assert_eq!(
+        parse(&api::domain_rules_for(&db, "other.example").unwrap()),
+        json!({"domain": "other.example", "rules": []})
+    );
+    for (host, says) in [
+        ("", "has no name"),
+        ("  ", "has no name"),
+        ("198.18.0.53", "an address, not a domain"),
+        ("2001:db8::1", "an address, not a domain"),
+        ("bad..name", "not a valid domain name"),
+    ] {
+        let message = invalid_message(api::domain_rules_for(&db, host));
+        assert!(message.contains(says), "{host:?}: {message}");
+    }
+
+    // Searching by part of the domain, paged, with the total.
+    let page = parse(&api::domain_rules_matching(&db, "ADJUST", 2, 0).unwrap());
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["rules"].as_array().unwrap().len(), 2);
+    assert_eq!(page["rules"][0]["uid"], json!(null));
+    let rest = parse(&api::domain_rules_matching(&db, "adjust", 2, 2).unwrap());
+    assert_eq!(rest["rules"].as_array().unwrap().len(), 1);
+    let all = parse(&api::domain_rules_matching(&db, " ", 100, 0).unwrap());
+    assert_eq!(all["total"], 4);
+    let message = invalid_message(api::domain_rules_matching(&db, "", 1_001, 0));
+    assert!(message.contains("at most 1000 rules"), "{message}");
+
+    // A package must be one, and a rule for an app needs an app.
+    for (result, says) in [
+        (
+            api::add_domain_rule_for_package(&db, GAME.into(), "", "a.example", "block"),
+            "package",
+        ),
+        (
+            api::add_domain_rule_for_package(&db, -1, "com.example.game", "a.example", "block"),
+            "not an app's uid",
+        ),
+        (
+            api::add_domain_rule_for_package(
+                &db,
+                GAME.into(),
+                "com.example.game",
+                "10.0.0.1",
+                "block",
+            ),
+            "10.0.0.1",
+        ),
+    ] {
+        let message = invalid_message(result);
+        assert!(message.contains(says), "{says}: {message}");
+    }
+    assert_eq!(
+        parse(&api::domain_rules(&db).unwrap())
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 }
