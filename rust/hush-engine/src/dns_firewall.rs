@@ -133,6 +133,9 @@ struct Pending {
     app_query_id: u16,
     query: DnsQuery,
     deadline: Instant,
+    /// The query as sent upstream, to send again through a new socket when
+    /// the network changes under it.
+    forwarded: Vec<u8>,
 }
 
 /// The DNS firewall: decides on queries and relays answers.
@@ -320,6 +323,7 @@ impl DnsFirewall {
                 app_query_id: query.id(),
                 query,
                 deadline: now + self.config.query_timeout,
+                forwarded: forwarded.clone(),
             },
         );
         self.stats.forwarded += 1;
@@ -541,6 +545,13 @@ impl DnsFirewall {
             }
         }
         packets
+    }
+
+    /// The queries still waiting for the resolver, as they were sent: after a
+    /// network change they are sent again through the new sockets, so the
+    /// apps need not wait for their own retries.
+    pub fn pending_queries(&self) -> impl Iterator<Item = &[u8]> {
+        self.pending.values().map(|p| p.forwarded.as_slice())
     }
 
     /// When the next pending query times out, if any is pending.

@@ -610,6 +610,13 @@ impl Relay {
     fn on_network_change(&mut self, now: Instant) {
         self.stats().network_changes += 1;
         self.dns_upstream.reopen();
+        let mut resend_failed = 0;
+        for query in self.firewall.pending_queries() {
+            if self.dns_upstream.send(query).is_err() {
+                resend_failed += 1;
+            }
+        }
+        self.stats().upstream_send_errors += resend_failed;
         for flow_ref in self.udp.refs() {
             if let Some(flow) = self.udp.get_mut(flow_ref) {
                 if let Ok(socket) = udp::connect(flow.server, self.protector.as_ref()) {
