@@ -115,6 +115,17 @@ struct RunArgs {
     /// Do not load the built-in list of vendor telemetry hosts.
     #[arg(long)]
     no_default_list: bool,
+    /// Do not load the built-in list of DNS-over-HTTPS endpoints (apps'
+    /// own encrypted resolvers).
+    #[arg(long)]
+    no_doh_list: bool,
+    /// Let apps reach DNS over TLS or QUIC (port 853), refused by default.
+    #[arg(long)]
+    allow_encrypted_dns: bool,
+    /// Keep the `ech` parameter in HTTPS/SVCB answers (removed by default,
+    /// so that clients send a server name Hush can read).
+    #[arg(long)]
+    keep_ech: bool,
     /// The tun's MTU (the largest packet Hush sends to the apps). Default:
     /// the MTU of the device named by --tun, or 1500 for --tun-fd.
     #[arg(long)]
@@ -274,6 +285,9 @@ fn run(args: RunArgs) -> Result<(), String> {
     let mut config = SessionConfig::new(args.upstream);
     config.database = args.db.clone();
     config.with_default_list = !args.no_default_list;
+    config.with_encrypted_dns_list = !args.no_doh_list;
+    config.allow_encrypted_dns = args.allow_encrypted_dns;
+    config.strip_ech = !args.keep_ech;
     config.lists = lists(&args.lists, ListKind::Block);
     config.lists.extend(lists(&args.allows, ListKind::Allow));
     config.address_lists = lists(&args.address_lists, ListKind::Block);

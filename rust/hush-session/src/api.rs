@@ -126,6 +126,15 @@ struct StartJson {
     /// platform hands the apps. Nothing sent to them leaves the device.
     #[serde(default)]
     own_addresses: Vec<String>,
+    /// The built-in list of DNS-over-HTTPS endpoints.
+    #[serde(default = "yes")]
+    encrypted_dns_list: bool,
+    /// Let apps reach DNS over TLS or QUIC (port 853).
+    #[serde(default)]
+    allow_encrypted_dns: bool,
+    /// Remove `ech` from HTTPS/SVCB answers.
+    #[serde(default = "yes")]
+    strip_ech: bool,
 }
 
 fn yes() -> bool {
@@ -177,6 +186,9 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
                 .map_err(|_| invalid(format!("own address {address:?} is not an IP address")))
         })
         .collect::<Result<_, _>>()?;
+    config.with_encrypted_dns_list = start.encrypted_dns_list;
+    config.allow_encrypted_dns = start.allow_encrypted_dns;
+    config.strip_ech = start.strip_ech;
     config.follow_stored_rules = false;
     Ok(config)
 }

@@ -98,6 +98,14 @@ pub struct SessionConfig {
     /// platform gives the apps): DNS to them is answered by Hush, and
     /// anything else sent to them is refused, never relayed out.
     pub own_addresses: Vec<std::net::IpAddr>,
+    /// The built-in list of DNS-over-HTTPS endpoints (`hush-doh`), loaded
+    /// after every other list: apps' own encrypted resolvers are blocked.
+    pub with_encrypted_dns_list: bool,
+    /// Let apps reach DNS over TLS or QUIC (port 853); refused by default.
+    pub allow_encrypted_dns: bool,
+    /// Remove the `ech` parameter from HTTPS/SVCB answers, so that clients
+    /// send a server name Hush can read.
+    pub strip_ech: bool,
 }
 
 impl SessionConfig {
@@ -113,6 +121,9 @@ impl SessionConfig {
             network: Network::Any,
             follow_stored_rules: false,
             own_addresses: Vec::new(),
+            with_encrypted_dns_list: true,
+            allow_encrypted_dns: false,
+            strip_ech: true,
         }
     }
 }
@@ -309,10 +320,12 @@ impl Session {
             relay: RelayConfig {
                 mtu: config.mtu,
                 own_addresses: config.own_addresses.clone(),
+                allow_encrypted_dns: config.allow_encrypted_dns,
                 ..RelayConfig::default()
             },
             dns: DnsConfig {
                 block_mode: config.block_mode,
+                strip_ech: config.strip_ech,
                 ..DnsConfig::default()
             },
             upstream: config.upstream,
@@ -766,6 +779,7 @@ fn read_lists_leniently(config: &SessionConfig) -> (Lists, Vec<ListLoad>, Vec<Pr
             readable.lists.clear();
             readable.address_lists.clear();
             readable.with_default_list = true;
+            readable.with_encrypted_dns_list = true;
             let (lists, loads) = read_lists(&readable).unwrap_or_else(|_| {
                 (
                     Lists {
@@ -795,6 +809,11 @@ fn load_lists(config: &SessionConfig) -> Result<(RuleSet, Vec<ListLoad>), Sessio
             builder.add_list(&list_name(&list.path), list.kind, &text),
             list.path.display().to_string(),
         );
+    }
+    // Last: where several lists hold a name, the first loaded is named, and
+    // a match of this one's is the one an exempt resolver may override.
+    if config.with_encrypted_dns_list {
+        note(builder.add_encrypted_dns_list(), "built-in".into());
     }
     Ok((builder.build(), loads))
 }

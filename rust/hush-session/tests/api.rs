@@ -85,7 +85,8 @@ fn a_session_configuration_is_read_strictly() {
     let config = api::session_config(
         r#"{"databasePath": "/data/hush.db", "upstreamDns": "[2620:fe::fe]:53", "mtu": 1400,
             "network": "wifi", "blockLists": ["/data/lists/extra.txt"], "blockAnswer": "zero",
-            "ownAddresses": ["10.111.222.2", "fd00:111:222::2"]}"#,
+            "ownAddresses": ["10.111.222.2", "fd00:111:222::2"], "encryptedDnsList": false,
+            "allowEncryptedDns": true, "stripEch": false}"#,
     )
     .unwrap();
     assert_eq!(
@@ -101,11 +102,13 @@ fn a_session_configuration_is_read_strictly() {
     assert!(!config.follow_stored_rules);
     let own: Vec<String> = config.own_addresses.iter().map(|a| a.to_string()).collect();
     assert_eq!(own, ["10.111.222.2", "fd00:111:222::2"]);
+    assert!(!config.with_encrypted_dns_list && config.allow_encrypted_dns && !config.strip_ech);
 
     let minimal =
         api::session_config(r#"{"databasePath": "/d/h.db", "upstreamDns": "9.9.9.9:53"}"#).unwrap();
     assert_eq!(minimal.network, Network::Any);
     assert_eq!(minimal.block_mode, hush_dns::BlockMode::NxDomain);
+    assert!(minimal.with_encrypted_dns_list && !minimal.allow_encrypted_dns && minimal.strip_ech);
 
     for (json, says) in [
         ("{", "malformed session configuration"),
