@@ -1,10 +1,12 @@
 //! Entry points for the Linux host build only, which the JVM tests load:
 //! attaching to a real tun device (what `VpnService.establish` gives on a
-//! phone), and timing the owner-lookup callback as the core makes it.
+//! phone), timing the owner-lookup callback as the core makes it, and
+//! (with the test-only `fault-injection` feature) writing events to a store
+//! as a session would.
 //!
 //! The Kotlin side declares them in the test sources
-//! (`org.hush.android.core.HostTun`, `HostBench`); the Android build has
-//! neither.
+//! (`org.hush.android.core.HostTun`, `HostBench`, `HostStore`); the Android
+//! build has none of them.
 
 use std::net::SocketAddr;
 use std::os::fd::IntoRawFd;
@@ -75,4 +77,28 @@ fn time_lookups(
         .join()
         .map_err(|_| BridgeError::IllegalState("the lookup thread panicked".into()))?
         .ok_or_else(|| BridgeError::IllegalState("the platform answered no owner".into()))
+}
+
+/// `HostStore.recordEvents(database, eventsJson): Long`: writes events to the
+/// store as a session would ([`hush_session::api::record_events_for_test`]).
+#[cfg(feature = "fault-injection")]
+#[jni_mangle("org.hush.android.core.HostStore")]
+pub extern "system" fn record_events<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    events: JString<'local>,
+) -> jni::sys::jlong {
+    entry(env, |env| {
+        let (database, events) = (arg_string(env, &database)?, arg_string(env, &events)?);
+        let written = hush_session::api::record_events_for_test(
+            std::path::Path::new(&database),
+            &events,
+        )
+        .map_err(|e| match e {
+            hush_session::api::ApiError::Invalid(why) => BridgeError::InvalidArgument(why),
+            other => BridgeError::IllegalState(other.to_string()),
+        })?;
+        Ok(written as i64)
+    })
 }

@@ -930,3 +930,54 @@ pub fn list_sources(database: &Path) -> Result<String, ApiError> {
             .collect::<Vec<_>>(),
     ))
 }
+
+/// Test builds only (feature `fault-injection`, the JVM tests' host library):
+/// writes `events_json` (`[{"timeMs", "uid": N|null, "host", "action":
+/// "blocked"|"allowed"|"failed", "list": NAME|null}]`, `list` naming the
+/// block list a blocked event is on; otherwise it is unlisted) to the
+/// store as a session would, so the app's screens can be tested on a real
+/// database without traffic. Returns how many were written.
+#[cfg(feature = "fault-injection")]
+pub fn record_events_for_test(database: &Path, events_json: &str) -> Result<u64, ApiError> {
+    use hush_engine::{Event, EventSink, Reason, Verdict};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct EventJson {
+        time_ms: u64,
+        uid: Option<u32>,
+        host: String,
+        action: String,
+        #[serde(default)]
+        list: Option<String>,
+    }
+    let events: Vec<EventJson> = from_json("events", events_json)?;
+    let writer = hush_store::EventWriter::start(open(database)?, events.len().max(1))?;
+    for e in &events {
+        let verdict = match e.action.as_str() {
+            "blocked" => Verdict::Blocked,
+            "allowed" => Verdict::Allowed,
+            "failed" => Verdict::Failed,
+            other => return Err(invalid(format!("action {other:?}"))),
+        };
+        let reason = match (&verdict, &e.list) {
+            (Verdict::Blocked, Some(list)) => Reason::Blocklist(list.clone()),
+            (Verdict::Failed, _) => Reason::Unreachable,
+            _ => Reason::Unlisted,
+        };
+        writer.record(Event {
+            time: UNIX_EPOCH + Duration::from_millis(e.time_ms),
+            uid: e.uid,
+            host: e.host.clone(),
+            address: "198.18.0.53".parse().expect("an address"),
+            port: 53,
+            protocol: "dns",
+            detail: "A".into(),
+            verdict,
+            reason,
+        });
+    }
+    writer.finish()?;
+    Ok(events.len() as u64)
+}

@@ -105,6 +105,11 @@ object NativeCore {
     @JvmStatic external fun domainRules(database: String): String
     @JvmStatic external fun addDomainRule(database: String, uid: Int, domain: String, action: String): String
     @JvmStatic external fun removeDomainRule(database: String, uid: Int, domain: String): Boolean
+    @JvmStatic external fun addDomainRuleForPackage(database: String, uid: Int, packageName: String, domain: String, action: String): String
+    @JvmStatic external fun domainRulesMatching(database: String, text: String, limit: Int, offset: Int): String
+    @JvmStatic external fun domainRulesFor(database: String, domain: String): String
+    /** uid < 0: the owner not known; `Long.MIN_VALUE` leaves an end open. */
+    @JvmStatic external fun appHosts(database: String, uid: Int, sinceMs: Long, untilMs: Long, limit: Int, offset: Int): String
     @JvmStatic external fun listSources(database: String): String
     @JvmStatic external fun retention(database: String): String
     /** A negative [maxAgeDays] or [maxEvents] is no limit. */

@@ -3,11 +3,14 @@ package org.hush.android.core
 import org.hush.android.data.Action
 import org.hush.android.data.ActivityEvent
 import org.hush.android.data.AppActivity
+import org.hush.android.data.AppHost
+import org.hush.android.data.AppHostsPage
 import org.hush.android.data.AppModeRule
 import org.hush.android.data.BlockedHost
 import org.hush.android.data.DayCount
 import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
+import org.hush.android.data.DomainRulesPage
 import org.hush.android.data.EventQuery
 import org.hush.android.data.ExportFormat
 import org.hush.android.data.Gap
@@ -15,6 +18,7 @@ import org.hush.android.data.HostCount
 import org.hush.android.data.HushStore
 import org.hush.android.data.ListSource
 import org.hush.android.data.Retention
+import org.hush.android.data.RulesForDomain
 import org.hush.android.policy.AppMode
 import org.json.JSONArray
 import org.json.JSONObject
@@ -82,10 +86,38 @@ class NativeStore(private val databasePath: String) : HushStore {
     override fun clearAppMode(uid: Int, network: Network): Boolean =
         NativeCore.clearAppMode(databasePath, uid, network.wire)
 
-    override fun domainRules(): List<DomainRule> =
-        objects(NativeCore.domainRules(databasePath)) {
-            DomainRule(optionalInt(it, "uid"), it.getString("domain"), domainAction(it.getString("action")))
-        }
+    override fun domainRules(): List<DomainRule> = objects(NativeCore.domainRules(databasePath), ::domainRule)
+
+    override fun domainRulesMatching(text: String, limit: Int, offset: Int): DomainRulesPage {
+        val json = JSONObject(NativeCore.domainRulesMatching(databasePath, text, limit, offset))
+        return DomainRulesPage(json.getLong("total"), objects(json.getJSONArray("rules"), ::domainRule))
+    }
+
+    override fun domainRulesFor(domain: String): RulesForDomain {
+        val json = JSONObject(NativeCore.domainRulesFor(databasePath, domain))
+        return RulesForDomain(json.getString("domain"), objects(json.getJSONArray("rules"), ::domainRule))
+    }
+
+    override fun addDomainRuleForPackage(uid: Int, packageName: String, domain: String, action: DomainAction): String =
+        NativeCore.addDomainRuleForPackage(databasePath, uid, packageName, domain, action.wire)
+
+    override fun appHosts(uid: Int?, sinceMs: Long?, untilMs: Long?, limit: Int, offset: Int): AppHostsPage {
+        val json = JSONObject(
+            NativeCore.appHosts(databasePath, uid ?: NO_UID, sinceMs ?: Long.MIN_VALUE, untilMs ?: Long.MIN_VALUE, limit, offset),
+        )
+        return AppHostsPage(json.getLong("total"), objects(json.getJSONArray("hosts")) {
+            AppHost(
+                host = it.getString("host"),
+                allowed = it.getLong("allowed"),
+                blocked = it.getLong("blocked"),
+                failed = it.getLong("failed"),
+                firstMs = it.getLong("firstMs"),
+                lastMs = it.getLong("lastMs"),
+                lastAction = action(it.getString("lastAction")),
+                lastReason = it.getString("lastReason"),
+            )
+        })
+    }
 
     override fun addDomainRule(uid: Int?, domain: String, action: DomainAction): String =
         NativeCore.addDomainRule(databasePath, uid ?: NO_UID, domain, action.wire)
@@ -138,6 +170,11 @@ class NativeStore(private val databasePath: String) : HushStore {
         }
 
         fun optionalInt(json: JSONObject, key: String): Int? = if (json.isNull(key)) null else json.getInt(key)
+
+        fun domainRule(json: JSONObject) = DomainRule(
+            optionalInt(json, "uid"), json.getString("domain"), domainAction(json.getString("action")),
+            if (json.isNull("package")) null else json.getString("package"),
+        )
 
         fun action(word: String): Action = Action.fromWire(word) ?: unknown("action", word)
         fun domainAction(word: String): DomainAction = DomainAction.fromWire(word) ?: unknown("domain action", word)

@@ -39,7 +39,7 @@ data class EventQuery(
     val hostContains: String? = null,
     val sinceMs: Long? = null,
     val untilMs: Long? = null,
-    /** Newest first: a page of at most [limit] events after skipping [offset]. */
+    /** Newest first: a page of at most [limit] (up to [HushStore.MAX_PAGE]) events after skipping [offset]. */
     val limit: Int = 100,
     val offset: Int = 0,
 )
@@ -88,8 +88,42 @@ enum class DomainAction(val wire: String) {
     }
 }
 
-/** A user's domain rule: for every app ([uid] null) or one. Covers subdomains. */
-data class DomainRule(val uid: Int?, val domain: String, val action: DomainAction)
+/**
+ * A user's domain rule: for every app ([uid] null) or one. Covers subdomains.
+ * [packageName]: the app it was made for (it goes when that app is removed); null for
+ * a rule made without one, and always for a rule for every app.
+ */
+data class DomainRule(val uid: Int?, val domain: String, val action: DomainAction, val packageName: String? = null)
+
+/** A page of domain rules and how many there are over all pages. */
+data class DomainRulesPage(val total: Long, val rules: List<DomainRule>)
+
+/** The rules for exactly one domain (as stored: normalised), for every app and for each app. */
+data class RulesForDomain(val domain: String, val rules: List<DomainRule>) {
+    /** The rule for [uid] (null: the rule for every app), if any. */
+    fun ruleFor(uid: Int?): DomainRule? = rules.firstOrNull { it.uid == uid }
+}
+
+/**
+ * A host one app contacted over a range, counted exactly: its attempts by what Hush
+ * did, the first and the last, and what Hush did at the last one and why.
+ */
+data class AppHost(
+    val host: String,
+    val allowed: Long,
+    val blocked: Long,
+    val failed: Long,
+    val firstMs: Long,
+    val lastMs: Long,
+    val lastAction: Action,
+    /** The core's reason code, as [ActivityEvent.reason]. */
+    val lastReason: String,
+) {
+    val total: Long get() = allowed + blocked + failed
+}
+
+/** A page of an app's hosts (most recent first) and how many there are over all pages. */
+data class AppHostsPage(val total: Long, val hosts: List<AppHost>)
 
 /** An app's mode on one network (`Network.ANY` for both). */
 data class AppModeRule(val uid: Int, val network: Network, val mode: AppMode)
@@ -121,6 +155,13 @@ interface HushStore {
     fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost>
     fun dailyTimeline(sinceMs: Long, untilMs: Long, uid: Int?, utcOffsetMinutes: Int): List<DayCount>
 
+    /**
+     * A page of the hosts app [uid] (null: attempts whose owner was not known) contacted
+     * in [sinceMs, untilMs) (null leaves that end open), most recent first: at most
+     * [limit] (up to [MAX_PAGE]) after skipping [offset].
+     */
+    fun appHosts(uid: Int?, sinceMs: Long?, untilMs: Long?, limit: Int, offset: Int): AppHostsPage
+
     fun appModes(): List<AppModeRule>
     fun setAppMode(uid: Int, network: Network, mode: AppMode)
     /** Returns whether there was one. */
@@ -130,6 +171,12 @@ interface HushStore {
     /** Returns the domain as stored (normalised). */
     fun addDomainRule(uid: Int?, domain: String, action: DomainAction): String
     fun removeDomainRule(uid: Int?, domain: String): Boolean
+    /** A rule for the app [packageName] at [uid]: it goes with the app. Returns the domain as stored. */
+    fun addDomainRuleForPackage(uid: Int, packageName: String, domain: String, action: DomainAction): String
+    /** A page (at most [limit], up to [MAX_PAGE]) of the rules whose domain contains [text] (blank: every rule). */
+    fun domainRulesMatching(text: String, limit: Int, offset: Int): DomainRulesPage
+    /** The rules for exactly [domain]; IllegalArgumentException saying why when it cannot be a rule's (an address, no name). */
+    fun domainRulesFor(domain: String): RulesForDomain
 
     fun listSources(): List<ListSource>
 
@@ -143,6 +190,11 @@ interface HushStore {
 
     /** Writes every event in [sinceMs, untilMs) to [fd] (not closed) as CSV or JSON Lines; returns the count. */
     fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long
+
+    companion object {
+        /** The most rows one page of a paged query may hold (the core refuses more). */
+        const val MAX_PAGE = 1_000
+    }
 }
 
 enum class ExportFormat(val wire: String) {

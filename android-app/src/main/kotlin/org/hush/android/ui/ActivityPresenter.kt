@@ -33,7 +33,7 @@ data class ActivityState(
 )
 
 /** The live log, a page of [PAGE] at a time, newest first. */
-class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(ActivityState(), deps.io) {
+class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(ActivityState(), deps.io, deps.main) {
     private var generation = 0
     private var pageInFlight = false
 

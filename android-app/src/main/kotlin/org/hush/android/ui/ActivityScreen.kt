@@ -30,6 +30,9 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
         divider = null
         addFooterView(footer, null, false)
         adapter = this@ActivityScreen.adapter
+        setOnItemClickListener { _, _, position, _ ->
+            this@ActivityScreen.adapter.events.getOrNull(position)?.let { openActions(it) }
+        }
         setOnScrollListener(object : AbsListView.OnScrollListener {
             override fun onScrollStateChanged(view: AbsListView?, scrollState: Int) {}
             override fun onScroll(view: AbsListView?, first: Int, visible: Int, total: Int) {
@@ -92,6 +95,11 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
         error.showError(s.error)
     }
 
+    /** The actions on [e]'s host, for the app that made the attempt. */
+    fun openActions(e: ActivityEvent) {
+        host.openHostActions(HostTarget(e.host, AppRef(e.uid, presenter.label(e.uid))))
+    }
+
     fun chooseApp() {
         val choices = listOf(AppChoice(null, "All apps")) + presenter.state.apps
         AlertDialog.Builder(host.context)
@@ -137,6 +145,8 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             h.detail.text = "${Format.time(e.timeMs, host.deps.timeZone)} · ${presenter.label(e.uid)} · " +
                 "${e.protocol.uppercase()} ${e.port} · ${Format.reason(e.reason)}"
             h.action.text = actionWord(e.action)
+            (h.host.parent.parent as View).contentDescription =
+                "${h.host.text}, ${actionWord(e.action)}, ${presenter.label(e.uid)}. Opens block and allow actions."
             h.action.setTextColor(when (e.action) { Action.BLOCKED -> p.blocked; Action.ALLOWED -> p.allowed; Action.FAILED -> p.error })
         }
 
@@ -145,6 +155,7 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             val detail = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             val action = ui.text("", Ui.Type.LABEL)
             return ui.horizontal().apply {
+                minimumHeight = ui.dp(48)
                 setPadding(ui.dp(16), ui.dp(8), ui.dp(16), ui.dp(8))
                 addView(ui.vertical().apply { addView(hostText); addView(detail) }, Ui.weight(1f))
                 addView(action, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })

@@ -1,11 +1,7 @@
 package org.hush.android.ui
 
-import org.hush.android.data.Action
+import org.hush.android.data.AppHost
 import org.hush.android.data.DayCount
-import org.hush.android.data.EventQuery
-
-/** A host an app contacted, by what Hush did and why. */
-data class HostRow(val host: String, val action: Action, val reason: String, val count: Long, val lastMs: Long)
 
 data class AppDetailState(
     val uid: Int?,
@@ -16,27 +12,46 @@ data class AppDetailState(
     val loading: Boolean = true,
     val blocked: Long = 0,
     val allowed: Long = 0,
-    /** Blocked first, then allowed and failed; most attempts first. */
-    val hosts: List<HostRow> = emptyList(),
+    /**
+     * The hosts it contacted over the last [AppDetailPresenter.DAYS] days, counted
+     * exactly by the store: most recent first, the pages loaded so far.
+     */
+    val hosts: List<AppHost> = emptyList(),
+    /** How many hosts there are over every page. */
+    val hostTotal: Long = 0,
+    /** The last page came back short: no more hosts to load. */
+    val endReached: Boolean = false,
+    /** Where the next page starts in the store's order. */
+    val nextOffset: Int = 0,
     /** One entry per day over the last [AppDetailPresenter.DAYS] days, oldest first. */
     val days: List<DayCount> = emptyList(),
     val error: String? = null,
 )
 
+/**
+ * App detail: one app's counts, its days, and its hosts a page of [PAGE] at a time
+ * (more as the list scrolls), each with its counts, first and last attempt, and what
+ * Hush did last and why.
+ */
 class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
-    Presenter<AppDetailState>(AppDetailState(uid, label), deps.io) {
+    Presenter<AppDetailState>(AppDetailState(uid, label), deps.io, deps.main) {
+    private var generation = 0
+    private var pageInFlight = false
 
+    /** The range shown: from local midnight [DAYS] - 1 days ago, open at the end. */
+    private fun since(now: Long) = Format.startOfDay(now, deps.timeZone) - (DAYS - 1) * 86_400_000L
+
+    /** Reads everything again, from the first page of hosts. */
     fun load() {
         val uid = state.uid
         val now = deps.clock.nowMs()
-        val since = Format.startOfDay(now, deps.timeZone) - (DAYS - 1) * 86_400_000L
+        val since = since(now)
+        val gen = ++generation
+        pageInFlight = true
         val start = state
         background({
             val names = AppNames(deps.apps.apps())
-            val events = deps.store.recentEvents(EventQuery(uid = uid, sinceMs = since, limit = MAX_EVENTS))
-            val hosts = events.groupBy { Triple(it.host.ifEmpty { it.ip }, it.action, it.reason) }
-                .map { (k, list) -> HostRow(k.first, k.second, k.third, list.size.toLong(), list.maxOf { it.timeMs }) }
-                .sortedWith(compareBy<HostRow> { it.action.ordinal }.thenByDescending { it.count }.thenBy { it.host })
+            val page = deps.store.appHosts(uid, since, null, PAGE, 0)
             val timeline = deps.store.dailyTimeline(since, now + 1, uid, Format.offsetMinutes(now, deps.timeZone))
             val activity = deps.store.appActivity(since, now + 1).firstOrNull { it.uid == uid }
             start.copy(
@@ -44,21 +59,59 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
                 note = if (names.isInstalled(uid)) null else Format.uidNote(uid),
                 packageName = names.packagesOf(uid).firstOrNull()?.packageName,
                 loading = false,
-                blocked = activity?.blocked ?: hosts.filter { it.action == Action.BLOCKED }.sumOf { it.count },
-                allowed = activity?.allowed ?: hosts.filter { it.action == Action.ALLOWED }.sumOf { it.count },
-                hosts = hosts,
+                blocked = activity?.blocked ?: page.hosts.sumOf { it.blocked },
+                allowed = activity?.allowed ?: page.hosts.sumOf { it.allowed },
+                hosts = page.hosts,
+                hostTotal = page.total,
+                endReached = page.hosts.size < PAGE,
+                nextOffset = page.hosts.size,
                 days = fillDays(timeline, since, deps),
                 error = null,
             )
         }, failed = { e ->
-            set(state.copy(loading = false, error = "Could not read this app's activity: " + Format.error(e)))
-        }) { set(it) }
+            if (gen == generation) {
+                pageInFlight = false
+                set(state.copy(loading = false, error = "Could not read this app's activity: " + Format.error(e)))
+            }
+        }) {
+            if (gen == generation) {
+                pageInFlight = false
+                set(it)
+            }
+        }
+    }
+
+    /** The next page of hosts, unless one is loading, none is left, or the last read failed. */
+    fun loadMore() {
+        val s = state
+        if (pageInFlight || s.loading || s.endReached || s.error != null) return
+        pageInFlight = true
+        val gen = generation
+        val since = since(deps.clock.nowMs())
+        background({ deps.store.appHosts(s.uid, since, null, PAGE, s.nextOffset) }, failed = { e ->
+            if (gen == generation) {
+                pageInFlight = false
+                set(state.copy(error = "Could not read more hosts: " + Format.error(e)))
+            }
+        }) { page ->
+            if (gen != generation) return@background
+            pageInFlight = false
+            // A host seen again since the first page moved up, pushing the others
+            // down: the overlap is dropped, as the Activity log does.
+            val shown = state.hosts.mapTo(HashSet()) { it.host }
+            set(state.copy(
+                hosts = state.hosts + page.hosts.filter { it.host !in shown },
+                hostTotal = page.total,
+                endReached = page.hosts.size < PAGE,
+                nextOffset = state.nextOffset + page.hosts.size,
+            ))
+        }
     }
 
     companion object {
         const val DAYS = 14
-        /** The most recent events the host list is built from. */
-        const val MAX_EVENTS = 5_000
+        /** Hosts read a page at a time (the core refuses pages over HushStore.MAX_PAGE). */
+        const val PAGE = 100
 
         /** Every day of the range, with zero counts for days without activity. */
         fun fillDays(timeline: List<DayCount>, since: Long, deps: UiDeps): List<DayCount> {

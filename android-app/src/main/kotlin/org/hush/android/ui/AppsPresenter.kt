@@ -31,7 +31,7 @@ data class AppsState(
     val error: String? = null,
 )
 
-class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState(), deps.io) {
+class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState(), deps.io, deps.main) {
 
     fun load() {
         val now = deps.clock.nowMs()

@@ -104,6 +104,8 @@ class UiDeps(
     val settings: UiSettings,
     /** Where store and package-manager calls run. Tests pass Dispatchers.Unconfined. */
     val io: CoroutineDispatcher = Dispatchers.IO,
+    /** Where presenters hand states to the views: the main thread (MainDispatcher). */
+    val main: CoroutineDispatcher = MainDispatcher,
     val clock: Clock = Clock.SYSTEM,
     val timeZone: TimeZone = TimeZone.getDefault(),
     /** Use the platform's dynamic colours on API 31+ (false: the fixed palette). */

@@ -20,7 +20,7 @@ data class HomeState(
     val error: String? = null,
 )
 
-class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState(), deps.io) {
+class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState(), deps.io, deps.main) {
     private val listener = object : FirewallControl.Listener {
         override fun onFirewallState(state: FirewallState) {
             set(this@HomePresenter.state.copy(firewall = state, live = deps.firewall.liveStats(), problems = deps.firewall.problems()))

@@ -123,7 +123,9 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         if (!s.loading && s.topHosts.isEmpty()) topHostsList.addView(empty("Nothing blocked yet today"))
         for (h in s.topHosts) {
             val apps = if (h.apps == 1) "1 app" else "${h.apps} apps"
-            topHostsList.addView(row(h.host, Format.count(h.blocked), apps, null))
+            topHostsList.addView(row(h.host, Format.count(h.blocked), apps) {
+                host.openHostActions(HostTarget(h.host, null))
+            }.apply { contentDescription = "${h.host}, blocked ${h.blocked} times for $apps today. Opens block and allow actions." })
         }
     }
 
@@ -134,6 +136,7 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
     private fun row(title: String, count: String, caption: String? = null, onClick: (() -> Unit)?): View =
         ui.horizontal().apply {
             setPadding(0, ui.dp(10), 0, ui.dp(10))
+            minimumHeight = ui.dp(48)
             val texts = ui.vertical()
             texts.addView(ui.text(title, Ui.Type.BODY).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END })
             if (caption != null) texts.addView(ui.text(caption, Ui.Type.CAPTION, p.onSurfaceVariant))

@@ -24,7 +24,7 @@ data class ListsState(
     val ruleAdded: Int = 0,
 )
 
-class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsState(), deps.io) {
+class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsState(), deps.io, deps.main) {
 
     fun load() {
         background({ deps.store.listSources() to deps.store.domainRules() }, failed = { e ->

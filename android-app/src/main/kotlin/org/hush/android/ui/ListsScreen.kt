@@ -30,6 +30,10 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
         presenter.addRule(domainField.text.toString(), if (allowChoice.isChecked) DomainAction.ALLOW else DomainAction.BLOCK)
     }
     val rulesList = ui.vertical()
+    /** Every rule, for every app and each app, searched: the Rules screen. */
+    val manageRules = ui.button("All rules ›", filled = false) { host.openRules() }.apply {
+        minHeight = ui.dp(48); contentDescription = "All rules: search and remove domain rules"
+    }
     val error = ui.errorBanner()
     private var urlAdded = 0
     private var ruleAdded = 0
@@ -54,7 +58,10 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
             addView(urlError)
         })
         column.addView(ui.card().apply {
-            addView(ui.text("Your domain rules", Ui.Type.TITLE_SMALL))
+            addView(ui.horizontal().apply {
+                addView(ui.text("Your domain rules", Ui.Type.TITLE_SMALL), Ui.weight(1f))
+                addView(manageRules)
+            })
             addView(ui.text("A rule covers the domain and its subdomains, for every app.", Ui.Type.CAPTION, p.onSurfaceVariant))
             addView(domainField, Ui.matchWrap().apply { topMargin = ui.dp(8) })
             addView(ui.horizontal().apply {

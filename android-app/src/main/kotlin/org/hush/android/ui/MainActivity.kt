@@ -13,7 +13,10 @@ import android.widget.LinearLayout
 import android.widget.TextView
 import org.hush.android.apps.PackageManagerApps
 
-/** The app's one activity: the five screens behind a bottom navigation bar, App detail on top. */
+/**
+ * The app's one activity: the five screens behind a bottom navigation bar, App detail or
+ * Rules pushed on top, the host actions as a bottom sheet, and the undo bar.
+ */
 class MainActivity : Activity(), ScreenHost {
     enum class Tab(val label: String, val glyph: String) {
         HOME("Home", "⌂"), APPS("Apps", "▦"), ACTIVITY("Activity", "≡"), LISTS("Lists", "☰"), SETTINGS("Settings", "⚙")
@@ -30,8 +33,15 @@ class MainActivity : Activity(), ScreenHost {
     val navItems = LinkedHashMap<Tab, TextView>()
     var tab: Tab = Tab.HOME
         private set
+    /** The screen pushed over the tabs (App detail, Rules), if any. */
+    var pushed: Screen? = null
+        private set
     /** The App detail shown over the tabs, if any. */
-    var detail: AppDetailScreen? = null
+    val detail: AppDetailScreen? get() = pushed as? AppDetailScreen
+    /** The host actions sheet last opened (it may have been closed since). */
+    var sheet: HostSheet? = null
+        private set
+    lateinit var undoBar: UndoBar
         private set
     private var pendingDocument: ((Uri?) -> Unit)? = null
 
@@ -45,10 +55,15 @@ class MainActivity : Activity(), ScreenHost {
         window.decorView.setBackgroundColor(p.background)
 
         content = FrameLayout(this)
+        undoBar = UndoBar(this) { (pushed ?: screens[tab])?.onShow() }
+        val stage = FrameLayout(this).apply {
+            addView(content, FrameLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.MATCH_PARENT))
+            addView(undoBar.view, FrameLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.WRAP_CONTENT, Gravity.BOTTOM))
+        }
         val root = LinearLayout(this).apply {
             orientation = LinearLayout.VERTICAL
             setBackgroundColor(p.background)
-            addView(content, LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, 0, 1f))
+            addView(stage, LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, 0, 1f))
             addView(navBar())
             // Edge to edge (targetSdk 35): keep clear of the system bars.
             setOnApplyWindowInsetsListener { v, insets ->
@@ -114,19 +129,29 @@ class MainActivity : Activity(), ScreenHost {
         Tab.SETTINGS -> SettingsScreen(this)
     }
 
-    override fun openAppDetail(uid: Int?, label: String) {
+    override fun openAppDetail(uid: Int?, label: String) = push(AppDetailScreen(this, uid, label))
+
+    override fun openRules() = push(RulesScreen(this))
+
+    private fun push(screen: Screen) {
         closeDetail()
-        val d = AppDetailScreen(this, uid, label)
-        detail = d
+        pushed = screen
         screens[tab]?.onHide()
         content.removeAllViews()
-        content.addView(d.view, FrameLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.MATCH_PARENT))
+        content.addView(screen.view, FrameLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.MATCH_PARENT))
     }
 
+    override fun openHostActions(target: HostTarget) {
+        sheet?.dialog?.dismiss()
+        sheet = HostSheet(this, target) { change -> showUndo(change) }.also { it.show() }
+    }
+
+    override fun showUndo(change: RuleChange) = undoBar.offer(change)
+
     private fun closeDetail(): Boolean {
-        val d = detail ?: return false
+        val d = pushed ?: return false
         d.dispose()
-        detail = null
+        pushed = null
         return true
     }
 
@@ -136,7 +161,7 @@ class MainActivity : Activity(), ScreenHost {
 
     @Deprecated("Deprecated in Java")
     override fun onBackPressed() {
-        if (detail != null) back() else @Suppress("DEPRECATION") super.onBackPressed()
+        if (pushed != null) back() else @Suppress("DEPRECATION") super.onBackPressed()
     }
 
     override fun createDocument(mimeType: String, fileName: String, onResult: (Uri?) -> Unit) {
@@ -170,12 +195,12 @@ class MainActivity : Activity(), ScreenHost {
     override fun onResume() {
         super.onResume()
         // Back from elsewhere (another app, the file picker): refresh what is shown.
-        if (resumedOnce) (detail ?: screens[tab])?.onShow()
+        if (resumedOnce) (pushed ?: screens[tab])?.onShow()
         resumedOnce = true
     }
 
     override fun onPause() {
-        (detail ?: screens[tab])?.onHide()
+        (pushed ?: screens[tab])?.onHide()
         super.onPause()
     }
 
@@ -185,6 +210,8 @@ class MainActivity : Activity(), ScreenHost {
     }
 
     override fun onDestroy() {
+        sheet?.dialog?.dismiss()
+        undoBar.dispose()
         closeDetail()
         for (s in screens.values) s.dispose()
         screens.clear()

@@ -9,13 +9,18 @@ import kotlinx.coroutines.withContext
 
 /**
  * A screen's presenter: holds its one immutable state [S], does its store calls on
- * [io] and hands every new state to the view on the main thread.
+ * [io] and hands every new state to the view on [main] (the main thread; a JVM test
+ * with no Android looper passes Dispatchers.Unconfined).
  */
-abstract class Presenter<S : Any>(initial: S, protected val io: CoroutineDispatcher) {
+abstract class Presenter<S : Any>(
+    initial: S,
+    protected val io: CoroutineDispatcher,
+    main: CoroutineDispatcher = MainDispatcher,
+) {
     var state: S = initial
         private set
     private var render: ((S) -> Unit)? = null
-    protected val scope = CoroutineScope(SupervisorJob() + MainDispatcher)
+    protected val scope = CoroutineScope(SupervisorJob() + main)
 
     fun attach(render: (S) -> Unit) {
         this.render = render

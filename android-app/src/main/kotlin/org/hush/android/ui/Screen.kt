@@ -13,10 +13,19 @@ interface ScreenHost {
     /** Opens App detail for [uid] (null: attempts whose owner was not known). */
     fun openAppDetail(uid: Int?, label: String)
 
+    /** Opens the Rules screen (every domain rule, searched, removable). */
+    fun openRules()
+
+    /** Opens the actions on a host (block, allow, remove the rule) as a bottom sheet. */
+    fun openHostActions(target: HostTarget)
+
+    /** Shows what a rule change did, with Undo, at the bottom of the screen. */
+    fun showUndo(change: RuleChange)
+
     /** Asks the system file picker for a new document (ACTION_CREATE_DOCUMENT); null when cancelled. */
     fun createDocument(mimeType: String, fileName: String, onResult: (Uri?) -> Unit)
 
-    /** Leaves a pushed screen (App detail). */
+    /** Leaves a pushed screen (App detail, Rules). */
     fun back()
 }
 

@@ -17,7 +17,7 @@ data class SettingsState(
     val error: String? = null,
 )
 
-class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(SettingsState(), deps.io) {
+class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(SettingsState(), deps.io, deps.main) {
 
     fun load() {
         set(state.copy(upstreamDns = deps.settings.upstreamDns, startOnBoot = deps.settings.startOnBoot))

@@ -4,6 +4,9 @@ import org.hush.android.core.LiveStats
 import org.hush.android.core.Network
 import org.hush.android.data.ActivityEvent
 import org.hush.android.data.AppActivity
+import org.hush.android.data.AppHostsPage
+import org.hush.android.data.DomainRulesPage
+import org.hush.android.data.RulesForDomain
 import org.hush.android.data.AppModeRule
 import org.hush.android.data.BlockedHost
 import org.hush.android.data.DayCount
@@ -33,6 +36,10 @@ open class UnavailableStore(private val why: String) : HushStore {
     override fun domainRules(): List<DomainRule> = no()
     override fun addDomainRule(uid: Int?, domain: String, action: DomainAction): String = no()
     override fun removeDomainRule(uid: Int?, domain: String): Boolean = no()
+    override fun appHosts(uid: Int?, sinceMs: Long?, untilMs: Long?, limit: Int, offset: Int): AppHostsPage = no()
+    override fun addDomainRuleForPackage(uid: Int, packageName: String, domain: String, action: DomainAction): String = no()
+    override fun domainRulesMatching(text: String, limit: Int, offset: Int): DomainRulesPage = no()
+    override fun domainRulesFor(domain: String): RulesForDomain = no()
     override fun listSources(): List<ListSource> = no()
     override fun retention(): Retention = no()
     override fun setRetention(retention: Retention) = no()

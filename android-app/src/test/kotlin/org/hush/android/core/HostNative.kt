@@ -25,6 +25,18 @@ object HostBench {
     @JvmStatic external fun ownerCallbackNanos(platform: CorePlatform, count: Int): LongArray
 }
 
+object HostStore {
+    init {
+        NativeCore.version()
+    }
+
+    /**
+     * Writes events to the store at [database] as a session would (the host library's
+     * test-only entry): `[{"timeMs", "uid": N|null, "host", "action", "list": NAME|null}]`.
+     */
+    @JvmStatic external fun recordEvents(database: String, eventsJson: String): Long
+}
+
 /** The descriptor number behind a [FileDescriptor] (the JVM keeps it private; jvm.sh opens java.io). */
 fun FileDescriptor.number(): Int {
     val field = FileDescriptor::class.java.getDeclaredField("fd")

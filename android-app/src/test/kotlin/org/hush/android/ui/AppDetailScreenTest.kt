@@ -1,10 +1,14 @@
 package org.hush.android.ui
 
 import android.view.View
+import android.widget.AbsListView
 import org.hush.android.data.Action
-import org.hush.android.data.EventQuery
+import org.hush.android.data.ActivityEvent
+import org.hush.android.data.HushStore
 import org.junit.After
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -24,24 +28,38 @@ class AppDetailScreenTest {
         return activity.detail!!
     }
 
+    private val since = Format.startOfDay(SampleData.NOW, SampleData.ZONE) - 13 * SampleData.DAY
+
+    /** What row [i] of the host list shows. */
+    private fun row(screen: AppDetailScreen, i: Int): List<String> =
+        UiTest.texts(screen.adapter.getView(i, null, screen.hostList))
+
     @Test
-    fun hostsBlockedAndAllowedWithTheirReasons() {
+    fun eachHostWithItsCountsFirstAndLastSeenAndWhatHushDidLastAndWhy() {
         val world = SampleData.World()
         val screen = detail(world, SampleData.MI_BROWSER, "Mi Browser")
         val s = screen.presenter.state
-        val hosts = s.hosts.map { it.host to it.action }
-        assertEquals(listOf("tracking.miui.com" to Action.BLOCKED, "data.mistat.xiaomi.com" to Action.BLOCKED,
-            "api.sec.miui.com" to Action.ALLOWED).toSet(), hosts.toSet())
-        assertTrue("blocked first", s.hosts.first().action == Action.BLOCKED && s.hosts.last().action == Action.ALLOWED)
-        val texts = UiTest.texts(screen.hostList)
-        val i = texts.indexOf("tracking.miui.com")
-        assertEquals("Blocked · Your rule: block", texts[i + 1])
-        val j = texts.indexOf("data.mistat.xiaomi.com")
-        assertEquals("Blocked · List: xiaomi", texts[j + 1])
-        val since = Format.startOfDay(SampleData.NOW, SampleData.ZONE) - 13 * SampleData.DAY
-        val events = world.store.recentEvents(EventQuery(uid = SampleData.MI_BROWSER, sinceMs = since, limit = 100_000))
-        val n = events.count { it.host == "tracking.miui.com" }
-        assertEquals("×" + Format.count(n.toLong()), texts[i + 2])
+        val events = world.store.allEvents().filter { it.uid == SampleData.MI_BROWSER && it.timeMs >= since }
+        assertEquals(setOf("tracking.miui.com", "data.mistat.xiaomi.com", "api.sec.miui.com"), s.hosts.map { it.host }.toSet())
+        assertEquals(3L, s.hostTotal)
+        assertTrue(s.endReached)
+        // Most recent first, as the store pages them.
+        assertEquals(s.hosts.sortedByDescending { it.lastMs }, s.hosts)
+        for (h in s.hosts) {
+            val mine = events.filter { it.host == h.host }
+            assertEquals(h.host, mine.count { it.action == Action.BLOCKED }.toLong(), h.blocked)
+            assertEquals(h.host, mine.count { it.action == Action.ALLOWED }.toLong(), h.allowed)
+            assertEquals(mine.minOf { it.timeMs }, h.firstMs)
+            assertEquals(mine.maxOf { it.timeMs }, h.lastMs)
+        }
+        val i = s.hosts.indexOfFirst { it.host == "tracking.miui.com" }
+        val tracking = s.hosts[i]
+        val texts = row(screen, i)
+        assertEquals("tracking.miui.com", texts[0])
+        assertEquals("Last: Blocked · Your rule: block", texts[1])
+        assertEquals("${Format.count(tracking.blocked)} blocked · first ${Format.dateTime(tracking.firstMs, SampleData.ZONE)} · " +
+            "last ${Format.dateTime(tracking.lastMs, SampleData.ZONE)}", texts[2])
+        UiTest.assertShows(screen.view, "Hosts contacted · 3")
         UiTest.assertShows(screen.view, "Mi Browser")
         UiTest.assertShows(screen.view, "UID ${SampleData.MI_BROWSER}")
     }
@@ -54,8 +72,7 @@ class AppDetailScreenTest {
         assertEquals(14, days.size)
         assertEquals("2026-11-28", days.last().day)
         assertEquals("2026-11-15", days.first().day)
-        val since = Format.startOfDay(SampleData.NOW, SampleData.ZONE) - 13 * SampleData.DAY
-        val events = world.store.recentEvents(EventQuery(uid = SampleData.FACEBOOK, sinceMs = since, limit = 100_000))
+        val events = world.store.allEvents().filter { it.uid == SampleData.FACEBOOK && it.timeMs >= since }
         assertEquals(events.count { it.action == Action.BLOCKED }.toLong(), days.sumOf { it.blocked })
         assertEquals(events.count { it.action == Action.ALLOWED }.toLong(), days.sumOf { it.allowed })
         assertEquals(days.maxOf { it.blocked + it.allowed }, screen.chart.maxTotal)
@@ -68,8 +85,8 @@ class AppDetailScreenTest {
         val screen = detail(SampleData.World(), SampleData.UNINSTALLED, "UID 10123")
         UiTest.assertShows(screen.view, "UID 10123")
         UiTest.assertShows(screen.view, "No installed package (uninstalled?), seen in the log")
-        UiTest.assertShows(screen.hostList, "app.adjust.com")
-        UiTest.assertShows(screen.hostList, "Blocked · List: easyprivacy")
+        val i = screen.presenter.state.hosts.indexOfFirst { it.host == "app.adjust.com" }
+        assertEquals("Last: Blocked · List: easyprivacy", row(screen, i)[1])
     }
 
     @Test
@@ -83,5 +100,82 @@ class AppDetailScreenTest {
         assertEquals(View.VISIBLE, screen.error.visibility)
         assertEquals("Could not read this app's activity: disk I/O error", screen.error.text.toString())
         UiTest.assertShows(screen.view, "TikTok")
+    }
+
+    /** An app that contacted [hosts] hosts over the last days, each a few times, plus sample traffic. */
+    private fun busyWorld(hosts: Int, eventsPerHost: Int = 3): SampleData.World {
+        val events = ArrayList(SampleData.events())
+        for (h in 0 until hosts) for (k in 0 until eventsPerHost) {
+            events.add(ActivityEvent(SampleData.NOW - h * 60_000L - k * 1_000L, SampleData.TIKTOK, "h$h.tracker.example",
+                "198.18.1.${h % 250}", 443, "tcp", if (h % 3 == 0) Action.ALLOWED else Action.BLOCKED, if (h % 3 == 0) "" else "list:hush-default"))
+        }
+        return SampleData.World(store = FakeStore(events))
+    }
+
+    @Test
+    fun hostsArePagedAndTheNextPageLoadsAsTheListScrolls() {
+        val world = busyWorld(250)
+        val screen = detail(world, SampleData.TIKTOK, "TikTok")
+        val s = screen.presenter.state
+        val tiktokHosts = world.store.allEvents().filter { it.uid == SampleData.TIKTOK && it.timeMs >= since }.map { it.host }.toSet().size
+        assertEquals(AppDetailPresenter.PAGE, s.hosts.size)
+        assertEquals(tiktokHosts.toLong(), s.hostTotal)
+        assertFalse(s.endReached)
+        UiTest.assertShows(screen.view, "Hosts contacted · ${Format.count(tiktokHosts.toLong())}")
+        assertEquals(listOf(SampleData.TIKTOK to 0), world.store.appHostsCalls)
+
+        // Scrolled near the end of what is loaded: the next page, once.
+        val scroll = AbsListView::class.java.getDeclaredField("mOnScrollListener").apply { isAccessible = true }
+            .get(screen.hostList) as AbsListView.OnScrollListener
+        val total = screen.hostList.headerViewsCount + s.hosts.size + 1
+        scroll.onScroll(screen.hostList, total - 10, 8, total)
+        UiTest.idle()
+        assertEquals(200, screen.presenter.state.hosts.size)
+        while (!screen.presenter.state.endReached) {
+            screen.presenter.loadMore()
+            UiTest.idle()
+        }
+        val all = screen.presenter.state.hosts
+        assertEquals(tiktokHosts, all.size)
+        assertEquals("no host twice", all.size, all.map { it.host }.toSet().size)
+        assertEquals(listOf(0, 100, 200, 300).take(world.store.appHostsCalls.size), world.store.appHostsCalls.map { it.second })
+        assertEquals("the footer says what a tap does", "Tap a host to block or allow it", screen.footer.text.toString())
+        // Every page asked was within the core's cap (the fake refuses more, as the core does).
+        assertTrue(world.store.queries.all { it.limit <= HushStore.MAX_PAGE })
+        assertNull(screen.presenter.state.error)
+    }
+
+    @Test
+    fun anAppWithThousandsOfEventsOpensWithinTheCoresPageCap() {
+        // 5,000 events for one app: the old App detail asked for them in one page of
+        // 5,000, which the core refuses; the fake refuses it too.
+        val world = busyWorld(1_000, eventsPerHost = 5)
+        val refused = try {
+            world.store.recentEvents(org.hush.android.data.EventQuery(uid = SampleData.TIKTOK, limit = 5_000)); null
+        } catch (e: IllegalArgumentException) { e.message }
+        assertEquals("a page holds at most 1000 events, not 5000", refused)
+        val screen = detail(world, SampleData.TIKTOK, "TikTok")
+        assertNull(screen.presenter.state.error)
+        assertEquals(AppDetailPresenter.PAGE, screen.presenter.state.hosts.size)
+        assertTrue(screen.presenter.state.hostTotal >= 1_000)
+    }
+
+    @Test
+    fun tappingAHostOpensItsActionsForThisApp() {
+        val world = SampleData.World()
+        val activity = UiTest.launch(world, MainActivity.Tab.APPS).get()
+        activity.openAppDetail(SampleData.MI_BROWSER, "Mi Browser")
+        UiTest.idle()
+        val screen = activity.detail!!
+        val i = screen.presenter.state.hosts.indexOfFirst { it.host == "api.sec.miui.com" }
+        val list = screen.hostList
+        assertTrue(list.performItemClick(screen.adapter.getView(i, null, list), i + list.headerViewsCount, i.toLong()))
+        UiTest.idle()
+        val sheet = activity.sheet!!
+        assertTrue(sheet.dialog.isShowing)
+        assertEquals(HostTarget("api.sec.miui.com", AppRef(SampleData.MI_BROWSER, "Mi Browser")), sheet.presenter.state.target)
+        val rowView = screen.adapter.getView(i, null, list)
+        assertTrue(rowView.contentDescription.toString().contains("Opens block and allow actions"))
+        assertTrue(rowView.minimumHeight >= (48 * activity.resources.displayMetrics.density).toInt())
     }
 }

@@ -9,6 +9,10 @@ import org.hush.android.core.Network
 import org.hush.android.data.Action
 import org.hush.android.data.ActivityEvent
 import org.hush.android.data.AppActivity
+import org.hush.android.data.AppHost
+import org.hush.android.data.AppHostsPage
+import org.hush.android.data.DomainRulesPage
+import org.hush.android.data.RulesForDomain
 import org.hush.android.data.AppModeRule
 import org.hush.android.data.BlockedHost
 import org.hush.android.data.DayCount
@@ -29,8 +33,10 @@ import java.util.TimeZone
 
 /**
  * An in-memory [HushStore] that answers as the real one does (newest first, paging by
- * limit/offset, ranges [since, until), rules normalised), records the calls the
- * screens make, and fails every call with IllegalStateException when [failure] is set.
+ * limit/offset, ranges [since, until), aggregates by whole hours, rules normalised,
+ * addresses refused as domains) and refuses what the core refuses (a page over
+ * [HushStore.MAX_PAGE], with the core's words), records the calls the screens make,
+ * and fails every call with IllegalStateException when [failure] is set.
  */
 class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
     /** Newest first, as the store reads them. */
@@ -62,9 +68,18 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         events = (listOf(event) + events).sortedByDescending { it.timeMs }
     }
 
+    /** Every event, newest first (for assertions: no page cap). */
+    fun allEvents(): List<ActivityEvent> = ArrayList(events)
+
+    private fun page(limit: Int, what: String) {
+        if (limit > HushStore.MAX_PAGE) throw IllegalArgumentException("a page holds at most ${HushStore.MAX_PAGE} $what, not $limit")
+        if (limit < 0) throw IllegalArgumentException("a limit of $limit is negative")
+    }
+
     override fun recentEvents(query: EventQuery): List<ActivityEvent> {
         call("recentEvents")
         queries.add(query)
+        page(query.limit, "events")
         val unfiltered = query.uid == null && query.action == null && query.hostContains == null &&
             query.sinceMs == null && query.untilMs == null
         if (unfiltered) {
@@ -118,6 +133,31 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
             }.sortedBy { it.day }
     }
 
+    val appHostsCalls = ArrayList<Pair<Int?, Int>>()
+
+    override fun appHosts(uid: Int?, sinceMs: Long?, untilMs: Long?, limit: Int, offset: Int): AppHostsPage {
+        call("appHosts")
+        page(limit, "hosts")
+        appHostsCalls.add(uid to offset)
+        if (sinceMs != null && untilMs != null && sinceMs > untilMs) throw IllegalArgumentException("the range starts ($sinceMs) after it ends ($untilMs)")
+        // As the aggregates: the hours overlapping the range count whole.
+        val first = sinceMs?.let { Math.floorDiv(it, HOUR) * HOUR } ?: Long.MIN_VALUE
+        val end = untilMs?.let { Math.floorDiv(it + HOUR - 1, HOUR) * HOUR } ?: Long.MAX_VALUE
+        val hosts = events.filter { it.uid == uid && it.timeMs >= first && it.timeMs < end }.groupBy { it.host }.map { (host, list) ->
+            val lastMs = list.maxOf { it.timeMs }
+            val last = list.filter { it.timeMs == lastMs }.maxWith(compareBy<ActivityEvent>({ it.action.wire }, { it.reason }))
+            AppHost(
+                host = host,
+                allowed = list.count { it.action == Action.ALLOWED }.toLong(),
+                blocked = list.count { it.action == Action.BLOCKED }.toLong(),
+                failed = list.count { it.action == Action.FAILED }.toLong(),
+                firstMs = list.minOf { it.timeMs }, lastMs = lastMs,
+                lastAction = last.action, lastReason = last.reason,
+            )
+        }.sortedWith(compareByDescending<AppHost> { it.lastMs }.thenBy { it.host })
+        return AppHostsPage(hosts.size.toLong(), hosts.drop(offset).take(limit))
+    }
+
     override fun appModes(): List<AppModeRule> {
         call("appModes")
         return modes.map { (k, v) -> AppModeRule(k.first, k.second, v) }
@@ -134,24 +174,54 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         return modes.remove(uid to network) != null
     }
 
+    /** In the core's order: rules for every app first, then by app, then by domain. */
+    private fun ordered(): List<DomainRule> =
+        rules.sortedWith(compareBy<DomainRule>({ it.uid != null }, { it.uid ?: 0 }, { it.domain }))
+
     override fun domainRules(): List<DomainRule> {
         call("domainRules")
-        return ArrayList(rules)
+        return ordered()
+    }
+
+    override fun domainRulesMatching(text: String, limit: Int, offset: Int): DomainRulesPage {
+        call("domainRulesMatching")
+        page(limit, "rules")
+        val needle = text.trim().lowercase()
+        val found = ordered().filter { it.domain.contains(needle) }
+        return DomainRulesPage(found.size.toLong(), found.drop(offset).take(limit))
+    }
+
+    override fun domainRulesFor(domain: String): RulesForDomain {
+        call("domainRulesFor")
+        val d = normalize(domain)
+        return RulesForDomain(d, ordered().filter { it.domain == d })
     }
 
     override fun addDomainRule(uid: Int?, domain: String, action: DomainAction): String {
         call("addDomainRule")
         addRuleCalls.add(Triple(uid, domain, action))
-        val d = normalize(domain)
-        rules.removeAll { it.uid == uid && it.domain == d }
-        rules.add(DomainRule(uid, d, action))
-        return d
+        return put(DomainRule(uid, normalize(domain), action))
+    }
+
+    override fun addDomainRuleForPackage(uid: Int, packageName: String, domain: String, action: DomainAction): String {
+        call("addDomainRuleForPackage")
+        if (uid < 0) throw IllegalArgumentException("$uid is not an app's uid")
+        if (packageName.isEmpty() || packageName.any { it.isWhitespace() }) throw IllegalArgumentException("'$packageName' is not a package name")
+        addRuleCalls.add(Triple(uid, domain, action))
+        return put(DomainRule(uid, normalize(domain), action, packageName))
+    }
+
+    private fun put(rule: DomainRule): String {
+        rules.removeAll { it.uid == rule.uid && it.domain == rule.domain }
+        rules.add(rule)
+        return rule.domain
     }
 
     override fun removeDomainRule(uid: Int?, domain: String): Boolean {
         call("removeDomainRule")
         removeRuleCalls.add(uid to domain)
-        return rules.removeAll { it.uid == uid && it.domain == domain }
+        val d = normalize(domain)
+        return rules.removeAll { it.uid == uid && it.domain == d }
     }
 
     override fun listSources(): List<ListSource> {
@@ -207,9 +277,15 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
     }
 
     companion object {
-        /** As the core's normalizeDomain: lower case, no trailing dot, valid labels. */
+        const val HOUR = 3_600_000L
+
+        /** As the core's normalizeDomain: lower case, no trailing dot, valid labels, not an address. */
         fun normalize(name: String): String {
             val d = name.trim().lowercase().removeSuffix(".")
+            if (d.isEmpty()) throw IllegalArgumentException("the host has no name: a domain rule needs one")
+            if (d.contains(':') || d.split('.').let { l -> l.size == 4 && l.all { it.isNotEmpty() && it.all(Char::isDigit) } }) {
+                throw IllegalArgumentException("\"$name\": an address, not a domain (address rules are separate)")
+            }
             val labels = d.split('.')
             val ok = d.isNotEmpty() && d.length <= 253 && labels.size >= 2 && labels.all { l ->
                 l.isNotEmpty() && l.length <= 63 && !l.startsWith('-') && !l.endsWith('-') &&
@@ -221,8 +297,8 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
     }
 }
 
-/** Installed apps from a list; counts the icons asked for. */
-class FakeApps(private val list: List<InstalledApp>) : InstalledApps {
+/** Installed apps from a list (which a test may change: an app removed); counts the icons asked for. */
+class FakeApps(var list: List<InstalledApp>) : InstalledApps {
     val iconRequests = ArrayList<String>()
     var appsCalls = 0
 

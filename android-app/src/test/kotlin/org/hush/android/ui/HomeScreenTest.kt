@@ -30,7 +30,7 @@ class HomeScreenTest {
         val world = SampleData.World()
         val (_, home) = home(world)
         val today = Format.startOfDay(SampleData.NOW, SampleData.ZONE)
-        val todays = world.store.recentEvents(org.hush.android.data.EventQuery(sinceMs = today, limit = 1_000_000))
+        val todays = world.store.allEvents().filter { it.timeMs >= today }
         val blocked = todays.count { it.action == Action.BLOCKED }
         val allowed = todays.count { it.action == Action.ALLOWED }
         assertTrue("sample has blocked attempts today", blocked > 50)

@@ -1,0 +1,129 @@
+package org.hush.android.ui
+
+import android.app.Dialog
+import android.graphics.drawable.ColorDrawable
+import android.view.Gravity
+import android.view.View
+import android.view.ViewGroup
+import android.view.Window
+import android.widget.LinearLayout
+import android.widget.ScrollView
+import android.widget.TextView
+import org.hush.android.data.DomainAction
+import org.hush.android.data.DomainRule
+
+/**
+ * The actions on a host, in a framework [Dialog] drawn as a bottom sheet: block or
+ * allow it for the app or for every app, or remove the rule there is. A change that
+ * goes through closes the sheet and hands the change to [onDone] (the undo bar); one
+ * that fails says why in the sheet, and nothing is changed.
+ */
+class HostSheet(private val host: ScreenHost, target: HostTarget, private val onDone: (RuleChange) -> Unit) {
+    val presenter = HostSheetPresenter(host.deps, target)
+    private val ui = host.ui
+    private val p = ui.palette
+
+    val title = ui.text(target.host.ifEmpty { "(no host name)" }, Ui.Type.TITLE).apply {
+        setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.MIDDLE
+    }
+    val subtitle = ui.text(target.app?.let { "Seen for ${it.label}" } ?: "Seen across apps", Ui.Type.CAPTION, p.onSurfaceVariant)
+    val current = ui.text("", Ui.Type.BODY, p.onSurface)
+    val problem = ui.text("", Ui.Type.BODY, p.onSurfaceVariant)
+    val error = ui.errorBanner()
+    val actions = ui.vertical()
+
+    val dialog: Dialog = Dialog(host.context).apply {
+        requestWindowFeature(Window.FEATURE_NO_TITLE)
+        val sheet = ui.vertical().apply {
+            background = android.graphics.drawable.GradientDrawable().apply {
+                setColor(p.surface)
+                val r = ui.dpf(24f)
+                cornerRadii = floatArrayOf(r, r, r, r, 0f, 0f, 0f, 0f)
+            }
+            setPadding(ui.dp(24), ui.dp(8), ui.dp(24), ui.dp(24))
+            // The drag handle, as a bottom sheet has.
+            addView(View(host.context).apply { background = ui.rounded(p.outline, 2) },
+                LinearLayout.LayoutParams(ui.dp(32), ui.dp(4)).apply { gravity = Gravity.CENTER_HORIZONTAL; bottomMargin = ui.dp(16) })
+            addView(title)
+            addView(subtitle)
+            addView(current, Ui.matchWrap().apply { topMargin = ui.dp(12) })
+            addView(problem, Ui.matchWrap().apply { topMargin = ui.dp(8) })
+            addView(error)
+            addView(actions, Ui.matchWrap().apply { topMargin = ui.dp(8) })
+        }
+        setContentView(ScrollView(host.context).apply { addView(sheet) })
+        window?.apply {
+            setBackgroundDrawable(ColorDrawable(0))
+            setGravity(Gravity.BOTTOM)
+            setLayout(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.WRAP_CONTENT)
+        }
+        setOnDismissListener { presenter.detach() }
+    }
+
+    fun show() {
+        dialog.show()
+        presenter.attach(::render)
+        presenter.load()
+    }
+
+    fun render(s: HostSheetState) {
+        val done = s.done
+        if (done != null) {
+            if (dialog.isShowing) dialog.dismiss()
+            onDone(done)
+            return
+        }
+        error.showError(s.error)
+        val app = s.target.app
+        current.text = when {
+            s.loading -> "Reading the rules for this host…"
+            s.domain == null -> ""
+            else -> "Your rules for ${s.domain}: " + listOfNotNull(
+                app?.let { "${ruleWord(s.appRule)} for ${it.label}" },
+                "${ruleWord(s.allRule)} for every app",
+            ).joinToString(" · ")
+        }
+        current.visibility = if (current.text.isEmpty()) View.GONE else View.VISIBLE
+        val why = s.notADomain ?: s.appProblem
+        problem.text = why ?: ""
+        problem.visibility = if (why == null) View.GONE else View.VISIBLE
+
+        actions.removeAllViews()
+        if (!s.ready) return
+        val domain = s.domain ?: return
+        if (app != null) {
+            if (s.appActions) scopeActions(RuleScope.APP, "for ${app.label}", s.appRule, domain, s.busy)
+            else if (s.appRule != null) actions.addView(action("Remove the rule for ${app.label}", "Remove the rule for $domain for ${app.label}", s.busy) {
+                presenter.apply(RuleScope.APP, null)
+            })
+        }
+        scopeActions(RuleScope.ALL, "for every app", s.allRule, domain, s.busy)
+    }
+
+    private fun ruleWord(rule: DomainRule?) = rule?.let { RuleEdits.glyph(it.action) + " " + RuleEdits.word(it.action).lowercase() } ?: "no rule"
+
+    private fun scopeActions(scope: RuleScope, whom: String, rule: DomainRule?, domain: String, busy: Boolean) {
+        for (a in DomainAction.values()) {
+            if (rule?.action == a) continue
+            val label = "${RuleEdits.glyph(a)}  ${RuleEdits.verb(a)} $whom"
+            actions.addView(action(label, "${RuleEdits.verb(a)} $domain $whom", busy) { presenter.apply(scope, a) })
+        }
+        if (rule != null) actions.addView(action("Remove the rule $whom", "Remove the rule for $domain $whom", busy) { presenter.apply(scope, null) })
+    }
+
+    /** A full-width action row: 48 dp tall at least, described for TalkBack. */
+    private fun action(label: String, description: String, busy: Boolean, onClick: () -> Unit): TextView =
+        ui.text(label, Ui.Type.BODY, if (busy) p.onSurfaceVariant else p.primary).apply {
+            minHeight = ui.dp(48)
+            gravity = Gravity.CENTER_VERTICAL
+            setPadding(ui.dp(8), 0, ui.dp(8), 0)
+            contentDescription = description
+            background = android.graphics.drawable.RippleDrawable(
+                android.content.res.ColorStateList.valueOf(withAlpha(p.primary, 0x33)), null, ColorDrawable(0xFFFFFFFF.toInt()),
+            )
+            isClickable = !busy
+            isEnabled = !busy
+            setOnClickListener { onClick() }
+            layoutParams = Ui.matchWrap()
+        }
+}
