@@ -91,14 +91,12 @@ pub extern "system" fn record_events<'local>(
 ) -> jni::sys::jlong {
     entry(env, |env| {
         let (database, events) = (arg_string(env, &database)?, arg_string(env, &events)?);
-        let written = hush_session::api::record_events_for_test(
-            std::path::Path::new(&database),
-            &events,
-        )
-        .map_err(|e| match e {
-            hush_session::api::ApiError::Invalid(why) => BridgeError::InvalidArgument(why),
-            other => BridgeError::IllegalState(other.to_string()),
-        })?;
+        let written =
+            hush_session::api::record_events_for_test(std::path::Path::new(&database), &events)
+                .map_err(|e| match e {
+                    hush_session::api::ApiError::Invalid(why) => BridgeError::InvalidArgument(why),
+                    other => BridgeError::IllegalState(other.to_string()),
+                })?;
         Ok(written as i64)
     })
 }
