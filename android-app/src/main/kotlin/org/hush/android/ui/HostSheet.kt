@@ -103,7 +103,7 @@ class HostSheet(private val host: ScreenHost, target: HostTarget, private val on
     private fun ruleWord(rule: DomainRule?) = rule?.let { RuleEdits.glyph(it.action) + " " + RuleEdits.word(it.action).lowercase() } ?: "no rule"
 
     private fun scopeActions(scope: RuleScope, whom: String, rule: DomainRule?, domain: String, busy: Boolean) {
-        for (a in DomainAction.values()) {
+        for (a in listOf(DomainAction.BLOCK, DomainAction.ALLOW)) {
             if (rule?.action == a) continue
             val label = "${RuleEdits.glyph(a)}  ${RuleEdits.verb(a)} $whom"
             actions.addView(action(label, "${RuleEdits.verb(a)} $domain $whom", busy) { presenter.apply(scope, a) })
