@@ -1,30 +1,28 @@
 //! The driver on a fake tun (a datagram socket pair: one packet per read and
 //! write, as a tun) and a real UDP resolver on loopback.
 
+mod support;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixDatagram;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, Query};
+use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{RData, Record, RecordType};
 use hush_engine::{
     open_upstream, run_dns_path, DiscardEvents, DnsConfig, DnsFirewall, NoProtection,
 };
 use hush_packet::{parse, Checksums, Transport};
 use hush_rules::RuleSetBuilder;
+use support::{query, tun_pair};
 
 const APP: &str = "198.18.0.1:40000";
 const RESOLVER: &str = "198.18.0.53:53";
 
 fn query_packet(name: &str, id: u16) -> Vec<u8> {
-    let mut message = Message::query();
-    message.metadata.id = id;
-    message.add_query(Query::query(Name::from_str(name).unwrap(), RecordType::A));
-    let payload = message.to_vec().unwrap();
+    let payload = query(name, RecordType::A, id);
     hush_packet::build::udp(APP.parse().unwrap(), RESOLVER.parse().unwrap(), &payload).unwrap()
 }
 
@@ -73,10 +71,7 @@ fn answer_of(packet: &[u8]) -> Message {
 #[tokio::test(flavor = "current_thread")]
 async fn blocks_forwards_and_relays_through_a_tun_shaped_socket() {
     let (resolver, resolver_thread) = fake_resolver();
-    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
-    app_end
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    let (engine_end, app_end) = tun_pair(Duration::from_secs(5));
     let mut builder = RuleSetBuilder::new();
     builder.add_default_list();
     let firewall = DnsFirewall::new(
@@ -120,13 +115,7 @@ async fn blocks_forwards_and_relays_through_a_tun_shaped_socket() {
     assert_eq!(stats.dropped_malformed_ip, 1);
     UdpSocket::bind("127.0.0.1:0")
         .unwrap()
-        .send_to(&query_packet_payload("stop.example"), resolver)
+        .send_to(&query("stop.example", RecordType::A, 0), resolver)
         .unwrap();
     assert_eq!(resolver_thread.join().unwrap(), 1);
-}
-
-fn query_packet_payload(name: &str) -> Vec<u8> {
-    let mut message = Message::query();
-    message.add_query(Query::query(Name::from_str(name).unwrap(), RecordType::A));
-    message.to_vec().unwrap()
 }

@@ -3,226 +3,59 @@
 //! No root needed; the full-size tests with real clients run in network
 //! namespaces (tests/e2e_relay.rs).
 
+mod support;
+
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixDatagram;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hush_engine::owner::{FakeOwners, FlowKey, NoOwners, OwnerLookup, Transport as FlowTransport};
-use hush_engine::{
-    policy_channel, run_relay, AppMode, AppPolicy, DiscardEvents, DnsConfig, DnsFirewall, Event,
-    EventSink, Network, NoProtection, Platform, PolicyReceiver, RelayConfig, Stats, Verdict,
-};
+use hush_engine::owner::{FlowKey, OwnerLookup, Transport as FlowTransport};
+use hush_engine::{policy_channel, AppMode, AppPolicy, Network, RelayConfig, Stats, Verdict};
 use hush_packet::{parse, Checksums, Transport};
-use hush_rules::RuleSetBuilder;
-use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{
-    IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
-};
+use smoltcp::wire::TcpControl;
+use support::{addr, drain_tcp, listen, next_tcp, owners_of, run, segment, start_relay, Setup};
 
 const APP: &str = "127.0.0.1:41000";
 
-/// A TCP segment from the app, as its kernel would write it to the tun.
-fn segment(
-    app: SocketAddr,
-    server: SocketAddr,
-    control: TcpControl,
-    seq: u32,
-    ack: Option<u32>,
-) -> Vec<u8> {
-    let (SocketAddr::V4(app), SocketAddr::V4(server)) = (app, server) else {
-        panic!("IPv4 only here");
-    };
-    let tcp = TcpRepr {
-        src_port: app.port(),
-        dst_port: server.port(),
-        control,
-        seq_number: TcpSeqNumber(seq as i32),
-        ack_number: ack.map(|a| TcpSeqNumber(a as i32)),
-        window_len: 65_535,
-        window_scale: None,
-        max_seg_size: Some(1460),
-        sack_permitted: false,
-        sack_ranges: [None, None, None],
-        timestamp: None,
-        payload: &[],
-    };
-    let ip = Ipv4Repr {
-        src_addr: *app.ip(),
-        dst_addr: *server.ip(),
-        next_header: IpProtocol::Tcp,
-        payload_len: tcp.header_len(),
-        hop_limit: 64,
-    };
-    let mut out = vec![0u8; 20 + tcp.header_len()];
-    let caps = ChecksumCapabilities::default();
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut out[..]), &caps);
-    tcp.emit(
-        &mut TcpPacket::new_unchecked(&mut out[20..]),
-        &IpAddress::from(*app.ip()),
-        &IpAddress::from(*server.ip()),
-        &caps,
-    );
-    out
+/// The relay with the defaults. DNS is not exercised here; any resolver
+/// address will do.
+fn setup() -> Setup {
+    Setup::new(addr("127.0.0.1:9"))
 }
 
-struct TcpReply {
-    seq: u32,
-    syn: bool,
-    ack: Option<u32>,
-    rst: bool,
-}
-
-/// Waits (bounded) for the next TCP segment the relay writes to the app.
-fn next_tcp(app_end: &UnixDatagram) -> TcpReply {
-    let mut buf = [0u8; 2048];
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let Ok(len) = app_end.recv(&mut buf) else {
-            continue;
-        };
-        let view = parse(&buf[..len], Checksums::Verify).expect("the relay writes valid packets");
-        if let Transport::Tcp(seg) = view.transport {
-            return TcpReply {
-                seq: seg.seq,
-                syn: seg.flags.syn,
-                ack: seg.flags.ack.then_some(seg.ack),
-                rst: seg.flags.rst,
-            };
-        }
-    }
-    panic!("no TCP segment from the relay within 5 s");
-}
-
-/// Starts the relay on one end of a socket pair; returns the app's end and
-/// a handle that stops the relay and yields its counters.
-fn start_relay(
-    config: RelayConfig,
-) -> (
-    UnixDatagram,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<Stats>,
-) {
-    start_relay_for(
-        config,
-        Arc::new(NoOwners),
-        policy_channel(AppPolicy::default()).1,
-        Arc::new(DiscardEvents),
-        None,
-    )
-}
-
-/// [`start_relay`] with owners, per-app rules and an activity log.
-fn start_relay_for(
-    config: RelayConfig,
-    owners: Arc<dyn OwnerLookup>,
-    policy: PolicyReceiver,
-    events: Arc<dyn EventSink>,
-    live_stats: Option<tokio::sync::watch::Sender<Stats>>,
-) -> (
-    UnixDatagram,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<Stats>,
-) {
-    start_relay_with(config, owners, policy, events, live_stats, None)
-}
-
-/// [`start_relay_for`] with a channel the platform bumps on a network change.
-fn start_relay_with(
-    config: RelayConfig,
-    owners: Arc<dyn OwnerLookup>,
-    policy: PolicyReceiver,
-    events: Arc<dyn EventSink>,
-    live_stats: Option<tokio::sync::watch::Sender<Stats>>,
-    network_changes: Option<tokio::sync::watch::Receiver<u64>>,
-) -> (
-    UnixDatagram,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<Stats>,
-) {
-    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
-    app_end
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let mut builder = RuleSetBuilder::new();
-    builder.add_default_list();
-    let firewall = DnsFirewall::new(DnsConfig::default(), Arc::new(builder.build()), events);
-    // DNS is not exercised here; any address will do.
-    let upstream: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let relay = tokio::spawn(async move {
-        run_relay(
-            Arc::new(std::fs::File::from(OwnedFd::from(engine_end))),
-            config,
-            firewall,
-            upstream,
-            Platform {
-                protector: Arc::new(NoProtection),
-                owners,
-                policy,
-                live_stats,
-                lists: None,
-                network_changes,
-                #[cfg(feature = "fault-injection")]
-                faults: None,
-            },
-            async {
-                let _ = stopped.await;
-            },
-        )
-        .await
-        .unwrap()
-    });
-    (app_end, stop, relay)
-}
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<Event>>);
-
-impl EventSink for Recorded {
-    fn record(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
-    }
+/// [`setup`] with `relay` for the relay's settings.
+fn setup_with(relay: RelayConfig) -> Setup {
+    Setup { relay, ..setup() }
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn each_flow_is_judged_for_its_app_and_a_rule_change_cuts_open_flows() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = listener.local_addr().unwrap();
+    let (listener, server) = listen();
     let cut_off: SocketAddr = "127.0.0.1:41100".parse().unwrap();
     let allowed: SocketAddr = "127.0.0.1:41101".parse().unwrap();
-    let owners = Arc::new(FakeOwners::default());
-    for (app, uid) in [(cut_off, 10_001), (allowed, 10_002)] {
-        let flow = FlowKey {
-            transport: FlowTransport::Tcp,
-            local: app,
-            remote: server,
-        };
-        owners.insert(flow, uid);
-    }
+    let owners = owners_of([
+        (FlowTransport::Tcp, cut_off, server, 10_001),
+        (FlowTransport::Tcp, allowed, server, 10_002),
+    ]);
     let mut policy = AppPolicy::default();
     policy.set_mode(10_001, Network::Any, AppMode::BlockAll);
     let (rules, policy_updates) = policy_channel(policy.clone());
-    let events = Arc::new(Recorded::default());
-    let (app_end, stop, relay) = start_relay_for(
-        RelayConfig::default(),
-        owners.clone(),
-        policy_updates,
-        events.clone(),
-        None,
-    );
-    let checks = tokio::task::spawn_blocking(move || {
+    let setup = Setup {
+        owners: owners.clone(),
+        policy: policy_updates,
+        ..setup()
+    };
+    let (stats, events, _rules) = run(start_relay(setup), move |app_end| {
         // The app in block-all mode: a reset at the SYN; the server sees nothing.
         app_end
-            .send(&segment(cut_off, server, TcpControl::Syn, 1000, None))
+            .send(&segment(cut_off, server, TcpControl::Syn, 1000, None, &[]))
             .unwrap();
-        assert!(next_tcp(&app_end).rst, "a block-all app's SYN is reset");
+        assert!(next_tcp(app_end).rst, "a block-all app's SYN is reset");
         // The other app connects.
         app_end
-            .send(&segment(allowed, server, TcpControl::Syn, 5000, None))
+            .send(&segment(allowed, server, TcpControl::Syn, 5000, None, &[]))
             .unwrap();
-        let synack = next_tcp(&app_end);
+        let synack = next_tcp(app_end);
         assert!(synack.syn && !synack.rst, "expected a SYN-ACK");
         app_end
             .send(&segment(
@@ -231,6 +64,7 @@ async fn each_flow_is_judged_for_its_app_and_a_rule_change_cuts_open_flows() {
                 TcpControl::None,
                 5001,
                 Some(synack.seq.wrapping_add(1)),
+                &[],
             ))
             .unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -253,7 +87,7 @@ async fn each_flow_is_judged_for_its_app_and_a_rule_change_cuts_open_flows() {
         rules.send(Arc::new(policy)).unwrap();
         // The stack may still acknowledge what it had; the reset follows.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !next_tcp(&app_end).rst {
+        while !next_tcp(app_end).rst {
             assert!(
                 Instant::now() < deadline,
                 "the open flow of an app just cut off is reset"
@@ -261,11 +95,8 @@ async fn each_flow_is_judged_for_its_app_and_a_rule_change_cuts_open_flows() {
         }
         drop(accepted);
         rules
-    });
-    let outcome = checks.await;
-    stop.send(()).unwrap();
-    let stats = relay.await.unwrap();
-    let _rules = outcome.unwrap();
+    })
+    .await;
     assert_eq!(stats.owner_lookups, 2, "{stats}");
     assert_eq!(owners.lookups(), 2, "one lookup per new flow");
     assert_eq!(stats.tcp_blocked, 1, "{stats}");
@@ -296,21 +127,19 @@ async fn each_flow_is_judged_for_its_app_and_a_rule_change_cuts_open_flows() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_syn_is_answered_as_the_server_answered_it() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let open_port = listener.local_addr().unwrap();
+    let (listener, open_port) = listen();
     let closed_port = {
         let probe = TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap()
     };
-    let (app_end, stop, relay) = start_relay(RelayConfig::default());
     let app: SocketAddr = APP.parse().unwrap();
-    let checks = tokio::task::spawn_blocking(move || {
+    let (stats, _, ()) = run(start_relay(setup()), move |app_end| {
         // A listening server: the SYN-ACK comes only once the server took
         // the connection, and acknowledges the app's SYN.
         app_end
-            .send(&segment(app, open_port, TcpControl::Syn, 1000, None))
+            .send(&segment(app, open_port, TcpControl::Syn, 1000, None, &[]))
             .unwrap();
-        let synack = next_tcp(&app_end);
+        let synack = next_tcp(app_end);
         assert!(synack.syn && !synack.rst, "expected a SYN-ACK");
         assert_eq!(synack.ack, Some(1001));
         listener.set_nonblocking(true).unwrap();
@@ -329,9 +158,10 @@ async fn the_syn_is_answered_as_the_server_answered_it() {
                 TcpControl::Syn,
                 5000,
                 None,
+                &[],
             ))
             .unwrap();
-        let reset = next_tcp(&app_end);
+        let reset = next_tcp(app_end);
         assert!(reset.rst, "a refused connect is answered with a reset");
         assert_eq!(reset.ack, Some(5001));
         assert!(started.elapsed() < Duration::from_secs(1));
@@ -345,62 +175,34 @@ async fn the_syn_is_answered_as_the_server_answered_it() {
                 TcpControl::None,
                 77,
                 Some(1),
+                &[],
             ))
             .unwrap();
-        assert!(next_tcp(&app_end).rst, "a stray segment is reset");
-    });
-    let outcome = checks.await;
-    stop.send(()).unwrap();
-    let stats = relay.await.unwrap();
-    outcome.unwrap();
+        assert!(next_tcp(app_end).rst, "a stray segment is reset");
+    })
+    .await;
     assert_eq!(stats.tcp_flows, 2, "{stats}");
     assert_eq!(stats.tcp_refused_by_server, 1, "{stats}");
     assert_eq!(stats.tcp_reset_unknown, 1, "{stats}");
 }
 
-/// Every TCP segment the relay writes within `quiet` of the last one.
-fn drain_tcp(app_end: &UnixDatagram, quiet: Duration) -> Vec<TcpReply> {
-    let mut buf = [0u8; 2048];
-    let mut replies = Vec::new();
-    let mut last = Instant::now();
-    while last.elapsed() < quiet {
-        let Ok(len) = app_end.recv(&mut buf) else {
-            continue;
-        };
-        last = Instant::now();
-        if let Ok(view) = parse(&buf[..len], Checksums::Verify) {
-            if let Transport::Tcp(seg) = view.transport {
-                replies.push(TcpReply {
-                    seq: seg.seq,
-                    syn: seg.flags.syn,
-                    ack: seg.flags.ack.then_some(seg.ack),
-                    rst: seg.flags.rst,
-                });
-            }
-        }
-    }
-    replies
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_syn_flood_is_bounded_and_the_table_frees_itself() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = listener.local_addr().unwrap();
-    let config = RelayConfig {
+    let (listener, server) = listen();
+    let config = setup_with(RelayConfig {
         max_tcp_flows: 64,
         handshake_timeout: Duration::from_millis(500),
         ..RelayConfig::default()
-    };
-    let (app_end, stop, relay) = start_relay(config);
-    let checks = tokio::task::spawn_blocking(move || {
+    });
+    let (stats, _, ()) = run(start_relay(config), move |app_end| {
         // 200 SYNs that will never be followed by an ACK.
         for port in 0..200u16 {
             let app = SocketAddr::from(([127, 0, 0, 1], 42_000 + port));
             app_end
-                .send(&segment(app, server, TcpControl::Syn, 1, None))
+                .send(&segment(app, server, TcpControl::Syn, 1, None, &[]))
                 .unwrap();
         }
-        let replies = drain_tcp(&app_end, Duration::from_millis(300));
+        let replies = drain_tcp(app_end, Duration::from_millis(300));
         let synacks = replies.iter().filter(|r| r.syn && !r.rst).count();
         let resets = replies.iter().filter(|r| r.rst).count();
         assert_eq!(
@@ -411,29 +213,24 @@ async fn a_syn_flood_is_bounded_and_the_table_frees_itself() {
         // The half-open flows time out and the table frees itself (the
         // sweep runs every 2 s while flows exist).
         std::thread::sleep(Duration::from_millis(2600));
-        let _ = drain_tcp(&app_end, Duration::from_millis(100));
+        let _ = drain_tcp(app_end, Duration::from_millis(100));
         let app = SocketAddr::from(([127, 0, 0, 1], 45_000));
         app_end
-            .send(&segment(app, server, TcpControl::Syn, 9, None))
+            .send(&segment(app, server, TcpControl::Syn, 9, None, &[]))
             .unwrap();
-        let reply = next_tcp(&app_end);
+        let reply = next_tcp(app_end);
         assert!(reply.syn && !reply.rst, "a new connection is taken again");
         drop(listener);
-    });
-    let outcome = checks.await;
-    stop.send(()).unwrap();
-    let stats = relay.await.unwrap();
-    outcome.unwrap();
+    })
+    .await;
     assert_eq!(stats.tcp_refused_overload, 136, "{stats}");
     assert_eq!(stats.tcp_flows, 65, "{stats}");
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn garbage_and_overlapping_fragments_are_counted_and_harmless() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = listener.local_addr().unwrap();
-    let (app_end, stop, relay) = start_relay(RelayConfig::default());
-    let checks = tokio::task::spawn_blocking(move || {
+    let (listener, server) = listen();
+    let (stats, _, ()) = run(start_relay(setup()), move |app_end| {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
             state ^= state << 13;
@@ -447,6 +244,7 @@ async fn garbage_and_overlapping_fragments_are_counted_and_harmless() {
             TcpControl::Syn,
             1,
             None,
+            &[],
         );
         for round in 0..5000 {
             let packet: Vec<u8> = match round % 3 {
@@ -481,40 +279,36 @@ async fn garbage_and_overlapping_fragments_are_counted_and_harmless() {
             fragment.extend_from_slice(&[0xaa; 16]);
             let _ = app_end.send(&fragment);
         }
-        let _ = drain_tcp(&app_end, Duration::from_millis(300));
+        let _ = drain_tcp(app_end, Duration::from_millis(300));
         // And the relay still takes a real connection.
         let app = SocketAddr::from(([127, 0, 0, 1], 44_000));
         app_end
-            .send(&segment(app, server, TcpControl::Syn, 1, None))
+            .send(&segment(app, server, TcpControl::Syn, 1, None, &[]))
             .unwrap();
-        let reply = next_tcp(&app_end);
+        let reply = next_tcp(app_end);
         assert!(
             reply.syn && !reply.rst,
             "the relay stopped taking connections"
         );
         drop(listener);
-    });
-    let outcome = checks.await;
-    stop.send(()).unwrap();
-    let stats = relay.await.unwrap();
-    outcome.unwrap();
+    })
+    .await;
     assert!(stats.dropped_malformed_ip >= 1000, "{stats}");
     assert_eq!(stats.dropped_fragments, 2, "{stats}");
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_connection_the_app_forgot_is_ended_by_keepalives() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = listener.local_addr().unwrap();
-    let config = RelayConfig {
+    let (listener, server) = listen();
+    let config = setup_with(RelayConfig {
         app_keepalive: Duration::from_millis(400),
         ..RelayConfig::default()
-    };
-    let (app_end, stop, relay) = start_relay(config);
+    });
+    let (app_end, _, stop, relay) = start_relay(config);
     let checks = tokio::task::spawn_blocking(move || {
         let app: SocketAddr = APP.parse().unwrap();
         app_end
-            .send(&segment(app, server, TcpControl::Syn, 1000, None))
+            .send(&segment(app, server, TcpControl::Syn, 1000, None, &[]))
             .unwrap();
         let synack = next_tcp(&app_end);
         assert!(synack.syn && !synack.rst);
@@ -524,6 +318,7 @@ async fn a_connection_the_app_forgot_is_ended_by_keepalives() {
             TcpControl::None,
             1001,
             Some(synack.seq.wrapping_add(1)),
+            &[],
         );
         app_end.send(&established).unwrap();
         // The "app" now forgets the connection and answers nothing, as when
@@ -549,21 +344,19 @@ async fn a_connection_the_app_forgot_is_ended_by_keepalives() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_new_syn_on_a_forgotten_flow_starts_a_new_one() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = listener.local_addr().unwrap();
-    let (app_end, stop, relay) = start_relay(RelayConfig::default());
-    let checks = tokio::task::spawn_blocking(move || {
+    let (listener, server) = listen();
+    let (stats, _, _listener) = run(start_relay(setup()), move |app_end| {
         let app: SocketAddr = APP.parse().unwrap();
         app_end
-            .send(&segment(app, server, TcpControl::Syn, 1000, None))
+            .send(&segment(app, server, TcpControl::Syn, 1000, None, &[]))
             .unwrap();
-        let synack = next_tcp(&app_end);
+        let synack = next_tcp(app_end);
         assert!(synack.syn && !synack.rst);
         // A retransmission of the same SYN is the same connection.
         app_end
-            .send(&segment(app, server, TcpControl::Syn, 1000, None))
+            .send(&segment(app, server, TcpControl::Syn, 1000, None, &[]))
             .unwrap();
-        let again = next_tcp(&app_end);
+        let again = next_tcp(app_end);
         assert_eq!((again.syn, again.seq), (true, synack.seq));
         app_end
             .send(&segment(
@@ -572,14 +365,15 @@ async fn a_new_syn_on_a_forgotten_flow_starts_a_new_one() {
                 TcpControl::None,
                 1001,
                 Some(synack.seq.wrapping_add(1)),
+                &[],
             ))
             .unwrap();
         // The app lost that connection (its reset never arrived) and reuses
         // the port with a new sequence number: answered at once.
         app_end
-            .send(&segment(app, server, TcpControl::Syn, 900_000, None))
+            .send(&segment(app, server, TcpControl::Syn, 900_000, None, &[]))
             .unwrap();
-        let replies = drain_tcp(&app_end, Duration::from_millis(500));
+        let replies = drain_tcp(app_end, Duration::from_millis(500));
         let summary: Vec<_> = replies.iter().map(|r| (r.syn, r.rst, r.ack)).collect();
         assert!(
             replies
@@ -588,11 +382,8 @@ async fn a_new_syn_on_a_forgotten_flow_starts_a_new_one() {
             "no SYN-ACK for the new SYN: {summary:?}"
         );
         listener
-    });
-    let outcome = checks.await;
-    stop.send(()).unwrap();
-    let stats = relay.await.unwrap();
-    let _listener = outcome.unwrap();
+    })
+    .await;
     assert_eq!(stats.tcp_flows, 2, "{stats}");
     assert_eq!(stats.tcp_port_reuses, 1, "{stats}");
 }
@@ -604,17 +395,14 @@ async fn counts_are_published_while_the_relay_runs() {
         .local_addr()
         .unwrap();
     let (live, mut counts) = tokio::sync::watch::channel(Stats::default());
-    let (app_end, stop, relay) = start_relay_for(
-        RelayConfig::default(),
-        Arc::new(NoOwners),
-        policy_channel(AppPolicy::default()).1,
-        Arc::new(DiscardEvents),
-        Some(live),
-    );
+    let (app_end, _, stop, relay) = start_relay(Setup {
+        live_stats: Some(live),
+        ..setup()
+    });
     let app: SocketAddr = APP.parse().unwrap();
     let sent = tokio::task::spawn_blocking(move || {
         app_end
-            .send(&segment(app, closed, TcpControl::Syn, 9, None))
+            .send(&segment(app, closed, TcpControl::Syn, 9, None, &[]))
             .unwrap();
         assert!(next_tcp(&app_end).rst);
         app_end
@@ -650,27 +438,20 @@ impl OwnerLookup for PanickingOwners {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_lookup_that_panics_leaves_the_flow_unowned_not_stuck() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = listener.local_addr().unwrap();
-    let (app_end, stop, relay) = start_relay_for(
-        RelayConfig::default(),
-        Arc::new(PanickingOwners),
-        policy_channel(AppPolicy::default()).1,
-        Arc::new(DiscardEvents),
-        None,
-    );
+    let (_listener, server) = listen();
+    let setup = Setup {
+        owners: Arc::new(PanickingOwners),
+        ..setup()
+    };
     let app: SocketAddr = APP.parse().unwrap();
-    let checks = tokio::task::spawn_blocking(move || {
+    let (stats, _, ()) = run(start_relay(setup), move |app_end| {
         app_end
-            .send(&segment(app, server, TcpControl::Syn, 77, None))
+            .send(&segment(app, server, TcpControl::Syn, 77, None, &[]))
             .unwrap();
-        let synack = next_tcp(&app_end);
+        let synack = next_tcp(app_end);
         assert!(synack.syn && !synack.rst, "the flow goes on, as unowned");
-    });
-    let outcome = checks.await;
-    stop.send(()).unwrap();
-    let stats = relay.await.unwrap();
-    outcome.unwrap();
+    })
+    .await;
     assert_eq!(
         (stats.owner_lookups, stats.owner_unknown),
         (1, 1),
@@ -686,16 +467,11 @@ async fn a_udp_flow_is_logged_and_moves_to_a_new_socket_when_the_network_changes
         .unwrap();
     let server = server_socket.local_addr().unwrap();
     let app: SocketAddr = "127.0.0.1:41200".parse().unwrap();
-    let events = Arc::new(Recorded::default());
     let (network, network_changes) = tokio::sync::watch::channel(0u64);
-    let (app_end, stop, relay) = start_relay_with(
-        RelayConfig::default(),
-        Arc::new(NoOwners),
-        policy_channel(AppPolicy::default()).1,
-        events.clone(),
-        None,
-        Some(network_changes),
-    );
+    let (app_end, events, stop, relay) = start_relay(Setup {
+        network_changes: Some(network_changes),
+        ..setup()
+    });
     let checks = tokio::task::spawn_blocking(move || {
         // An echo server that says which source port each datagram came from.
         let echo = |server_socket: &std::net::UdpSocket| {
@@ -758,21 +534,14 @@ async fn nothing_sent_to_hushs_own_address_leaves_but_dns() {
     let port = listener.local_addr().unwrap().port();
     let own: SocketAddr = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
     let app: SocketAddr = "127.0.0.1:41300".parse().unwrap();
-    let events = Arc::new(Recorded::default());
-    let config = RelayConfig {
+    let config = setup_with(RelayConfig {
         own_addresses: vec![own.ip()],
         ..RelayConfig::default()
-    };
-    let (app_end, stop, relay) = start_relay_for(
-        config,
-        Arc::new(NoOwners),
-        policy_channel(AppPolicy::default()).1,
-        events.clone(),
-        None,
-    );
+    });
+    let (app_end, events, stop, relay) = start_relay(config);
     let checks = tokio::task::spawn_blocking(move || {
         app_end
-            .send(&segment(app, own, TcpControl::Syn, 1000, None))
+            .send(&segment(app, own, TcpControl::Syn, 1000, None, &[]))
             .unwrap();
         let reply = next_tcp(&app_end);
         assert!(reply.rst, "a reset, at once");
