@@ -93,7 +93,13 @@ class HushVpnServiceTest {
         assertNotNull(shadowOf(service).lastForegroundNotification)
         assertEquals(42, core.starts.single().first)
         val config = core.starts.single().second
-        assertEquals(CoreConfig(HushSettings(context).databasePath, "9.9.9.9:53"), config)
+        // the tun's virtual DNS servers are the core's own: nothing sent there leaves
+        val spec = tun.specs.single()
+        assertEquals(
+            CoreConfig(HushSettings(context).databasePath, "9.9.9.9:53", ownAddresses = spec.dnsServers),
+            config,
+        )
+        assertEquals(listOf(TunSpec.IPV4_DNS, TunSpec.IPV6_DNS), config.ownAddresses)
         // Hush's own package is left out of its VPN
         assertEquals(listOf(context.packageName), tun.specs.single().disallowedApplications)
         assertTrue("wanted on", HushSettings(context).enabled)
