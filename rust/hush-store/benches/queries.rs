@@ -150,6 +150,13 @@ fn benches(c: &mut Criterion) {
             });
         }
     }
+    // The most hours at the ends a range can have: 23 on each side.
+    let widest = (Some(END_MS - 14 * DAY_MS + HOUR_MS), Some(END_MS - HOUR_MS));
+    group.bench_function("busiest_14_days_widest_ends", |b| {
+        b.iter(|| {
+            black_box(app_hosts(&connection, Some(FIRST_UID), widest.0, widest.1, PAGE, 0).unwrap())
+        })
+    });
     group.bench_function("count_busiest_14_days", |b| {
         b.iter(|| {
             black_box(
