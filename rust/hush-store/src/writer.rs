@@ -114,6 +114,24 @@ struct Shared {
     inject_panics: std::sync::atomic::AtomicU32,
 }
 
+impl Shared {
+    /// A writer's state before its thread has opened anything.
+    fn new() -> Arc<Self> {
+        Arc::new(Shared {
+            assigned: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            dropped: Arc::new(AtomicU64::new(0)),
+            status: Mutex::new(WriterStatus::Starting),
+            recovery: Mutex::new(None),
+            lost_at_last_kill: Mutex::new(None),
+            gaps: Mutex::new(Vec::new()),
+            stop_reason: Mutex::new(gaps::STOPPED.into()),
+            #[cfg(feature = "fault-injection")]
+            inject_panics: std::sync::atomic::AtomicU32::new(0),
+        })
+    }
+}
+
 /// A lock that a panic elsewhere does not make unusable: the values kept
 /// under these locks are whole at every moment.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -187,18 +205,7 @@ impl EventWriter {
         let capacity = capacity.max(1);
         let (sender, receiver) = sync_channel(capacity);
         let (done_sender, done) = channel();
-        let shared = Arc::new(Shared {
-            assigned: AtomicU64::new(0),
-            written: AtomicU64::new(0),
-            dropped: Arc::new(AtomicU64::new(0)),
-            status: Mutex::new(WriterStatus::Starting),
-            recovery: Mutex::new(None),
-            lost_at_last_kill: Mutex::new(None),
-            gaps: Mutex::new(Vec::new()),
-            stop_reason: Mutex::new(gaps::STOPPED.into()),
-            #[cfg(feature = "fault-injection")]
-            inject_panics: std::sync::atomic::AtomicU32::new(0),
-        });
+        let shared = Shared::new();
         let worker = Worker {
             source,
             connection,
@@ -1114,18 +1121,7 @@ mod tests {
     /// A worker on `path` as [`EventWriter::open`] makes it, on this thread.
     fn worker(path: &Path, capacity: usize) -> (Worker, SyncSender<Message>) {
         let (sender, receiver) = sync_channel(capacity);
-        let shared = Arc::new(Shared {
-            assigned: AtomicU64::new(0),
-            written: AtomicU64::new(0),
-            dropped: Arc::new(AtomicU64::new(0)),
-            status: Mutex::new(WriterStatus::Starting),
-            recovery: Mutex::new(None),
-            lost_at_last_kill: Mutex::new(None),
-            gaps: Mutex::new(Vec::new()),
-            stop_reason: Mutex::new(gaps::STOPPED.into()),
-            #[cfg(feature = "fault-injection")]
-            inject_panics: std::sync::atomic::AtomicU32::new(0),
-        });
+        let shared = Shared::new();
         let worker = Worker {
             source: Source {
                 path: Some(path.to_path_buf()),
