@@ -377,3 +377,25 @@ fn retention_and_clear_delete_activity_and_keep_rules() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad).1.contains("unknown action"), "{:?}", text(&bad));
 }
+
+#[test]
+fn lists_builtin_shows_each_built_in_list_with_its_count_and_switch() {
+    let output = hush(&["lists", "builtin"]);
+    let (out, err) = text(&output);
+    assert!(output.status.success(), "{err}");
+    let rows: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(rows[0].starts_with("hush-default\t"), "{out}");
+    assert!(
+        rows[1].starts_with("hush-adaway\t6540 entries\tCC-BY-3.0\t"),
+        "{out}"
+    );
+    assert!(rows[1].ends_with("(off; on with --adaway-list)"), "{out}");
+    assert!(
+        rows[2].starts_with("hush-doh\t1216 entries\tGPL-3.0\t"),
+        "{out}"
+    );
+    // The flag it names is one `hush run` takes.
+    let (help, _) = text(&hush(&["run", "--help"]));
+    assert!(help.contains("--adaway-list"), "{help}");
+}

@@ -437,6 +437,17 @@ pub extern "system" fn check_list<'local>(
     })
 }
 
+/// `builtinLists(): String`: the lists built into Hush, in load order, JSON
+/// `[{"name", "title", "licence", "source", "entries", "rejected"}]`, the
+/// counts the parser's.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn builtin_lists<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+) -> JString<'local> {
+    entry(env, |_env| Ok(api::builtin_lists_json()))
+}
+
 /// `gaps(database, sinceMs, limit): String`: the periods Hush was not
 /// filtering, newest first, JSON `[{"startMs", "endMs": N|null, "reason"}]`;
 /// `Long.MIN_VALUE` for every one.

@@ -78,6 +78,8 @@ enum ListsCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The lists built into Hush: name, entries, licence, source.
+    Builtin,
 }
 
 #[derive(clap::Args)]
@@ -119,6 +121,11 @@ struct RunArgs {
     /// own encrypted resolvers).
     #[arg(long)]
     no_doh_list: bool,
+    /// Also load the built-in AdAway list (ads and trackers in general,
+    /// `hush-adaway`, CC BY 3.0). Off by default here: a run blocks only
+    /// vendor telemetry and encrypted-DNS endpoints unless asked for more.
+    #[arg(long)]
+    adaway_list: bool,
     /// Let apps reach DNS over TLS or QUIC (port 853), refused by default.
     #[arg(long)]
     allow_encrypted_dns: bool,
@@ -185,6 +192,12 @@ fn main() -> ExitCode {
         Command::Lists {
             command: ListsCommand::Check { files },
         } => lists_check(&files),
+        Command::Lists {
+            command: ListsCommand::Builtin,
+        } => {
+            lists_builtin();
+            Ok(())
+        }
         Command::Rule { command } => records::rule(command),
         Command::Log(args) => records::log(args),
         Command::Stats(args) => report::stats(args),
@@ -249,6 +262,23 @@ fn lists_check(files: &[PathBuf]) -> Result<(), String> {
     }
 }
 
+/// One line per built-in list, its entries counted by the parser; the
+/// flag that turns it on or off in `hush run`.
+fn lists_builtin() {
+    for list in &hush_rules::BUILTIN_LISTS {
+        let report = list.report();
+        let switch = match list.name {
+            hush_rules::ADAWAY_LIST_NAME => "off; on with --adaway-list",
+            hush_rules::ENCRYPTED_DNS_LIST_NAME => "on; off with --no-doh-list",
+            _ => "on; off with --no-default-list",
+        };
+        println!(
+            "{}\t{} entries\t{}\t{} ({switch})\n  source: {}",
+            list.name, report.entries, list.licence, list.title, list.source
+        );
+    }
+}
+
 fn run(args: RunArgs) -> Result<(), String> {
     let lists = |paths: &[PathBuf], kind| -> Vec<ListFile> {
         paths
@@ -286,6 +316,7 @@ fn run(args: RunArgs) -> Result<(), String> {
     config.database = args.db.clone();
     config.with_default_list = !args.no_default_list;
     config.with_encrypted_dns_list = !args.no_doh_list;
+    config.with_adaway_list = args.adaway_list;
     config.allow_encrypted_dns = args.allow_encrypted_dns;
     config.strip_ech = !args.keep_ech;
     config.lists = lists(&args.lists, ListKind::Block);

@@ -3,10 +3,12 @@
 //!
 //! Layer: policy data below the engine. No I/O: callers hand in list bytes
 //! (from a file, a download or [`DEFAULT_LIST`]) and get back a [`RuleSet`]
-//! to query and a [`ListReport`] per list to show the user. Two lists are
-//! built in: [`DEFAULT_LIST`] (phone-vendor telemetry) and
+//! to query and a [`ListReport`] per list to show the user. Three lists are
+//! built in: [`DEFAULT_LIST`] (phone-vendor telemetry),
+//! [`ADAWAY_LIST`] (ads and trackers in general) and
 //! [`ENCRYPTED_DNS_LIST`] (resolvers apps could use around Hush), each under
-//! its own name and each loaded only on request.
+//! its own name and each loaded only on request; [`BUILTIN_LISTS`] is their
+//! catalogue.
 //!
 //! Formats, detected line by line so mixed files load: hosts files, plain
 //! names, adblock `||name^` (and `@@||name^` exceptions), wildcard `*.name`,
@@ -58,6 +60,69 @@ pub const ENCRYPTED_DNS_LIST: &str = include_str!("../lists/doh.txt");
 /// The name [`RuleSetBuilder::add_encrypted_dns_list`] loads it under, so a
 /// verdict says `list:hush-doh`.
 pub const ENCRYPTED_DNS_LIST_NAME: &str = "hush-doh";
+
+/// The built-in list of ads and trackers in general: AdAway's default
+/// hosts file, taken whole (CC BY 3.0; see `lists/SOURCES.md`). Off unless
+/// asked for ([`RuleSetBuilder::add_adaway_list`]).
+pub const ADAWAY_LIST: &str = include_str!("../lists/adaway.txt");
+/// The name [`RuleSetBuilder::add_adaway_list`] loads it under, so a
+/// verdict says `list:hush-adaway`.
+pub const ADAWAY_LIST_NAME: &str = "hush-adaway";
+
+/// A list that ships inside Hush, as the catalogue shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltinList {
+    /// What it is loaded under, and what a verdict names (`list:NAME`).
+    pub name: &'static str,
+    /// For people: what it blocks.
+    pub title: &'static str,
+    /// SPDX-style licence of the list's text.
+    pub licence: &'static str,
+    /// Where it comes from: repository, path and commit.
+    pub source: &'static str,
+    pub text: &'static str,
+}
+
+impl BuiltinList {
+    /// Loads the list alone and says what it holds: its entry count is the
+    /// parser's, never a number written down.
+    pub fn report(&self) -> ListReport {
+        RuleSetBuilder::new().add_list(self.name, ListKind::Block, self.text.as_bytes())
+    }
+}
+
+/// Every built-in list, in the order a session loads them: the vendor list
+/// first (a name it shares with AdAway is named as vendor telemetry), then
+/// AdAway, then (after the user's lists) the encrypted-DNS list, which must
+/// come last (see [`RuleSetBuilder::add_encrypted_dns_list`]).
+pub const BUILTIN_LISTS: [BuiltinList; 3] = [
+    BuiltinList {
+        name: DEFAULT_LIST_NAME,
+        title: "Phone-vendor telemetry",
+        licence: "GPL-3.0 (HaGeZi), CC-BY-3.0 (AdAway)",
+        source: "hagezi/dns-blocklists native.* lists and AdAway/adaway.github.io hosts.txt, curated (lists/SOURCES.md)",
+        text: DEFAULT_LIST,
+    },
+    BuiltinList {
+        name: ADAWAY_LIST_NAME,
+        title: "Ads & trackers — AdAway",
+        licence: "CC-BY-3.0",
+        source: "AdAway/adaway.github.io hosts.txt @7b5368f (2023-04-29)",
+        text: ADAWAY_LIST,
+    },
+    BuiltinList {
+        name: ENCRYPTED_DNS_LIST_NAME,
+        title: "Encrypted DNS (DoH) endpoints",
+        licence: "GPL-3.0",
+        source: "hagezi/dns-blocklists domains/doh.txt @005e5ae8 (v2024.0714.2238.12)",
+        text: ENCRYPTED_DNS_LIST,
+    },
+];
+
+/// The built-in list loaded under `name`, if any.
+pub fn builtin_list(name: &str) -> Option<&'static BuiltinList> {
+    BUILTIN_LISTS.iter().find(|list| list.name == name)
+}
 
 /// Which list matched: an index into the lists in load order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,6 +330,13 @@ impl RuleSetBuilder {
     /// Loads the built-in list of vendor telemetry hosts as [`DEFAULT_LIST_NAME`].
     pub fn add_default_list(&mut self) -> ListReport {
         self.add_list(DEFAULT_LIST_NAME, ListKind::Block, DEFAULT_LIST.as_bytes())
+    }
+
+    /// Loads AdAway's hosts file as [`ADAWAY_LIST_NAME`]. Load it after the
+    /// vendor list and before the user's lists: a name several lists hold
+    /// is named by the first one loaded.
+    pub fn add_adaway_list(&mut self) -> ListReport {
+        self.add_list(ADAWAY_LIST_NAME, ListKind::Block, ADAWAY_LIST.as_bytes())
     }
 
     /// Loads the built-in list of encrypted-DNS endpoints as
@@ -897,5 +969,78 @@ mod tests {
         let mut builder = RuleSetBuilder::new();
         builder.add_default_list();
         assert_eq!(builder.build().check("dns.google"), Verdict::Unlisted);
+    }
+
+    #[test]
+    fn adaways_list_is_the_upstream_file_whole_and_names_itself() {
+        // Below Hush's header, AdAway's file byte for byte (its length in
+        // shared/testdata), AdAway's own licence header included.
+        let (_, upstream) = ADAWAY_LIST
+            .split_once("# ---")
+            .and_then(|(head, rest)| Some((head, rest.split_once('\n')?.1)))
+            .expect("Hush's header ends at a dashed line");
+        assert_eq!(upstream.len(), 243_454);
+        assert!(upstream.starts_with("# AdAway default blocklist\n"));
+        assert!(upstream
+            .contains("# CC Attribution 3.0 (http://creativecommons.org/licenses/by/3.0/)\n"));
+        let mut builder = RuleSetBuilder::new();
+        let vendor = builder.add_default_list();
+        let report = builder.add_adaway_list();
+        assert_eq!(report.name, ADAWAY_LIST_NAME);
+        // 6,541 hosts lines, one of them `127.0.0.1 localhost`, and `::1
+        // localhost`: the two local names are skipped, nothing rejected.
+        assert_eq!(report.entries, 6_540, "{report}");
+        assert_eq!(report.ignored, 2, "{report}");
+        assert_eq!(report.rejected_count, 0, "{report}");
+        assert_eq!(report.duplicates, 0, "{report}");
+        let rules = builder.build();
+        assert_eq!(rules.list_name(ListId(1)), "hush-adaway");
+        for name in [
+            "googleads.g.doubleclick.net",
+            "analytics.163.com",
+            "deeper.sync.1rx.io",
+        ] {
+            assert_eq!(rules.check(name), Verdict::Blocked(ListId(1)), "{name}");
+        }
+        // A vendor name AdAway also holds is named by the vendor list,
+        // loaded first.
+        assert_eq!(
+            rules.check("sa.api.intl.miui.com"),
+            Verdict::Blocked(ListId(0))
+        );
+        assert!(vendor.entries > 1000);
+        let mut vendor_only = RuleSetBuilder::new();
+        vendor_only.add_default_list();
+        let (both, alone) = (rules.heap_bytes(), vendor_only.build().heap_bytes());
+        eprintln!("match tables: vendor list {alone} B, with AdAway's {both} B");
+        assert!(both - alone < 6_540 * 16, "{both} - {alone}");
+        for name in ["f-droid.org", "www.wikipedia.org", "localhost"] {
+            assert_eq!(rules.check(name), Verdict::Unlisted, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_catalogue_counts_each_list_with_the_parser_and_each_loads_clean() {
+        let names: Vec<_> = BUILTIN_LISTS.iter().map(|l| l.name).collect();
+        assert_eq!(names, ["hush-default", "hush-adaway", "hush-doh"]);
+        for list in &BUILTIN_LISTS {
+            let report = list.report();
+            assert_eq!(report.name, list.name);
+            assert_eq!(report.rejected_count, 0, "{report}");
+            assert_eq!(report.duplicates, 0, "{report}");
+            assert!(report.entries > 0, "{report}");
+            assert!(!list.title.is_empty() && !list.licence.is_empty() && !list.source.is_empty());
+            assert_eq!(builtin_list(list.name), Some(list));
+        }
+        // The counts are the parser's: the same as loading each the usual way.
+        let mut builder = RuleSetBuilder::new();
+        assert_eq!(builder.add_default_list(), BUILTIN_LISTS[0].report());
+        assert_eq!(builder.add_adaway_list().entries, 6_540);
+        assert_eq!(builder.add_encrypted_dns_list().entries, 1_216);
+        assert_eq!(BUILTIN_LISTS[1].report().entries, 6_540);
+        assert_eq!(BUILTIN_LISTS[2].report().entries, 1_216);
+        assert!(BUILTIN_LISTS[1].licence.contains("CC-BY-3.0"));
+        assert!(BUILTIN_LISTS[2].licence.contains("GPL-3.0"));
+        assert_eq!(builtin_list("nope"), None);
     }
 }

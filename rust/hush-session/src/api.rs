@@ -135,6 +135,10 @@ struct StartJson {
     /// Remove `ech` from HTTPS/SVCB answers.
     #[serde(default = "yes")]
     strip_ech: bool,
+    /// The built-in AdAway list (`hush-adaway`); off unless sent true, as
+    /// in [`SessionConfig::new`].
+    #[serde(default)]
+    adaway_list: bool,
 }
 
 fn yes() -> bool {
@@ -189,6 +193,7 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
     config.with_encrypted_dns_list = start.encrypted_dns_list;
     config.allow_encrypted_dns = start.allow_encrypted_dns;
     config.strip_ech = start.strip_ech;
+    config.with_adaway_list = start.adaway_list;
     config.follow_stored_rules = false;
     Ok(config)
 }
@@ -236,6 +241,42 @@ impl<'a> ListLoadJson<'a> {
                 .collect(),
         }
     }
+}
+
+/// The lists built into Hush, in load order: `[{"name", "title",
+/// "licence", "source", "entries", "rejected"}]`, the counts the parser's
+/// (each list is parsed once, the first time this is asked).
+pub fn builtin_lists_json() -> String {
+    #[derive(Serialize)]
+    struct BuiltinJson {
+        name: &'static str,
+        title: &'static str,
+        licence: &'static str,
+        source: &'static str,
+        entries: usize,
+        rejected: usize,
+    }
+    static CATALOGUE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CATALOGUE
+        .get_or_init(|| {
+            to_json(
+                &hush_rules::BUILTIN_LISTS
+                    .iter()
+                    .map(|list| {
+                        let report = list.report();
+                        BuiltinJson {
+                            name: list.name,
+                            title: list.title,
+                            licence: list.licence,
+                            source: list.source,
+                            entries: report.entries,
+                            rejected: report.rejected_count,
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .clone()
 }
 
 /// Most bytes of a list file [`check_list`] reads: beyond it, the file is

@@ -103,6 +103,12 @@ pub struct SessionConfig {
     pub with_encrypted_dns_list: bool,
     /// Let apps reach DNS over TLS or QUIC (port 853); refused by default.
     pub allow_encrypted_dns: bool,
+    /// The built-in AdAway list (`hush-adaway`, ads and trackers in
+    /// general), loaded after the vendor list. Off unless asked for: its
+    /// 6,540 names block more than a firewall started with no options
+    /// should (the Android app asks for it by default; `hush run` on
+    /// `--adaway-list`).
+    pub with_adaway_list: bool,
     /// Remove the `ech` parameter from HTTPS/SVCB answers, so that clients
     /// send a server name Hush can read.
     pub strip_ech: bool,
@@ -123,6 +129,7 @@ impl SessionConfig {
             own_addresses: Vec::new(),
             with_encrypted_dns_list: true,
             allow_encrypted_dns: false,
+            with_adaway_list: false,
             strip_ech: true,
         }
     }
@@ -802,6 +809,9 @@ fn load_lists(config: &SessionConfig) -> Result<(RuleSet, Vec<ListLoad>), Sessio
     };
     if config.with_default_list {
         note(builder.add_default_list(), "built-in".into());
+    }
+    if config.with_adaway_list {
+        note(builder.add_adaway_list(), "built-in".into());
     }
     for list in &config.lists {
         let text = read_list(&list.path)?;

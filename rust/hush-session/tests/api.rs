@@ -86,7 +86,7 @@ fn a_session_configuration_is_read_strictly() {
         r#"{"databasePath": "/data/hush.db", "upstreamDns": "[2620:fe::fe]:53", "mtu": 1400,
             "network": "wifi", "blockLists": ["/data/lists/extra.txt"], "blockAnswer": "zero",
             "ownAddresses": ["10.111.222.2", "fd00:111:222::2"], "encryptedDnsList": false,
-            "allowEncryptedDns": true, "stripEch": false}"#,
+            "allowEncryptedDns": true, "stripEch": false, "adawayList": true}"#,
     )
     .unwrap();
     assert_eq!(
@@ -103,12 +103,15 @@ fn a_session_configuration_is_read_strictly() {
     let own: Vec<String> = config.own_addresses.iter().map(|a| a.to_string()).collect();
     assert_eq!(own, ["10.111.222.2", "fd00:111:222::2"]);
     assert!(!config.with_encrypted_dns_list && config.allow_encrypted_dns && !config.strip_ech);
+    assert!(config.with_adaway_list);
 
     let minimal =
         api::session_config(r#"{"databasePath": "/d/h.db", "upstreamDns": "9.9.9.9:53"}"#).unwrap();
     assert_eq!(minimal.network, Network::Any);
     assert_eq!(minimal.block_mode, hush_dns::BlockMode::NxDomain);
     assert!(minimal.with_encrypted_dns_list && !minimal.allow_encrypted_dns && minimal.strip_ech);
+    // AdAway only when sent: the platform decides (the app's setting).
+    assert!(!minimal.with_adaway_list && minimal.with_default_list);
 
     for (json, says) in [
         ("{", "malformed session configuration"),
@@ -140,10 +143,36 @@ fn a_session_configuration_is_read_strictly() {
             r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "mtu": -1}"#,
             "malformed",
         ),
+        (
+            r#"{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "adawayList": "yes"}"#,
+            "malformed",
+        ),
     ] {
         let message = invalid_message(api::session_config(json));
         assert!(message.contains(says), "{json}: {message}");
     }
+}
+
+#[test]
+fn the_built_in_catalogue_names_each_list_with_its_licence_and_the_parsers_count() {
+    let catalogue = parse(&api::builtin_lists_json());
+    let lists = catalogue.as_array().unwrap();
+    let names: Vec<&str> = lists.iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["hush-default", "hush-adaway", "hush-doh"]);
+    for list in lists {
+        assert_eq!(list["rejected"], 0, "{list}");
+        for key in ["title", "licence", "source"] {
+            assert!(!list[key].as_str().unwrap().is_empty(), "{list}");
+        }
+        let name = list["name"].as_str().unwrap();
+        let parsed = hush_rules::builtin_list(name).unwrap().report().entries;
+        assert_eq!(list["entries"], parsed, "{list}");
+    }
+    assert_eq!(lists[1]["entries"], 6_540);
+    assert_eq!(lists[1]["licence"], "CC-BY-3.0");
+    assert_eq!(lists[2]["entries"], 1_216);
+    // Asked again: the same answer, not parsed again.
+    assert_eq!(api::builtin_lists_json(), api::builtin_lists_json());
 }
 
 #[test]

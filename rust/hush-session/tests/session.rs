@@ -545,3 +545,75 @@ fn a_query_waiting_when_the_network_changes_is_sent_again_at_once() {
     session.stop().unwrap();
     resolver.join().unwrap();
 }
+
+#[test]
+fn the_adaway_list_when_asked_for_blocks_its_names_and_the_event_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    let (upstream, resolver) = resolver(1);
+    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
+    app_end
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut config = SessionConfig::new(upstream);
+    config.database = Some(db.clone());
+    // Off unless asked for: a session started with no options leaves it out.
+    assert!(!config.with_adaway_list);
+    let session = Session::start(
+        OwnedFd::from(engine_end),
+        config.clone(),
+        Arc::new(NoProtection),
+        Arc::new(FakeOwners::default()),
+    )
+    .unwrap();
+    let names = |loads: Vec<hush_session::ListLoad>| -> Vec<String> {
+        loads.into_iter().map(|l| l.name).collect()
+    };
+    assert_eq!(names(session.list_loads()), ["hush-default", "hush-doh"]);
+    app_end.send(&query("analytics.163.com.", 1)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NoError
+    );
+
+    // Turned on (as the app does at its next start or reload): after the
+    // vendor list, before the user's lists and the encrypted-DNS list.
+    config.with_adaway_list = true;
+    let loads = session.reload_lists(&config).unwrap();
+    assert_eq!(
+        names(loads.clone()),
+        ["hush-default", "hush-adaway", "hush-doh"]
+    );
+    assert_eq!((loads[1].entries, loads[1].rejected), (6_540, 0));
+    assert_eq!(loads[1].origin, "built-in");
+    app_end.send(&query("analytics.163.com.", 2)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NXDomain
+    );
+    // A name both lists hold is named as the vendor's.
+    app_end.send(&query("sa.api.intl.miui.com.", 3)).unwrap();
+    assert_eq!(
+        answer(&app_end).metadata.response_code,
+        ResponseCode::NXDomain
+    );
+    session.stop().unwrap();
+    resolver.join().unwrap();
+    let connection = hush_store::open(&db).unwrap();
+    let events: Vec<(String, String, String)> = hush_store::events(&connection)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.host, e.action, e.reason))
+        .collect();
+    let event = |host: &str, action: &str, reason: &str| {
+        (host.to_string(), action.to_string(), reason.to_string())
+    };
+    assert_eq!(
+        events,
+        [
+            event("analytics.163.com", "allowed", "unlisted"),
+            event("analytics.163.com", "blocked", "list:hush-adaway"),
+            event("sa.api.intl.miui.com", "blocked", "list:hush-default"),
+        ]
+    );
+}
