@@ -92,6 +92,53 @@ fn rules_are_stored_listed_and_removed() {
 }
 
 #[test]
+fn resolved_only_is_stored_per_app_and_as_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(dir.path());
+    for args in [
+        ["rule", "resolved-only", "all", "on", "--db", &db],
+        ["rule", "resolved-only", "10123", "off", "--db", &db],
+        ["rule", "resolved-only", "10124", "on", "--db", &db],
+        ["rule", "resolved-only", "10124", "default", "--db", &db],
+    ] {
+        let output = hush(&args);
+        assert!(output.status.success(), "{args:?}: {:?}", text(&output));
+    }
+    let (listed, _) = text(&hush(&["rule", "list", "--db", &db]));
+    assert_eq!(
+        listed,
+        "resolved only, for apps without their own choice: on\n\
+         app 10123: resolved only off\n"
+    );
+    let mut connection = hush_store::open(Path::new(&db)).unwrap();
+    let policy = hush_store::rules::app_policy(&mut connection).unwrap();
+    assert!(!policy.resolved_only(Some(10_123)));
+    assert!(policy.resolved_only(Some(10_124)));
+    for (args, expected) in [
+        (
+            ["rule", "resolved-only", "all", "default", "--db", &db],
+            "give on or off",
+        ),
+        (
+            ["rule", "resolved-only", "10123", "maybe", "--db", &db],
+            "unknown setting",
+        ),
+        (
+            ["rule", "resolved-only", "everyone", "on", "--db", &db],
+            "neither a uid nor `all`",
+        ),
+    ] {
+        let output = hush(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&output).1.contains(expected),
+            "{args:?}: {:?}",
+            text(&output)
+        );
+    }
+}
+
+#[test]
 fn bad_rules_get_clear_errors_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_db(dir.path());

@@ -220,3 +220,76 @@ fn the_same_name_is_blocked_for_one_app_and_allowed_for_the_other() {
         "{lists:?}"
     );
 }
+
+/// Issue 13: "only addresses Hush resolved", switched on for one app while
+/// Hush runs. Its connection to a hard-coded address (no lookup through
+/// Hush) is refused within 1 s of `hush rule resolved-only`; after a
+/// lookup through Hush the same address is reached; the other app is not
+/// touched.
+#[test]
+fn resolved_only_refuses_hard_coded_addresses_once_switched_on() {
+    require_root();
+    let mut lab = Lab::create(&records()).expect("failed to build the lab");
+    lab.start_web().expect("failed to start nginx");
+    let db = lab.workdir().join("hush.db");
+    hush_store::open(&db).unwrap();
+    let db_arg = db.to_string_lossy().into_owned();
+    let hush = Hush::start(
+        &lab,
+        &format!("{}:53", lab::RESOLVER_V4),
+        &["--db", &db_arg],
+    );
+    let hard_coded = format!("http://{SHARED_V4}/");
+    let fetch = |uid: u32| {
+        let output = run_as(&lab, uid, "curl", &["-sS", "--max-time", "5", &hard_coded]);
+        output.status.success() && output.stdout == b"hush lab\n"
+    };
+    assert!(
+        fetch(SHOPPING),
+        "a hard-coded address is reached while the option is off"
+    );
+
+    hush_rule(&[
+        "resolved-only",
+        &SHOPPING.to_string(),
+        "on",
+        "--db",
+        &db_arg,
+    ]);
+    let changed_at = Instant::now();
+    let took = loop {
+        if !fetch(SHOPPING) {
+            break changed_at.elapsed();
+        }
+        assert!(
+            changed_at.elapsed() < Duration::from_secs(5),
+            "resolved-only never took effect"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(took < Duration::from_secs(1), "the option took {took:?}");
+    assert!(fetch(BANKING), "the other app lost its hard-coded address");
+    // Once Hush has resolved the name for it, the address is the app's.
+    assert_eq!(dig_as(&lab, SHOPPING), SHARED_V4);
+    assert!(
+        fetch(SHOPPING),
+        "the address Hush resolved for the app is refused"
+    );
+
+    hush.stop();
+    let connection = hush_store::open(&db).unwrap();
+    let events = hush_store::events(&connection).unwrap();
+    assert!(
+        events.iter().any(|e| e.uid == Some(SHOPPING)
+            && e.protocol == "tcp"
+            && e.action == "blocked"
+            && e.reason == "not-resolved"),
+        "{events:#?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.uid == Some(BANKING) && e.reason == "not-resolved"),
+        "{events:#?}"
+    );
+}

@@ -36,6 +36,16 @@ pub enum RuleCommand {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Let an app (or, with `all`, every app without a choice of its own)
+    /// reach only addresses that a DNS answer through Hush gave it.
+    ResolvedOnly {
+        /// A uid, or `all` for the default.
+        who: String,
+        /// on or off; `default` removes an app's own choice.
+        setting: String,
+        #[arg(long)]
+        db: PathBuf,
+    },
     /// Show every stored rule.
     List {
         #[arg(long)]
@@ -191,12 +201,64 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
                 .map_err(text)?;
             println!("apps that cannot be told: {mode}");
         }
+        RuleCommand::ResolvedOnly { who, setting, db } => {
+            let on = match setting.as_str() {
+                "on" => Some(true),
+                "off" => Some(false),
+                "default" => None,
+                other => {
+                    return Err(format!(
+                        "unknown setting {other:?} (expected on, off, or default for an app)"
+                    ))
+                }
+            };
+            if who == "all" {
+                let on = on.ok_or("`all` is the default itself: give on or off")?;
+                let connection = open_existing(&db)?;
+                rules::set_resolved_only_default(&connection, on).map_err(text)?;
+                println!(
+                    "resolved only, for apps without their own choice: {}",
+                    on_off(on)
+                );
+                return Ok(());
+            }
+            let uid: u32 = who
+                .parse()
+                .map_err(|_| format!("{who:?} is neither a uid nor `all`"))?;
+            check_uid(uid)?;
+            let connection = open_existing(&db)?;
+            match on {
+                Some(on) => {
+                    warn_if_unknown(&connection, uid);
+                    rules::set_resolved_only(&connection, uid, None, on).map_err(text)?;
+                    println!("app {uid}: resolved only {}", on_off(on));
+                }
+                None => {
+                    let removed = rules::clear_resolved_only(&connection, uid).map_err(text)?;
+                    println!(
+                        "app {uid}: resolved only {}",
+                        if removed {
+                            "follows the default"
+                        } else {
+                            "had no choice of its own"
+                        }
+                    );
+                }
+            }
+        }
         RuleCommand::List { db } => {
             let connection = open_existing(&db)?;
             if let Some(mode) =
                 rules::setting(&connection, rules::UNKNOWN_OWNER_MODE).map_err(text)?
             {
                 println!("apps that cannot be told: {mode}");
+            }
+            let resolved_only = rules::resolved_only(&connection).map_err(text)?;
+            if resolved_only.default {
+                println!("resolved only, for apps without their own choice: on");
+            }
+            for (uid, on) in resolved_only.apps {
+                println!("app {uid}: resolved only {}", on_off(on));
             }
             for (uid, network, mode) in rules::app_modes(&connection).map_err(text)? {
                 println!("app {uid} on {network}: {mode}");
@@ -240,6 +302,14 @@ fn warn_if_unknown(connection: &hush_store::Connection, uid: u32) {
             "hush: note: no app or user with uid {uid} is known yet; the rule is kept and \
              applies once one appears"
         );
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
     }
 }
 

@@ -257,6 +257,15 @@ const MIGRATIONS: &[&str] = &[
                sum(count), min(first_ms), max(last_ms)
         FROM hourly GROUP BY 1, 2, 3, 4, 5;
     CREATE INDEX host_daily_uid ON host_daily(uid, day);",
+    // 6: apps' own "only addresses Hush resolved" choices (issue 13), over
+    // the default kept in `settings` ([`rules::RESOLVED_ONLY_DEFAULT`]).
+    // Like `app_rules`, a choice remembers the package it was made for.
+    "CREATE TABLE app_options (
+        uid INTEGER PRIMARY KEY,
+        resolved_only INTEGER NOT NULL CHECK (resolved_only IN (0, 1)),
+        package TEXT CHECK (package != ''),
+        updated_ms INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this Hush writes (`PRAGMA user_version`).

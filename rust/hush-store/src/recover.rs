@@ -42,8 +42,8 @@ pub struct Recovery {
     /// had them, are beside it under this name plus the same suffix.
     pub kept_aside: PathBuf,
     /// Rows copied into the new database from the old one's rules tables:
-    /// `app_rules`, `domain_rules`, `settings`, `list_sources`, `apps` and
-    /// `app_packages`.
+    /// `app_rules`, `domain_rules`, `app_options`, `settings`, `list_sources`,
+    /// `apps` and `app_packages`.
     pub rules_restored: usize,
     /// Why the old file was not usable, for the user.
     pub reason: String,
@@ -268,6 +268,11 @@ const RULES_TABLES: &[RulesTable] = &[
         added: &["package"],
     },
     RulesTable {
+        name: "app_options",
+        columns: &["uid", "resolved_only", "package", "updated_ms"],
+        added: &[],
+    },
+    RulesTable {
         name: "list_sources",
         columns: &["name", "origin", "enabled", "entries", "updated_ms"],
         added: &[],
@@ -362,6 +367,9 @@ fn plausible(table: &str, row: &[Value]) -> bool {
                 && text(action)
                 && integer(created)
                 && package(made_for)
+        }
+        ("app_options", [id, on, made_for, updated]) => {
+            uid(id) && flag(on) && package(made_for) && integer(updated)
         }
         ("list_sources", [name, origin, enabled, entries, updated]) => {
             text(name)

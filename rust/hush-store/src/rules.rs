@@ -142,6 +142,71 @@ fn checked_package(package: &str) -> Result<&str, StoreError> {
     Ok(package)
 }
 
+/// The setting holding "only addresses Hush resolved" for apps without a
+/// choice of their own (and flows whose owner is unknown): `on` or `off`.
+pub const RESOLVED_ONLY_DEFAULT: &str = "resolved_only_default";
+
+/// Sets whether `uid` may reach only addresses that a DNS answer through
+/// Hush gave it, over the default; with `package`, the choice goes when
+/// that package leaves the UID ([`forget_app`], [`reconcile_apps`]).
+pub fn set_resolved_only(
+    connection: &Connection,
+    uid: u32,
+    package: Option<&str>,
+    on: bool,
+) -> Result<(), StoreError> {
+    let package = package.map(checked_package).transpose()?;
+    connection.execute(
+        "INSERT INTO app_options (uid, resolved_only, package, updated_ms)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (uid) DO UPDATE SET resolved_only = excluded.resolved_only,
+             package = excluded.package, updated_ms = excluded.updated_ms",
+        params![uid, on, package, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Removes `uid`'s own "resolved only" choice, so the default applies;
+/// returns whether it had one.
+pub fn clear_resolved_only(connection: &Connection, uid: u32) -> Result<bool, StoreError> {
+    Ok(connection.execute("DELETE FROM app_options WHERE uid = ?1", params![uid])? > 0)
+}
+
+/// Sets "resolved only" for apps without a choice of their own.
+pub fn set_resolved_only_default(connection: &Connection, on: bool) -> Result<(), StoreError> {
+    set_setting(
+        connection,
+        RESOLVED_ONLY_DEFAULT,
+        if on { "on" } else { "off" },
+    )
+}
+
+/// The apps' own "resolved only" choices, by UID, and the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolvedOnly {
+    pub default: bool,
+    pub apps: Vec<(u32, bool)>,
+}
+
+/// What [`set_resolved_only`] and [`set_resolved_only_default`] stored.
+pub fn resolved_only(connection: &Connection) -> Result<ResolvedOnly, StoreError> {
+    let default = match setting(connection, RESOLVED_ONLY_DEFAULT)?.as_deref() {
+        None | Some("off") => false,
+        Some("on") => true,
+        Some(other) => {
+            return Err(StoreError::InvalidRule(format!(
+                "{RESOLVED_ONLY_DEFAULT} is {other:?}, neither \"on\" nor \"off\""
+            )))
+        }
+    };
+    let mut statement =
+        connection.prepare("SELECT uid, resolved_only FROM app_options ORDER BY uid")?;
+    let apps = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(ResolvedOnly { default, apps })
+}
+
 /// Removes an app's mode on a network; returns whether there was one.
 pub fn clear_app_mode(
     connection: &Connection,
@@ -357,7 +422,7 @@ pub fn forget_app(
     let package = package.map(checked_package).transpose()?;
     let transaction = connection.unchecked_transaction()?;
     let mut removed = 0;
-    for table in ["app_rules", "domain_rules"] {
+    for table in ["app_rules", "domain_rules", "app_options"] {
         removed += transaction.execute(
             &format!("DELETE FROM {table} WHERE uid = ?1 AND (?2 IS NULL OR package = ?2)"),
             params![uid, package],
@@ -390,7 +455,11 @@ pub fn reconcile_apps(
     }
     let transaction = connection.unchecked_transaction()?;
     let mut removed = 0;
-    for (table, key) in [("app_rules", "network"), ("domain_rules", "id")] {
+    for (table, key) in [
+        ("app_rules", "network"),
+        ("domain_rules", "id"),
+        ("app_options", "uid"),
+    ] {
         let stale: Vec<(u32, rusqlite::types::Value)> = {
             let mut statement = transaction.prepare(&format!(
                 "SELECT uid, package, {key} FROM {table} WHERE package IS NOT NULL"
@@ -597,6 +666,11 @@ pub fn app_policy(connection: &mut Connection) -> Result<AppPolicy, StoreError> 
     }
     if let Some(mode) = setting(&transaction, UNKNOWN_OWNER_MODE)? {
         policy.set_unknown_owner_mode(parse(&mode)?);
+    }
+    let resolved_only = resolved_only(&transaction)?;
+    policy.set_resolved_only_default(resolved_only.default);
+    for (uid, on) in resolved_only.apps {
+        policy.set_resolved_only(uid, on);
     }
     transaction.commit()?;
     Ok(policy)

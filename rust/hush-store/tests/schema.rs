@@ -927,3 +927,59 @@ fn domain_rules_are_found_by_part_of_their_domain() {
         Err(StoreError::InvalidArgument(why)) if why.contains("at most 1000 rules, not 1001")
     ));
 }
+
+#[test]
+fn resolved_only_choices_reach_the_policy_and_leave_with_their_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut connection = hush_store::open(&dir.path().join("hush.db")).unwrap();
+    assert_eq!(
+        rules::resolved_only(&connection).unwrap(),
+        rules::ResolvedOnly::default()
+    );
+    let policy = rules::app_policy(&mut connection).unwrap();
+    assert!(!policy.resolved_only(Some(10_001)) && !policy.resolved_only(None));
+
+    rules::set_resolved_only(&connection, 10_001, Some("org.a"), true).unwrap();
+    rules::set_resolved_only(&connection, 10_002, None, false).unwrap();
+    rules::set_resolved_only_default(&connection, true).unwrap();
+    let policy = rules::app_policy(&mut connection).unwrap();
+    assert!(policy.resolved_only(Some(10_001)));
+    assert!(
+        !policy.resolved_only(Some(10_002)),
+        "its own choice beats the default"
+    );
+    assert!(policy.resolved_only(Some(10_003)) && policy.resolved_only(None));
+
+    // Set again: replaced, not added.
+    rules::set_resolved_only(&connection, 10_001, Some("org.a"), false).unwrap();
+    assert_eq!(
+        rules::resolved_only(&connection).unwrap().apps,
+        [(10_001, false), (10_002, false)]
+    );
+    assert!(rules::clear_resolved_only(&connection, 10_002).unwrap());
+    assert!(!rules::clear_resolved_only(&connection, 10_002).unwrap());
+    assert!(rules::app_policy(&mut connection)
+        .unwrap()
+        .resolved_only(Some(10_002)));
+
+    // The package leaves its UID, or the UID is no longer that package's.
+    rules::set_resolved_only(&connection, 10_001, Some("org.a"), true).unwrap();
+    rules::set_resolved_only(&connection, 10_004, Some("org.d"), true).unwrap();
+    rules::set_resolved_only(&connection, 10_005, None, true).unwrap();
+    assert_eq!(
+        rules::forget_app(&connection, 10_001, Some("org.a")).unwrap(),
+        1
+    );
+    let installed = vec![(10_004, "org.other".to_string())];
+    assert_eq!(rules::reconcile_apps(&connection, &installed).unwrap(), 1);
+    assert_eq!(
+        rules::resolved_only(&connection).unwrap().apps,
+        [(10_005, true)]
+    );
+
+    rules::set_setting(&connection, rules::RESOLVED_ONLY_DEFAULT, "maybe").unwrap();
+    assert!(
+        rules::app_policy(&mut connection).is_err(),
+        "an unknown word is an error"
+    );
+}
