@@ -464,3 +464,88 @@ pub extern "system" fn gaps<'local>(
         Ok(api::gaps(&database, bound(since_ms), limit(count)?)?)
     })
 }
+
+/// `setAppModeForPackage(database, uid, packageName, network, mode)`: the
+/// mode goes with the app when the package leaves the UID.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_app_mode_for_package<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    package: JString<'local>,
+    network: JString<'local>,
+    mode: JString<'local>,
+) {
+    entry(env, |env| {
+        let (database, package, network, mode) = (
+            path(env, &database)?,
+            arg_string(env, &package)?,
+            arg_string(env, &network)?,
+            arg_string(env, &mode)?,
+        );
+        Ok(api::set_app_mode_for_package(
+            &database,
+            uid.into(),
+            &package,
+            &network,
+            &mode,
+        )?)
+    })
+}
+
+/// `forgetApp(database, uid, packageName): Long`: the rules that went. An
+/// empty `packageName` means no package is left on the UID: all its rules go.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn forget_app<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    package: JString<'local>,
+) -> jlong {
+    entry(env, |env| {
+        let (database, package) = (path(env, &database)?, arg_string(env, &package)?);
+        let package = Some(package.as_str()).filter(|p| !p.is_empty());
+        Ok(api::forget_app(&database, uid.into(), package)? as jlong)
+    })
+}
+
+/// `reconcileApps(database, installedJson): Long`: the rules that went;
+/// an empty list is refused with `IllegalArgumentException`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn reconcile_apps<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    installed: JString<'local>,
+) -> jlong {
+    entry(env, |env| {
+        let (database, installed) = (path(env, &database)?, arg_string(env, &installed)?);
+        Ok(api::reconcile_apps(&database, &installed)? as jlong)
+    })
+}
+
+/// `setApps(database, appsJson): Long`: the apps recorded.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_apps<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    apps: JString<'local>,
+) -> jlong {
+    entry(env, |env| {
+        let (database, apps) = (path(env, &database)?, arg_string(env, &apps)?);
+        Ok(api::set_apps(&database, &apps)? as jlong)
+    })
+}
+
+/// `apps(database): String`: the apps recorded, JSON.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn apps<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| Ok(api::apps(&path(env, &database)?)?))
+}

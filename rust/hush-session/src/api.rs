@@ -1022,3 +1022,100 @@ pub fn record_events_for_test(database: &Path, events_json: &str) -> Result<u64,
     writer.finish()?;
     Ok(events.len() as u64)
 }
+
+// ---- apps as the platform reports them (installs, removals) ----
+
+/// Sets the mode of the app `package` at `uid` (≥ 0) on `network`: the
+/// rule goes when that package leaves the UID ([`forget_app`],
+/// [`reconcile_apps`]), so a later owner of the UID never inherits it.
+pub fn set_app_mode_for_package(
+    database: &Path,
+    uid: i64,
+    package: &str,
+    network: &str,
+    mode: &str,
+) -> Result<(), ApiError> {
+    let (uid, network, mode) = (
+        some_uid(uid)?,
+        word::<Network>(network)?,
+        word::<AppMode>(mode)?,
+    );
+    rules::set_app_mode_for_package(&open(database)?, uid, package, network, mode)?;
+    Ok(())
+}
+
+/// An app left `uid` (≥ 0): with `package`, the rules made for that
+/// package go (others sharing the UID keep theirs); with `None`, no package
+/// is left on the UID and every rule of the UID goes. Returns how many
+/// rules went.
+pub fn forget_app(database: &Path, uid: i64, package: Option<&str>) -> Result<u64, ApiError> {
+    let uid = some_uid(uid)?;
+    Ok(rules::forget_app(&open(database)?, uid, package)? as u64)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct InstalledJson {
+    uid: i64,
+    package: String,
+}
+
+/// Drops the rules made for apps no longer where they were, against
+/// `installed_json`, every installed app: `[{"uid", "package"}]`, a UID
+/// once per package. An empty list is refused (nothing is dropped): a
+/// platform that reports no apps is not to be believed. Returns how many
+/// rules went.
+pub fn reconcile_apps(database: &Path, installed_json: &str) -> Result<u64, ApiError> {
+    let installed: Vec<InstalledJson> = from_json("installed apps", installed_json)?;
+    let installed = installed
+        .into_iter()
+        .map(|app| Ok((some_uid(app.uid)?, app.package)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(rules::reconcile_apps(&open(database)?, &installed)? as u64)
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AppJson {
+    uid: i64,
+    label: String,
+    packages: Vec<String>,
+    system: bool,
+}
+
+/// Records what the platform says about apps, `[{"uid", "label",
+/// "packages": [...], "system"}]`, one entry per UID (its packages replace
+/// those stored). The input is checked whole first (JSON, UIDs); each app
+/// is then its own transaction, so a package the store refuses stops there
+/// with the error, the apps before it recorded (this table only names
+/// apps; no rule depends on it). Returns how many were recorded.
+pub fn set_apps(database: &Path, apps_json: &str) -> Result<u64, ApiError> {
+    let apps: Vec<AppJson> = from_json("apps", apps_json)?;
+    let mut uids = Vec::with_capacity(apps.len());
+    for app in &apps {
+        uids.push(some_uid(app.uid)?);
+    }
+    let connection = open(database)?;
+    for (app, uid) in apps.iter().zip(uids) {
+        let packages: Vec<&str> = app.packages.iter().map(String::as_str).collect();
+        rules::set_app(&connection, uid, &app.label, &packages, app.system)?;
+    }
+    Ok(apps.len() as u64)
+}
+
+/// Every app recorded ([`set_apps`]), by UID: `[{"uid", "label",
+/// "packages": [...], "system"}]`.
+pub fn apps(database: &Path) -> Result<String, ApiError> {
+    let apps = rules::apps(&open(database)?)?;
+    Ok(to_json(
+        &apps
+            .into_iter()
+            .map(|app| AppJson {
+                uid: app.uid.into(),
+                label: app.label,
+                packages: app.packages,
+                system: app.is_system,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}

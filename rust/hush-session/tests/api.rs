@@ -734,3 +734,89 @@ fn rules_for_an_app_remember_its_package_and_are_found_by_part_of_their_domain()
         4
     );
 }
+
+#[test]
+fn installs_and_removals_keep_rules_with_their_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+
+    api::set_app_mode_for_package(&db, GAME.into(), "com.example.game", "any", "block-all")
+        .unwrap();
+    api::set_app_mode_for_package(&db, 1000, "com.android.phone", "wifi", "allow-all").unwrap();
+    api::set_app_mode_for_package(&db, 1000, "com.android.settings", "mobile", "block-all")
+        .unwrap();
+    api::add_domain_rule(&db, -1, "tracker.example.com", "block").unwrap();
+    assert_eq!(
+        parse(&api::app_modes(&db).unwrap())
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A package leaves a shared UID: only its rules go.
+    assert_eq!(
+        api::forget_app(&db, 1000, Some("com.android.phone")).unwrap(),
+        1
+    );
+    // The UID itself is gone: all its rules.
+    assert_eq!(api::forget_app(&db, GAME.into(), None).unwrap(), 1);
+    assert_eq!(
+        parse(&api::app_modes(&db).unwrap()),
+        json!([{"uid": 1000, "network": "mobile", "mode": "block-all"}])
+    );
+    assert_eq!(
+        parse(&api::domain_rules(&db).unwrap())
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // At start: the installed apps decide; an empty list is refused and drops nothing.
+    assert!(invalid_message(api::reconcile_apps(&db, "[]")).contains("empty"));
+    assert!(invalid_message(api::reconcile_apps(&db, r#"[{"uid": 1000}]"#)).contains("package"));
+    assert_eq!(
+        api::reconcile_apps(&db, r#"[{"uid": 1000, "package": "com.android.phone"}]"#).unwrap(),
+        1
+    );
+    assert_eq!(parse(&api::app_modes(&db).unwrap()), json!([]));
+
+    // Bad input is the caller's, with the store's words.
+    assert!(invalid_message(api::set_app_mode_for_package(
+        &db,
+        GAME.into(),
+        "not a package",
+        "any",
+        "allow-all"
+    ))
+    .contains("package"));
+    assert!(invalid_message(api::set_app_mode_for_package(
+        &db,
+        -1,
+        "com.example.game",
+        "any",
+        "allow-all"
+    ))
+    .contains("not an app's uid"));
+    assert!(invalid_message(api::forget_app(&db, -1, None)).contains("not an app's uid"));
+
+    // The apps as the platform describes them, one per UID with every package.
+    let apps = json!([
+        {"uid": 1000, "label": "Android System", "packages": ["com.android.settings", "com.android.phone"], "system": true},
+        {"uid": GAME, "label": "Game", "packages": ["com.example.game"], "system": false}
+    ]);
+    assert_eq!(api::set_apps(&db, &apps.to_string()).unwrap(), 2);
+    assert_eq!(
+        parse(&api::apps(&db).unwrap()),
+        json!([
+            {"uid": 1000, "label": "Android System", "packages": ["com.android.phone", "com.android.settings"], "system": true},
+            {"uid": GAME, "label": "Game", "packages": ["com.example.game"], "system": false}
+        ])
+    );
+    assert!(invalid_message(api::set_apps(
+        &db,
+        r#"[{"uid": -3, "label": "x", "packages": [], "system": false}]"#
+    ))
+    .contains("not an app's uid"));
+}
