@@ -144,4 +144,10 @@ class SettingsAdapter(private val settings: HushSettings) : UiSettings {
         set(value) {
             settings.startOnBoot = value
         }
+
+    override var newAppMode: org.hush.android.policy.AppMode?
+        get() = settings.newAppMode
+        set(value) {
+            settings.newAppMode = value
+        }
 }

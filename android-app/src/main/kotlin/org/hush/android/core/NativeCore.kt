@@ -119,4 +119,14 @@ object NativeCore {
     @JvmStatic external fun gaps(database: String, sinceMs: Long, limit: Int): String
     /** Writes CSV or JSON Lines ([format] `csv`/`json`) to [fd], left open; `Long.MIN_VALUE` leaves an end open. */
     @JvmStatic external fun exportEvents(database: String, fd: Int, format: String, sinceMs: Long, untilMs: Long): Long
+
+    // Apps as the platform reports them (installs, removals): rules that go with the app.
+    @JvmStatic external fun setAppModeForPackage(database: String, uid: Int, packageName: String, network: String, mode: String)
+    /** An empty [packageName]: no package is left on [uid], and every rule of it goes. Returns the rules that went. */
+    @JvmStatic external fun forgetApp(database: String, uid: Int, packageName: String): Long
+    /** [installedJson]: `[{"uid", "package"}]`, never empty. Returns the rules that went. */
+    @JvmStatic external fun reconcileApps(database: String, installedJson: String): Long
+    /** [appsJson]: `[{"uid", "label", "packages": [...], "system"}]`. Returns the apps recorded. */
+    @JvmStatic external fun setApps(database: String, appsJson: String): Long
+    @JvmStatic external fun apps(database: String): String
 }

@@ -16,6 +16,8 @@ import org.hush.android.data.ExportFormat
 import org.hush.android.data.Gap
 import org.hush.android.data.HostCount
 import org.hush.android.data.HushStore
+import org.hush.android.data.InstalledPackage
+import org.hush.android.data.StoredApp
 import org.hush.android.data.ListSource
 import org.hush.android.data.Retention
 import org.hush.android.data.RulesForDomain
@@ -156,6 +158,33 @@ class NativeStore(private val databasePath: String) : HushStore {
 
     override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long =
         NativeCore.exportEvents(databasePath, fd, format.wire, sinceMs ?: Long.MIN_VALUE, untilMs ?: Long.MIN_VALUE)
+
+    override fun setAppModeForPackage(uid: Int, packageName: String, network: Network, mode: AppMode) =
+        NativeCore.setAppModeForPackage(databasePath, uid, packageName, network.wire, mode.wire)
+
+    override fun forgetApp(uid: Int, packageName: String?): Long =
+        NativeCore.forgetApp(databasePath, uid, packageName ?: "")
+
+    override fun reconcileApps(installed: List<InstalledPackage>): Long {
+        val json = JSONArray()
+        for (app in installed) json.put(JSONObject().put("uid", app.uid).put("package", app.packageName))
+        return NativeCore.reconcileApps(databasePath, json.toString())
+    }
+
+    override fun setApps(apps: List<StoredApp>) {
+        val json = JSONArray()
+        for (app in apps) {
+            json.put(JSONObject().put("uid", app.uid).put("label", app.label)
+                .put("packages", JSONArray(app.packages)).put("system", app.system))
+        }
+        NativeCore.setApps(databasePath, json.toString())
+    }
+
+    override fun storedApps(): List<StoredApp> =
+        objects(NativeCore.apps(databasePath)) {
+            val packages = it.getJSONArray("packages")
+            StoredApp(it.getInt("uid"), it.getString("label"), List(packages.length()) { i -> packages.getString(i) }, it.getBoolean("system"))
+        }
 
     private companion object {
         /** "No uid": every app, for the native side. */

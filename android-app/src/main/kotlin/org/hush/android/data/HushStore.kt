@@ -136,6 +136,12 @@ data class AppModeRule(val uid: Int, val network: Network, val mode: AppMode)
  */
 data class Gap(val startMs: Long, val endMs: Long?, val reason: String)
 
+/** An installed package and the UID it runs as. */
+data class InstalledPackage(val uid: Int, val packageName: String)
+
+/** An app as recorded in the store: one per UID, with every package sharing it. */
+data class StoredApp(val uid: Int, val label: String, val packages: List<String>, val system: Boolean)
+
 /** How long the activity log is kept. Null: no limit. */
 data class Retention(val maxAgeDays: Int?, val maxEvents: Long?)
 
@@ -190,6 +196,26 @@ interface HushStore {
 
     /** Writes every event in [sinceMs, untilMs) to [fd] (not closed) as CSV or JSON Lines; returns the count. */
     fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long
+
+    // Apps as the platform reports them: rules keyed by package as well as UID, so a
+    // UID Android hands to a later install never inherits a removed app's rules.
+    /** The mode of the app [packageName] at [uid]: it goes when that package leaves the UID. */
+    fun setAppModeForPackage(uid: Int, packageName: String, network: Network, mode: AppMode)
+    /**
+     * [packageName] left [uid] (null: no package is left on it, so every rule of the UID
+     * goes). Rules for every app stay. Returns how many rules went.
+     */
+    fun forgetApp(uid: Int, packageName: String?): Long
+    /**
+     * Drops the rules made for apps no longer installed where they were, against
+     * [installed] (every installed app); IllegalArgumentException for an empty list,
+     * and nothing is dropped. Returns how many rules went.
+     */
+    fun reconcileApps(installed: List<InstalledPackage>): Long
+    /** Records the apps' labels and packages (one entry per UID; its packages replace those stored). */
+    fun setApps(apps: List<StoredApp>)
+    /** The apps recorded by [setApps], by UID. */
+    fun storedApps(): List<StoredApp>
 
     companion object {
         /** The most rows one page of a paged query may hold (the core refuses more). */

@@ -2,6 +2,7 @@ package org.hush.android.settings
 
 import android.content.Context
 import android.content.SharedPreferences
+import org.hush.android.policy.AppMode
 import java.io.File
 import java.net.Inet6Address
 import java.net.InetAddress
@@ -60,6 +61,39 @@ class HushSettings(context: Context) {
             prefs.edit().putString(KEY_DATABASE_PATH, value).apply()
         }
 
+    /**
+     * The mode a newly installed app starts with, stored for it at install before the
+     * owner is asked; null: Hush's default for every app (no rule of its own). A word
+     * this version does not know reads as null.
+     */
+    var newAppMode: AppMode?
+        get() = prefs.getString(KEY_NEW_APP_MODE, null)?.let { AppMode.fromWire(it) }
+        set(value) {
+            prefs.edit().apply { if (value == null) remove(KEY_NEW_APP_MODE) else putString(KEY_NEW_APP_MODE, value.wire) }.apply()
+        }
+
+    /**
+     * Whether the built-in list [name] (`hush-default`, `hush-adaway`, `hush-doh`) is
+     * loaded. Every one is until the owner turns it off on the Lists screen: a new
+     * install blocks ads and trackers in general too (AdAway), which the core and
+     * `hush run` leave off unless asked (see rust/hush-rules/lists/SOURCES.md).
+     */
+    fun builtinListEnabled(name: String): Boolean = prefs.getBoolean(KEY_BUILTIN_LIST + name, true)
+
+    fun setBuiltinListEnabled(name: String, enabled: Boolean) {
+        prefs.edit().putBoolean(KEY_BUILTIN_LIST + name, enabled).apply()
+    }
+
+    /**
+     * Automatic list updates run on any network and without charging. Off: only on an
+     * unmetered network while charging, so updates cost no mobile data and no battery.
+     */
+    var listUpdatesAnytime: Boolean
+        get() = prefs.getBoolean(KEY_LIST_UPDATES_ANYTIME, false)
+        set(value) {
+            prefs.edit().putBoolean(KEY_LIST_UPDATES_ANYTIME, value).apply()
+        }
+
     /** Back to the default upstream DNS server and database path. */
     fun resetToDefaults() {
         prefs.edit().remove(KEY_UPSTREAM_DNS).remove(KEY_DATABASE_PATH).apply()
@@ -76,6 +110,9 @@ class HushSettings(context: Context) {
         private const val KEY_START_ON_BOOT = "start_on_boot"
         private const val KEY_ENABLED = "enabled"
         private const val KEY_DATABASE_PATH = "database_path"
+        private const val KEY_BUILTIN_LIST = "builtin_list."
+        private const val KEY_LIST_UPDATES_ANYTIME = "list_updates_anytime"
+        private const val KEY_NEW_APP_MODE = "new_app_mode"
 
         /** Why [text] is not a usable upstream DNS server, or null when it is. */
         fun upstreamDnsProblem(text: String): String? = try {

@@ -9,6 +9,8 @@ data class AppDetailState(
     val note: String? = null,
     /** The package whose icon to show (the first of a shared UID), or null. */
     val packageName: String? = null,
+    /** Every app on the UID, "Label (package)", in order of label: several for a shared UID. */
+    val packages: List<String> = emptyList(),
     val loading: Boolean = true,
     val blocked: Long = 0,
     val allowed: Long = 0,
@@ -52,12 +54,26 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
         background({
             val names = AppNames(deps.apps.apps())
             val page = deps.store.appHosts(uid, since, null, PAGE, 0)
-            val timeline = deps.store.dailyTimeline(since, now + 1, uid, Format.offsetMinutes(now, deps.timeZone))
+            val offset = Format.offsetMinutes(now, deps.timeZone)
+            // The store's timeline for "no uid" is every app's: the unknown owner's days
+            // are read day by day from the per-owner activity instead.
+            val timeline = if (uid == null) unknownOwnerDays(since, now) else deps.store.dailyTimeline(since, now + 1, uid, offset)
             val activity = deps.store.appActivity(since, now + 1).firstOrNull { it.uid == uid }
+            val apps = names.packagesOf(uid).sortedBy { it.label.lowercase() }
             start.copy(
-                label = if (names.isInstalled(uid)) names.label(uid) else start.label,
-                note = if (names.isInstalled(uid)) null else Format.uidNote(uid),
-                packageName = names.packagesOf(uid).firstOrNull()?.packageName,
+                label = when {
+                    uid == null -> AppsPresenter.UNKNOWN_OWNER_LABEL
+                    apps.isNotEmpty() -> org.hush.android.apps.AppNamesOfUid.label(uid, apps)
+                    else -> start.label
+                },
+                note = when {
+                    uid == null -> AppsPresenter.UNKNOWN_OWNER_NOTE
+                    apps.size > 1 -> AppsPresenter.sharedNote(apps)
+                    apps.isNotEmpty() -> null
+                    else -> @Suppress("DEPRECATION") Format.uidNote(uid)
+                },
+                packageName = apps.firstOrNull()?.packageName,
+                packages = apps.map { "${it.label} (${it.packageName})" },
                 loading = false,
                 blocked = activity?.blocked ?: page.hosts.sumOf { it.blocked },
                 allowed = activity?.allowed ?: page.hosts.sumOf { it.allowed },
@@ -106,6 +122,20 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
                 nextOffset = state.nextOffset + page.hosts.size,
             ))
         }
+    }
+
+    /** The unknown owner's counts per local day, from [since] (a local midnight) to [now]. */
+    private fun unknownOwnerDays(since: Long, now: Long): List<DayCount> {
+        val fmt = java.text.SimpleDateFormat("yyyy-MM-dd", java.util.Locale.US).apply { timeZone = deps.timeZone }
+        val out = ArrayList<DayCount>(DAYS)
+        var start = since
+        for (i in 0 until DAYS) {
+            val end = if (i == DAYS - 1) now + 1 else Format.startOfDay(start + 36 * 3_600_000L, deps.timeZone)
+            val a = deps.store.appActivity(start, end).firstOrNull { it.uid == null }
+            if (a != null) out.add(DayCount(fmt.format(java.util.Date(start + 12 * 3_600_000L)), a.blocked, a.allowed, a.failed))
+            start = end
+        }
+        return out
     }
 
     companion object {

@@ -22,6 +22,8 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     val icon = ImageView(host.context)
     val title = ui.text(label, Ui.Type.HEADLINE)
     val subtitle = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant)
+    /** Every app on a shared UID, one a line. */
+    val packages = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), 0, ui.dp(16), ui.dp(8)) }
     val counts = ui.text("", Ui.Type.TITLE_SMALL)
     val chart = TimelineChart(host.context, p)
     val hostsTitle = ui.text("Hosts contacted", Ui.Type.TITLE_SMALL).apply { setPadding(ui.dp(16), ui.dp(16), ui.dp(16), ui.dp(4)) }
@@ -40,6 +42,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
             addView(icon, LinearLayout.LayoutParams(ui.dp(48), ui.dp(48)).apply { rightMargin = ui.dp(16) })
             addView(ui.vertical().apply { addView(title); addView(subtitle) }, Ui.weight(1f))
         })
+        addView(packages)
         addView(error)
         addView(ui.card().apply {
             addView(ui.text("Last ${AppDetailPresenter.DAYS} days", Ui.Type.TITLE_SMALL))
@@ -95,6 +98,8 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         title.text = s.label
         subtitle.text = listOfNotNull(s.uid?.let { "UID $it" }, s.note).joinToString(" · ")
         icons.bind(icon, s.packageName, s.label)
+        packages.text = if (s.packages.size > 1) "Apps on this UID:\n" + s.packages.joinToString("\n") { "• $it" } else ""
+        packages.visibility = if (s.packages.size > 1) View.VISIBLE else View.GONE
         counts.text = if (s.loading) "Loading…" else
             "${Format.count(s.blocked)} blocked · ${Format.count(s.allowed)} allowed"
         chart.days = s.days

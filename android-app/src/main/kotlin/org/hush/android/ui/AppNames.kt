@@ -8,13 +8,16 @@ class AppNames(apps: List<InstalledApp>) {
 
     fun packagesOf(uid: Int?): List<InstalledApp> = if (uid == null) emptyList() else byUid[uid].orEmpty()
 
-    /** The app's label, "UID 10123" for a UID with no package, "Unknown app" for no UID. */
+    /**
+     * The app's label, "UID 10123" for a UID with no package, "Unknown app" for no UID;
+     * a shared UID as the Apps screen names its row ("Android System" for UID 1000).
+     */
     fun label(uid: Int?): String {
         val pkgs = packagesOf(uid)
+        @Suppress("DEPRECATION") // strings move to resources in a later pass
         return when {
-            pkgs.isEmpty() -> Format.uidLabel(uid)
-            pkgs.size == 1 -> pkgs[0].label
-            else -> pkgs.minByOrNull { it.label.lowercase() }!!.label + " +" + (pkgs.size - 1)
+            pkgs.isEmpty() || uid == null -> Format.uidLabel(uid)
+            else -> org.hush.android.apps.AppNamesOfUid.label(uid, pkgs)
         }
     }
 

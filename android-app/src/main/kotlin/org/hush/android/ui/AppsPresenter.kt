@@ -1,23 +1,35 @@
 package org.hush.android.ui
 
+import org.hush.android.apps.AppNamesOfUid
+import org.hush.android.apps.InstalledApp
 import org.hush.android.core.Network
 import org.hush.android.data.AppModeRule
 import org.hush.android.policy.AppMode
 
-/** One row of the Apps screen: an installed package, or a UID seen in the log with none. */
+/**
+ * One row of the Apps screen: one UID (every package sharing it, e.g. the dozens on
+ * Android System's UID 1000), a UID seen in the log with no package, or ([uid] null)
+ * the attempts whose owner Hush could not tell.
+ */
 data class AppRow(
-    val uid: Int,
-    /** Null for a UID with no installed package. */
+    /** Null: the unknown owner's row. */
+    val uid: Int?,
+    /** The package whose icon shows (a single app's package); null for a UID with none. */
     val packageName: String?,
     val label: String,
     val system: Boolean,
-    /** Why a row looks odd (no package, shared UID), or null. */
+    /** Why a row looks odd (no package, shared UID, no owner), or null. */
     val note: String?,
     val wifi: AppMode,
     val mobile: AppMode,
     /** Blocked attempts over the last [AppsPresenter.DAYS] days. */
     val blocked: Long,
-)
+    /** Every package on the UID, in order of label. */
+    val packages: List<String> = listOfNotNull(packageName),
+) {
+    /** The unknown owner has no mode of its own to choose here. */
+    val hasModes: Boolean get() = uid != null
+}
 
 enum class AppFilter(val label: String) { ALL("All apps"), USER("User apps"), SYSTEM("System apps") }
 
@@ -40,7 +52,10 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
             val installed = deps.apps.apps()
             val activity = deps.store.appActivity(since, now + 1)
             val modes = deps.store.appModes()
-            rows(installed, activity.filter { it.uid != null }.associate { it.uid!! to it.blocked }, modes)
+            rows(
+                installed, activity.filter { it.uid != null }.associate { it.uid!! to it.blocked }, modes,
+                unknownOwnerBlocked = activity.firstOrNull { it.uid == null }?.blocked,
+            )
         }, failed = { e ->
             set(state.copy(loading = false, error = "Could not load the apps: " + Format.error(e)))
         }) { rows ->
@@ -51,9 +66,17 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
     fun search(query: String) = set(filtered(state.copy(query = query)))
     fun filter(filter: AppFilter) = set(filtered(state.copy(filter = filter)))
 
-    /** Stores the mode (off the main thread), then tells the running session the rules changed. */
+    /**
+     * Stores the mode (off the main thread), then tells the running session the rules
+     * changed. A single app's mode is stored with its package, so it goes when that app
+     * is removed and never passes to the UID's next owner; a shared UID's is the UID's.
+     */
     fun setMode(uid: Int, network: Network, mode: AppMode) {
-        background({ deps.store.setAppMode(uid, network, mode) }, failed = { e ->
+        val only = state.all.firstOrNull { it.uid == uid }?.packages?.singleOrNull()
+        background({
+            if (only != null) deps.store.setAppModeForPackage(uid, only, network, mode)
+            else deps.store.setAppMode(uid, network, mode)
+        }, failed = { e ->
             set(state.copy(error = "Could not change the mode: " + Format.error(e)))
         }) {
             deps.actions.rulesChanged()
@@ -71,35 +94,62 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
 
     companion object {
         const val DAYS = 7
+        const val UNKNOWN_OWNER_LABEL = "Unknown owner"
+        const val UNKNOWN_OWNER_NOTE = "Traffic Hush could not tie to an app"
+        /** How many names a shared UID's row lists before "…". */
+        const val NAMES_SHOWN = 3
 
         fun modeOn(modes: Map<Pair<Int, Network>, AppMode>, uid: Int, network: Network): AppMode =
             modes[uid to network] ?: modes[uid to Network.ANY] ?: AppMode.DEFAULT
 
+        /** "3 apps: Phone, Settings, SIM Toolkit, …": a shared UID's subtitle, by label. */
+        fun sharedNote(apps: List<InstalledApp>): String {
+            val names = apps.map { it.label }.sortedBy { it.lowercase() }
+            val shown = names.take(NAMES_SHOWN).joinToString(", ")
+            return "${apps.size} apps: " + if (names.size > NAMES_SHOWN) "$shown, …" else shown
+        }
+
+        /**
+         * One row per UID: its packages, its modes, its blocked count. UIDs the log or the
+         * rules name without a package get a row each, and [unknownOwnerBlocked] (non-null
+         * when the log holds attempts with no owner) the unknown owner's row.
+         */
         fun rows(
-            installed: List<org.hush.android.apps.InstalledApp>,
+            installed: List<InstalledApp>,
             blockedByUid: Map<Int, Long>,
             rules: List<AppModeRule>,
+            unknownOwnerBlocked: Long? = null,
         ): List<AppRow> {
             val modes = rules.associate { (it.uid to it.network) to it.mode }
-            val perUid = installed.groupingBy { it.uid }.eachCount()
-            val rows = ArrayList<AppRow>(installed.size + 8)
-            for (app in installed) {
-                val shared = perUid[app.uid] ?: 1
+            val byUid = installed.groupBy { it.uid }
+            val rows = ArrayList<AppRow>(byUid.size + 8)
+            for ((uid, apps) in byUid) {
+                val sorted = apps.sortedBy { it.label.lowercase() }
+                val shared = sorted.size > 1
                 rows.add(AppRow(
-                    uid = app.uid, packageName = app.packageName, label = app.label, system = app.system,
-                    note = if (shared > 1) "Shares UID ${app.uid} with ${shared - 1} other app(s)" else null,
-                    wifi = modeOn(modes, app.uid, Network.WIFI), mobile = modeOn(modes, app.uid, Network.MOBILE),
-                    blocked = blockedByUid[app.uid] ?: 0,
+                    uid = uid, packageName = sorted[0].packageName,
+                    label = AppNamesOfUid.label(uid, sorted), system = sorted.all { it.system },
+                    note = if (shared) sharedNote(sorted) else null,
+                    wifi = modeOn(modes, uid, Network.WIFI), mobile = modeOn(modes, uid, Network.MOBILE),
+                    blocked = blockedByUid[uid] ?: 0,
+                    packages = sorted.map { it.packageName },
                 ))
             }
-            val known = perUid.keys
-            val orphans = (blockedByUid.keys + modes.keys.map { it.first }).filter { it !in known }.toSortedSet()
+            val orphans = (blockedByUid.keys + modes.keys.map { it.first }).filter { it !in byUid }.toSortedSet()
             for (uid in orphans) {
+                @Suppress("DEPRECATION") // strings move to resources in a later pass
                 rows.add(AppRow(
                     uid = uid, packageName = null, label = Format.uidLabel(uid), system = uid < 10_000,
                     note = Format.uidNote(uid),
                     wifi = modeOn(modes, uid, Network.WIFI), mobile = modeOn(modes, uid, Network.MOBILE),
                     blocked = blockedByUid[uid] ?: 0,
+                ))
+            }
+            if (unknownOwnerBlocked != null) {
+                rows.add(AppRow(
+                    uid = null, packageName = null, label = UNKNOWN_OWNER_LABEL, system = true,
+                    note = UNKNOWN_OWNER_NOTE, wifi = AppMode.DEFAULT, mobile = AppMode.DEFAULT,
+                    blocked = unknownOwnerBlocked,
                 ))
             }
             rows.sortWith(compareByDescending<AppRow> { it.blocked }.thenBy { it.label.lowercase() })
@@ -114,7 +164,7 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
                     AppFilter.USER -> !row.system
                     AppFilter.SYSTEM -> row.system
                 }) && (q.isEmpty() || row.label.lowercase().contains(q) ||
-                    (row.packageName?.lowercase()?.contains(q) ?: false) || row.uid.toString() == q)
+                    row.packages.any { it.lowercase().contains(q) } || row.uid?.toString() == q)
             }
             return s.copy(visible = visible)
         }

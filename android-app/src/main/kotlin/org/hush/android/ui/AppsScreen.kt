@@ -113,6 +113,7 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
 
     /** Shows the mode choices for one network; the choice goes to the store. */
     fun chooseMode(row: AppRow, network: Network) {
+        val uid = row.uid ?: return // the unknown owner has no mode to choose here
         val modes = AppMode.values()
         val current = if (network == Network.WIFI) row.wifi else row.mobile
         val where = if (network == Network.WIFI) "Wi-Fi" else "mobile data"
@@ -120,10 +121,25 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             .setTitle("${row.label} on $where")
             .setSingleChoiceItems(modes.map { Format.mode(it) }.toTypedArray(), modes.indexOf(current)) { dialog, which ->
                 dialog.dismiss()
-                if (modes[which] != current) presenter.setMode(row.uid, network, modes[which])
+                if (modes[which] != current) presenter.setMode(uid, network, modes[which])
             }
             .setNegativeButton("Cancel", null)
             .show()
+    }
+
+    /** A mode chip: the network and a word for the mode, in the mode's colour (never colour alone). */
+    fun styleChip(chip: TextView, network: String, mode: AppMode, label: String) {
+        chip.text = "$network\n${shortMode(mode)}"
+        val color = when (mode) {
+            AppMode.BLOCK_ALL -> p.blocked
+            AppMode.ALLOW_ALL -> p.allowed
+            AppMode.BLOCK_TRACKERS -> p.primary
+        }
+        chip.setTextColor(if (mode == AppMode.BLOCK_TRACKERS) p.onPrimaryContainer else color)
+        chip.background = ui.rounded(
+            if (mode == AppMode.BLOCK_TRACKERS) p.primaryContainer else (color and 0x00FFFFFF) or 0x29000000, 8, color,
+        )
+        chip.contentDescription = "$label on $network: ${Format.mode(mode)}. Double tap to change."
     }
 
     class Holder(val icon: ImageView, val label: TextView, val caption: TextView, val wifi: TextView, val mobile: TextView, val blocked: TextView)
@@ -137,40 +153,51 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             icons.bind(h.icon, row.packageName, row.label)
             h.label.text = row.label
             h.caption.text = row.note ?: row.packageName ?: ""
-            h.caption.setTextColor(if (row.packageName == null) p.error else p.onSurfaceVariant)
-            h.wifi.text = "Wi-Fi: " + Format.mode(row.wifi)
-            h.mobile.text = "Mobile: " + Format.mode(row.mobile)
-            h.wifi.setOnClickListener { chooseMode(row, Network.WIFI) }
-            h.mobile.setOnClickListener { chooseMode(row, Network.MOBILE) }
+            h.caption.setTextColor(if (row.packageName == null && row.uid != null) p.error else p.onSurfaceVariant)
             h.blocked.text = Format.count(row.blocked) + " blocked"
             h.blocked.setTextColor(if (row.blocked > 0) p.blocked else p.onSurfaceVariant)
+            val chips = if (row.hasModes) View.VISIBLE else View.GONE
+            h.wifi.visibility = chips
+            h.mobile.visibility = chips
+            styleChip(h.wifi, WIFI, row.wifi, row.label)
+            styleChip(h.mobile, MOBILE, row.mobile, row.label)
+            h.wifi.setOnClickListener { chooseMode(row, Network.WIFI) }
+            h.mobile.setOnClickListener { chooseMode(row, Network.MOBILE) }
+            (h.icon.parent as View).contentDescription =
+                "${row.label}, ${h.blocked.text}" + (row.note?.let { ", $it" } ?: "")
         }
 
         override fun newRow(): View {
-            val icon = ImageView(host.context)
+            val icon = ImageView(host.context).apply { importantForAccessibility = View.IMPORTANT_FOR_ACCESSIBILITY_NO }
             val label = ui.text("", Ui.Type.TITLE_SMALL).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             val caption = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
-            val wifi = ui.chip("", {}).apply { setSingleLine() }
-            val mobile = ui.chip("", {}).apply { setSingleLine() }
-            val blocked = ui.text("", Ui.Type.LABEL, p.blocked).apply { gravity = Gravity.END }
-            // Label and count, the package under them; the two mode chips across the row below.
-            val row = ui.vertical().apply {
-                setPadding(ui.dp(16), ui.dp(10), ui.dp(16), ui.dp(10))
-                addView(ui.horizontal().apply {
-                    addView(icon, LinearLayout.LayoutParams(ui.dp(40), ui.dp(40)).apply { rightMargin = ui.dp(16) })
-                    addView(ui.vertical().apply {
-                        addView(ui.horizontal().apply {
-                            addView(label, Ui.weight(1f))
-                            addView(blocked, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
-                        })
-                        addView(caption)
-                    }, Ui.weight(1f))
-                })
-                addView(ui.horizontal().apply {
-                    setPadding(ui.dp(56), ui.dp(6), 0, 0)
-                    addView(wifi)
-                    addView(mobile, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
-                })
+            val blocked = ui.text("", Ui.Type.CAPTION, p.blocked).apply { setSingleLine() }
+            fun chip() = ui.chip("", {}).apply {
+                maxLines = 2
+                gravity = Gravity.CENTER
+                textSize = 11f
+                minHeight = ui.dp(MIN_TOUCH_DP)
+                minWidth = ui.dp(64)
+                setPadding(ui.dp(6), ui.dp(2), ui.dp(6), ui.dp(2))
+            }
+            val wifi = chip()
+            val mobile = chip()
+            // One line per app: icon, name over the package (or note) and the count, then
+            // the two mode chips, each a 48 dp target; about ten apps fit on a phone screen.
+            val row = ui.horizontal().apply {
+                gravity = Gravity.CENTER_VERTICAL
+                minimumHeight = ui.dp(ROW_DP)
+                setPadding(ui.dp(16), ui.dp(4), ui.dp(12), ui.dp(4))
+                addView(icon, LinearLayout.LayoutParams(ui.dp(32), ui.dp(32)).apply { rightMargin = ui.dp(12) })
+                addView(ui.vertical().apply {
+                    addView(label)
+                    addView(ui.horizontal().apply {
+                        addView(blocked)
+                        addView(caption, Ui.weight(1f).apply { leftMargin = ui.dp(6) })
+                    })
+                }, Ui.weight(1f))
+                addView(wifi, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(6) })
+                addView(mobile, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(6) })
             }
             row.tag = Holder(icon, label, caption, wifi, mobile, blocked)
             return row
@@ -182,5 +209,20 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
     override fun dispose() {
         presenter.detach()
         icons.dispose()
+    }
+
+    companion object {
+        const val WIFI = "Wi-Fi"
+        const val MOBILE = "Mobile"
+        /** A row's height: about ten fit on a phone screen under the search and filters. */
+        const val ROW_DP = 56
+        const val MIN_TOUCH_DP = 48
+
+        /** The mode as one word or two, for a chip (the dialog and TalkBack say it in full). */
+        fun shortMode(mode: AppMode): String = when (mode) {
+            AppMode.BLOCK_TRACKERS -> "No trackers"
+            AppMode.BLOCK_ALL -> "Blocked"
+            AppMode.ALLOW_ALL -> "Allowed"
+        }
     }
 }

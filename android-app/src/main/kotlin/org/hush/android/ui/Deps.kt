@@ -72,6 +72,8 @@ interface HushActions {
 interface UiSettings {
     var upstreamDns: String
     var startOnBoot: Boolean
+    /** The mode a newly installed app starts with; null: Hush's default (no rule of its own). */
+    var newAppMode: org.hush.android.policy.AppMode?
 }
 
 /** [UiSettings] in SharedPreferences ("hush_settings"). */
@@ -87,10 +89,15 @@ class PrefsSettings(context: Context) : UiSettings {
         get() = prefs.getBoolean(KEY_BOOT, false)
         set(value) { prefs.edit().putBoolean(KEY_BOOT, value).apply() }
 
+    override var newAppMode: org.hush.android.policy.AppMode?
+        get() = prefs.getString(KEY_NEW_APP_MODE, null)?.let { org.hush.android.policy.AppMode.fromWire(it) }
+        set(value) { prefs.edit().apply { if (value == null) remove(KEY_NEW_APP_MODE) else putString(KEY_NEW_APP_MODE, value.wire) }.apply() }
+
     companion object {
         const val PREFS_NAME = "hush_settings"
         const val KEY_DNS = "upstream_dns"
         const val KEY_BOOT = "start_on_boot"
+        const val KEY_NEW_APP_MODE = "new_app_mode"
         const val DEFAULT_DNS = "9.9.9.9:53"
     }
 }

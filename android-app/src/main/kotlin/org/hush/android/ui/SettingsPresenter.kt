@@ -9,6 +9,8 @@ data class SettingsState(
     val upstreamDns: String = "",
     val dnsError: String? = null,
     val startOnBoot: Boolean = false,
+    /** "New apps start as": null is Hush's default. */
+    val newAppMode: org.hush.android.policy.AppMode? = null,
     val retention: Retention? = null,
     val retentionError: String? = null,
     val sources: List<ListSource> = emptyList(),
@@ -20,7 +22,7 @@ data class SettingsState(
 class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(SettingsState(), deps.io, deps.main) {
 
     fun load() {
-        set(state.copy(upstreamDns = deps.settings.upstreamDns, startOnBoot = deps.settings.startOnBoot))
+        set(state.copy(upstreamDns = deps.settings.upstreamDns, startOnBoot = deps.settings.startOnBoot, newAppMode = deps.settings.newAppMode))
         background({ deps.store.retention() to deps.store.listSources() }, failed = { e ->
             set(state.copy(loading = false, error = "Could not read the settings: " + Format.error(e)))
         }) { (retention, sources) ->
@@ -47,6 +49,12 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
     fun setStartOnBoot(on: Boolean) {
         deps.settings.startOnBoot = on
         set(state.copy(startOnBoot = on))
+    }
+
+    /** The mode newly installed apps start with (null: Hush's default); applied at the next install. */
+    fun setNewAppMode(mode: org.hush.android.policy.AppMode?) {
+        deps.settings.newAppMode = mode
+        set(state.copy(newAppMode = mode))
     }
 
     /** Empty fields mean "no limit". */

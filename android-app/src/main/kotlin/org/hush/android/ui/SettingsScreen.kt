@@ -29,6 +29,21 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         thumbTintList = ColorStateList(arrayOf(intArrayOf(android.R.attr.state_checked), intArrayOf()), intArrayOf(p.primary, p.outline))
         trackTintList = ColorStateList(arrayOf(intArrayOf(android.R.attr.state_checked), intArrayOf()), intArrayOf(p.primaryContainer, p.surfaceVariant))
     }
+    /** "New apps start as": Hush's default, Block all or Allow all; stored at each install. */
+    val newAppModes = android.widget.RadioGroup(host.context).apply {
+        orientation = android.widget.RadioGroup.VERTICAL
+        contentDescription = NEW_APPS_TITLE
+        for ((mode, label) in NEW_APP_CHOICES) {
+            addView(android.widget.RadioButton(host.context).apply {
+                id = View.generateViewId()
+                text = label
+                tag = mode ?: NEW_APP_DEFAULT_TAG
+                minHeight = ui.dp(48)
+                setTextColor(p.onSurface)
+                buttonTintList = ColorStateList.valueOf(p.primary)
+            })
+        }
+    }
     val daysField = field("no limit", InputType.TYPE_CLASS_NUMBER)
     val eventsField = field("no limit", InputType.TYPE_CLASS_NUMBER)
     val retentionError = ui.text("", Ui.Type.CAPTION, p.error)
@@ -64,11 +79,14 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
             })
             addView(dnsError)
             addView(bootSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
+            addView(ui.text(NEW_APPS_TITLE, Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(12), 0, 0) })
+            addView(newAppModes, Ui.matchWrap())
         })
         column.addView(ui.card().apply {
             addView(ui.text("Always-on VPN", Ui.Type.TITLE_SMALL))
             addView(alwaysOnText, Ui.matchWrap().apply { topMargin = ui.dp(8) })
             addView(openVpnSettings, Ui.matchWrap().apply { topMargin = ui.dp(8) })
+            addView(guidanceLink, Ui.matchWrap().apply { topMargin = ui.dp(8) })
         })
         column.addView(ui.card().apply {
             addView(ui.text("Log retention", Ui.Type.TITLE_SMALL))
@@ -99,6 +117,11 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
 
     init {
         bootSwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.startOnBoot) presenter.setStartOnBoot(on) }
+        newAppModes.setOnCheckedChangeListener { group, id ->
+            val tag = group.findViewById<View>(id)?.tag ?: return@setOnCheckedChangeListener
+            val mode = tag as? org.hush.android.policy.AppMode
+            if (mode != presenter.state.newAppMode) presenter.setNewAppMode(mode)
+        }
         presenter.attach(::render)
         presenter.load()
     }
@@ -115,6 +138,8 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         dnsError.text = s.dnsError ?: ""
         dnsError.visibility = if (s.dnsError == null) View.GONE else View.VISIBLE
         if (bootSwitch.isChecked != s.startOnBoot) bootSwitch.isChecked = s.startOnBoot
+        val wanted = newAppModes.findViewWithTag<android.widget.RadioButton>(s.newAppMode ?: NEW_APP_DEFAULT_TAG)
+        if (wanted != null && !wanted.isChecked) wanted.isChecked = true
         val r = s.retention
         if (r != null && r != shownRetention) {
             shownRetention = r
@@ -180,6 +205,16 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
 
     companion object {
         const val LICENCE = "GPL-3.0-or-later"
+
+        const val NEW_APPS_TITLE = "New apps start as"
+        /** The radio button's tag for "no mode of its own". */
+        const val NEW_APP_DEFAULT_TAG = "default"
+        /** The choices, in order: null is Hush's default for every app (block trackers). */
+        val NEW_APP_CHOICES: List<Pair<org.hush.android.policy.AppMode?, String>> = listOf(
+            null to "Default (block trackers)",
+            org.hush.android.policy.AppMode.BLOCK_ALL to "Block all",
+            org.hush.android.policy.AppMode.ALLOW_ALL to "Allow all",
+        )
 
         const val ALWAYS_ON_EXPLAINED =
             "In Android's VPN settings, turn on \"Always-on VPN\" for Hush so that Android starts it " +

@@ -46,6 +46,11 @@ open class UnavailableStore(private val why: String) : HushStore {
     override fun clearActivity(): Long = no()
     override fun gaps(sinceMs: Long?, limit: Int): List<Gap> = no()
     override fun export(fd: Int, format: ExportFormat, sinceMs: Long?, untilMs: Long?): Long = no()
+    override fun setAppModeForPackage(uid: Int, packageName: String, network: Network, mode: AppMode) = no()
+    override fun forgetApp(uid: Int, packageName: String?): Long = no()
+    override fun reconcileApps(installed: List<org.hush.android.data.InstalledPackage>): Long = no()
+    override fun setApps(apps: List<org.hush.android.data.StoredApp>) = no()
+    override fun storedApps(): List<org.hush.android.data.StoredApp> = no()
 
     /** Before the app wired the real store. */
     companion object NotConnected : UnavailableStore("the activity store is not connected yet")

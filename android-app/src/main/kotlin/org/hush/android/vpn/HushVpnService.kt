@@ -1,14 +1,18 @@
 package org.hush.android.vpn
 
 import android.app.Service
+import android.content.BroadcastReceiver
 import android.content.Context
 import android.content.Intent
+import android.content.IntentFilter
 import android.content.pm.ServiceInfo
 import android.net.ConnectivityManager
 import android.net.VpnService
 import android.os.Build
 import android.os.Handler
 import android.os.Looper
+import android.os.PowerManager
+import org.hush.android.apps.PackageEvents
 import org.hush.android.settings.HushSettings
 import java.util.concurrent.Executor
 import java.util.concurrent.ExecutorService
@@ -36,7 +40,19 @@ class HushVpnService : VpnService() {
     private lateinit var executor: Executor
     private var watcher: NetworkWatcher? = null
     private val main = Handler(Looper.getMainLooper())
+    /** The runtime receiver for PACKAGE_ADDED/REMOVED (apps/PackageEvents.kt says why at runtime). */
+    private var packageEvents: android.content.BroadcastReceiver? = null
     private var ticking = false
+
+    /**
+     * Whether the screen is on. Nobody sees the notification's counts with it off, so the
+     * ticker sleeps then (no wake-ups every few seconds for nothing) and catches up at
+     * once when the screen comes on. The core records gaps and health by itself.
+     */
+    @Volatile
+    var screenOn = true
+        private set
+    private var screenReceiver: BroadcastReceiver? = null
 
     /**
      * Every few seconds while on: read the counts and the core's health on the worker thread (never block the
@@ -82,6 +98,47 @@ class HushVpnService : VpnService() {
         )
         controller.addListener(listener)
         VpnStatus.controller = controller
+        // Installs and removals while the firewall runs; catches up with those it missed.
+        packageEvents = try {
+            PackageEvents.register(this)
+        } catch (e: RuntimeException) {
+            null // the firewall works without it; the next start reconciles
+        }
+        watchScreen()
+    }
+
+    /** SCREEN_OFF and SCREEN_ON come only to receivers registered at run time. */
+    private fun watchScreen() {
+        screenOn = getSystemService(PowerManager::class.java)?.isInteractive ?: true
+        val receiver = object : BroadcastReceiver() {
+            override fun onReceive(context: Context, intent: Intent) {
+                when (intent.action) {
+                    Intent.ACTION_SCREEN_OFF -> onScreen(false)
+                    Intent.ACTION_SCREEN_ON -> onScreen(true)
+                }
+            }
+        }
+        val filter = IntentFilter(Intent.ACTION_SCREEN_OFF).apply { addAction(Intent.ACTION_SCREEN_ON) }
+        try {
+            if (Build.VERSION.SDK_INT >= 33) registerReceiver(receiver, filter, Context.RECEIVER_NOT_EXPORTED)
+            else registerReceiver(receiver, filter)
+            screenReceiver = receiver
+        } catch (e: RuntimeException) {
+            // Not told of the screen: the ticker runs as before, only costing battery.
+        }
+    }
+
+    /** Main thread: the screen went off (the ticker stops) or on (counts now, then every few seconds). */
+    private fun onScreen(on: Boolean) {
+        screenOn = on
+        if (!on) {
+            ticking = false
+            main.removeCallbacks(ticker)
+        } else if (controller.state.value is VpnState.On && !ticking) {
+            executor.execute { controller.refreshStats() }
+            ticking = true
+            main.postDelayed(ticker, STATS_INTERVAL_MS)
+        }
     }
 
     override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int {
@@ -125,8 +182,12 @@ class HushVpnService : VpnService() {
     }
 
     override fun onDestroy() {
+        packageEvents?.let { PackageEvents.unregister(this, it) }
+        packageEvents = null
         ticking = false
         main.removeCallbacks(ticker)
+        screenReceiver?.let { r -> try { unregisterReceiver(r) } catch (e: IllegalArgumentException) { } }
+        screenReceiver = null
         watcher?.stop()
         watcher = null
         controller.removeListener(listener)

@@ -43,8 +43,8 @@ class AppsScreenTest {
         val world = SampleData.World()
         val (_, screen) = apps(world)
         val rows = screen.adapter.rows
-        // 60 installed apps, plus the two UIDs the log names without a package.
-        assertEquals(62, rows.size)
+        // 60 installed apps, plus the two UIDs the log names without a package and the unknown owner.
+        assertEquals(63, rows.size)
         val tiktok = rows.first { it.label == "TikTok" }
         assertEquals(AppMode.BLOCK_TRACKERS, tiktok.wifi)
         assertEquals(AppMode.BLOCK_ALL, tiktok.mobile)
@@ -59,8 +59,8 @@ class AppsScreenTest {
 
         val texts = UiTest.texts(rowView(screen, "TikTok"))
         assertEquals(listOf("TikTok", Format.count(tiktok.blocked) + " blocked", "com.zhiliaoapp.musically",
-            "Wi-Fi: Block trackers", "Mobile: Block all"), texts)
-        UiTest.assertShows(screen.view, "62 apps")
+            "Wi-Fi\nNo trackers", "Mobile\nBlocked"), texts)
+        UiTest.assertShows(screen.view, "63 apps")
     }
 
     @Test
@@ -99,14 +99,14 @@ class AppsScreenTest {
         assertTrue(screen.adapter.rows.none { it.system })
         assertTrue(screen.adapter.rows.any { it.label == "Signal" })
         UiTest.click(screen.filters, "All apps")
-        assertEquals(62, screen.adapter.count)
+        assertEquals(63, screen.adapter.count)
     }
 
     @Test
     fun changingAModeStoresItThenSaysTheRulesChanged() {
         val world = SampleData.World()
         val (_, screen) = apps(world)
-        UiTest.click(rowView(screen, "Duolingo"), "Wi-Fi: Block trackers")
+        UiTest.click(rowView(screen, "Duolingo"), "Wi-Fi\nNo trackers")
         val dialog = ShadowAlertDialog.getLatestAlertDialog()
         assertNotNull(dialog)
         assertEquals("Duolingo on Wi-Fi", shadowOf(dialog).title.toString())
@@ -117,9 +117,10 @@ class AppsScreenTest {
         val row = screen.adapter.rows.first { it.label == "Duolingo" }
         assertEquals(AppMode.BLOCK_ALL, row.wifi)
         assertEquals(AppMode.BLOCK_TRACKERS, row.mobile)
-        assertEquals("Wi-Fi: Block all", UiTest.texts(rowView(screen, "Duolingo"))[3])
+        assertEquals("Wi-Fi\nBlocked", UiTest.texts(rowView(screen, "Duolingo"))[3])
+        assertEquals("the mode goes with the app", "com.duolingo", world.store.modePackages[SampleData.DUOLINGO to Network.WIFI])
 
-        UiTest.click(rowView(screen, "UID 10123"), "Mobile: Block trackers")
+        UiTest.click(rowView(screen, "UID 10123"), "Mobile\nNo trackers")
         shadowOf(ShadowAlertDialog.getLatestAlertDialog()).clickOnItem(AppMode.values().indexOf(AppMode.ALLOW_ALL))
         UiTest.idle()
         assertEquals(AppModeRule(SampleData.UNINSTALLED, Network.MOBILE, AppMode.ALLOW_ALL), world.store.setModeCalls.last())
@@ -162,7 +163,7 @@ class AppsScreenTest {
                 android.content.Intent().putExtra(MainActivity.EXTRA_TAB, "APPS")).setup().get()
             val screen = activity.screen(MainActivity.Tab.APPS) as AppsScreen
             UiTest.await("apps loaded") { !screen.presenter.state.loading }
-            assertEquals(62, screen.adapter.count)
+            assertEquals(63, screen.adapter.count)
             screen.presenter.setMode(SampleData.TIKTOK, Network.WIFI, AppMode.BLOCK_ALL)
             UiTest.await("mode stored") { world.actions.rulesChanged == 1 }
             assertEquals(setOf("hush-test-io"), world.store.threads)
@@ -186,4 +187,104 @@ class AppsScreenTest {
         assertTrue(screen.view.isAttachedToWindow)
         assertFalse(detail.view.isAttachedToWindow)
     }
+
+    /** The sample world plus Android System's shared UID (three packages) and attempts with no owner. */
+    private fun sharedWorld(): SampleData.World {
+        val base = SampleData.World()
+        val apps = base.apps.apps() + listOf(
+            org.hush.android.apps.InstalledApp("com.android.phone", "Phone", SampleData.SYSTEM_UID, true),
+            org.hush.android.apps.InstalledApp("com.android.settings", "Settings", SampleData.SYSTEM_UID, true),
+            org.hush.android.apps.InstalledApp("com.android.stk", "SIM Toolkit", SampleData.SYSTEM_UID, true),
+            org.hush.android.apps.InstalledApp("com.xiaomi.finddevice", "Find device", SampleData.SYSTEM_UID, true),
+        )
+        val store = base.store
+        for (i in 0 until 5) {
+            store.log(org.hush.android.data.ActivityEvent(SampleData.NOW - i * 60_000L, null, "ownerless$i.example.com",
+                "198.18.0.9", 443, "tcp", org.hush.android.data.Action.BLOCKED, "list:hush-default"))
+        }
+        return SampleData.World(store = store, apps = FakeApps(apps))
+    }
+
+    @Test
+    fun aSharedUidIsOneRowListingItsPackages() {
+        val (_, screen) = apps(sharedWorld())
+        val rows = screen.adapter.rows.filter { it.uid == SampleData.SYSTEM_UID }
+        assertEquals("one row for UID 1000", 1, rows.size)
+        val system = rows[0]
+        assertEquals("Android System", system.label)
+        assertEquals("4 apps: Find device, Phone, Settings, …", system.note)
+        assertEquals(listOf("com.xiaomi.finddevice", "com.android.phone", "com.android.settings", "com.android.stk"), system.packages)
+        assertEquals(listOf("Android System", Format.count(system.blocked) + " blocked", "4 apps: Find device, Phone, Settings, …"),
+            UiTest.texts(rowView(screen, "Android System")).take(3))
+        // Found by any of its packages.
+        screen.search.setText("com.android.stk")
+        assertEquals(listOf("Android System"), screen.adapter.rows.map { it.label })
+        // A mode for a shared UID is the UID's (every package on it), not one package's.
+        screen.presenter.setMode(SampleData.SYSTEM_UID, Network.WIFI, AppMode.BLOCK_ALL)
+        UiTest.idle()
+        assertNull(screen.presenter.state.error)
+    }
+
+    @Test
+    fun theUnknownOwnerHasItsOwnRowWithoutModesAndOpensItsDetail() {
+        val world = sharedWorld()
+        val (activity, screen) = apps(world)
+        val unknown = screen.adapter.rows.single { it.uid == null }
+        assertEquals(AppsPresenter.UNKNOWN_OWNER_LABEL, unknown.label)
+        assertEquals(world.store.appActivity(SampleData.NOW - 7 * SampleData.DAY, SampleData.NOW + 1).first { it.uid == null }.blocked,
+            unknown.blocked)
+        val view = rowView(screen, AppsPresenter.UNKNOWN_OWNER_LABEL)
+        val texts = UiTest.texts(view)
+        assertEquals(AppsPresenter.UNKNOWN_OWNER_NOTE, texts[2])
+        val holder = view.tag as AppsScreen.Holder
+        assertEquals("no mode to choose for no owner", View.GONE, holder.wifi.visibility)
+        assertEquals(View.GONE, holder.mobile.visibility)
+
+        screen.list.performItemClick(null, screen.adapter.rows.indexOf(unknown), 0)
+        UiTest.idle()
+        val detail = activity.detail!!
+        assertNull(detail.presenter.state.uid)
+        assertEquals(AppsPresenter.UNKNOWN_OWNER_LABEL, detail.title.text.toString())
+        assertEquals(AppsPresenter.UNKNOWN_OWNER_NOTE, detail.subtitle.text.toString())
+        val hosts = detail.presenter.state.hosts.map { it.host }
+        assertEquals((0 until 5).map { "ownerless$it.example.com" }, hosts.take(5))
+        val since = Format.startOfDay(SampleData.NOW, SampleData.ZONE) - 13 * SampleData.DAY
+        val ownerless = world.store.allEvents().filter { it.uid == null && it.timeMs >= since }
+        assertEquals(ownerless.map { it.host }.toSet(), hosts.toSet())
+        // Its days are its own, not every app's.
+        assertEquals(ownerless.size.toLong(), detail.presenter.state.days.sumOf { it.blocked + it.allowed + it.failed })
+        assertEquals(AppDetailPresenter.DAYS, detail.presenter.state.days.size)
+    }
+
+    @Test
+    fun rowsAreDenseWithModeChipsThatSayTheModeInWordsAndColour() {
+        val (activity, screen) = apps(SampleData.World())
+        screen.view.measure(View.MeasureSpec.makeMeasureSpec(activity.window.decorView.width.coerceAtLeast(720), View.MeasureSpec.EXACTLY),
+            View.MeasureSpec.makeMeasureSpec(1560, View.MeasureSpec.EXACTLY))
+        screen.view.layout(0, 0, screen.view.measuredWidth, screen.view.measuredHeight)
+        val density = activity.resources.displayMetrics.density
+        val view = rowView(screen, "TikTok")
+        view.measure(View.MeasureSpec.makeMeasureSpec(screen.list.width, View.MeasureSpec.EXACTLY), View.MeasureSpec.UNSPECIFIED)
+        val rowDp = view.measuredHeight / density
+        assertTrue("a row is at most 60 dp, not $rowDp", rowDp <= 60f)
+        // About ten apps in the list's height on a 780 dp phone.
+        assertTrue("${screen.list.height / density / rowDp} rows fit", screen.list.height / density / rowDp >= 9.5f)
+        val h = view.tag as AppsScreen.Holder
+        for (chip in listOf(h.wifi, h.mobile)) {
+            assertTrue("48 dp target", chip.measuredHeight / density >= 48f - 0.5f)
+            assertTrue("48 dp wide", chip.measuredWidth / density >= 48f - 0.5f)
+        }
+        assertEquals("Wi-Fi\nNo trackers", h.wifi.text.toString())
+        assertEquals("Mobile\nBlocked", h.mobile.text.toString())
+        assertEquals("TikTok on Mobile: Block all. Double tap to change.", h.mobile.contentDescription.toString())
+        assertEquals("colour by mode", screen.ui.palette.blocked, h.mobile.currentTextColor)
+        screen.presenter.setMode(SampleData.SIGNAL, Network.WIFI, AppMode.ALLOW_ALL)
+        UiTest.idle()
+        val after = rowView(screen, "Signal").tag as AppsScreen.Holder
+        assertEquals("Wi-Fi\nAllowed", after.wifi.text.toString())
+        assertEquals(screen.ui.palette.allowed, after.wifi.currentTextColor)
+        assertTrue("trackers and allowed look different", h.wifi.currentTextColor != after.wifi.currentTextColor)
+        assertTrue(view.contentDescription.toString().startsWith("TikTok, "))
+    }
+
 }

@@ -167,6 +167,7 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         call("setAppMode")
         setModeCalls.add(AppModeRule(uid, network, mode))
         modes[uid to network] = mode
+        modePackages.remove(uid to network)
     }
 
     override fun clearAppMode(uid: Int, network: Network): Boolean {
@@ -276,6 +277,52 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         return lines.size.toLong()
     }
 
+    /** The package each mode set by [setAppModeForPackage] was made for. */
+    val modePackages = HashMap<Pair<Int, Network>, String>()
+    val forgetCalls = ArrayList<Pair<Int, String?>>()
+    val reconcileCalls = ArrayList<List<org.hush.android.data.InstalledPackage>>()
+    val storedAppsByUid = LinkedHashMap<Int, org.hush.android.data.StoredApp>()
+
+    override fun setAppModeForPackage(uid: Int, packageName: String, network: Network, mode: AppMode) {
+        call("setAppModeForPackage")
+        if (packageName.isEmpty() || packageName.any { it.isWhitespace() }) throw IllegalArgumentException("'$packageName' is not a package name")
+        setModeCalls.add(AppModeRule(uid, network, mode))
+        modes[uid to network] = mode
+        modePackages[uid to network] = packageName
+    }
+
+    override fun forgetApp(uid: Int, packageName: String?): Long {
+        call("forgetApp")
+        forgetCalls.add(uid to packageName)
+        val gone = modes.keys.filter { it.first == uid && (packageName == null || modePackages[it] == packageName) }
+        gone.forEach { modes.remove(it); modePackages.remove(it) }
+        val before = rules.size
+        rules.removeAll { it.uid == uid && (packageName == null || it.packageName == packageName) }
+        return (gone.size + before - rules.size).toLong()
+    }
+
+    override fun reconcileApps(installed: List<org.hush.android.data.InstalledPackage>): Long {
+        call("reconcileApps")
+        if (installed.isEmpty()) throw IllegalArgumentException("the list of installed apps is empty: refusing to drop every app's rules")
+        reconcileCalls.add(installed)
+        val present = installed.map { it.uid to it.packageName }.toSet()
+        val gone = modePackages.filter { (k, pkg) -> (k.first to pkg) !in present }.keys
+        gone.forEach { modes.remove(it); modePackages.remove(it) }
+        val before = rules.size
+        rules.removeAll { r -> r.uid != null && r.packageName != null && (r.uid to r.packageName) !in present }
+        return (gone.size + before - rules.size).toLong()
+    }
+
+    override fun setApps(apps: List<org.hush.android.data.StoredApp>) {
+        call("setApps")
+        for (app in apps) storedAppsByUid[app.uid] = app
+    }
+
+    override fun storedApps(): List<org.hush.android.data.StoredApp> {
+        call("storedApps")
+        return storedAppsByUid.values.sortedBy { it.uid }
+    }
+
     companion object {
         const val HOUR = 3_600_000L
 
@@ -356,4 +403,33 @@ class FakeSettings(dns: String = "9.9.9.9:53", override var startOnBoot: Boolean
             refuse(value)?.let { throw IllegalArgumentException(it) }
             field = value
         }
+    override var newAppMode: AppMode? = null
+}
+
+/**
+ * The lists in memory: [SampleData.builtins] with switches, the subscriptions; records
+ * each change and each [applyChanges], and fails every call with IllegalStateException
+ * when [failure] is set.
+ */
+class FakeListCatalogue(
+    var catalogue: List<org.hush.android.lists.BuiltinList> = SampleData.builtins,
+    subscriptions: List<org.hush.android.lists.ListSubscription> = SampleData.subscriptions,
+) : org.hush.android.lists.ListCatalogue {
+    val switches = LinkedHashMap<String, Boolean>()
+    val subs = ArrayList(subscriptions)
+    val removed = ArrayList<String>()
+    var applied = 0
+    var failure: String? = null
+
+    private fun call() { failure?.let { throw IllegalStateException(it) } }
+
+    override fun builtins() = catalogue.also { call() }.map { org.hush.android.lists.BuiltinChoice(it, switches[it.name] ?: true) }
+    override fun setBuiltinEnabled(name: String, enabled: Boolean) { call(); switches[name] = enabled }
+    override fun subscriptions(): List<org.hush.android.lists.ListSubscription> { call(); return ArrayList(subs) }
+    override fun setSubscriptionEnabled(url: String, enabled: Boolean) {
+        call()
+        subs.replaceAll { if (it.url == url) it.copy(enabled = enabled) else it }
+    }
+    override fun removeSubscription(url: String): Boolean { call(); removed.add(url); return subs.removeAll { it.url == url } }
+    override fun applyChanges() { call(); applied++ }
 }

@@ -43,15 +43,17 @@ class FormatTest {
             AppModeRule(10777, Network.MOBILE, AppMode.BLOCK_ALL),
         )
         val rows = AppsPresenter.rows(installed, mapOf(10111 to 40L, 10123 to 7L, 1000 to 2L), rules)
-        assertEquals(listOf("Duolingo", "UID 10123", "UID 1000", "Google Play services", "Google Services Framework", "UID 10777"),
+        // A shared UID is one row, named by its packages and listing them.
+        assertEquals(listOf("Duolingo", "UID 10123", "UID 1000", "Google Play services and 1 more", "UID 10777"),
             rows.map { it.label })
         val duo = rows[0]
         assertEquals(AppMode.ALLOW_ALL, duo.wifi)
         assertEquals(AppMode.BLOCK_ALL, duo.mobile)
-        assertEquals("Shares UID 10109 with 1 other app(s)", rows[3].note)
+        assertEquals("2 apps: Google Play services, Google Services Framework", rows[3].note)
+        assertEquals(listOf("com.google.android.gms", "com.google.android.gsf"), rows[3].packages)
         assertNull(rows[1].packageName)
-        assertEquals(AppMode.BLOCK_ALL, rows[5].mobile)
-        assertEquals(AppMode.BLOCK_TRACKERS, rows[5].wifi)
+        assertEquals(AppMode.BLOCK_ALL, rows[4].mobile)
+        assertEquals(AppMode.BLOCK_TRACKERS, rows[4].wifi)
     }
 
     @Test
