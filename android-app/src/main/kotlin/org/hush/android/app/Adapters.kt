@@ -104,6 +104,7 @@ class AppActions(
             } catch (e: IllegalArgumentException) {
                 return@execute // already there, or not a web address: the screen checked
             }
+            AppWiring.syncListUpdates(context, HushSettings(context)) // the daily update now has a list to fetch
             download(added.url, added.kind)
             reloadLists()
         }

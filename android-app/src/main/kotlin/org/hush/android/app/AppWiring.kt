@@ -7,7 +7,13 @@ import org.hush.android.core.NativeCore
 import org.hush.android.core.NativeFirewall
 import org.hush.android.core.NativeStore
 import org.hush.android.data.HushStore
+import org.hush.android.lists.AppListCatalogue
+import org.hush.android.lists.BuiltinLists
+import org.hush.android.lists.BuiltinSwitches
+import org.hush.android.lists.ListCatalogue
 import org.hush.android.lists.ListDownloader
+import org.hush.android.lists.ListUpdateJobService
+import org.hush.android.lists.ListUpdater
 import org.hush.android.lists.ListSubscriptions
 import org.hush.android.settings.HushSettings
 import org.hush.android.ui.HushUi
@@ -45,7 +51,48 @@ object AppWiring {
             firewall = VpnFirewallControl(app),
             actions = AppActions(app),
             settings = SettingsAdapter(settings),
+            lists = if (problem == null) listCatalogue(app, settings) else org.hush.android.lists.ListCatalogue.NONE,
         )
+        if (problem == null) {
+            ListUpdateJobService.updaterFor = { c -> listUpdater(c) }
+            syncListUpdates(app, settings)
+        }
+    }
+
+    /** The lists the owner chooses from, the switches kept in [settings]. */
+    fun listCatalogue(context: Context, settings: HushSettings): ListCatalogue = AppListCatalogue(
+        catalogue = { BuiltinLists.native },
+        switches = object : BuiltinSwitches {
+            override fun isEnabled(name: String) = settings.builtinListEnabled(name)
+            override fun setEnabled(name: String, enabled: Boolean) = settings.setBuiltinListEnabled(name, enabled)
+        },
+        subscriptionsStore = ListSubscriptions(context),
+        downloader = ListDownloader(listsDirectory(context)),
+        reload = { reloadLists(context) },
+        scheduleUpdates = { syncListUpdates(context, settings) },
+    )
+
+    /** Downloads the enabled lists added by URL, then reloads a running session's lists. */
+    fun listUpdater(context: Context): ListUpdater =
+        ListUpdater(ListSubscriptions(context), ListDownloader(listsDirectory(context)), reload = { reloadLists(context) })
+
+    /** The daily update job, scheduled while an enabled list added by URL exists. */
+    fun syncListUpdates(context: Context, settings: HushSettings) {
+        try {
+            ListUpdateJobService.sync(context, ListSubscriptions(context), settings.listUpdatesAnytime)
+        } catch (e: RuntimeException) {
+            // JobScheduler refused (too many jobs, a restricted app): "Update now" still works.
+        }
+    }
+
+    /** Puts the lists chosen now in force in a running session (a stopped one reads them at start). */
+    fun reloadLists(context: Context) {
+        val controller = org.hush.android.vpn.VpnStatus.controller ?: return
+        try {
+            controller.reloadLists(coreConfig(context, HushSettings(context)))
+        } catch (e: RuntimeException) {
+            // A list vanished between download and reload, or the core failed: the lists in force stay.
+        }
     }
 
     /** Null when the core loads; otherwise what to tell the phone's owner. */
@@ -71,6 +118,9 @@ object AppWiring {
             upstreamDns = settings.upstreamDns,
             blockLists = files("block"),
             allowLists = files("allow"),
+            defaultList = settings.builtinListEnabled(BuiltinLists.VENDOR),
+            adawayList = settings.builtinListEnabled(BuiltinLists.ADAWAY),
+            encryptedDnsList = settings.builtinListEnabled(BuiltinLists.DOH),
         )
     }
 }

@@ -41,6 +41,10 @@ data class CoreConfig(
     val network: Network = Network.ANY,
     /** The built-in list of vendor telemetry hosts. */
     val defaultList: Boolean = true,
+    /** The built-in AdAway list (ads and trackers in general): on in the app unless turned off. */
+    val adawayList: Boolean = true,
+    /** The built-in list of encrypted-DNS (DoH) endpoints. */
+    val encryptedDnsList: Boolean = true,
     /** Downloaded block lists (files, checked by [NativeCore.checkList]); hosts, domains or adblock format. */
     val blockLists: List<String> = emptyList(),
     val allowLists: List<String> = emptyList(),

@@ -93,6 +93,12 @@ object NativeCore {
      */
     @JvmStatic external fun checkList(path: String, kind: String): String
 
+    /**
+     * The lists built into the core, in load order: JSON `[{"name", "title", "licence",
+     * "source", "entries", "rejected"}]`, counted by the core's parser (once).
+     */
+    @JvmStatic external fun builtinLists(): String
+
     // ---- the store, by database path (see NativeStore); a uid below 0 means none ----
 
     @JvmStatic external fun recentEvents(database: String, queryJson: String): String

@@ -16,6 +16,8 @@ object NativeFirewall : FirewallCore {
             .put("mtu", config.mtu)
             .put("network", config.network.wire)
             .put("defaultList", config.defaultList)
+            .put("adawayList", config.adawayList)
+            .put("encryptedDnsList", config.encryptedDnsList)
             .put("blockLists", JSONArray(config.blockLists))
             .put("allowLists", JSONArray(config.allowLists))
             .put("ownAddresses", JSONArray(config.ownAddresses))

@@ -36,7 +36,9 @@ object NativeListCheck : ListCheck {
  *
  * A download replaces the list in use only once it is whole and the core has read
  * it as a list; any failure (a malformed or unreachable URL, an HTTP error, a file
- * over [maxBytes], a page that is not a list) leaves the copy in use as it was.
+ * over [maxBytes], a web page (served as text/html, or starting `<!doctype`/`<html`),
+ * a file with no entry) leaves the copy in use as it was. The download goes to a
+ * temporary file renamed over the copy in use only when whole and checked.
  */
 class ListDownloader(
     private val directory: File,
@@ -68,12 +70,19 @@ class ListDownloader(
         }
         try {
             fetch(address, part)
+            if (looksLikeHtml(part)) {
+                throw ListDownloadException("${address.host} sent a web page, not a list (is the address the list's raw file?)")
+            }
             val load = try {
                 check.check(part, kind)
             } catch (e: IllegalArgumentException) {
                 throw ListDownloadException("${address.host} did not send a list: ${e.message}", e)
             } catch (e: RuntimeException) { // the core failed to read it (a panic, an unreadable answer)
                 throw ListDownloadException("the list from ${address.host} could not be read: ${e.message}", e)
+            }
+            if (load.entries == 0L) {
+                throw ListDownloadException("the list from ${address.host} holds no entries" +
+                    if (load.rejected > 0) " (${load.rejected} lines are not hosts, e.g. ${load.firstRejected.firstOrNull() ?: "?"})" else "")
             }
             val target = fileFor(url)
             if (!part.renameTo(target)) throw ListDownloadException("cannot put the list in place: $target")
@@ -113,6 +122,9 @@ class ListDownloader(
             if (status != HttpURLConnection.HTTP_OK) {
                 throw ListDownloadException("$host answered HTTP $status${connection.responseMessage?.let { " $it" } ?: ""}")
             }
+            if (connection.contentType?.trim()?.lowercase()?.startsWith("text/html") == true) {
+                throw ListDownloadException("$host sent a web page (text/html), not a list (is the address the list's raw file?)")
+            }
             if (connection.contentLengthLong > maxBytes) throw tooLarge()
             var total = 0L
             connection.inputStream.use { input ->
@@ -144,6 +156,15 @@ class ListDownloader(
         }
     }
 
+    /** A page served as text/plain (or with no type) is still a page: its first non-blank bytes tell. */
+    private fun looksLikeHtml(file: File): Boolean {
+        val head = ByteArray(512)
+        val read = file.inputStream().use { it.read(head) }
+        if (read <= 0) return false
+        val text = String(head, 0, read, Charsets.ISO_8859_1).trimStart { it.isWhitespace() || it in BYTE_ORDER_MARK }.lowercase()
+        return text.startsWith("<!doctype") || text.startsWith("<html") || text.startsWith("<?xml") || text.startsWith("<head")
+    }
+
     private fun tooLarge() = ListDownloadException("the list is larger than ${size(maxBytes)}: not kept")
 
     private fun size(bytes: Long): String = when {
@@ -155,5 +176,7 @@ class ListDownloader(
     companion object {
         const val MAX_BYTES: Long = 64L shl 20
         const val TIMEOUT_MS = 15_000
+        /** A UTF-8 byte-order mark, as its bytes read one a character, and as a character. */
+        private const val BYTE_ORDER_MARK = "\u00EF\u00BB\u00BF\uFEFF"
     }
 }

@@ -18,7 +18,12 @@ data class ListSubscription(
     val updatedMs: Long? = null,
     /** Why the last attempt failed, if it did (the copy in use, if any, stays). */
     val lastError: String? = null,
-)
+    /** When that failed attempt was, ms since the epoch. */
+    val failedMs: Long? = null,
+) {
+    /** What the owner knows it by: the file name in its URL. */
+    val name: String get() = url.substringBefore('?').trimEnd('/').substringAfterLast('/').ifEmpty { url }
+}
 
 /**
  * The lists the user added by URL, kept in the app's SharedPreferences (the files
@@ -73,11 +78,12 @@ class ListSubscriptions(context: Context) {
     /** A download of [url] succeeded with [entries] entries at [nowMs]. */
     @Synchronized
     fun recordUpdate(url: String, entries: Long, nowMs: Long) =
-        update(url) { it.copy(entries = entries, updatedMs = nowMs, lastError = null) }
+        update(url) { it.copy(entries = entries, updatedMs = nowMs, lastError = null, failedMs = null) }
 
-    /** A download of [url] failed; the copy in use, if any, stays. */
+    /** A download of [url] failed (at [nowMs], when known); the copy in use, if any, stays. */
     @Synchronized
-    fun recordFailure(url: String, message: String) = update(url) { it.copy(lastError = message) }
+    fun recordFailure(url: String, message: String, nowMs: Long? = null) =
+        update(url) { it.copy(lastError = message, failedMs = nowMs) }
 
     private fun update(url: String, change: (ListSubscription) -> ListSubscription) {
         save(all().map { if (it.url == url) change(it) else it })
@@ -93,7 +99,8 @@ class ListSubscriptions(context: Context) {
                     .put("enabled", s.enabled)
                     .putOpt("entries", s.entries)
                     .putOpt("updatedMs", s.updatedMs)
-                    .putOpt("lastError", s.lastError),
+                    .putOpt("lastError", s.lastError)
+                    .putOpt("failedMs", s.failedMs),
             )
         }
         prefs.edit().putString(KEY, array.toString()).apply()
@@ -109,6 +116,7 @@ class ListSubscriptions(context: Context) {
             entries = if (json.has("entries")) json.getLong("entries") else null,
             updatedMs = if (json.has("updatedMs")) json.getLong("updatedMs") else null,
             lastError = if (json.has("lastError")) json.getString("lastError") else null,
+            failedMs = if (json.has("failedMs")) json.getLong("failedMs") else null,
         )
     }
 

@@ -72,12 +72,22 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
      * is removed and never passes to the UID's next owner; a shared UID's is the UID's.
      */
     fun setMode(uid: Int, network: Network, mode: AppMode) {
-        val only = state.all.firstOrNull { it.uid == uid }?.packages?.singleOrNull()
+        val row = state.all.firstOrNull { it.uid == uid }
+        val only = row?.packages?.singleOrNull()
         background({
+            // An app removed since the list was read: storing a rule for it would only
+            // wait for the UID's next owner. Nothing is stored; its row goes.
+            if (only != null && deps.apps.apps().none { it.uid == uid && it.packageName == only }) {
+                throw AppGone(removedMessage(row.label))
+            }
             if (only != null) deps.store.setAppModeForPackage(uid, only, network, mode)
             else deps.store.setAppMode(uid, network, mode)
         }, failed = { e ->
-            set(state.copy(error = "Could not change the mode: " + Format.error(e)))
+            if (e is AppGone) {
+                set(filtered(state.copy(all = state.all.filter { it.uid != uid }, error = e.message)))
+            } else {
+                set(state.copy(error = "Could not change the mode: " + Format.error(e)))
+            }
         }) {
             deps.actions.rulesChanged()
             val all = state.all.map { row ->
@@ -92,8 +102,11 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
         }
     }
 
+    private class AppGone(message: String) : IllegalStateException(message)
+
     companion object {
         const val DAYS = 7
+        fun removedMessage(label: String) = "$label was removed: nothing was changed"
         const val UNKNOWN_OWNER_LABEL = "Unknown owner"
         const val UNKNOWN_OWNER_NOTE = "Traffic Hush could not tie to an app"
         /** How many names a shared UID's row lists before "…". */

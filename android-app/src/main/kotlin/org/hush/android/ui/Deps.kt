@@ -117,6 +117,8 @@ class UiDeps(
     val timeZone: TimeZone = TimeZone.getDefault(),
     /** Use the platform's dynamic colours on API 31+ (false: the fixed palette). */
     val dynamicColor: Boolean = true,
+    /** The built-in lists and those added by URL, each with its switch (Lists, Home's summary). */
+    val lists: org.hush.android.lists.ListCatalogue = org.hush.android.lists.ListCatalogue.NONE,
 )
 
 interface Clock {

@@ -18,6 +18,8 @@ data class HomeState(
     /** What is wrong with the running session without stopping it (FirewallControl.problems). */
     val problems: List<String> = emptyList(),
     val error: String? = null,
+    /** What is blocked, from the lists in force ("Blocking: phone-vendor telemetry (1,328 names), ..."); null: not known. */
+    val blocking: String? = null,
 )
 
 class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState(), deps.io, deps.main) {
@@ -54,6 +56,7 @@ class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState()
                 blockedToday = activity.sumOf { it.blocked },
                 allowedToday = activity.sumOf { it.allowed },
                 topApps = top, topHosts = hosts, error = null,
+                blocking = ListsPresenter.blockingSummary(deps.lists),
             )
         }, failed = { e ->
             set(state.copy(loading = false, error = "Could not read today's activity: " + Format.error(e)))

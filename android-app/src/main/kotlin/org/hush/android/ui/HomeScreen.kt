@@ -94,7 +94,7 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         val status = when (val f = s.firewall) {
             FirewallState.Off -> "Off: apps connect without filtering"
             FirewallState.Starting -> "Starting…"
-            FirewallState.On -> "On: trackers are blocked for every app"
+            FirewallState.On -> s.blocking?.let { "On. $it" } ?: "On"
             is FirewallState.Failed -> "Could not start: " + f.message
             is FirewallState.NotFiltering -> f.message
         }

@@ -1,46 +1,78 @@
 package org.hush.android.ui
 
-import org.hush.android.data.DomainAction
-import org.hush.android.data.DomainRule
-import org.hush.android.data.ListSource
+import org.hush.android.lists.BuiltinChoice
+import org.hush.android.lists.ListCatalogue
+import org.hush.android.lists.ListSubscription
+import org.hush.android.lists.ListSummary
 import java.net.MalformedURLException
 import java.net.URL
 
 data class ListsState(
     val loading: Boolean = true,
-    val sources: List<ListSource> = emptyList(),
-    val rules: List<DomainRule> = emptyList(),
+    /** The lists built into Hush, each with its switch. */
+    val builtins: List<BuiltinChoice> = emptyList(),
+    /** The lists added by URL, in the order they were added. */
+    val subscriptions: List<ListSubscription> = emptyList(),
     /** Inline, under the URL field. */
     val urlError: String? = null,
-    /** Inline, under the domain field (the store's IllegalArgumentException message). */
-    val ruleError: String? = null,
-    /** A short confirmation ("Update requested", ...). */
+    /** A short confirmation ("Update requested", "AdAway is off from now on", ...). */
     val message: String? = null,
-    /** URLs added here that the store has not listed yet. */
+    /** URLs added here that the catalogue has not listed yet. */
     val pendingUrls: List<String> = emptyList(),
     val error: String? = null,
     /** Bumped when an add went through, so the view clears its field. */
     val urlAdded: Int = 0,
-    val ruleAdded: Int = 0,
 )
 
+/** The Lists screen: the built-in catalogue and the lists added by URL, switched, removed, updated. */
 class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsState(), deps.io, deps.main) {
+    private val lists: ListCatalogue get() = deps.lists
 
     fun load() {
-        background({ deps.store.listSources() to deps.store.domainRules() }, failed = { e ->
-            set(state.copy(loading = false, error = "Could not read the lists: " + Format.error(e)))
-        }) { (sources, rules) ->
-            val origins = sources.map { it.origin }.toSet()
+        background({ lists.builtins() to lists.subscriptions() }, failed = { e ->
+            set(state.copy(loading = false, error = Words.READ_FAILED + Format.error(e)))
+        }) { (builtins, subscriptions) ->
+            val urls = subscriptions.map { it.url }.toSet()
             set(state.copy(
-                loading = false, sources = sources, rules = rules.sortedBy { it.domain },
-                pendingUrls = state.pendingUrls.filter { it !in origins }, error = null,
+                loading = false, builtins = builtins, subscriptions = subscriptions,
+                pendingUrls = state.pendingUrls.filter { it !in urls }, error = null,
             ))
         }
     }
 
+    fun setBuiltinEnabled(name: String, enabled: Boolean) {
+        val title = state.builtins.firstOrNull { it.list.name == name }?.list?.title ?: name
+        change({ lists.setBuiltinEnabled(name, enabled) }, Words.switched(title, enabled, running()))
+    }
+
+    fun setSubscriptionEnabled(url: String, enabled: Boolean) {
+        val name = state.subscriptions.firstOrNull { it.url == url }?.name ?: url
+        change({ lists.setSubscriptionEnabled(url, enabled) }, Words.switched(name, enabled, running()))
+    }
+
+    fun remove(url: String) {
+        val name = state.subscriptions.firstOrNull { it.url == url }?.name ?: url
+        change({ lists.removeSubscription(url) }, Words.removed(name))
+    }
+
+    /** Stores the change, puts it in force in a running session, then shows the lists as they are now. */
+    private fun change(work: () -> Unit, said: String) {
+        background({
+            work()
+            lists.applyChanges()
+            lists.builtins() to lists.subscriptions()
+        }, failed = { e ->
+            set(state.copy(error = Words.CHANGE_FAILED + Format.error(e)))
+        }) { (builtins, subscriptions) ->
+            set(state.copy(builtins = builtins, subscriptions = subscriptions, message = said, error = null))
+        }
+    }
+
+    private fun running() = deps.firewall.state() == FirewallState.On
+
     fun updateNow() {
         deps.actions.updateLists()
-        set(state.copy(message = "Update requested: lists are downloaded in the background"))
+        set(state.copy(message = Words.UPDATE_REQUESTED))
     }
 
     fun addUrl(text: String) {
@@ -50,42 +82,40 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
             set(state.copy(urlError = problem, message = null))
             return
         }
-        if (state.sources.any { it.origin == url } || url in state.pendingUrls) {
-            set(state.copy(urlError = "This list is already added"))
+        if (state.subscriptions.any { it.url == url } || url in state.pendingUrls) {
+            set(state.copy(urlError = Words.ALREADY_ADDED))
             return
         }
         deps.actions.addListUrl(url)
         set(state.copy(urlError = null, pendingUrls = state.pendingUrls + url,
-            message = "List added: it is downloaded on the next update", urlAdded = state.urlAdded + 1))
+            message = Words.ADDED, urlAdded = state.urlAdded + 1))
     }
 
-    fun addRule(domain: String, action: DomainAction) {
-        val text = domain.trim()
-        if (text.isEmpty()) {
-            set(state.copy(ruleError = "Enter a domain, e.g. tracking.miui.com"))
-            return
-        }
-        background({ deps.store.addDomainRule(null, text, action) }, failed = { e ->
-            if (e is IllegalArgumentException) set(state.copy(ruleError = Format.error(e)))
-            else set(state.copy(error = "Could not add the rule: " + Format.error(e)))
-        }) { stored ->
-            deps.actions.rulesChanged()
-            val rules = (state.rules.filterNot { it.uid == null && it.domain == stored } + DomainRule(null, stored, action))
-                .sortedBy { it.domain }
-            set(state.copy(rules = rules, ruleError = null, error = null, ruleAdded = state.ruleAdded + 1))
-        }
-    }
-
-    fun removeRule(rule: DomainRule) {
-        background({ deps.store.removeDomainRule(rule.uid, rule.domain) }, failed = { e ->
-            set(state.copy(error = "Could not remove the rule: " + Format.error(e)))
-        }) {
-            deps.actions.rulesChanged()
-            set(state.copy(rules = state.rules - rule, error = null))
-        }
+    /** User-visible words of the Lists screen, kept together for the move to strings.xml. */
+    internal object Words {
+        const val READ_FAILED = "Could not read the lists: "
+        const val CHANGE_FAILED = "Could not change the lists: "
+        const val UPDATE_REQUESTED = "Update requested: lists are downloaded in the background"
+        const val ALREADY_ADDED = "This list is already added"
+        const val ADDED = "List added: it is downloaded now, then kept up to date"
+        fun switched(name: String, on: Boolean, running: Boolean) =
+            "$name is ${if (on) "on" else "off"}" + if (running) " from now on" else " from the next start"
+        fun removed(name: String) = "$name removed, with its downloaded copy"
     }
 
     companion object {
+        /**
+         * Home's line on what is blocked ([ListSummary]), or null when the catalogue is not
+         * known (no core) or cannot be read: Home then says only "On". Blocking: call it
+         * off the main thread.
+         */
+        fun blockingSummary(lists: ListCatalogue): String? = try {
+            val builtins = lists.builtins()
+            if (builtins.isEmpty()) null else ListSummary.text(builtins, lists.subscriptions())
+        } catch (e: RuntimeException) {
+            null
+        }
+
         /** Why [url] is not a list URL, or null when it is one. */
         fun urlProblem(url: String): String? {
             if (url.isEmpty()) return "Enter the list's URL, e.g. https://example.org/hosts.txt"

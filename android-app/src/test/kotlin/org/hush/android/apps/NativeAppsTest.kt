@@ -156,6 +156,43 @@ class NativeAppsTest {
         assertTrue("median ${ms(nanos[ROUNDS / 2])} ms", nanos[ROUNDS / 2] < 100_000_000L)
     }
 
+
+    /** The unknown owner on the real store: its own row in Apps, its own hosts and days in its detail. */
+    @Test
+    fun theUnknownOwnerHasARowAndADetailPageOnTheRealStore() {
+        val database = File(dir, "hush.db").path
+        val now = System.currentTimeMillis()
+        val events = org.json.JSONArray()
+        fun event(t: Long, uid: Int?, host: String, action: String) = events.put(org.json.JSONObject()
+            .put("timeMs", t).put("uid", uid ?: org.json.JSONObject.NULL).put("host", host).put("action", action)
+            .put("list", org.json.JSONObject.NULL))
+        event(now - 60_000, null, "ownerless.example.com", "blocked")
+        event(now - 120_000, null, "ownerless.example.com", "blocked")
+        event(now - 3 * 86_400_000L, null, "old.example.com", "allowed")
+        event(now - 60_000, GAME_UID, "game.example.com", "blocked")
+        assertEquals(4L, org.hush.android.core.HostStore.recordEvents(database, events.toString()))
+        val deps = org.hush.android.ui.UiDeps(
+            store = store, apps = org.hush.android.ui.FakeApps(lookup.apps), firewall = org.hush.android.ui.FakeFirewall(),
+            actions = org.hush.android.ui.FakeActions(), settings = org.hush.android.ui.FakeSettings(),
+            io = kotlinx.coroutines.Dispatchers.Unconfined, main = kotlinx.coroutines.Dispatchers.Unconfined,
+            clock = object : org.hush.android.ui.Clock { override fun nowMs() = now }, timeZone = java.util.TimeZone.getTimeZone("UTC"),
+        )
+        val apps = org.hush.android.ui.AppsPresenter(deps).apply { attach { }; load() }
+        val unknown = apps.state.all.single { it.uid == null }
+        assertEquals(org.hush.android.ui.AppsPresenter.UNKNOWN_OWNER_LABEL, unknown.label)
+        assertEquals(2L, unknown.blocked)
+        assertEquals(1L, apps.state.all.single { it.uid == GAME_UID }.blocked)
+        assertEquals("Android System", apps.state.all.single { it.uid == SYSTEM_UID }.label)
+
+        val detail = org.hush.android.ui.AppDetailPresenter(deps, null, "Unknown owner").apply { attach { }; load() }
+        val s = detail.state
+        assertNull(s.error)
+        assertEquals(listOf("ownerless.example.com", "old.example.com"), s.hosts.map { it.host })
+        assertEquals(2L, s.blocked)
+        assertEquals(1L, s.allowed)
+        assertEquals("its own days, not every app's", 3L, s.days.sumOf { it.blocked + it.allowed + it.failed })
+    }
+
     companion object {
         const val GAME = "com.example.game"
         const val PHONE = "com.android.phone"

@@ -30,6 +30,13 @@ class ListDownloaderTest {
         server.createContext("/changing.txt") { exchange -> respond(exchange, 200, changing.toByteArray()) }
         serve("/page.html", 200, "<!DOCTYPE html>\n<html><body>Moved to a new site</body></html>\n")
         serve("/gone.txt", 404, "not found")
+        serve("/broken.txt", 500, "internal error")
+        serve("/comments.txt", 200, "# this list is empty for now\n# come back later\n")
+        server.createContext("/typed.txt") { exchange ->
+            exchange.responseHeaders.add("Content-Type", "text/html; charset=utf-8")
+            respond(exchange, 200, "0.0.0.0 app.adjust.com\n".toByteArray())
+        }
+        serve("/plain-page.txt", 200, "\n  \uFEFF<!doctype HTML>\n<title>Sign in</title>\n")
         serve("/huge.txt", 200, "0.0.0.0 a.example\n".repeat(1000))
         // Chunked: no length given.
         server.createContext("/huge-unannounced.txt") { exchange ->
@@ -92,7 +99,11 @@ class ListDownloaderTest {
         val closedPort = ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1")).use { it.localPort }
         val cases = listOf(
             "$base/gone.txt" to "answered HTTP 404",
-            "$base/page.html" to "did not send a list",
+            "$base/page.html" to "127.0.0.1 sent a web page, not a list",
+            "$base/typed.txt" to "127.0.0.1 sent a web page (text/html), not a list",
+            "$base/plain-page.txt" to "127.0.0.1 sent a web page, not a list",
+            "$base/broken.txt" to "answered HTTP 500",
+            "$base/comments.txt" to "the list from 127.0.0.1 holds no entries",
             "$base/huge.txt" to "larger than 4 KB",
             "$base/huge-unannounced.txt" to "larger than 4 KB",
             "http://127.0.0.1:$closedPort/list.txt" to "cannot connect to 127.0.0.1",

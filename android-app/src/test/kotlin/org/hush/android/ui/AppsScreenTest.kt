@@ -287,4 +287,33 @@ class AppsScreenTest {
         assertTrue(view.contentDescription.toString().startsWith("TikTok, "))
     }
 
+
+    @Test
+    fun aModeForAnAppRemovedMeanwhileStoresNothingAndSaysSo() {
+        val world = SampleData.World()
+        val (_, screen) = apps(world)
+        world.apps.list = world.apps.list.filter { it.uid != SampleData.DUOLINGO }
+        UiTest.click(rowView(screen, "Duolingo"), "Wi-Fi\nNo trackers")
+        shadowOf(ShadowAlertDialog.getLatestAlertDialog()).clickOnItem(AppMode.values().indexOf(AppMode.BLOCK_ALL))
+        UiTest.idle()
+        assertTrue(world.store.setModeCalls.isEmpty())
+        assertEquals(0, world.actions.rulesChanged)
+        assertEquals("Duolingo was removed: nothing was changed", screen.error.text.toString())
+        assertEquals(View.VISIBLE, screen.error.visibility)
+        assertTrue(screen.adapter.rows.none { it.label == "Duolingo" })
+    }
+
+    @Test
+    fun aSharedUidsDetailListsEveryPackage() {
+        val (activity, screen) = apps(sharedWorld())
+        screen.list.performItemClick(null, screen.adapter.rows.indexOfFirst { it.uid == SampleData.SYSTEM_UID }, 0)
+        UiTest.idle()
+        val detail = activity.detail!!
+        assertEquals("Android System", detail.title.text.toString())
+        assertEquals(View.VISIBLE, detail.packages.visibility)
+        assertEquals("Apps on this UID:\n• Find device (com.xiaomi.finddevice)\n• Phone (com.android.phone)\n" +
+            "• Settings (com.android.settings)\n• SIM Toolkit (com.android.stk)", detail.packages.text.toString())
+        assertTrue(detail.subtitle.text.toString().contains("4 apps: Find device, Phone, Settings, …"))
+    }
+
 }

@@ -1,10 +1,11 @@
 package org.hush.android.ui
 
 import android.view.View
-import org.hush.android.data.DomainAction
-import org.hush.android.data.DomainRule
+import android.view.ViewGroup
+import android.widget.Switch
 import org.junit.After
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -22,30 +23,86 @@ class ListsScreenTest {
         return activity.screen(MainActivity.Tab.LISTS) as ListsScreen
     }
 
-    @Test
-    fun listsWithTheirEntryCountsAndLastUpdate() {
-        val screen = lists(SampleData.World())
-        val texts = UiTest.texts(screen.sourcesList)
-        val i = texts.indexOf("easyprivacy")
-        assertEquals("https://v.firebog.net/hosts/Easyprivacy.txt · 41,870 entries · updated 2026-11-27 13:30", texts[i + 1])
-        val b = texts.indexOf("hush-default")
-        assertEquals("Built in · 1,328 entries · updated 2026-11-28 13:30", texts[b + 1])
-        val s = texts.indexOf("stevenblack")
-        assertTrue(texts[s + 1], texts[s + 1].endsWith("0 entries · never updated · disabled"))
-        val rules = UiTest.texts(screen.rulesList)
-        assertEquals(listOf("ads.tiktok.com", "Block · every app", "Remove", "cdn.jsdelivr.net", "Allow · every app", "Remove",
-            "tracking.miui.com", "Block · every app", "Remove"), rules)
+    private fun switches(group: ViewGroup): List<Switch> {
+        val found = ArrayList<Switch>()
+        fun walk(v: View) {
+            if (v is Switch) found.add(v)
+            if (v is ViewGroup) for (i in 0 until v.childCount) walk(v.getChildAt(i))
+        }
+        walk(group)
+        return found
     }
 
     @Test
-    fun aListWhoseUpdateFailedSaysWhy() {
+    fun theBuiltInCatalogueShowsEachListsCountLicenceAndSourceWithASwitch() {
+        val screen = lists(SampleData.World())
+        val texts = UiTest.texts(screen.builtinList)
+        val a = texts.indexOf("Ads & trackers — AdAway")
+        assertEquals("6,540 entries · CC-BY-3.0 · as hush-adaway", texts[a + 1])
+        assertEquals("Source: AdAway/adaway.github.io hosts.txt @7b5368f (2023-04-29)", texts[a + 2])
+        val v = texts.indexOf("Phone-vendor telemetry")
+        assertEquals("1,328 entries · GPL-3.0 (HaGeZi), CC-BY-3.0 (AdAway) · as hush-default", texts[v + 1])
+        val d = texts.indexOf("Encrypted DNS (DoH) endpoints")
+        assertEquals("1,216 entries · GPL-3.0 · as hush-doh", texts[d + 1])
+        val toggles = switches(screen.builtinList)
+        assertEquals(listOf(true, true, true), toggles.map { it.isChecked })
+        assertEquals("Ads & trackers — AdAway", toggles[1].contentDescription)
+        val dp48 = (48 * screen.view.resources.displayMetrics.density).toInt()
+        assertTrue(toggles.all { it.minimumHeight >= dp48 })
+        // The duplicate rules section is gone; the Rules screen is one tap away.
+        UiTest.assertNotShown(screen.view, "Your domain rules")
+        UiTest.assertShows(screen.view, "Domain rules ›")
+    }
+
+    @Test
+    fun aBuiltInListIsTurnedOffAndOnAndTheSessionReloads() {
         val world = SampleData.World()
-        world.store.sources = world.store.sources.map {
-            if (it.name == "easyprivacy") it.copy(problem = "v.firebog.net answered HTTP 404 Not Found") else it
-        }
-        val texts = UiTest.texts(lists(world).sourcesList)
-        val i = texts.indexOf("easyprivacy")
-        assertEquals("v.firebog.net answered HTTP 404 Not Found", texts[i + 2])
+        val screen = lists(world)
+        switches(screen.builtinList)[1].performClick()
+        UiTest.idle()
+        assertEquals(mapOf("hush-adaway" to false), world.lists.switches)
+        assertEquals(1, world.lists.applied)
+        assertEquals("Ads & trackers — AdAway is off from now on", screen.message.text.toString())
+        assertFalse(switches(screen.builtinList)[1].isChecked)
+        switches(screen.builtinList)[1].performClick()
+        assertEquals(true, world.lists.switches["hush-adaway"])
+        assertEquals(2, world.lists.applied)
+
+        // Stopped: the change applies at the next start, and says so.
+        world.firewall.publish(FirewallState.Off)
+        switches(screen.builtinList)[2].performClick()
+        assertEquals("Encrypted DNS (DoH) endpoints is off from the next start", screen.message.text.toString())
+    }
+
+    @Test
+    fun addedListsShowTheirLastUpdateOrWhyItFailedAndCanBeSwitchedAndRemoved() {
+        val world = SampleData.World()
+        val screen = lists(world)
+        val texts = UiTest.texts(screen.subscriptionList)
+        val e = texts.indexOf("Easyprivacy.txt")
+        assertEquals("https://v.firebog.net/hosts/Easyprivacy.txt", texts[e + 1])
+        assertEquals("41,870 entries · updated 2026-11-27 13:30", texts[e + 2])
+        val s = texts.indexOf("hosts")
+        assertEquals("Not downloaded yet · off", texts[s + 2])
+        val x = texts.indexOf("native.xiaomi.txt")
+        assertEquals("407 entries · updated 2026-11-26 13:30", texts[x + 2])
+        assertEquals("Last update failed 2026-11-28 13:30: raw.githubusercontent.com sent a web page (text/html), not a list " +
+            "(is the address the list's raw file?). The copy in use stays.", texts[x + 3])
+
+        val toggles = switches(screen.subscriptionList)
+        assertEquals(listOf(true, false, true), toggles.map { it.isChecked })
+        toggles[0].performClick()
+        UiTest.idle()
+        assertFalse(world.lists.subs[0].enabled)
+        assertEquals(1, world.lists.applied)
+        assertEquals("Easyprivacy.txt is off from now on", screen.message.text.toString())
+        assertTrue(UiTest.texts(screen.subscriptionList).contains("41,870 entries · updated 2026-11-27 13:30 · off"))
+
+        UiTest.click(screen.subscriptionList.getChildAt(2), "Remove")
+        assertEquals(listOf(SampleData.subscriptions[2].url), world.lists.removed)
+        assertEquals(2, world.lists.applied)
+        assertEquals("native.xiaomi.txt removed, with its downloaded copy", screen.message.text.toString())
+        assertFalse(UiTest.texts(screen.subscriptionList).contains("native.xiaomi.txt"))
     }
 
     @Test
@@ -82,61 +139,27 @@ class ListsScreenTest {
         assertEquals(listOf(url), world.actions.addedUrls)
         assertEquals(View.GONE, screen.urlError.visibility)
         assertEquals("", screen.urlField.text.toString())
-        val texts = UiTest.texts(screen.sourcesList)
-        assertEquals("Waiting for the next update", texts[texts.indexOf(url) + 1])
+        val texts = UiTest.texts(screen.subscriptionList)
+        assertEquals("Waiting for its first download", texts[texts.indexOf(url) + 1])
 
-        screen.urlField.setText(SampleData.sources[2].origin)
+        screen.urlField.setText(SampleData.subscriptions[0].url)
         screen.addUrl.performClick()
         assertEquals("This list is already added", screen.urlError.text.toString())
         assertEquals(1, world.actions.addedUrls.size)
     }
 
     @Test
-    fun domainRulesAreAddedAndRemovedThenTheRulesReload() {
+    fun aFailingCatalogueShowsTheMessageAndChangesNothing() {
         val world = SampleData.World()
-        val screen = lists(world)
-        screen.domainField.setText(" Data.Mistat.Xiaomi.COM. ")
-        screen.addRule.performClick()
-        UiTest.idle()
-        assertEquals(Triple(null, "Data.Mistat.Xiaomi.COM.", DomainAction.BLOCK), world.store.addRuleCalls.single())
-        assertEquals(1, world.actions.rulesChanged)
-        assertTrue(UiTest.texts(screen.rulesList).contains("data.mistat.xiaomi.com"))
-        assertEquals("", screen.domainField.text.toString())
-
-        screen.allowChoice.performClick()
-        screen.domainField.setText("api.sec.miui.com")
-        screen.addRule.performClick()
-        assertEquals(DomainRule(null, "api.sec.miui.com", DomainAction.ALLOW), world.store.rules.last())
-
-        UiTest.click(screen.rulesList.getChildAt(screen.presenter.state.rules.indexOfFirst { it.domain == "ads.tiktok.com" }), "Remove")
-        assertEquals(listOf(null to "ads.tiktok.com"), world.store.removeRuleCalls)
-        assertEquals(3, world.actions.rulesChanged)
-        assertTrue(UiTest.texts(screen.rulesList).none { it == "ads.tiktok.com" })
-    }
-
-    @Test
-    fun anInvalidDomainShowsTheStoresMessageInline() {
-        val world = SampleData.World()
-        val screen = lists(world)
-        screen.domainField.setText("bad..name")
-        screen.addRule.performClick()
-        assertEquals(View.VISIBLE, screen.ruleError.visibility)
-        assertEquals("'bad..name' is not a valid domain name", screen.ruleError.text.toString())
-        assertEquals(View.GONE, screen.error.visibility)
-        assertEquals(0, world.actions.rulesChanged)
-        assertEquals("bad..name", screen.domainField.text.toString())
-    }
-
-    @Test
-    fun aFailingStoreShowsTheMessage() {
-        val world = SampleData.World()
-        world.store.failure = "unable to open database file"
+        world.lists.failure = "the lists folder cannot be read"
         val screen = lists(world)
         assertEquals(View.VISIBLE, screen.error.visibility)
-        assertEquals("Could not read the lists: unable to open database file", screen.error.text.toString())
-        screen.domainField.setText("tracking.miui.com")
-        screen.addRule.performClick()
-        assertEquals("Could not add the rule: unable to open database file", screen.error.text.toString())
-        assertEquals(0, world.actions.rulesChanged)
+        assertEquals("Could not read the lists: the lists folder cannot be read", screen.error.text.toString())
+        world.lists.failure = null
+        screen.presenter.load()
+        world.lists.failure = "disk full"
+        switches(screen.builtinList)[0].performClick()
+        assertEquals("Could not change the lists: disk full", screen.error.text.toString())
+        assertEquals(0, world.lists.applied)
     }
 }

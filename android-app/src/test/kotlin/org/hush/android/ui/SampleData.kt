@@ -172,6 +172,26 @@ object SampleData {
         ListSource("stevenblack", "https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts", false, 0, null),
     )
 
+    /** The core's catalogue as it is (the counts its parser gives). */
+    val builtins = listOf(
+        org.hush.android.lists.BuiltinList("hush-default", "Phone-vendor telemetry", "GPL-3.0 (HaGeZi), CC-BY-3.0 (AdAway)",
+            "hagezi/dns-blocklists native.* lists and AdAway/adaway.github.io hosts.txt, curated (lists/SOURCES.md)", 1_328),
+        org.hush.android.lists.BuiltinList("hush-adaway", "Ads & trackers — AdAway", "CC-BY-3.0",
+            "AdAway/adaway.github.io hosts.txt @7b5368f (2023-04-29)", 6_540),
+        org.hush.android.lists.BuiltinList("hush-doh", "Encrypted DNS (DoH) endpoints", "GPL-3.0",
+            "hagezi/dns-blocklists domains/doh.txt @005e5ae8 (v2024.0714.2238.12)", 1_216),
+    )
+
+    /** Lists added by URL: one kept up to date, one never downloaded and off, one whose update failed. */
+    val subscriptions = listOf(
+        org.hush.android.lists.ListSubscription("https://v.firebog.net/hosts/Easyprivacy.txt", entries = 41_870, updatedMs = NOW - 26 * HOUR),
+        org.hush.android.lists.ListSubscription("https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts", enabled = false),
+        org.hush.android.lists.ListSubscription("https://raw.githubusercontent.com/hagezi/dns-blocklists/main/domains/native.xiaomi.txt",
+            entries = 407, updatedMs = NOW - 50 * HOUR,
+            lastError = "raw.githubusercontent.com sent a web page (text/html), not a list (is the address the list's raw file?)",
+            failedMs = NOW - 2 * HOUR),
+    )
+
     val rules = listOf(
         DomainRule(null, "tracking.miui.com", DomainAction.BLOCK),
         DomainRule(null, "ads.tiktok.com", DomainAction.BLOCK),
@@ -195,12 +215,13 @@ object SampleData {
         val actions: FakeActions = FakeActions(),
         val settings: FakeSettings = FakeSettings(),
         dynamicColor: Boolean = false,
+        val lists: FakeListCatalogue = FakeListCatalogue(),
     ) {
         val deps = UiDeps(
             store = store, apps = apps, firewall = firewall, actions = actions, settings = settings,
             io = Dispatchers.Unconfined,
             clock = object : Clock { override fun nowMs() = NOW },
-            timeZone = ZONE, dynamicColor = dynamicColor,
+            timeZone = ZONE, dynamicColor = dynamicColor, lists = lists,
         )
     }
 }

@@ -1,0 +1,45 @@
+package org.hush.android.lists
+
+import org.hush.android.ui.FakeListCatalogue
+import org.hush.android.ui.ListsPresenter
+import org.hush.android.ui.SampleData
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNull
+import org.junit.Test
+import java.util.Locale
+
+/** Home's line on what is blocked: only lists that are on, each with the parser's count. */
+class ListSummaryTest {
+    private fun on(vararg off: String) = SampleData.builtins.map { BuiltinChoice(it, it.name !in off) }
+
+    @Test
+    fun everyListInForceIsNamedWithItsCount() {
+        assertEquals(
+            "Blocking: phone-vendor telemetry (1,328 names), ads & trackers — AdAway (6,540), DoH endpoints (1,216), " +
+                "2 added lists (42,277)",
+            ListSummary.text(on(), SampleData.subscriptions, Locale.US),
+        )
+    }
+
+    @Test
+    fun listsThatAreOffOrNotDownloadedOrAllowListsDoNotCount() {
+        val subs = SampleData.subscriptions.take(2) + ListSubscription("https://example.org/allow.txt", kind = "allow", entries = 9)
+        assertEquals(
+            "Blocking: phone-vendor telemetry (1,328 names), DoH endpoints (1,216), 1 added list (41,870)",
+            ListSummary.text(on(BuiltinLists.ADAWAY), subs, Locale.US),
+        )
+        assertEquals("Blocking: 1 added list (41,870 names)", ListSummary.text(on("hush-default", "hush-adaway", "hush-doh"), subs, Locale.US))
+        assertEquals(
+            "Blocking no list: every list is off (Lists turns them on)",
+            ListSummary.text(on("hush-default", "hush-adaway", "hush-doh"), emptyList(), Locale.US),
+        )
+        // Another locale's digits group as it does.
+        assertEquals("Blocking: phone-vendor telemetry (1.328 names)", ListSummary.text(on("hush-adaway", "hush-doh"), emptyList(), Locale.GERMANY))
+    }
+
+    @Test
+    fun aCatalogueNotKnownOrFailingGivesNoLineRatherThanAWrongOne() {
+        assertNull(ListsPresenter.blockingSummary(ListCatalogue.NONE))
+        assertNull(ListsPresenter.blockingSummary(FakeListCatalogue().apply { failure = "no core" }))
+    }
+}
