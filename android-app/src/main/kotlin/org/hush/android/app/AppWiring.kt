@@ -1,7 +1,6 @@
 package org.hush.android.app
 
 import android.content.Context
-import org.hush.android.apps.PackageManagerApps
 import org.hush.android.core.CoreConfig
 import org.hush.android.core.NativeCore
 import org.hush.android.core.NativeFirewall
@@ -47,7 +46,8 @@ object AppWiring {
         }
         HushUi.deps = UiDeps(
             store = store,
-            apps = PackageManagerApps(app),
+            // Read once, kept until a package changes: (HushUi.deps?.apps as? CachedApps)?.invalidate().
+            apps = CachedApps.of(app),
             firewall = VpnFirewallControl(app),
             actions = AppActions(app),
             settings = SettingsAdapter(settings),

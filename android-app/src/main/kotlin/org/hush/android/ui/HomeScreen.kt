@@ -28,6 +28,9 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
     val liveText = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant)
     val topAppsList = ui.vertical()
     val topHostsList = ui.vertical()
+    /** When Hush was off lately, and why. */
+    val offList = ui.vertical()
+    val guidanceLink = link(KEEP_RUNNING, KEEP_RUNNING_DESCRIPTION)
     val error = ui.errorBanner()
 
     private val switchListener = CompoundButton.OnCheckedChangeListener { _, checked -> presenter.setEnabled(checked) }
@@ -38,6 +41,11 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         column.addView(ui.screenTitle("Hush"))
         column.addView(error)
         column.addView(statusCard())
+        column.addView(ui.card().apply {
+            addView(ui.text(OFF_TITLE, Ui.Type.TITLE_SMALL))
+            addView(offList)
+            addView(guidanceLink)
+        })
         column.addView(countsCard())
         column.addView(ui.card().apply {
             addView(ui.text("Most blocked apps today", Ui.Type.TITLE_SMALL))
@@ -111,6 +119,7 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         blockedCount.text = if (s.loading) "–" else Format.count(s.blockedToday)
         allowedCount.text = if (s.loading) "–" else Format.count(s.allowedToday)
         error.showError(s.error)
+        renderOff(s)
 
         topAppsList.removeAllViews()
         if (!s.loading && s.topApps.isEmpty()) topAppsList.addView(empty("Nothing blocked yet today"))
@@ -127,6 +136,30 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
                 host.openHostActions(HostTarget(h.host, null))
             }.apply { contentDescription = "${h.host}, blocked ${h.blocked} times for $apps today. Opens block and allow actions." })
         }
+    }
+
+    private fun renderOff(s: HomeState) {
+        offList.removeAllViews()
+        val periods = s.offPeriods ?: return
+        s.offPeriodsError?.let { offList.addView(ui.text(it, Ui.Type.BODY, p.error)) }
+        if (periods.isEmpty() && s.offPeriodsError == null) offList.addView(empty(NEVER_OFF))
+        for (o in periods) {
+            offList.addView(ui.vertical().apply {
+                setPadding(0, ui.dp(8), 0, ui.dp(4))
+                addView(ui.text(o.time, Ui.Type.BODY))
+                addView(ui.text(o.why, Ui.Type.CAPTION, p.onSurfaceVariant))
+                if (o.guidance) addView(link(WHAT_TO_DO, "${o.time}, ${o.why}. $KEEP_RUNNING_DESCRIPTION"))
+            })
+        }
+    }
+
+    /** A text link to the guidance screen, 48 dp tall. */
+    private fun link(text: String, description: String) = ui.text(text, Ui.Type.BODY, p.primary).apply {
+        minHeight = ui.dp(48)
+        gravity = Gravity.CENTER_VERTICAL
+        isClickable = true
+        contentDescription = description
+        setOnClickListener { host.openGuidance() }
     }
 
     private fun empty(text: String) = ui.text(text, Ui.Type.BODY, p.onSurfaceVariant).apply {
@@ -164,5 +197,12 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
 
     companion object {
         const val LIVE_MS = 2_000L
+
+        // The protection-state words.
+        const val OFF_TITLE = "When Hush was off (last 7 days)"
+        const val NEVER_OFF = "Hush was not off in the last 7 days."
+        const val WHAT_TO_DO = "What to do →"
+        const val KEEP_RUNNING = "Keep Hush running →"
+        const val KEEP_RUNNING_DESCRIPTION = "Opens how to keep Android from stopping Hush: battery, autostart, always-on."
     }
 }

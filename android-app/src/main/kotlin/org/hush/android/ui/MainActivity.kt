@@ -133,6 +133,8 @@ class MainActivity : Activity(), ScreenHost {
 
     override fun openRules() = push(RulesScreen(this))
 
+    override fun openGuidance() = push(GuidanceScreen(this))
+
     private fun push(screen: Screen) {
         closeDetail()
         pushed = screen

@@ -16,6 +16,9 @@ interface ScreenHost {
     /** Opens the Rules screen (every domain rule, searched, removable). */
     fun openRules()
 
+    /** Opens the guidance screen: how to keep Android from stopping Hush. */
+    fun openGuidance()
+
     /** Opens the actions on a host (block, allow, remove the rule) as a bottom sheet. */
     fun openHostActions(target: HostTarget)
 

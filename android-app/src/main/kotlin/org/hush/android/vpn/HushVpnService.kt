@@ -224,7 +224,7 @@ class HushVpnService : VpnService() {
             is VpnState.On -> {
                 notifications.show(state)
                 notifications.cancelAlert() // on again: "Hush is off" is no longer true
-                if (!ticking) {
+                if (!ticking && screenOn) {
                     ticking = true
                     main.postDelayed(ticker, STATS_INTERVAL_MS)
                 }
