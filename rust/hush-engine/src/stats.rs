@@ -70,6 +70,9 @@ pub struct Stats {
     pub tcp_reset_network_change: u64,
     /// UDP flows moved to a new outside socket after a network change.
     pub udp_flows_moved: u64,
+    /// Network changes that came with another resolver for allowed queries
+    /// (the network's own resolvers, followed).
+    pub upstream_changes: u64,
     /// Times the engine was started again after a fault (kept by the session).
     pub engine_restarts: u64,
     /// Packets dropped while traffic was held (the engine could not run).
@@ -187,6 +190,7 @@ impl fmt::Display for Stats {
             self.tcp_reset_network_change
         )?;
         writeln!(f, "  UDP flows moved        {}", self.udp_flows_moved)?;
+        writeln!(f, "  resolver changed       {}", self.upstream_changes)?;
         writeln!(f, "engine restarts          {}", self.engine_restarts)?;
         writeln!(f, "dropped while held       {}", self.dropped_while_holding)?;
         writeln!(

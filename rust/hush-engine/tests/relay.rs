@@ -572,3 +572,49 @@ async fn nothing_sent_to_hushs_own_address_leaves_but_dns() {
         .collect();
     assert_eq!(reasons, ["tcp:hush-address", "udp:hush-address"]);
 }
+
+/// Issue 13, the network's own resolvers: a network change that names
+/// another resolver sends the next queries to it, through new sockets.
+#[tokio::test(flavor = "current_thread")]
+async fn a_network_change_can_bring_another_resolver() {
+    let (first, second) = (support::Resolver::start(), support::Resolver::start());
+    let (network, network_changes) = tokio::sync::watch::channel(0u64);
+    let (upstream, upstream_changes) = tokio::sync::watch::channel(first.address);
+    let (app_end, _events, stop, relay) = start_relay(Setup {
+        network_changes: Some(network_changes),
+        upstream_changes: Some(upstream_changes),
+        ..Setup::new(first.address)
+    });
+    let second_address = second.address;
+    let checks = tokio::task::spawn_blocking(move || {
+        let app = addr("127.0.0.1:41300");
+        let resolver = addr("127.0.0.53:53");
+        let ask = |name: &str, id: u16| {
+            let query = support::query(name, hickory_proto::rr::RecordType::A, id);
+            app_end
+                .send(&hush_packet::build::udp(app, resolver, &query).unwrap())
+                .unwrap();
+            support::next_packet(&app_end, |packet| {
+                let view = parse(packet, Checksums::Verify).ok()?;
+                let Transport::Udp(udp) = view.transport else {
+                    return None;
+                };
+                Some(support::read_answer(udp.payload))
+            })
+        };
+        assert_eq!(ask("before.example", 1).id, 1);
+        // The same resolver named again is no change of resolver.
+        upstream.send_replace(addr("127.0.0.1:9"));
+        upstream.send_replace(second_address);
+        network.send_modify(|generation| *generation += 1);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(ask("after.example", 2).id, 2);
+        (app_end, network, upstream)
+    });
+    let _kept = checks.await.unwrap();
+    stop.send(()).unwrap();
+    let stats = relay.await.unwrap();
+    assert_eq!(first.names(), ["before.example"]);
+    assert_eq!(second.names(), ["after.example"]);
+    assert_eq!((stats.network_changes, stats.upstream_changes), (1, 1));
+}

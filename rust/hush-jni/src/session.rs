@@ -187,6 +187,25 @@ pub extern "system" fn network_changed<'local>(
     })
 }
 
+/// `networkChangedTo(handle: Long, resolver: String)`: the network changed
+/// and allowed queries go to `resolver` (`IP` or `IP:PORT`) from now on:
+/// the new network's own resolver, when the owner follows it.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn network_changed_to<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    resolver: JString<'local>,
+) {
+    entry(env, |env| {
+        let resolver = hush_session::api::resolver_address(&arg_string(env, &resolver)?)?;
+        with_session(handle, |s| {
+            s.network_changed_to(resolver);
+            Ok(())
+        })
+    })
+}
+
 /// `sessionHealth(handle: Long): String`: whether it filters, its engine
 /// restarts and its problems, JSON ([`api::health_json`]).
 #[jni_mangle("org.hush.android.core.NativeCore")]

@@ -13,6 +13,7 @@
 //! longer than [`CLIENT_TIMEOUT`].
 
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -31,7 +32,8 @@ pub enum Request {
     /// Bind Hush's sockets to another interface from now on, then reopen them.
     OutIface(String),
     /// Tell the session the network changed.
-    NetworkChanged,
+    /// With the resolver allowed queries go to from now on, if named.
+    NetworkChanged(Option<SocketAddr>),
     /// The session's health, as JSON.
     Health,
     /// Inject a fault (test builds only).
@@ -54,10 +56,13 @@ impl Request {
                 expect(2, "out-iface NAME")?;
                 Ok(Request::OutIface(words[1].to_string()))
             }
-            Some("network-changed") => {
-                expect(1, "network-changed")?;
-                Ok(Request::NetworkChanged)
-            }
+            Some("network-changed") => match words[1..] {
+                [] => Ok(Request::NetworkChanged(None)),
+                [resolver] => hush_session::api::resolver_address(resolver)
+                    .map(|address| Request::NetworkChanged(Some(address)))
+                    .map_err(|e| e.to_string()),
+                _ => Err("usage: network-changed [RESOLVER]".into()),
+            },
             Some("health") => {
                 expect(1, "health")?;
                 Ok(Request::Health)
@@ -77,7 +82,8 @@ impl Request {
     pub fn to_line(&self) -> String {
         match self {
             Request::OutIface(name) => format!("out-iface {name}"),
-            Request::NetworkChanged => "network-changed".into(),
+            Request::NetworkChanged(None) => "network-changed".into(),
+            Request::NetworkChanged(Some(resolver)) => format!("network-changed {resolver}"),
             Request::Health => "health".into(),
             Request::Fault(word) => format!("fault {word}"),
         }
@@ -87,7 +93,7 @@ impl Request {
 /// What carries requests out: the running session, or a fake in tests.
 pub trait Control {
     fn out_iface(&self, name: &str) -> Result<String, String>;
-    fn network_changed(&self);
+    fn network_changed(&self, resolver: Option<SocketAddr>);
     fn health_json(&self) -> Result<String, String>;
     fn fault(&self, word: &str) -> Result<(), String>;
 }
@@ -96,9 +102,12 @@ pub trait Control {
 pub fn answer(control: &dyn Control, line: &str) -> String {
     let result = Request::parse(line).and_then(|request| match request {
         Request::OutIface(name) => control.out_iface(&name),
-        Request::NetworkChanged => {
-            control.network_changed();
-            Ok("network change signalled".into())
+        Request::NetworkChanged(resolver) => {
+            control.network_changed(resolver);
+            Ok(match resolver {
+                None => "network change signalled".into(),
+                Some(resolver) => format!("network change signalled, resolver {resolver}"),
+            })
         }
         Request::Health => control.health_json(),
         Request::Fault(word) => control
@@ -302,8 +311,9 @@ mod tests {
                 Err(format!("outbound interface {name:?} does not exist"))
             }
         }
-        fn network_changed(&self) {
-            self.calls.borrow_mut().push("changed".into());
+        fn network_changed(&self, resolver: Option<SocketAddr>) {
+            let call = resolver.map_or("changed".into(), |r| format!("changed to {r}"));
+            self.calls.borrow_mut().push(call);
         }
         fn health_json(&self) -> Result<String, String> {
             Ok("{\"filtering\":{\n\"state\":\"on\"}}".into())
@@ -324,7 +334,13 @@ mod tests {
         assert_eq!(Request::parse("health"), Ok(Request::Health));
         assert_eq!(
             Request::parse("network-changed"),
-            Ok(Request::NetworkChanged)
+            Ok(Request::NetworkChanged(None))
+        );
+        assert_eq!(
+            Request::parse("network-changed 198.18.0.1"),
+            Ok(Request::NetworkChanged(Some(
+                "198.18.0.1:53".parse().unwrap()
+            )))
         );
         assert_eq!(
             Request::parse("fault dns"),
@@ -337,13 +353,19 @@ mod tests {
             ("health now", "usage: health"),
             ("fault", "usage: fault"),
             ("reboot", "unknown command \"reboot\""),
+            ("network-changed resolver.example", "not an IP address"),
+            (
+                "network-changed 198.18.0.1 fd00::1",
+                "usage: network-changed [RESOLVER]",
+            ),
         ] {
             let error = Request::parse(bad).unwrap_err();
             assert!(error.contains(says), "{bad:?}: {error}");
         }
         for request in [
             Request::OutIface("rmnet0".into()),
-            Request::NetworkChanged,
+            Request::NetworkChanged(None),
+            Request::NetworkChanged(Some("[fd00::53]:5353".parse().unwrap())),
             Request::Health,
             Request::Fault("packet".into()),
         ] {

@@ -165,8 +165,10 @@ enum CtlCommand {
     /// Leave through another interface from now on (a phone moving from
     /// Wi-Fi to mobile data); open sockets are moved or reset.
     OutIface { name: String },
-    /// Tell the firewall its network changed.
-    NetworkChanged,
+    /// Tell the firewall its network changed; with RESOLVER (IP or
+    /// IP:PORT), allowed queries go there from now on (the new network's
+    /// own resolver).
+    NetworkChanged { resolver: Option<String> },
     /// Print whether it filters, its restarts and problems, as JSON.
     Health,
     /// Inject a fault: packet, dns, writer or follower (test builds only).
@@ -482,9 +484,12 @@ impl control::Control for Running<'_> {
         Ok(format!("leaving through {name}"))
     }
 
-    fn network_changed(&self) {
+    fn network_changed(&self, resolver: Option<SocketAddr>) {
         eprintln!("hush: network changed (hush ctl)");
-        self.session.network_changed();
+        match resolver {
+            Some(resolver) => self.session.network_changed_to(resolver),
+            None => self.session.network_changed(),
+        }
     }
 
     fn health_json(&self) -> Result<String, String> {
@@ -501,7 +506,12 @@ impl control::Control for Running<'_> {
 fn ctl(args: CtlArgs) -> Result<(), String> {
     let request = match args.command {
         CtlCommand::OutIface { name } => Request::OutIface(name),
-        CtlCommand::NetworkChanged => Request::NetworkChanged,
+        CtlCommand::NetworkChanged { resolver } => Request::NetworkChanged(
+            resolver
+                .map(|text| hush_session::api::resolver_address(&text))
+                .transpose()
+                .map_err(|e| e.to_string())?,
+        ),
         CtlCommand::Health => Request::Health,
         CtlCommand::Fault { word } => Request::Fault(word),
     };

@@ -204,6 +204,8 @@ pub struct Session {
     loads: std::sync::Mutex<Vec<ListLoad>>,
     recovery: Option<Recovery>,
     network_changes: watch::Sender<u64>,
+    /// The resolver allowed queries go to, as the platform last named it.
+    upstream: watch::Sender<SocketAddr>,
     health: Arc<health::HealthCell>,
     /// Why filtering ends, recorded when the session finishes.
     stop_reason: String,
@@ -320,6 +322,7 @@ impl Session {
         let (live_stats, live) = watch::channel(Stats::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (network_changes, network_rx) = watch::channel(0u64);
+        let (upstream, upstream_rx) = watch::channel(config.upstream);
         #[cfg(feature = "fault-injection")]
         let faults = hush_engine::Faults::new();
         let engine = supervise::Engine {
@@ -335,7 +338,7 @@ impl Session {
                 strip_ech: config.strip_ech,
                 ..DnsConfig::default()
             },
-            upstream: config.upstream,
+            upstream_changes: upstream_rx,
             protector,
             owners,
             policy: policy.clone(),
@@ -386,6 +389,7 @@ impl Session {
             loads: std::sync::Mutex::new(loads),
             recovery,
             network_changes,
+            upstream,
             health,
             stop_reason: STOPPED_BY_OWNER.to_string(),
             #[cfg(feature = "fault-injection")]
@@ -552,6 +556,20 @@ impl Session {
     pub fn network_changed(&self) {
         self.network_changes
             .send_modify(|generation| *generation += 1);
+    }
+
+    /// [`Session::network_changed`], with the resolver allowed queries go
+    /// to from now on: the new network's own, when the owner chose to
+    /// follow the network's resolvers. Queries still waiting are sent again
+    /// to it.
+    pub fn network_changed_to(&self, upstream: SocketAddr) {
+        self.upstream.send_replace(upstream);
+        self.network_changed();
+    }
+
+    /// The resolver allowed queries go to now.
+    pub fn upstream(&self) -> SocketAddr {
+        *self.upstream.borrow()
     }
 
     /// Makes `fault` happen in the running session, for tests of its

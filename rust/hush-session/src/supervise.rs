@@ -43,7 +43,6 @@ pub(crate) struct Engine {
     pub tun: Arc<File>,
     pub relay: RelayConfig,
     pub dns: DnsConfig,
-    pub upstream: SocketAddr,
     pub protector: Arc<dyn SocketProtector>,
     pub owners: Arc<dyn OwnerLookup>,
     pub policy: PolicySender,
@@ -56,6 +55,9 @@ pub(crate) struct Engine {
     pub writer: Option<Arc<EventWriter>>,
     pub live: watch::Sender<Stats>,
     pub network_changes: watch::Receiver<u64>,
+    /// The resolver allowed queries go to: the configured one until the
+    /// platform names another with a network change.
+    pub upstream_changes: watch::Receiver<SocketAddr>,
     pub shutdown: watch::Receiver<bool>,
     pub health: Arc<HealthCell>,
     #[cfg(feature = "fault-injection")]
@@ -140,6 +142,9 @@ impl Engine {
         lists_updates.mark_unchanged();
         let mut network_changes = self.network_changes.clone();
         network_changes.mark_unchanged();
+        // A restart after the platform named another resolver uses it. Read
+        // into a local: the borrow must not be held across the run.
+        let upstream = *self.upstream_changes.borrow();
         let platform = Platform {
             protector: Arc::clone(&self.protector),
             owners: Arc::clone(&self.owners),
@@ -147,6 +152,7 @@ impl Engine {
             live_stats: Some(self.live.clone()),
             lists: Some(lists_updates),
             network_changes: Some(network_changes),
+            upstream_changes: Some(self.upstream_changes.clone()),
             #[cfg(feature = "fault-injection")]
             faults: Some(Arc::clone(&self.faults)),
         };
@@ -154,7 +160,7 @@ impl Engine {
             Arc::clone(&self.tun),
             self.relay.clone(),
             firewall,
-            self.upstream,
+            upstream,
             platform,
             stopped(self.shutdown.clone()),
         )

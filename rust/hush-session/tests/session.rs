@@ -617,3 +617,31 @@ fn the_adaway_list_when_asked_for_blocks_its_names_and_the_event_names_it() {
         ]
     );
 }
+
+/// Issue 13, the network's own resolvers: a network change that names the
+/// new network's resolver sends the next lookups there, and a restarted
+/// engine keeps using it.
+#[test]
+fn a_network_change_to_another_resolver_moves_the_lookups_there() {
+    let (session, app_end, first) = session_with(|_| {}, 1);
+    let (code, _) = ask(&app_end, "example.org.", Duration::from_secs(2));
+    assert_eq!(code, ResponseCode::NoError);
+    first.join().unwrap();
+    let (second_address, second) = resolver(1);
+    session.network_changed_to(second_address);
+    assert_eq!(session.upstream(), second_address);
+    let (code, took) = ask(&app_end, "example.net.", Duration::from_secs(3));
+    assert_eq!(
+        code,
+        ResponseCode::NoError,
+        "the new resolver did not answer"
+    );
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    second.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while session.stats().upstream_changes != 1 {
+        assert!(Instant::now() < deadline, "{:?}", session.stats());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    session.stop().unwrap();
+}

@@ -157,6 +157,9 @@ pub struct Platform {
     /// Bumped by the platform when the network changes (another network,
     /// or new addresses on the same one).
     pub network_changes: Option<tokio::sync::watch::Receiver<u64>>,
+    /// The resolver allowed queries go to from the next network change on,
+    /// when the platform follows the network's own resolvers.
+    pub upstream_changes: Option<tokio::sync::watch::Receiver<SocketAddr>>,
     /// Faults to inject, for tests of their containment.
     #[cfg(feature = "fault-injection")]
     pub faults: Option<Arc<crate::Faults>>,
@@ -245,6 +248,7 @@ pub async fn run_relay(
         live_stats,
         mut lists,
         mut network_changes,
+        mut upstream_changes,
         #[cfg(feature = "fault-injection")]
         faults,
     } = platform;
@@ -296,6 +300,12 @@ pub async fn run_relay(
                 Err(_) => lists_open = false,
             },
             () = changed(&mut network_changes) => {
+                if let Some(upstream) = upstream_changes.as_mut().map(|u| *u.borrow_and_update()) {
+                    if upstream != dns_upstream.address() {
+                        dns_upstream.set_address(upstream);
+                        relay.firewall.stats_mut().upstream_changes += 1;
+                    }
+                }
                 relay.on_network_change(Instant::now());
             }
             readable = tun_ready.ready(TUN_INTEREST) => {

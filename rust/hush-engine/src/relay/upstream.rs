@@ -27,7 +27,9 @@ use crate::driver::{open_upstream, SocketProtector};
 const POOL: usize = 4;
 
 pub(crate) struct UpstreamPool {
-    address: SocketAddr,
+    /// Changes when the platform names another resolver (the network's own
+    /// resolvers, followed across networks).
+    address: Mutex<SocketAddr>,
     protector: Arc<dyn SocketProtector>,
     /// `None` where a socket could not be opened (no network yet); tried
     /// again at the next send.
@@ -43,7 +45,7 @@ impl UpstreamPool {
         protector: Arc<dyn SocketProtector>,
     ) -> Result<Self, crate::EngineError> {
         let pool = Self {
-            address,
+            address: Mutex::new(address),
             protector,
             sockets: Mutex::new(vec![None; POOL]),
         };
@@ -57,7 +59,13 @@ impl UpstreamPool {
 
     /// The resolver allowed queries go to.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        *self.address.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends later queries to `address`, through new sockets.
+    pub fn set_address(&self, address: SocketAddr) {
+        *self.address.lock().unwrap_or_else(|e| e.into_inner()) = address;
+        self.reopen();
     }
 
     /// Replaces every socket with a new one on the network in use now.
@@ -69,7 +77,7 @@ impl UpstreamPool {
     }
 
     fn open_one(&self) -> Option<Arc<UdpSocket>> {
-        open_upstream(self.address, self.protector.as_ref())
+        open_upstream(self.address(), self.protector.as_ref())
             .ok()
             .map(Arc::new)
     }

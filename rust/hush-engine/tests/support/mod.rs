@@ -693,6 +693,7 @@ pub struct Setup {
     pub policy: PolicyReceiver,
     pub live_stats: Option<tokio::sync::watch::Sender<Stats>>,
     pub network_changes: Option<tokio::sync::watch::Receiver<u64>>,
+    pub upstream_changes: Option<tokio::sync::watch::Receiver<SocketAddr>>,
 }
 
 impl Setup {
@@ -709,6 +710,7 @@ impl Setup {
             policy: policy_channel(AppPolicy::default()).1,
             live_stats: None,
             network_changes: None,
+            upstream_changes: None,
         }
     }
 }
@@ -741,6 +743,7 @@ pub fn start_relay(setup: Setup) -> Running {
                 live_stats: setup.live_stats,
                 lists: None,
                 network_changes: setup.network_changes,
+                upstream_changes: setup.upstream_changes,
                 #[cfg(feature = "fault-injection")]
                 faults: None,
             },
