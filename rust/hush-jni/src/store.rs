@@ -212,6 +212,62 @@ pub extern "system" fn clear_app_mode<'local>(
     })
 }
 
+/// `resolvedOnly(database): String`: the default and the apps' own choices.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn resolved_only<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| Ok(api::resolved_only(&path(env, &database)?)?))
+}
+
+/// `setResolvedOnly(database, uid, packageName, on)`; an empty
+/// `packageName` makes the choice for the UID, not for one package.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_resolved_only<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    package: JString<'local>,
+    on: jboolean,
+) {
+    entry(env, |env| {
+        let (database, package) = (path(env, &database)?, arg_string(env, &package)?);
+        Ok(api::set_resolved_only(&database, uid.into(), &package, on)?)
+    })
+}
+
+/// `clearResolvedOnly(database, uid): Boolean`: whether the app had a choice.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn clear_resolved_only<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+) -> jboolean {
+    entry(env, |env| {
+        Ok(api::clear_resolved_only(
+            &path(env, &database)?,
+            uid.into(),
+        )?)
+    })
+}
+
+/// `setResolvedOnlyDefault(database, on)`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_resolved_only_default<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    on: jboolean,
+) {
+    entry(env, |env| {
+        Ok(api::set_resolved_only_default(&path(env, &database)?, on)?)
+    })
+}
+
 /// `domainRules(database): String`.
 #[jni_mangle("org.hush.android.core.NativeCore")]
 pub extern "system" fn domain_rules<'local>(

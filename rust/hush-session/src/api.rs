@@ -198,6 +198,20 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
     Ok(config)
 }
 
+/// A resolver's address as the platform names it: `IP`, `IP:PORT`, or
+/// `[IPv6]:PORT`; without a port, DNS's own (53).
+pub fn resolver_address(text: &str) -> Result<SocketAddr, ApiError> {
+    let text = text.trim();
+    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    text.parse().map_err(|_| {
+        invalid(format!(
+            "resolver {text:?} is not an IP address or address:port (IPv6 in brackets)"
+        ))
+    })
+}
+
 // ---- lists ----
 
 #[derive(Debug, Serialize)]
@@ -710,6 +724,60 @@ pub fn set_retention(database: &Path, max_age_days: i64, max_events: i64) -> Res
 }
 
 // ---- rules ----
+
+#[derive(Debug, Serialize)]
+struct ResolvedOnlyJson {
+    default: bool,
+    apps: Vec<ResolvedOnlyAppJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct ResolvedOnlyAppJson {
+    uid: u32,
+    on: bool,
+}
+
+/// "Only addresses Hush resolved": `{"default": bool, "apps": [{"uid", "on"}]}`,
+/// the apps' own choices over the default.
+pub fn resolved_only(database: &Path) -> Result<String, ApiError> {
+    let stored = rules::resolved_only(&open(database)?)?;
+    Ok(to_json(&ResolvedOnlyJson {
+        default: stored.default,
+        apps: (stored.apps.into_iter())
+            .map(|(uid, on)| ResolvedOnlyAppJson { uid, on })
+            .collect(),
+    }))
+}
+
+/// Sets an app's own "resolved only" choice; `package` (empty: none) is the
+/// app it was made for, so the choice goes when that package leaves the
+/// UID. A running session applies it within its rule-reading period.
+pub fn set_resolved_only(
+    database: &Path,
+    uid: i64,
+    package: &str,
+    on: bool,
+) -> Result<(), ApiError> {
+    let uid = some_uid(uid)?;
+    let package = Some(package).filter(|p| !p.is_empty());
+    rules::set_resolved_only(&open(database)?, uid, package, on)?;
+    Ok(())
+}
+
+/// Removes an app's own "resolved only" choice (the default applies);
+/// returns whether it had one.
+pub fn clear_resolved_only(database: &Path, uid: i64) -> Result<bool, ApiError> {
+    Ok(rules::clear_resolved_only(
+        &open(database)?,
+        some_uid(uid)?,
+    )?)
+}
+
+/// Sets "resolved only" for apps without a choice of their own.
+pub fn set_resolved_only_default(database: &Path, on: bool) -> Result<(), ApiError> {
+    rules::set_resolved_only_default(&open(database)?, on)?;
+    Ok(())
+}
 
 #[derive(Debug, Serialize)]
 struct AppModeJson {

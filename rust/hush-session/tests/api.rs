@@ -398,6 +398,40 @@ fn rules_round_trip_and_bad_rules_are_the_callers_error() {
 }
 
 #[test]
+fn resolved_only_round_trips_as_json_and_reaches_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    assert_eq!(
+        parse(&api::resolved_only(&db).unwrap()),
+        json!({"default": false, "apps": []})
+    );
+    api::set_resolved_only(&db, GAME.into(), "org.example.game", true).unwrap();
+    api::set_resolved_only(&db, BROWSER.into(), "", false).unwrap();
+    api::set_resolved_only_default(&db, true).unwrap();
+    assert_eq!(
+        parse(&api::resolved_only(&db).unwrap()),
+        json!({"default": true, "apps": [{"uid": GAME, "on": true}, {"uid": BROWSER, "on": false}]})
+    );
+    let policy = hush_store::rules::app_policy(&mut hush_store::open(&db).unwrap()).unwrap();
+    assert!(policy.resolved_only(Some(GAME)) && !policy.resolved_only(Some(BROWSER)));
+    assert!(api::clear_resolved_only(&db, BROWSER.into()).unwrap());
+    assert!(!api::clear_resolved_only(&db, BROWSER.into()).unwrap());
+    for (result, says) in [
+        (
+            api::set_resolved_only(&db, -1, "", true),
+            "-1 is not an app's uid",
+        ),
+        (
+            api::set_resolved_only(&db, GAME.into(), "bad package", true),
+            "not a package name",
+        ),
+    ] {
+        let message = invalid_message(result);
+        assert!(message.contains(says), "{says}: {message}");
+    }
+}
+
+#[test]
 fn a_database_that_is_not_one_is_a_store_error_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hush.db");
