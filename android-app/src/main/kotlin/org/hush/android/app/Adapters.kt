@@ -92,8 +92,8 @@ class AppActions(
 
     override fun updateLists() {
         executor.execute {
-            for (list in subscriptions.all().filter { it.enabled }) download(list.url, list.kind)
-            reloadLists()
+            // As the daily job does: each list's time or error recorded, then one reload.
+            org.hush.android.lists.ListUpdater(subscriptions, downloader, reload = ::reloadLists, clock = clock).updateAll()
         }
     }
 

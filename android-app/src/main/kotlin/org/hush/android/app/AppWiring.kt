@@ -70,6 +70,8 @@ object AppWiring {
         downloader = ListDownloader(listsDirectory(context)),
         reload = { reloadLists(context) },
         scheduleUpdates = { syncListUpdates(context, settings) },
+        readAnytime = { settings.listUpdatesAnytime },
+        writeAnytime = { settings.listUpdatesAnytime = it },
     )
 
     /** Downloads the enabled lists added by URL, then reloads a running session's lists. */

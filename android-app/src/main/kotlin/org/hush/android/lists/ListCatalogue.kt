@@ -15,6 +15,9 @@ interface ListCatalogue {
     fun removeSubscription(url: String): Boolean
     /** The choices changed: a running session reloads its lists (a stopped one reads them at start). */
     fun applyChanges()
+    /** Automatic updates on any network and without charging (off: unmetered and charging only). */
+    fun updatesAnytime(): Boolean
+    fun setUpdatesAnytime(anytime: Boolean)
 
     companion object {
         /** No lists known (a core that did not load): every screen still opens. */
@@ -25,6 +28,8 @@ interface ListCatalogue {
             override fun setSubscriptionEnabled(url: String, enabled: Boolean) = Unit
             override fun removeSubscription(url: String) = false
             override fun applyChanges() = Unit
+            override fun updatesAnytime() = false
+            override fun setUpdatesAnytime(anytime: Boolean) = Unit
         }
     }
 }
@@ -40,6 +45,8 @@ class AppListCatalogue(
     private val downloader: ListDownloader,
     private val reload: () -> Unit,
     private val scheduleUpdates: () -> Unit = {},
+    private val readAnytime: () -> Boolean = { false },
+    private val writeAnytime: (Boolean) -> Unit = {},
 ) : ListCatalogue {
     override fun builtins(): List<BuiltinChoice> = catalogue().map { BuiltinChoice(it, switches.isEnabled(it.name)) }
 
@@ -60,6 +67,14 @@ class AppListCatalogue(
     }
 
     override fun applyChanges() = reload()
+
+    override fun updatesAnytime(): Boolean = readAnytime()
+
+    /** Stored, then the job is scheduled again with the new constraints. */
+    override fun setUpdatesAnytime(anytime: Boolean) {
+        writeAnytime(anytime)
+        scheduleUpdates()
+    }
 }
 
 /** Whether each built-in list is on: all are unless the owner turned one off. */

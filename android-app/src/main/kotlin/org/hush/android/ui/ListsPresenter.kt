@@ -22,6 +22,8 @@ data class ListsState(
     val error: String? = null,
     /** Bumped when an add went through, so the view clears its field. */
     val urlAdded: Int = 0,
+    /** Automatic updates on any network and without charging. */
+    val updatesAnytime: Boolean = false,
 )
 
 /** The Lists screen: the built-in catalogue and the lists added by URL, switched, removed, updated. */
@@ -29,12 +31,12 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
     private val lists: ListCatalogue get() = deps.lists
 
     fun load() {
-        background({ lists.builtins() to lists.subscriptions() }, failed = { e ->
+        background({ Triple(lists.builtins(), lists.subscriptions(), lists.updatesAnytime()) }, failed = { e ->
             set(state.copy(loading = false, error = Words.READ_FAILED + Format.error(e)))
-        }) { (builtins, subscriptions) ->
+        }) { (builtins, subscriptions, anytime) ->
             val urls = subscriptions.map { it.url }.toSet()
             set(state.copy(
-                loading = false, builtins = builtins, subscriptions = subscriptions,
+                loading = false, builtins = builtins, subscriptions = subscriptions, updatesAnytime = anytime,
                 pendingUrls = state.pendingUrls.filter { it !in urls }, error = null,
             ))
         }
@@ -53,6 +55,14 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
     fun remove(url: String) {
         val name = state.subscriptions.firstOrNull { it.url == url }?.name ?: url
         change({ lists.removeSubscription(url) }, Words.removed(name))
+    }
+
+    fun setUpdatesAnytime(anytime: Boolean) {
+        background({ lists.setUpdatesAnytime(anytime) }, failed = { e ->
+            set(state.copy(error = Words.CHANGE_FAILED + Format.error(e)))
+        }) {
+            set(state.copy(updatesAnytime = anytime, message = if (anytime) Words.ANYTIME else Words.UNMETERED, error = null))
+        }
     }
 
     /** Stores the change, puts it in force in a running session, then shows the lists as they are now. */
@@ -100,6 +110,8 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
         const val ADDED = "List added: it is downloaded now, then kept up to date"
         fun switched(name: String, on: Boolean, running: Boolean) =
             "$name is ${if (on) "on" else "off"}" + if (running) " from now on" else " from the next start"
+        const val ANYTIME = "Lists are updated daily on any network, charging or not"
+        const val UNMETERED = "Lists are updated daily on Wi-Fi (unmetered) while charging"
         fun removed(name: String) = "$name removed, with its downloaded copy"
     }
 

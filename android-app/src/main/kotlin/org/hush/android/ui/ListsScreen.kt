@@ -30,6 +30,8 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
         minHeight = ui.dp(48); contentDescription = Words.RULES_DESCRIPTION
     }
     val error = ui.errorBanner()
+    /** Automatic updates on any network and without charging. */
+    val anytime = switch(Words.ANYTIME, false) { on -> presenter.setUpdatesAnytime(on) }
     private var urlAdded = 0
 
     override val view: View = ScrollView(host.context).apply {
@@ -56,6 +58,11 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
                 addView(addUrl, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
             })
             addView(urlError)
+            addView(ui.horizontal().apply {
+                setPadding(0, ui.dp(8), 0, 0)
+                addView(ui.text(Words.ANYTIME, Ui.Type.BODY), Ui.weight(1f))
+                addView(anytime)
+            })
         })
         column.addView(ui.card().apply {
             addView(ui.horizontal().apply {
@@ -78,6 +85,9 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
         urlError.text = s.urlError ?: ""
         urlError.visibility = if (s.urlError == null) View.GONE else View.VISIBLE
         if (s.urlAdded != urlAdded) { urlAdded = s.urlAdded; urlField.setText("") }
+        anytime.setOnCheckedChangeListener(null)
+        anytime.isChecked = s.updatesAnytime
+        anytime.setOnCheckedChangeListener { _, on -> presenter.setUpdatesAnytime(on) }
 
         builtinList.removeAllViews()
         for (choice in s.builtins) builtinList.addView(builtinRow(choice))
@@ -144,7 +154,8 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
         const val BUILT_IN = "Built into Hush"
         const val BUILT_IN_NOTE = "Shipped with the app; no download. Each blocks a name and every name under it."
         const val ADDED = "Added by URL"
-        const val ADDED_NOTE = "Updated daily on Wi-Fi while charging; a failed update keeps the copy in use."
+        const val ADDED_NOTE = "Updated daily on Wi-Fi while charging (unless below); a failed update keeps the copy in use."
+        const val ANYTIME = "Also update on mobile data and when not charging"
         const val ADD_BY_URL = "Add a list by URL"
         const val UPDATE_NOW = "Update now"
         const val ADD = "Add"

@@ -103,6 +103,28 @@ class ListCatalogueTest {
     }
 
     @Test
+    fun relaxingTheUpdateConstraintsSchedulesTheJobAgainWithThem() {
+        val wired = AppWiring.listCatalogue(context, settings)
+        subscriptions.add("https://lists.example.org/a.txt")
+        val scheduler = org.robolectric.Shadows.shadowOf(context.getSystemService(android.app.job.JobScheduler::class.java))
+        assertFalse(wired.updatesAnytime())
+        wired.setUpdatesAnytime(true)
+        assertTrue(settings.listUpdatesAnytime)
+        val job = scheduler.getPendingJob(ListUpdateJobService.JOB_ID)!!
+        @Suppress("DEPRECATION")
+        assertEquals(android.app.job.JobInfo.NETWORK_TYPE_ANY, job.networkType)
+        assertFalse(job.isRequireCharging)
+        wired.setUpdatesAnytime(false)
+        val strict = scheduler.getPendingJob(ListUpdateJobService.JOB_ID)!!
+        @Suppress("DEPRECATION")
+        assertEquals(android.app.job.JobInfo.NETWORK_TYPE_UNMETERED, strict.networkType)
+        assertTrue(strict.isRequireCharging)
+        // Removing the last list takes the job away.
+        wired.removeSubscription("https://lists.example.org/a.txt")
+        assertEquals(null, scheduler.getPendingJob(ListUpdateJobService.JOB_ID))
+    }
+
+    @Test
     fun aSubscriptionIsShownByItsFileName() {
         assertEquals("hosts", ListSubscription("https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts").name)
         assertEquals("list.txt", ListSubscription("https://example.org/a/list.txt?token=1").name)

@@ -432,4 +432,7 @@ class FakeListCatalogue(
     }
     override fun removeSubscription(url: String): Boolean { call(); removed.add(url); return subs.removeAll { it.url == url } }
     override fun applyChanges() { call(); applied++ }
+    var anytime = false
+    override fun updatesAnytime(): Boolean { call(); return anytime }
+    override fun setUpdatesAnytime(anytime: Boolean) { call(); this.anytime = anytime }
 }

@@ -106,6 +106,20 @@ class ListsScreenTest {
     }
 
     @Test
+    fun automaticUpdatesCanBeRelaxedToAnyNetworkAndNoCharging() {
+        val world = SampleData.World()
+        val screen = lists(world)
+        assertFalse(screen.anytime.isChecked)
+        UiTest.assertShows(screen.view, "Updated daily on Wi-Fi while charging (unless below); a failed update keeps the copy in use.")
+        screen.anytime.performClick()
+        assertTrue(world.lists.anytime)
+        assertEquals("Lists are updated daily on any network, charging or not", screen.message.text.toString())
+        screen.anytime.performClick()
+        assertFalse(world.lists.anytime)
+        assertEquals("Lists are updated daily on Wi-Fi (unmetered) while charging", screen.message.text.toString())
+    }
+
+    @Test
     fun updateNowCallsBack() {
         val world = SampleData.World()
         val screen = lists(world)
