@@ -32,6 +32,8 @@ val rustJniLibs = layout.buildDirectory.dir("rustJniLibs")
 val releaseKeystore = providers.environmentVariable("HUSH_KEYSTORE").orNull
 
 android {
+    // The R class's package: org.hush.android.R, which the Kotlin sources import (as
+    // tests/android/jvm.sh and cargo xtask apk generate it, from the same property).
     namespace = hushApplicationId
     compileSdk = libs.versions.android.compileSdk.get().toInt()
 
@@ -78,6 +80,11 @@ android {
     }
 
     buildTypes {
+        getByName("debug") {
+            // en-XA and ar-XB from res/values (as tests/android/jvm.sh's aapt2 compile
+            // --pseudo-localize), for PseudoLocaleTest and for trying layouts on a phone.
+            isPseudoLocalesEnabled = true
+        }
         getByName("release") {
             // R8 with the keep rules cargo xtask apk gives ProGuard, and nothing else.
             isMinifyEnabled = true

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Hush: the Android app's JVM build-and-test harness, with no Android SDK and no Gradle.
 #
-# Compiles android-app/src/main/kotlin against the Android 15 (API 35) framework
-# (org.robolectric:android-all), then android-app/src/test/kotlin, and runs the JUnit 4
-# tests under Robolectric, offline. Everything comes from Maven Central; every version
+# Links android-app/src/main/res with aapt2 (the R class and a resources APK for
+# Robolectric), compiles android-app/src/main/kotlin against the Android 15 (API 35)
+# framework (org.robolectric:android-all), then android-app/src/test/kotlin, and runs
+# the JUnit 4 tests under Robolectric, offline. Everything comes from Maven Central; every version
 # comes from gradle/libs.versions.toml. First builds the JNI bridge (rust/hush-jni) for
 # the host with cargo, with its test-only `fault-injection` feature (NativeCore's
 # panicForTest and injectFaultForTest; the Android build never has it), and hands the
@@ -17,7 +18,8 @@
 #   --app-classes: only compiles main (no native library, no tests) and prints, one
 #     per line as NAME=VALUE, what the APK build (rust/xtask) dexes and links:
 #     main-classes, app-classpath, android-classpath, android-resources,
-#     proguard-classpath, dx-classpath, verifier-classpath, java-home.
+#     proguard-classpath, dx-classpath, verifier-classpath, java-home, resource-ids
+#     (aapt2's --emit-ids of the R class main was compiled with) and r-java.
 # As root, the JVM runs in a network namespace made for the run (see below).
 # environment:
 #   HUSH_JVM_CACHE   download cache (default ~/.cache/hush-jvm); safe to delete
@@ -298,6 +300,143 @@ SDK_JAR=$(classpath robolectric-sdk)
 # repository keeps the instrumented jar under exactly that name.
 SDK_DIR=$(dirname "$SDK_JAR")
 
+mkdir -p "$BUILD"
+# What the Android Gradle plugin would hand Robolectric: the merged manifest (the
+# app's, with the package from gradle.properties and <uses-sdk> from the catalog, as
+# the plugin injects them) and the package.
+# The resources APK (android_resource_apk, below) is what aapt2 linked from
+# src/main/res: Robolectric reads the app's strings and drawables from it.
+CONFIG=$BUILD/test-config
+mkdir -p "$CONFIG/com/android/tools"
+python3 - "$APP/src/main/AndroidManifest.xml" "$BUILD/AndroidManifest.xml" \
+    "$CONFIG/com/android/tools/test_config.properties" "$MIN_SDK" "$TARGET_SDK" "$ROOT/gradle.properties" \
+    "$BUILD/resources/resources.apk" <<'PY' || die "cannot merge android-app/src/main/AndroidManifest.xml"
+import re, sys
+src, merged, props, min_sdk, target_sdk, gradle_props, resource_apk = sys.argv[1:]
+text = open(src, encoding="utf-8").read()
+m = re.search(r"<manifest\b[^>]*>", text)
+if not m:
+    sys.exit(f"{src}: no <manifest>")
+if re.search(r'\bpackage\s*=', m.group(0)):
+    sys.exit(f"{src}: the package comes from gradle.properties (hush.applicationId), not the manifest")
+package = None
+for line in open(gradle_props, encoding="utf-8"):
+    key, _, value = line.partition("=")
+    if key.strip() == "hush.applicationId":
+        package = value.strip()
+if not package:
+    sys.exit(f"{gradle_props}: no hush.applicationId")
+head = m.group(0)[:-1] + f' package="{package}">'
+text = text[:m.start()] + head + f'\n    <uses-sdk android:minSdkVersion="{min_sdk}" ' \
+    f'android:targetSdkVersion="{target_sdk}" />' + text[m.end():]
+open(merged, "w", encoding="utf-8").write(text)
+open(props, "w", encoding="utf-8").write(
+    f"android_merged_manifest={merged}\nandroid_custom_package={package}\n"
+    f"android_resource_apk={resource_apk}\n")
+PY
+
+# ---- resources: aapt2 compile + link of src/main/res (skipped when unchanged) ----
+# As the Android Gradle plugin does for a unit test with includeAndroidResources: the
+# app's resource table as an APK for Robolectric (android_resource_apk), and the R
+# class (org.hush.android.R: the package is the namespace, which is the application
+# id) that main compiles against. `aapt2 compile --pseudo-localize` adds en-XA and
+# ar-XB (what AGP's pseudoLocalesEnabled adds), for the pseudo-locale test. aapt2 is
+# Debian's (package aapt); the framework table it links against is android-all's
+# (API 34: this aapt2 cannot read API 35's). --emit-ids writes the IDs R holds, which
+# the APK build (rust/xtask) links with (--stable-ids) so that its table matches the
+# constants compiled into the classes.
+command -v aapt2 >/dev/null || apt_install aapt
+RES_OUT=$BUILD/resources
+R_CLASSES=$BUILD/r-classes
+res_fail() { # as a compile error: the tally too, except for the APK build
+    echo "jvm.sh: error: $*" >&2
+    [ "$APP_CLASSES_ONLY" = 1 ] || echo "jvm tests: 0 passed, 1 failed"
+    exit 1
+}
+resources() {
+    local stamp t0=$SECONDS framework_jar
+    framework_jar=$(classpath android-resources)
+    stamp=$({ printf '%s\n' "$framework_jar" "$MIN_SDK" "$TARGET_SDK" "$JAVA_HOME"
+              aapt2 version 2>&1
+              sha256sum "$BUILD/AndroidManifest.xml" "${BASH_SOURCE[0]}"
+              (cd "$APP/src/main" && find res -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
+            } | sha256sum | cut -c1-64)
+    if [ -f "$RES_OUT.stamp" ] && [ "$(cat "$RES_OUT.stamp")" = "$stamp" ] &&
+            [ -f "$RES_OUT/resources.apk" ] && [ -f "$R_CLASSES.stamp" ]; then
+        log "resources: up to date"
+        return 0
+    fi
+    rm -rf "$RES_OUT" "$RES_OUT.stamp" "$R_CLASSES" "$R_CLASSES.stamp"
+    mkdir -p "$RES_OUT/gen" "$R_CLASSES"
+    python3 - "$framework_jar" "$RES_OUT/framework.apk" <<'PY' || die "no framework resource table in $framework_jar"
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], "w") as out:
+    for name in ("AndroidManifest.xml", "resources.arsc"):
+        out.writestr(name, src.read(name))
+PY
+    aapt2 compile --pseudo-localize --dir "$APP/src/main/res" -o "$RES_OUT/compiled.zip" ||
+        res_fail "aapt2 compile failed on android-app/src/main/res"
+    # This aapt2 (2.19) leaves <plurals> as they are in en-XA: they are accented here,
+    # as newer aapt2 does (letters accented, placeholders and <xliff:g> kept, the text
+    # bracketed and lengthened), and linked over its output.
+    python3 - "$APP/src/main/res/values/strings.xml" "$RES_OUT/pseudo/values-en-rXA/strings.xml" <<'PY' ||
+import os, re, sys
+import xml.etree.ElementTree as ET
+ACCENTS = dict(zip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                   "åɓçðéƒĝĥîĵķļḿñöþǫŕšţûṽŵẋýžÅβÇÐÉƑĜĤÎĴĶĻḾÑÖÞǪŔŠŢÛṼŴẊÝŽ"))
+PADDING = "one two three four five six seven eight nine ten".split()
+XLIFF = "{urn:oasis:names:tc:xliff:document:1.2}g"
+FORMAT = re.compile(r"%(\d+\$)?[-#+ 0,(]*\d*(\.\d+)?[a-zA-Z%]")
+def accent(text):
+    out, i = [], 0
+    for m in FORMAT.finditer(text):
+        out.append("".join(ACCENTS.get(c, c) for c in text[i:m.start()])); out.append(m.group()); i = m.end()
+    out.append("".join(ACCENTS.get(c, c) for c in text[i:]))
+    return "".join(out)
+ET.register_namespace("xliff", XLIFF[1:XLIFF.index("}")])
+root = ET.parse(sys.argv[1]).getroot()
+out = ET.Element("resources")
+for plurals in root.findall("plurals"):
+    copy = ET.SubElement(out, "plurals", name=plurals.get("name"))
+    for item in plurals.findall("item"):
+        new = ET.SubElement(copy, "item", quantity=item.get("quantity"))
+        words = len("".join(item.itertext()).split())
+        new.text = "[" + accent(item.text or "")
+        last = new
+        for child in item:
+            kept = ET.SubElement(new, child.tag, child.attrib)
+            kept.text = child.text  # a placeholder: as it is
+            kept.tail = accent(child.tail or "")
+            last = kept
+        pad = " " + " ".join(PADDING[:max(1, words // 2 + 1)]) + "]"
+        if last is new: new.text += pad
+        else: last.tail += pad
+os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
+ET.ElementTree(out).write(sys.argv[2], encoding="utf-8", xml_declaration=True)
+PY
+        res_fail "cannot write the en-XA plurals"
+    aapt2 compile --dir "$RES_OUT/pseudo" -o "$RES_OUT/pseudo.zip" ||
+        res_fail "aapt2 compile failed on the en-XA plurals"
+    # <property> (API 31) is newer than this aapt2's manifest schema: a warning only.
+    aapt2 link --warn-manifest-validation -I "$RES_OUT/framework.apk" \
+        --manifest "$BUILD/AndroidManifest.xml" \
+        --min-sdk-version "$MIN_SDK" --target-sdk-version "$TARGET_SDK" \
+        --java "$RES_OUT/gen" --emit-ids "$RES_OUT/ids.txt" \
+        -o "$RES_OUT/resources.apk" "$RES_OUT/compiled.zip" -R "$RES_OUT/pseudo.zip" 2>"$RES_OUT/link.log" || {
+        cat "$RES_OUT/link.log" >&2
+        res_fail "aapt2 link failed on android-app/src/main/res"
+    }
+    local r_java
+    r_java=$(find "$RES_OUT/gen" -name R.java)
+    [ -n "$r_java" ] || die "aapt2 link wrote no R.java"
+    "$JAVAC" -nowarn --release 8 -d "$R_CLASSES" "$r_java" 2>/dev/null ||
+        "$JAVAC" -nowarn -source 8 -target 8 -d "$R_CLASSES" "$r_java" || die "cannot compile $r_java"
+    echo "$stamp" >"$R_CLASSES.stamp"
+    echo "$stamp" >"$RES_OUT.stamp"
+    log "resources: linked in $((SECONDS - t0)) s ($(grep -c 'public static final int' "$r_java") ids)"
+}
+resources
+
 # ---- compile (skipped when sources, classpath and flags are unchanged) ----
 MAIN_FLAGS=(-module-name hush-app -jvm-target 1.8 -Xlambdas=class -Xsam-conversions=class -Xjdk-release=1.8)
 # Tests see main's internal declarations (-Xfriend-paths), as under Gradle.
@@ -341,13 +480,15 @@ compile() {
     log "$name: compiled in $((SECONDS - t0)) s"
 }
 
-mkdir -p "$BUILD"
-compile main "$APP/src/main/kotlin" "$BUILD/main-classes" "$ANDROID_CP:$APP_CP" "${MAIN_FLAGS[@]}"
+compile main "$APP/src/main/kotlin" "$BUILD/main-classes" "$R_CLASSES:$ANDROID_CP:$APP_CP" "${MAIN_FLAGS[@]}"
+# R is part of the app's classes, as under Gradle (the APK build dexes main-classes).
+cp -R "$R_CLASSES/." "$BUILD/main-classes/"
 if [ "$APP_CLASSES_ONLY" = 1 ]; then
     printf '%s=%s\n' main-classes "$BUILD/main-classes" app-classpath "$APP_CP" \
         android-classpath "$ANDROID_CP" android-resources "$(classpath android-resources)" \
         proguard-classpath "$(classpath proguard)" dx-classpath "$(classpath dx)" \
-        verifier-classpath "$(classpath verifier)" java-home "$JAVA_HOME"
+        verifier-classpath "$(classpath verifier)" java-home "$JAVA_HOME" \
+        resource-ids "$RES_OUT/ids.txt" r-java "$(find "$RES_OUT/gen" -name R.java)"
     exit 0
 fi
 compile test "$APP/src/test/kotlin" "$BUILD/test-classes" \
@@ -361,37 +502,6 @@ if [ ! -f "$RUNNER/JvmTestMain.class" ] || [ "$runner_src" -nt "$RUNNER/JvmTestM
     "$JAVAC" -nowarn -d "$RUNNER" -cp "$TEST_CP" "$runner_src" || die "cannot compile $runner_src"
 fi
 
-# What the Android Gradle plugin would hand Robolectric: the merged manifest (the
-# app's, with the package from gradle.properties and <uses-sdk> from the catalog, as
-# the plugin injects them) and the package.
-# There is no resources APK (android_resource_apk) yet, so Robolectric names the
-# running app org.robolectric.default; the manifest still gives it the SDK levels.
-CONFIG=$BUILD/test-config
-mkdir -p "$CONFIG/com/android/tools"
-python3 - "$APP/src/main/AndroidManifest.xml" "$BUILD/AndroidManifest.xml" \
-    "$CONFIG/com/android/tools/test_config.properties" "$MIN_SDK" "$TARGET_SDK" "$ROOT/gradle.properties" <<'PY' || die "cannot merge android-app/src/main/AndroidManifest.xml"
-import re, sys
-src, merged, props, min_sdk, target_sdk, gradle_props = sys.argv[1:]
-text = open(src, encoding="utf-8").read()
-m = re.search(r"<manifest\b[^>]*>", text)
-if not m:
-    sys.exit(f"{src}: no <manifest>")
-if re.search(r'\bpackage\s*=', m.group(0)):
-    sys.exit(f"{src}: the package comes from gradle.properties (hush.applicationId), not the manifest")
-package = None
-for line in open(gradle_props, encoding="utf-8"):
-    key, _, value = line.partition("=")
-    if key.strip() == "hush.applicationId":
-        package = value.strip()
-if not package:
-    sys.exit(f"{gradle_props}: no hush.applicationId")
-head = m.group(0)[:-1] + f' package="{package}">'
-text = text[:m.start()] + head + f'\n    <uses-sdk android:minSdkVersion="{min_sdk}" ' \
-    f'android:targetSdkVersion="{target_sdk}" />' + text[m.end():]
-open(merged, "w", encoding="utf-8").write(text)
-open(props, "w", encoding="utf-8").write(
-    f"android_merged_manifest={merged}\nandroid_custom_package={package}\n")
-PY
 
 # ---- run ----
 find "$BUILD/test-classes" -name '*.class' ! -name '*$*' -printf '%P\n' |

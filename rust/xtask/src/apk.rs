@@ -226,6 +226,8 @@ fn jvm_outputs(root: &Path) -> Result<JvmOutputs> {
         "dx-classpath",
         "verifier-classpath",
         "java-home",
+        "resource-ids",
+        "r-java",
     ] {
         if map.get(key).is_none_or(|v| v.is_empty()) {
             return fail(format!(
@@ -413,6 +415,16 @@ fn link_resources(
     std::fs::write(&manifest, build_manifest(&text, build)?)
         .context(|| format!("cannot write {}", manifest.display()))?;
 
+    // The classes were compiled against the R class that tests/android/jvm.sh linked
+    // (its IDs are constants, inlined where they are used): this table is linked with
+    // the same IDs (--stable-ids), and its R.java must come out the same, or a string
+    // or drawable would resolve to another one on the phone.
+    let ids = Path::new(jvm.get("resource-ids"));
+    let jvm_r_java = Path::new(jvm.get("r-java"));
+    let gen = paths.work.join("gen");
+    let _ = std::fs::remove_dir_all(&gen);
+    std::fs::create_dir_all(&gen).context(|| format!("cannot create {}", gen.display()))?;
+
     let compiled = paths.work.join("res.zip");
     let _ = std::fs::remove_file(&compiled);
     capture(
@@ -441,6 +453,10 @@ fn link_resources(
             .args(["--target-sdk-version", &build.target_sdk.to_string()])
             .args(["--version-code", &build.version_code.to_string()])
             .args(["--version-name", &build.version_name])
+            .arg("--stable-ids")
+            .arg(ids)
+            .arg("--java")
+            .arg(&gen)
             .arg("-o")
             .arg(&linked)
             .arg(&compiled),
@@ -456,7 +472,33 @@ fn link_resources(
             unexpected.join("\n")
         ));
     }
+    let r_java = gen
+        .join(build.application_id.replace('.', "/"))
+        .join("R.java");
+    same_r_class(&r_java, jvm_r_java)?;
     std::fs::read(&linked).context(|| format!("aapt2 wrote no {}", linked.display()))
+}
+
+/// Fails unless the R class of the APK's resource table ([`link_resources`]) is
+/// the one the classes were compiled with.
+pub fn same_r_class(apk_r_java: &Path, compiled_r_java: &Path) -> Result<()> {
+    let ours = std::fs::read(apk_r_java)
+        .context(|| format!("aapt2 link wrote no {}", apk_r_java.display()))?;
+    let theirs = std::fs::read(compiled_r_java).context(|| {
+        format!(
+            "cannot read the R class the app was compiled with ({})",
+            compiled_r_java.display()
+        )
+    })?;
+    if ours != theirs {
+        return fail(format!(
+            "the APK's resource IDs ({}) differ from those the classes were compiled with ({}): \
+             run `bash tests/android/jvm.sh --app-classes` again",
+            apk_r_java.display(),
+            compiled_r_java.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The source manifest with what a build adds: the package, and
@@ -734,6 +776,25 @@ mod tests {
             ),
             "{out}"
         );
+    }
+
+    #[test]
+    fn an_r_class_other_than_the_compiled_one_is_refused() {
+        let dir = std::env::temp_dir().join(format!("xtask-r-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b, c) = (dir.join("a.java"), dir.join("b.java"), dir.join("c.java"));
+        std::fs::write(&a, "public static final int app_name=0x7f010000;").unwrap();
+        std::fs::write(&b, "public static final int app_name=0x7f010000;").unwrap();
+        std::fs::write(&c, "public static final int app_name=0x7f010001;").unwrap();
+        assert!(same_r_class(&a, &b).is_ok());
+        let e = same_r_class(&a, &c).unwrap_err().0;
+        assert!(
+            e.contains("differ from those the classes were compiled with"),
+            "{e}"
+        );
+        let e = same_r_class(&a, &dir.join("missing.java")).unwrap_err().0;
+        assert!(e.contains("cannot read the R class"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,5 +1,6 @@
 package org.hush.android.ui
 
+import org.hush.android.R
 import org.hush.android.data.Action
 import org.hush.android.data.ActivityEvent
 import org.hush.android.data.EventQuery
@@ -32,8 +33,8 @@ data class ActivityState(
     val error: String? = null,
 )
 
-/** The live log, a page of [PAGE] at a time, newest first. */
-class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(ActivityState(), deps.io, deps.main) {
+/** The live log, a page of [PAGE] at a time, newest first. Its words come from [strings]. */
+class ActivityPresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<ActivityState>(ActivityState(), deps.io, deps.main) {
     private var generation = 0
     private var pageInFlight = false
 
@@ -45,9 +46,11 @@ class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(Act
             val uids = deps.store.appActivity(now - 30 * 86_400_000L, now + 1).map { it.uid }
             val labels = HashMap<Int, String>()
             for (app in installed) labels.putIfAbsent(app.uid, names.label(app.uid))
-            val choices = uids.filterNotNull().distinct().map { AppChoice(it, names.label(it)) }.sortedBy { it.label.lowercase() }
+            // A UID with no package is named in the user's language (AppNames' own word is English).
+            fun name(uid: Int) = if (names.isInstalled(uid)) names.label(uid) else Format.uidLabel(strings, uid)
+            val choices = uids.filterNotNull().distinct().map { AppChoice(it, name(it)) }.sortedBy { it.label.lowercase(strings.locale) }
             labels to choices
-        }, failed = { e -> set(state.copy(error = "Could not read the apps: " + Format.error(e))) }) { (labels, choices) ->
+        }, failed = { e -> set(state.copy(error = strings.get(R.string.activity_error_apps, Format.error(e)))) }) { (labels, choices) ->
             set(state.copy(labels = labels, apps = choices))
         }
         reload()
@@ -76,7 +79,7 @@ class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(Act
         background({ deps.store.recentEvents(query) }, failed = { e ->
             if (gen == generation) {
                 pageInFlight = false
-                set(state.copy(loading = false, error = "Could not read the activity log: " + Format.error(e)))
+                set(state.copy(loading = false, error = strings.get(R.string.activity_error_log, Format.error(e))))
             }
         }) { page ->
             if (gen != generation) return@background
@@ -105,7 +108,7 @@ class ActivityPresenter(private val deps: UiDeps) : Presenter<ActivityState>(Act
         }
     }
 
-    fun label(uid: Int?): String = if (uid == null) Format.uidLabel(null) else state.labels[uid] ?: Format.uidLabel(uid)
+    fun label(uid: Int?): String = uid?.let { state.labels[it] } ?: Format.uidLabel(strings, uid)
 
     companion object {
         const val PAGE = 100

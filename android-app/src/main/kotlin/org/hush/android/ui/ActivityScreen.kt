@@ -11,18 +11,27 @@ import android.widget.AbsListView
 import android.widget.LinearLayout
 import android.widget.ListView
 import android.widget.TextView
+import org.hush.android.R
 import org.hush.android.data.Action
 import org.hush.android.data.ActivityEvent
+import java.util.Locale
 
+/**
+ * The log of attempts, newest first, under a heading per day ("Today", "Yesterday", a
+ * date); each row says blocked or allowed with an icon and a word, not colour alone.
+ */
 class ActivityScreen(host: ScreenHost) : Screen(host) {
-    val presenter = ActivityPresenter(host.deps)
+    private val strings = ui.strings
+    val presenter = ActivityPresenter(host.deps, strings)
     private val p = ui.palette
     private val handler = Handler(Looper.getMainLooper())
     private var live = false
 
-    val hostFilter = ui.searchField("Filter by host")
-    val appChip = ui.chip("App: all ▾") { chooseApp() }
-    val actionChip = ui.chip("Action: all ▾") { chooseAction() }
+    val hostFilter = ui.searchField(ui.str(R.string.activity_filter_hint)).apply {
+        ui.leadingIcon(this, ui.icon(R.drawable.ic_action_search, p.onSurfaceVariant, 20), 8)
+    }
+    val appChip = ui.chip(ui.str(R.string.activity_app_chip, ui.str(R.string.activity_app_all))) { chooseApp() }.apply { minHeight = ui.dp(48); gravity = android.view.Gravity.CENTER_VERTICAL }
+    val actionChip = ui.chip(ui.str(R.string.activity_action_chip, ui.str(R.string.activity_action_all))) { chooseAction() }.apply { minHeight = ui.dp(48); gravity = android.view.Gravity.CENTER_VERTICAL }
     val error = ui.errorBanner()
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
     val adapter = EventsAdapter()
@@ -43,7 +52,7 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
     }
 
     override val view: View = ui.vertical().apply {
-        addView(ui.screenTitle("Activity"))
+        addView(ui.screenTitle(ui.str(R.string.activity_title)))
         addView(hostFilter, Ui.matchWrap().apply { setMargins(ui.dp(16), 0, ui.dp(16), ui.dp(8)) })
         addView(ui.horizontal().apply {
             setPadding(ui.dp(16), 0, ui.dp(16), ui.dp(4))
@@ -84,13 +93,13 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
     fun render(s: ActivityState) {
         adapter.events = s.events
         adapter.notifyDataSetChanged()
-        appChip.text = "App: " + (s.filter.uid?.let { presenter.label(it) } ?: "all") + " ▾"
-        actionChip.text = "Action: " + (s.filter.action?.let { actionWord(it) } ?: "all") + " ▾"
+        appChip.text = ui.str(R.string.activity_app_chip, s.filter.uid?.let { presenter.label(it) } ?: ui.str(R.string.activity_app_all))
+        actionChip.text = ui.str(R.string.activity_action_chip, s.filter.action?.let { actionWord(it) } ?: ui.str(R.string.activity_action_all))
         footer.text = when {
-            s.loading -> "Loading…"
-            s.events.isEmpty() -> "No attempts logged" + if (s.filter != ActivityFilter()) " for this filter" else ""
-            s.endReached -> "End of the log · ${Format.count(s.events.size.toLong())} attempts"
-            else -> "Loading older attempts…"
+            s.loading -> ui.str(R.string.loading)
+            s.events.isEmpty() -> ui.str(if (s.filter != ActivityFilter()) R.string.activity_empty_filtered else R.string.activity_empty)
+            s.endReached -> strings.plural(R.plurals.activity_end, s.events.size, Format.count(s.events.size.toLong()))
+            else -> ui.str(R.string.activity_loading_older)
         }
         error.showError(s.error)
     }
@@ -101,9 +110,9 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
     }
 
     fun chooseApp() {
-        val choices = listOf(AppChoice(null, "All apps")) + presenter.state.apps
+        val choices = listOf(AppChoice(null, ui.str(R.string.activity_all_apps))) + presenter.state.apps
         AlertDialog.Builder(host.context)
-            .setTitle("Show attempts of")
+            .setTitle(ui.str(R.string.activity_choose_app))
             .setItems(choices.map { it.label }.toTypedArray()) { _, which ->
                 presenter.setFilter(presenter.state.filter.copy(uid = choices[which].uid))
             }
@@ -113,14 +122,27 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
     fun chooseAction() {
         val choices = listOf<Action?>(null) + Action.values().toList()
         AlertDialog.Builder(host.context)
-            .setTitle("Show")
-            .setItems(choices.map { it?.let { a -> actionWord(a) } ?: "All" }.toTypedArray()) { _, which ->
+            .setTitle(ui.str(R.string.activity_choose_action))
+            .setItems(choices.map { it?.let { a -> actionWord(a) } ?: ui.str(R.string.activity_all_actions) }.toTypedArray()) { _, which ->
                 presenter.setFilter(presenter.state.filter.copy(action = choices[which]))
             }
             .show()
     }
 
-    private fun actionWord(a: Action) = when (a) { Action.BLOCKED -> "Blocked"; Action.ALLOWED -> "Allowed"; Action.FAILED -> "Failed" }
+    private fun actionWord(a: Action) = ui.str(
+        when (a) { Action.BLOCKED -> R.string.action_blocked; Action.ALLOWED -> R.string.action_allowed; Action.FAILED -> R.string.action_failed },
+    )
+
+    private fun actionIcon(a: Action) = when (a) {
+        Action.BLOCKED -> R.drawable.ic_action_block
+        Action.ALLOWED -> R.drawable.ic_action_allow
+        Action.FAILED -> R.drawable.ic_action_warning
+    }
+
+    /** One tinted icon per action, shared by the rows (inflating a vector per bind costs scrolling). */
+    private val actionIcons = HashMap<Action, android.graphics.drawable.Drawable>()
+
+    private fun actionColour(a: Action) = when (a) { Action.BLOCKED -> p.blocked; Action.ALLOWED -> p.allowed; Action.FAILED -> p.error }
 
     private fun startLive() {
         if (live) return
@@ -133,33 +155,60 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
         handler.removeCallbacks(tick)
     }
 
-    class Holder(val host: TextView, val detail: TextView, val action: TextView)
+    class Holder(val day: TextView, val row: View, val host: TextView, val detail: TextView, val action: TextView)
 
     inner class EventsAdapter : RowsAdapter<ActivityEvent, Holder>() {
         var events: List<ActivityEvent> by this::items
+        private var position = 0
+
+        override fun getView(position: Int, convertView: View?, parent: ViewGroup): View {
+            this.position = position
+            return super.getView(position, convertView, parent)
+        }
 
         override fun bind(holder: Holder, item: ActivityEvent) {
             val h = holder
             val e = item
+            val zone = host.deps.timeZone
+            val now = host.deps.clock.nowMs()
+            val day = Format.day(strings, e.timeMs, now, zone)
+            // A heading over the first attempt of each day.
+            val previous = events.getOrNull(position - 1)
+            val first = previous == null || Format.daysAgo(previous.timeMs, now, zone) != Format.daysAgo(e.timeMs, now, zone)
+            h.day.text = day
+            h.day.visibility = if (first) View.VISIBLE else View.GONE
+            val time = Format.clockTime(strings, e.timeMs, zone)
+            val app = presenter.label(e.uid)
             h.host.text = e.host.ifEmpty { e.ip }
-            h.detail.text = "${Format.time(e.timeMs, host.deps.timeZone)} · ${presenter.label(e.uid)} · " +
-                "${e.protocol.uppercase()} ${e.port} · ${Format.reason(e.reason)}"
-            h.action.text = actionWord(e.action)
-            (h.host.parent.parent as View).contentDescription =
-                "${h.host.text}, ${actionWord(e.action)}, ${presenter.label(e.uid)}. Opens block and allow actions."
-            h.action.setTextColor(when (e.action) { Action.BLOCKED -> p.blocked; Action.ALLOWED -> p.allowed; Action.FAILED -> p.error })
+            h.detail.text = ui.str(R.string.activity_row_detail, time, app, e.protocol.uppercase(Locale.ROOT), e.port, Format.reason(strings, e.reason))
+            val word = actionWord(e.action)
+            val colour = actionColour(e.action)
+            h.action.text = word
+            h.action.setTextColor(colour)
+            ui.leadingIcon(h.action, actionIcons.getOrPut(e.action) { ui.icon(actionIcon(e.action), colour, 18) }, 4)
+            h.row.contentDescription = ui.str(R.string.activity_row_description, day, time, h.host.text, word, app)
         }
 
         override fun newRow(): View {
+            val day = ui.text("", Ui.Type.LABEL, p.primary).apply {
+                setPadding(ui.dp(16), ui.dp(16), ui.dp(16), ui.dp(4))
+                if (android.os.Build.VERSION.SDK_INT >= 28) isAccessibilityHeading = true
+                // The heading is not part of the row below it: a tap on it does nothing.
+                isClickable = true
+            }
             val hostText = ui.text("", Ui.Type.BODY).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.MIDDLE }
             val detail = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
-            val action = ui.text("", Ui.Type.LABEL)
-            return ui.horizontal().apply {
+            val action = ui.text("", Ui.Type.LABEL).apply { gravity = android.view.Gravity.CENTER_VERTICAL }
+            val row = ui.horizontal().apply {
                 minimumHeight = ui.dp(48)
                 setPadding(ui.dp(16), ui.dp(8), ui.dp(16), ui.dp(8))
                 addView(ui.vertical().apply { addView(hostText); addView(detail) }, Ui.weight(1f))
                 addView(action, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
-                tag = Holder(hostText, detail, action)
+            }
+            return ui.vertical().apply {
+                addView(day, Ui.matchWrap())
+                addView(row, Ui.matchWrap())
+                tag = Holder(day, row, hostText, detail, action)
             }
         }
     }

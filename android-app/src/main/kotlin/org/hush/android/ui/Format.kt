@@ -1,5 +1,6 @@
 package org.hush.android.ui
 
+import org.hush.android.R
 import org.hush.android.policy.AppMode
 import java.text.SimpleDateFormat
 import java.util.Calendar
@@ -7,9 +8,71 @@ import java.util.Date
 import java.util.Locale
 import java.util.TimeZone
 
-/** Words and numbers as the screens show them. */
+/** Words and numbers as the screens show them (the words from res/values/strings.xml, through [Strings]). */
 object Format {
     /** `list:NAME`, `rule:block`, `app:block-all`, `app-rule:allow`, ... in words. */
+    fun reason(s: Strings, reason: String): String {
+        val colon = reason.indexOf(':')
+        if (colon < 0) return if (reason.isEmpty()) s.get(R.string.reason_none) else s.get(R.string.reason_other, reason)
+        val kind = reason.substring(0, colon)
+        val what = reason.substring(colon + 1)
+        return when {
+            kind == "list" -> s.get(R.string.reason_list, what)
+            kind == "rule" && what == "block" -> s.get(R.string.reason_rule_block)
+            kind == "rule" && what == "allow" -> s.get(R.string.reason_rule_allow)
+            kind == "app" && AppMode.fromWire(what) != null -> s.get(R.string.reason_app_mode, mode(s, AppMode.fromWire(what)!!))
+            kind == "app-rule" && what == "block" -> s.get(R.string.reason_app_rule_block)
+            kind == "app-rule" && what == "allow" -> s.get(R.string.reason_app_rule_allow)
+            // A reason a newer core writes: as it is, rather than nothing.
+            else -> s.get(R.string.reason_other, reason)
+        }
+    }
+
+    fun mode(s: Strings, mode: AppMode): String = s.get(
+        when (mode) {
+            AppMode.BLOCK_TRACKERS -> R.string.mode_block_trackers
+            AppMode.BLOCK_ALL -> R.string.mode_block_all
+            AppMode.ALLOW_ALL -> R.string.mode_allow_all
+        },
+    )
+
+    /** The label for a UID with no installed package. */
+    fun uidLabel(s: Strings, uid: Int?): String = if (uid == null) s.get(R.string.uid_unknown) else s.get(R.string.uid_label, uid)
+
+    fun uidNote(s: Strings, uid: Int?): String = s.get(
+        when {
+            uid == null -> R.string.uid_note_unknown
+            uid < 10_000 -> R.string.uid_note_system
+            else -> R.string.uid_note_gone
+        },
+    )
+
+    /** The time of day of [ms], as the locale and the user's 12/24-hour setting write it, with seconds. */
+    fun clockTime(s: Strings, ms: Long, zone: TimeZone): String =
+        SimpleDateFormat(s.pattern(if (s.clock24) "Hms" else "hms"), s.locale).apply { timeZone = zone }.format(Date(ms))
+
+    /** Whole local (calendar) days from [ms]'s day to [nowMs]'s: 0 today, 1 yesterday, negative for a later day. */
+    fun daysAgo(ms: Long, nowMs: Long, zone: TimeZone): Int {
+        val id = zone.toZoneId()
+        val day = java.time.Instant.ofEpochMilli(ms).atZone(id).toLocalDate()
+        val today = java.time.Instant.ofEpochMilli(nowMs).atZone(id).toLocalDate()
+        return java.time.temporal.ChronoUnit.DAYS.between(day, today).toInt()
+    }
+
+    /** "Today", "Yesterday", or the date in the locale's words (with the year when it is not this year's). */
+    fun day(s: Strings, ms: Long, nowMs: Long, zone: TimeZone): String = when (daysAgo(ms, nowMs, zone)) {
+        0 -> s.get(R.string.day_today)
+        1 -> s.get(R.string.day_yesterday)
+        else -> {
+            val year = { t: Long -> Calendar.getInstance(zone).apply { timeInMillis = t }.get(Calendar.YEAR) }
+            val skeleton = if (year(ms) == year(nowMs)) "MMMEd" else "yMMMEd"
+            SimpleDateFormat(s.pattern(skeleton), s.locale).apply { timeZone = zone }.format(Date(ms))
+        }
+    }
+
+    // English only, for the screens not yet moved to res/values/strings.xml (Apps, App
+    // detail): they go once those pass a Strings.
+    @Deprecated("English written in code: pass a Strings", ReplaceWith("reason(strings, reason)"))
     fun reason(reason: String): String {
         val colon = reason.indexOf(':')
         if (colon < 0) return if (reason.isEmpty()) "No rule" else reason
@@ -18,12 +81,13 @@ object Format {
         return when (kind) {
             "list" -> "List: $what"
             "rule" -> "Your rule: $what"
-            "app" -> "App mode: " + (AppMode.fromWire(what)?.let { mode(it) } ?: what)
+            "app" -> "App mode: " + (AppMode.fromWire(what)?.let { @Suppress("DEPRECATION") mode(it) } ?: what)
             "app-rule" -> "App rule: $what"
             else -> reason
         }
     }
 
+    @Deprecated("English written in code: pass a Strings", ReplaceWith("mode(strings, mode)"))
     fun mode(mode: AppMode): String = when (mode) {
         AppMode.BLOCK_TRACKERS -> "Block trackers"
         AppMode.BLOCK_ALL -> "Block all"
@@ -46,9 +110,10 @@ object Format {
 
     fun offsetMinutes(nowMs: Long, zone: TimeZone): Int = zone.getOffset(nowMs) / 60_000
 
-    /** The label for a UID with no installed package. */
+    @Deprecated("English written in code: pass a Strings", ReplaceWith("uidLabel(strings, uid)"))
     fun uidLabel(uid: Int?): String = if (uid == null) "Unknown app" else "UID $uid"
 
+    @Deprecated("English written in code: pass a Strings", ReplaceWith("uidNote(strings, uid)"))
     fun uidNote(uid: Int?): String = when {
         uid == null -> "Owner not known"
         uid < 10_000 -> "System UID, no app package"

@@ -11,6 +11,7 @@ import android.view.ViewGroup
 import android.widget.FrameLayout
 import android.widget.LinearLayout
 import android.widget.TextView
+import org.hush.android.R
 import org.hush.android.apps.PackageManagerApps
 
 /**
@@ -18,8 +19,13 @@ import org.hush.android.apps.PackageManagerApps
  * Rules pushed on top, the host actions as a bottom sheet, and the undo bar.
  */
 class MainActivity : Activity(), ScreenHost {
-    enum class Tab(val label: String, val glyph: String) {
-        HOME("Home", "⌂"), APPS("Apps", "▦"), ACTIVITY("Activity", "≡"), LISTS("Lists", "☰"), SETTINGS("Settings", "⚙")
+    /** The bottom bar's tabs: each a word (res/values/strings.xml) under its icon (res/drawable). */
+    enum class Tab(val label: Int, val icon: Int) {
+        HOME(R.string.nav_home, R.drawable.ic_nav_home),
+        APPS(R.string.nav_apps, R.drawable.ic_nav_apps),
+        ACTIVITY(R.string.nav_activity, R.drawable.ic_nav_activity),
+        LISTS(R.string.nav_lists, R.drawable.ic_nav_lists),
+        SETTINGS(R.string.nav_settings, R.drawable.ic_nav_settings),
     }
 
     override lateinit var deps: UiDeps
@@ -86,15 +92,24 @@ class MainActivity : Activity(), ScreenHost {
             elevation = ui.dpf(3f)
         }
         for (t in Tab.values()) {
-            val item = ui.text(t.glyph + "\n" + t.label, Ui.Type.LABEL, p.onSurfaceVariant).apply {
+            val label = ui.str(t.label)
+            val item = ui.text(label, Ui.Type.LABEL, p.onSurfaceVariant).apply {
                 gravity = Gravity.CENTER
-                setPadding(0, ui.dp(10), 0, ui.dp(12))
+                setCompoundDrawablesRelative(null, ui.icon(t.icon, p.onSurfaceVariant), null, null)
+                compoundDrawablePadding = ui.dp(4)
+                setPadding(0, ui.dp(8), 0, ui.dp(8))
+                // At least 48 dp each way to touch; the icon and word fill 56.
+                minHeight = ui.dp(56)
+                minWidth = ui.dp(48)
                 isClickable = true
-                contentDescription = t.label
+                isFocusable = true
+                contentDescription = label
                 setOnClickListener { select(t) }
             }
             navItems[t] = item
-            bar.addView(item, LinearLayout.LayoutParams(0, ViewGroup.LayoutParams.WRAP_CONTENT, 1f))
+            bar.addView(item, LinearLayout.LayoutParams(0, ViewGroup.LayoutParams.WRAP_CONTENT, 1f).apply {
+                setMargins(ui.dp(4), ui.dp(6), ui.dp(4), ui.dp(6))
+            })
         }
         return bar
     }
@@ -112,7 +127,9 @@ class MainActivity : Activity(), ScreenHost {
         if (!fresh) screen.onShow()
         for ((tt, item) in navItems) {
             val on = tt == t
-            item.setTextColor(if (on) ui.palette.onPrimaryContainer else ui.palette.onSurfaceVariant)
+            val colour = if (on) ui.palette.onPrimaryContainer else ui.palette.onSurfaceVariant
+            item.setTextColor(colour)
+            item.compoundDrawablesRelative[1]?.setTint(colour)
             item.background = if (on) ui.rounded(ui.palette.primaryContainer, 16) else null
             item.isSelected = on
         }

@@ -1,5 +1,7 @@
 package org.hush.android.ui
 
+import org.hush.android.R
+import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
 
 data class RulesState(
@@ -20,17 +22,17 @@ data class RulesState(
     /** The last removal that went through, for the undo bar. */
     val removed: RuleChange? = null,
 ) {
-    /** Who a rule is for, in words: an app's name, "every app", or an app that is gone. */
-    fun whom(rule: DomainRule): String {
-        val uid = rule.uid ?: return "every app"
-        val name = labels[uid] ?: Format.uidLabel(uid)
+    /** Who a rule is for, in words: an app's name, every app, or an app that is gone. */
+    fun whom(s: Strings, rule: DomainRule): String {
+        val uid = rule.uid ?: return s.get(R.string.rules_for_every_app)
+        val name = labels[uid] ?: Format.uidLabel(s, uid)
         val gone = rule.packageName?.let { it !in installed[uid].orEmpty() } ?: (uid >= HostSheetPresenter.FIRST_APP_UID && uid !in installed)
-        return if (gone) "$name (app removed)" else name
+        return if (gone) s.get(R.string.rules_for_removed_app, name) else name
     }
 }
 
 /** The Rules screen: the domain rules, searched, a page of [PAGE] at a time, each removable with undo. */
-class RulesPresenter(private val deps: UiDeps) : Presenter<RulesState>(RulesState(), deps.io, deps.main) {
+class RulesPresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<RulesState>(RulesState(), deps.io, deps.main) {
     private var generation = 0
     private var pageInFlight = false
 
@@ -65,7 +67,7 @@ class RulesPresenter(private val deps: UiDeps) : Presenter<RulesState>(RulesStat
         background({ deps.store.domainRulesMatching(s.query, PAGE, s.rules.size) }, failed = { e ->
             if (gen == generation) {
                 pageInFlight = false
-                set(state.copy(loading = false, error = "Could not read the rules: " + Format.error(e)))
+                set(state.copy(loading = false, error = strings.get(R.string.rules_error_read, Format.error(e))))
             }
         }) { page ->
             if (gen != generation) return@background
@@ -80,14 +82,20 @@ class RulesPresenter(private val deps: UiDeps) : Presenter<RulesState>(RulesStat
         if (state.busy) return
         set(state.copy(busy = true, error = null))
         background({ RuleEdits.put(deps.store, rule.uid, rule.domain, null) }, failed = { e ->
-            set(state.copy(busy = false, error = "Could not remove the rule: " + Format.error(e)))
+            set(state.copy(busy = false, error = strings.get(R.string.rules_error_remove, Format.error(e))))
         }) {
             deps.actions.rulesChanged()
-            val message = "Rule removed: ${RuleEdits.word(rule.action).lowercase()} ${rule.domain} for ${state.whom(rule)}"
+            val message = strings.get(
+                if (rule.action == DomainAction.BLOCK) R.string.rules_removed_blocked else R.string.rules_removed_allowed,
+                rule.domain, whom(rule),
+            )
             set(state.copy(busy = false, rules = state.rules - rule, total = maxOf(0, state.total - 1),
                 removed = RuleChange(rule.uid, rule.domain, rule, null, message)))
         }
     }
+
+    /** Who [rule] is for, in words (see [RulesState.whom]). */
+    fun whom(rule: DomainRule): String = state.whom(strings, rule)
 
     companion object {
         const val PAGE = 100

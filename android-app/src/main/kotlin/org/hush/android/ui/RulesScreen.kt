@@ -10,20 +10,28 @@ import android.widget.AbsListView
 import android.widget.LinearLayout
 import android.widget.ListView
 import android.widget.TextView
+import org.hush.android.R
 import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
 
 /** Every domain rule (app, domain, action), searched by domain, each with Remove (and undo). */
 class RulesScreen(host: ScreenHost) : Screen(host) {
-    val presenter = RulesPresenter(host.deps)
+    private val strings = ui.strings
+    val presenter = RulesPresenter(host.deps, strings)
     private val p = ui.palette
+    private val blockIcon = ui.icon(R.drawable.ic_action_block, p.blocked, 16)
+    private val allowIcon = ui.icon(R.drawable.ic_action_allow, p.allowed, 16)
     private val handler = Handler(Looper.getMainLooper())
     private var offered: RuleChange? = null
 
-    val back = ui.button("‹ Back", filled = false) { host.back() }.apply {
-        minHeight = ui.dp(48); contentDescription = "Back"
+    val back = ui.button(ui.str(R.string.back), filled = false) { host.back() }.apply {
+        minHeight = ui.dp(48); contentDescription = ui.str(R.string.back)
+        ui.leadingIcon(this, ui.icon(R.drawable.ic_action_back, p.primary, 18), 4)
     }
-    val search = ui.searchField("Search rules by domain").apply { contentDescription = "Search rules by domain" }
+    val search = ui.searchField(ui.str(R.string.rules_search_hint)).apply {
+        contentDescription = ui.str(R.string.rules_search_hint)
+        ui.leadingIcon(this, ui.icon(R.drawable.ic_action_search, p.onSurfaceVariant, 20), 8)
+    }
     val error = ui.errorBanner()
     val summary = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), 0, ui.dp(16), ui.dp(4)) }
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
@@ -45,7 +53,7 @@ class RulesScreen(host: ScreenHost) : Screen(host) {
             setPadding(ui.dp(16), ui.dp(12), ui.dp(16), 0)
             addView(back)
         })
-        addView(ui.screenTitle("Rules"))
+        addView(ui.screenTitle(ui.str(R.string.rules_title)))
         addView(search, Ui.matchWrap().apply { setMargins(ui.dp(16), 0, ui.dp(16), ui.dp(8)) })
         addView(summary)
         addView(error)
@@ -70,16 +78,13 @@ class RulesScreen(host: ScreenHost) : Screen(host) {
     fun render(s: RulesState) {
         adapter.items = s.rules
         adapter.notifyDataSetChanged()
-        summary.text = if (s.loading) "" else when (s.total) {
-            0L -> ""
-            1L -> "1 rule"
-            else -> "${Format.count(s.total)} rules"
-        }
+        summary.text = if (s.loading || s.total == 0L) "" else
+            strings.plural(R.plurals.rules_count, s.total.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(s.total))
         footer.text = when {
-            s.loading -> "Loading…"
-            s.rules.isEmpty() && s.query.isNotBlank() -> "No rule's domain contains \"${s.query}\""
-            s.rules.isEmpty() -> "No rules yet: tap a host in Activity, App detail or Home to make one"
-            !s.endReached -> "Loading more rules…"
+            s.loading -> ui.str(R.string.loading)
+            s.rules.isEmpty() && s.query.isNotBlank() -> ui.str(R.string.rules_none_matching, s.query)
+            s.rules.isEmpty() -> ui.str(R.string.rules_none)
+            !s.endReached -> ui.str(R.string.rules_loading_more)
             else -> ""
         }
         error.showError(s.error)
@@ -95,19 +100,25 @@ class RulesScreen(host: ScreenHost) : Screen(host) {
     inner class RulesAdapter : RowsAdapter<DomainRule, Holder>() {
         override fun bind(holder: Holder, item: DomainRule) {
             holder.rule = item
-            val whom = presenter.state.whom(item)
+            val whom = presenter.whom(item)
+            val block = item.action == DomainAction.BLOCK
             holder.domain.text = item.domain
-            holder.detail.text = "${RuleEdits.glyph(item.action)} ${RuleEdits.word(item.action)} · for $whom"
-            holder.detail.setTextColor(if (item.action == DomainAction.BLOCK) p.blocked else p.allowed)
-            holder.remove.contentDescription = "Remove the rule: ${RuleEdits.word(item.action).lowercase()} ${item.domain} for $whom"
+            // Blocked or allowed: an icon and a word, besides the colour.
+            holder.detail.text = ui.str(R.string.rules_row_detail, ui.str(if (block) R.string.action_blocked else R.string.action_allowed), whom)
+            holder.detail.setTextColor(if (block) p.blocked else p.allowed)
+            ui.leadingIcon(holder.detail, if (block) blockIcon else allowIcon, 4)
+            holder.remove.contentDescription = ui.str(
+                if (block) R.string.rules_remove_blocked_description else R.string.rules_remove_allowed_description, item.domain, whom,
+            )
         }
 
         override fun newRow(): View {
             val domain = ui.text("", Ui.Type.BODY).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.MIDDLE }
             val detail = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             lateinit var holder: Holder
-            val remove = ui.button("Remove", filled = false) { holder.rule?.let { presenter.remove(it) } }.apply {
+            val remove = ui.button(ui.str(R.string.rules_remove), filled = false) { holder.rule?.let { presenter.remove(it) } }.apply {
                 minHeight = ui.dp(48); minWidth = ui.dp(48)
+                ui.leadingIcon(this, ui.icon(R.drawable.ic_action_remove, p.primary, 18), 4)
             }
             holder = Holder(domain, detail, remove)
             return ui.horizontal().apply {

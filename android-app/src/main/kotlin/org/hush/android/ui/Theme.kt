@@ -115,8 +115,27 @@ data class Palette(
 
 /** The type scale (sp) and the dp helpers, with the views every screen builds from. */
 class Ui(val context: Context, val palette: Palette) {
+    /** The app's words in the context's locale, for screens and the presenters they make. */
+    val strings: Strings = ResourceStrings(context)
+
     fun dp(v: Int): Int = (v * context.resources.displayMetrics.density + 0.5f).toInt()
     fun dpf(v: Float): Float = v * context.resources.displayMetrics.density
+
+    /** A word from res/values/strings.xml. */
+    fun str(id: Int, vararg args: Any): String = strings.get(id, *args)
+
+    /** A vector drawable from res/drawable (ic_nav_*, ic_action_*), tinted [color], [sizeDp] square. */
+    fun icon(id: Int, color: Int, sizeDp: Int = 24): Drawable =
+        checkNotNull(context.getDrawable(id)) { "no drawable $id" }.mutate().apply {
+            setTint(color)
+            setBounds(0, 0, dp(sizeDp), dp(sizeDp))
+        }
+
+    /** Puts [icon] before [view]'s text (after it in right-to-left languages). */
+    fun leadingIcon(view: TextView, icon: Drawable?, paddingDp: Int = 6) {
+        view.setCompoundDrawablesRelative(icon, null, null, null)
+        view.compoundDrawablePadding = dp(paddingDp)
+    }
 
     enum class Type(val sp: Float, val bold: Boolean) {
         HEADLINE(24f, false), TITLE(20f, true), TITLE_SMALL(16f, true),

@@ -5,14 +5,19 @@ import android.graphics.Canvas
 import android.graphics.Paint
 import android.graphics.RectF
 import android.view.View
+import org.hush.android.R
 import org.hush.android.data.DayCount
 
 /** Blocked (bottom) and allowed (top) attempts per day, one stacked bar a day. */
 class TimelineChart(context: Context, private val palette: Palette) : View(context) {
+    private val strings: Strings = ResourceStrings(context)
+
     var days: List<DayCount> = emptyList()
         set(value) {
             field = value
-            contentDescription = value.joinToString("; ") { "${it.day}: ${it.blocked} blocked, ${it.allowed} allowed" }
+            contentDescription = value.joinToString("; ") {
+                strings.get(R.string.chart_day_description, it.day, Format.count(it.blocked), Format.count(it.allowed))
+            }
             invalidate()
         }
 
@@ -47,7 +52,7 @@ class TimelineChart(context: Context, private val palette: Palette) : View(conte
         val bar = slot * 0.62f
         val r = 3 * density
         labelPaint.textAlign = Paint.Align.LEFT
-        canvas.drawText("max ${Format.count(maxTotal)}/day", 0f, labelPaint.textSize, labelPaint)
+        canvas.drawText(strings.get(R.string.chart_max, Format.count(maxTotal)), 0f, labelPaint.textSize, labelPaint)
         labelPaint.textAlign = Paint.Align.CENTER
         for ((i, d) in days.withIndex()) {
             val cx = slot * i + slot / 2

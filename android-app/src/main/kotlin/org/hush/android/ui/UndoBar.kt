@@ -5,6 +5,7 @@ import android.os.Looper
 import android.view.View
 import android.view.ViewGroup
 import android.widget.LinearLayout
+import org.hush.android.R
 
 /**
  * A snackbar-like bar at the bottom of the screen: what a rule change did, and Undo,
@@ -18,7 +19,8 @@ class UndoBar(private val host: ScreenHost, private val undone: () -> Unit) {
     private val hide = Runnable { presenter.dismiss() }
 
     val message = ui.text("", Ui.Type.BODY, p.background).apply { maxLines = 3 }
-    val undo = ui.text("Undo", Ui.Type.LABEL, p.primaryContainer).apply {
+    val undo = ui.text(ui.str(R.string.undo), Ui.Type.LABEL, p.primaryContainer).apply {
+        ui.leadingIcon(this, ui.icon(R.drawable.ic_action_undo, p.primaryContainer, 18), 4)
         minHeight = ui.dp(48); minWidth = ui.dp(64)
         gravity = android.view.Gravity.CENTER
         setPadding(ui.dp(12), 0, ui.dp(12), 0)
@@ -53,7 +55,7 @@ class UndoBar(private val host: ScreenHost, private val undone: () -> Unit) {
         message.text = text ?: ""
         val change = s.change
         undo.visibility = if (change != null && !s.busy) View.VISIBLE else View.GONE
-        undo.contentDescription = change?.let { "Undo: ${it.message}" }
+        undo.contentDescription = change?.let { ui.str(R.string.undo_description, it.message) }
         handler.removeCallbacks(hide)
         if (text != null && !s.busy) handler.postDelayed(hide, SHOW_MS)
     }

@@ -9,8 +9,9 @@ import javax.xml.parsers.DocumentBuilderFactory
 
 /**
  * src/main/res as aapt2 will read it: well-formed XML, and every `@drawable/` and
- * `@string/` reference names a resource that exists. (The JVM harness has no aapt2:
- * the screens build their views in code and Robolectric runs without a resource table.)
+ * `@string/` reference names a resource that exists (aapt2 link, which the harness
+ * runs before compiling, checks them too), and the icons are 24 dp Material-style
+ * vectors with their source and licence named.
  */
 class ResourcesTest {
     private val res = File(
@@ -50,6 +51,20 @@ class ResourcesTest {
         }
         assertTrue("the launcher icon's layers are referenced", seen >= 4)
         assertEquals("Hush", parse(File(res, "values/strings.xml")).getElementsByTagName("string").item(0).textContent)
+    }
+
+    @Test
+    fun theIconsAre24dpVectorsWithTheirLicenceNamed() {
+        val icons = File(res, "drawable").listFiles { f -> f.name.startsWith("ic_nav_") || f.name.startsWith("ic_action_") }!!
+        assertTrue(icons.map { it.name }.toString(), icons.size >= 14)
+        for (file in icons) {
+            val vector = parse(file)
+            assertEquals(file.name, "vector", vector.tagName)
+            val android = "http://schemas.android.com/apk/res/android"
+            for (attr in listOf("width", "height")) assertEquals(file.name, "24dp", vector.getAttributeNS(android, attr))
+            assertTrue(file.name, vector.getElementsByTagName("path").length >= 1)
+            assertTrue("${file.name} names its source and licence", file.readText().contains("Apache License 2.0"))
+        }
     }
 
     @Test

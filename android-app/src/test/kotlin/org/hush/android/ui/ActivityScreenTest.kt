@@ -44,9 +44,33 @@ class ActivityScreenTest {
         val newest = world.store.recentEvents(org.hush.android.data.EventQuery(limit = 1))[0]
         assertEquals(newest, events[0])
         val row = UiTest.texts(screen.adapter.getView(0, null, screen.list))
-        assertEquals(newest.host.ifEmpty { newest.ip }, row[0])
-        assertTrue(row[1], row[1].startsWith(Format.time(newest.timeMs, SampleData.ZONE)))
-        assertTrue(row[1], row[1].endsWith(Format.reason(newest.reason)))
+        val strings = ResourceStrings(screen.list.context)
+        assertEquals("Today", row[0])
+        assertEquals(newest.host.ifEmpty { newest.ip }, row[1])
+        assertTrue(row[2], row[2].startsWith(Format.clockTime(strings, newest.timeMs, SampleData.ZONE) + " · "))
+        assertTrue(row[2], row[2].endsWith(Format.reason(strings, newest.reason)))
+    }
+
+    @Test
+    fun eachDayHasItsHeadingAndEachRowSaysBlockedOrAllowedInAWordAndAnIcon() {
+        val midnight = Format.startOfDay(SampleData.NOW, SampleData.ZONE)
+        fun at(t: Long, action: Action) = ActivityEvent(t, SampleData.TIKTOK, "log.tiktokv.com", "10.111.222.2", 53, "dns", action, "list:easyprivacy")
+        val events = listOf(
+            at(SampleData.NOW - 1_000, Action.BLOCKED), at(midnight + 1_000, Action.ALLOWED),
+            at(midnight - 1_000, Action.BLOCKED), at(midnight - 20 * SampleData.HOUR, Action.FAILED),
+            at(midnight - 2 * SampleData.DAY + SampleData.HOUR, Action.ALLOWED),
+        )
+        val screen = activity(SampleData.World(store = SampleData.store(events.reversed())))
+        val holders = (0 until screen.adapter.count).map { screen.adapter.getView(it, null, screen.list).tag as ActivityScreen.Holder }
+        val headings = holders.map { h -> h.day.text.toString().takeIf { h.day.visibility == View.VISIBLE } }
+        // 28 November 2026 is a Saturday: two days before is Thursday the 26th.
+        assertEquals(listOf("Today", null, "Yesterday", null, "Thu, Nov 26"), headings)
+        assertEquals(listOf("Blocked", "Allowed", "Blocked", "Failed", "Allowed"), holders.map { it.action.text.toString() })
+        val icons = holders.map { it.action.compoundDrawablesRelative[0] }
+        assertTrue("every action has its icon", icons.all { it != null })
+        assertTrue("blocked and allowed icons differ", icons[0] !== icons[1] && icons[0] === icons[2])
+        val time = Format.clockTime(ResourceStrings(screen.list.context), events[2].timeMs, SampleData.ZONE)
+        assertEquals("Yesterday $time: log.tiktokv.com, Blocked, TikTok. Opens block and allow actions.", holders[2].row.contentDescription.toString())
     }
 
     @Test

@@ -12,13 +12,18 @@ import org.junit.Test
 class FormatTest {
     @Test
     fun reasonsInWords() {
-        assertEquals("List: easyprivacy", Format.reason("list:easyprivacy"))
-        assertEquals("Your rule: block", Format.reason("rule:block"))
-        assertEquals("App mode: Block all", Format.reason("app:block-all"))
-        assertEquals("App mode: Allow all", Format.reason("app:allow-all"))
-        assertEquals("App rule: allow", Format.reason("app-rule:allow"))
-        assertEquals("No rule", Format.reason(""))
-        assertEquals("future:thing", Format.reason("future:thing"))
+        val s = XmlStrings
+        assertEquals("List: easyprivacy", Format.reason(s, "list:easyprivacy"))
+        assertEquals("Your rule: block", Format.reason(s, "rule:block"))
+        assertEquals("App mode: Block all", Format.reason(s, "app:block-all"))
+        assertEquals("App mode: Allow all", Format.reason(s, "app:allow-all"))
+        assertEquals("App rule: allow", Format.reason(s, "app-rule:allow"))
+        assertEquals("No rule", Format.reason(s, ""))
+        assertEquals("future:thing", Format.reason(s, "future:thing"))
+        assertEquals("app:no-such-mode", Format.reason(s, "app:no-such-mode"))
+        assertEquals("UID 10123", Format.uidLabel(s, 10_123))
+        assertEquals("Unknown app", Format.uidLabel(s, null))
+        assertEquals("System UID, no app package", Format.uidNote(s, 1000))
     }
 
     @Test
@@ -27,7 +32,33 @@ class FormatTest {
         assertEquals(SampleData.NOW - 15 * SampleData.HOUR - 30 * 60_000L, berlinMidnight)
         assertEquals(60, Format.offsetMinutes(SampleData.NOW, SampleData.ZONE))
         assertEquals("15:30:00", Format.time(SampleData.NOW, SampleData.ZONE))
+        assertEquals("15:30:00", Format.clockTime(XmlStrings, SampleData.NOW, SampleData.ZONE))
         assertEquals("1,000,000", Format.count(1_000_000))
+    }
+
+    @Test
+    fun theLogSaysTodayYesterdayOrTheDate() {
+        val s = XmlStrings
+        val now = SampleData.NOW // Saturday 28 November 2026, 15:30 in Berlin
+        val zone = SampleData.ZONE
+        val midnight = Format.startOfDay(now, zone)
+        assertEquals("Today", Format.day(s, now, now, zone))
+        assertEquals("Today", Format.day(s, midnight, now, zone))
+        assertEquals("Yesterday", Format.day(s, midnight - 1, now, zone))
+        assertEquals("Yesterday", Format.day(s, midnight - 24 * SampleData.HOUR, now, zone))
+        assertEquals("Thu, Nov 26", Format.day(s, midnight - 24 * SampleData.HOUR - 1, now, zone))
+        assertEquals("Wed, Nov 26, 2025", Format.day(s, now - 367 * SampleData.DAY, now, zone))
+        // The day is the phone's zone's: just after midnight in Berlin is still yesterday in New York.
+        assertEquals("Today", Format.day(s, midnight + 1, now, zone))
+        assertEquals("Yesterday", Format.day(s, midnight + 1, now, java.util.TimeZone.getTimeZone("America/New_York")))
+        // Calendar days across a DST change (Berlin, 29 March 2026: a 23-hour day).
+        val afterDst = 1_774_882_800_000L // 2026-03-30 17:00 Berlin (CEST)
+        assertEquals(1, Format.daysAgo(afterDst - 24 * SampleData.HOUR, afterDst, zone))
+        assertEquals("29 March, 00:00 CET", 1, Format.daysAgo(afterDst - 40 * SampleData.HOUR, afterDst, zone))
+        assertEquals("28 March, 23:00 CET", 2, Format.daysAgo(afterDst - 41 * SampleData.HOUR, afterDst, zone))
+        assertEquals("12-hour clock", "3:30:00 PM", Format.clockTime(object : Strings by s {
+            override val clock24 = false
+        }, now, zone))
     }
 
     @Test

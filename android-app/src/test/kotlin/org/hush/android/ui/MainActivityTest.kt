@@ -2,6 +2,9 @@ package org.hush.android.ui
 
 import android.content.pm.ApplicationInfo
 import android.content.pm.PackageInfo
+import android.graphics.Bitmap
+import android.graphics.Canvas
+import android.graphics.Color
 import android.view.View
 import org.hush.android.apps.PackageManagerApps
 import org.junit.After
@@ -36,6 +39,34 @@ class MainActivityTest {
         assertTrue(!log.view.isAttachedToWindow)
         activity.navItems[MainActivity.Tab.ACTIVITY]!!.performClick()
         assertTrue("the same screen comes back", log === activity.screen(MainActivity.Tab.ACTIVITY))
+    }
+
+    @Test
+    @org.robolectric.annotation.GraphicsMode(org.robolectric.annotation.GraphicsMode.Mode.NATIVE)
+    fun theBottomBarHasAnIconAndAWordPerTabWith48dpTargets() {
+        val activity = UiTest.launch(SampleData.World()).get()
+        val min = (48 * activity.resources.displayMetrics.density).toInt()
+        UiTest.draw(activity.window.decorView)
+        val shapes = HashMap<MainActivity.Tab, Bitmap>()
+        for ((tab, item) in activity.navItems) {
+            assertEquals(activity.getString(tab.label), item.text.toString())
+            assertEquals(item.text.toString(), item.contentDescription.toString())
+            assertTrue("$tab: ${item.width}x${item.height}", item.width >= min && item.height >= min)
+            val icon = item.compoundDrawablesRelative[1] ?: throw AssertionError("$tab has no icon")
+            shapes[tab] = Bitmap.createBitmap(48, 48, Bitmap.Config.ARGB_8888).also { b ->
+                icon.constantState!!.newDrawable().mutate().apply { setBounds(0, 0, 48, 48); setTint(Color.BLACK) }.draw(Canvas(b))
+            }
+        }
+        // Activity and Lists looked alike as glyphs (≡, ☰): their icons must differ plainly.
+        fun inked(b: Bitmap) = (0 until 48 * 48).map { Color.alpha(b.getPixel(it % 48, it / 48)) > 128 }
+        val tabs = MainActivity.Tab.values()
+        for (i in tabs.indices) for (j in i + 1 until tabs.size) {
+            val a = inked(shapes.getValue(tabs[i]))
+            val b = inked(shapes.getValue(tabs[j]))
+            assertTrue("${tabs[i]} draws nothing", a.count { it } > 48)
+            val differ = a.indices.count { a[it] != b[it] }
+            assertTrue("${tabs[i]} and ${tabs[j]} icons differ in only $differ of 2304 pixels", differ > 48 * 48 / 8)
+        }
     }
 
     @Test

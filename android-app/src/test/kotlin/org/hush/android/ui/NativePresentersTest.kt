@@ -111,7 +111,7 @@ class NativePresentersTest {
     @Test
     fun theActivityLogPagesTheRealStoreWithinItsCap() {
         gameTraffic(150) // 50 allowed, 200 blocked, 2 of other owners
-        val presenter = ActivityPresenter(deps)
+        val presenter = ActivityPresenter(deps, XmlStrings)
         presenter.attach { }
         presenter.load()
         assertNull(presenter.state.error)
@@ -172,11 +172,11 @@ class NativePresentersTest {
 
         // The Rules screen: searched, paged, removal and undo.
         for (i in 0 until 120) store.addDomainRule(BROWSER, "t$i.tracker.example", DomainAction.BLOCK)
-        val rules = RulesPresenter(deps).apply { attach { } }
+        val rules = RulesPresenter(deps, XmlStrings).apply { attach { } }
         rules.load()
         assertEquals(121L, rules.state.total)
         assertEquals(RulesPresenter.PAGE, rules.state.rules.size)
-        assertEquals("Browser", rules.state.whom(rules.state.rules[1]))
+        assertEquals("Browser", rules.whom(rules.state.rules[1]))
         rules.search("T11")
         assertEquals((listOf(11) + (110 until 120)).map { "t$it.tracker.example" }.sorted(), rules.state.rules.map { it.domain }.sorted())
         val gone = rules.state.rules[0]
@@ -198,7 +198,7 @@ class NativePresentersTest {
         val sheet = HostSheetPresenter(broken, HostTarget("ads.example.net", AppRef(GAME, "Game"))).apply { attach { }; load() }.state
         assertTrue(sheet.error, sheet.error!!.startsWith("Could not read the rules for this host: "))
         assertNull(sheet.domain)
-        val rules = RulesPresenter(broken).apply { attach { }; load() }.state
+        val rules = RulesPresenter(broken, XmlStrings).apply { attach { }; load() }.state
         assertTrue(rules.error, rules.error!!.startsWith("Could not read the rules: "))
         assertEquals(0, actions.rulesChanged)
     }

@@ -44,10 +44,16 @@ class RulesScreenTest {
         assertEquals(5L, s.total)
         assertEquals(listOf("cdn.jsdelivr.net", "ads.tiktok.com", "tracking.miui.com").sorted(), s.rules.take(3).map { it.domain }.sorted())
         val texts = (0 until s.rules.size).map { UiTest.texts(row(screen, it)) }
-        assertTrue(texts.toString(), texts.contains(listOf("log.tiktokv.com", "⛔ Blocked · for TikTok", "Remove")))
-        assertTrue(texts.toString(), texts.contains(listOf("app.adjust.com", "✓ Allowed · for UID 10123 (app removed)", "Remove")))
-        assertTrue(texts.toString(), texts.contains(listOf("cdn.jsdelivr.net", "✓ Allowed · for every app", "Remove")))
+        assertTrue(texts.toString(), texts.contains(listOf("log.tiktokv.com", "Blocked · for TikTok", "Remove")))
+        assertTrue(texts.toString(), texts.contains(listOf("app.adjust.com", "Allowed · for UID 10123 (app removed)", "Remove")))
+        assertTrue(texts.toString(), texts.contains(listOf("cdn.jsdelivr.net", "Allowed · for every app", "Remove")))
         UiTest.assertShows(screen.view, "5 rules")
+        // Blocked and allowed: a word and an icon each, not colour alone.
+        val details = (0 until s.rules.size).map { (row(screen, it).tag as RulesScreen.Holder).detail }
+        assertTrue(details.all { it.compoundDrawablesRelative[0] != null })
+        val blocked = details.first { it.text.startsWith("Blocked") }.compoundDrawablesRelative[0]
+        val allowed = details.first { it.text.startsWith("Allowed") }.compoundDrawablesRelative[0]
+        assertTrue(blocked !== allowed)
         screen.back.performClick()
         assertEquals(null, activity.pushed)
         assertEquals(MainActivity.Tab.LISTS, activity.tab)

@@ -14,7 +14,8 @@ import java.io.FileOutputStream
 
 /**
  * Every screen, drawn for real (Robolectric's native graphics), day and night, on
- * realistic data: android-app/build/screenshots/NAME-{day,night}.png.
+ * realistic data: android-app/build/screenshots/NAME-{day,night}.png (copied by hand into
+ * docs/screenshots/ when the screens change: `bash tests/android/jvm.sh ScreenshotTest`).
  */
 @RunWith(RobolectricTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
@@ -28,6 +29,7 @@ class ScreenshotTest {
         "apps" to { a -> a.select(MainActivity.Tab.APPS) },
         "app-detail" to { a -> a.select(MainActivity.Tab.APPS); a.openAppDetail(SampleData.MI_BROWSER, "Mi Browser") },
         "activity" to { a -> a.select(MainActivity.Tab.ACTIVITY) },
+        "rules" to { a -> a.select(MainActivity.Tab.LISTS); a.openRules() },
         "lists" to { a -> a.select(MainActivity.Tab.LISTS) },
         "settings" to { a -> a.select(MainActivity.Tab.SETTINGS) },
     )
