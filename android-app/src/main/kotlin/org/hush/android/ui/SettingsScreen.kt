@@ -59,6 +59,10 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
     val openVpnSettings = ui.button("Open VPN settings", filled = false) { openVpnSettings() }.apply {
         visibility = if (vpnSettings == null) View.GONE else View.VISIBLE
     }
+    /** The guidance screen: battery optimisation, autostart, always-on. */
+    val guidanceLink = ui.button(HomeScreen.KEEP_RUNNING, filled = false) { host.openGuidance() }.apply {
+        minHeight = ui.dp(48); contentDescription = HomeScreen.KEEP_RUNNING_DESCRIPTION
+    }
     val message = ui.text("", Ui.Type.BODY, p.primary)
     val about = ui.text("", Ui.Type.BODY, p.onSurfaceVariant)
     val error = ui.errorBanner()

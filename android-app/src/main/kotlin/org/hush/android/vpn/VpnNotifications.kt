@@ -59,6 +59,9 @@ class VpnNotifications(private val context: Context) {
             .setLocalOnly(true)
             .setVisibility(Notification.VISIBILITY_PUBLIC)
             .setContentIntent(turnOnIntent(context))
+        // A button as well as the tap: the tap alone is not obvious, and a button reads out under TalkBack.
+        @Suppress("DEPRECATION") // Action.Builder(Icon, ...) needs API 23 Icons; the int form is fine for a framework icon
+        builder.addAction(Notification.Action.Builder(android.R.drawable.ic_media_play, TURN_ON_LABEL, turnOnIntent(context)).build())
         manager.notify(ALERT_ID, builder.build())
     }
 
@@ -116,6 +119,7 @@ class VpnNotifications(private val context: Context) {
         const val ALERT_CHANNEL_ID = "vpn_alerts"
         const val ALERT_ID = 2
         const val STOP_LABEL = "Stop"
+        const val TURN_ON_LABEL = "Turn Hush on"
         const val TAKEOVER_TITLE = "Another VPN app took over; Hush is off"
         const val TAKEOVER_TEXT = "Apps connect without Hush's filtering. Tap to turn Hush back on."
         const val UPDATE_TITLE = "Hush is off after its update"

@@ -173,6 +173,33 @@ class HostSheetTest {
     }
 
     @Test
+    fun aDatabaseLostMidSheetLeavesEveryActionAsItWasAndReadyToRetry() {
+        val world = SampleData.World()
+        val mine = DomainRule(SampleData.MI_BROWSER, "tracking.miui.com", DomainAction.ALLOW, "com.mi.globalbrowser")
+        world.store.rules.add(mine)
+        val (activity, sheet) = open(world, HostTarget("tracking.miui.com", miBrowser))
+        val before = world.store.rules.toList()
+        val labels = actionLabels(sheet)
+        world.store.failure = "unable to open database file"
+        // Each kind of write: for the app (its package), for every app, a removal.
+        for (label in listOf("Block for Mi Browser", "Allow for every app", "Remove the rule for Mi Browser")) {
+            UiTest.click(sheet.actions, label)
+            assertTrue(label, sheet.dialog.isShowing)
+            assertEquals(label, "Nothing was changed: unable to open database file", sheet.error.text.toString())
+            assertEquals(label, before, world.store.rules)
+            assertEquals("the same actions, none left busy", labels, actionLabels(sheet))
+            for (i in 0 until sheet.actions.childCount) assertTrue(label, sheet.actions.getChildAt(i).isEnabled)
+        }
+        assertEquals(0, world.actions.rulesChanged)
+        assertEquals("no undo for what did not happen", View.GONE, activity.undoBar.view.visibility)
+        // Closed while broken: still nothing changed, and no undo offered.
+        sheet.dialog.dismiss()
+        UiTest.idle()
+        assertEquals(before, world.store.rules)
+        assertEquals(View.GONE, activity.undoBar.view.visibility)
+    }
+
+    @Test
     fun anUndoThatFailsSaysSoAndKeepsTheChange() {
         val world = SampleData.World()
         val (activity, sheet) = open(world, HostTarget("api.sec.miui.com", miBrowser))
