@@ -55,7 +55,8 @@ object AppWiring {
         )
         if (problem == null) {
             ListUpdateJobService.updaterFor = { c -> listUpdater(c) }
-            syncListUpdates(app, settings)
+            // Off the main thread: it reads the subscriptions' file and asks JobScheduler.
+            Thread({ syncListUpdates(app, settings) }, "hush-list-schedule").start()
         }
     }
 
