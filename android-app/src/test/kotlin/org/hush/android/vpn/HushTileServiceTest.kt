@@ -69,8 +69,12 @@ class HushTileServiceTest {
     @Test
     fun withoutThePermissionATapOpensTheAppInsteadOfStarting() {
         ShadowVpnService.setPrepareResult(Intent("com.android.vpndialogs.ConfirmDialog"))
-        tile.onClick()
+        // With the app's manifest linked (tests/android/jvm.sh), MainActivity is the launcher:
+        // the tap opens it through the system UI, absent here, so recorded instead.
+        val recording = Robolectric.buildService(RecordingTile::class.java).create().get()
+        recording.onClick()
         assertNull("nothing started", app.nextStartedService)
+        assertEquals("the app opened instead", 1, recording.opened.size)
         assertEquals(HushTileService.Action.OPEN_APP, HushTileService.actionFor(VpnState.Off(OffReason.STOPPED), false))
         assertEquals(HushTileService.Action.OPEN_APP, HushTileService.actionFor(VpnState.Failed(FailureKind.PERMISSION, "x"), false))
         assertEquals(HushTileService.Action.START, HushTileService.actionFor(VpnState.Failed(FailureKind.CORE, "x"), true))
