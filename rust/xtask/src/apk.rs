@@ -442,8 +442,8 @@ fn link_resources(
         "aapt2 link",
         Command::new("aapt2")
             .arg("link")
-            // <property> (API 31) is newer than this aapt2: kept, with a warning.
-            // Any other manifest warning fails the build below.
+            // <queries> (API 30) and <property> (API 31) are newer than this aapt2:
+            // kept, with a warning. Any other manifest warning fails the build below.
             .arg("--warn-manifest-validation")
             .arg("-I")
             .arg(&framework)
@@ -464,7 +464,11 @@ fn link_resources(
     let stderr = String::from_utf8_lossy(&output.stderr);
     let unexpected: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains(" warn: ") && !l.contains("unexpected element <property>"))
+        .filter(|l| {
+            l.contains(" warn: ")
+                && !l.contains("unexpected element <property>")
+                && !l.contains("unexpected element <queries>")
+        })
         .collect();
     if !unexpected.is_empty() {
         return fail(format!(
