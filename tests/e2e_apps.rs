@@ -293,3 +293,97 @@ fn resolved_only_refuses_hard_coded_addresses_once_switched_on() {
         "{events:#?}"
     );
 }
+
+/// Issue 13: an app's own encrypted DNS is refused. DNS over TLS (port
+/// 853) gets a reset at once although a server listens there; a known DoH
+/// endpoint is refused by name (DNS) and by SNI when the app connects to
+/// a hard-coded address; plain HTTPS to another name at the same address
+/// goes through. With `--allow-encrypted-dns`, port 853 is reached.
+#[test]
+fn an_apps_own_encrypted_dns_is_refused() {
+    require_root();
+    let doh = "dns.google";
+    let mut with_doh = records();
+    let doh_v4 = "198.19.0.11";
+    with_doh.push(Record {
+        name: doh.into(),
+        ipv4: doh_v4.into(),
+        ipv6: "fd00:19::11".into(),
+    });
+    let mut lab = Lab::create(&with_doh).expect("failed to build the lab");
+    lab.start_web().expect("failed to start nginx");
+    lab.spawn_server(
+        "python3",
+        &["-m", "http.server", "--bind", SHARED_V4, "853"],
+    )
+    .expect("failed to start a listener on port 853");
+    lab.wait_for_server(SHARED_V4, 853)
+        .expect("no listener on port 853");
+    let db = lab.workdir().join("hush.db");
+    let db_arg = db.to_string_lossy().into_owned();
+    let upstream = format!("{}:53", lab::RESOLVER_V4);
+    let curl = |args: &[&str]| {
+        let started = Instant::now();
+        let output = run_as(
+            &lab,
+            SHOPPING,
+            "curl",
+            &[&["-sS", "--max-time", "8"], args].concat(),
+        );
+        (output.status.success(), started.elapsed(), output)
+    };
+    let dot = format!("http://{SHARED_V4}:853/");
+
+    let hush = Hush::start(&lab, &upstream, &["--db", &db_arg]);
+    let (reached, took, _) = curl(&[&dot]);
+    assert!(!reached, "port 853 was reached");
+    assert!(
+        took < Duration::from_secs(2),
+        "not refused at once: {took:?}"
+    );
+    assert_eq!(dig_of(&lab, doh), "NXDOMAIN");
+    let by_address = format!("{doh}:443:{doh_v4}");
+    let (reached, _, _) = curl(&["-k", "--resolve", &by_address, &format!("https://{doh}/")]);
+    assert!(
+        !reached,
+        "the DoH endpoint was reached at a hard-coded address"
+    );
+    let plain = format!("{SHARED}:443:{SHARED_V4}");
+    let (reached, _, output) = curl(&["-k", "--resolve", &plain, &format!("https://{SHARED}/")]);
+    assert!(reached, "{}", String::from_utf8_lossy(&output.stderr));
+    hush.stop();
+
+    let connection = hush_store::open(&db).unwrap();
+    let events = hush_store::events(&connection).unwrap();
+    let seen = |protocol: &str, reason: &str| {
+        events
+            .iter()
+            .any(|e| e.protocol == protocol && e.action == "blocked" && e.reason == reason)
+    };
+    assert!(seen("tcp", "encrypted-dns"), "{events:#?}");
+    assert!(seen("dns", "list:hush-doh"), "{events:#?}");
+    assert!(seen("tls", "list:hush-doh"), "{events:#?}");
+    drop(connection);
+
+    let hush = Hush::start(&lab, &upstream, &["--db", &db_arg, "--allow-encrypted-dns"]);
+    let (reached, _, output) = curl(&[&dot]);
+    assert!(reached, "{}", String::from_utf8_lossy(&output.stderr));
+    hush.stop();
+}
+
+/// The status `dig` gets for `name` through Hush (its output when none).
+fn dig_of(lab: &Lab, name: &str) -> String {
+    let output = lab
+        .in_phone("dig")
+        .args(["+time=2", "+tries=1", "+noall", "+comments"])
+        .arg(format!("@{}", lab::PHONE_DNS_V4))
+        .arg(name)
+        .output()
+        .expect("failed to run dig");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split("status: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| text.trim().to_string())
+}
