@@ -12,6 +12,7 @@ import org.junit.runner.RunWith
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.annotation.Config
+import org.robolectric.annotation.GraphicsMode
 import java.io.File
 import java.io.FileOutputStream
 import java.util.Locale
@@ -24,6 +25,7 @@ import java.util.Locale
  * TranslationTest checks that every key has German; this checks that it is shown.
  */
 @RunWith(RobolectricTestRunner::class)
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
 @Config(sdk = [35], qualifiers = "de-w360dp-h780dp-xhdpi")
 class GermanLocaleTest {
     @After
