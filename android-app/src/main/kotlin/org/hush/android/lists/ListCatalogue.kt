@@ -31,6 +31,23 @@ interface ListCatalogue {
             override fun updatesAnytime() = false
             override fun setUpdatesAnytime(anytime: Boolean) = Unit
         }
+
+        /**
+         * A catalogue that cannot be read, saying [why] on every call: the lists come from
+         * the core, and an app whose core is not there has none to show, which the Lists
+         * screen must say rather than show empty sections.
+         */
+        fun unavailable(why: String): ListCatalogue = object : ListCatalogue {
+            private fun no(): Nothing = throw IllegalStateException(why)
+            override fun builtins(): List<BuiltinChoice> = no()
+            override fun setBuiltinEnabled(name: String, enabled: Boolean) = no()
+            override fun subscriptions(): List<ListSubscription> = no()
+            override fun setSubscriptionEnabled(url: String, enabled: Boolean) = no()
+            override fun removeSubscription(url: String): Boolean = no()
+            override fun applyChanges() = no()
+            override fun updatesAnytime(): Boolean = no()
+            override fun setUpdatesAnytime(anytime: Boolean) = no()
+        }
     }
 }
 

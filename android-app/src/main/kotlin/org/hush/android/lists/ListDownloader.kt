@@ -14,8 +14,14 @@ import java.net.URL
 import java.net.UnknownHostException
 import java.security.MessageDigest
 
-/** Why a list could not be added or updated, in words for the phone's owner. */
-class ListDownloadException(message: String, cause: Throwable? = null) : Exception(message, cause)
+/**
+ * Why a list could not be added or updated: [problem], put in the owner's words where it
+ * is shown (its message is the stored form, [ListProblem.encode]).
+ */
+class ListDownloadException(val problem: ListProblem, cause: Throwable? = null) : Exception(problem.encode(), cause) {
+    constructor(kind: ListProblem.Kind, vararg args: Any?, cause: Throwable? = null) :
+        this(ListProblem(kind, args.map { it.toString() }), cause)
+}
 
 /** Reads a downloaded file as a list: the core in the app ([NativeListCheck]), a fake in tests. */
 interface ListCheck {
@@ -61,31 +67,34 @@ class ListDownloader(
     fun download(url: String, kind: String = "block"): ListLoad {
         val address = parse(url)
         if (!directory.isDirectory && !directory.mkdirs()) {
-            throw ListDownloadException("cannot create the folder for lists: $directory")
+            throw ListDownloadException(ListProblem.Kind.NO_FOLDER, directory)
         }
         val part = try {
             File.createTempFile("download-", ".part", directory)
         } catch (e: IOException) {
-            throw ListDownloadException("cannot save the list (is the phone's storage full?): ${e.message}", e)
+            throw ListDownloadException(ListProblem.Kind.STORAGE, e.message, cause = e)
         }
         try {
             fetch(address, part)
             if (looksLikeHtml(part)) {
-                throw ListDownloadException("${address.host} sent a web page, not a list (is the address the list's raw file?)")
+                throw ListDownloadException(ListProblem.Kind.WEB_PAGE, address.host)
             }
             val load = try {
                 check.check(part, kind)
             } catch (e: IllegalArgumentException) {
-                throw ListDownloadException("${address.host} did not send a list: ${e.message}", e)
+                throw ListDownloadException(ListProblem.Kind.NOT_A_LIST, address.host, e.message, cause = e)
             } catch (e: RuntimeException) { // the core failed to read it (a panic, an unreadable answer)
-                throw ListDownloadException("the list from ${address.host} could not be read: ${e.message}", e)
+                throw ListDownloadException(ListProblem.Kind.UNREADABLE, address.host, e.message, cause = e)
             }
             if (load.entries == 0L) {
-                throw ListDownloadException("the list from ${address.host} holds no entries" +
-                    if (load.rejected > 0) " (${load.rejected} lines are not hosts, e.g. ${load.firstRejected.firstOrNull() ?: "?"})" else "")
+                throw if (load.rejected > 0) {
+                    ListDownloadException(ListProblem.Kind.EMPTY_REJECTED, address.host, load.rejected, load.firstRejected.firstOrNull() ?: "?")
+                } else {
+                    ListDownloadException(ListProblem.Kind.EMPTY, address.host)
+                }
             }
             val target = fileFor(url)
-            if (!part.renameTo(target)) throw ListDownloadException("cannot put the list in place: $target")
+            if (!part.renameTo(target)) throw ListDownloadException(ListProblem.Kind.NO_PLACE, target)
             return load.copy(name = target.name, origin = target.path)
         } finally {
             part.delete()
@@ -96,12 +105,12 @@ class ListDownloader(
         val address = try {
             URL(url.trim())
         } catch (e: MalformedURLException) {
-            throw ListDownloadException("'$url' is not a web address", e)
+            throw ListDownloadException(ListProblem.Kind.NOT_AN_ADDRESS, url, cause = e)
         }
         if (address.protocol != "https" && address.protocol != "http") {
-            throw ListDownloadException("'$url' is not a web address (https:// or http://)")
+            throw ListDownloadException(ListProblem.Kind.NOT_WEB, url)
         }
-        if (address.host.isNullOrEmpty()) throw ListDownloadException("'$url' names no server")
+        if (address.host.isNullOrEmpty()) throw ListDownloadException(ListProblem.Kind.NO_SERVER, url)
         return address
     }
 
@@ -110,7 +119,7 @@ class ListDownloader(
         val connection = try {
             address.openConnection() as HttpURLConnection
         } catch (e: IOException) {
-            throw ListDownloadException("cannot open a connection to $host: ${e.message}", e)
+            throw ListDownloadException(ListProblem.Kind.NO_CONNECTION, host, e.message, cause = e)
         }
         try {
             connection.connectTimeout = timeoutMs
@@ -120,10 +129,10 @@ class ListDownloader(
             connection.setRequestProperty("User-Agent", "Hush")
             val status = connection.responseCode
             if (status != HttpURLConnection.HTTP_OK) {
-                throw ListDownloadException("$host answered HTTP $status${connection.responseMessage?.let { " $it" } ?: ""}")
+                throw ListDownloadException(ListProblem.Kind.HTTP, host, "$status${connection.responseMessage?.let { " $it" } ?: ""}")
             }
             if (connection.contentType?.trim()?.lowercase()?.startsWith("text/html") == true) {
-                throw ListDownloadException("$host sent a web page (text/html), not a list (is the address the list's raw file?)")
+                throw ListDownloadException(ListProblem.Kind.WEB_PAGE_HTML, host)
             }
             if (connection.contentLengthLong > maxBytes) throw tooLarge()
             var total = 0L
@@ -142,15 +151,15 @@ class ListDownloader(
         } catch (e: ListDownloadException) {
             throw e
         } catch (e: UnknownHostException) {
-            throw ListDownloadException("cannot find the server $host (no network, or a wrong address)", e)
+            throw ListDownloadException(ListProblem.Kind.UNKNOWN_HOST, host, cause = e)
         } catch (e: ConnectException) {
-            throw ListDownloadException("cannot connect to $host: ${e.message}", e)
+            throw ListDownloadException(ListProblem.Kind.CONNECT, host, e.message, cause = e)
         } catch (e: SocketTimeoutException) {
-            throw ListDownloadException("$host did not answer within ${timeoutMs / 1000} s", e)
+            throw ListDownloadException(ListProblem.Kind.TIMEOUT, host, timeoutMs / 1000, cause = e)
         } catch (e: IOException) {
-            throw ListDownloadException("the download from $host failed: ${e.message}", e)
+            throw ListDownloadException(ListProblem.Kind.DOWNLOAD, host, e.message, cause = e)
         } catch (e: SecurityException) { // e.g. the INTERNET permission taken away
-            throw ListDownloadException("Android refused the download from $host: ${e.message}", e)
+            throw ListDownloadException(ListProblem.Kind.REFUSED, host, e.message, cause = e)
         } finally {
             connection.disconnect()
         }
@@ -165,7 +174,7 @@ class ListDownloader(
         return text.startsWith("<!doctype") || text.startsWith("<html") || text.startsWith("<?xml") || text.startsWith("<head")
     }
 
-    private fun tooLarge() = ListDownloadException("the list is larger than ${size(maxBytes)}: not kept")
+    private fun tooLarge() = ListDownloadException(ListProblem.Kind.TOO_LARGE, size(maxBytes))
 
     private fun size(bytes: Long): String = when {
         bytes >= 1 shl 20 -> "${bytes shr 20} MB"

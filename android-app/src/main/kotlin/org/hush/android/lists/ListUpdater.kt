@@ -37,10 +37,10 @@ class ListUpdater(
         subscriptions.recordUpdate(url, load.entries, clock())
         true
     } catch (e: ListDownloadException) {
-        subscriptions.recordFailure(url, e.message ?: "the download failed", clock())
+        subscriptions.recordFailure(url, e.problem.encode(), clock())
         false
     } catch (e: RuntimeException) { // never let a worker take the app (and the VPN) down
-        subscriptions.recordFailure(url, "the download failed: ${e.message ?: e.javaClass.simpleName}", clock())
+        subscriptions.recordFailure(url, ListProblem(ListProblem.Kind.FAILED_DETAIL, listOf(e.message ?: e.javaClass.simpleName)).encode(), clock())
         false
     }
 }

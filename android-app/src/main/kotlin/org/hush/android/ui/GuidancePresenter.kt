@@ -8,6 +8,7 @@ import android.net.Uri
 import android.os.Build
 import android.os.PowerManager
 import android.provider.Settings
+import org.hush.android.R
 
 /**
  * What the guidance screen asks of the phone: which system screens open here, and
@@ -73,21 +74,24 @@ data class GuidanceState(
  * step offers only a system screen that resolves on this phone, checked with the
  * PackageManager (off the main thread: it is a call into the system server).
  */
-class GuidancePresenter(deps: UiDeps, private val phone: Phone) :
+class GuidancePresenter(deps: UiDeps, private val phone: Phone, private val strings: Strings) :
     Presenter<GuidanceState>(GuidanceState(), deps.io, deps.main) {
 
     /** Reads the phone again (back from a system screen, a step may be done now). */
     fun load() {
-        background({ Guidance.steps(phone) }, failed = { e ->
-            set(state.copy(loading = false, error = "Could not check this phone's settings: " + Format.error(e)))
+        background({ Guidance.steps(phone, strings) }, failed = { e ->
+            set(state.copy(loading = false, error = strings.get(R.string.guidance_error, Format.error(e))))
         }) { steps -> set(GuidanceState(loading = false, steps = steps)) }
     }
 }
 
 /** The steps and the system screens behind them. */
 object Guidance {
-    /** A maker's own screen: the makers it ships with (Build.MANUFACTURER) and its components, best first. */
-    class Vendor(val key: String, val makers: Set<String>, val title: String, val instructions: String, val components: List<ComponentName>)
+    /**
+     * A maker's own screen: the makers it ships with (Build.MANUFACTURER), its words
+     * (string ids) and its components, best first.
+     */
+    class Vendor(val key: String, val makers: Set<String>, val title: Int, val instructions: Int, val components: List<ComponentName>)
 
     // Component names as public sources give them:
     // - AutoStarter (github.com/judemanutd/AutoStarter, AutoStartPermissionHelper.kt), which
@@ -100,30 +104,22 @@ object Guidance {
     // Any of these may be missing or renamed on a given firmware: only those that resolve are offered.
     val vendors: List<Vendor> = listOf(
         Vendor(
-            "xiaomi-autostart", setOf("xiaomi", "redmi", "poco"), "Autostart (Xiaomi, HyperOS, MIUI)",
-            "Turn on Autostart for Hush, so Android may start it again by itself. " +
-                "By hand: Settings › Apps › Hush › Autostart (or Security › Permissions › Autostart).",
+            "xiaomi-autostart", setOf("xiaomi", "redmi", "poco"), R.string.guidance_xiaomi_autostart_title, R.string.guidance_xiaomi_autostart_text,
             listOf(ComponentName("com.miui.securitycenter", "com.miui.permcenter.autostart.AutoStartManagementActivity")),
         ),
         Vendor(
-            "xiaomi-battery", setOf("xiaomi", "redmi", "poco"), "Battery saver (Xiaomi, HyperOS, MIUI)",
-            "Choose \"No restrictions\" for Hush. By hand: Settings › Apps › Hush › Battery saver › No restrictions. " +
-                "Locking Hush in the recent apps (drag it down) helps too.",
+            "xiaomi-battery", setOf("xiaomi", "redmi", "poco"), R.string.guidance_xiaomi_battery_title, R.string.guidance_xiaomi_battery_text,
             listOf(ComponentName("com.miui.securitycenter", "com.miui.powercenter.PowerSettings")),
         ),
         Vendor(
-            "samsung-battery", setOf("samsung"), "Background usage limits (Samsung)",
-            "Make sure Hush is not in \"Sleeping apps\" or \"Deep sleeping apps\", and add it to \"Never sleeping apps\". " +
-                "By hand: Settings › Battery › Background usage limits.",
+            "samsung-battery", setOf("samsung"), R.string.guidance_samsung_battery_title, R.string.guidance_samsung_battery_text,
             listOf(
                 ComponentName("com.samsung.android.lool", "com.samsung.android.sm.battery.ui.BatteryActivity"),
                 ComponentName("com.samsung.android.lool", "com.samsung.android.sm.ui.battery.BatteryActivity"),
             ),
         ),
         Vendor(
-            "huawei-launch", setOf("huawei", "honor"), "App launch (Huawei, Honor)",
-            "Find Hush, turn off \"Manage automatically\", and allow Auto-launch, Secondary launch and Run in background. " +
-                "By hand: Settings › Battery › App launch (older phones: Phone Manager › Protected apps).",
+            "huawei-launch", setOf("huawei", "honor"), R.string.guidance_huawei_launch_title, R.string.guidance_huawei_launch_text,
             listOf(
                 ComponentName("com.huawei.systemmanager", "com.huawei.systemmanager.startupmgr.ui.StartupNormalAppListActivity"),
                 ComponentName("com.huawei.systemmanager", "com.huawei.systemmanager.optimize.process.ProtectActivity"),
@@ -131,9 +127,7 @@ object Guidance {
             ),
         ),
         Vendor(
-            "oppo-autostart", setOf("oppo", "realme", "oneplus"), "Auto launch (Oppo, Realme, ColorOS)",
-            "Allow Hush to auto launch. By hand: Settings › Apps › Auto launch, then Settings › Battery › " +
-                "Hush › Allow background activity.",
+            "oppo-autostart", setOf("oppo", "realme", "oneplus"), R.string.guidance_oppo_autostart_title, R.string.guidance_oppo_autostart_text,
             listOf(
                 ComponentName("com.coloros.safecenter", "com.coloros.safecenter.permission.startup.StartupAppListActivity"),
                 ComponentName("com.coloros.safecenter", "com.coloros.safecenter.startupapp.StartupAppListActivity"),
@@ -141,9 +135,7 @@ object Guidance {
             ),
         ),
         Vendor(
-            "vivo-background", setOf("vivo", "iqoo"), "Background start-up (Vivo, FuntouchOS, OriginOS)",
-            "Allow Hush to start in the background, and allow high background power use. " +
-                "By hand: Settings › Battery › Background power consumption management › Hush.",
+            "vivo-background", setOf("vivo", "iqoo"), R.string.guidance_vivo_background_title, R.string.guidance_vivo_background_text,
             listOf(
                 ComponentName("com.vivo.permissionmanager", "com.vivo.permissionmanager.activity.BgStartUpManagerActivity"),
                 ComponentName("com.iqoo.secure", "com.iqoo.secure.ui.phoneoptimize.AddWhiteListActivity"),
@@ -152,38 +144,29 @@ object Guidance {
         ),
     )
 
-    // The words, in one place.
-    const val BATTERY_TITLE = "Battery optimisation"
-    const val BATTERY_TEXT = "Let Hush run without battery optimisation, so Android does not stop it to save power. " +
-        "On the list, show all apps, pick Hush and choose \"Don't optimise\" (or, under App info › Battery, \"Unrestricted\")."
-    const val ALWAYS_ON_TITLE = "Always-on VPN and \"Block connections without VPN\""
-    const val ALWAYS_ON_TEXT = "In Android's VPN settings, tap the gear beside Hush, turn on \"Always-on VPN\" so Android " +
-        "starts Hush by itself (after a restart, or if it was stopped), and \"Block connections without VPN\" so no app " +
-        "connects while Hush is not running."
-    const val DONE = "Done"
-    const val NOT_DONE = "Not done yet"
-    const val CANNOT_TELL_BATTERY = "Android did not say whether this is done: check it there."
-    const val CANNOT_TELL_ALWAYS_ON = "Android does not let an app's screens read this setting: check it there."
-    const val CANNOT_TELL_VENDOR = "The phone maker gives apps no way to read this: check it there."
-    const val NO_SCREEN = "This phone has no such screen Hush can open: follow the steps by hand."
-
     /** The steps for [phone]: stock Android's always, a maker's where its screen resolves or the maker is it. */
-    fun steps(phone: Phone): List<GuidanceStep> {
+    fun steps(phone: Phone, s: Strings): List<GuidanceStep> {
         val out = ArrayList<GuidanceStep>()
         val battery = firstResolving(phone, batteryIntents(phone.packageName))
         val ignoring = phone.ignoringBatteryOptimizations()
-        out.add(GuidanceStep("battery", BATTERY_TITLE, BATTERY_TEXT, battery, ignoring, when (ignoring) {
-            true -> DONE
-            false -> NOT_DONE
-            null -> CANNOT_TELL_BATTERY
-        }))
+        val batteryNote = when (ignoring) {
+            true -> R.string.guidance_done
+            false -> R.string.guidance_not_done
+            null -> R.string.guidance_cannot_tell_battery
+        }
+        out.add(GuidanceStep(
+            "battery", s.get(R.string.guidance_battery_title), s.get(R.string.guidance_battery_text), battery, ignoring, s.get(batteryNote),
+        ))
         for (v in vendors) {
             val open = firstResolving(phone, v.components.map { Intent().setComponent(it).addFlags(Intent.FLAG_ACTIVITY_NEW_TASK) })
             if (open == null && phone.maker !in v.makers) continue // another maker's phone: not a step here
-            out.add(GuidanceStep(v.key, v.title, v.instructions, open, null, CANNOT_TELL_VENDOR))
+            out.add(GuidanceStep(v.key, s.get(v.title), s.get(v.instructions), open, null, s.get(R.string.guidance_cannot_tell_vendor)))
         }
         val vpn = firstResolving(phone, listOf(Intent(Settings.ACTION_VPN_SETTINGS)))
-        out.add(GuidanceStep("always-on", ALWAYS_ON_TITLE, ALWAYS_ON_TEXT, vpn, null, CANNOT_TELL_ALWAYS_ON))
+        out.add(GuidanceStep(
+            "always-on", s.get(R.string.guidance_always_on_title), s.get(R.string.guidance_always_on_text), vpn, null,
+            s.get(R.string.guidance_cannot_tell_always_on),
+        ))
         return out
     }
 

@@ -4,6 +4,7 @@ import android.content.ActivityNotFoundException
 import android.view.View
 import android.widget.LinearLayout
 import android.widget.ScrollView
+import org.hush.android.R
 
 /**
  * How to keep Android from stopping Hush: battery optimisation, the phone maker's own
@@ -12,11 +13,12 @@ import android.widget.ScrollView
  * where one resolves on this phone. Pushed over Home or Settings.
  */
 class GuidanceScreen(host: ScreenHost, phone: Phone = AndroidPhone(host.context)) : Screen(host) {
-    val presenter = GuidancePresenter(host.deps, phone)
+    val presenter = GuidancePresenter(host.deps, phone, ui.strings)
     private val p = ui.palette
 
-    val back = ui.button("‹ Back", filled = false) { host.back() }.apply {
-        minHeight = ui.dp(48); contentDescription = "Back"
+    val back = ui.button(ui.str(R.string.back), filled = false) { host.back() }.apply {
+        minHeight = ui.dp(48); contentDescription = ui.str(R.string.back)
+        ui.leadingIcon(this, ui.icon(R.drawable.ic_action_back, p.primary, 18), 4)
     }
     val error = ui.errorBanner()
     val stepsList = ui.vertical()
@@ -31,8 +33,8 @@ class GuidanceScreen(host: ScreenHost, phone: Phone = AndroidPhone(host.context)
             setPadding(ui.dp(16), ui.dp(12), ui.dp(16), 0)
             addView(back)
         })
-        column.addView(ui.screenTitle(TITLE))
-        column.addView(ui.text(INTRO, Ui.Type.BODY, p.onSurfaceVariant).apply { setPadding(ui.dp(16), 0, ui.dp(16), ui.dp(8)) })
+        column.addView(ui.screenTitle(ui.str(R.string.guidance_title)))
+        column.addView(ui.text(ui.str(R.string.guidance_intro), Ui.Type.BODY, p.onSurfaceVariant).apply { setPadding(ui.dp(16), 0, ui.dp(16), ui.dp(8)) })
         column.addView(error)
         column.addView(stepsList)
         addView(column)
@@ -60,12 +62,12 @@ class GuidanceScreen(host: ScreenHost, phone: Phone = AndroidPhone(host.context)
         addView(ui.text(step.instructions, Ui.Type.BODY, p.onSurfaceVariant))
         val intent = step.open
         if (intent != null) {
-            addView(ui.button(OPEN, filled = step.done != true) { open(step) }.apply {
+            addView(ui.button(ui.str(R.string.guidance_open), filled = step.done != true) { open(step) }.apply {
                 minHeight = ui.dp(48)
-                contentDescription = "$OPEN: ${step.title}"
+                contentDescription = ui.str(R.string.guidance_open_description, step.title)
             }, Ui.matchWrap().apply { topMargin = ui.dp(8) })
         } else {
-            addView(ui.text(Guidance.NO_SCREEN, Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(0, ui.dp(8), 0, 0) })
+            addView(ui.text(ui.str(R.string.guidance_no_screen), Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(0, ui.dp(8), 0, 0) })
         }
         openFailures[step.key]?.let { addView(ui.text(it, Ui.Type.BODY, p.error)) }
         layoutParams = LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, LinearLayout.LayoutParams.WRAP_CONTENT)
@@ -78,10 +80,10 @@ class GuidanceScreen(host: ScreenHost, phone: Phone = AndroidPhone(host.context)
             host.context.startActivity(intent)
             openFailures.remove(step.key)
         } catch (e: ActivityNotFoundException) {
-            openFailures[step.key] = CANNOT_OPEN
+            openFailures[step.key] = ui.str(R.string.guidance_cannot_open)
             render(shown)
         } catch (e: SecurityException) { // a maker's screen not exported to apps on this firmware
-            openFailures[step.key] = CANNOT_OPEN
+            openFailures[step.key] = ui.str(R.string.guidance_cannot_open)
             render(shown)
         }
     }
@@ -93,13 +95,4 @@ class GuidanceScreen(host: ScreenHost, phone: Phone = AndroidPhone(host.context)
 
     /** The card for the step [key], if shown. */
     fun stepView(key: String): View? = (0 until stepsList.childCount).map { stepsList.getChildAt(it) }.firstOrNull { it.tag == key }
-
-    companion object {
-        // The screen's words, in one place.
-        const val TITLE = "Keep Hush running"
-        const val INTRO = "Android, and some phone makers more than others, stop apps in the background to save power. " +
-            "While Hush is stopped, apps connect without its filtering. These settings keep it running."
-        const val OPEN = "Open the setting"
-        const val CANNOT_OPEN = "This phone would not open that screen: follow the steps by hand."
-    }
 }

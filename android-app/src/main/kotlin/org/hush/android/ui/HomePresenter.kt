@@ -1,11 +1,11 @@
 package org.hush.android.ui
 
+import org.hush.android.R
 import org.hush.android.core.LiveStats
 import org.hush.android.data.BlockedHost
 import org.hush.android.data.Gap
 import java.text.SimpleDateFormat
 import java.util.Date
-import java.util.Locale
 import java.util.TimeZone
 
 data class TopApp(val uid: Int?, val label: String, val blocked: Long)
@@ -38,7 +38,8 @@ data class HomeState(
  */
 data class OffPeriod(val time: String, val why: String, val guidance: Boolean)
 
-class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState(), deps.io, deps.main) {
+/** Home's counts and protection state; its words come from [strings]. */
+class HomePresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<HomeState>(HomeState(), deps.io, deps.main) {
     private val listener = object : FirewallControl.Listener {
         override fun onFirewallState(state: FirewallState) {
             set(this@HomePresenter.state.copy(firewall = state, live = deps.firewall.liveStats(), problems = deps.firewall.problems()))
@@ -72,10 +73,10 @@ class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState()
                 blockedToday = activity.sumOf { it.blocked },
                 allowedToday = activity.sumOf { it.allowed },
                 topApps = top, topHosts = hosts, error = null,
-                blocking = ListsPresenter.blockingSummary(deps.lists),
+                blocking = ListsPresenter.blockingSummary(strings, deps.lists),
             )
         }, failed = { e ->
-            set(state.copy(loading = false, error = "Could not read today's activity: " + Format.error(e)))
+            set(state.copy(loading = false, error = strings.get(R.string.home_error_activity, Format.error(e))))
         }) { loaded ->
             set(loaded.copy(
                 firewall = state.firewall, live = deps.firewall.liveStats(), problems = state.problems,
@@ -88,9 +89,9 @@ class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState()
     /** The store's gaps of the last [GAP_DAYS] days (a read of its own: a failure here hides nothing else). */
     private fun refreshGaps(now: Long) {
         background({
-            deps.store.gaps(now - GAP_DAYS * DAY_MS, GAPS).map { OffPeriods.describe(it, now, deps.timeZone) }
+            deps.store.gaps(now - GAP_DAYS * DAY_MS, GAPS).map { OffPeriods.describe(strings, it, now, deps.timeZone) }
         }, failed = { e ->
-            set(state.copy(offPeriods = state.offPeriods ?: emptyList(), offPeriodsError = "Could not read when Hush was off: " + Format.error(e)))
+            set(state.copy(offPeriods = state.offPeriods ?: emptyList(), offPeriodsError = strings.get(R.string.home_error_gaps, Format.error(e))))
         }) { periods ->
             set(state.copy(offPeriods = periods, offPeriodsError = null))
         }
@@ -117,73 +118,63 @@ class HomePresenter(private val deps: UiDeps) : Presenter<HomeState>(HomeState()
 
 /** The core's gap reasons (rust/hush-store/src/gaps.rs, StopReason) in an owner's words. */
 object OffPeriods {
-    // The words, in one place.
-    const val YOU = "you turned it off"
-    const val REVOKED = "another VPN took over"
-    const val KILLED = "Android stopped Hush (battery saving?)"
-    const val SERVICE_DESTROYED = "Android closed Hush's VPN service (battery saving?)"
-    const val ENGINE = "Hush restarted its engine; traffic waited meanwhile"
-    const val HOLDING = "Hush held all traffic (nothing got through) while its engine kept failing"
-    const val OTHER = "stopped by the system"
-    const val YESTERDAY = "yesterday"
-    const val TODAY = "today"
-
     /** [gap] as Home shows it, at [nowMs] in [zone]. */
-    fun describe(gap: Gap, nowMs: Long, zone: TimeZone): OffPeriod {
+    fun describe(s: Strings, gap: Gap, nowMs: Long, zone: TimeZone): OffPeriod {
         val end = gap.endMs
-        val time = if (end == null) {
-            "Off since " + at(gap.startMs, nowMs, zone)
-        } else {
-            val sameDay = Format.startOfDay(gap.startMs, zone) == Format.startOfDay(end, zone)
-            val span = if (sameDay) {
-                at(gap.startMs, nowMs, zone) + "–" + clock(end, zone)
-            } else {
-                at(gap.startMs, nowMs, zone) + " – " + at(end, nowMs, zone, sayToday = true)
-            }
-            "Off $span (${duration(end - gap.startMs)})"
+        val time = when {
+            end == null -> s.get(R.string.home_off_since, at(s, gap.startMs, nowMs, zone))
+            Format.startOfDay(gap.startMs, zone) == Format.startOfDay(end, zone) ->
+                s.get(R.string.home_off_span_day, at(s, gap.startMs, nowMs, zone), clock(s, end, zone), duration(s, end - gap.startMs))
+            else -> s.get(
+                R.string.home_off_span_days,
+                at(s, gap.startMs, nowMs, zone), at(s, end, nowMs, zone, sayToday = true), duration(s, end - gap.startMs),
+            )
         }
-        return OffPeriod(time, why(gap.reason), guidance(gap.reason))
+        return OffPeriod(time, why(s, gap.reason), guidance(gap.reason))
     }
 
-    fun why(reason: String): String {
+    fun why(s: Strings, reason: String): String {
         val (kind, detail) = reason.indexOf(':').let { if (it < 0) reason.trim() to "" else reason.substring(0, it).trim() to reason.substring(it + 1).trim() }
+        // The detail is the core's own (English) account: shown as it is, in brackets.
+        fun with(plain: Int, detailed: Int, what: String) = if (what.isEmpty()) s.get(plain) else s.get(detailed, what)
         return when (kind) {
-            "stopped" -> YOU
-            "revoked" -> REVOKED
-            "killed" -> KILLED
-            "service-destroyed" -> SERVICE_DESTROYED
-            "engine-restart" -> if (detail.isEmpty()) ENGINE else "$ENGINE ($detail)"
-            "holding" -> if (detail.isEmpty()) HOLDING else "$HOLDING ($detail)"
-            else -> if (reason.isBlank()) OTHER else "$OTHER ($reason)"
+            "stopped" -> s.get(R.string.home_why_you)
+            "revoked" -> s.get(R.string.home_why_revoked)
+            "killed" -> s.get(R.string.home_why_killed)
+            "service-destroyed" -> s.get(R.string.home_why_service_destroyed)
+            "engine-restart" -> with(R.string.home_why_engine, R.string.home_why_engine_detail, detail)
+            "holding" -> with(R.string.home_why_holding, R.string.home_why_holding_detail, detail)
+            else -> with(R.string.home_why_other, R.string.home_why_other_detail, reason.trim())
         }
     }
 
     /** Whether the guidance screen helps against this: Android ending Hush on its own. */
     fun guidance(reason: String): Boolean = reason == "killed" || reason == "service-destroyed"
 
-    /** "02:14", "yesterday 23:10", "24 Nov 23:10" ([sayToday]: "today 06:30"). */
-    fun at(ms: Long, nowMs: Long, zone: TimeZone, sayToday: Boolean = false): String {
-        val today = Format.startOfDay(nowMs, zone)
-        val day = Format.startOfDay(ms, zone)
-        val yesterday = Format.startOfDay(today - 1, zone)
-        val prefix = when (day) {
-            today -> if (sayToday) "$TODAY " else ""
-            yesterday -> "$YESTERDAY "
-            else -> SimpleDateFormat("d MMM", Locale.US).apply { timeZone = zone }.format(Date(ms)) + " "
+    /** "02:14", "yesterday 23:10", "Tue, Nov 24 23:10" ([sayToday]: "today 06:30"), in [s]'s words and clock. */
+    fun at(s: Strings, ms: Long, nowMs: Long, zone: TimeZone, sayToday: Boolean = false): String {
+        val time = clock(s, ms, zone)
+        return when (Format.daysAgo(ms, nowMs, zone)) {
+            0 -> if (sayToday) s.get(R.string.home_at_today, time) else time
+            1 -> s.get(R.string.home_at_yesterday, time)
+            else -> s.get(R.string.home_at_date, Format.day(s, ms, nowMs, zone), time)
         }
-        return prefix + clock(ms, zone)
     }
 
-    private fun clock(ms: Long, zone: TimeZone) = SimpleDateFormat("HH:mm", Locale.US).apply { timeZone = zone }.format(Date(ms))
+    /** Hours and minutes, as the locale and the user's 12/24-hour setting write them. */
+    private fun clock(s: Strings, ms: Long, zone: TimeZone) =
+        SimpleDateFormat(s.pattern(if (s.clock24) "Hm" else "hm"), s.locale).apply { timeZone = zone }.format(Date(ms))
 
-    /** "45 s", "12 min", "4 h 16 min", "2 d 3 h". */
-    fun duration(ms: Long): String {
-        val s = maxOf(0L, ms) / 1000
+    /** "45 s", "12 min", "4 h 16 min", "2 d 3 h" (in [s]'s units). */
+    fun duration(s: Strings, ms: Long): String {
+        val sec = maxOf(0L, ms) / 1000
+        val h = (sec / 3600 % 24).toInt()
+        val min = (sec / 60 % 60).toInt()
         return when {
-            s < 60 -> "$s s"
-            s < 3600 -> "${s / 60} min"
-            s < 86_400 -> if (s / 60 % 60 == 0L) "${s / 3600} h" else "${s / 3600} h ${s / 60 % 60} min"
-            else -> if (s / 3600 % 24 == 0L) "${s / 86_400} d" else "${s / 86_400} d ${s / 3600 % 24} h"
+            sec < 60 -> s.get(R.string.home_duration_s, sec.toInt())
+            sec < 3600 -> s.get(R.string.home_duration_min, min)
+            sec < 86_400 -> if (min == 0) s.get(R.string.home_duration_h, h) else s.get(R.string.home_duration_h_min, h, min)
+            else -> (sec / 86_400).toInt().let { d -> if (h == 0) s.get(R.string.home_duration_d, d) else s.get(R.string.home_duration_d_h, d, h) }
         }
     }
 }

@@ -8,9 +8,10 @@ import android.widget.LinearLayout
 import android.widget.ScrollView
 import android.widget.Switch
 import android.widget.TextView
+import org.hush.android.R
 
 class HomeScreen(host: ScreenHost) : Screen(host) {
-    val presenter = HomePresenter(host.deps)
+    val presenter = HomePresenter(host.deps, ui.strings)
     private val handler = android.os.Handler(android.os.Looper.getMainLooper())
     private val tick = object : Runnable {
         override fun run() {
@@ -30,7 +31,7 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
     val topHostsList = ui.vertical()
     /** When Hush was off lately, and why. */
     val offList = ui.vertical()
-    val guidanceLink = link(KEEP_RUNNING, KEEP_RUNNING_DESCRIPTION)
+    val guidanceLink = link(ui.str(R.string.home_keep_running), ui.str(R.string.home_keep_running_description))
     val error = ui.errorBanner()
 
     private val switchListener = CompoundButton.OnCheckedChangeListener { _, checked -> presenter.setEnabled(checked) }
@@ -38,21 +39,21 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
     override val view: View = ScrollView(host.context).apply {
         isFillViewport = true
         val column = ui.vertical()
-        column.addView(ui.screenTitle("Hush"))
+        column.addView(ui.screenTitle(ui.str(R.string.app_name)))
         column.addView(error)
         column.addView(statusCard())
         column.addView(ui.card().apply {
-            addView(ui.text(OFF_TITLE, Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.home_off_title), Ui.Type.TITLE_SMALL))
             addView(offList)
             addView(guidanceLink)
         })
         column.addView(countsCard())
         column.addView(ui.card().apply {
-            addView(ui.text("Most blocked apps today", Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.home_top_apps), Ui.Type.TITLE_SMALL))
             addView(topAppsList)
         })
         column.addView(ui.card().apply {
-            addView(ui.text("Most blocked hosts today", Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.home_top_hosts), Ui.Type.TITLE_SMALL))
             addView(topHostsList)
         })
         addView(column)
@@ -74,7 +75,7 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
     private fun statusCard() = ui.card().apply {
         val row = ui.horizontal()
         val texts = ui.vertical()
-        texts.addView(ui.text("Firewall", Ui.Type.TITLE))
+        texts.addView(ui.text(ui.str(R.string.home_firewall), Ui.Type.TITLE))
         texts.addView(statusText)
         row.addView(texts, Ui.weight(1f))
         row.addView(switch)
@@ -88,8 +89,8 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
             addView(number)
             addView(ui.text(label, Ui.Type.CAPTION, p.onSurfaceVariant))
         }
-        row.addView(cell(blockedCount, "Blocked today"), Ui.weight(1f))
-        row.addView(cell(allowedCount, "Allowed today"), Ui.weight(1f))
+        row.addView(cell(blockedCount, ui.str(R.string.home_blocked_today)), Ui.weight(1f))
+        row.addView(cell(allowedCount, ui.str(R.string.home_allowed_today)), Ui.weight(1f))
         addView(row)
     }
 
@@ -100,10 +101,10 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         switch.isEnabled = s.firewall != FirewallState.Starting
         switch.setOnCheckedChangeListener(switchListener)
         val status = when (val f = s.firewall) {
-            FirewallState.Off -> "Off: apps connect without filtering"
-            FirewallState.Starting -> "Starting…"
-            FirewallState.On -> s.blocking?.let { "On. $it" } ?: "On"
-            is FirewallState.Failed -> "Could not start: " + f.message
+            FirewallState.Off -> ui.str(R.string.home_status_off)
+            FirewallState.Starting -> ui.str(R.string.home_status_starting)
+            FirewallState.On -> s.blocking?.let { ui.str(R.string.home_status_on_blocking, it) } ?: ui.str(R.string.home_status_on)
+            is FirewallState.Failed -> ui.str(R.string.home_status_failed, f.message)
             is FirewallState.NotFiltering -> f.message
         }
         val problems = if (running) s.problems else emptyList()
@@ -112,8 +113,13 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         statusText.setTextColor(if (alarming) p.error else p.onSurfaceVariant)
         val live = s.live
         liveText.text = if (live != null && running) {
-            "This session: ${Format.count(live.blocked)} blocked, ${Format.count(live.allowed)} allowed" +
-                if (live.eventsDropped > 0) ", ${Format.count(live.eventsDropped)} events not logged" else ""
+            val blocked = Format.count(live.blocked)
+            val allowed = Format.count(live.allowed)
+            if (live.eventsDropped > 0) {
+                ui.strings.plural(R.plurals.home_live_dropped, plural(live.eventsDropped), blocked, allowed, Format.count(live.eventsDropped))
+            } else {
+                ui.str(R.string.home_live, blocked, allowed)
+            }
         } else ""
         liveText.visibility = if (liveText.text.isEmpty()) View.GONE else View.VISIBLE
         blockedCount.text = if (s.loading) "–" else Format.count(s.blockedToday)
@@ -122,19 +128,21 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         renderOff(s)
 
         topAppsList.removeAllViews()
-        if (!s.loading && s.topApps.isEmpty()) topAppsList.addView(empty("Nothing blocked yet today"))
+        if (!s.loading && s.topApps.isEmpty()) topAppsList.addView(empty(ui.str(R.string.home_nothing_blocked)))
         for (app in s.topApps) {
             // Attempts with no known owner cannot be asked for on their own: no detail for them.
             val open: (() -> Unit)? = if (app.uid == null) null else { { host.openAppDetail(app.uid, app.label) } }
             topAppsList.addView(row(app.label, Format.count(app.blocked), null, open))
         }
         topHostsList.removeAllViews()
-        if (!s.loading && s.topHosts.isEmpty()) topHostsList.addView(empty("Nothing blocked yet today"))
+        if (!s.loading && s.topHosts.isEmpty()) topHostsList.addView(empty(ui.str(R.string.home_nothing_blocked)))
         for (h in s.topHosts) {
-            val apps = if (h.apps == 1) "1 app" else "${h.apps} apps"
+            val apps = ui.strings.plural(R.plurals.home_host_apps, h.apps, Format.count(h.apps.toLong()))
             topHostsList.addView(row(h.host, Format.count(h.blocked), apps) {
                 host.openHostActions(HostTarget(h.host, null))
-            }.apply { contentDescription = "${h.host}, blocked ${h.blocked} times for $apps today. Opens block and allow actions." })
+            }.apply {
+                contentDescription = ui.strings.plural(R.plurals.home_host_description, plural(h.blocked), h.host, Format.count(h.blocked), apps)
+            })
         }
     }
 
@@ -142,13 +150,13 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         offList.removeAllViews()
         val periods = s.offPeriods ?: return
         s.offPeriodsError?.let { offList.addView(ui.text(it, Ui.Type.BODY, p.error)) }
-        if (periods.isEmpty() && s.offPeriodsError == null) offList.addView(empty(NEVER_OFF))
+        if (periods.isEmpty() && s.offPeriodsError == null) offList.addView(empty(ui.str(R.string.home_never_off)))
         for (o in periods) {
             offList.addView(ui.vertical().apply {
                 setPadding(0, ui.dp(8), 0, ui.dp(4))
                 addView(ui.text(o.time, Ui.Type.BODY))
                 addView(ui.text(o.why, Ui.Type.CAPTION, p.onSurfaceVariant))
-                if (o.guidance) addView(link(WHAT_TO_DO, "${o.time}, ${o.why}. $KEEP_RUNNING_DESCRIPTION"))
+                if (o.guidance) addView(link(ui.str(R.string.home_what_to_do), ui.str(R.string.home_off_link_description, o.time, o.why)))
             })
         }
     }
@@ -161,6 +169,9 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         contentDescription = description
         setOnClickListener { host.openGuidance() }
     }
+
+    /** A count as a plural's quantity (counts past Int's range read as "many"). */
+    private fun plural(n: Long): Int = n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt()
 
     private fun empty(text: String) = ui.text(text, Ui.Type.BODY, p.onSurfaceVariant).apply {
         setPadding(0, ui.dp(8), 0, 0)
@@ -198,10 +209,8 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
     companion object {
         const val LIVE_MS = 2_000L
 
-        // The protection-state words.
-        const val OFF_TITLE = "When Hush was off (last 7 days)"
-        const val NEVER_OFF = "Hush was not off in the last 7 days."
-        const val WHAT_TO_DO = "What to do →"
+
+        // Settings' link to the guidance screen until Settings moves to res/ (R.string.home_keep_running, _description).
         const val KEEP_RUNNING = "Keep Hush running →"
         const val KEEP_RUNNING_DESCRIPTION = "Opens how to keep Android from stopping Hush: battery, autostart, always-on."
     }

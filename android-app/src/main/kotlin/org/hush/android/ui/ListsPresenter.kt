@@ -1,5 +1,6 @@
 package org.hush.android.ui
 
+import org.hush.android.R
 import org.hush.android.lists.BuiltinChoice
 import org.hush.android.lists.ListCatalogue
 import org.hush.android.lists.ListSubscription
@@ -26,13 +27,13 @@ data class ListsState(
     val updatesAnytime: Boolean = false,
 )
 
-/** The Lists screen: the built-in catalogue and the lists added by URL, switched, removed, updated. */
-class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsState(), deps.io, deps.main) {
+/** The Lists screen: the built-in catalogue and the lists added by URL, switched, removed, updated. Its words come from [strings]. */
+class ListsPresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<ListsState>(ListsState(), deps.io, deps.main) {
     private val lists: ListCatalogue get() = deps.lists
 
     fun load() {
         background({ Triple(lists.builtins(), lists.subscriptions(), lists.updatesAnytime()) }, failed = { e ->
-            set(state.copy(loading = false, error = Words.READ_FAILED + Format.error(e)))
+            set(state.copy(loading = false, error = strings.get(R.string.lists_error_read, Format.error(e))))
         }) { (builtins, subscriptions, anytime) ->
             val urls = subscriptions.map { it.url }.toSet()
             set(state.copy(
@@ -44,24 +45,24 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
 
     fun setBuiltinEnabled(name: String, enabled: Boolean) {
         val title = state.builtins.firstOrNull { it.list.name == name }?.list?.title ?: name
-        change({ lists.setBuiltinEnabled(name, enabled) }, Words.switched(title, enabled, running()))
+        change({ lists.setBuiltinEnabled(name, enabled) }, switched(title, enabled))
     }
 
     fun setSubscriptionEnabled(url: String, enabled: Boolean) {
         val name = state.subscriptions.firstOrNull { it.url == url }?.name ?: url
-        change({ lists.setSubscriptionEnabled(url, enabled) }, Words.switched(name, enabled, running()))
+        change({ lists.setSubscriptionEnabled(url, enabled) }, switched(name, enabled))
     }
 
     fun remove(url: String) {
         val name = state.subscriptions.firstOrNull { it.url == url }?.name ?: url
-        change({ lists.removeSubscription(url) }, Words.removed(name))
+        change({ lists.removeSubscription(url) }, strings.get(R.string.lists_removed, name))
     }
 
     fun setUpdatesAnytime(anytime: Boolean) {
         background({ lists.setUpdatesAnytime(anytime) }, failed = { e ->
-            set(state.copy(error = Words.CHANGE_FAILED + Format.error(e)))
+            set(state.copy(error = strings.get(R.string.lists_error_change, Format.error(e))))
         }) {
-            set(state.copy(updatesAnytime = anytime, message = if (anytime) Words.ANYTIME else Words.UNMETERED, error = null))
+            set(state.copy(updatesAnytime = anytime, message = strings.get(if (anytime) R.string.lists_updates_anytime else R.string.lists_updates_unmetered), error = null))
         }
     }
 
@@ -72,47 +73,45 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
             lists.applyChanges()
             lists.builtins() to lists.subscriptions()
         }, failed = { e ->
-            set(state.copy(error = Words.CHANGE_FAILED + Format.error(e)))
+            set(state.copy(error = strings.get(R.string.lists_error_change, Format.error(e))))
         }) { (builtins, subscriptions) ->
             set(state.copy(builtins = builtins, subscriptions = subscriptions, message = said, error = null))
         }
     }
 
-    private fun running() = deps.firewall.state() == FirewallState.On
+    /** "X is on from now on" in a running session, "... from the next start" otherwise. */
+    private fun switched(name: String, on: Boolean): String {
+        val running = deps.firewall.state() == FirewallState.On
+        return strings.get(
+            when {
+                on && running -> R.string.lists_on_now
+                on -> R.string.lists_on_next_start
+                running -> R.string.lists_off_now
+                else -> R.string.lists_off_next_start
+            },
+            name,
+        )
+    }
 
     fun updateNow() {
         deps.actions.updateLists()
-        set(state.copy(message = Words.UPDATE_REQUESTED))
+        set(state.copy(message = strings.get(R.string.lists_update_requested)))
     }
 
     fun addUrl(text: String) {
         val url = text.trim()
-        val problem = urlProblem(url)
+        val problem = urlProblem(strings, url)
         if (problem != null) {
             set(state.copy(urlError = problem, message = null))
             return
         }
         if (state.subscriptions.any { it.url == url } || url in state.pendingUrls) {
-            set(state.copy(urlError = Words.ALREADY_ADDED))
+            set(state.copy(urlError = strings.get(R.string.lists_already_added)))
             return
         }
         deps.actions.addListUrl(url)
         set(state.copy(urlError = null, pendingUrls = state.pendingUrls + url,
-            message = Words.ADDED, urlAdded = state.urlAdded + 1))
-    }
-
-    /** User-visible words of the Lists screen, kept together for the move to strings.xml. */
-    internal object Words {
-        const val READ_FAILED = "Could not read the lists: "
-        const val CHANGE_FAILED = "Could not change the lists: "
-        const val UPDATE_REQUESTED = "Update requested: lists are downloaded in the background"
-        const val ALREADY_ADDED = "This list is already added"
-        const val ADDED = "List added: it is downloaded now, then kept up to date"
-        fun switched(name: String, on: Boolean, running: Boolean) =
-            "$name is ${if (on) "on" else "off"}" + if (running) " from now on" else " from the next start"
-        const val ANYTIME = "Lists are updated daily on any network, charging or not"
-        const val UNMETERED = "Lists are updated daily on Wi-Fi (unmetered) while charging"
-        fun removed(name: String) = "$name removed, with its downloaded copy"
+            message = strings.get(R.string.lists_url_added), urlAdded = state.urlAdded + 1))
     }
 
     companion object {
@@ -121,36 +120,36 @@ class ListsPresenter(private val deps: UiDeps) : Presenter<ListsState>(ListsStat
          * known (no core) or cannot be read: Home then says only "On". Blocking: call it
          * off the main thread.
          */
-        fun blockingSummary(lists: ListCatalogue): String? = try {
+        fun blockingSummary(strings: Strings, lists: ListCatalogue): String? = try {
             val builtins = lists.builtins()
-            if (builtins.isEmpty()) null else ListSummary.text(builtins, lists.subscriptions())
+            if (builtins.isEmpty()) null else ListSummary.text(strings, builtins, lists.subscriptions())
         } catch (e: RuntimeException) {
             null
         }
 
         /** Why [url] is not a list URL, or null when it is one. */
-        fun urlProblem(url: String): String? {
-            if (url.isEmpty()) return "Enter the list's URL, e.g. https://example.org/hosts.txt"
+        fun urlProblem(s: Strings, url: String): String? {
+            if (url.isEmpty()) return s.get(R.string.lists_url_empty)
             val parsed = try {
                 URL(url)
             } catch (e: MalformedURLException) {
-                return "Not a valid URL: it must start with https://"
+                return s.get(R.string.lists_url_not_https)
             }
             if (parsed.protocol == "http") {
                 // Android (target SDK 28+) refuses cleartext downloads, and a list fetched in
                 // the clear could be swapped on the way.
-                return "Use https://: lists are only downloaded over an encrypted connection"
+                return s.get(R.string.lists_url_cleartext)
             }
             if (parsed.protocol != "https") {
-                return "Not a valid URL: it must start with https://"
+                return s.get(R.string.lists_url_not_https)
             }
             val host = parsed.host.orEmpty()
-            if (host.isEmpty()) return "Not a valid URL: it has no host name"
+            if (host.isEmpty()) return s.get(R.string.lists_url_no_host)
             if ((!host.contains('.') && host != "localhost" && !host.startsWith("["))) {
-                return "Not a valid URL: \"$host\" is not a host name"
+                return s.get(R.string.lists_url_bad_host, host)
             }
-            if (url.any { it.isWhitespace() }) return "Not a valid URL: it contains spaces"
-            if (parsed.port > 65535) return "Not a valid URL: port ${parsed.port} is out of range"
+            if (url.any { it.isWhitespace() }) return s.get(R.string.lists_url_spaces)
+            if (parsed.port > 65535) return s.get(R.string.lists_url_port, parsed.port)
             return null
         }
     }

@@ -6,7 +6,9 @@ import android.view.ViewGroup
 import android.widget.LinearLayout
 import android.widget.ScrollView
 import android.widget.Switch
+import org.hush.android.R
 import org.hush.android.lists.BuiltinChoice
+import org.hush.android.lists.ListProblem
 import org.hush.android.lists.ListSubscription
 
 /**
@@ -15,44 +17,44 @@ import org.hush.android.lists.ListSubscription
  * failed). Domain rules have their own screen ([manageRules]).
  */
 class ListsScreen(host: ScreenHost) : Screen(host) {
-    val presenter = ListsPresenter(host.deps)
+    val presenter = ListsPresenter(host.deps, ui.strings)
     private val p = ui.palette
 
     val builtinList = ui.vertical()
     val subscriptionList = ui.vertical()
-    val updateNow = ui.button(Words.UPDATE_NOW) { presenter.updateNow() }
+    val updateNow = ui.button(ui.str(R.string.lists_update_now)) { presenter.updateNow() }
     val message = ui.text("", Ui.Type.CAPTION, p.primary)
-    val urlField = ui.field("https://example.org/hosts.txt", InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_VARIATION_URI)
+    val urlField = ui.field(ui.str(R.string.lists_url_hint), InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_VARIATION_URI)
     val urlError = ui.text("", Ui.Type.CAPTION, p.error)
-    val addUrl = ui.button(Words.ADD, filled = false) { presenter.addUrl(urlField.text.toString()) }
+    val addUrl = ui.button(ui.str(R.string.lists_add), filled = false) { presenter.addUrl(urlField.text.toString()) }
     /** Every rule, for every app and each app, searched: the Rules screen. */
-    val manageRules = ui.button(Words.RULES, filled = false) { host.openRules() }.apply {
-        minHeight = ui.dp(48); contentDescription = Words.RULES_DESCRIPTION
+    val manageRules = ui.button(ui.str(R.string.lists_rules), filled = false) { host.openRules() }.apply {
+        minHeight = ui.dp(48); contentDescription = ui.str(R.string.lists_rules_description)
     }
     val error = ui.errorBanner()
     /** Automatic updates on any network and without charging. */
-    val anytime = switch(Words.ANYTIME, false) { on -> presenter.setUpdatesAnytime(on) }
+    val anytime = switch(ui.str(R.string.lists_anytime), false) { on -> presenter.setUpdatesAnytime(on) }
     private var urlAdded = 0
 
     override val view: View = ScrollView(host.context).apply {
         isFillViewport = true
         val column = ui.vertical()
-        column.addView(ui.screenTitle(Words.TITLE))
+        column.addView(ui.screenTitle(ui.str(R.string.lists_title)))
         column.addView(error)
         column.addView(ui.card().apply {
-            addView(ui.text(Words.BUILT_IN, Ui.Type.TITLE_SMALL))
-            addView(ui.text(Words.BUILT_IN_NOTE, Ui.Type.CAPTION, p.onSurfaceVariant))
+            addView(ui.text(ui.str(R.string.lists_built_in), Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.lists_built_in_note), Ui.Type.CAPTION, p.onSurfaceVariant))
             addView(builtinList)
         })
         column.addView(ui.card().apply {
             addView(ui.horizontal().apply {
-                addView(ui.text(Words.ADDED, Ui.Type.TITLE_SMALL), Ui.weight(1f))
+                addView(ui.text(ui.str(R.string.lists_added), Ui.Type.TITLE_SMALL), Ui.weight(1f))
                 addView(updateNow)
             })
-            addView(ui.text(Words.ADDED_NOTE, Ui.Type.CAPTION, p.onSurfaceVariant))
+            addView(ui.text(ui.str(R.string.lists_added_note), Ui.Type.CAPTION, p.onSurfaceVariant))
             addView(message)
             addView(subscriptionList)
-            addView(ui.text(Words.ADD_BY_URL, Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(12), 0, ui.dp(4)) })
+            addView(ui.text(ui.str(R.string.lists_add_by_url), Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(12), 0, ui.dp(4)) })
             addView(ui.horizontal().apply {
                 addView(urlField, Ui.weight(1f))
                 addView(addUrl, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
@@ -60,13 +62,13 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
             addView(urlError)
             addView(ui.horizontal().apply {
                 setPadding(0, ui.dp(8), 0, 0)
-                addView(ui.text(Words.ANYTIME, Ui.Type.BODY), Ui.weight(1f))
+                addView(ui.text(ui.str(R.string.lists_anytime), Ui.Type.BODY), Ui.weight(1f))
                 addView(anytime)
             })
         })
         column.addView(ui.card().apply {
             addView(ui.horizontal().apply {
-                addView(ui.text(Words.RULES_NOTE, Ui.Type.CAPTION, p.onSurfaceVariant), Ui.weight(1f))
+                addView(ui.text(ui.str(R.string.lists_rules_note), Ui.Type.CAPTION, p.onSurfaceVariant), Ui.weight(1f))
                 addView(manageRules)
             })
         })
@@ -94,34 +96,37 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
 
         subscriptionList.removeAllViews()
         if (!s.loading && s.subscriptions.isEmpty() && s.pendingUrls.isEmpty()) {
-            subscriptionList.addView(ui.text(Words.NONE_ADDED, Ui.Type.BODY, p.onSurfaceVariant).apply { setPadding(0, ui.dp(8), 0, 0) })
+            subscriptionList.addView(ui.text(ui.str(R.string.lists_none_added), Ui.Type.BODY, p.onSurfaceVariant).apply { setPadding(0, ui.dp(8), 0, 0) })
         }
         for (sub in s.subscriptions) subscriptionList.addView(subscriptionRow(sub))
-        for (url in s.pendingUrls) subscriptionList.addView(row(url, listOf(Words.WAITING), null, null))
+        for (url in s.pendingUrls) subscriptionList.addView(row(url, listOf(ui.str(R.string.lists_waiting)), null, null))
     }
 
     private fun builtinRow(choice: BuiltinChoice): View {
         val list = choice.list
         val toggle = switch(list.title, choice.enabled) { on -> presenter.setBuiltinEnabled(list.name, on) }
         return row(list.title, listOf(
-            "${Format.count(list.entries)} ${Words.ENTRIES} · ${list.licence} · ${Words.LIST_NAME} ${list.name}",
-            Words.SOURCE + list.source,
+            ui.strings.plural(R.plurals.lists_builtin_detail, quantity(list.entries), Format.count(list.entries), list.licence, list.name),
+            ui.str(R.string.lists_source, list.source),
         ), null, toggle)
     }
 
     private fun subscriptionRow(sub: ListSubscription): View {
         val zone = host.deps.timeZone
-        val status = when {
-            sub.updatedMs != null -> "${Format.count(sub.entries ?: 0)} ${Words.ENTRIES} · ${Words.UPDATED} ${Format.dateTime(sub.updatedMs, zone)}"
-            else -> Words.NOT_DOWNLOADED
-        } + if (sub.enabled) "" else " · ${Words.DISABLED}"
-        val problem = sub.lastError?.let { why ->
-            val whenFailed = sub.failedMs?.let { " " + Format.dateTime(it, zone) } ?: ""
-            Words.FAILED + whenFailed + ": " + why + ". " + if (sub.updatedMs != null) Words.COPY_STAYS else Words.NOTHING_IN_USE
+        val downloaded = when {
+            sub.updatedMs != null -> (sub.entries ?: 0).let { n ->
+                ui.strings.plural(R.plurals.lists_updated, quantity(n), Format.count(n), Format.dateTime(sub.updatedMs, zone))
+            }
+            else -> ui.str(R.string.lists_not_downloaded)
+        }
+        val status = if (sub.enabled) downloaded else ui.str(R.string.lists_status_off, downloaded)
+        val problem = sub.lastError?.let { ListProblem.text(ui.strings, it) }?.let { why ->
+            val failed = sub.failedMs?.let { ui.str(R.string.lists_failed_at, Format.dateTime(it, zone), why) } ?: ui.str(R.string.lists_failed, why)
+            failed + " " + ui.str(if (sub.updatedMs != null) R.string.lists_copy_stays else R.string.lists_nothing_in_use)
         }
         val toggle = switch(sub.name, sub.enabled) { on -> presenter.setSubscriptionEnabled(sub.url, on) }
-        val remove = ui.button(Words.REMOVE, filled = false) { presenter.remove(sub.url) }.apply {
-            minHeight = ui.dp(48); contentDescription = Words.REMOVE + " " + sub.name
+        val remove = ui.button(ui.str(R.string.lists_remove), filled = false) { presenter.remove(sub.url) }.apply {
+            minHeight = ui.dp(48); contentDescription = ui.str(R.string.lists_remove_description, sub.name)
         }
         return row(sub.name, listOf(sub.url, status), problem, toggle, remove)
     }
@@ -148,31 +153,6 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
 
     override fun dispose() = presenter.detach()
 
-    /** User-visible words of the Lists screen, kept together for the move to strings.xml. */
-    internal object Words {
-        const val TITLE = "Lists"
-        const val BUILT_IN = "Built into Hush"
-        const val BUILT_IN_NOTE = "Shipped with the app; no download. Each blocks a name and every name under it."
-        const val ADDED = "Added by URL"
-        const val ADDED_NOTE = "Updated daily on Wi-Fi while charging (unless below); a failed update keeps the copy in use."
-        const val ANYTIME = "Also update on mobile data and when not charging"
-        const val ADD_BY_URL = "Add a list by URL"
-        const val UPDATE_NOW = "Update now"
-        const val ADD = "Add"
-        const val RULES = "Domain rules ›"
-        const val RULES_DESCRIPTION = "Domain rules: search and remove the rules for each host"
-        const val RULES_NOTE = "Rules for single hosts, for every app or one app"
-        const val NONE_ADDED = "No list added yet"
-        const val WAITING = "Waiting for its first download"
-        const val ENTRIES = "entries"
-        const val LIST_NAME = "as"
-        const val SOURCE = "Source: "
-        const val UPDATED = "updated"
-        const val NOT_DOWNLOADED = "Not downloaded yet"
-        const val DISABLED = "off"
-        const val FAILED = "Last update failed"
-        const val COPY_STAYS = "The copy in use stays."
-        const val NOTHING_IN_USE = "Nothing from it is in use yet."
-        const val REMOVE = "Remove"
-    }
+    /** A count as a plural's quantity. */
+    private fun quantity(n: Long): Int = n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt()
 }

@@ -250,6 +250,11 @@ class MainActivity : Activity(), ScreenHost {
             firewall = StoppedFirewall,
             actions = NoActions,
             settings = PrefsSettings(context),
+            // The lists come from the core as the store does: not there, the Lists screen says so.
+            lists = org.hush.android.lists.ListCatalogue.unavailable(NOT_CONNECTED),
         )
+
+        /** What the unwired store says ([UnavailableStore.NotConnected]), said by the unwired lists too. */
+        private const val NOT_CONNECTED = "the activity store is not connected yet"
     }
 }

@@ -18,7 +18,7 @@ class BuiltinListsNativeTest {
         assertTrue(lists[1].source.startsWith("AdAway/adaway.github.io"))
         assertEquals("GPL-3.0", lists[2].licence)
         // What Home says of them, all on.
-        val summary = ListSummary.text(lists.map { BuiltinChoice(it, true) }, emptyList(), java.util.Locale.US)
+        val summary = ListSummary.text(org.hush.android.ui.XmlStrings, lists.map { BuiltinChoice(it, true) }, emptyList())
         assertTrue(summary, summary.startsWith("Blocking: phone-vendor telemetry ("))
         assertTrue(summary, summary.endsWith("ads & trackers — AdAway (6,540), DoH endpoints (1,216)"))
         // Every answer parses; nothing was rejected in any built-in list.

@@ -113,7 +113,9 @@ class ListDownloaderTest {
         )
         for ((bad, says) in cases) {
             val e = expect<ListDownloadException> { downloader.download(bad) }
-            assertTrue("$bad: ${e.message}", e.message.orEmpty().contains(says))
+            // In the shipped English words (strings.xml), as the Lists screen shows it.
+            val shown = e.problem.text(org.hush.android.ui.XmlStrings)
+            assertTrue("$bad: $shown", shown.contains(says))
         }
         assertEquals(inUse, downloader.fileFor(url).readText())
         assertEquals(listOf(downloader.fileFor(url).name), dir.list()!!.toList())

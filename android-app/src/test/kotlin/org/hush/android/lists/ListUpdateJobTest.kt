@@ -194,7 +194,8 @@ class ListUpdateJobTest {
             reloads = 0
             runJob()
             val sub = subscriptions.all().single()
-            assertTrue("${served.third}: ${sub.lastError}", sub.lastError.orEmpty().contains(says))
+            val shown = ListProblem.text(org.hush.android.ui.XmlStrings, sub.lastError.orEmpty())
+            assertTrue("${served.third}: $shown", shown.contains(says))
             assertEquals(now, sub.failedMs)
             assertEquals("the good update's time stays", SampleData.NOW, sub.updatedMs)
             assertEquals(2L, sub.entries)

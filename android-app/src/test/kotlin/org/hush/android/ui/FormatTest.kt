@@ -73,7 +73,7 @@ class FormatTest {
             AppModeRule(10111, Network.WIFI, AppMode.ALLOW_ALL),
             AppModeRule(10777, Network.MOBILE, AppMode.BLOCK_ALL),
         )
-        val rows = AppsPresenter.rows(installed, mapOf(10111 to 40L, 10123 to 7L, 1000 to 2L), rules)
+        val rows = AppsPresenter.rows(XmlStrings, installed, mapOf(10111 to 40L, 10123 to 7L, 1000 to 2L), rules)
         // A shared UID is one row, named by its packages and listing them.
         assertEquals(listOf("Duolingo", "UID 10123", "UID 1000", "Google Play services and 1 more", "UID 10777"),
             rows.map { it.label })
@@ -93,10 +93,10 @@ class FormatTest {
         assertNull(SettingsPresenter.dnsProblem("[2620:fe::fe]:53"))
         assertEquals("Use address:port, e.g. 9.9.9.9:53 or [2620:fe::fe]:53", SettingsPresenter.dnsProblem("[]:53"))
         assertEquals("The port must be between 1 and 65535", SettingsPresenter.dnsProblem("9.9.9.9:0"))
-        assertNull(ListsPresenter.urlProblem("https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts"))
-        assertNull(ListsPresenter.urlProblem("https://192.168.1.10:8443/hosts.txt"))
-        assertEquals("Use https://: lists are only downloaded over an encrypted connection", ListsPresenter.urlProblem("http://192.168.1.10:8080/hosts.txt"))
-        assertEquals("Not a valid URL: it must start with https://", ListsPresenter.urlProblem("ftp://example.org/hosts"))
-        assertEquals("Not a valid URL: \"intranet\" is not a host name", ListsPresenter.urlProblem("https://intranet/hosts"))
+        assertNull(ListsPresenter.urlProblem(XmlStrings, "https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts"))
+        assertNull(ListsPresenter.urlProblem(XmlStrings, "https://192.168.1.10:8443/hosts.txt"))
+        assertEquals("Use https://: lists are only downloaded over an encrypted connection", ListsPresenter.urlProblem(XmlStrings, "http://192.168.1.10:8080/hosts.txt"))
+        assertEquals("Not a valid URL: it must start with https://", ListsPresenter.urlProblem(XmlStrings, "ftp://example.org/hosts"))
+        assertEquals("Not a valid URL: \"intranet\" is not a host name", ListsPresenter.urlProblem(XmlStrings, "https://intranet/hosts"))
     }
 }

@@ -6,6 +6,7 @@ import android.content.IntentFilter
 import android.os.PowerManager
 import android.provider.Settings
 import android.view.View
+import org.hush.android.R
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -53,6 +54,9 @@ class GuidanceScreenTest {
         return activity to activity.pushed as GuidanceScreen
     }
 
+    /** The shipped English words (the test runs in the default locale). */
+    private fun str(id: Int) = app.getString(id)
+
     private fun keys(screen: GuidanceScreen) = screen.presenter.state.steps.map { it.key }
     private fun step(screen: GuidanceScreen, key: String) = screen.presenter.state.steps.first { it.key == key }
 
@@ -63,14 +67,14 @@ class GuidanceScreenTest {
         val (activity, screen) = open()
         assertEquals(listOf("battery", "always-on"), keys(screen))
         val battery = screen.stepView("battery")!!
-        UiTest.assertShows(battery, "✗ " + Guidance.NOT_DONE)
-        UiTest.click(battery, GuidanceScreen.OPEN)
+        UiTest.assertShows(battery, "✗ " + str(R.string.guidance_not_done))
+        UiTest.click(battery, str(R.string.guidance_open))
         assertEquals(Settings.ACTION_IGNORE_BATTERY_OPTIMIZATION_SETTINGS, shadowOf(activity).nextStartedActivity.action)
 
         val alwaysOn = screen.stepView("always-on")!!
         UiTest.assertShows(alwaysOn, "Block connections without VPN")
-        UiTest.assertShows(alwaysOn, "? " + Guidance.CANNOT_TELL_ALWAYS_ON)
-        UiTest.click(alwaysOn, GuidanceScreen.OPEN)
+        UiTest.assertShows(alwaysOn, "? " + str(R.string.guidance_cannot_tell_always_on))
+        UiTest.click(alwaysOn, str(R.string.guidance_open))
         assertEquals(Settings.ACTION_VPN_SETTINGS, shadowOf(activity).nextStartedActivity.action)
     }
 
@@ -87,7 +91,7 @@ class GuidanceScreenTest {
         UiTest.idle()
         assertTrue(activity.pushed === screen)
         assertEquals(true, step(screen, "battery").done)
-        UiTest.assertShows(screen.stepView("battery")!!, "✓ " + Guidance.DONE)
+        UiTest.assertShows(screen.stepView("battery")!!, "✓ " + str(R.string.guidance_done))
     }
 
     @Test
@@ -98,17 +102,17 @@ class GuidanceScreenTest {
         val (_, without) = open()
         assertEquals(listOf("battery", "samsung-battery", "always-on"), keys(without))
         assertNull(step(without, "samsung-battery").open)
-        UiTest.assertShows(without.stepView("samsung-battery")!!, Guidance.NO_SCREEN)
-        UiTest.assertNotShown(without.stepView("samsung-battery")!!, GuidanceScreen.OPEN)
+        UiTest.assertShows(without.stepView("samsung-battery")!!, str(R.string.guidance_no_screen))
+        UiTest.assertNotShown(without.stepView("samsung-battery")!!, str(R.string.guidance_open))
 
         // Its second known class name resolves: that one is offered, and opens.
         val samsung = ComponentName("com.samsung.android.lool", "com.samsung.android.sm.ui.battery.BatteryActivity")
         pm.addActivityIfNotPresent(samsung)
         val (activity, with) = open()
         assertEquals(samsung, step(with, "samsung-battery").open!!.component)
-        UiTest.click(with.stepView("samsung-battery")!!, GuidanceScreen.OPEN)
+        UiTest.click(with.stepView("samsung-battery")!!, str(R.string.guidance_open))
         assertEquals(samsung, shadowOf(activity).nextStartedActivity.component)
-        UiTest.assertShows(with.stepView("samsung-battery")!!, Guidance.CANNOT_TELL_VENDOR)
+        UiTest.assertShows(with.stepView("samsung-battery")!!, str(R.string.guidance_cannot_tell_vendor))
 
         // Xiaomi's autostart screen on this phone (a rebranded firmware): offered as it resolves.
         val miui = ComponentName("com.miui.securitycenter", "com.miui.permcenter.autostart.AutoStartManagementActivity")
@@ -144,9 +148,9 @@ class GuidanceScreenTest {
         assertEquals(listOf("battery", "xiaomi-autostart", "xiaomi-battery", "always-on"), keys(screen))
         for (s in screen.presenter.state.steps) {
             assertNull(s.key, s.open)
-            UiTest.assertShows(screen.stepView(s.key)!!, Guidance.NO_SCREEN)
+            UiTest.assertShows(screen.stepView(s.key)!!, str(R.string.guidance_no_screen))
         }
-        UiTest.assertNotShown(screen.view, GuidanceScreen.OPEN)
+        UiTest.assertNotShown(screen.view, str(R.string.guidance_open))
     }
 
     @Test
@@ -157,7 +161,7 @@ class GuidanceScreenTest {
         shadowOf(app).checkActivities(true)
         screen.render(GuidanceState(loading = false, steps = listOf(broken)))
         screen.open(broken)
-        UiTest.assertShows(screen.stepView("x")!!, GuidanceScreen.CANNOT_OPEN)
+        UiTest.assertShows(screen.stepView("x")!!, str(R.string.guidance_cannot_open))
     }
 
     @Test
@@ -173,9 +177,9 @@ class GuidanceScreenTest {
         assertEquals(View.VISIBLE, screen.back.visibility)
         val min = (48 * activity.resources.displayMetrics.density).toInt()
         assertTrue(screen.back.minHeight >= min)
-        val button = UiTest.find(screen.stepView("battery")!!, GuidanceScreen.OPEN)
+        val button = UiTest.find(screen.stepView("battery")!!, str(R.string.guidance_open))
         assertTrue(button.minHeight >= min)
-        assertTrue(button.contentDescription.toString().contains(Guidance.BATTERY_TITLE))
+        assertTrue(button.contentDescription.toString().contains(str(R.string.guidance_battery_title)))
         screen.back.performClick()
         assertNull(activity.pushed)
     }

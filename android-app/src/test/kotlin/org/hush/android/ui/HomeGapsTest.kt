@@ -1,11 +1,13 @@
 package org.hush.android.ui
 
 import kotlinx.coroutines.Dispatchers
+import org.hush.android.R
 import org.hush.android.data.Gap
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
+import org.junit.Before
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
@@ -19,6 +21,14 @@ import java.util.TimeZone
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [35], qualifiers = "w360dp-h780dp-xhdpi")
 class HomeGapsTest {
+    /** The times below are on the 24-hour clock (Robolectric's default is 12-hour). */
+    @Before
+    fun clock24() {
+        android.provider.Settings.System.putString(
+            org.robolectric.RuntimeEnvironment.getApplication().contentResolver, android.provider.Settings.System.TIME_12_24, "24",
+        )
+    }
+
     @After
     fun reset() { HushUi.deps = null }
 
@@ -53,9 +63,9 @@ class HomeGapsTest {
             "Off 12:00–12:00 (4 s)", "Hush restarted its engine; traffic waited meanwhile (the engine panicked)",
             "Off 02:14–06:30 (4 h 16 min)", "you turned it off",
             "Off yesterday 23:10 – today 00:40 (1 h 30 min)", "Android stopped Hush (battery saving?)", "What to do →",
-            "Off 25 Nov 10:00–10:05 (5 min)", "another VPN took over",
+            "Off Wed, Nov 25 10:00–10:05 (5 min)", "another VPN took over",
         ), UiTest.texts(home.offList))
-        UiTest.assertShows(home.view, HomeScreen.OFF_TITLE)
+        UiTest.assertShows(home.view, XmlStrings.get(R.string.home_off_title))
     }
 
     @Test
@@ -66,7 +76,7 @@ class HomeGapsTest {
         val home = activity.screen(MainActivity.Tab.HOME) as HomeScreen
         UiTest.click(home.offList, "What to do")
         val guidance = activity.pushed as GuidanceScreen
-        UiTest.assertShows(guidance.view, GuidanceScreen.TITLE)
+        UiTest.assertShows(guidance.view, XmlStrings.get(R.string.guidance_title))
         activity.back()
         assertNull(activity.pushed)
         home.guidanceLink.performClick()
@@ -88,30 +98,40 @@ class HomeGapsTest {
         val home = activity.screen(MainActivity.Tab.HOME) as HomeScreen
         assertEquals("Off 10:14–14:30 (4 h 16 min)", UiTest.texts(home.offList)[0])
         // Berlin's 23:10 yesterday is Tokyo's 07:10 today: "today" is the zone's.
-        assertEquals("Off 07:10–07:10 (0 s)", OffPeriods.describe(Gap(at(1, 23, 10), at(1, 23, 10), "x"), SampleData.NOW, tokyo).time)
-        assertEquals("Off yesterday 23:10–23:10 (0 s)", OffPeriods.describe(Gap(at(1, 23, 10), at(1, 23, 10), "x"), SampleData.NOW, SampleData.ZONE).time)
+        assertEquals("Off 07:10–07:10 (0 s)", OffPeriods.describe(XmlStrings, Gap(at(1, 23, 10), at(1, 23, 10), "x"), SampleData.NOW, tokyo).time)
+        assertEquals("Off yesterday 23:10–23:10 (0 s)", OffPeriods.describe(XmlStrings, Gap(at(1, 23, 10), at(1, 23, 10), "x"), SampleData.NOW, SampleData.ZONE).time)
+        // On a 12-hour clock, as the owner's setting says.
+        val twelve = object : Strings by XmlStrings { override val clock24 = false }
+        assertEquals("Off 2:14 AM–6:30 AM (4 h 16 min)", OffPeriods.describe(twelve, Gap(at(0, 2, 14), at(0, 6, 30), "stopped"), SampleData.NOW, SampleData.ZONE).time)
     }
 
     @Test
     fun everyReasonHasItsWordsAndAnOpenGapSaysSince() {
-        assertEquals(OffPeriods.YOU, OffPeriods.why("stopped"))
-        assertEquals(OffPeriods.REVOKED, OffPeriods.why("revoked"))
-        assertEquals(OffPeriods.KILLED, OffPeriods.why("killed"))
-        assertEquals(OffPeriods.SERVICE_DESTROYED, OffPeriods.why("service-destroyed"))
-        assertEquals("${OffPeriods.HOLDING} (3 restarts in 60 s)", OffPeriods.why("holding: 3 restarts in 60 s"))
-        assertEquals("${OffPeriods.OTHER} (always-on turned off)", OffPeriods.why("always-on turned off"))
+        val s = XmlStrings
+        assertEquals(s.get(R.string.home_why_you), OffPeriods.why(s, "stopped"))
+        assertEquals("another VPN took over", OffPeriods.why(s, "revoked"))
+        assertEquals(s.get(R.string.home_why_killed), OffPeriods.why(s, "killed"))
+        assertEquals(s.get(R.string.home_why_service_destroyed), OffPeriods.why(s, "service-destroyed"))
+        assertEquals(s.get(R.string.home_why_engine), OffPeriods.why(s, "engine-restart"))
+        assertEquals(
+            "Hush held all traffic (nothing got through) while its engine kept failing (3 restarts in 60 s)",
+            OffPeriods.why(s, "holding: 3 restarts in 60 s"),
+        )
+        assertEquals("stopped by the system (always-on turned off)", OffPeriods.why(s, "always-on turned off"))
+        assertEquals(s.get(R.string.home_why_other), OffPeriods.why(s, ""))
         assertTrue(OffPeriods.guidance("killed") && OffPeriods.guidance("service-destroyed"))
         assertTrue(!OffPeriods.guidance("stopped") && !OffPeriods.guidance("revoked"))
-        val open = OffPeriods.describe(Gap(at(3, 8, 5), null, "stopped"), SampleData.NOW, SampleData.ZONE)
-        assertEquals("Off since 25 Nov 08:05", open.time)
-        assertEquals("2 d 3 h", OffPeriods.duration(51 * 3_600_000L))
+        val open = OffPeriods.describe(XmlStrings, Gap(at(3, 8, 5), null, "stopped"), SampleData.NOW, SampleData.ZONE)
+        assertEquals("Off since Wed, Nov 25 08:05", open.time)
+        assertEquals("2 d 3 h", OffPeriods.duration(s, 51 * 3_600_000L))
+        assertEquals(listOf("45 s", "12 min", "4 h", "4 h 16 min", "2 d"), listOf(45_000L, 720_000L, 4 * 3_600_000L, 15_360_000L, 48 * 3_600_000L).map { OffPeriods.duration(s, it) })
     }
 
     @Test
     fun noGapsAndAStoreThatFailsAreSaid() {
         val world = SampleData.World()
         val home = home(world)
-        assertEquals(listOf(HomeScreen.NEVER_OFF), UiTest.texts(home.offList))
+        assertEquals(listOf(XmlStrings.get(R.string.home_never_off)), UiTest.texts(home.offList))
         world.store.failure = "unable to open database file"
         home.onShow()
         UiTest.idle()

@@ -135,7 +135,7 @@ class NativePresentersTest {
             event(now - 2_000, BROWSER, "ads.example.net", "blocked", "hush-default"),
             event(now - 3_000, GAME, "ok.example.net", "allowed"),
         )
-        val presenter = HomePresenter(deps)
+        val presenter = HomePresenter(deps, XmlStrings)
         presenter.attach { }
         presenter.refresh()
         val s = presenter.state

@@ -8,6 +8,7 @@ import org.hush.android.R
 import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
 import org.hush.android.data.EventQuery
+import org.hush.android.data.Gap
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
@@ -72,9 +73,48 @@ class PseudoLocaleTest {
             rules.presenter.remove(rules.presenter.state.rules.first { it.domain == "log.tiktokv.com" })
             emptyList()
         },
+        Case("home, off", ::world) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, on, with gaps and the session's counts", { homeWorld() }) { a ->
+            a.select(MainActivity.Tab.HOME)
+            (a.screen(MainActivity.Tab.HOME) as HomeScreen).presenter.refreshLive()
+            emptyList()
+        },
+        Case("home, nothing logged", { SampleData.World(store = FakeStore()) }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, starting", { world().apply { firewall.current = FirewallState.Starting } }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, the store failing", { world().apply { store.failure = "database is locked" } }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("guidance, a Xiaomi phone", ::world) { a ->
+            org.robolectric.shadows.ShadowBuild.setManufacturer("Xiaomi")
+            a.openGuidance()
+            emptyList()
+        },
+        Case("lists", ::world) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
+        Case("lists, a URL refused and a list switched", ::world) { a ->
+            a.select(MainActivity.Tab.LISTS)
+            UiTest.idle()
+            val lists = a.screen(MainActivity.Tab.LISTS) as ListsScreen
+            lists.presenter.addUrl("https://lists example.org/hosts")
+            lists.presenter.setBuiltinEnabled("hush-adaway", false)
+            emptyList()
+        },
+        Case("lists, none added", { world().apply { lists.subs.clear() } }) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
+        Case("lists, unreadable", { world().apply { lists.failure = "database is locked" } }) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
     )
 
-    private val LATER = listOf("home", "apps", "app detail", "lists", "settings", "the host sheet", "guidance", "notifications")
+    private val LATER = listOf("apps", "app detail", "settings", "the host sheet", "notifications")
+
+    /** Hush on, with its session's counts and each kind of gap (every reason's words). */
+    private fun homeWorld() = world().apply {
+        firewall.current = FirewallState.On
+        firewall.live = org.hush.android.core.LiveStats(packetsIn = 10, dnsQueries = 10, blocked = 4, allowed = 6, eventsDropped = 2)
+        val h = 3_600_000L
+        store.gaps = listOf(
+            Gap(SampleData.NOW - 2 * h, SampleData.NOW - h, "stopped"),
+            Gap(SampleData.NOW - 20 * h, SampleData.NOW - 19 * h, "killed"),
+            Gap(SampleData.NOW - 30 * h, SampleData.NOW - 29 * h, "engine-restart"),
+            Gap(SampleData.NOW - 50 * h, SampleData.NOW - 49 * h, "holding"),
+            Gap(SampleData.NOW - 3 * 24 * h, null, "revoked"),
+        )
+    }
 
     private fun dialogView(): View {
         UiTest.idle()
@@ -164,7 +204,11 @@ class PseudoLocaleTest {
         }
         for (r in world.store.rules) data.add(r.domain)
         for (s in SampleData.sources) data.add(s.name)
+        // The lists' own names, licences and sources (the core's catalogue) and their URLs.
+        for (l in SampleData.builtins) { data.add(l.name); data.add(l.title); data.add(l.licence); data.add(l.source) }
+        for (sub in SampleData.subscriptions) { data.add(sub.url); data.add(sub.name) }
         world.store.failure?.let { data.add(it) }
+        world.lists.failure?.let { data.add(it) }
         val symbols = DateFormatSymbols.getInstance(Locale.ENGLISH)
         data.addAll(symbols.months + symbols.shortMonths + symbols.weekdays + symbols.shortWeekdays + symbols.amPmStrings)
         data.addAll(PADDING)

@@ -188,7 +188,7 @@ object SampleData {
         org.hush.android.lists.ListSubscription("https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts", enabled = false),
         org.hush.android.lists.ListSubscription("https://raw.githubusercontent.com/hagezi/dns-blocklists/main/domains/native.xiaomi.txt",
             entries = 407, updatedMs = NOW - 50 * HOUR,
-            lastError = "raw.githubusercontent.com sent a web page (text/html), not a list (is the address the list's raw file?)",
+            lastError = org.hush.android.lists.ListProblem(org.hush.android.lists.ListProblem.Kind.WEB_PAGE_HTML, listOf("raw.githubusercontent.com")).encode(),
             failedMs = NOW - 2 * HOUR),
     )
 

@@ -75,6 +75,8 @@ object XmlStrings : Strings {
     override fun pattern(skeleton: String): String = when (skeleton) {
         "Hms" -> "HH:mm:ss"
         "hms" -> "h:mm:ss a"
+        "Hm" -> "HH:mm"
+        "hm" -> "h:mm a"
         "MMMEd" -> "EEE, MMM d"
         "yMMMEd" -> "EEE, MMM d, y"
         else -> throw AssertionError("no en-US pattern here for the skeleton $skeleton")
