@@ -9,8 +9,10 @@ import android.content.Context
 import android.content.Intent
 import android.net.Uri
 import android.util.Log
+import org.hush.android.R
 import org.hush.android.policy.AppMode
 import org.hush.android.ui.Format
+import org.hush.android.ui.ResourceStrings
 
 /** Tells the owner about new apps and what their answer did ([NewAppNotifier]; a fake in tests). */
 interface NewAppAlerts {
@@ -33,28 +35,29 @@ interface NewAppAlerts {
 class NewAppNotifier(private val context: Context) : NewAppAlerts {
     private val manager: NotificationManager =
         context.getSystemService(Context.NOTIFICATION_SERVICE) as NotificationManager
+    private val strings = ResourceStrings(context)
 
     private fun channel() {
-        val channel = NotificationChannel(CHANNEL_ID, CHANNEL_NAME, NotificationManager.IMPORTANCE_DEFAULT)
-        channel.description = CHANNEL_DESCRIPTION
+        val channel = NotificationChannel(CHANNEL_ID, strings.get(R.string.newapp_channel), NotificationManager.IMPORTANCE_DEFAULT)
+        channel.description = strings.get(R.string.newapp_channel_description)
         manager.createNotificationChannel(channel)
     }
 
     override fun newApp(uid: Int, packageName: String, label: String, applied: AppMode?) {
         channel()
         val text = if (applied == null) {
-            "It starts with Hush's default, ${Format.mode(AppMode.DEFAULT)}. Choose what it may do."
+            strings.get(R.string.newapp_text_default, Format.mode(strings, AppMode.DEFAULT))
         } else {
-            "${Format.mode(applied)} applied (your setting for new apps). Choose what it may do."
+            strings.get(R.string.newapp_text_applied, Format.mode(strings, applied))
         }
         val builder = builder()
-            .setContentTitle(title(label))
+            .setContentTitle(strings.get(R.string.newapp_title, label))
             .setContentText(text)
             .setStyle(Notification.BigTextStyle().bigText(text))
             .setAutoCancel(true)
         for (choice in NewAppChoice.values()) {
             @Suppress("DEPRECATION") // Action.Builder(Icon, ...) needs Icons; the int form is fine for a framework icon
-            builder.addAction(Notification.Action.Builder(0, actionLabel(choice), actionIntent(context, uid, packageName, label, choice)).build())
+            builder.addAction(Notification.Action.Builder(0, strings.get(actionLabel(choice)), actionIntent(context, uid, packageName, label, choice)).build())
         }
         manager.notify(packageName, NOTIFICATION_ID, builder.build())
     }
@@ -63,12 +66,12 @@ class NewAppNotifier(private val context: Context) : NewAppAlerts {
         channel()
         val (title, text) = when (outcome) {
             is ActionOutcome.Applied -> outcome.label to when (outcome.choice) {
-                NewAppChoice.BLOCK_ALL -> "Blocked from the internet. Change it in Apps."
-                NewAppChoice.ALLOW -> "Allowed to reach the internet. Change it in Apps."
-                NewAppChoice.KEEP_DEFAULT -> "Keeps Hush's default, ${Format.mode(AppMode.DEFAULT)}. Change it in Apps."
+                NewAppChoice.BLOCK_ALL -> strings.get(R.string.newapp_blocked)
+                NewAppChoice.ALLOW -> strings.get(R.string.newapp_allowed)
+                NewAppChoice.KEEP_DEFAULT -> strings.get(R.string.newapp_kept, Format.mode(strings, AppMode.DEFAULT))
             }
-            is ActionOutcome.Gone -> removedTitle(outcome.label) to "Nothing was changed: the app is no longer installed."
-            is ActionOutcome.Failed -> outcome.label to "Could not save your choice: ${outcome.why}"
+            is ActionOutcome.Gone -> strings.get(R.string.newapp_removed_title, outcome.label) to strings.get(R.string.newapp_removed_text)
+            is ActionOutcome.Failed -> outcome.label to strings.get(R.string.newapp_failed, outcome.why)
         }
         val builder = builder().setContentTitle(title).setContentText(text)
             .setStyle(Notification.BigTextStyle().bigText(text))
@@ -93,8 +96,6 @@ class NewAppNotifier(private val context: Context) : NewAppAlerts {
     companion object {
         const val CHANNEL_ID = "hush_new_apps"
         const val NOTIFICATION_ID = 7301
-        const val CHANNEL_NAME = "New apps"
-        const val CHANNEL_DESCRIPTION = "When an app that can reach the internet is installed, choose what it may do."
         const val OUTCOME_TIMEOUT_MS = 10_000L
 
         const val ACTION_CHOOSE = "org.hush.android.action.NEW_APP_CHOICE"
@@ -103,13 +104,11 @@ class NewAppNotifier(private val context: Context) : NewAppAlerts {
         const val EXTRA_LABEL = "org.hush.android.extra.LABEL"
         const val EXTRA_CHOICE = "org.hush.android.extra.CHOICE"
 
-        fun title(label: String) = "New app $label can reach the internet"
-        fun removedTitle(label: String) = "$label was removed"
-
-        fun actionLabel(choice: NewAppChoice): String = when (choice) {
-            NewAppChoice.BLOCK_ALL -> "Block all"
-            NewAppChoice.ALLOW -> "Allow"
-            NewAppChoice.KEEP_DEFAULT -> "Keep default"
+        /** An action's button, in res/values/strings.xml. */
+        fun actionLabel(choice: NewAppChoice): Int = when (choice) {
+            NewAppChoice.BLOCK_ALL -> R.string.newapp_block_all
+            NewAppChoice.ALLOW -> R.string.newapp_allow
+            NewAppChoice.KEEP_DEFAULT -> R.string.newapp_keep_default
         }
 
         /** The intent an action sends (explicit, to the receiver that is not exported). */

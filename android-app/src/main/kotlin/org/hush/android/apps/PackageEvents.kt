@@ -14,8 +14,11 @@ import org.hush.android.data.HushStore
 import org.hush.android.data.InstalledPackage
 import org.hush.android.data.StoredApp
 import org.hush.android.policy.AppMode
+import org.hush.android.R
 import org.hush.android.settings.HushSettings
+import org.hush.android.ui.Format
 import org.hush.android.ui.HushUi
+import org.hush.android.ui.Strings
 import org.hush.android.ui.UnavailableStore
 import java.util.concurrent.Executor
 import java.util.concurrent.Executors
@@ -157,7 +160,7 @@ class AppChanges(
         return try {
             val gone = store.reconcileApps(installed.map { InstalledPackage(it.uid, it.packageName) })
             store.setApps(installed.groupBy { it.uid }.map { (uid, apps) ->
-                StoredApp(uid, AppNamesOfUid.label(uid, apps), apps.map { it.packageName }.sorted(), apps.all { it.system })
+                StoredApp(uid, AppNamesOfUid.storedLabel(uid, apps), apps.map { it.packageName }.sorted(), apps.all { it.system })
             })
             if (gone > 0) rulesChanged()
             gone
@@ -198,7 +201,30 @@ class AppChanges(
 
 /** How a UID shared by several packages is named (Android System for UID 1000, ...). */
 object AppNamesOfUid {
-    /** Well-known shared UIDs, named as the owner knows them. */
+    /** Well-known shared UIDs, named as the owner knows them (res/values/strings.xml). */
+    private val WELL_KNOWN_NAMES = mapOf(
+        0 to R.string.apps_uid_root,
+        1000 to R.string.apps_uid_system,
+        1001 to R.string.apps_uid_phone,
+        1002 to R.string.apps_uid_bluetooth,
+        1013 to R.string.apps_uid_media,
+        1051 to R.string.apps_uid_dns,
+    )
+
+    /**
+     * One package: its label. Several: the well-known name of the UID, else the label
+     * of its one user-facing package, else the first label in order with how many more.
+     */
+    fun label(s: Strings, uid: Int, apps: List<InstalledApp>): String {
+        if (apps.size == 1) return apps[0].label
+        WELL_KNOWN_NAMES[uid]?.let { return s.get(it) }
+        if (apps.isEmpty()) return Format.uidLabel(s, uid)
+        val sorted = apps.sortedBy { it.label.lowercase(s.locale) }
+        val distinct = sorted.map { it.label }.distinct()
+        return if (distinct.size == 1) distinct[0] else s.plural(R.plurals.apps_uid_and_more, apps.size - 1, sorted[0].label, apps.size - 1)
+    }
+
+    /** English names, for what is stored rather than shown (the store's apps table). */
     private val WELL_KNOWN = mapOf(
         0 to "Root",
         1000 to "Android System",
@@ -208,11 +234,12 @@ object AppNamesOfUid {
         1051 to "DNS resolver (netd)",
     )
 
-    /**
-     * One package: its label. Several: the well-known name of the UID, else the label
-     * of its one user-facing package, else the first label in order with how many more.
-     */
-    fun label(uid: Int, apps: List<InstalledApp>): String {
+    /** [label] in English (the name [storedLabel] gives). */
+    @Deprecated("English written in code: pass a Strings", ReplaceWith("label(strings, uid, apps)"))
+    fun label(uid: Int, apps: List<InstalledApp>): String = storedLabel(uid, apps)
+
+    /** The name kept in the store's apps table (for the command line, in English), not shown in the app. */
+    fun storedLabel(uid: Int, apps: List<InstalledApp>): String {
         if (apps.size == 1) return apps[0].label
         WELL_KNOWN[uid]?.let { return it }
         if (apps.isEmpty()) return "UID $uid"

@@ -2,8 +2,11 @@ package org.hush.android.ui
 
 import org.hush.android.apps.InstalledApp
 
-/** Installed apps by UID, to name the UIDs the store reports. */
-class AppNames(apps: List<InstalledApp>) {
+/**
+ * Installed apps by UID, to name the UIDs the store reports. Named in [strings]'
+ * words; without them (callers not moved to res/ yet), in English.
+ */
+class AppNames(apps: List<InstalledApp>, private val strings: Strings? = null) {
     private val byUid: Map<Int, List<InstalledApp>> = apps.groupBy { it.uid }
 
     fun packagesOf(uid: Int?): List<InstalledApp> = if (uid == null) emptyList() else byUid[uid].orEmpty()
@@ -14,7 +17,12 @@ class AppNames(apps: List<InstalledApp>) {
      */
     fun label(uid: Int?): String {
         val pkgs = packagesOf(uid)
-        @Suppress("DEPRECATION") // strings move to resources in a later pass
+        val s = strings
+        if (s != null) {
+            return if (pkgs.isEmpty() || uid == null) Format.uidLabel(s, uid)
+            else org.hush.android.apps.AppNamesOfUid.label(s, uid, pkgs)
+        }
+        @Suppress("DEPRECATION") // callers that pass no Strings yet
         return when {
             pkgs.isEmpty() || uid == null -> Format.uidLabel(uid)
             else -> org.hush.android.apps.AppNamesOfUid.label(uid, pkgs)

@@ -1,5 +1,6 @@
 package org.hush.android.ui
 
+import org.hush.android.R
 import org.hush.android.apps.AppNamesOfUid
 import org.hush.android.apps.InstalledApp
 import org.hush.android.core.Network
@@ -31,7 +32,7 @@ data class AppRow(
     val hasModes: Boolean get() = uid != null
 }
 
-enum class AppFilter(val label: String) { ALL("All apps"), USER("User apps"), SYSTEM("System apps") }
+enum class AppFilter(val label: Int) { ALL(R.string.apps_filter_all), USER(R.string.apps_filter_user), SYSTEM(R.string.apps_filter_system) }
 
 data class AppsState(
     val loading: Boolean = true,
@@ -43,7 +44,8 @@ data class AppsState(
     val error: String? = null,
 )
 
-class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState(), deps.io, deps.main) {
+/** The Apps screen's rows; its words come from [strings]. */
+class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<AppsState>(AppsState(), deps.io, deps.main) {
 
     fun load() {
         val now = deps.clock.nowMs()
@@ -53,11 +55,11 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
             val activity = deps.store.appActivity(since, now + 1)
             val modes = deps.store.appModes()
             rows(
-                installed, activity.filter { it.uid != null }.associate { it.uid!! to it.blocked }, modes,
+                strings, installed, activity.filter { it.uid != null }.associate { it.uid!! to it.blocked }, modes,
                 unknownOwnerBlocked = activity.firstOrNull { it.uid == null }?.blocked,
             )
         }, failed = { e ->
-            set(state.copy(loading = false, error = "Could not load the apps: " + Format.error(e)))
+            set(state.copy(loading = false, error = strings.get(R.string.apps_error_load, Format.error(e))))
         }) { rows ->
             set(filtered(state.copy(loading = false, all = rows, error = null)))
         }
@@ -78,7 +80,7 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
             // An app removed since the list was read: storing a rule for it would only
             // wait for the UID's next owner. Nothing is stored; its row goes.
             if (only != null && deps.apps.apps().none { it.uid == uid && it.packageName == only }) {
-                throw AppGone(removedMessage(row.label))
+                throw AppGone(strings.get(R.string.apps_removed, row.label))
             }
             if (only != null) deps.store.setAppModeForPackage(uid, only, network, mode)
             else deps.store.setAppMode(uid, network, mode)
@@ -86,7 +88,7 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
             if (e is AppGone) {
                 set(filtered(state.copy(all = state.all.filter { it.uid != uid }, error = e.message)))
             } else {
-                set(state.copy(error = "Could not change the mode: " + Format.error(e)))
+                set(state.copy(error = strings.get(R.string.apps_error_mode, Format.error(e))))
             }
         }) {
             deps.actions.rulesChanged()
@@ -106,16 +108,27 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
 
     companion object {
         const val DAYS = 7
-        fun removedMessage(label: String) = "$label was removed: nothing was changed"
+        @Deprecated("English written in code: pass a Strings", ReplaceWith("unknownOwnerLabel(strings)"))
         const val UNKNOWN_OWNER_LABEL = "Unknown owner"
+        @Deprecated("English written in code: pass a Strings", ReplaceWith("unknownOwnerNote(strings)"))
         const val UNKNOWN_OWNER_NOTE = "Traffic Hush could not tie to an app"
+
+        fun unknownOwnerLabel(s: Strings): String = s.get(R.string.apps_unknown_owner)
+        fun unknownOwnerNote(s: Strings): String = s.get(R.string.apps_unknown_owner_note)
         /** How many names a shared UID's row lists before "…". */
         const val NAMES_SHOWN = 3
 
         fun modeOn(modes: Map<Pair<Int, Network>, AppMode>, uid: Int, network: Network): AppMode =
             modes[uid to network] ?: modes[uid to Network.ANY] ?: AppMode.DEFAULT
 
-        /** "3 apps: Phone, Settings, SIM Toolkit, …": a shared UID's subtitle, by label. */
+        /** "4 apps: Phone, Settings, SIM Toolkit, …": a shared UID's subtitle, by label. */
+        fun sharedNote(s: Strings, apps: List<InstalledApp>): String {
+            val names = apps.map { it.label }.sortedBy { it.lowercase(s.locale) }
+            val shown = names.take(NAMES_SHOWN).joinToString(", ")
+            return s.plural(R.plurals.apps_shared, apps.size, apps.size, if (names.size > NAMES_SHOWN) s.get(R.string.apps_shared_more, shown) else shown)
+        }
+
+        @Deprecated("English written in code: pass a Strings", ReplaceWith("sharedNote(strings, apps)"))
         fun sharedNote(apps: List<InstalledApp>): String {
             val names = apps.map { it.label }.sortedBy { it.lowercase() }
             val shown = names.take(NAMES_SHOWN).joinToString(", ")
@@ -128,6 +141,7 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
          * when the log holds attempts with no owner) the unknown owner's row.
          */
         fun rows(
+            s: Strings,
             installed: List<InstalledApp>,
             blockedByUid: Map<Int, Long>,
             rules: List<AppModeRule>,
@@ -141,8 +155,8 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
                 val shared = sorted.size > 1
                 rows.add(AppRow(
                     uid = uid, packageName = sorted[0].packageName,
-                    label = AppNamesOfUid.label(uid, sorted), system = sorted.all { it.system },
-                    note = if (shared) sharedNote(sorted) else null,
+                    label = AppNamesOfUid.label(s, uid, sorted), system = sorted.all { it.system },
+                    note = if (shared) sharedNote(s, sorted) else null,
                     wifi = modeOn(modes, uid, Network.WIFI), mobile = modeOn(modes, uid, Network.MOBILE),
                     blocked = blockedByUid[uid] ?: 0,
                     packages = sorted.map { it.packageName },
@@ -150,18 +164,17 @@ class AppsPresenter(private val deps: UiDeps) : Presenter<AppsState>(AppsState()
             }
             val orphans = (blockedByUid.keys + modes.keys.map { it.first }).filter { it !in byUid }.toSortedSet()
             for (uid in orphans) {
-                @Suppress("DEPRECATION") // strings move to resources in a later pass
                 rows.add(AppRow(
-                    uid = uid, packageName = null, label = Format.uidLabel(uid), system = uid < 10_000,
-                    note = Format.uidNote(uid),
+                    uid = uid, packageName = null, label = Format.uidLabel(s, uid), system = uid < 10_000,
+                    note = Format.uidNote(s, uid),
                     wifi = modeOn(modes, uid, Network.WIFI), mobile = modeOn(modes, uid, Network.MOBILE),
                     blocked = blockedByUid[uid] ?: 0,
                 ))
             }
             if (unknownOwnerBlocked != null) {
                 rows.add(AppRow(
-                    uid = null, packageName = null, label = UNKNOWN_OWNER_LABEL, system = true,
-                    note = UNKNOWN_OWNER_NOTE, wifi = AppMode.DEFAULT, mobile = AppMode.DEFAULT,
+                    uid = null, packageName = null, label = unknownOwnerLabel(s), system = true,
+                    note = unknownOwnerNote(s), wifi = AppMode.DEFAULT, mobile = AppMode.DEFAULT,
                     blocked = unknownOwnerBlocked,
                 ))
             }

@@ -19,6 +19,7 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
+import org.hush.android.R
 import org.hush.android.core.Network
 import org.hush.android.policy.AppMode
 
@@ -49,11 +50,11 @@ class IconLoader(private val deps: UiDeps, private val palette: Palette) {
 }
 
 class AppsScreen(host: ScreenHost) : Screen(host) {
-    val presenter = AppsPresenter(host.deps)
+    val presenter = AppsPresenter(host.deps, ui.strings)
     private val p = ui.palette
     private val icons = IconLoader(host.deps, p)
 
-    val search = ui.searchField("Search apps")
+    val search = ui.searchField(ui.str(R.string.apps_search_hint))
     val filters = RadioGroup(host.context).apply { orientation = RadioGroup.HORIZONTAL }
     val error = ui.errorBanner()
     val summary = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(4), ui.dp(16), ui.dp(4)) }
@@ -68,7 +69,7 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
     }
 
     override val view: View = ui.vertical().apply {
-        addView(ui.screenTitle("Apps"))
+        addView(ui.screenTitle(ui.str(R.string.apps_title)))
         addView(search, Ui.matchWrap().apply { setMargins(ui.dp(16), 0, ui.dp(16), ui.dp(4)) })
         addView(filters, Ui.matchWrap().apply { setMargins(ui.dp(12), 0, ui.dp(16), 0) })
         addView(summary)
@@ -80,7 +81,7 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
         for (f in AppFilter.values()) {
             filters.addView(RadioButton(host.context).apply {
                 id = View.generateViewId()
-                text = f.label
+                text = ui.str(f.label)
                 tag = f
                 setTextColor(p.onSurface)
                 buttonTintList = android.content.res.ColorStateList.valueOf(p.primary)
@@ -104,9 +105,9 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
         adapter.rows = s.visible
         adapter.notifyDataSetChanged()
         summary.text = when {
-            s.loading -> "Loading apps…"
-            s.visible.isEmpty() && s.query.isNotBlank() -> "No app matches \"${s.query.trim()}\""
-            else -> "${s.visible.size} apps · blocked counts over the last ${AppsPresenter.DAYS} days"
+            s.loading -> ui.str(R.string.apps_loading)
+            s.visible.isEmpty() && s.query.isNotBlank() -> ui.str(R.string.apps_none_matching, s.query.trim())
+            else -> ui.strings.plural(R.plurals.apps_summary, s.visible.size, s.visible.size, AppsPresenter.DAYS)
         }
         error.showError(s.error)
     }
@@ -116,20 +117,20 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
         val uid = row.uid ?: return // the unknown owner has no mode to choose here
         val modes = AppMode.values()
         val current = if (network == Network.WIFI) row.wifi else row.mobile
-        val where = if (network == Network.WIFI) "Wi-Fi" else "mobile data"
+        val title = if (network == Network.WIFI) R.string.apps_mode_title_wifi else R.string.apps_mode_title_mobile
         AlertDialog.Builder(host.context)
-            .setTitle("${row.label} on $where")
-            .setSingleChoiceItems(modes.map { Format.mode(it) }.toTypedArray(), modes.indexOf(current)) { dialog, which ->
+            .setTitle(ui.str(title, row.label))
+            .setSingleChoiceItems(modes.map { Format.mode(ui.strings, it) }.toTypedArray(), modes.indexOf(current)) { dialog, which ->
                 dialog.dismiss()
                 if (modes[which] != current) presenter.setMode(uid, network, modes[which])
             }
-            .setNegativeButton("Cancel", null)
+            .setNegativeButton(ui.str(R.string.apps_cancel), null)
             .show()
     }
 
     /** A mode chip: the network and a word for the mode, in the mode's colour (never colour alone). */
     fun styleChip(chip: TextView, network: String, mode: AppMode, label: String) {
-        chip.text = "$network\n${shortMode(mode)}"
+        chip.text = ui.str(R.string.apps_chip, network, ui.str(shortMode(mode)))
         val color = when (mode) {
             AppMode.BLOCK_ALL -> p.blocked
             AppMode.ALLOW_ALL -> p.allowed
@@ -139,7 +140,7 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
         chip.background = ui.rounded(
             if (mode == AppMode.BLOCK_TRACKERS) p.primaryContainer else (color and 0x00FFFFFF) or 0x29000000, 8, color,
         )
-        chip.contentDescription = "$label on $network: ${Format.mode(mode)}. Double tap to change."
+        chip.contentDescription = ui.str(R.string.apps_chip_description, label, network, Format.mode(ui.strings, mode))
     }
 
     class Holder(val icon: ImageView, val label: TextView, val caption: TextView, val wifi: TextView, val mobile: TextView, val blocked: TextView)
@@ -154,17 +155,18 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             h.label.text = row.label
             h.caption.text = row.note ?: row.packageName ?: ""
             h.caption.setTextColor(if (row.packageName == null && row.uid != null) p.error else p.onSurfaceVariant)
-            h.blocked.text = Format.count(row.blocked) + " blocked"
+            h.blocked.text = ui.strings.plural(R.plurals.apps_blocked, row.blocked.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(row.blocked))
             h.blocked.setTextColor(if (row.blocked > 0) p.blocked else p.onSurfaceVariant)
             val chips = if (row.hasModes) View.VISIBLE else View.GONE
             h.wifi.visibility = chips
             h.mobile.visibility = chips
-            styleChip(h.wifi, WIFI, row.wifi, row.label)
-            styleChip(h.mobile, MOBILE, row.mobile, row.label)
+            styleChip(h.wifi, ui.str(R.string.apps_chip_wifi), row.wifi, row.label)
+            styleChip(h.mobile, ui.str(R.string.apps_chip_mobile), row.mobile, row.label)
             h.wifi.setOnClickListener { chooseMode(row, Network.WIFI) }
             h.mobile.setOnClickListener { chooseMode(row, Network.MOBILE) }
-            (h.icon.parent as View).contentDescription =
-                "${row.label}, ${h.blocked.text}" + (row.note?.let { ", $it" } ?: "")
+            (h.icon.parent as View).contentDescription = row.note
+                ?.let { ui.str(R.string.apps_row_description_note, row.label, h.blocked.text, it) }
+                ?: ui.str(R.string.apps_row_description, row.label, h.blocked.text)
         }
 
         override fun newRow(): View {
@@ -212,17 +214,15 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
     }
 
     companion object {
-        const val WIFI = "Wi-Fi"
-        const val MOBILE = "Mobile"
         /** A row's height: about ten fit on a phone screen under the search and filters. */
         const val ROW_DP = 56
         const val MIN_TOUCH_DP = 48
 
         /** The mode as one word or two, for a chip (the dialog and TalkBack say it in full). */
-        fun shortMode(mode: AppMode): String = when (mode) {
-            AppMode.BLOCK_TRACKERS -> "No trackers"
-            AppMode.BLOCK_ALL -> "Blocked"
-            AppMode.ALLOW_ALL -> "Allowed"
+        fun shortMode(mode: AppMode): Int = when (mode) {
+            AppMode.BLOCK_TRACKERS -> R.string.apps_chip_block_trackers
+            AppMode.BLOCK_ALL -> R.string.apps_chip_block_all
+            AppMode.ALLOW_ALL -> R.string.apps_chip_allow_all
         }
     }
 }

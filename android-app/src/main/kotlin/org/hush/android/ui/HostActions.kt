@@ -1,5 +1,6 @@
 package org.hush.android.ui
 
+import org.hush.android.R
 import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
 import org.hush.android.data.HushStore
@@ -33,16 +34,12 @@ object RuleEdits {
         }
     }
 
-    fun word(action: DomainAction) = when (action) { DomainAction.BLOCK -> "Blocked"; DomainAction.ALLOW -> "Allowed" }
-    fun verb(action: DomainAction) = when (action) { DomainAction.BLOCK -> "Block"; DomainAction.ALLOW -> "Allow" }
-    fun glyph(action: DomainAction) = when (action) { DomainAction.BLOCK -> "⛔"; DomainAction.ALLOW -> "✓" }
-
     /** Why a host cannot have a domain rule, worked out without the store; null when it may. */
-    fun notADomain(host: String): String? {
+    fun notADomain(s: Strings, host: String): String? {
         val h = host.trim()
         return when {
-            h.isEmpty() -> "These attempts went to a bare address, with no host name: Hush cannot make a domain rule for them."
-            isAddress(h) -> "$h is an address, not a domain name: Hush cannot make a domain rule for it."
+            h.isEmpty() -> s.get(R.string.sheet_bare_address)
+            isAddress(h) -> s.get(R.string.sheet_address, h)
             else -> null
         }
     }
@@ -82,15 +79,15 @@ data class HostSheetState(
 /**
  * The actions on one host: block or allow it for the app it was seen for or for every
  * app, or remove the rule there is. Each is one store call, then the running session
- * reloads its rules ([HushActions.rulesChanged]).
+ * reloads its rules ([HushActions.rulesChanged]). Its words come from [strings].
  */
-class HostSheetPresenter(private val deps: UiDeps, target: HostTarget) :
+class HostSheetPresenter(private val deps: UiDeps, target: HostTarget, private val strings: Strings) :
     Presenter<HostSheetState>(HostSheetState(target), deps.io, deps.main) {
 
     /** Reads the rules there are for this host, and whether a rule can be made for the app. */
     fun load() {
         val target = state.target
-        RuleEdits.notADomain(target.host)?.let {
+        RuleEdits.notADomain(strings, target.host)?.let {
             set(state.copy(loading = false, notADomain = it, error = null))
             return
         }
@@ -100,7 +97,7 @@ class HostSheetPresenter(private val deps: UiDeps, target: HostTarget) :
             val rules = try {
                 deps.store.domainRulesFor(target.host)
             } catch (e: IllegalArgumentException) {
-                return@background state.copy(loading = false, notADomain = "Hush cannot make a domain rule for this host: " + Format.error(e))
+                return@background state.copy(loading = false, notADomain = strings.get(R.string.sheet_not_a_domain, Format.error(e)))
             }
             state.copy(
                 loading = false, domain = rules.domain, packageName = packageName, appProblem = appProblem,
@@ -108,20 +105,20 @@ class HostSheetPresenter(private val deps: UiDeps, target: HostTarget) :
                 error = null,
             )
         }, failed = { e ->
-            set(state.copy(loading = false, error = "Could not read the rules for this host: " + Format.error(e)))
+            set(state.copy(loading = false, error = strings.get(R.string.sheet_error_read, Format.error(e))))
         }) { set(it) }
     }
 
     /** The package a rule for [app] is made for, and why none can be (null when one can). */
     private fun appRuleOwner(app: AppRef?): Pair<String?, String?> {
         if (app == null) return null to null
-        val uid = app.uid ?: return null to "The app that made these attempts is not known: rules can be made for every app only."
+        val uid = app.uid ?: return null to strings.get(R.string.sheet_owner_unknown)
         val packages = AppNames(deps.apps.apps()).packagesOf(uid).map { it.packageName }.sorted()
         return when {
             packages.isNotEmpty() -> packages[0] to null
             // A system UID has no package and keeps its number: a rule for it stays its own.
             uid < FIRST_APP_UID -> null to null
-            else -> null to "${app.label} is no longer installed: a rule for it could pass to the next app given UID $uid, so rules can be made for every app only."
+            else -> null to strings.get(R.string.sheet_app_removed, app.label, uid)
         }
     }
 
@@ -146,11 +143,22 @@ class HostSheetPresenter(private val deps: UiDeps, target: HostTarget) :
             RuleEdits.put(deps.store, uid, domain, after)
             after
         }, failed = { e ->
-            set(state.copy(busy = false, error = "Nothing was changed: " + Format.error(e)))
+            set(state.copy(busy = false, error = strings.get(R.string.sheet_error_write, Format.error(e))))
         }) { after ->
             deps.actions.rulesChanged()
-            val whom = if (scope == RuleScope.APP) "for ${app?.label}" else "for every app"
-            val message = if (after == null) "Rule removed: $domain $whom" else "${RuleEdits.word(after.action)} $domain $whom"
+            val label = app?.label
+            val message = when {
+                scope == RuleScope.APP && label != null -> strings.get(when (after?.action) {
+                    DomainAction.BLOCK -> R.string.sheet_done_blocked_app
+                    DomainAction.ALLOW -> R.string.sheet_done_allowed_app
+                    null -> R.string.sheet_done_removed_app
+                }, domain, label)
+                else -> strings.get(when (after?.action) {
+                    DomainAction.BLOCK -> R.string.sheet_done_blocked_all
+                    DomainAction.ALLOW -> R.string.sheet_done_allowed_all
+                    null -> R.string.sheet_done_removed_all
+                }, domain)
+            }
             val change = RuleChange(uid, domain, before, after, message)
             set(state.copy(
                 busy = false, done = change,
@@ -169,7 +177,7 @@ class HostSheetPresenter(private val deps: UiDeps, target: HostTarget) :
 data class UndoState(val change: RuleChange? = null, val busy: Boolean = false, val message: String? = null, val error: String? = null)
 
 /** The bar offering to undo the last rule change: putting the rule that was there back. */
-class UndoPresenter(private val deps: UiDeps) : Presenter<UndoState>(UndoState(), deps.io, deps.main) {
+class UndoPresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<UndoState>(UndoState(), deps.io, deps.main) {
     fun offer(change: RuleChange) = set(UndoState(change = change, message = change.message))
 
     fun dismiss() = set(UndoState())
@@ -180,10 +188,10 @@ class UndoPresenter(private val deps: UiDeps) : Presenter<UndoState>(UndoState()
         if (state.busy) return
         set(state.copy(busy = true, error = null))
         background({ RuleEdits.put(deps.store, change.uid, change.domain, change.before) }, failed = { e ->
-            set(state.copy(busy = false, error = "Could not undo: " + Format.error(e)))
+            set(state.copy(busy = false, error = strings.get(R.string.undo_failed, Format.error(e))))
         }) {
             deps.actions.rulesChanged()
-            set(UndoState(message = "Undone"))
+            set(UndoState(message = strings.get(R.string.undo_done)))
             done()
         }
     }

@@ -9,6 +9,7 @@ import android.view.Window
 import android.widget.LinearLayout
 import android.widget.ScrollView
 import android.widget.TextView
+import org.hush.android.R
 import org.hush.android.data.DomainAction
 import org.hush.android.data.DomainRule
 
@@ -19,14 +20,14 @@ import org.hush.android.data.DomainRule
  * that fails says why in the sheet, and nothing is changed.
  */
 class HostSheet(private val host: ScreenHost, target: HostTarget, private val onDone: (RuleChange) -> Unit) {
-    val presenter = HostSheetPresenter(host.deps, target)
     private val ui = host.ui
     private val p = ui.palette
+    val presenter = HostSheetPresenter(host.deps, target, ui.strings)
 
-    val title = ui.text(target.host.ifEmpty { "(no host name)" }, Ui.Type.TITLE).apply {
+    val title = ui.text(target.host.ifEmpty { ui.str(R.string.sheet_no_host) }, Ui.Type.TITLE).apply {
         setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.MIDDLE
     }
-    val subtitle = ui.text(target.app?.let { "Seen for ${it.label}" } ?: "Seen across apps", Ui.Type.CAPTION, p.onSurfaceVariant)
+    val subtitle = ui.text(target.app?.let { ui.str(R.string.sheet_seen_for, it.label) } ?: ui.str(R.string.sheet_seen_across), Ui.Type.CAPTION, p.onSurfaceVariant)
     val current = ui.text("", Ui.Type.BODY, p.onSurface)
     val problem = ui.text("", Ui.Type.BODY, p.onSurfaceVariant)
     val error = ui.errorBanner()
@@ -76,12 +77,14 @@ class HostSheet(private val host: ScreenHost, target: HostTarget, private val on
         error.showError(s.error)
         val app = s.target.app
         current.text = when {
-            s.loading -> "Reading the rules for this host…"
+            s.loading -> ui.str(R.string.sheet_loading)
             s.domain == null -> ""
-            else -> "Your rules for ${s.domain}: " + listOfNotNull(
-                app?.let { "${ruleWord(s.appRule)} for ${it.label}" },
-                "${ruleWord(s.allRule)} for every app",
-            ).joinToString(" · ")
+            else -> {
+                val forAll = ui.str(R.string.sheet_rule_for_all, ruleWord(s.allRule))
+                ui.str(R.string.sheet_rules, s.domain, app?.let {
+                    ui.str(R.string.sheet_rules_both, ui.str(R.string.sheet_rule_for_app, ruleWord(s.appRule), it.label), forAll)
+                } ?: forAll)
+            }
         }
         current.visibility = if (current.text.isEmpty()) View.GONE else View.VISIBLE
         val why = s.notADomain ?: s.appProblem
@@ -92,28 +95,55 @@ class HostSheet(private val host: ScreenHost, target: HostTarget, private val on
         if (!s.ready) return
         val domain = s.domain ?: return
         if (app != null) {
-            if (s.appActions) scopeActions(RuleScope.APP, "for ${app.label}", s.appRule, domain, s.busy)
-            else if (s.appRule != null) actions.addView(action("Remove the rule for ${app.label}", "Remove the rule for $domain for ${app.label}", s.busy) {
-                presenter.apply(RuleScope.APP, null)
-            })
+            if (s.appActions) scopeActions(RuleScope.APP, app.label, s.appRule, domain, s.busy)
+            else if (s.appRule != null) actions.addView(action(
+                R.drawable.ic_action_remove, ui.str(R.string.sheet_remove_for_app, app.label),
+                ui.str(R.string.sheet_remove_for_app_description, domain, app.label), s.busy,
+            ) { presenter.apply(RuleScope.APP, null) })
         }
-        scopeActions(RuleScope.ALL, "for every app", s.allRule, domain, s.busy)
+        scopeActions(RuleScope.ALL, null, s.allRule, domain, s.busy)
     }
 
-    private fun ruleWord(rule: DomainRule?) = rule?.let { RuleEdits.glyph(it.action) + " " + RuleEdits.word(it.action).lowercase() } ?: "no rule"
+    private fun ruleWord(rule: DomainRule?) = ui.str(
+        when (rule?.action) {
+            DomainAction.BLOCK -> R.string.sheet_rule_blocked
+            DomainAction.ALLOW -> R.string.sheet_rule_allowed
+            null -> R.string.sheet_rule_none
+        },
+    )
 
-    private fun scopeActions(scope: RuleScope, whom: String, rule: DomainRule?, domain: String, busy: Boolean) {
+    /** Block, allow (whichever the rule is not) and remove, for [app] (null: for every app). */
+    private fun scopeActions(scope: RuleScope, app: String?, rule: DomainRule?, domain: String, busy: Boolean) {
         for (a in listOf(DomainAction.BLOCK, DomainAction.ALLOW)) {
             if (rule?.action == a) continue
-            val label = "${RuleEdits.glyph(a)}  ${RuleEdits.verb(a)} $whom"
-            actions.addView(action(label, "${RuleEdits.verb(a)} $domain $whom", busy) { presenter.apply(scope, a) })
+            val block = a == DomainAction.BLOCK
+            val (label, description) = if (app != null) {
+                ui.str(if (block) R.string.sheet_block_for_app else R.string.sheet_allow_for_app, app) to
+                    ui.str(if (block) R.string.sheet_block_for_app_description else R.string.sheet_allow_for_app_description, domain, app)
+            } else {
+                ui.str(if (block) R.string.sheet_block_for_all else R.string.sheet_allow_for_all) to
+                    ui.str(if (block) R.string.sheet_block_for_all_description else R.string.sheet_allow_for_all_description, domain)
+            }
+            val icon = if (block) R.drawable.ic_action_block else R.drawable.ic_action_allow
+            actions.addView(action(icon, label, description, busy) { presenter.apply(scope, a) })
         }
-        if (rule != null) actions.addView(action("Remove the rule $whom", "Remove the rule for $domain $whom", busy) { presenter.apply(scope, null) })
+        if (rule != null) {
+            val (label, description) = if (app != null) {
+                ui.str(R.string.sheet_remove_for_app, app) to ui.str(R.string.sheet_remove_for_app_description, domain, app)
+            } else {
+                ui.str(R.string.sheet_remove_for_all) to ui.str(R.string.sheet_remove_for_all_description, domain)
+            }
+            actions.addView(action(R.drawable.ic_action_remove, label, description, busy) { presenter.apply(scope, null) })
+        }
     }
 
-    /** A full-width action row: 48 dp tall at least, described for TalkBack. */
-    private fun action(label: String, description: String, busy: Boolean, onClick: () -> Unit): TextView =
+    /**
+     * A full-width action row: the action's icon and its words (block and allow are told
+     * apart by both, never by colour alone), 48 dp tall at least, described for TalkBack.
+     */
+    private fun action(icon: Int, label: String, description: String, busy: Boolean, onClick: () -> Unit): TextView =
         ui.text(label, Ui.Type.BODY, if (busy) p.onSurfaceVariant else p.primary).apply {
+            ui.leadingIcon(this, ui.icon(icon, if (busy) p.onSurfaceVariant else p.primary, 20), 12)
             minHeight = ui.dp(48)
             gravity = Gravity.CENTER_VERTICAL
             setPadding(ui.dp(8), 0, ui.dp(8), 0)

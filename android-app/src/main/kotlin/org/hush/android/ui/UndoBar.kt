@@ -12,8 +12,8 @@ import org.hush.android.R
  * which puts the rule that was there back. Goes away after [SHOW_MS]. [undone] runs once a change is undone, to refresh what is shown.
  */
 class UndoBar(private val host: ScreenHost, private val undone: () -> Unit) {
-    val presenter = UndoPresenter(host.deps)
     private val ui = host.ui
+    val presenter = UndoPresenter(host.deps, ui.strings)
     private val p = ui.palette
     private val handler = Handler(Looper.getMainLooper())
     private val hide = Runnable { presenter.dismiss() }

@@ -7,6 +7,8 @@ import android.os.Handler
 import android.os.Looper
 import android.service.quicksettings.Tile
 import android.service.quicksettings.TileService
+import org.hush.android.R
+import org.hush.android.ui.Format
 
 /**
  * The Quick Settings tile: shows whether the firewall is on, and toggles it. Without
@@ -43,14 +45,19 @@ open class HushTileService : TileService() {
     private fun refresh() {
         val tile = qsTile ?: return
         val state = VpnStatus.state.value
-        tile.label = "Hush"
+        tile.label = getString(R.string.tile_label)
         tile.state = if (state.isActive) Tile.STATE_ACTIVE else Tile.STATE_INACTIVE
         if (Build.VERSION.SDK_INT >= 29) {
             tile.subtitle = when (state) {
-                is VpnState.On -> if (state.health.isFiltering) "${state.stats.blocked} blocked" else "Not filtering"
-                VpnState.Starting -> "Starting…"
-                is VpnState.Failed -> "Not started"
-                is VpnState.Off -> "Off"
+                is VpnState.On -> if (state.health.isFiltering) {
+                    val blocked = state.stats.blocked
+                    resources.getQuantityString(R.plurals.tile_blocked, blocked.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(blocked))
+                } else {
+                    getString(R.string.tile_not_filtering)
+                }
+                VpnState.Starting -> getString(R.string.tile_starting)
+                is VpnState.Failed -> getString(R.string.tile_not_started)
+                is VpnState.Off -> getString(R.string.tile_off)
             }
         }
         tile.updateTile()

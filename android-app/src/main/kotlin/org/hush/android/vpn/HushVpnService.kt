@@ -12,8 +12,10 @@ import android.os.Build
 import android.os.Handler
 import android.os.Looper
 import android.os.PowerManager
+import org.hush.android.R
 import org.hush.android.apps.PackageEvents
 import org.hush.android.settings.HushSettings
+import org.hush.android.ui.ResourceStrings
 import java.util.concurrent.Executor
 import java.util.concurrent.ExecutorService
 
@@ -95,6 +97,7 @@ class HushVpnService : VpnService() {
             core = { VpnDependencies.core },
             config = { VpnDependencies.config(this, settings) },
             spec = TunSpec.forApp(packageName),
+            strings = ResourceStrings(this),
         )
         controller.addListener(listener)
         VpnStatus.controller = controller
@@ -159,7 +162,7 @@ class HushVpnService : VpnService() {
             // Android 12+ refuses a foreground start from the background without an
             // exemption (ForegroundServiceStartNotAllowedException): say so, do not crash.
             if (!controller.state.value.isActive) {
-                VpnStatus.publish(VpnState.Failed(FailureKind.TUN, NOT_IN_FOREGROUND))
+                VpnStatus.publish(VpnState.Failed(FailureKind.TUN, getString(NOT_IN_FOREGROUND)))
                 stopSelf()
             }
             return START_NOT_STICKY
@@ -259,7 +262,8 @@ class HushVpnService : VpnService() {
         const val ACTION_START = "org.hush.android.vpn.START"
         const val ACTION_STOP = "org.hush.android.vpn.STOP"
 
-        const val NOT_IN_FOREGROUND = "Android did not let Hush start from the background. Open Hush and tap Start."
+        /** Why a start from the background failed (res/values/strings.xml). */
+        val NOT_IN_FOREGROUND = R.string.vpn_not_in_foreground
 
         /** How often the notification's counts are refreshed while on. */
         const val STATS_INTERVAL_MS = 3_000L

@@ -9,6 +9,8 @@ import org.hush.android.core.FirewallCore
 import org.hush.android.core.FirewallSession
 import org.hush.android.core.ListLoad
 import org.hush.android.core.LiveStats
+import org.hush.android.R
+import org.hush.android.ui.Strings
 import java.util.concurrent.CopyOnWriteArrayList
 
 /**
@@ -32,6 +34,8 @@ class VpnController(
     /** The session's settings, read at each start (the network and MTU are set here). */
     private val config: () -> CoreConfig,
     private val spec: TunSpec,
+    /** The words of the failures shown to the owner (res/values/strings.xml). */
+    private val strings: Strings,
 ) {
     /** Told of every state change. */
     interface Listener {
@@ -69,28 +73,25 @@ class VpnController(
     }
 
     private fun startSession(): VpnState {
-        if (!safely { tunBuilder.isPermitted() }) return PERMISSION_MISSING
+        if (!safely { tunBuilder.isPermitted() }) return permissionMissing()
         val firewall = try {
             core()
         } catch (e: RuntimeException) {
             null
-        } ?: return VpnState.Failed(FailureKind.CORE, "This build of Hush has no firewall engine, so it cannot start.")
+        } ?: return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_no_engine))
         val sessionConfig = try {
             config().copy(mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers)
         } catch (e: RuntimeException) {
-            return VpnState.Failed(FailureKind.CORE, "Hush could not read its settings: ${e.message ?: e.javaClass.simpleName}")
+            return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_error_settings, e.message ?: e.javaClass.simpleName))
         }
 
         val tun = try {
             tunBuilder.establish(spec, network.network)
         } catch (e: SecurityException) {
-            return PERMISSION_MISSING
+            return permissionMissing()
         } catch (e: RuntimeException) {
-            return VpnState.Failed(
-                FailureKind.TUN,
-                "Android would not set up the VPN: ${e.message ?: e.javaClass.simpleName}. Try again in a moment.",
-            )
-        } ?: return PERMISSION_MISSING // establish() is null when the app is not (or no longer) prepared
+            return VpnState.Failed(FailureKind.TUN, strings.get(R.string.vpn_error_tun, e.message ?: e.javaClass.simpleName))
+        } ?: return permissionMissing() // establish() is null when the app is not (or no longer) prepared
 
         val fd = try {
             tun.detachFd()
@@ -99,7 +100,7 @@ class VpnController(
         }
         if (fd < 0) {
             quietly { tun.close() }
-            return VpnState.Failed(FailureKind.TUN, "Android gave Hush a VPN connection it cannot use. Try again.")
+            return VpnState.Failed(FailureKind.TUN, strings.get(R.string.vpn_error_fd))
         }
 
         // From here the core owns fd: it closes it when it stops, or at once when the start fails.
@@ -113,7 +114,7 @@ class VpnController(
             return coreFailed(e)
         } catch (e: LinkageError) { // a native library that lacks the entry (a broken install)
             quietly { ParcelFileDescriptor.adoptFd(fd).close() } // the core never took the fd
-            return VpnState.Failed(FailureKind.CORE, "Hush's firewall engine is damaged (${e.message}). Reinstalling Hush may help.")
+            return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_error_damaged, e.message ?: e.javaClass.simpleName))
         }
         session = started
         return VpnState.On(ZERO_STATS, sessionConfig.network)
@@ -181,7 +182,7 @@ class VpnController(
                 running.stats()
             } catch (e: RuntimeException) {
                 session = null
-                publish(VpnState.Failed(FailureKind.CORE, "Hush's firewall stopped unexpectedly: ${e.message ?: e.javaClass.simpleName}"))
+                publish(VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_error_stopped, e.message ?: e.javaClass.simpleName)))
                 return null
             }
             val shown = stateFlow.value
@@ -223,8 +224,10 @@ class VpnController(
         }
     }
 
+    private fun permissionMissing() = VpnState.Failed(FailureKind.PERMISSION, strings.get(R.string.vpn_permission_missing))
+
     private fun coreFailed(e: RuntimeException): VpnState =
-        VpnState.Failed(FailureKind.CORE, "Hush's firewall could not start: ${e.message ?: e.javaClass.simpleName}")
+        VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_error_start, e.message ?: e.javaClass.simpleName))
 
     private fun publish(state: VpnState) {
         stateFlow.value = state
@@ -258,10 +261,5 @@ class VpnController(
                 now.network != before.network ||
                     (before.addresses != null && now.addresses != null && now.addresses != before.addresses)
                 )
-
-        val PERMISSION_MISSING = VpnState.Failed(
-            FailureKind.PERMISSION,
-            "Hush needs your permission to act as this phone's VPN. Open Hush and tap Start to allow it.",
-        )
     }
 }

@@ -9,8 +9,12 @@ import android.content.Context
 import android.content.Intent
 import android.content.pm.PackageManager
 import android.os.Build
+import org.hush.android.R
 import org.hush.android.app.VpnPermissionActivity
 import org.hush.android.core.Network
+import org.hush.android.ui.Format
+import org.hush.android.ui.ResourceStrings
+import org.hush.android.ui.Strings
 
 /**
  * The firewall's ongoing notification: what state it is in (and whether the core
@@ -22,15 +26,16 @@ import org.hush.android.core.Network
 class VpnNotifications(private val context: Context) {
     private val manager: NotificationManager =
         context.getSystemService(Context.NOTIFICATION_SERVICE) as NotificationManager
+    private val strings = ResourceStrings(context)
 
     /** Creates (or updates) the channels; safe to call every time. */
     fun createChannel() {
-        val channel = NotificationChannel(CHANNEL_ID, "Firewall status", NotificationManager.IMPORTANCE_LOW)
-        channel.description = "Shows while Hush filters this phone's traffic, with what it blocked."
+        val channel = NotificationChannel(CHANNEL_ID, strings.get(R.string.vpn_channel_status), NotificationManager.IMPORTANCE_LOW)
+        channel.description = strings.get(R.string.vpn_channel_status_description)
         channel.setShowBadge(false)
         manager.createNotificationChannel(channel)
-        val alerts = NotificationChannel(ALERT_CHANNEL_ID, "Firewall turned off", NotificationManager.IMPORTANCE_DEFAULT)
-        alerts.description = "When Hush went off without you: another VPN app took over, or an update needs your permission again."
+        val alerts = NotificationChannel(ALERT_CHANNEL_ID, strings.get(R.string.vpn_channel_alerts), NotificationManager.IMPORTANCE_DEFAULT)
+        alerts.description = strings.get(R.string.vpn_channel_alerts_description)
         manager.createNotificationChannel(alerts)
     }
 
@@ -48,7 +53,9 @@ class VpnNotifications(private val context: Context) {
         manager.cancel(ALERT_ID)
     }
 
-    private fun showAlert(title: String, text: String) {
+    private fun showAlert(titleId: Int, textId: Int) {
+        val title = strings.get(titleId)
+        val text = strings.get(textId)
         val builder = Notification.Builder(context, ALERT_CHANNEL_ID)
             .setSmallIcon(statusIcon())
             .setContentTitle(title)
@@ -61,15 +68,15 @@ class VpnNotifications(private val context: Context) {
             .setContentIntent(turnOnIntent(context))
         // A button as well as the tap: the tap alone is not obvious, and a button reads out under TalkBack.
         @Suppress("DEPRECATION") // Action.Builder(Icon, ...) needs API 23 Icons; the int form is fine for a framework icon
-        builder.addAction(Notification.Action.Builder(android.R.drawable.ic_media_play, TURN_ON_LABEL, turnOnIntent(context)).build())
+        builder.addAction(Notification.Action.Builder(android.R.drawable.ic_media_play, strings.get(R.string.vpn_turn_on), turnOnIntent(context)).build())
         manager.notify(ALERT_ID, builder.build())
     }
 
     fun build(state: VpnState): Notification {
         val builder = Notification.Builder(context, CHANNEL_ID)
             .setSmallIcon(statusIcon())
-            .setContentTitle(title(state))
-            .setContentText(text(state))
+            .setContentTitle(title(strings, state))
+            .setContentText(text(strings, state))
             .setCategory(Notification.CATEGORY_SERVICE)
             .setOngoing(state.isActive)
             .setOnlyAlertOnce(true)
@@ -83,7 +90,7 @@ class VpnNotifications(private val context: Context) {
                 PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
             )
             @Suppress("DEPRECATION") // Action.Builder(Icon, ...) needs API 23 Icons; the int form is fine for a framework icon
-            builder.addAction(Notification.Action.Builder(android.R.drawable.ic_menu_close_clear_cancel, STOP_LABEL, stop).build())
+            builder.addAction(Notification.Action.Builder(android.R.drawable.ic_menu_close_clear_cancel, strings.get(R.string.vpn_stop), stop).build())
         }
         if (Build.VERSION.SDK_INT >= 31) {
             builder.setForegroundServiceBehavior(Notification.FOREGROUND_SERVICE_IMMEDIATE)
@@ -118,38 +125,48 @@ class VpnNotifications(private val context: Context) {
         const val NOTIFICATION_ID = 1
         const val ALERT_CHANNEL_ID = "vpn_alerts"
         const val ALERT_ID = 2
-        const val STOP_LABEL = "Stop"
-        const val TURN_ON_LABEL = "Turn Hush on"
-        const val TAKEOVER_TITLE = "Another VPN app took over; Hush is off"
-        const val TAKEOVER_TEXT = "Apps connect without Hush's filtering. Tap to turn Hush back on."
-        const val UPDATE_TITLE = "Hush is off after its update"
-        const val UPDATE_CONSENT_TEXT = "Android wants your permission again for Hush's VPN. Tap to turn Hush back on."
-        const val UPDATE_REFUSED_TEXT = "Android did not let Hush start again by itself. Tap to turn Hush back on."
+        /** The alerts' words (res/values/strings.xml). */
+        val TAKEOVER_TITLE = R.string.vpn_takeover_title
+        val TAKEOVER_TEXT = R.string.vpn_takeover_text
+        val UPDATE_TITLE = R.string.vpn_update_title
+        val UPDATE_CONSENT_TEXT = R.string.vpn_update_consent_text
+        val UPDATE_REFUSED_TEXT = R.string.vpn_update_refused_text
         private const val REQUEST_STOP = 1
         private const val REQUEST_OPEN = 2
         private const val REQUEST_TURN_ON = 3
 
-        fun title(state: VpnState): String = when (state) {
-            is VpnState.On -> state.warning ?: "Hush is on" + when (state.network) {
-                Network.WIFI -> " (Wi-Fi)"
-                Network.MOBILE -> " (mobile data)"
-                Network.ANY -> ""
-            }
-            VpnState.Starting -> "Hush is starting…"
-            is VpnState.Off -> "Hush is off"
-            is VpnState.Failed -> "Hush could not start"
+        fun title(s: Strings, state: VpnState): String = when (state) {
+            is VpnState.On -> state.warning ?: s.get(when (state.network) {
+                Network.WIFI -> R.string.vpn_on_wifi
+                Network.MOBILE -> R.string.vpn_on_mobile
+                Network.ANY -> R.string.vpn_on
+            })
+            VpnState.Starting -> s.get(R.string.vpn_starting)
+            is VpnState.Off -> s.get(R.string.vpn_off)
+            is VpnState.Failed -> s.get(R.string.vpn_failed)
         }
 
-        fun text(state: VpnState): String = when (state) {
+        fun text(s: Strings, state: VpnState): String = when (state) {
             is VpnState.On -> {
-                val s = state.stats
-                val counts = "${s.blocked} blocked · ${s.allowed} allowed"
-                if (s.eventsDropped > 0) "$counts · ${s.eventsDropped} not logged" else counts
+                val n = state.stats
+                if (n.eventsDropped > 0) {
+                    s.get(R.string.vpn_counts_dropped, Format.count(n.blocked), Format.count(n.allowed), Format.count(n.eventsDropped))
+                } else {
+                    s.get(R.string.vpn_counts, Format.count(n.blocked), Format.count(n.allowed))
+                }
             }
-            VpnState.Starting -> "Setting up the firewall"
-            is VpnState.Off -> state.detail ?: state.reason.message
+            VpnState.Starting -> s.get(R.string.vpn_setting_up)
+            is VpnState.Off -> state.detail ?: offReason(s, state.reason)
             is VpnState.Failed -> state.message
         }
+
+        /** [OffReason.message] in the owner's language. */
+        fun offReason(s: Strings, reason: OffReason): String = s.get(when (reason) {
+            OffReason.NOT_STARTED -> R.string.vpn_off_not_started
+            OffReason.STOPPED -> R.string.vpn_off_stopped
+            OffReason.REVOKED -> R.string.vpn_off_revoked
+            OffReason.SERVICE_DESTROYED -> R.string.vpn_off_destroyed
+        })
 
         /** Turns Hush on through [VpnPermissionActivity], which asks the VPN consent when Android wants it. */
         fun turnOnIntent(context: Context): PendingIntent =

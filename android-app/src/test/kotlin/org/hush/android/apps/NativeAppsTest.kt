@@ -177,14 +177,14 @@ class NativeAppsTest {
             io = kotlinx.coroutines.Dispatchers.Unconfined, main = kotlinx.coroutines.Dispatchers.Unconfined,
             clock = object : org.hush.android.ui.Clock { override fun nowMs() = now }, timeZone = java.util.TimeZone.getTimeZone("UTC"),
         )
-        val apps = org.hush.android.ui.AppsPresenter(deps).apply { attach { }; load() }
+        val apps = org.hush.android.ui.AppsPresenter(deps, org.hush.android.ui.XmlStrings).apply { attach { }; load() }
         val unknown = apps.state.all.single { it.uid == null }
-        assertEquals(org.hush.android.ui.AppsPresenter.UNKNOWN_OWNER_LABEL, unknown.label)
+        assertEquals(org.hush.android.ui.XmlStrings.get(org.hush.android.R.string.apps_unknown_owner), unknown.label)
         assertEquals(2L, unknown.blocked)
         assertEquals(1L, apps.state.all.single { it.uid == GAME_UID }.blocked)
         assertEquals("Android System", apps.state.all.single { it.uid == SYSTEM_UID }.label)
 
-        val detail = org.hush.android.ui.AppDetailPresenter(deps, null, "Unknown owner").apply { attach { }; load() }
+        val detail = org.hush.android.ui.AppDetailPresenter(deps, null, "Unknown owner", org.hush.android.ui.XmlStrings).apply { attach { }; load() }
         val s = detail.state
         assertNull(s.error)
         assertEquals(listOf("ownerless.example.com", "old.example.com"), s.hosts.map { it.host })

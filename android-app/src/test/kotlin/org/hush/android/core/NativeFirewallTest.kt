@@ -140,14 +140,14 @@ class NativeFirewallTest {
         fun refused() = dig(ALLOWED_NAME).any { it.contains("status: NXDOMAIN") }
         try {
             assertTrue(answered())
-            val sheet = org.hush.android.ui.HostSheetPresenter(deps, target).apply { attach { }; load() }
+            val sheet = org.hush.android.ui.HostSheetPresenter(deps, target, org.hush.android.ui.XmlStrings).apply { attach { }; load() }
             sheet.apply(org.hush.android.ui.RuleScope.APP, DomainAction.BLOCK)
             val change = sheet.state.done!!
             assertTrue("the game's next query is refused", refused())
             platform.uid = OTHER_UID
             assertTrue("another app's is not", answered())
             platform.uid = GAME_UID
-            val undo = org.hush.android.ui.UndoPresenter(deps).apply { attach { } }
+            val undo = org.hush.android.ui.UndoPresenter(deps, org.hush.android.ui.XmlStrings).apply { attach { } }
             undo.offer(change)
             undo.undo { }
             assertTrue("undone: answered again", answered())
@@ -159,7 +159,7 @@ class NativeFirewallTest {
                 val block = i % 2 == 0
                 val t0 = System.nanoTime()
                 if (block) {
-                    val s = org.hush.android.ui.HostSheetPresenter(deps, target).apply { attach { }; load() }
+                    val s = org.hush.android.ui.HostSheetPresenter(deps, target, org.hush.android.ui.XmlStrings).apply { attach { }; load() }
                     s.apply(org.hush.android.ui.RuleScope.APP, DomainAction.BLOCK)
                     checkNotNull(s.state.done) { s.state.error ?: "not applied" }
                     undo.offer(s.state.done!!)

@@ -4,6 +4,7 @@ import android.app.AlertDialog
 import android.view.View
 import android.widget.ListView
 import kotlinx.coroutines.asCoroutineDispatcher
+import org.hush.android.R
 import org.hush.android.core.Network
 import org.hush.android.data.AppModeRule
 import org.hush.android.policy.AppMode
@@ -16,6 +17,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
 import org.robolectric.annotation.Config
 import org.robolectric.shadows.ShadowAlertDialog
 import org.robolectric.Shadows.shadowOf
@@ -26,6 +28,9 @@ import java.util.concurrent.Executors
 class AppsScreenTest {
     @After
     fun reset() { HushUi.deps = null }
+
+    private val unknownOwner get() = RuntimeEnvironment.getApplication().getString(R.string.apps_unknown_owner)
+    private val unknownOwnerNote get() = RuntimeEnvironment.getApplication().getString(R.string.apps_unknown_owner_note)
 
     private fun apps(world: SampleData.World): Pair<MainActivity, AppsScreen> {
         val activity = UiTest.launch(world, MainActivity.Tab.APPS).get()
@@ -230,12 +235,12 @@ class AppsScreenTest {
         val world = sharedWorld()
         val (activity, screen) = apps(world)
         val unknown = screen.adapter.rows.single { it.uid == null }
-        assertEquals(AppsPresenter.UNKNOWN_OWNER_LABEL, unknown.label)
+        assertEquals(unknownOwner, unknown.label)
         assertEquals(world.store.appActivity(SampleData.NOW - 7 * SampleData.DAY, SampleData.NOW + 1).first { it.uid == null }.blocked,
             unknown.blocked)
-        val view = rowView(screen, AppsPresenter.UNKNOWN_OWNER_LABEL)
+        val view = rowView(screen, unknownOwner)
         val texts = UiTest.texts(view)
-        assertEquals(AppsPresenter.UNKNOWN_OWNER_NOTE, texts[2])
+        assertEquals(unknownOwnerNote, texts[2])
         val holder = view.tag as AppsScreen.Holder
         assertEquals("no mode to choose for no owner", View.GONE, holder.wifi.visibility)
         assertEquals(View.GONE, holder.mobile.visibility)
@@ -244,8 +249,8 @@ class AppsScreenTest {
         UiTest.idle()
         val detail = activity.detail!!
         assertNull(detail.presenter.state.uid)
-        assertEquals(AppsPresenter.UNKNOWN_OWNER_LABEL, detail.title.text.toString())
-        assertEquals(AppsPresenter.UNKNOWN_OWNER_NOTE, detail.subtitle.text.toString())
+        assertEquals(unknownOwner, detail.title.text.toString())
+        assertEquals(unknownOwnerNote, detail.subtitle.text.toString())
         val hosts = detail.presenter.state.hosts.map { it.host }
         assertEquals((0 until 5).map { "ownerless$it.example.com" }, hosts.take(5))
         val since = Format.startOfDay(SampleData.NOW, SampleData.ZONE) - 13 * SampleData.DAY

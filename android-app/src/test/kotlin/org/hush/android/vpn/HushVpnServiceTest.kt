@@ -305,7 +305,7 @@ class HushVpnServiceTest {
     fun aRefusedForegroundStartFailsWithoutCrashingOrStartingTheCore() {
         shadowOf(service).setThrowInStartForeground(IllegalStateException("ForegroundServiceStartNotAllowedException"))
         assertEquals(android.app.Service.START_NOT_STICKY, startWith(HushVpnService.startIntent(context)))
-        assertEquals(VpnState.Failed(FailureKind.TUN, HushVpnService.NOT_IN_FOREGROUND), VpnStatus.state.value)
+        assertEquals(VpnState.Failed(FailureKind.TUN, context.getString(HushVpnService.NOT_IN_FOREGROUND)), VpnStatus.state.value)
         assertTrue(core.starts.isEmpty())
         assertTrue(tun.specs.isEmpty())
         assertTrue(shadowOf(service).isStoppedBySelf)

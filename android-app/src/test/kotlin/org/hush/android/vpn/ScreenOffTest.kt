@@ -121,9 +121,9 @@ class ScreenOffTest {
         looper.idle()
         val nm = context.getSystemService(NotificationManager::class.java)!!
         val alert = shadowOf(nm).getNotification(VpnNotifications.ALERT_ID)!!
-        assertEquals(VpnNotifications.TAKEOVER_TEXT, alert.extras.getCharSequence(Notification.EXTRA_TEXT).toString())
+        assertEquals(context.getString(VpnNotifications.TAKEOVER_TEXT), alert.extras.getCharSequence(Notification.EXTRA_TEXT).toString())
         val button = alert.actions.single()
-        assertEquals(VpnNotifications.TURN_ON_LABEL, button.title.toString())
+        assertEquals(context.getString(org.hush.android.R.string.vpn_turn_on), button.title.toString())
         val turnOn = shadowOf(button.actionIntent)
         assertTrue(turnOn.isActivity)
         assertEquals(VpnPermissionActivity::class.java.name, turnOn.savedIntent.component!!.className)

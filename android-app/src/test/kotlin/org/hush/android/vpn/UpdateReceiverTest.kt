@@ -64,8 +64,8 @@ class UpdateReceiverTest {
         ShadowVpnService.setPrepareResult(Intent("com.android.vpndialogs.ConfirmDialog"))
         assertNull("nothing starts without the consent", updated())
         val n = alert()!!
-        assertEquals(VpnNotifications.UPDATE_TITLE, n.extras.getCharSequence(Notification.EXTRA_TITLE).toString())
-        assertEquals(VpnNotifications.UPDATE_CONSENT_TEXT, n.extras.getCharSequence(Notification.EXTRA_TEXT).toString())
+        assertEquals(context.getString(VpnNotifications.UPDATE_TITLE), n.extras.getCharSequence(Notification.EXTRA_TITLE).toString())
+        assertEquals(context.getString(VpnNotifications.UPDATE_CONSENT_TEXT), n.extras.getCharSequence(Notification.EXTRA_TEXT).toString())
         assertEquals(VpnNotifications.ALERT_CHANNEL_ID, n.channelId)
         val tap = shadowOf(n.contentIntent)
         assertTrue(tap.isActivity)

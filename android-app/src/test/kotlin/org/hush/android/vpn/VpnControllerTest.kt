@@ -30,6 +30,7 @@ class VpnControllerTest {
         core = { if (coreAvailable) core else null },
         config = { CoreConfig(databasePath = "/data/hush.db", upstreamDns = "9.9.9.9:53", mtu = 9000) },
         spec = TunSpec.forApp("org.hush.android"),
+        strings = org.hush.android.ui.XmlStrings,
     ).also {
         it.addListener(object : VpnController.Listener {
             override fun onStateChanged(state: VpnState) { seen.add(state) }
@@ -88,7 +89,7 @@ class VpnControllerTest {
         assertTrue(state is VpnState.Failed)
         state as VpnState.Failed
         assertEquals(FailureKind.PERMISSION, state.kind)
-        assertTrue(state.message, state.message.contains("permission"))
+        assertEquals(org.hush.android.ui.XmlStrings.get(org.hush.android.R.string.vpn_permission_missing), state.message)
         assertTrue("no tun asked for", tun.specs.isEmpty())
         assertTrue(core.starts.isEmpty())
 
@@ -244,14 +245,14 @@ class VpnControllerTest {
         controller.refreshStats()
         val on = controller.state.value as VpnState.On
         assertEquals("Hush is restarting its engine", on.warning)
-        assertEquals("Hush is restarting its engine", VpnNotifications.title(on))
+        assertEquals("Hush is restarting its engine", VpnNotifications.title(org.hush.android.ui.XmlStrings, on))
         core.session.health = CoreHealth(Filtering.STOPPED, "the engine ended")
         controller.refreshStats()
         assertEquals("Hush stopped filtering: the engine ended", (controller.state.value as VpnState.On).warning)
         core.session.health = CoreHealth.HEALTHY
         controller.refreshStats()
         assertNull((controller.state.value as VpnState.On).warning)
-        assertEquals("Hush is on", VpnNotifications.title(controller.state.value))
+        assertEquals("Hush is on", VpnNotifications.title(org.hush.android.ui.XmlStrings, controller.state.value))
     }
 
     @Test
