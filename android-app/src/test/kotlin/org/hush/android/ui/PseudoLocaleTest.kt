@@ -98,9 +98,45 @@ class PseudoLocaleTest {
         },
         Case("lists, none added", { world().apply { lists.subs.clear() } }) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
         Case("lists, unreadable", { world().apply { lists.failure = "database is locked" } }) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
+        Case("apps", ::world) { a -> a.select(MainActivity.Tab.APPS); emptyList() },
+        Case("apps, system apps", ::world) { a ->
+            a.select(MainActivity.Tab.APPS)
+            (a.screen(MainActivity.Tab.APPS) as AppsScreen).presenter.filter(AppFilter.SYSTEM)
+            emptyList()
+        },
+        Case("apps, the store failing", { world().apply { store.failure = "database is locked" } }) { a ->
+            a.select(MainActivity.Tab.APPS); emptyList()
+        },
+        Case("apps, the mode dialog", ::world) { a ->
+            a.select(MainActivity.Tab.APPS)
+            UiTest.idle()
+            val apps = a.screen(MainActivity.Tab.APPS) as AppsScreen
+            apps.chooseMode(apps.presenter.state.all.first { it.uid == SampleData.TIKTOK }, org.hush.android.core.Network.MOBILE)
+            listOf(dialogView())
+        },
+        Case("the host sheet", ::world) { a -> listOf(sheet(a, HostTarget("api.sec.miui.com", AppRef(SampleData.MI_BROWSER, "Mi Browser")))) },
+        Case("the host sheet, with a rule", ::world) { a -> listOf(sheet(a, HostTarget("log.tiktokv.com", AppRef(SampleData.TIKTOK, "TikTok")))) },
+        Case("the host sheet, across apps", ::world) { a -> listOf(sheet(a, HostTarget("log.tiktokv.com", null))) },
+        Case("the host sheet, an address", ::world) { a -> listOf(sheet(a, HostTarget("203.0.113.7", AppRef(SampleData.TIKTOK, "TikTok")))) },
+        Case("the host sheet, no host name", ::world) { a -> listOf(sheet(a, HostTarget("", AppRef(SampleData.TIKTOK, "TikTok")))) },
+        Case("the host sheet, the owner not known", ::world) { a ->
+            listOf(sheet(a, HostTarget("api.sec.miui.com", AppRef(null, a.getString(R.string.apps_unknown_owner)))))
+        },
+        Case("the host sheet, the app removed", ::world) { a ->
+            listOf(sheet(a, HostTarget("app.adjust.com", AppRef(SampleData.UNINSTALLED, a.getString(R.string.uid_label, SampleData.UNINSTALLED)))))
+        },
+        Case("the host sheet, the store failing", { world().apply { store.failure = "database is locked" } }) { a ->
+            listOf(sheet(a, HostTarget("log.tiktokv.com", AppRef(SampleData.TIKTOK, "TikTok"))))
+        },
+        Case("the host sheet, a block and its undo bar", ::world) { a ->
+            val sheet = sheet(a, HostTarget("api.sec.miui.com", AppRef(SampleData.MI_BROWSER, "Mi Browser")))
+            a.sheet!!.presenter.apply(RuleScope.APP, DomainAction.BLOCK)
+            UiTest.idle()
+            listOf(sheet)
+        },
     )
 
-    private val LATER = listOf("apps", "app detail", "settings", "the host sheet", "notifications")
+    private val LATER = listOf("app detail", "settings")
 
     /** Hush on, with its session's counts and each kind of gap (every reason's words). */
     private fun homeWorld() = world().apply {
@@ -114,6 +150,13 @@ class PseudoLocaleTest {
             Gap(SampleData.NOW - 50 * h, SampleData.NOW - 49 * h, "holding"),
             Gap(SampleData.NOW - 3 * 24 * h, null, "revoked"),
         )
+    }
+
+    /** Opens the host sheet on [target]; its window. */
+    private fun sheet(a: MainActivity, target: HostTarget): View {
+        a.openHostActions(target)
+        UiTest.idle()
+        return a.sheet!!.dialog.window!!.decorView
     }
 
     private fun dialogView(): View {
