@@ -148,7 +148,7 @@ class NativePresentersTest {
     @Test
     fun theSheetAndTheRulesScreenChangeTheRealStoreAndUndoPutsItBack() {
         store.addDomainRule(null, "ads.example.net", DomainAction.BLOCK)
-        val sheet = HostSheetPresenter(deps, HostTarget("Ads.Example.net", AppRef(GAME, "Game")))
+        val sheet = HostSheetPresenter(deps, HostTarget("Ads.Example.net", AppRef(GAME, "Game")), XmlStrings)
         sheet.attach { }
         sheet.load()
         assertEquals("ads.example.net", sheet.state.domain)
@@ -160,13 +160,13 @@ class NativePresentersTest {
         assertEquals(DomainRule(GAME, "ads.example.net", DomainAction.ALLOW, "com.example.game"), change.after)
         assertTrue(store.domainRules().contains(DomainRule(GAME, "ads.example.net", DomainAction.ALLOW, "com.example.game")))
         assertEquals(1, actions.rulesChanged)
-        val undo = UndoPresenter(deps).apply { attach { } }
+        val undo = UndoPresenter(deps, XmlStrings).apply { attach { } }
         undo.offer(change)
         undo.undo { }
         assertEquals(listOf(DomainRule(null, "ads.example.net", DomainAction.BLOCK)), store.domainRules())
 
         // What the core refuses as a domain, the sheet says, and offers nothing.
-        val bad = HostSheetPresenter(deps, HostTarget("bad..name", AppRef(GAME, "Game"))).apply { attach { }; load() }.state
+        val bad = HostSheetPresenter(deps, HostTarget("bad..name", AppRef(GAME, "Game")), XmlStrings).apply { attach { }; load() }.state
         assertNull(bad.domain)
         assertTrue(bad.notADomain, bad.notADomain!!.contains("not a valid domain name"))
 
@@ -195,7 +195,7 @@ class NativePresentersTest {
         )
         val detail = AppDetailPresenter(broken, GAME, "Game").apply { attach { }; load() }.state
         assertTrue(detail.error, detail.error!!.startsWith("Could not read this app's activity: "))
-        val sheet = HostSheetPresenter(broken, HostTarget("ads.example.net", AppRef(GAME, "Game"))).apply { attach { }; load() }.state
+        val sheet = HostSheetPresenter(broken, HostTarget("ads.example.net", AppRef(GAME, "Game")), XmlStrings).apply { attach { }; load() }.state
         assertTrue(sheet.error, sheet.error!!.startsWith("Could not read the rules for this host: "))
         assertNull(sheet.domain)
         val rules = RulesPresenter(broken, XmlStrings).apply { attach { }; load() }.state
