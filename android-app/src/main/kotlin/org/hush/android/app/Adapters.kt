@@ -62,9 +62,33 @@ class VpnFirewallControl(private val context: Context) : FirewallControl {
 
     override fun liveStats(): LiveStats? = (VpnStatus.state.value as? VpnState.On)?.stats
 
-    override fun problems(): List<String> = (VpnStatus.state.value as? VpnState.On)?.problems ?: emptyList()
+    override fun problems(): List<String> {
+        val on = VpnStatus.state.value as? VpnState.On ?: return emptyList()
+        return on.problems + platformProblems(context, VpnStatus.controller)
+    }
+
+    override fun alwaysOn(): org.hush.android.vpn.AlwaysOn? = VpnStatus.controller?.alwaysOn()
 
     companion object {
+        /**
+         * What the phone does around the running session, in the owner's words: strict
+         * Private DNS (lookups sent encrypted past Hush, or failing on its refused port
+         * 853; automatic mode falls back to Hush and is not a problem), and a network
+         * that named no resolver while Hush follows the network's own.
+         */
+        fun platformProblems(context: Context, controller: org.hush.android.vpn.VpnController?): List<String> {
+            if (controller == null) return emptyList()
+            val out = ArrayList<String>(2)
+            val privateDns = controller.currentNetwork.privateDns
+            if (privateDns.mode == org.hush.android.vpn.PrivateDns.Mode.STRICT) {
+                out.add(context.getString(org.hush.android.R.string.problem_private_dns_strict, privateDns.serverName ?: ""))
+            }
+            if (controller.upstreamFallback) {
+                out.add(context.getString(org.hush.android.R.string.problem_network_dns_none, controller.upstreamInUse ?: ""))
+            }
+            return out
+        }
+
         fun shown(state: VpnState): FirewallState = when (state) {
             is VpnState.Off -> FirewallState.Off
             is VpnState.Starting -> FirewallState.Starting
@@ -150,5 +174,23 @@ class SettingsAdapter(private val settings: HushSettings) : UiSettings {
         get() = settings.newAppMode
         set(value) {
             settings.newAppMode = value
+        }
+
+    override var followNetworkDns: Boolean
+        get() = settings.followNetworkDns
+        set(value) {
+            settings.followNetworkDns = value
+        }
+
+    override var allowEncryptedDns: Boolean
+        get() = settings.allowEncryptedDns
+        set(value) {
+            settings.allowEncryptedDns = value
+        }
+
+    override var stripEch: Boolean
+        get() = settings.stripEch
+        set(value) {
+            settings.stripEch = value
         }
 }

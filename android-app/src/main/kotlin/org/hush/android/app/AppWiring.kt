@@ -124,6 +124,9 @@ object AppWiring {
             defaultList = settings.builtinListEnabled(BuiltinLists.VENDOR),
             adawayList = settings.builtinListEnabled(BuiltinLists.ADAWAY),
             encryptedDnsList = settings.builtinListEnabled(BuiltinLists.DOH),
+            allowEncryptedDns = settings.allowEncryptedDns,
+            stripEch = settings.stripEch,
+            followNetworkDns = settings.followNetworkDns,
         )
     }
 }

@@ -45,6 +45,16 @@ data class CoreConfig(
     val adawayList: Boolean = true,
     /** The built-in list of encrypted-DNS (DoH) endpoints. */
     val encryptedDnsList: Boolean = true,
+    /** Let apps reach their own DNS over TLS or QUIC (port 853); refused by default. */
+    val allowEncryptedDns: Boolean = false,
+    /** Remove `ech` from HTTPS/SVCB answers, so apps send a server name Hush can read. */
+    val stripEch: Boolean = true,
+    /**
+     * Allowed DNS follows the network's own resolvers (the platform's, not the core's,
+     * part: not sent in the start JSON). The session starts with [upstreamDns] and is
+     * told each new one through [FirewallSession.networkChangedTo].
+     */
+    val followNetworkDns: Boolean = false,
     /** Downloaded block lists (files, checked by [NativeCore.checkList]); hosts, domains or adblock format. */
     val blockLists: List<String> = emptyList(),
     val allowLists: List<String> = emptyList(),
@@ -167,6 +177,13 @@ interface FirewallSession {
      * one): the core reopens its outside sockets and moves its flows over.
      */
     fun networkChanged()
+
+    /**
+     * As [networkChanged], and allowed DNS goes to [resolver] (`IP` or `IP:PORT`, port 53
+     * by default) from now on: the new network's own resolver, when the owner follows it.
+     * @throws IllegalArgumentException when [resolver] is not an address.
+     */
+    fun networkChangedTo(resolver: String)
 
     /** Whether it filters now, and what is wrong with it. */
     fun health(): CoreHealth

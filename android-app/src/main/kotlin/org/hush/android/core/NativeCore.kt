@@ -135,4 +135,16 @@ object NativeCore {
     /** [appsJson]: `[{"uid", "label", "packages": [...], "system"}]`. Returns the apps recorded. */
     @JvmStatic external fun setApps(database: String, appsJson: String): Long
     @JvmStatic external fun apps(database: String): String
+
+    // "Only addresses Hush resolved" (issue 13): the default and the apps' own choices.
+    /** JSON `{"default": bool, "apps": [{"uid", "on"}]}`. */
+    @JvmStatic external fun resolvedOnly(database: String): String
+    /** An empty [packageName] makes the choice for the UID, not for one package (which forgets it with the app). */
+    @JvmStatic external fun setResolvedOnly(database: String, uid: Int, packageName: String, on: Boolean)
+    /** Whether the app had a choice of its own (it now follows the default). */
+    @JvmStatic external fun clearResolvedOnly(database: String, uid: Int): Boolean
+    @JvmStatic external fun setResolvedOnlyDefault(database: String, on: Boolean)
+
+    /** The network changed and allowed DNS goes to [resolver] (`IP` or `IP:PORT`, port 53 by default) from now on. */
+    @JvmStatic external fun networkChangedTo(handle: Long, resolver: String)
 }

@@ -18,6 +18,8 @@ object NativeFirewall : FirewallCore {
             .put("defaultList", config.defaultList)
             .put("adawayList", config.adawayList)
             .put("encryptedDnsList", config.encryptedDnsList)
+            .put("allowEncryptedDns", config.allowEncryptedDns)
+            .put("stripEch", config.stripEch)
             .put("blockLists", JSONArray(config.blockLists))
             .put("allowLists", JSONArray(config.allowLists))
             .put("ownAddresses", JSONArray(config.ownAddresses))
@@ -73,6 +75,8 @@ class NativeSession internal constructor(internal val handle: Long) : FirewallSe
     override fun setNetwork(network: Network) = NativeCore.setNetwork(handle, network.wire)
 
     override fun networkChanged() = NativeCore.networkChanged(handle)
+
+    override fun networkChangedTo(resolver: String) = NativeCore.networkChangedTo(handle, resolver)
 
     override fun health(): CoreHealth = NativeFirewall.health(JSONObject(NativeCore.sessionHealth(handle)))
 

@@ -186,6 +186,22 @@ class NativeStore(private val databasePath: String) : HushStore {
             StoredApp(it.getInt("uid"), it.getString("label"), List(packages.length()) { i -> packages.getString(i) }, it.getBoolean("system"))
         }
 
+    override fun resolvedOnly(): org.hush.android.data.ResolvedOnly {
+        val json = JSONObject(NativeCore.resolvedOnly(databasePath))
+        val apps = json.getJSONArray("apps")
+        return org.hush.android.data.ResolvedOnly(
+            json.getBoolean("default"),
+            (0 until apps.length()).associate { apps.getJSONObject(it).let { a -> a.getInt("uid") to a.getBoolean("on") } },
+        )
+    }
+
+    override fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean) =
+        NativeCore.setResolvedOnly(databasePath, uid, packageName ?: "", on)
+
+    override fun clearResolvedOnly(uid: Int): Boolean = NativeCore.clearResolvedOnly(databasePath, uid)
+
+    override fun setResolvedOnlyDefault(on: Boolean) = NativeCore.setResolvedOnlyDefault(databasePath, on)
+
     private companion object {
         /** "No uid": every app, for the native side. */
         const val NO_UID = -1

@@ -143,6 +143,12 @@ data class InstalledPackage(val uid: Int, val packageName: String)
 data class StoredApp(val uid: Int, val label: String, val packages: List<String>, val system: Boolean)
 
 /** How long the activity log is kept. Null: no limit. */
+/** "Only addresses Hush resolved": [default] for every app, [apps] each app's own choice by UID. */
+data class ResolvedOnly(val default: Boolean, val apps: Map<Int, Boolean>) {
+    /** Whether it is in force for [uid]. */
+    fun isOn(uid: Int): Boolean = apps[uid] ?: default
+}
+
 data class Retention(val maxAgeDays: Int?, val maxEvents: Long?)
 
 /**
@@ -216,6 +222,16 @@ interface HushStore {
     fun setApps(apps: List<StoredApp>)
     /** The apps recorded by [setApps], by UID. */
     fun storedApps(): List<StoredApp>
+
+    // "Only addresses Hush resolved": flows to addresses no DNS answer through Hush gave
+    // the app are refused (local ranges and the upstream exempt); reason `not-resolved`.
+    /** The default for every app and each app's own choice. */
+    fun resolvedOnly(): ResolvedOnly
+    /** [uid]'s own choice, made for [packageName] (it goes when that package leaves; null: for the UID). */
+    fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean)
+    /** [uid] follows the default again; false when it had no choice of its own. */
+    fun clearResolvedOnly(uid: Int): Boolean
+    fun setResolvedOnlyDefault(on: Boolean)
 
     companion object {
         /** The most rows one page of a paged query may hold (the core refuses more). */

@@ -35,6 +35,31 @@ class HushSettings(context: Context) {
             prefs.edit().putString(KEY_UPSTREAM_DNS, DnsServer.parse(value).toString()).apply()
         }
 
+    /**
+     * Allowed DNS follows the network's own resolvers (true) or goes to [upstreamDns]
+     * (false, the default). Following the network, [upstreamDns] is still used when the
+     * network names no resolver.
+     */
+    var followNetworkDns: Boolean
+        get() = prefs.getBoolean(KEY_FOLLOW_NETWORK_DNS, false)
+        set(value) {
+            prefs.edit().putBoolean(KEY_FOLLOW_NETWORK_DNS, value).apply()
+        }
+
+    /** Let apps reach their own DNS over TLS or QUIC (port 853); off: refused. */
+    var allowEncryptedDns: Boolean
+        get() = prefs.getBoolean(KEY_ALLOW_ENCRYPTED_DNS, false)
+        set(value) {
+            prefs.edit().putBoolean(KEY_ALLOW_ENCRYPTED_DNS, value).apply()
+        }
+
+    /** Remove ECH from HTTPS/SVCB answers (on by default), so apps send a server name Hush can read. */
+    var stripEch: Boolean
+        get() = prefs.getBoolean(KEY_STRIP_ECH, true)
+        set(value) {
+            prefs.edit().putBoolean(KEY_STRIP_ECH, value).apply()
+        }
+
     /** Start the firewall when the phone starts (if the VPN permission is still granted). */
     var startOnBoot: Boolean
         get() = prefs.getBoolean(KEY_START_ON_BOOT, false)
@@ -113,6 +138,9 @@ class HushSettings(context: Context) {
         private const val KEY_BUILTIN_LIST = "builtin_list."
         private const val KEY_LIST_UPDATES_ANYTIME = "list_updates_anytime"
         private const val KEY_NEW_APP_MODE = "new_app_mode"
+        private const val KEY_FOLLOW_NETWORK_DNS = "follow_network_dns"
+        private const val KEY_ALLOW_ENCRYPTED_DNS = "allow_encrypted_dns"
+        private const val KEY_STRIP_ECH = "strip_ech"
 
         /** Why [text] is not a usable upstream DNS server, or null when it is. */
         fun upstreamDnsProblem(text: String): String? = try {

@@ -1,5 +1,6 @@
 package org.hush.android.ui
 
+import org.hush.android.R
 import org.hush.android.data.AppHost
 import org.hush.android.data.DayCount
 
@@ -27,15 +28,27 @@ data class AppDetailState(
     val nextOffset: Int = 0,
     /** One entry per day over the last [AppDetailPresenter.DAYS] days, oldest first. */
     val days: List<DayCount> = emptyList(),
+    /** "Only addresses Hush resolved": the app's own choice (null: it follows [resolvedOnlyDefault]). */
+    val resolvedOnly: Boolean? = null,
+    /** The default for every app; null until read (or for the unknown owner, which has no choice). */
+    val resolvedOnlyDefault: Boolean? = null,
+    /** The last change of [resolvedOnly] saved, and what it was before: Undo puts that back. */
+    val resolvedOnlyUndo: ResolvedOnlyChange? = null,
+    /** The outcome of the last change, shown with Undo. */
+    val message: String? = null,
     val error: String? = null,
 )
+
+/** A saved change of an app's own "only addresses Hush resolved" choice (null: the default). */
+data class ResolvedOnlyChange(val before: Boolean?, val after: Boolean?)
 
 /**
  * App detail: one app's counts, its days, and its hosts a page of [PAGE] at a time
  * (more as the list scrolls), each with its counts, first and last attempt, and what
- * Hush did last and why.
+ * Hush did last and why; and its own "only addresses Hush resolved" choice (Default,
+ * On, Off), stored with its package and put in force at once.
  */
-class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
+class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, private val strings: Strings) :
     Presenter<AppDetailState>(AppDetailState(uid, label), deps.io, deps.main) {
     private var generation = 0
     private var pageInFlight = false
@@ -59,21 +72,22 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
             // are read day by day from the per-owner activity instead.
             val timeline = if (uid == null) unknownOwnerDays(since, now) else deps.store.dailyTimeline(since, now + 1, uid, offset)
             val activity = deps.store.appActivity(since, now + 1).firstOrNull { it.uid == uid }
+            val resolvedOnly = if (uid == null) null else deps.store.resolvedOnly()
             val apps = names.packagesOf(uid).sortedBy { it.label.lowercase() }
             start.copy(
                 label = when {
-                    uid == null -> AppsPresenter.UNKNOWN_OWNER_LABEL
+                    uid == null -> AppsPresenter.unknownOwnerLabel(strings)
                     apps.isNotEmpty() -> org.hush.android.apps.AppNamesOfUid.label(uid, apps)
                     else -> start.label
                 },
                 note = when {
-                    uid == null -> AppsPresenter.UNKNOWN_OWNER_NOTE
-                    apps.size > 1 -> AppsPresenter.sharedNote(apps)
+                    uid == null -> AppsPresenter.unknownOwnerNote(strings)
+                    apps.size > 1 -> AppsPresenter.sharedNote(strings, apps)
                     apps.isNotEmpty() -> null
-                    else -> @Suppress("DEPRECATION") Format.uidNote(uid)
+                    else -> Format.uidNote(strings, uid)
                 },
                 packageName = apps.firstOrNull()?.packageName,
-                packages = apps.map { "${it.label} (${it.packageName})" },
+                packages = apps.map { strings.get(R.string.detail_package, it.label, it.packageName) },
                 loading = false,
                 blocked = activity?.blocked ?: page.hosts.sumOf { it.blocked },
                 allowed = activity?.allowed ?: page.hosts.sumOf { it.allowed },
@@ -82,12 +96,14 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
                 endReached = page.hosts.size < PAGE,
                 nextOffset = page.hosts.size,
                 days = fillDays(timeline, since, deps),
+                resolvedOnly = resolvedOnly?.apps?.get(uid),
+                resolvedOnlyDefault = resolvedOnly?.default,
                 error = null,
             )
         }, failed = { e ->
             if (gen == generation) {
                 pageInFlight = false
-                set(state.copy(loading = false, error = "Could not read this app's activity: " + Format.error(e)))
+                set(state.copy(loading = false, error = strings.get(R.string.detail_error_read, Format.error(e))))
             }
         }) {
             if (gen == generation) {
@@ -107,7 +123,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
         background({ deps.store.appHosts(s.uid, since, null, PAGE, s.nextOffset) }, failed = { e ->
             if (gen == generation) {
                 pageInFlight = false
-                set(state.copy(error = "Could not read more hosts: " + Format.error(e)))
+                set(state.copy(error = strings.get(R.string.detail_error_more, Format.error(e))))
             }
         }) { page ->
             if (gen != generation) return@background
@@ -120,6 +136,46 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String) :
                 hostTotal = page.total,
                 endReached = page.hosts.size < PAGE,
                 nextOffset = state.nextOffset + page.hosts.size,
+            ))
+        }
+    }
+
+    /**
+     * The app's own "only addresses Hush resolved": true or false, stored with its package
+     * (it goes when the app does), or null to follow the default again; the running
+     * session reloads its rules. A store that fails changes nothing, and says so.
+     */
+    fun setResolvedOnly(choice: Boolean?) = changeResolvedOnly(choice, undoing = false)
+
+    /** Puts back the choice the last change replaced. */
+    fun undoResolvedOnly() {
+        val change = state.resolvedOnlyUndo ?: return
+        changeResolvedOnly(change.before, undoing = true)
+    }
+
+    private fun changeResolvedOnly(choice: Boolean?, undoing: Boolean) {
+        val uid = state.uid ?: return
+        val before = state.resolvedOnly
+        if (choice == before && !undoing) return
+        val packageName = state.packageName
+        set(state.copy(resolvedOnly = choice))
+        background({
+            if (choice == null) deps.store.clearResolvedOnly(uid) else deps.store.setResolvedOnly(uid, packageName, choice)
+        }, failed = { e ->
+            set(state.copy(resolvedOnly = before, message = null, error = strings.get(R.string.detail_resolved_only_error, Format.error(e))))
+        }) {
+            deps.actions.rulesChanged()
+            val word = strings.get(
+                when (choice) {
+                    null -> R.string.detail_resolved_only_default_short
+                    true -> R.string.detail_resolved_only_on
+                    false -> R.string.detail_resolved_only_off
+                },
+            )
+            set(state.copy(
+                error = null,
+                resolvedOnlyUndo = if (undoing) null else ResolvedOnlyChange(before, choice),
+                message = strings.get(if (undoing) R.string.detail_resolved_only_undone else R.string.detail_resolved_only_saved, word),
             ))
         }
     }

@@ -7,6 +7,7 @@ import android.widget.ImageView
 import android.widget.LinearLayout
 import android.widget.ListView
 import android.widget.TextView
+import org.hush.android.R
 import org.hush.android.data.Action
 import org.hush.android.data.AppHost
 
@@ -15,7 +16,7 @@ import org.hush.android.data.AppHost
  * as the list scrolls), each opening the host's actions when tapped.
  */
 class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host) {
-    val presenter = AppDetailPresenter(host.deps, uid, label)
+    val presenter = AppDetailPresenter(host.deps, uid, label, ui.strings)
     private val p = ui.palette
     private val icons = IconLoader(host.deps, p)
 
@@ -26,9 +27,30 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     val packages = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), 0, ui.dp(16), ui.dp(8)) }
     val counts = ui.text("", Ui.Type.TITLE_SMALL)
     val chart = TimelineChart(host.context, p)
-    val hostsTitle = ui.text("Hosts contacted", Ui.Type.TITLE_SMALL).apply { setPadding(ui.dp(16), ui.dp(16), ui.dp(16), ui.dp(4)) }
+    val hostsTitle = ui.text(ui.str(R.string.detail_hosts), Ui.Type.TITLE_SMALL).apply { setPadding(ui.dp(16), ui.dp(16), ui.dp(16), ui.dp(4)) }
     val error = ui.errorBanner()
-    val back = ui.button("‹ Back", filled = false) { host.back() }.apply { minHeight = ui.dp(48); contentDescription = "Back" }
+    val back = ui.button(ui.str(R.string.detail_back), filled = false) { host.back() }.apply {
+        minHeight = ui.dp(48); contentDescription = ui.str(R.string.detail_back_description)
+    }
+    /** "Only addresses Hush resolved" for this app: Default, On, Off. */
+    val resolvedOnlyChoice = android.widget.RadioGroup(host.context).apply {
+        orientation = android.widget.RadioGroup.VERTICAL
+        contentDescription = ui.str(R.string.detail_resolved_only_title)
+    }
+    val resolvedOnlyDefault = radio().also { resolvedOnlyChoice.addView(it) }
+    val resolvedOnlyOn = radio().apply { text = ui.str(R.string.detail_resolved_only_on) }.also { resolvedOnlyChoice.addView(it) }
+    val resolvedOnlyOff = radio().apply { text = ui.str(R.string.detail_resolved_only_off) }.also { resolvedOnlyChoice.addView(it) }
+    val resolvedOnlyMessage = ui.text("", Ui.Type.BODY, p.primary)
+    val resolvedOnlyUndo = ui.button(ui.str(R.string.undo), filled = false) { presenter.undoResolvedOnly() }.apply { minHeight = ui.dp(48) }
+    private val resolvedOnlyCard = ui.card().apply {
+        addView(ui.text(ui.str(R.string.detail_resolved_only_title), Ui.Type.TITLE_SMALL))
+        addView(ui.text(ui.str(R.string.detail_resolved_only_note), Ui.Type.CAPTION, p.onSurfaceVariant))
+        addView(resolvedOnlyChoice, Ui.matchWrap())
+        addView(ui.horizontal().apply {
+            addView(resolvedOnlyMessage, Ui.weight(1f))
+            addView(resolvedOnlyUndo)
+        })
+    }
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
     val adapter = HostsAdapter()
 
@@ -45,14 +67,15 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         addView(packages)
         addView(error)
         addView(ui.card().apply {
-            addView(ui.text("Last ${AppDetailPresenter.DAYS} days", Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.strings.plural(R.plurals.detail_last_days, AppDetailPresenter.DAYS), Ui.Type.TITLE_SMALL))
             addView(counts)
             addView(chart, Ui.matchWrap().apply { topMargin = ui.dp(8) })
             addView(ui.horizontal().apply {
-                addView(legend(p.blocked, "Blocked"))
-                addView(legend(p.allowed, "Allowed"))
+                addView(legend(p.blocked, ui.str(R.string.action_blocked)))
+                addView(legend(p.allowed, ui.str(R.string.action_allowed)))
             })
         })
+        addView(resolvedOnlyCard)
         addView(hostsTitle)
         layoutParams = AbsListView.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.WRAP_CONTENT)
     }
@@ -78,6 +101,10 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     override val view: View = hostList
 
     init {
+        resolvedOnlyChoice.setOnCheckedChangeListener { _, id ->
+            val choice = when (id) { resolvedOnlyOn.id -> true; resolvedOnlyOff.id -> false; resolvedOnlyDefault.id -> null; else -> return@setOnCheckedChangeListener }
+            if (choice != presenter.state.resolvedOnly) presenter.setResolvedOnly(choice)
+        }
         presenter.attach(::render)
         presenter.load()
     }
@@ -88,6 +115,13 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         host.openHostActions(HostTarget(h.host, AppRef(s.uid, s.label)))
     }
 
+    private fun radio() = android.widget.RadioButton(host.context).apply {
+        id = View.generateViewId()
+        minHeight = ui.dp(48)
+        setTextColor(p.onSurface)
+        buttonTintList = android.content.res.ColorStateList.valueOf(p.primary)
+    }
+
     private fun legend(color: Int, label: String) = ui.horizontal().apply {
         setPadding(0, ui.dp(4), ui.dp(16), 0)
         addView(View(host.context).apply { background = ui.rounded(color, 2) }, LinearLayout.LayoutParams(ui.dp(10), ui.dp(10)).apply { rightMargin = ui.dp(6) })
@@ -96,22 +130,33 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
 
     fun render(s: AppDetailState) {
         title.text = s.label
-        subtitle.text = listOfNotNull(s.uid?.let { "UID $it" }, s.note).joinToString(" · ")
+        subtitle.text = listOfNotNull(s.uid?.let { ui.str(R.string.uid_label, it) }, s.note).joinToString(" · ")
         icons.bind(icon, s.packageName, s.label)
-        packages.text = if (s.packages.size > 1) "Apps on this UID:\n" + s.packages.joinToString("\n") { "• $it" } else ""
+        packages.text = if (s.packages.size > 1) ui.str(R.string.detail_packages, s.packages.joinToString("\n") { "• $it" }) else ""
         packages.visibility = if (s.packages.size > 1) View.VISIBLE else View.GONE
-        counts.text = if (s.loading) "Loading…" else
-            "${Format.count(s.blocked)} blocked · ${Format.count(s.allowed)} allowed"
+        counts.text = if (s.loading) ui.str(R.string.detail_loading) else
+            ui.str(R.string.detail_counts, Format.count(s.blocked), Format.count(s.allowed))
+        resolvedOnlyCard.visibility = if (s.uid == null || s.loading) View.GONE else View.VISIBLE
+        resolvedOnlyDefault.text = when (s.resolvedOnlyDefault) {
+            true -> ui.str(R.string.detail_resolved_only_default_on)
+            false -> ui.str(R.string.detail_resolved_only_default_off)
+            null -> ui.str(R.string.detail_resolved_only_default_short)
+        }
+        val wanted = when (s.resolvedOnly) { true -> resolvedOnlyOn; false -> resolvedOnlyOff; null -> resolvedOnlyDefault }
+        if (!wanted.isChecked) wanted.isChecked = true
+        resolvedOnlyMessage.text = s.message ?: ""
+        resolvedOnlyMessage.visibility = if (s.message == null) View.GONE else View.VISIBLE
+        resolvedOnlyUndo.visibility = if (s.message != null && s.resolvedOnlyUndo != null) View.VISIBLE else View.GONE
         chart.days = s.days
         error.showError(s.error)
-        hostsTitle.text = if (s.loading || s.hostTotal == 0L) "Hosts contacted" else "Hosts contacted · ${Format.count(s.hostTotal)}"
+        hostsTitle.text = if (s.loading || s.hostTotal == 0L) ui.str(R.string.detail_hosts) else ui.str(R.string.detail_hosts_count, Format.count(s.hostTotal))
         adapter.items = s.hosts
         adapter.notifyDataSetChanged()
         footer.text = when {
-            s.loading -> "Loading…"
-            s.hosts.isEmpty() -> "No attempts in the last ${AppDetailPresenter.DAYS} days"
-            !s.endReached -> "Loading more hosts…"
-            else -> "Tap a host to block or allow it"
+            s.loading -> ui.str(R.string.detail_loading)
+            s.hosts.isEmpty() -> ui.strings.plural(R.plurals.detail_no_attempts, AppDetailPresenter.DAYS)
+            !s.endReached -> ui.str(R.string.detail_loading_more)
+            else -> ui.str(R.string.detail_tap_host)
         }
     }
 
@@ -120,17 +165,19 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     inner class HostsAdapter : RowsAdapter<AppHost, Holder>() {
         override fun bind(holder: Holder, item: AppHost) {
             val zone = host.deps.timeZone
-            holder.host.text = item.host.ifEmpty { "(an address, no host name)" }
+            holder.host.text = item.host.ifEmpty { ui.str(R.string.detail_no_host_name) }
             val word = actionWord(item.lastAction)
-            holder.last.text = "Last: $word · ${Format.reason(item.lastReason)}"
+            holder.last.text = ui.str(R.string.detail_last, word, Format.reason(ui.strings, item.lastReason))
             holder.last.setTextColor(when (item.lastAction) { Action.BLOCKED -> p.blocked; Action.ALLOWED -> p.allowed; Action.FAILED -> p.error })
-            holder.counts.text = listOfNotNull(
-                item.blocked.takeIf { it > 0 }?.let { "${Format.count(it)} blocked" },
-                item.allowed.takeIf { it > 0 }?.let { "${Format.count(it)} allowed" },
-                item.failed.takeIf { it > 0 }?.let { "${Format.count(it)} failed" },
-            ).joinToString(" · ") + " · first ${Format.dateTime(item.firstMs, zone)} · last ${Format.dateTime(item.lastMs, zone)}"
+            val counted = listOfNotNull(
+                item.blocked.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_blocked, Format.count(it)) },
+                item.allowed.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_allowed, Format.count(it)) },
+                item.failed.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_failed, Format.count(it)) },
+            )
+            holder.counts.text = (counted + ui.str(R.string.detail_first_last, Format.dateTime(item.firstMs, zone), Format.dateTime(item.lastMs, zone)))
+                .joinToString(" · ")
             (holder.host.parent.parent as View).contentDescription =
-                "${holder.host.text}: last $word, ${holder.counts.text}. Opens block and allow actions."
+                ui.str(R.string.detail_row_description, holder.host.text, word, holder.counts.text)
         }
 
         override fun newRow(): View {
@@ -147,7 +194,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         }
     }
 
-    private fun actionWord(a: Action) = when (a) { Action.BLOCKED -> "Blocked"; Action.ALLOWED -> "Allowed"; Action.FAILED -> "Failed" }
+    private fun actionWord(a: Action) = ui.str(when (a) { Action.BLOCKED -> R.string.action_blocked; Action.ALLOWED -> R.string.action_allowed; Action.FAILED -> R.string.action_failed })
 
     override fun onShow() = presenter.load()
 

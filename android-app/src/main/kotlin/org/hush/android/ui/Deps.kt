@@ -48,6 +48,13 @@ interface FirewallControl {
      */
     fun problems(): List<String> = emptyList()
 
+    /**
+     * Android's "Always-on VPN" and "Block connections without VPN" for Hush, as the
+     * running VPN service reads them (API 29+); null when none runs or Android cannot say.
+     * For the guidance screen's always-on step.
+     */
+    fun alwaysOn(): org.hush.android.vpn.AlwaysOn? = null
+
     interface Listener {
         fun onFirewallState(state: FirewallState)
     }
@@ -74,6 +81,12 @@ interface UiSettings {
     var startOnBoot: Boolean
     /** The mode a newly installed app starts with; null: Hush's default (no rule of its own). */
     var newAppMode: org.hush.android.policy.AppMode?
+    /** Allowed DNS follows the network's own resolvers ([upstreamDns] when it names none); from the next start. */
+    var followNetworkDns: Boolean
+    /** Apps may use their own DNS over TLS or QUIC (port 853); from the next start. */
+    var allowEncryptedDns: Boolean
+    /** ECH removed from DNS answers; from the next start. */
+    var stripEch: Boolean
 }
 
 /** [UiSettings] in SharedPreferences ("hush_settings"). */
@@ -93,7 +106,22 @@ class PrefsSettings(context: Context) : UiSettings {
         get() = prefs.getString(KEY_NEW_APP_MODE, null)?.let { org.hush.android.policy.AppMode.fromWire(it) }
         set(value) { prefs.edit().apply { if (value == null) remove(KEY_NEW_APP_MODE) else putString(KEY_NEW_APP_MODE, value.wire) }.apply() }
 
+    override var followNetworkDns: Boolean
+        get() = prefs.getBoolean(KEY_FOLLOW_NETWORK_DNS, false)
+        set(value) { prefs.edit().putBoolean(KEY_FOLLOW_NETWORK_DNS, value).apply() }
+
+    override var allowEncryptedDns: Boolean
+        get() = prefs.getBoolean(KEY_ALLOW_ENCRYPTED_DNS, false)
+        set(value) { prefs.edit().putBoolean(KEY_ALLOW_ENCRYPTED_DNS, value).apply() }
+
+    override var stripEch: Boolean
+        get() = prefs.getBoolean(KEY_STRIP_ECH, true)
+        set(value) { prefs.edit().putBoolean(KEY_STRIP_ECH, value).apply() }
+
     companion object {
+        const val KEY_FOLLOW_NETWORK_DNS = "follow_network_dns"
+        const val KEY_ALLOW_ENCRYPTED_DNS = "allow_encrypted_dns"
+        const val KEY_STRIP_ECH = "strip_ech"
         const val PREFS_NAME = "hush_settings"
         const val KEY_DNS = "upstream_dns"
         const val KEY_BOOT = "start_on_boot"

@@ -13,11 +13,15 @@ object Format {
     /** `list:NAME`, `rule:block`, `app:block-all`, `app-rule:allow`, ... in words. */
     fun reason(s: Strings, reason: String): String {
         val colon = reason.indexOf(':')
+        if (reason == "not-resolved") return s.get(R.string.reason_not_resolved)
+        if (reason == "encrypted-dns") return s.get(R.string.reason_encrypted_dns)
         if (colon < 0) return if (reason.isEmpty()) s.get(R.string.reason_none) else s.get(R.string.reason_other, reason)
         val kind = reason.substring(0, colon)
         val what = reason.substring(colon + 1)
         return when {
             kind == "list" -> s.get(R.string.reason_list, what)
+            // cname:NAME:list:… (CNAME cloaking): the cloaked tracker's name.
+            kind == "cname" -> s.get(R.string.reason_cname, what.substringBefore(':'))
             kind == "rule" && what == "block" -> s.get(R.string.reason_rule_block)
             kind == "rule" && what == "allow" -> s.get(R.string.reason_rule_allow)
             kind == "app" && AppMode.fromWire(what) != null -> s.get(R.string.reason_app_mode, mode(s, AppMode.fromWire(what)!!))

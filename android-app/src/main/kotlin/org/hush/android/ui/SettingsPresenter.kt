@@ -1,5 +1,6 @@
 package org.hush.android.ui
 
+import org.hush.android.R
 import org.hush.android.data.ExportFormat
 import org.hush.android.data.ListSource
 import org.hush.android.data.Retention
@@ -14,25 +15,75 @@ data class SettingsState(
     val retention: Retention? = null,
     val retentionError: String? = null,
     val sources: List<ListSource> = emptyList(),
+    /** Allowed DNS follows the network's own resolvers (else [upstreamDns]). */
+    val followNetworkDns: Boolean = false,
+    val allowEncryptedDns: Boolean = false,
+    val stripEch: Boolean = true,
+    /** "Only addresses Hush resolved" for every app without a choice of its own; null until read. */
+    val resolvedOnlyDefault: Boolean? = null,
     /** The outcome of the last action ("Exported 1,204 events", ...). */
     val message: String? = null,
     val error: String? = null,
 )
 
-class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(SettingsState(), deps.io, deps.main) {
+/**
+ * Settings: where allowed DNS goes, the ways around Hush it closes (apps' own encrypted
+ * DNS, ECH, addresses it did not resolve), start on boot, new apps, the log.
+ * DNS and the switches kept in [UiSettings] apply from the next start; "Only addresses
+ * Hush resolved" is in the store and in force at once (HushActions.rulesChanged).
+ */
+class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<SettingsState>(SettingsState(), deps.io, deps.main) {
 
     fun load() {
-        set(state.copy(upstreamDns = deps.settings.upstreamDns, startOnBoot = deps.settings.startOnBoot, newAppMode = deps.settings.newAppMode))
-        background({ deps.store.retention() to deps.store.listSources() }, failed = { e ->
-            set(state.copy(loading = false, error = "Could not read the settings: " + Format.error(e)))
-        }) { (retention, sources) ->
-            set(state.copy(loading = false, retention = retention, sources = sources, error = null))
+        val s = deps.settings
+        set(state.copy(
+            upstreamDns = s.upstreamDns, startOnBoot = s.startOnBoot, newAppMode = s.newAppMode,
+            followNetworkDns = s.followNetworkDns, allowEncryptedDns = s.allowEncryptedDns, stripEch = s.stripEch,
+        ))
+        background({ Triple(deps.store.retention(), deps.store.listSources(), deps.store.resolvedOnly().default) }, failed = { e ->
+            set(state.copy(loading = false, error = strings.get(R.string.settings_error_read, Format.error(e))))
+        }) { (retention, sources, resolvedOnly) ->
+            set(state.copy(loading = false, retention = retention, sources = sources, resolvedOnlyDefault = resolvedOnly, error = null))
+        }
+    }
+
+    /** The network's own resolvers (true) or the address in the field (false); from the next start. */
+    fun setFollowNetworkDns(on: Boolean) {
+        deps.settings.followNetworkDns = on
+        set(state.copy(
+            followNetworkDns = on,
+            message = if (on) strings.get(R.string.settings_upstream_network_saved) else strings.get(R.string.settings_dns_saved, state.upstreamDns),
+        ))
+    }
+
+    fun setAllowEncryptedDns(on: Boolean) {
+        deps.settings.allowEncryptedDns = on
+        set(state.copy(allowEncryptedDns = on, message = strings.get(R.string.settings_saved_next_start)))
+    }
+
+    fun setStripEch(on: Boolean) {
+        deps.settings.stripEch = on
+        set(state.copy(stripEch = on, message = strings.get(R.string.settings_saved_next_start)))
+    }
+
+    /**
+     * "Only addresses Hush resolved" for every app without a choice of its own, stored and
+     * put in force at once. A store that fails leaves the switch as it was, saying why.
+     */
+    fun setResolvedOnlyDefault(on: Boolean) {
+        val before = state.resolvedOnlyDefault
+        set(state.copy(resolvedOnlyDefault = on))
+        background({ deps.store.setResolvedOnlyDefault(on) }, failed = { e ->
+            set(state.copy(resolvedOnlyDefault = before, error = strings.get(R.string.settings_error_resolved_only, Format.error(e))))
+        }) {
+            deps.actions.rulesChanged()
+            set(state.copy(error = null, message = strings.get(if (on) R.string.settings_resolved_only_saved_on else R.string.settings_resolved_only_saved_off)))
         }
     }
 
     fun setUpstreamDns(text: String) {
         val value = text.trim()
-        val problem = dnsProblem(value)
+        val problem = dnsProblem(strings, value)
         if (problem != null) {
             set(state.copy(dnsError = problem))
             return
@@ -43,7 +94,7 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
             set(state.copy(dnsError = Format.error(e)))
             return
         }
-        set(state.copy(upstreamDns = value, dnsError = null, message = "Upstream DNS: $value (used from the next start)"))
+        set(state.copy(upstreamDns = value, dnsError = null, message = strings.get(R.string.settings_dns_saved, value)))
     }
 
     fun setStartOnBoot(on: Boolean) {
@@ -60,19 +111,19 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
     /** Empty fields mean "no limit". */
     fun setRetention(daysText: String, eventsText: String) {
         val days = daysText.trim().ifEmpty { null }?.let { it.toIntOrNull()?.takeIf { d -> d > 0 } ?: run {
-            set(state.copy(retentionError = "Days must be a whole number above 0, or empty for no limit"))
+            set(state.copy(retentionError = strings.get(R.string.settings_retention_days_bad)))
             return
         } }
         val events = eventsText.trim().ifEmpty { null }?.let { it.toLongOrNull()?.takeIf { n -> n > 0 } ?: run {
-            set(state.copy(retentionError = "Events must be a whole number above 0, or empty for no limit"))
+            set(state.copy(retentionError = strings.get(R.string.settings_retention_events_bad)))
             return
         } }
         val retention = Retention(days, events)
         background({ deps.store.setRetention(retention) }, failed = { e ->
             if (e is IllegalArgumentException) set(state.copy(retentionError = Format.error(e)))
-            else set(state.copy(error = "Could not save the retention: " + Format.error(e)))
+            else set(state.copy(error = strings.get(R.string.settings_error_retention, Format.error(e))))
         }) {
-            set(state.copy(retention = retention, retentionError = null, error = null, message = "Log retention saved"))
+            set(state.copy(retention = retention, retentionError = null, error = null, message = strings.get(R.string.settings_retention_saved)))
         }
     }
 
@@ -85,9 +136,9 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
                 finished()
             }
         }, failed = { e ->
-            set(state.copy(error = "Export failed: " + Format.error(e)))
+            set(state.copy(error = strings.get(R.string.settings_error_export, Format.error(e))))
         }) { n ->
-            set(state.copy(error = null, message = "Exported ${Format.count(n)} events as ${format.name}"))
+            set(state.copy(error = null, message = strings.plural(R.plurals.settings_exported, n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(n), format.name)))
         }
     }
 
@@ -98,16 +149,31 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
 
     fun clearActivity() {
         background({ deps.store.clearActivity() }, failed = { e ->
-            set(state.copy(error = "Could not clear the activity: " + Format.error(e)))
+            set(state.copy(error = strings.get(R.string.settings_error_clear, Format.error(e))))
         }) { n ->
-            set(state.copy(error = null, message = "Deleted ${Format.count(n)} events; rules are kept"))
+            set(state.copy(error = null, message = strings.plural(R.plurals.settings_cleared, n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(n))))
         }
     }
 
     companion object {
-        /** Why [value] is not "address:port" (IPv4, or [IPv6]), or null. */
-        fun dnsProblem(value: String): String? {
-            val bad = "Use address:port, e.g. 9.9.9.9:53 or [2620:fe::fe]:53"
+        /** Why [value] is not "address:port" (IPv4, or [IPv6]), or null; in [s]'s words. */
+        fun dnsProblem(s: Strings, value: String): String? = when (dnsProblemKind(value)) {
+            null -> null
+            DnsProblem.FORM -> s.get(R.string.settings_dns_bad)
+            DnsProblem.PORT -> s.get(R.string.settings_dns_port)
+        }
+
+        @Deprecated("English written in code: pass a Strings", ReplaceWith("dnsProblem(strings, value)"))
+        fun dnsProblem(value: String): String? = when (dnsProblemKind(value)) {
+            null -> null
+            DnsProblem.FORM -> "Use address:port, e.g. 9.9.9.9:53 or [2620:fe::fe]:53"
+            DnsProblem.PORT -> "The port must be between 1 and 65535"
+        }
+
+        private enum class DnsProblem { FORM, PORT }
+
+        private fun dnsProblemKind(value: String): DnsProblem? {
+            val bad = DnsProblem.FORM
             val host: String
             val port: String
             if (value.startsWith("[")) {
@@ -125,7 +191,7 @@ class SettingsPresenter(private val deps: UiDeps) : Presenter<SettingsState>(Set
                 if (parts.size != 4 || parts.any { p -> p.isEmpty() || p.length > 3 || !p.all { it.isDigit() } || p.toInt() > 255 }) return bad
             }
             val p = port.toIntOrNull()
-            if (p == null || p !in 1..65535) return "The port must be between 1 and 65535"
+            if (p == null || p !in 1..65535) return DnsProblem.PORT
             return null
         }
     }

@@ -14,29 +14,37 @@ import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.ScrollView
 import android.widget.Switch
+import org.hush.android.R
 import org.hush.android.data.ExportFormat
 
 class SettingsScreen(host: ScreenHost) : Screen(host) {
-    val presenter = SettingsPresenter(host.deps)
+    val presenter = SettingsPresenter(host.deps, ui.strings)
     private val p = ui.palette
 
-    val dnsField = field("9.9.9.9:53", InputType.TYPE_CLASS_TEXT)
-    val dnsError = ui.text("", Ui.Type.CAPTION, p.error)
-    val saveDns = ui.button("Save", filled = false) { presenter.setUpstreamDns(dnsField.text.toString()) }
-    val bootSwitch = Switch(host.context).apply {
-        text = "Start on boot"
-        setTextColor(p.onSurface)
-        thumbTintList = ColorStateList(arrayOf(intArrayOf(android.R.attr.state_checked), intArrayOf()), intArrayOf(p.primary, p.outline))
-        trackTintList = ColorStateList(arrayOf(intArrayOf(android.R.attr.state_checked), intArrayOf()), intArrayOf(p.primaryContainer, p.surfaceVariant))
+    /** Upstream DNS: the network's own resolvers, or the address in [dnsField]. */
+    val upstreamChoice = android.widget.RadioGroup(host.context).apply {
+        orientation = android.widget.RadioGroup.VERTICAL
+        contentDescription = ui.str(R.string.settings_upstream_title)
     }
+    val upstreamNetwork = radio(R.string.settings_upstream_network).also { upstreamChoice.addView(it) }
+    val upstreamAddress = radio(R.string.settings_upstream_address).also { upstreamChoice.addView(it) }
+    val dnsField = field(ui.str(R.string.settings_dns_hint), InputType.TYPE_CLASS_TEXT)
+    val dnsError = ui.text("", Ui.Type.CAPTION, p.error)
+    val saveDns = ui.button(ui.str(R.string.settings_save), filled = false) { presenter.setUpstreamDns(dnsField.text.toString()) }
+    val bootSwitch = switch(R.string.settings_boot)
+    /** Apps' own DNS over TLS or QUIC (port 853). */
+    val encryptedDnsSwitch = switch(R.string.settings_encrypted_dns)
+    val echSwitch = switch(R.string.settings_ech)
+    /** "Only addresses Hush resolved", the default for every app (stored; in force at once). */
+    val resolvedOnlySwitch = switch(R.string.settings_resolved_only)
     /** "New apps start as": Hush's default, Block all or Allow all; stored at each install. */
     val newAppModes = android.widget.RadioGroup(host.context).apply {
         orientation = android.widget.RadioGroup.VERTICAL
-        contentDescription = NEW_APPS_TITLE
+        contentDescription = ui.str(R.string.settings_new_apps)
         for ((mode, label) in NEW_APP_CHOICES) {
             addView(android.widget.RadioButton(host.context).apply {
                 id = View.generateViewId()
-                text = label
+                text = ui.str(label)
                 tag = mode ?: NEW_APP_DEFAULT_TAG
                 minHeight = ui.dp(48)
                 setTextColor(p.onSurface)
@@ -44,24 +52,24 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
             })
         }
     }
-    val daysField = field("no limit", InputType.TYPE_CLASS_NUMBER)
-    val eventsField = field("no limit", InputType.TYPE_CLASS_NUMBER)
+    val daysField = field(ui.str(R.string.settings_no_limit), InputType.TYPE_CLASS_NUMBER)
+    val eventsField = field(ui.str(R.string.settings_no_limit), InputType.TYPE_CLASS_NUMBER)
     val retentionError = ui.text("", Ui.Type.CAPTION, p.error)
-    val saveRetention = ui.button("Save retention", filled = false) {
+    val saveRetention = ui.button(ui.str(R.string.settings_save_retention), filled = false) {
         presenter.setRetention(daysField.text.toString(), eventsField.text.toString())
     }
-    val exportCsv = ui.button("Export CSV") { export(ExportFormat.CSV) }
-    val exportJson = ui.button("Export JSON") { export(ExportFormat.JSON) }
-    val clearActivity = ui.button("Clear activity…", filled = false) { confirmClear() }
+    val exportCsv = ui.button(ui.str(R.string.settings_export_csv)) { export(ExportFormat.CSV) }
+    val exportJson = ui.button(ui.str(R.string.settings_export_json)) { export(ExportFormat.JSON) }
+    val clearActivity = ui.button(ui.str(R.string.settings_clear), filled = false) { confirmClear() }
     /** Android's VPN settings (always-on, "Block connections without VPN"), when this phone has that screen. */
     private val vpnSettings: Intent? = vpnSettingsIntent(host.context)
-    val alwaysOnText = ui.text(ALWAYS_ON_EXPLAINED, Ui.Type.BODY, p.onSurfaceVariant)
-    val openVpnSettings = ui.button("Open VPN settings", filled = false) { openVpnSettings() }.apply {
+    val alwaysOnText = ui.text(ui.str(R.string.settings_always_on_explained), Ui.Type.BODY, p.onSurfaceVariant)
+    val openVpnSettings = ui.button(ui.str(R.string.settings_open_vpn_settings), filled = false) { openVpnSettings() }.apply {
         visibility = if (vpnSettings == null) View.GONE else View.VISIBLE
     }
     /** The guidance screen: battery optimisation, autostart, always-on. */
-    val guidanceLink = ui.button(HomeScreen.KEEP_RUNNING, filled = false) { host.openGuidance() }.apply {
-        minHeight = ui.dp(48); contentDescription = HomeScreen.KEEP_RUNNING_DESCRIPTION
+    val guidanceLink = ui.button(ui.str(R.string.home_keep_running), filled = false) { host.openGuidance() }.apply {
+        minHeight = ui.dp(48); contentDescription = ui.str(R.string.home_keep_running_description)
     }
     val message = ui.text("", Ui.Type.BODY, p.primary)
     val about = ui.text("", Ui.Type.BODY, p.onSurfaceVariant)
@@ -72,38 +80,46 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
     override val view: View = ScrollView(host.context).apply {
         isFillViewport = true
         val column = ui.vertical()
-        column.addView(ui.screenTitle("Settings"))
+        column.addView(ui.screenTitle(ui.str(R.string.settings_title)))
         column.addView(error)
         column.addView(ui.card().apply {
-            addView(ui.text("Firewall", Ui.Type.TITLE_SMALL))
-            addView(ui.text("Upstream DNS (address:port)", Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(8), 0, ui.dp(4)) })
+            addView(ui.text(ui.str(R.string.settings_firewall), Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.settings_upstream_title), Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(8), 0, ui.dp(4)) })
+            addView(upstreamChoice, Ui.matchWrap())
+            addView(note(R.string.settings_upstream_network_note))
             addView(ui.horizontal().apply {
                 addView(dnsField, Ui.weight(1f))
                 addView(saveDns, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
             })
             addView(dnsError)
+            addView(encryptedDnsSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
+            addView(note(R.string.settings_encrypted_dns_note))
+            addView(echSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
+            addView(note(R.string.settings_ech_note))
+            addView(resolvedOnlySwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
+            addView(note(R.string.settings_resolved_only_note))
             addView(bootSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
-            addView(ui.text(NEW_APPS_TITLE, Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(12), 0, 0) })
+            addView(ui.text(ui.str(R.string.settings_new_apps), Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(12), 0, 0) })
             addView(newAppModes, Ui.matchWrap())
         })
         column.addView(ui.card().apply {
-            addView(ui.text("Always-on VPN", Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.settings_always_on_title), Ui.Type.TITLE_SMALL))
             addView(alwaysOnText, Ui.matchWrap().apply { topMargin = ui.dp(8) })
             addView(openVpnSettings, Ui.matchWrap().apply { topMargin = ui.dp(8) })
             addView(guidanceLink, Ui.matchWrap().apply { topMargin = ui.dp(8) })
         })
         column.addView(ui.card().apply {
-            addView(ui.text("Log retention", Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.settings_retention_title), Ui.Type.TITLE_SMALL))
             addView(ui.horizontal().apply {
                 setPadding(0, ui.dp(8), 0, 0)
-                addView(labelled("Days", daysField), Ui.weight(1f))
-                addView(labelled("Max events", eventsField), Ui.weight(1f).apply { leftMargin = ui.dp(8) })
+                addView(labelled(ui.str(R.string.settings_days), daysField), Ui.weight(1f))
+                addView(labelled(ui.str(R.string.settings_max_events), eventsField), Ui.weight(1f).apply { leftMargin = ui.dp(8) })
             })
             addView(retentionError)
             addView(saveRetention, Ui.matchWrap().apply { topMargin = ui.dp(8) })
         })
         column.addView(ui.card().apply {
-            addView(ui.text("Activity data", Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.settings_activity_title), Ui.Type.TITLE_SMALL))
             addView(ui.horizontal().apply {
                 setPadding(0, ui.dp(8), 0, ui.dp(8))
                 addView(exportCsv)
@@ -113,7 +129,7 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
             addView(message, Ui.matchWrap().apply { topMargin = ui.dp(8) })
         })
         column.addView(ui.card().apply {
-            addView(ui.text("About", Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(R.string.settings_about_title), Ui.Type.TITLE_SMALL))
             addView(about)
         })
         addView(column)
@@ -121,6 +137,13 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
 
     init {
         bootSwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.startOnBoot) presenter.setStartOnBoot(on) }
+        encryptedDnsSwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.allowEncryptedDns) presenter.setAllowEncryptedDns(on) }
+        echSwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.stripEch) presenter.setStripEch(on) }
+        resolvedOnlySwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.resolvedOnlyDefault) presenter.setResolvedOnlyDefault(on) }
+        upstreamChoice.setOnCheckedChangeListener { _, id ->
+            val follow = id == upstreamNetwork.id
+            if (id != View.NO_ID && follow != presenter.state.followNetworkDns) presenter.setFollowNetworkDns(follow)
+        }
         newAppModes.setOnCheckedChangeListener { group, id ->
             val tag = group.findViewById<View>(id)?.tag ?: return@setOnCheckedChangeListener
             val mode = tag as? org.hush.android.policy.AppMode
@@ -132,6 +155,25 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
 
     private fun field(hint: String, type: Int) = ui.field(hint, type)
 
+    private fun radio(label: Int) = android.widget.RadioButton(host.context).apply {
+        id = View.generateViewId()
+        text = ui.str(label)
+        minHeight = ui.dp(48)
+        setTextColor(p.onSurface)
+        buttonTintList = ColorStateList.valueOf(p.primary)
+    }
+
+    private fun switch(label: Int) = Switch(host.context).apply {
+        text = ui.str(label)
+        minHeight = ui.dp(48)
+        setTextColor(p.onSurface)
+        thumbTintList = ColorStateList(arrayOf(intArrayOf(android.R.attr.state_checked), intArrayOf()), intArrayOf(p.primary, p.outline))
+        trackTintList = ColorStateList(arrayOf(intArrayOf(android.R.attr.state_checked), intArrayOf()), intArrayOf(p.primaryContainer, p.surfaceVariant))
+    }
+
+    /** The one line under a choice: what it costs or means. */
+    private fun note(text: Int) = ui.text(ui.str(text), Ui.Type.CAPTION, p.onSurfaceVariant)
+
     private fun labelled(label: String, field: View) = ui.vertical().apply {
         addView(ui.text(label, Ui.Type.LABEL, p.onSurfaceVariant))
         addView(field, Ui.matchWrap())
@@ -142,6 +184,12 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         dnsError.text = s.dnsError ?: ""
         dnsError.visibility = if (s.dnsError == null) View.GONE else View.VISIBLE
         if (bootSwitch.isChecked != s.startOnBoot) bootSwitch.isChecked = s.startOnBoot
+        val upstream = if (s.followNetworkDns) upstreamNetwork else upstreamAddress
+        if (!upstream.isChecked) upstream.isChecked = true
+        if (encryptedDnsSwitch.isChecked != s.allowEncryptedDns) encryptedDnsSwitch.isChecked = s.allowEncryptedDns
+        if (echSwitch.isChecked != s.stripEch) echSwitch.isChecked = s.stripEch
+        resolvedOnlySwitch.isEnabled = s.resolvedOnlyDefault != null
+        if (resolvedOnlySwitch.isChecked != (s.resolvedOnlyDefault == true)) resolvedOnlySwitch.isChecked = s.resolvedOnlyDefault == true
         val wanted = newAppModes.findViewWithTag<android.widget.RadioButton>(s.newAppMode ?: NEW_APP_DEFAULT_TAG)
         if (wanted != null && !wanted.isChecked) wanted.isChecked = true
         val r = s.retention
@@ -155,11 +203,9 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         message.text = s.message ?: ""
         message.visibility = if (s.message == null) View.GONE else View.VISIBLE
         error.showError(s.error)
-        val lists = if (s.sources.isEmpty()) "  (none loaded yet)"
-        else s.sources.joinToString("\n") { "  • ${it.name}: ${if (it.origin == "built-in") "built in" else it.origin}" }
-        about.text = "Hush: an on-device privacy firewall.\n" +
-            "Licence: $LICENCE (free software: you may share and change it).\n" +
-            "Block lists in use:\n$lists"
+        val lists = if (s.sources.isEmpty()) ui.str(R.string.settings_lists_none)
+        else s.sources.joinToString("\n") { ui.str(R.string.settings_list_line, it.name, if (it.origin == "built-in") ui.str(R.string.settings_built_in) else it.origin) }
+        about.text = ui.str(R.string.settings_about, lists)
     }
 
     fun export(format: ExportFormat) {
@@ -175,11 +221,11 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         val pfd = try {
             host.context.contentResolver.openFileDescriptor(uri, "w")
         } catch (e: Exception) { // FileNotFoundException, SecurityException
-            presenter.exportFailed("Could not open the file: " + Format.error(e))
+            presenter.exportFailed(ui.str(R.string.settings_error_open, Format.error(e)))
             return
         }
         if (pfd == null) {
-            presenter.exportFailed("Could not open the file")
+            presenter.exportFailed(ui.str(R.string.settings_error_open_plain))
             return
         }
         presenter.export(pfd.fd, format) { try { pfd.close() } catch (e: java.io.IOException) { } }
@@ -190,16 +236,16 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         try {
             host.context.startActivity(intent)
         } catch (e: ActivityNotFoundException) {
-            presenter.showError("This phone has no VPN settings screen to open")
+            presenter.showError(ui.str(R.string.settings_no_vpn_settings))
         }
     }
 
     fun confirmClear() {
         AlertDialog.Builder(host.context)
-            .setTitle("Clear activity?")
-            .setMessage("Every logged attempt and count is deleted. Your rules and app modes stay.")
-            .setPositiveButton("Clear") { _, _ -> presenter.clearActivity() }
-            .setNegativeButton("Cancel", null)
+            .setTitle(ui.str(R.string.settings_clear_title))
+            .setMessage(ui.str(R.string.settings_clear_message))
+            .setPositiveButton(ui.str(R.string.settings_clear_button)) { _, _ -> presenter.clearActivity() }
+            .setNegativeButton(ui.str(R.string.settings_cancel), null)
             .show()
     }
 
@@ -210,20 +256,16 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
     companion object {
         const val LICENCE = "GPL-3.0-or-later"
 
+        /** The English of R.string.settings_new_apps (tests look for it). */
         const val NEW_APPS_TITLE = "New apps start as"
         /** The radio button's tag for "no mode of its own". */
         const val NEW_APP_DEFAULT_TAG = "default"
         /** The choices, in order: null is Hush's default for every app (block trackers). */
-        val NEW_APP_CHOICES: List<Pair<org.hush.android.policy.AppMode?, String>> = listOf(
-            null to "Default (block trackers)",
-            org.hush.android.policy.AppMode.BLOCK_ALL to "Block all",
-            org.hush.android.policy.AppMode.ALLOW_ALL to "Allow all",
+        val NEW_APP_CHOICES: List<Pair<org.hush.android.policy.AppMode?, Int>> = listOf(
+            null to R.string.settings_new_default,
+            org.hush.android.policy.AppMode.BLOCK_ALL to R.string.settings_new_block_all,
+            org.hush.android.policy.AppMode.ALLOW_ALL to R.string.settings_new_allow_all,
         )
-
-        const val ALWAYS_ON_EXPLAINED =
-            "In Android's VPN settings, turn on \"Always-on VPN\" for Hush so that Android starts it " +
-                "by itself, and \"Block connections without VPN\" so that no app connects while Hush " +
-                "is starting or stopped."
 
         /** Android's VPN settings screen, or null when nothing on this phone opens it. */
         fun vpnSettingsIntent(context: Context): Intent? {

@@ -51,6 +51,10 @@ open class UnavailableStore(private val why: String) : HushStore {
     override fun reconcileApps(installed: List<org.hush.android.data.InstalledPackage>): Long = no()
     override fun setApps(apps: List<org.hush.android.data.StoredApp>) = no()
     override fun storedApps(): List<org.hush.android.data.StoredApp> = no()
+    override fun resolvedOnly(): org.hush.android.data.ResolvedOnly = no()
+    override fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean) = no()
+    override fun clearResolvedOnly(uid: Int): Boolean = no()
+    override fun setResolvedOnlyDefault(on: Boolean) = no()
 
     /** Before the app wired the real store. */
     companion object NotConnected : UnavailableStore("the activity store is not connected yet")

@@ -97,6 +97,7 @@ class HushVpnService : VpnService() {
             core = { VpnDependencies.core },
             config = { VpnDependencies.config(this, settings) },
             spec = TunSpec.forApp(packageName),
+            alwaysOnReader = { AlwaysOn.of(this) },
             strings = ResourceStrings(this),
         )
         controller.addListener(listener)

@@ -7,10 +7,10 @@ import android.os.Handler
 
 /**
  * Follows the default network (`registerDefaultNetworkCallback`) and tells [onChange]
- * its transport, the network itself and its addresses, once per real change: another
- * network, another transport, or new addresses on the same network (a DHCP renewal
- * with a new address, IPv6 coming up). Capability updates that keep all three (signal
- * strength, bandwidth) are not reported.
+ * its transport, the network itself, its addresses, DNS servers and Private DNS, once
+ * per real change: another network, another transport, new addresses or DNS servers on
+ * the same network (a DHCP renewal, IPv6 coming up), Private DNS switched. Capability
+ * updates that keep all of these (signal strength, bandwidth) are not reported.
  *
  * Hush is excluded from its own VPN, so its default network is the physical one under
  * the VPN, never the VPN itself.
@@ -30,17 +30,17 @@ class NetworkWatcher(
             override fun onAvailable(network: android.net.Network) {
                 // API 26+ follows this with onCapabilitiesChanged and onLinkPropertiesChanged;
                 // use what is known now.
-                report(DefaultNetwork(knownTransport(network), network, addressesKnown(network)))
+                report(withLink(knownTransport(network), network))
             }
 
             override fun onCapabilitiesChanged(network: android.net.Network, caps: NetworkCapabilities) {
-                report(DefaultNetwork(transportOf(caps), network, addressesKnown(network)))
+                report(withLink(transportOf(caps), network))
             }
 
             override fun onLinkPropertiesChanged(network: android.net.Network, properties: LinkProperties) {
                 val before = last
                 val transport = if (before != null && before.network == network) before.transport else knownTransport(network)
-                report(DefaultNetwork(transport, network, addressesOf(properties)))
+                report(of(transport, network, properties))
             }
 
             override fun onLost(network: android.net.Network) {
@@ -72,16 +72,18 @@ class NetworkWatcher(
         return if (caps == null) Transport.OTHER else transportOf(caps)
     }
 
-    /** The addresses already reported for [network], or those Android knows now (null: none known). */
-    private fun addressesKnown(network: android.net.Network): Set<String>? {
+    /** [network] with what was already reported of its link, or what Android knows now (nothing: not known). */
+    private fun withLink(transport: Transport, network: android.net.Network): DefaultNetwork {
         val before = last
-        if (before != null && before.network == network && before.addresses != null) return before.addresses
+        if (before != null && before.network == network && before.addresses != null) {
+            return before.copy(transport = transport)
+        }
         val properties = try {
             connectivity.getLinkProperties(network)
         } catch (e: RuntimeException) {
             null
         }
-        return properties?.let { addressesOf(it) }
+        return if (properties == null) DefaultNetwork(transport, network) else of(transport, network, properties)
     }
 
     @Synchronized
@@ -92,6 +94,28 @@ class NetworkWatcher(
     }
 
     companion object {
+        /** [network] as [properties] describe it. */
+        fun of(transport: Transport, network: android.net.Network, properties: LinkProperties) =
+            DefaultNetwork(transport, network, addressesOf(properties), dnsServersOf(properties), privateDnsOf(properties))
+
+        /**
+         * The network's DNS servers as "address:port" (port 53), in Android's order.
+         * IPv6 link-local servers are left out: they need the interface's scope, which a
+         * socket address in the core does not carry.
+         */
+        fun dnsServersOf(properties: LinkProperties): List<String> =
+            properties.dnsServers.filter { !(it is java.net.Inet6Address && it.isLinkLocalAddress) }.map {
+                val text = it.hostAddress ?: return@map null
+                if (it is java.net.Inet6Address) "[${text.substringBefore('%')}]:53" else "$text:53"
+            }.filterNotNull()
+
+        /** Private DNS on this network (off before API 28, which cannot say). */
+        fun privateDnsOf(properties: LinkProperties): PrivateDns {
+            if (android.os.Build.VERSION.SDK_INT < 28 || !properties.isPrivateDnsActive) return PrivateDns.OFF
+            val name = properties.privateDnsServerName
+            return if (name.isNullOrEmpty()) PrivateDns(PrivateDns.Mode.OPPORTUNISTIC) else PrivateDns(PrivateDns.Mode.STRICT, name)
+        }
+
         /** The network's addresses as "address/prefix". */
         fun addressesOf(properties: LinkProperties): Set<String> =
             properties.linkAddresses.map { it.toString() }.toSet()

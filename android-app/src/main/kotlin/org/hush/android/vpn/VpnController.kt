@@ -34,6 +34,8 @@ class VpnController(
     /** The session's settings, read at each start (the network and MTU are set here). */
     private val config: () -> CoreConfig,
     private val spec: TunSpec,
+    /** Android's always-on and lockdown for this VPN, read by the running service (null: cannot say). */
+    private val alwaysOnReader: () -> AlwaysOn? = { null },
     /** The words of the failures shown to the owner (res/values/strings.xml). */
     private val strings: Strings,
 ) {
@@ -47,11 +49,34 @@ class VpnController(
     private val listeners = CopyOnWriteArrayList<Listener>()
     private var session: FirewallSession? = null
     private var network: DefaultNetwork = DefaultNetwork.NONE
+    /** The running session follows the network's own resolvers. */
+    private var followNetworkDns = false
+    /** The owner's address: used when the network names no resolver. */
+    private var configuredUpstream: String? = null
+    /** Where allowed DNS goes now, as last told to the core. */
+    private var resolver: String? = null
+    private var fallback = false
 
     /** The current state, observable. */
     val state: StateFlow<VpnState> get() = stateFlow
 
     val currentNetwork: DefaultNetwork get() = synchronized(lock) { network }
+
+    /** Where the running session sends allowed DNS ("address:port"); null when none runs. */
+    val upstreamInUse: String? get() = synchronized(lock) { if (session == null) null else resolver }
+
+    /**
+     * True while the running session should follow the network's own resolvers but the
+     * network named none, so allowed DNS goes to the address in Settings instead.
+     */
+    val upstreamFallback: Boolean get() = synchronized(lock) { session != null && fallback }
+
+    /** Android's always-on and lockdown for Hush's VPN (API 29+); null when it cannot say. */
+    fun alwaysOn(): AlwaysOn? = try {
+        alwaysOnReader()
+    } catch (e: RuntimeException) {
+        null
+    }
 
     fun addListener(listener: Listener) {
         listeners.add(listener)
@@ -80,10 +105,17 @@ class VpnController(
             null
         } ?: return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_no_engine))
         val sessionConfig = try {
-            config().copy(mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers)
+            val read = config()
+            // Following the network: its first resolver, or the owner's address when it names none.
+            val own = if (read.followNetworkDns) network.dnsServers?.firstOrNull() else null
+            configuredUpstream = read.upstreamDns
+            followNetworkDns = read.followNetworkDns
+            fallback = read.followNetworkDns && own == null
+            read.copy(mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers, upstreamDns = own ?: read.upstreamDns)
         } catch (e: RuntimeException) {
             return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_error_settings, e.message ?: e.javaClass.simpleName))
         }
+        resolver = sessionConfig.upstreamDns
 
         val tun = try {
             tunBuilder.establish(spec, network.network)
@@ -147,7 +179,10 @@ class VpnController(
      * The default network changed. While the firewall runs, the core hears which network
      * the per-app modes follow, the VPN is declared to run over [now] (or over nothing,
      * when there is no network), and when the way out is new (another network, or new
-     * addresses on the same one) the core moves its outside sockets to it.
+     * addresses on the same one) the core moves its outside sockets to it. When the
+     * session follows the network's own resolvers, a new way out or new DNS servers
+     * name the resolver allowed DNS goes to: the network's first, or the address in
+     * Settings when it names none ([upstreamFallback]).
      */
     fun onNetworkChanged(now: DefaultNetwork) {
         synchronized(lock) {
@@ -157,7 +192,20 @@ class VpnController(
             val running = session ?: return
             try {
                 if (now.coreNetwork != before.coreNetwork) running.setNetwork(now.coreNetwork)
-                if (isNewWayOut(before, now)) running.networkChanged()
+                val next = if (followNetworkDns && now.network != null && now.dnsServers != null) {
+                    now.dnsServers.firstOrNull() ?: configuredUpstream
+                } else {
+                    null
+                }
+                if (next != null && (next != resolver || isNewWayOut(before, now))) {
+                    running.networkChangedTo(next)
+                    resolver = next
+                    fallback = now.dnsServers.isNullOrEmpty()
+                } else if (isNewWayOut(before, now)) {
+                    running.networkChanged()
+                }
+            } catch (e: IllegalArgumentException) {
+                // A resolver the core refuses: it keeps the one it has.
             } catch (e: RuntimeException) {
                 return // stopped underneath (or a panic in native code); stats or stop() will say so
             }
@@ -261,5 +309,20 @@ class VpnController(
                 now.network != before.network ||
                     (before.addresses != null && now.addresses != null && now.addresses != before.addresses)
                 )
+    }
+}
+
+/** Android's "Always-on VPN" and "Block connections without VPN" (lockdown) for Hush. */
+data class AlwaysOn(val alwaysOn: Boolean, val lockdown: Boolean) {
+    companion object {
+        /** What the running [service] knows (API 29+); null before, or when Android will not say. */
+        fun of(service: android.net.VpnService): AlwaysOn? {
+            if (android.os.Build.VERSION.SDK_INT < 29) return null
+            return try {
+                AlwaysOn(service.isAlwaysOn, service.isLockdownEnabled)
+            } catch (e: RuntimeException) {
+                null
+            }
+        }
     }
 }

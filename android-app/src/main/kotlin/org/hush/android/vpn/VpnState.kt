@@ -49,13 +49,37 @@ sealed class VpnState {
 enum class Transport { WIFI, CELLULAR, OTHER, NONE }
 
 /**
+ * Android's Private DNS on the default network (`LinkProperties.isPrivateDnsActive`,
+ * `getPrivateDnsServerName`, API 28+).
+ *
+ * - [OFF]: off, or automatic without a server that speaks DNS over TLS: lookups go to
+ *   the VPN's DNS, Hush.
+ * - [OPPORTUNISTIC] ("Automatic"): harmless. Android tries DNS over TLS to the DNS
+ *   server it was given, Hush's own address, where Hush refuses port 853, so Android
+ *   falls back to plain DNS through Hush. Not warned about.
+ * - [STRICT] (a host name set): Android sends every lookup encrypted to [serverName],
+ *   around Hush's DNS (or, where Hush refuses port 853 on the way, lookups fail). Home
+ *   warns, with the way to turn it back to Automatic or Off.
+ */
+data class PrivateDns(val mode: Mode, val serverName: String? = null) {
+    enum class Mode { OFF, OPPORTUNISTIC, STRICT }
+
+    companion object {
+        val OFF = PrivateDns(Mode.OFF)
+    }
+}
+
+/**
  * The default network: its transport, the network itself (for `setUnderlyingNetworks`),
- * and its addresses ("address/prefix"; null while not known).
+ * its addresses ("address/prefix"; null while not known), its DNS servers ("address:port"
+ * as the core takes them, in Android's order; null while not known) and its Private DNS.
  */
 data class DefaultNetwork(
     val transport: Transport,
     val network: android.net.Network?,
     val addresses: Set<String>? = null,
+    val dnsServers: List<String>? = null,
+    val privateDns: PrivateDns = PrivateDns.OFF,
 ) {
     /** The core's word for it: per-app modes tell Wi-Fi and mobile apart; anything else is ANY. */
     val coreNetwork: Network

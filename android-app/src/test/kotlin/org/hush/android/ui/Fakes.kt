@@ -323,6 +323,31 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         return storedAppsByUid.values.sortedBy { it.uid }
     }
 
+    var defaultResolvedOnly = false
+    /** Each app's own "only addresses Hush resolved" choice, and the package it was made for. */
+    val resolvedOnlyApps = LinkedHashMap<Int, Pair<Boolean, String?>>()
+
+    override fun resolvedOnly(): org.hush.android.data.ResolvedOnly {
+        call("resolvedOnly")
+        return org.hush.android.data.ResolvedOnly(defaultResolvedOnly, resolvedOnlyApps.mapValues { it.value.first })
+    }
+
+    override fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean) {
+        call("setResolvedOnly")
+        if (uid < 0) throw IllegalArgumentException("$uid is not an app's uid")
+        resolvedOnlyApps[uid] = on to packageName
+    }
+
+    override fun clearResolvedOnly(uid: Int): Boolean {
+        call("clearResolvedOnly")
+        return resolvedOnlyApps.remove(uid) != null
+    }
+
+    override fun setResolvedOnlyDefault(on: Boolean) {
+        call("setResolvedOnlyDefault")
+        defaultResolvedOnly = on
+    }
+
     companion object {
         const val HOUR = 3_600_000L
 
@@ -404,6 +429,9 @@ class FakeSettings(dns: String = "9.9.9.9:53", override var startOnBoot: Boolean
             field = value
         }
     override var newAppMode: AppMode? = null
+    override var followNetworkDns: Boolean = false
+    override var allowEncryptedDns: Boolean = false
+    override var stripEch: Boolean = true
 }
 
 /**

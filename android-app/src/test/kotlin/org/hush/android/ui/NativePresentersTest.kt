@@ -75,7 +75,7 @@ class NativePresentersTest {
     @Test
     fun appDetailPagesTheRealStoresHostsWithExactCounts() {
         gameTraffic(150)
-        val presenter = AppDetailPresenter(deps, GAME, "Game")
+        val presenter = AppDetailPresenter(deps, GAME, "Game", XmlStrings)
         presenter.attach { }
         presenter.load()
         var s = presenter.state
@@ -104,7 +104,7 @@ class NativePresentersTest {
         assertEquals(s, presenter.state)
 
         // The owner not known has its own hosts.
-        val unknown = AppDetailPresenter(deps, null, "Unknown app").apply { attach { }; load() }.state
+        val unknown = AppDetailPresenter(deps, null, "Unknown app", XmlStrings).apply { attach { }; load() }.state
         assertEquals(listOf("tracking.miui.com"), unknown.hosts.map { it.host })
     }
 
@@ -193,7 +193,7 @@ class NativePresentersTest {
             store = NativeStore(File(dir, "missing/dir/hush.db").path), apps = apps, firewall = FakeFirewall(), actions = actions,
             settings = FakeSettings(), io = Dispatchers.Unconfined, main = Dispatchers.Unconfined,
         )
-        val detail = AppDetailPresenter(broken, GAME, "Game").apply { attach { }; load() }.state
+        val detail = AppDetailPresenter(broken, GAME, "Game", XmlStrings).apply { attach { }; load() }.state
         assertTrue(detail.error, detail.error!!.startsWith("Could not read this app's activity: "))
         val sheet = HostSheetPresenter(broken, HostTarget("ads.example.net", AppRef(GAME, "Game")), XmlStrings).apply { attach { }; load() }.state
         assertTrue(sheet.error, sheet.error!!.startsWith("Could not read the rules for this host: "))

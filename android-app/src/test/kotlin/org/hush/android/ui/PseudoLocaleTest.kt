@@ -73,31 +73,6 @@ class PseudoLocaleTest {
             rules.presenter.remove(rules.presenter.state.rules.first { it.domain == "log.tiktokv.com" })
             emptyList()
         },
-        Case("home, off", ::world) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
-        Case("home, on, with gaps and the session's counts", { homeWorld() }) { a ->
-            a.select(MainActivity.Tab.HOME)
-            (a.screen(MainActivity.Tab.HOME) as HomeScreen).presenter.refreshLive()
-            emptyList()
-        },
-        Case("home, nothing logged", { SampleData.World(store = FakeStore()) }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
-        Case("home, starting", { world().apply { firewall.current = FirewallState.Starting } }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
-        Case("home, the store failing", { world().apply { store.failure = "database is locked" } }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
-        Case("guidance, a Xiaomi phone", ::world) { a ->
-            org.robolectric.shadows.ShadowBuild.setManufacturer("Xiaomi")
-            a.openGuidance()
-            emptyList()
-        },
-        Case("lists", ::world) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
-        Case("lists, a URL refused and a list switched", ::world) { a ->
-            a.select(MainActivity.Tab.LISTS)
-            UiTest.idle()
-            val lists = a.screen(MainActivity.Tab.LISTS) as ListsScreen
-            lists.presenter.addUrl("https://lists example.org/hosts")
-            lists.presenter.setBuiltinEnabled("hush-adaway", false)
-            emptyList()
-        },
-        Case("lists, none added", { world().apply { lists.subs.clear() } }) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
-        Case("lists, unreadable", { world().apply { lists.failure = "database is locked" } }) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
         Case("apps", ::world) { a -> a.select(MainActivity.Tab.APPS); emptyList() },
         Case("apps, system apps", ::world) { a ->
             a.select(MainActivity.Tab.APPS)
@@ -134,9 +109,48 @@ class PseudoLocaleTest {
             UiTest.idle()
             listOf(sheet)
         },
+        Case("home, off", ::world) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, on, with gaps and the session's counts", { homeWorld() }) { a ->
+            a.select(MainActivity.Tab.HOME)
+            (a.screen(MainActivity.Tab.HOME) as HomeScreen).presenter.refreshLive()
+            emptyList()
+        },
+        Case("home, nothing logged", { SampleData.World(store = FakeStore()) }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, starting", { world().apply { firewall.current = FirewallState.Starting } }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, the store failing", { world().apply { store.failure = "database is locked" } }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("guidance, a Xiaomi phone", ::world) { a ->
+            org.robolectric.shadows.ShadowBuild.setManufacturer("Xiaomi")
+            a.openGuidance()
+            emptyList()
+        },
+        Case("lists", ::world) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
+        Case("lists, a URL refused and a list switched", ::world) { a ->
+            a.select(MainActivity.Tab.LISTS)
+            UiTest.idle()
+            val lists = a.screen(MainActivity.Tab.LISTS) as ListsScreen
+            lists.presenter.addUrl("https://lists example.org/hosts")
+            lists.presenter.setBuiltinEnabled("hush-adaway", false)
+            emptyList()
+        },
+        Case("lists, none added", { world().apply { lists.subs.clear() } }) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
+        Case("lists, unreadable", { world().apply { lists.failure = "database is locked" } }) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
+        Case("settings", ::world) { a -> a.select(MainActivity.Tab.SETTINGS); emptyList() },
+        Case("settings, a choice saved and a store failing", { world().apply { store.failure = "database is locked" } }) { a ->
+            a.select(MainActivity.Tab.SETTINGS)
+            (a.screen(MainActivity.Tab.SETTINGS) as SettingsScreen).upstreamNetwork.performClick()
+            emptyList()
+        },
+        Case("app detail", ::world) { a -> a.openAppDetail(SampleData.TIKTOK, "TikTok"); emptyList() },
+        Case("app detail, the unknown owner", ::world) { a -> a.openAppDetail(null, "?"); emptyList() },
+        Case("app detail, its own choice saved with undo", ::world) { a ->
+            a.openAppDetail(SampleData.TIKTOK, "TikTok")
+            UiTest.idle()
+            (a.pushed as AppDetailScreen).resolvedOnlyOn.performClick()
+            emptyList()
+        },
     )
 
-    private val LATER = listOf("app detail", "settings")
+    private val LATER = listOf<String>()
 
     /** Hush on, with its session's counts and each kind of gap (every reason's words). */
     private fun homeWorld() = world().apply {
@@ -151,6 +165,7 @@ class PseudoLocaleTest {
             Gap(SampleData.NOW - 3 * 24 * h, null, "revoked"),
         )
     }
+
 
     /** Opens the host sheet on [target]; its window. */
     private fun sheet(a: MainActivity, target: HostTarget): View {

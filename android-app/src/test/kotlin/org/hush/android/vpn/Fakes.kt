@@ -48,6 +48,9 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
     override fun stats(): LiveStats { alive(); return stats }
     override fun setNetwork(network: Network) { alive(); networks.add(network) }
     override fun networkChanged() { alive(); networkChanges++ }
+    /** The resolvers named by networkChangedTo, in order (each also counts as a network change). */
+    val resolvers = ArrayList<String>()
+    override fun networkChangedTo(resolver: String) { alive(); networkChanges++; resolvers.add(resolver) }
     override fun health(): CoreHealth { alive(); return health }
     override fun reloadRules() { alive(); reloads++ }
     val listReloads = ArrayList<CoreConfig>()

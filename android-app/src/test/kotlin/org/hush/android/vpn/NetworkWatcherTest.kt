@@ -80,8 +80,8 @@ class NetworkWatcherTest {
         assertEquals(
             listOf(
                 DefaultNetwork(Transport.WIFI, wifi),
-                DefaultNetwork(Transport.WIFI, wifi, setOf("192.168.1.20/24")),
-                DefaultNetwork(Transport.WIFI, wifi, setOf("192.168.1.21/24")),
+                DefaultNetwork(Transport.WIFI, wifi, setOf("192.168.1.20/24"), dnsServers = emptyList()),
+                DefaultNetwork(Transport.WIFI, wifi, setOf("192.168.1.21/24"), dnsServers = emptyList()),
             ),
             seen,
         )
@@ -110,5 +110,55 @@ class NetworkWatcherTest {
         assertEquals(org.hush.android.core.Network.MOBILE, DefaultNetwork(Transport.CELLULAR, null).coreNetwork)
         assertEquals(org.hush.android.core.Network.ANY, DefaultNetwork(Transport.OTHER, null).coreNetwork)
         assertEquals(org.hush.android.core.Network.ANY, DefaultNetwork.NONE.coreNetwork)
+    }
+
+    /** LinkProperties with [dns] servers and Private DNS set through its hidden setters (API 28+). */
+    private fun link(dns: List<String>, privateDns: Boolean = false, privateName: String? = null): LinkProperties {
+        val lp = LinkProperties()
+        lp.addLinkAddress(LinkAddress("192.168.1.20/24"))
+        for (d in dns) lp.addDnsServer(java.net.InetAddress.getByName(d))
+        LinkProperties::class.java.getMethod("setUsePrivateDns", Boolean::class.javaPrimitiveType).invoke(lp, privateDns)
+        LinkProperties::class.java.getMethod("setPrivateDnsServerName", String::class.java).invoke(lp, privateName)
+        return lp
+    }
+
+    @Test
+    fun dnsServersAndPrivateDnsAreReportedAndTheirChangesToo() {
+        val seen = ArrayList<DefaultNetwork>()
+        val watcher = NetworkWatcher(cm) { seen.add(it) }
+        watcher.start(Handler(Looper.getMainLooper()))
+        val cb = shadowOf(cm).networkCallbacks.first()
+        val wifi = ShadowNetwork.newInstance(40)
+        cb.onCapabilitiesChanged(wifi, caps(NetworkCapabilities.TRANSPORT_WIFI))
+        cb.onLinkPropertiesChanged(wifi, link(listOf("192.168.1.1", "2001:db8::53", "fe80::1")))
+        cb.onLinkPropertiesChanged(wifi, link(listOf("192.168.1.1", "2001:db8::53", "fe80::1"))) // the same: not reported
+        cb.onLinkPropertiesChanged(wifi, link(listOf("10.0.0.1"))) // new servers on the same network
+        cb.onLinkPropertiesChanged(wifi, link(listOf("10.0.0.1"), privateDns = true)) // Private DNS: automatic
+        cb.onLinkPropertiesChanged(wifi, link(listOf("10.0.0.1"), privateDns = true, privateName = "dns.example"))
+        cb.onCapabilitiesChanged(wifi, caps(NetworkCapabilities.TRANSPORT_WIFI)) // keeps all of it
+
+        assertEquals(5, seen.size)
+        // The link-local server is left out (the core's addresses carry no interface scope).
+        // (Android writes IPv6 short, the host JVM long: both are what the core parses.)
+        val v6 = java.net.InetAddress.getByName("2001:db8::53").hostAddress
+        assertEquals(listOf("192.168.1.1:53", "[$v6]:53"), seen[1].dnsServers)
+        assertEquals(PrivateDns.OFF, seen[1].privateDns)
+        assertEquals(listOf("10.0.0.1:53"), seen[2].dnsServers)
+        assertEquals(PrivateDns(PrivateDns.Mode.OPPORTUNISTIC), seen[3].privateDns)
+        assertEquals(PrivateDns(PrivateDns.Mode.STRICT, "dns.example"), seen[4].privateDns)
+        watcher.stop()
+    }
+
+    @Test
+    fun onAvailableReadsTheLinkAndroidKnows() {
+        val seen = ArrayList<DefaultNetwork>()
+        val wifi = ShadowNetwork.newInstance(41)
+        shadowOf(cm).setNetworkCapabilities(wifi, caps(NetworkCapabilities.TRANSPORT_WIFI))
+        shadowOf(cm).setLinkProperties(wifi, link(listOf("192.168.7.1")))
+        val watcher = NetworkWatcher(cm) { seen.add(it) }
+        watcher.start(Handler(Looper.getMainLooper()))
+        shadowOf(cm).networkCallbacks.first().onAvailable(wifi)
+        assertEquals(listOf("192.168.7.1:53"), seen.single().dnsServers)
+        watcher.stop()
     }
 }
