@@ -110,6 +110,42 @@ class FirstFramePerfTest {
         report("Lists (baseline: 5 lists, 3 rules), screen", (0 until WARMUP + RUNS).map { screenFrame(MainActivity.Tab.LISTS, SampleData.World()) })
     }
 
+    /**
+     * Every screen, with 500 installed apps and 100,000 events in the store: each tab
+     * switched to, then App detail of the busiest app, the Rules screen and the guidance
+     * screen pushed, from the call until laid out and drawn.
+     */
+    @Test
+    fun everyScreenWith500AppsAnd100000Events() {
+        val events = SampleData.events(total = 100_000)
+        val busiest = events.groupingBy { it.uid }.eachCount().maxByOrNull { it.value }!!.key!!
+        val world = { SampleData.World(store = SampleData.store(events), apps = FakeApps(SampleData.apps(500))) }
+        for (tab in MainActivity.Tab.values()) {
+            report("$tab (500 apps, 100,000 events), screen", (0 until WARMUP + RUNS).map { screenFrame(tab, world()) })
+        }
+        val pushed = listOf<Pair<String, (MainActivity) -> Unit>>(
+            "App detail of the busiest app" to { it.openAppDetail(busiest, "Busiest") },
+            "Rules" to { it.openRules() },
+            "Guidance" to { it.openGuidance() },
+        )
+        for ((name, open) in pushed) {
+            report("$name (500 apps, 100,000 events), screen", (0 until WARMUP + RUNS).map {
+                val w = world()
+                HushUi.deps = w.deps
+                val activity = Robolectric.buildActivity(MainActivity::class.java).setup().get()
+                UiTest.draw(activity.window.decorView)
+                val t0 = System.nanoTime()
+                open(activity)
+                UiTest.draw(activity.window.decorView)
+                val ns = System.nanoTime() - t0
+                if (name.startsWith("App detail")) {
+                    assertTrue("App detail read no page of its hosts", w.store.appHostsCalls.any { it.first == busiest })
+                }
+                ns
+            })
+        }
+    }
+
     companion object {
         const val WARMUP = 3
         const val RUNS = 9
