@@ -150,7 +150,7 @@ class NewAppActionReceiver : BroadcastReceiver() {
             try {
                 changes.act(uid, packageName, label, choice)
             } catch (e: RuntimeException) {
-                Log.w(PackageEvents.TAG, "a new-app action failed: ${e.message}")
+                PackageEvents.logFailure("a new-app action failed", e)
             } finally {
                 pending?.finish()
             }

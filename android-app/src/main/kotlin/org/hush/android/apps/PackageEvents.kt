@@ -111,7 +111,7 @@ class AppChanges(
         try {
             store.setApps(listOf(StoredApp(uid, label, packages, system = false)))
         } catch (e: RuntimeException) {
-            Log.w(TAG, "could not record a new app: ${e.message}")
+            PackageEvents.logFailure("could not record a new app", e)
         }
         val mode = newAppMode()
         var applied: AppMode? = null
@@ -122,7 +122,7 @@ class AppChanges(
                 rulesChanged()
             } catch (e: RuntimeException) {
                 // The notification still lets the owner choose; it says nothing was applied.
-                Log.w(TAG, "could not apply the mode for new apps: ${e.message}")
+                PackageEvents.logFailure("could not apply the mode for new apps", e)
             }
         }
         alerts.newApp(uid, packageName, label, applied)
@@ -135,7 +135,7 @@ class AppChanges(
         val gone = try {
             store.forgetApp(uid, if (left.isEmpty()) null else packageName)
         } catch (e: RuntimeException) {
-            Log.w(TAG, "could not forget a removed app's rules: ${e.message}")
+            PackageEvents.logFailure("could not forget a removed app's rules", e)
             return 0
         }
         if (gone > 0) rulesChanged()
@@ -153,7 +153,7 @@ class AppChanges(
         val installed = try {
             lookup.installed()
         } catch (e: RuntimeException) {
-            Log.w(TAG, "could not list the installed apps: ${e.message}")
+            PackageEvents.logFailure("could not list the installed apps", e)
             return null
         }
         if (installed.isEmpty()) return null
@@ -165,7 +165,7 @@ class AppChanges(
             if (gone > 0) rulesChanged()
             gone
         } catch (e: RuntimeException) {
-            Log.w(TAG, "could not reconcile the installed apps: ${e.message}")
+            PackageEvents.logFailure("could not reconcile the installed apps", e)
             null
         }
     }
@@ -192,10 +192,6 @@ class AppChanges(
         }
         alerts.outcome(packageName, outcome)
         return outcome
-    }
-
-    private companion object {
-        const val TAG = "HushApps"
     }
 }
 
@@ -270,7 +266,7 @@ class PackageEventsReceiver : BroadcastReceiver() {
             try {
                 work(changes)
             } catch (e: RuntimeException) {
-                Log.w(PackageEvents.TAG, "a package event failed: ${e.message}")
+                PackageEvents.logFailure("a package event failed", e)
             } finally {
                 pending?.finish()
             }
@@ -281,6 +277,15 @@ class PackageEventsReceiver : BroadcastReceiver() {
 /** The wiring of [PackageEventsReceiver] and [NewAppActionReceiver]; tests replace [changes] and [executor]. */
 object PackageEvents {
     internal const val TAG = "HushApps"
+
+    /**
+     * A failure, logged at warn level by its kind only: its message can name a package
+     * (the store quotes a name it refuses), and app names stay at debug level.
+     */
+    internal fun logFailure(what: String, e: Throwable) {
+        Log.w(TAG, "$what (${e.javaClass.simpleName})")
+        Log.d(TAG, "$what: ${e.message}")
+    }
 
     /** One worker for every package event: they are applied in the order they came. */
     @Volatile
@@ -339,7 +344,7 @@ object PackageEvents {
             try {
                 changes(app).reconcile()
             } catch (e: RuntimeException) {
-                Log.w(TAG, "could not reconcile the installed apps: ${e.message}")
+                PackageEvents.logFailure("could not reconcile the installed apps", e)
             }
         }
         return receiver
