@@ -5,7 +5,6 @@ import android.content.Intent
 import android.os.Handler
 import android.os.Looper
 import org.hush.android.core.LiveStats
-import org.hush.android.lists.ListDownloadException
 import org.hush.android.lists.ListDownloader
 import org.hush.android.lists.ListSubscriptions
 import org.hush.android.settings.HushSettings
@@ -53,7 +52,8 @@ class VpnFirewallControl(private val context: Context) : FirewallControl {
             }
         } catch (e: RuntimeException) {
             // The switch must not throw: the state stays as it is, and says so below.
-            VpnStatus.fail("Hush could not be switched ${if (enabled) "on" else "off"}: ${e.message ?: e.javaClass.simpleName}")
+            val why = e.message ?: e.javaClass.simpleName
+            VpnStatus.fail(context.getString(if (enabled) org.hush.android.R.string.switch_on_failed else org.hush.android.R.string.switch_off_failed, why))
         }
     }
 
@@ -92,7 +92,7 @@ class VpnFirewallControl(private val context: Context) : FirewallControl {
         fun shown(state: VpnState): FirewallState = when (state) {
             is VpnState.Off -> FirewallState.Off
             is VpnState.Starting -> FirewallState.Starting
-            is VpnState.On -> state.warning?.let { FirewallState.NotFiltering(it) } ?: FirewallState.On
+            is VpnState.On -> if (state.health.isFiltering) FirewallState.On else FirewallState.NotFiltering(state.health.filtering, state.health.reason)
             is VpnState.Failed -> FirewallState.Failed(state.message)
         }
     }
@@ -134,15 +134,9 @@ class AppActions(
         }
     }
 
+    /** As the daily update does: the failure stored as data (ListProblem), said in the words of the day. */
     private fun download(url: String, kind: String) {
-        try {
-            val load = downloader.download(url, kind)
-            subscriptions.recordUpdate(url, load.entries, clock())
-        } catch (e: ListDownloadException) {
-            subscriptions.recordFailure(url, e.message ?: "the download failed")
-        } catch (e: RuntimeException) { // never let a worker thread take the app (and the VPN) down
-            subscriptions.recordFailure(url, "the download failed: ${e.message ?: e.javaClass.simpleName}")
-        }
+        org.hush.android.lists.ListUpdater(subscriptions, downloader, reload = {}, clock = clock).update(url, kind)
     }
 
     /** Puts the lists on disk in force in a running session (a session not running reads them at start). */

@@ -36,7 +36,7 @@ object AppWiring {
     fun install(context: Context, loadCore: () -> Unit = { NativeCore.version() }) {
         val app = context.applicationContext ?: context
         val settings = HushSettings(app)
-        val problem = coreProblem(loadCore)
+        val problem = coreProblem(org.hush.android.ui.ResourceStrings(app), loadCore)
         VpnDependencies.core = if (problem == null) NativeFirewall else null
         VpnDependencies.config = { c: Context, s: HushSettings -> coreConfig(c, s) }
         val store: HushStore = if (problem == null) {
@@ -51,7 +51,8 @@ object AppWiring {
             firewall = VpnFirewallControl(app),
             actions = AppActions(app),
             settings = SettingsAdapter(settings),
-            lists = if (problem == null) listCatalogue(app, settings) else org.hush.android.lists.ListCatalogue.NONE,
+            // Without the core there are no lists to show: the Lists screen says why, not empty sections.
+            lists = if (problem == null) listCatalogue(app, settings) else ListCatalogue.unavailable(problem),
         )
         if (problem == null) {
             ListUpdateJobService.updaterFor = { c -> listUpdater(c) }
@@ -98,14 +99,14 @@ object AppWiring {
         }
     }
 
-    /** Null when the core loads; otherwise what to tell the phone's owner. */
-    fun coreProblem(loadCore: () -> Unit): String? = try {
+    /** Null when the core loads; otherwise what to tell the phone's owner, in [strings]' words. */
+    fun coreProblem(strings: org.hush.android.ui.Strings, loadCore: () -> Unit): String? = try {
         loadCore()
         null
     } catch (e: UnsatisfiedLinkError) {
-        "Hush's firewall engine could not be loaded on this phone (${e.message}). Reinstalling Hush may help."
+        strings.get(org.hush.android.R.string.core_not_loaded, e.message ?: e.javaClass.simpleName)
     } catch (e: RuntimeException) {
-        "Hush's firewall engine failed to start: ${e.message ?: e.javaClass.simpleName}"
+        strings.get(org.hush.android.R.string.core_failed, e.message ?: e.javaClass.simpleName)
     }
 
     /** A session's configuration: the settings, and the enabled lists the user added that have been downloaded. */

@@ -5,6 +5,7 @@ import android.app.Activity
 import android.content.Intent
 import android.net.VpnService
 import android.os.Bundle
+import org.hush.android.R
 import org.hush.android.vpn.FailureKind
 import org.hush.android.vpn.HushVpnService
 import org.hush.android.vpn.VpnNotifications
@@ -23,7 +24,7 @@ class VpnPermissionActivity : Activity() {
         val consent = try {
             VpnService.prepare(this)
         } catch (e: RuntimeException) {
-            refused("Android would not ask for the VPN permission: ${e.message ?: e.javaClass.simpleName}")
+            refused(getString(R.string.permission_not_asked, e.message ?: e.javaClass.simpleName))
             return
         }
         if (consent == null) granted() else startActivityForResult(consent, REQUEST_VPN)
@@ -32,12 +33,12 @@ class VpnPermissionActivity : Activity() {
     @Deprecated("The framework's own API; no AndroidX here.")
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
         if (requestCode != REQUEST_VPN) return
-        if (resultCode == RESULT_OK) granted() else refused(DENIED)
+        if (resultCode == RESULT_OK) granted() else refused(getString(DENIED))
     }
 
     private fun granted() {
         if (!HushVpnService.start(this)) {
-            refused("Android did not let Hush start. Open Hush and try again.")
+            refused(getString(R.string.permission_start_refused))
             return
         }
         if (VpnNotifications.shouldAskNotificationPermission(this)) {
@@ -60,7 +61,7 @@ class VpnPermissionActivity : Activity() {
     companion object {
         const val REQUEST_VPN = 1
         const val REQUEST_NOTIFICATIONS = 2
-        const val DENIED =
-            "Hush needs the VPN permission to see and block what apps send. It was not given: switch Hush on again to be asked once more."
+        /** What a refused consent says (res/values/strings.xml). */
+        val DENIED = R.string.permission_denied
     }
 }

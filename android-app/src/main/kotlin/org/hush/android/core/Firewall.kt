@@ -126,18 +126,8 @@ data class CoreHealth(
 ) {
     val isFiltering: Boolean get() = filtering == Filtering.ON
 
-    /** What to tell the phone's owner when it is not filtering; null when it is. */
-    val warning: String?
-        get() = when (filtering) {
-            Filtering.ON -> null
-            Filtering.RESTARTING -> RESTARTING
-            Filtering.HOLDING, Filtering.STOPPED -> "$STOPPED_FILTERING: ${reason ?: "no reason given"}"
-        }
-
     companion object {
         val HEALTHY = CoreHealth(Filtering.ON)
-        const val RESTARTING = "Hush is restarting its engine"
-        const val STOPPED_FILTERING = "Hush stopped filtering"
     }
 }
 

@@ -2,7 +2,10 @@ package org.hush.android.settings
 
 import android.content.Context
 import android.content.SharedPreferences
+import org.hush.android.R
 import org.hush.android.policy.AppMode
+import org.hush.android.ui.ResourceStrings
+import org.hush.android.ui.Strings
 import java.io.File
 import java.net.Inet6Address
 import java.net.InetAddress
@@ -12,7 +15,9 @@ import java.net.InetAddress
  * queries go, whether Hush starts on boot, whether the user wants it on, and where the
  * activity log lives.
  *
- * Setters validate and throw [IllegalArgumentException] with a message to show as is.
+ * Setters validate and throw [SettingRefused] (an [IllegalArgumentException]) with a
+ * message to show as is, in the words of the context's locale; the static checks give
+ * the reason as data ([SettingProblem]), to be said where the words are known.
  * A stored value this version cannot read (edited by hand, or written by a later
  * version) reads as the default, so a bad file never keeps the firewall from starting.
  */
@@ -20,6 +25,10 @@ class HushSettings(context: Context) {
     private val prefs: SharedPreferences =
         context.getSharedPreferences(PREFS_NAME, Context.MODE_PRIVATE)
     private val defaultDatabasePath: String = File(context.filesDir, DATABASE_FILE).path
+    private val strings: Strings = ResourceStrings(context)
+
+    /** [problem] said in the owner's words, as the exception a setter throws. */
+    private fun refused(problem: SettingProblem): Nothing = throw SettingRefused(problem, problem.words(strings))
 
     /** Where allowed DNS queries go, "address:port" as the core takes it (e.g. "9.9.9.9:53"). */
     var upstreamDns: String
@@ -32,7 +41,12 @@ class HushSettings(context: Context) {
             }
         }
         set(value) {
-            prefs.edit().putString(KEY_UPSTREAM_DNS, DnsServer.parse(value).toString()).apply()
+            val server = try {
+                DnsServer.parse(value)
+            } catch (e: SettingRefused) {
+                refused(e.problem)
+            }
+            prefs.edit().putString(KEY_UPSTREAM_DNS, server.toString()).apply()
         }
 
     /**
@@ -81,8 +95,7 @@ class HushSettings(context: Context) {
             return if (databasePathProblem(stored) == null) stored else defaultDatabasePath
         }
         set(value) {
-            val problem = databasePathProblem(value)
-            require(problem == null) { problem!! }
+            databasePathProblem(value)?.let { refused(it) }
             prefs.edit().putString(KEY_DATABASE_PATH, value).apply()
         }
 
@@ -143,26 +156,63 @@ class HushSettings(context: Context) {
         private const val KEY_STRIP_ECH = "strip_ech"
 
         /** Why [text] is not a usable upstream DNS server, or null when it is. */
-        fun upstreamDnsProblem(text: String): String? = try {
+        fun upstreamDnsProblem(text: String): SettingProblem? = try {
             DnsServer.parse(text)
             null
-        } catch (e: IllegalArgumentException) {
-            e.message
+        } catch (e: SettingRefused) {
+            e.problem
         }
 
         /** Why [path] is not a usable database path, or null when it is. */
-        fun databasePathProblem(path: String): String? {
-            if (path.isBlank()) return "Enter where to keep the activity log, e.g. /data/.../files/hush.db."
-            if (path != path.trim()) return "The database path \"$path\" starts or ends with a space."
-            if (path.indexOf('\u0000') >= 0) return "The database path contains a NUL character."
+        fun databasePathProblem(path: String): SettingProblem? {
+            fun no(kind: SettingProblem.Kind, vararg args: String) = SettingProblem(kind, args.toList())
+            if (path.isBlank()) return no(SettingProblem.Kind.DB_EMPTY)
+            if (path != path.trim()) return no(SettingProblem.Kind.DB_SPACE, path)
+            if (path.indexOf('\u0000') >= 0) return no(SettingProblem.Kind.DB_NUL)
             val file = File(path)
-            if (!file.isAbsolute) return "The database path must be a full path starting with /, not \"$path\"."
-            if (path.endsWith("/")) return "\"$path\" is a folder: add a file name, e.g. ${path}hush.db."
-            if (file.isDirectory) return "\"$path\" is a folder: add a file name, e.g. $path/hush.db."
+            if (!file.isAbsolute) return no(SettingProblem.Kind.DB_RELATIVE, path)
+            if (path.endsWith("/")) return no(SettingProblem.Kind.DB_FOLDER, path, path + DATABASE_FILE)
+            if (file.isDirectory) return no(SettingProblem.Kind.DB_FOLDER, path, "$path/$DATABASE_FILE")
             return null
         }
     }
 }
+
+/**
+ * Why a setting was refused, as data ([kind] and the values it names, [args]), so that
+ * code without a Context can carry it and a screen say it in the owner's words.
+ */
+data class SettingProblem(val kind: Kind, val args: List<String> = emptyList()) {
+    /** Each reason and its words (res/values/strings.xml), which take [args] in order. */
+    enum class Kind(val words: Int) {
+        DNS_EMPTY(R.string.refused_dns_empty),
+        DNS_IPV6_UNCLOSED(R.string.refused_dns_ipv6_unclosed),
+        DNS_IPV6_NO_PORT(R.string.refused_dns_ipv6_no_port),
+        DNS_NOT_IPV6(R.string.refused_dns_not_ipv6),
+        DNS_IPV6_BRACKETS(R.string.refused_dns_ipv6_brackets),
+        DNS_NO_PORT(R.string.refused_dns_no_port),
+        DNS_A_NAME(R.string.refused_dns_a_name),
+        DNS_IPV4_PART(R.string.refused_dns_ipv4_part),
+        DNS_PORT_NOT_NUMBER(R.string.refused_dns_port_not_number),
+        DNS_PORT_RANGE(R.string.refused_dns_port_range),
+        DNS_NOT_IP(R.string.refused_dns_not_ip),
+        DNS_ANY(R.string.refused_dns_any),
+        DNS_MULTICAST(R.string.refused_dns_multicast),
+        DB_EMPTY(R.string.refused_db_empty),
+        DB_SPACE(R.string.refused_db_space),
+        DB_NUL(R.string.refused_db_nul),
+        DB_RELATIVE(R.string.refused_db_relative),
+        DB_FOLDER(R.string.refused_db_folder),
+    }
+
+    fun words(s: Strings): String = s.get(kind.words, *args.toTypedArray())
+}
+
+/**
+ * A refused setting: [problem] as data; the message is its words where they were known
+ * (a [HushSettings] setter), else the problem itself (for logs, never shown).
+ */
+class SettingRefused(val problem: SettingProblem, message: String = problem.toString()) : IllegalArgumentException(message)
 
 /**
  * An upstream DNS server: an IP address literal (no host name: resolving one would
@@ -183,65 +233,65 @@ class DnsServer private constructor(val address: InetAddress, val port: Int) {
         private val IPV4 = Regex("""\d{1,3}(\.\d{1,3}){3}""")
         private val IPV6_CHARS = Regex("""[0-9A-Fa-f:.]+""")
 
-        /** @throws IllegalArgumentException with a message to show, naming the problem. */
+        private fun refuse(kind: SettingProblem.Kind, vararg args: String): Nothing =
+            throw SettingRefused(SettingProblem(kind, args.toList()))
+
+        /** @throws SettingRefused naming the problem (as data: [SettingProblem.words] says it). */
         fun parse(input: String): DnsServer {
             val text = input.trim()
             if (text.isEmpty()) {
-                throw IllegalArgumentException("Enter a DNS server as address:port, e.g. 9.9.9.9:53.")
+                refuse(SettingProblem.Kind.DNS_EMPTY)
             }
             val host: String
             val portText: String
             if (text.startsWith("[")) {
                 val close = text.indexOf(']')
-                if (close < 0) throw IllegalArgumentException("\"$text\": an IPv6 address in [ ] needs its closing ].")
+                if (close < 0) refuse(SettingProblem.Kind.DNS_IPV6_UNCLOSED, text)
                 host = text.substring(1, close)
                 val rest = text.substring(close + 1)
                 if (!rest.startsWith(":") || rest.length == 1) {
-                    throw IllegalArgumentException("\"$text\" needs a port after the ], e.g. [$host]:53.")
+                    refuse(SettingProblem.Kind.DNS_IPV6_NO_PORT, text, host)
                 }
                 portText = rest.substring(1)
                 if (!IPV6_CHARS.matches(host) || !host.contains(':')) {
-                    throw IllegalArgumentException("\"$host\" is not an IPv6 address.")
+                    refuse(SettingProblem.Kind.DNS_NOT_IPV6, host)
                 }
             } else {
                 val colons = text.count { it == ':' }
                 if (colons > 1) {
-                    throw IllegalArgumentException("Write an IPv6 server in brackets with its port, e.g. [2620:fe::fe]:53.")
+                    refuse(SettingProblem.Kind.DNS_IPV6_BRACKETS)
                 }
                 if (colons == 0) {
-                    throw IllegalArgumentException("\"$text\" needs a port: write it as $text:53.")
+                    refuse(SettingProblem.Kind.DNS_NO_PORT, text)
                 }
                 host = text.substringBefore(':')
                 portText = text.substringAfter(':')
                 if (!IPV4.matches(host)) {
-                    throw IllegalArgumentException(
-                        "\"$host\" is not an IP address. Hush needs the server's address, not its name, " +
-                            "e.g. 9.9.9.9:53."
-                    )
+                    refuse(SettingProblem.Kind.DNS_A_NAME, host)
                 }
                 if (host.split('.').any { it.toInt() > 255 }) {
-                    throw IllegalArgumentException("\"$host\" is not an IPv4 address: each part must be 0 to 255.")
+                    refuse(SettingProblem.Kind.DNS_IPV4_PART, host)
                 }
             }
             val port = portText.toIntOrNull()
             if (port == null || !portText.all { it in '0'..'9' }) {
-                throw IllegalArgumentException("\"$portText\" is not a port number: use a number from 1 to 65535, usually 53.")
+                refuse(SettingProblem.Kind.DNS_PORT_NOT_NUMBER, portText)
             }
             if (port !in 1..65535) {
-                throw IllegalArgumentException("Port $port is out of range: use a number from 1 to 65535, usually 53.")
+                refuse(SettingProblem.Kind.DNS_PORT_RANGE, port.toString())
             }
             // Only literals reach here (digits and dots, or hex digits and colons in
             // brackets), so this never asks DNS.
             val address = try {
                 InetAddress.getByName(host)
             } catch (e: Exception) {
-                throw IllegalArgumentException("\"$host\" is not an IP address.")
+                refuse(SettingProblem.Kind.DNS_NOT_IP, host)
             }
             if (address.isAnyLocalAddress) {
-                throw IllegalArgumentException("$host means \"any address\", not a DNS server.")
+                refuse(SettingProblem.Kind.DNS_ANY, host)
             }
             if (address.isMulticastAddress) {
-                throw IllegalArgumentException("$host is a multicast address, not a DNS server.")
+                refuse(SettingProblem.Kind.DNS_MULTICAST, host)
             }
             return DnsServer(address, port)
         }

@@ -31,18 +31,31 @@ data class ActivityState(
      */
     val nextOffset: Int = 0,
     val error: String? = null,
+    /** Whether Hush runs: an empty log says to turn it on, or that it waits for traffic. */
+    val firewall: FirewallState = FirewallState.Off,
 )
 
 /** The live log, a page of [PAGE] at a time, newest first. Its words come from [strings]. */
 class ActivityPresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<ActivityState>(ActivityState(), deps.io, deps.main) {
     private var generation = 0
     private var pageInFlight = false
+    private var listening = false
+    private val listener = object : FirewallControl.Listener {
+        override fun onFirewallState(state: FirewallState) {
+            set(this@ActivityPresenter.state.copy(firewall = state))
+        }
+    }
 
     fun load() {
+        if (!listening) {
+            listening = true
+            deps.firewall.addListener(listener)
+        }
+        set(state.copy(firewall = deps.firewall.state()))
         val now = deps.clock.nowMs()
         background({
             val installed = deps.apps.apps()
-            val names = AppNames(installed)
+            val names = AppNames(installed, strings)
             val uids = deps.store.appActivity(now - 30 * 86_400_000L, now + 1).map { it.uid }
             val labels = HashMap<Int, String>()
             for (app in installed) labels.putIfAbsent(app.uid, names.label(app.uid))
@@ -109,6 +122,15 @@ class ActivityPresenter(private val deps: UiDeps, private val strings: Strings) 
     }
 
     fun label(uid: Int?): String = uid?.let { state.labels[it] } ?: Format.uidLabel(strings, uid)
+
+    /** The empty log's button: Hush on (the state comes back through the listener). */
+    fun turnOn() = deps.firewall.setEnabled(true)
+
+    fun stop() {
+        if (listening) deps.firewall.removeListener(listener)
+        listening = false
+        detach()
+    }
 
     companion object {
         const val PAGE = 100

@@ -34,10 +34,19 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
     val actionChip = ui.chip(ui.str(R.string.activity_action_chip, ui.str(R.string.activity_action_all))) { chooseAction() }.apply { minHeight = ui.dp(48); gravity = android.view.Gravity.CENTER_VERTICAL }
     val error = ui.errorBanner()
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
+    /** Under an empty log while Hush is off: the way to turn it on from here. */
+    val turnOn = ui.button(ui.str(R.string.activity_turn_on)) { presenter.turnOn() }.apply {
+        minHeight = ui.dp(48)
+        visibility = View.GONE
+    }
+    private val footerBox = ui.vertical().apply {
+        addView(footer)
+        addView(turnOn, Ui.matchWrap().apply { setMargins(ui.dp(16), 0, ui.dp(16), ui.dp(12)) })
+    }
     val adapter = EventsAdapter()
     val list = ListView(host.context).apply {
         divider = null
-        addFooterView(footer, null, false)
+        addFooterView(footerBox, null, false)
         adapter = this@ActivityScreen.adapter
         setOnItemClickListener { _, _, position, _ ->
             this@ActivityScreen.adapter.events.getOrNull(position)?.let { openActions(it) }
@@ -95,10 +104,14 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
         adapter.notifyDataSetChanged()
         appChip.text = ui.str(R.string.activity_app_chip, s.filter.uid?.let { presenter.label(it) } ?: ui.str(R.string.activity_app_all))
         actionChip.text = ui.str(R.string.activity_action_chip, s.filter.action?.let { actionWord(it) } ?: ui.str(R.string.activity_action_all))
+        val running = s.firewall == FirewallState.On || s.firewall == FirewallState.Starting || s.firewall is FirewallState.NotFiltering
+        val emptyLog = !s.loading && s.error == null && s.events.isEmpty() && s.filter == ActivityFilter()
+        turnOn.visibility = if (emptyLog && !running) View.VISIBLE else View.GONE
         footer.text = when {
             s.loading -> ui.str(R.string.loading)
+            emptyLog -> ui.str(if (running) R.string.activity_empty_waiting else R.string.activity_empty_off)
             s.events.isEmpty() -> ui.str(if (s.filter != ActivityFilter()) R.string.activity_empty_filtered else R.string.activity_empty)
-            s.endReached -> strings.plural(R.plurals.activity_end, s.events.size, Format.count(s.events.size.toLong()))
+            s.endReached -> strings.plural(R.plurals.activity_end, s.events.size, Format.count(strings, s.events.size.toLong()))
             else -> ui.str(R.string.activity_loading_older)
         }
         error.showError(s.error)
@@ -223,7 +236,7 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
     override fun dispose() {
         stopLive()
         handler.removeCallbacks(applyHostFilter)
-        presenter.detach()
+        presenter.stop()
     }
 
     companion object {

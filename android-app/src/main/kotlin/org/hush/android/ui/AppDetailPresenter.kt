@@ -65,7 +65,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
         pageInFlight = true
         val start = state
         background({
-            val names = AppNames(deps.apps.apps())
+            val names = AppNames(deps.apps.apps(), strings)
             val page = deps.store.appHosts(uid, since, null, PAGE, 0)
             val offset = Format.offsetMinutes(now, deps.timeZone)
             // The store's timeline for "no uid" is every app's: the unknown owner's days
@@ -77,7 +77,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
             start.copy(
                 label = when {
                     uid == null -> AppsPresenter.unknownOwnerLabel(strings)
-                    apps.isNotEmpty() -> org.hush.android.apps.AppNamesOfUid.label(uid, apps)
+                    apps.isNotEmpty() -> org.hush.android.apps.AppNamesOfUid.label(strings, uid, apps)
                     else -> start.label
                 },
                 note = when {
@@ -157,7 +157,9 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
         val uid = state.uid ?: return
         val before = state.resolvedOnly
         if (choice == before && !undoing) return
-        val packageName = state.packageName
+        // A shared UID's choice is the UID's (one per UID): stored with no package, it stays
+        // when the first of its apps leaves, as the Apps screen stores a shared UID's mode.
+        val packageName = state.packageName.takeIf { state.packages.size == 1 }
         set(state.copy(resolvedOnly = choice))
         background({
             if (choice == null) deps.store.clearResolvedOnly(uid) else deps.store.setResolvedOnly(uid, packageName, choice)

@@ -135,7 +135,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         packages.text = if (s.packages.size > 1) ui.str(R.string.detail_packages, s.packages.joinToString("\n") { "• $it" }) else ""
         packages.visibility = if (s.packages.size > 1) View.VISIBLE else View.GONE
         counts.text = if (s.loading) ui.str(R.string.detail_loading) else
-            ui.str(R.string.detail_counts, Format.count(s.blocked), Format.count(s.allowed))
+            ui.str(R.string.detail_counts, Format.count(ui.strings, s.blocked), Format.count(ui.strings, s.allowed))
         resolvedOnlyCard.visibility = if (s.uid == null || s.loading) View.GONE else View.VISIBLE
         resolvedOnlyDefault.text = when (s.resolvedOnlyDefault) {
             true -> ui.str(R.string.detail_resolved_only_default_on)
@@ -149,7 +149,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         resolvedOnlyUndo.visibility = if (s.message != null && s.resolvedOnlyUndo != null) View.VISIBLE else View.GONE
         chart.days = s.days
         error.showError(s.error)
-        hostsTitle.text = if (s.loading || s.hostTotal == 0L) ui.str(R.string.detail_hosts) else ui.str(R.string.detail_hosts_count, Format.count(s.hostTotal))
+        hostsTitle.text = if (s.loading || s.hostTotal == 0L) ui.str(R.string.detail_hosts) else ui.str(R.string.detail_hosts_count, Format.count(ui.strings, s.hostTotal))
         adapter.items = s.hosts
         adapter.notifyDataSetChanged()
         footer.text = when {
@@ -170,9 +170,9 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
             holder.last.text = ui.str(R.string.detail_last, word, Format.reason(ui.strings, item.lastReason))
             holder.last.setTextColor(when (item.lastAction) { Action.BLOCKED -> p.blocked; Action.ALLOWED -> p.allowed; Action.FAILED -> p.error })
             val counted = listOfNotNull(
-                item.blocked.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_blocked, Format.count(it)) },
-                item.allowed.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_allowed, Format.count(it)) },
-                item.failed.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_failed, Format.count(it)) },
+                item.blocked.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_blocked, Format.count(ui.strings, it)) },
+                item.allowed.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_allowed, Format.count(ui.strings, it)) },
+                item.failed.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_failed, Format.count(ui.strings, it)) },
             )
             holder.counts.text = (counted + ui.str(R.string.detail_first_last, Format.dateTime(item.firstMs, zone), Format.dateTime(item.lastMs, zone)))
                 .joinToString(" · ")

@@ -2,11 +2,8 @@ package org.hush.android.ui
 
 import org.hush.android.apps.InstalledApp
 
-/**
- * Installed apps by UID, to name the UIDs the store reports. Named in [strings]'
- * words; without them (callers not moved to res/ yet), in English.
- */
-class AppNames(apps: List<InstalledApp>, private val strings: Strings? = null) {
+/** Installed apps by UID, to name the UIDs the store reports, in [strings]' words. */
+class AppNames(apps: List<InstalledApp>, private val strings: Strings) {
     private val byUid: Map<Int, List<InstalledApp>> = apps.groupBy { it.uid }
 
     fun packagesOf(uid: Int?): List<InstalledApp> = if (uid == null) emptyList() else byUid[uid].orEmpty()
@@ -17,16 +14,8 @@ class AppNames(apps: List<InstalledApp>, private val strings: Strings? = null) {
      */
     fun label(uid: Int?): String {
         val pkgs = packagesOf(uid)
-        val s = strings
-        if (s != null) {
-            return if (pkgs.isEmpty() || uid == null) Format.uidLabel(s, uid)
-            else org.hush.android.apps.AppNamesOfUid.label(s, uid, pkgs)
-        }
-        @Suppress("DEPRECATION") // callers that pass no Strings yet
-        return when {
-            pkgs.isEmpty() || uid == null -> Format.uidLabel(uid)
-            else -> org.hush.android.apps.AppNamesOfUid.label(uid, pkgs)
-        }
+        return if (pkgs.isEmpty() || uid == null) Format.uidLabel(strings, uid)
+        else org.hush.android.apps.AppNamesOfUid.label(strings, uid, pkgs)
     }
 
     fun isInstalled(uid: Int?) = packagesOf(uid).isNotEmpty()

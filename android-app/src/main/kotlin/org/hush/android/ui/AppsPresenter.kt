@@ -108,10 +108,6 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
 
     companion object {
         const val DAYS = 7
-        @Deprecated("English written in code: pass a Strings", ReplaceWith("unknownOwnerLabel(strings)"))
-        const val UNKNOWN_OWNER_LABEL = "Unknown owner"
-        @Deprecated("English written in code: pass a Strings", ReplaceWith("unknownOwnerNote(strings)"))
-        const val UNKNOWN_OWNER_NOTE = "Traffic Hush could not tie to an app"
 
         fun unknownOwnerLabel(s: Strings): String = s.get(R.string.apps_unknown_owner)
         fun unknownOwnerNote(s: Strings): String = s.get(R.string.apps_unknown_owner_note)
@@ -126,13 +122,6 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
             val names = apps.map { it.label }.sortedBy { it.lowercase(s.locale) }
             val shown = names.take(NAMES_SHOWN).joinToString(", ")
             return s.plural(R.plurals.apps_shared, apps.size, apps.size, if (names.size > NAMES_SHOWN) s.get(R.string.apps_shared_more, shown) else shown)
-        }
-
-        @Deprecated("English written in code: pass a Strings", ReplaceWith("sharedNote(strings, apps)"))
-        fun sharedNote(apps: List<InstalledApp>): String {
-            val names = apps.map { it.label }.sortedBy { it.lowercase() }
-            val shown = names.take(NAMES_SHOWN).joinToString(", ")
-            return "${apps.size} apps: " + if (names.size > NAMES_SHOWN) "$shown, …" else shown
         }
 
         /**

@@ -155,7 +155,7 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             h.label.text = row.label
             h.caption.text = row.note ?: row.packageName ?: ""
             h.caption.setTextColor(if (row.packageName == null && row.uid != null) p.error else p.onSurfaceVariant)
-            h.blocked.text = ui.strings.plural(R.plurals.apps_blocked, row.blocked.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(row.blocked))
+            h.blocked.text = ui.strings.plural(R.plurals.apps_blocked, row.blocked.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(ui.strings, row.blocked))
             h.blocked.setTextColor(if (row.blocked > 0) p.blocked else p.onSurfaceVariant)
             val chips = if (row.hasModes) View.VISIBLE else View.GONE
             h.wifi.visibility = chips

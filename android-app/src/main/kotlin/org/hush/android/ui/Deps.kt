@@ -21,9 +21,10 @@ sealed class FirewallState {
     data class Failed(val message: String) : FirewallState()
     /**
      * The VPN is up but the core does not filter now (its engine restarting, or traffic
-     * held): nothing passes unfiltered. [message] says so ("Hush stopped filtering: why").
+     * held): nothing passes unfiltered. [filtering] is how (never ON), [reason] the core's
+     * own account (English, shown as the detail); [Format.notFiltering] says it in words.
      */
-    data class NotFiltering(val message: String) : FirewallState()
+    data class NotFiltering(val filtering: org.hush.android.core.Filtering, val reason: String? = null) : FirewallState()
 }
 
 /**

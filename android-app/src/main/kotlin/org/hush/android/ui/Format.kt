@@ -74,31 +74,19 @@ object Format {
         }
     }
 
-    // English only, for the screens not yet moved to res/values/strings.xml (Apps, App
-    // detail): they go once those pass a Strings.
-    @Deprecated("English written in code: pass a Strings", ReplaceWith("reason(strings, reason)"))
-    fun reason(reason: String): String {
-        val colon = reason.indexOf(':')
-        if (colon < 0) return if (reason.isEmpty()) "No rule" else reason
-        val kind = reason.substring(0, colon)
-        val what = reason.substring(colon + 1)
-        return when (kind) {
-            "list" -> "List: $what"
-            "rule" -> "Your rule: $what"
-            "app" -> "App mode: " + (AppMode.fromWire(what)?.let { @Suppress("DEPRECATION") mode(it) } ?: what)
-            "app-rule" -> "App rule: $what"
-            else -> reason
-        }
-    }
+    /** [n] with the digits grouped as [s]' locale groups them (English 12,345; German 12.345). */
+    fun count(s: Strings, n: Long): String = java.text.NumberFormat.getIntegerInstance(s.locale).format(n)
 
-    @Deprecated("English written in code: pass a Strings", ReplaceWith("mode(strings, mode)"))
-    fun mode(mode: AppMode): String = when (mode) {
-        AppMode.BLOCK_TRACKERS -> "Block trackers"
-        AppMode.BLOCK_ALL -> "Block all"
-        AppMode.ALLOW_ALL -> "Allow all"
+    /**
+     * "Hush stopped filtering: why", or "Hush is restarting its engine", in [s]' words; null
+     * while it filters. [reason] is the core's own account (English), shown as the detail.
+     */
+    fun notFiltering(s: Strings, filtering: org.hush.android.core.Filtering, reason: String?): String? = when (filtering) {
+        org.hush.android.core.Filtering.ON -> null
+        org.hush.android.core.Filtering.RESTARTING -> s.get(R.string.health_restarting)
+        org.hush.android.core.Filtering.HOLDING, org.hush.android.core.Filtering.STOPPED ->
+            s.get(R.string.health_stopped, reason?.takeIf { it.isNotBlank() } ?: s.get(R.string.health_no_reason))
     }
-
-    fun count(n: Long): String = String.format(Locale.US, "%,d", n)
 
     fun time(ms: Long, zone: TimeZone): String = SimpleDateFormat("HH:mm:ss", Locale.US).apply { timeZone = zone }.format(Date(ms))
 
@@ -113,16 +101,6 @@ object Format {
     }
 
     fun offsetMinutes(nowMs: Long, zone: TimeZone): Int = zone.getOffset(nowMs) / 60_000
-
-    @Deprecated("English written in code: pass a Strings", ReplaceWith("uidLabel(strings, uid)"))
-    fun uidLabel(uid: Int?): String = if (uid == null) "Unknown app" else "UID $uid"
-
-    @Deprecated("English written in code: pass a Strings", ReplaceWith("uidNote(strings, uid)"))
-    fun uidNote(uid: Int?): String = when {
-        uid == null -> "Owner not known"
-        uid < 10_000 -> "System UID, no app package"
-        else -> "No installed package (uninstalled?), seen in the log"
-    }
 
     fun error(e: Throwable): String = e.message?.takeIf { it.isNotBlank() } ?: e.javaClass.simpleName
 }

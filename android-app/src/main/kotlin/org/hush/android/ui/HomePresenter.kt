@@ -29,7 +29,19 @@ data class HomeState(
     val offPeriods: List<OffPeriod>? = null,
     /** Why they could not be read. */
     val offPeriodsError: String? = null,
+    /**
+     * What the core has on record of Hush ever running (null: not read yet): a fresh
+     * install has no gap and nothing logged, and Home says Hush has not run yet rather
+     * than that it was never off.
+     */
+    val history: RunHistory? = null,
 )
+
+/** What the store holds of Hush's past runs: any gap in filtering ever, anything logged ever. */
+data class RunHistory(val gapsEver: Boolean, val logged: Boolean) {
+    /** No record of a run at all: a fresh install (or a cleared log with no gap). */
+    val neverRan: Boolean get() = !gapsEver && !logged
+}
 
 /**
  * A period Hush was off, in words for the phone's owner: [time] ("Off 02:14–06:30 (4 h 16 min)"),
@@ -63,7 +75,7 @@ class HomePresenter(private val deps: UiDeps, private val strings: Strings) : Pr
         background({
             val activity = deps.store.appActivity(since, now + 1)
             val hosts = deps.store.topBlockedHosts(since, now + 1, null, TOP)
-            val names = AppNames(deps.apps.apps())
+            val names = AppNames(deps.apps.apps(), strings)
             val top = activity.filter { it.blocked > 0 }
                 .sortedByDescending { it.blocked }
                 .take(TOP)
@@ -80,7 +92,7 @@ class HomePresenter(private val deps: UiDeps, private val strings: Strings) : Pr
         }) { loaded ->
             set(loaded.copy(
                 firewall = state.firewall, live = deps.firewall.liveStats(), problems = state.problems,
-                offPeriods = state.offPeriods, offPeriodsError = state.offPeriodsError,
+                offPeriods = state.offPeriods, offPeriodsError = state.offPeriodsError, history = state.history,
             ))
         }
         refreshGaps(now)
@@ -89,11 +101,17 @@ class HomePresenter(private val deps: UiDeps, private val strings: Strings) : Pr
     /** The store's gaps of the last [GAP_DAYS] days (a read of its own: a failure here hides nothing else). */
     private fun refreshGaps(now: Long) {
         background({
-            deps.store.gaps(now - GAP_DAYS * DAY_MS, GAPS).map { OffPeriods.describe(strings, it, now, deps.timeZone) }
+            val gaps = deps.store.gaps(now - GAP_DAYS * DAY_MS, GAPS)
+            // Only when the week shows none: whether there ever was one, and anything logged.
+            val history = if (gaps.isNotEmpty()) RunHistory(gapsEver = true, logged = true) else RunHistory(
+                gapsEver = deps.store.gaps(null, 1).isNotEmpty(),
+                logged = deps.store.recentEvents(org.hush.android.data.EventQuery(limit = 1)).isNotEmpty(),
+            )
+            gaps.map { OffPeriods.describe(strings, it, now, deps.timeZone) } to history
         }, failed = { e ->
             set(state.copy(offPeriods = state.offPeriods ?: emptyList(), offPeriodsError = strings.get(R.string.home_error_gaps, Format.error(e))))
-        }) { periods ->
-            set(state.copy(offPeriods = periods, offPeriodsError = null))
+        }) { (periods, history) ->
+            set(state.copy(offPeriods = periods, offPeriodsError = null, history = history))
         }
     }
 

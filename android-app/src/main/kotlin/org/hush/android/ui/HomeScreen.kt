@@ -105,7 +105,7 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
             FirewallState.Starting -> ui.str(R.string.home_status_starting)
             FirewallState.On -> s.blocking?.let { ui.str(R.string.home_status_on_blocking, it) } ?: ui.str(R.string.home_status_on)
             is FirewallState.Failed -> ui.str(R.string.home_status_failed, f.message)
-            is FirewallState.NotFiltering -> f.message
+            is FirewallState.NotFiltering -> Format.notFiltering(ui.strings, f.filtering, f.reason) ?: ui.str(R.string.home_status_on)
         }
         val problems = if (running) s.problems else emptyList()
         statusText.text = if (problems.isEmpty()) status else status + problems.joinToString("") { "\n• $it" }
@@ -113,17 +113,17 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         statusText.setTextColor(if (alarming) p.error else p.onSurfaceVariant)
         val live = s.live
         liveText.text = if (live != null && running) {
-            val blocked = Format.count(live.blocked)
-            val allowed = Format.count(live.allowed)
+            val blocked = Format.count(ui.strings, live.blocked)
+            val allowed = Format.count(ui.strings, live.allowed)
             if (live.eventsDropped > 0) {
-                ui.strings.plural(R.plurals.home_live_dropped, plural(live.eventsDropped), blocked, allowed, Format.count(live.eventsDropped))
+                ui.strings.plural(R.plurals.home_live_dropped, plural(live.eventsDropped), blocked, allowed, Format.count(ui.strings, live.eventsDropped))
             } else {
                 ui.str(R.string.home_live, blocked, allowed)
             }
         } else ""
         liveText.visibility = if (liveText.text.isEmpty()) View.GONE else View.VISIBLE
-        blockedCount.text = if (s.loading) "–" else Format.count(s.blockedToday)
-        allowedCount.text = if (s.loading) "–" else Format.count(s.allowedToday)
+        blockedCount.text = if (s.loading) "–" else Format.count(ui.strings, s.blockedToday)
+        allowedCount.text = if (s.loading) "–" else Format.count(ui.strings, s.allowedToday)
         error.showError(s.error)
         renderOff(s)
 
@@ -132,16 +132,16 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         for (app in s.topApps) {
             // Attempts with no known owner cannot be asked for on their own: no detail for them.
             val open: (() -> Unit)? = if (app.uid == null) null else { { host.openAppDetail(app.uid, app.label) } }
-            topAppsList.addView(row(app.label, Format.count(app.blocked), null, open))
+            topAppsList.addView(row(app.label, Format.count(ui.strings, app.blocked), null, open))
         }
         topHostsList.removeAllViews()
         if (!s.loading && s.topHosts.isEmpty()) topHostsList.addView(empty(ui.str(R.string.home_nothing_blocked)))
         for (h in s.topHosts) {
-            val apps = ui.strings.plural(R.plurals.home_host_apps, h.apps, Format.count(h.apps.toLong()))
-            topHostsList.addView(row(h.host, Format.count(h.blocked), apps) {
+            val apps = ui.strings.plural(R.plurals.home_host_apps, h.apps, Format.count(ui.strings, h.apps.toLong()))
+            topHostsList.addView(row(h.host, Format.count(ui.strings, h.blocked), apps) {
                 host.openHostActions(HostTarget(h.host, null))
             }.apply {
-                contentDescription = ui.strings.plural(R.plurals.home_host_description, plural(h.blocked), h.host, Format.count(h.blocked), apps)
+                contentDescription = ui.strings.plural(R.plurals.home_host_description, plural(h.blocked), h.host, Format.count(ui.strings, h.blocked), apps)
             })
         }
     }
@@ -150,7 +150,7 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         offList.removeAllViews()
         val periods = s.offPeriods ?: return
         s.offPeriodsError?.let { offList.addView(ui.text(it, Ui.Type.BODY, p.error)) }
-        if (periods.isEmpty() && s.offPeriodsError == null) offList.addView(empty(ui.str(R.string.home_never_off)))
+        if (periods.isEmpty() && s.offPeriodsError == null) offList.addView(empty(ui.str(noGapWords(s))))
         for (o in periods) {
             offList.addView(ui.vertical().apply {
                 setPadding(0, ui.dp(8), 0, ui.dp(4))
@@ -158,6 +158,20 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
                 addView(ui.text(o.why, Ui.Type.CAPTION, p.onSurfaceVariant))
                 if (o.guidance) addView(link(ui.str(R.string.home_what_to_do), ui.str(R.string.home_off_link_description, o.time, o.why)))
             })
+        }
+    }
+
+    /**
+     * Why no gap is listed: a fresh install that never ran (turn it on), a Hush that has
+     * run without a stop since its first start, or one that was not off this week.
+     */
+    private fun noGapWords(s: HomeState): Int {
+        val running = s.firewall == FirewallState.On || s.firewall is FirewallState.NotFiltering || s.firewall == FirewallState.Starting
+        val history = s.history ?: return R.string.home_never_off
+        return when {
+            !running && history.neverRan -> R.string.home_never_ran
+            running && !history.gapsEver -> R.string.home_never_off_since_first
+            else -> R.string.home_never_off
         }
     }
 
@@ -209,9 +223,5 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
     companion object {
         const val LIVE_MS = 2_000L
 
-
-        // Settings' link to the guidance screen until Settings moves to res/ (R.string.home_keep_running, _description).
-        const val KEEP_RUNNING = "Keep Hush running →"
-        const val KEEP_RUNNING_DESCRIPTION = "Opens how to keep Android from stopping Hush: battery, autostart, always-on."
     }
 }

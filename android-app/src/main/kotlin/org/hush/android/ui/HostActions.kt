@@ -113,7 +113,7 @@ class HostSheetPresenter(private val deps: UiDeps, target: HostTarget, private v
     private fun appRuleOwner(app: AppRef?): Pair<String?, String?> {
         if (app == null) return null to null
         val uid = app.uid ?: return null to strings.get(R.string.sheet_owner_unknown)
-        val packages = AppNames(deps.apps.apps()).packagesOf(uid).map { it.packageName }.sorted()
+        val packages = AppNames(deps.apps.apps(), strings).packagesOf(uid).map { it.packageName }.sorted()
         return when {
             packages.isNotEmpty() -> packages[0] to null
             // A system UID has no package and keeps its number: a rule for it stays its own.

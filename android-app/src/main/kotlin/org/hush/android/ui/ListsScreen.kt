@@ -106,7 +106,7 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
         val list = choice.list
         val toggle = switch(list.title, choice.enabled) { on -> presenter.setBuiltinEnabled(list.name, on) }
         return row(list.title, listOf(
-            ui.strings.plural(R.plurals.lists_builtin_detail, quantity(list.entries), Format.count(list.entries), list.licence, list.name),
+            ui.strings.plural(R.plurals.lists_builtin_detail, quantity(list.entries), Format.count(ui.strings, list.entries), list.licence, list.name),
             ui.str(R.string.lists_source, list.source),
         ), null, toggle)
     }
@@ -115,7 +115,7 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
         val zone = host.deps.timeZone
         val downloaded = when {
             sub.updatedMs != null -> (sub.entries ?: 0).let { n ->
-                ui.strings.plural(R.plurals.lists_updated, quantity(n), Format.count(n), Format.dateTime(sub.updatedMs, zone))
+                ui.strings.plural(R.plurals.lists_updated, quantity(n), Format.count(ui.strings, n), Format.dateTime(sub.updatedMs, zone))
             }
             else -> ui.str(R.string.lists_not_downloaded)
         }

@@ -39,7 +39,7 @@ class RulesPresenter(private val deps: UiDeps, private val strings: Strings) : P
     fun load() {
         background({
             val installed = deps.apps.apps()
-            val names = AppNames(installed)
+            val names = AppNames(installed, strings)
             val byUid = installed.groupBy { it.uid }
             byUid.mapValues { (uid, _) -> names.label(uid) } to byUid.mapValues { (_, apps) -> apps.map { it.packageName }.toSet() }
         }, failed = { }) { (labels, installed) -> set(state.copy(labels = labels, installed = installed)) }

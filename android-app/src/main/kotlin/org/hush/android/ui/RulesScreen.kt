@@ -79,7 +79,7 @@ class RulesScreen(host: ScreenHost) : Screen(host) {
         adapter.items = s.rules
         adapter.notifyDataSetChanged()
         summary.text = if (s.loading || s.total == 0L) "" else
-            strings.plural(R.plurals.rules_count, s.total.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(s.total))
+            strings.plural(R.plurals.rules_count, s.total.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(strings, s.total))
         footer.text = when {
             s.loading -> ui.str(R.string.loading)
             s.rules.isEmpty() && s.query.isNotBlank() -> ui.str(R.string.rules_none_matching, s.query)

@@ -138,7 +138,7 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
         }, failed = { e ->
             set(state.copy(error = strings.get(R.string.settings_error_export, Format.error(e))))
         }) { n ->
-            set(state.copy(error = null, message = strings.plural(R.plurals.settings_exported, n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(n), format.name)))
+            set(state.copy(error = null, message = strings.plural(R.plurals.settings_exported, n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(strings, n), format.name)))
         }
     }
 
@@ -151,7 +151,7 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
         background({ deps.store.clearActivity() }, failed = { e ->
             set(state.copy(error = strings.get(R.string.settings_error_clear, Format.error(e))))
         }) { n ->
-            set(state.copy(error = null, message = strings.plural(R.plurals.settings_cleared, n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(n))))
+            set(state.copy(error = null, message = strings.plural(R.plurals.settings_cleared, n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(strings, n))))
         }
     }
 
@@ -161,13 +161,6 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
             null -> null
             DnsProblem.FORM -> s.get(R.string.settings_dns_bad)
             DnsProblem.PORT -> s.get(R.string.settings_dns_port)
-        }
-
-        @Deprecated("English written in code: pass a Strings", ReplaceWith("dnsProblem(strings, value)"))
-        fun dnsProblem(value: String): String? = when (dnsProblemKind(value)) {
-            null -> null
-            DnsProblem.FORM -> "Use address:port, e.g. 9.9.9.9:53 or [2620:fe::fe]:53"
-            DnsProblem.PORT -> "The port must be between 1 and 65535"
         }
 
         private enum class DnsProblem { FORM, PORT }

@@ -256,8 +256,6 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
     companion object {
         const val LICENCE = "GPL-3.0-or-later"
 
-        /** The English of R.string.settings_new_apps (tests look for it). */
-        const val NEW_APPS_TITLE = "New apps start as"
         /** The radio button's tag for "no mode of its own". */
         const val NEW_APP_DEFAULT_TAG = "default"
         /** The choices, in order: null is Hush's default for every app (block trackers). */

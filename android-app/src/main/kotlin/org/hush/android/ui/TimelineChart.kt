@@ -16,7 +16,7 @@ class TimelineChart(context: Context, private val palette: Palette) : View(conte
         set(value) {
             field = value
             contentDescription = value.joinToString("; ") {
-                strings.get(R.string.chart_day_description, it.day, Format.count(it.blocked), Format.count(it.allowed))
+                strings.get(R.string.chart_day_description, it.day, Format.count(strings, it.blocked), Format.count(strings, it.allowed))
             }
             invalidate()
         }
@@ -52,7 +52,7 @@ class TimelineChart(context: Context, private val palette: Palette) : View(conte
         val bar = slot * 0.62f
         val r = 3 * density
         labelPaint.textAlign = Paint.Align.LEFT
-        canvas.drawText(strings.get(R.string.chart_max, Format.count(maxTotal)), 0f, labelPaint.textSize, labelPaint)
+        canvas.drawText(strings.get(R.string.chart_max, Format.count(strings, maxTotal)), 0f, labelPaint.textSize, labelPaint)
         labelPaint.textAlign = Paint.Align.CENTER
         for ((i, d) in days.withIndex()) {
             val cx = slot * i + slot / 2

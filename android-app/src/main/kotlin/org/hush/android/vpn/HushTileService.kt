@@ -51,7 +51,7 @@ open class HushTileService : TileService() {
             tile.subtitle = when (state) {
                 is VpnState.On -> if (state.health.isFiltering) {
                     val blocked = state.stats.blocked
-                    resources.getQuantityString(R.plurals.tile_blocked, blocked.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(blocked))
+                    resources.getQuantityString(R.plurals.tile_blocked, blocked.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(org.hush.android.ui.ResourceStrings(this), blocked))
                 } else {
                     getString(R.string.tile_not_filtering)
                 }

@@ -136,7 +136,7 @@ class VpnNotifications(private val context: Context) {
         private const val REQUEST_TURN_ON = 3
 
         fun title(s: Strings, state: VpnState): String = when (state) {
-            is VpnState.On -> state.warning ?: s.get(when (state.network) {
+            is VpnState.On -> state.warning(s) ?: s.get(when (state.network) {
                 Network.WIFI -> R.string.vpn_on_wifi
                 Network.MOBILE -> R.string.vpn_on_mobile
                 Network.ANY -> R.string.vpn_on
@@ -150,9 +150,9 @@ class VpnNotifications(private val context: Context) {
             is VpnState.On -> {
                 val n = state.stats
                 if (n.eventsDropped > 0) {
-                    s.get(R.string.vpn_counts_dropped, Format.count(n.blocked), Format.count(n.allowed), Format.count(n.eventsDropped))
+                    s.get(R.string.vpn_counts_dropped, Format.count(s, n.blocked), Format.count(s, n.allowed), Format.count(s, n.eventsDropped))
                 } else {
-                    s.get(R.string.vpn_counts, Format.count(n.blocked), Format.count(n.allowed))
+                    s.get(R.string.vpn_counts, Format.count(s, n.blocked), Format.count(s, n.allowed))
                 }
             }
             VpnState.Starting -> s.get(R.string.vpn_setting_up)

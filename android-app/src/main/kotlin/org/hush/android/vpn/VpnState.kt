@@ -6,15 +6,16 @@ import org.hush.android.core.Network
 import org.hush.android.core.StopReason
 
 /**
- * Why the firewall is off. [message] is for the phone's owner; [coreReason] is what the
- * core records with the gap in filtering that starts ([StopReason]).
+ * Why the firewall is off: [coreReason] is what the core records with the gap in
+ * filtering that starts ([StopReason]). The owner's words for each are in
+ * res/values/strings.xml ([VpnNotifications.offReason]).
  */
-enum class OffReason(val message: String, val coreReason: String) {
-    NOT_STARTED("Hush is off.", StopReason.STOPPED),
-    STOPPED("Hush is off: you stopped it.", StopReason.STOPPED),
-    REVOKED("Hush is off: another VPN app took over, or the VPN permission was turned off in Settings.", StopReason.REVOKED),
+enum class OffReason(val coreReason: String) {
+    NOT_STARTED(StopReason.STOPPED),
+    STOPPED(StopReason.STOPPED),
+    REVOKED(StopReason.REVOKED),
     /** Android destroyed the service while it ran (no stop, no revoke). */
-    SERVICE_DESTROYED("Hush is off: Android stopped its VPN service.", StopReason.SERVICE_DESTROYED),
+    SERVICE_DESTROYED(StopReason.SERVICE_DESTROYED),
 }
 
 /** What failed; the screens use it to offer the right fix (e.g. ask for the VPN permission). */
@@ -33,8 +34,8 @@ sealed class VpnState {
      * restarting, or traffic held), nothing passes unfiltered, and [warning] says so.
      */
     data class On(val stats: LiveStats, val network: Network, val health: CoreHealth = CoreHealth.HEALTHY) : VpnState() {
-        /** "Hush stopped filtering: why", or "Hush is restarting its engine"; null while it filters. */
-        val warning: String? get() = health.warning
+        /** "Hush stopped filtering: why", or "Hush is restarting its engine", in [s]' words; null while it filters. */
+        fun warning(s: org.hush.android.ui.Strings): String? = org.hush.android.ui.Format.notFiltering(s, health.filtering, health.reason)
 
         /** What is wrong without stopping filtering (a list not read, a database not written), for the screens. */
         val problems: List<String> get() = health.problems.map { it.message }

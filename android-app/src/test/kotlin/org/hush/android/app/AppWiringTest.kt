@@ -59,6 +59,9 @@ class AppWiringTest {
         val e = org.hush.android.core.expect<IllegalStateException> { HushUi.deps!!.store.recentEvents(EventQuery()) }
         assertTrue(e.message, e.message.orEmpty().contains("could not be loaded on this phone"))
         assertTrue(e.message, e.message.orEmpty().contains("libhush_jni.so"))
+        // The Lists screen too: its catalogue says why, rather than showing no lists at all.
+        val lists = org.hush.android.core.expect<IllegalStateException> { HushUi.deps!!.lists.builtins() }
+        assertEquals(e.message, lists.message)
     }
 
     @Test

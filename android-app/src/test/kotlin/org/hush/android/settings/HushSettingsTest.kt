@@ -83,7 +83,7 @@ class HushSettingsTest {
             assertEquals("a refused value changes nothing", "1.1.1.1:53", s.upstreamDns)
             assertEquals(HushSettings.upstreamDnsProblem(input), try {
                 DnsServer.parse(input); null
-            } catch (e: IllegalArgumentException) { e.message })
+            } catch (e: SettingRefused) { e.problem })
         }
         assertNull(HushSettings.upstreamDnsProblem("9.9.9.9:53"))
     }

@@ -1,6 +1,7 @@
 package org.hush.android.ui
 
 import android.view.View
+import org.hush.android.R
 import org.hush.android.data.Action
 import org.hush.android.data.ActivityEvent
 import org.junit.After
@@ -29,6 +30,28 @@ class ActivityScreenTest {
         screen.list.setSelection(screen.adapter.count - 1)
         UiTest.draw(screen.list.rootView)
         UiTest.idle()
+    }
+
+    @Test
+    fun anEmptyLogSaysToTurnHushOnWhileOffAndThatItWaitsForTrafficWhileOn() {
+        val world = SampleData.World(store = FakeStore(), firewall = FakeFirewall(FirewallState.Off))
+        val screen = activity(world)
+        assertEquals(XmlStrings.get(R.string.activity_empty_off), screen.footer.text.toString())
+        assertEquals(View.VISIBLE, screen.turnOn.visibility)
+        assertEquals(XmlStrings.get(R.string.activity_turn_on), screen.turnOn.text.toString())
+        screen.turnOn.performClick()
+        assertEquals("the button turns Hush on", listOf(true), world.firewall.enableCalls)
+
+        world.firewall.publish(FirewallState.On)
+        assertEquals(XmlStrings.get(R.string.activity_empty_waiting), screen.footer.text.toString())
+        assertEquals(View.GONE, screen.turnOn.visibility)
+
+        // A filter that matches nothing is not an empty log: it says so, whether Hush runs or not.
+        world.firewall.publish(FirewallState.Off)
+        screen.presenter.setFilter(ActivityFilter(host = "nothing-like-this"))
+        UiTest.idle()
+        assertEquals(XmlStrings.get(R.string.activity_empty_filtered), screen.footer.text.toString())
+        assertEquals(View.GONE, screen.turnOn.visibility)
     }
 
     @Test

@@ -57,7 +57,7 @@ class AppDetailScreenTest {
         val texts = row(screen, i)
         assertEquals("tracking.miui.com", texts[0])
         assertEquals("Last: Blocked · Your rule: block", texts[1])
-        assertEquals("${Format.count(tracking.blocked)} blocked · first ${Format.dateTime(tracking.firstMs, SampleData.ZONE)} · " +
+        assertEquals("${Format.count(XmlStrings, tracking.blocked)} blocked · first ${Format.dateTime(tracking.firstMs, SampleData.ZONE)} · " +
             "last ${Format.dateTime(tracking.lastMs, SampleData.ZONE)}", texts[2])
         UiTest.assertShows(screen.view, "Hosts contacted · 3")
         UiTest.assertShows(screen.view, "Mi Browser")
@@ -77,7 +77,7 @@ class AppDetailScreenTest {
         assertEquals(events.count { it.action == Action.ALLOWED }.toLong(), days.sumOf { it.allowed })
         assertEquals(days.maxOf { it.blocked + it.allowed }, screen.chart.maxTotal)
         assertTrue(screen.chart.contentDescription.toString().contains("2026-11-28:"))
-        UiTest.assertShows(screen.view, "${Format.count(days.sumOf { it.blocked })} blocked")
+        UiTest.assertShows(screen.view, "${Format.count(XmlStrings, days.sumOf { it.blocked })} blocked")
     }
 
     @Test
@@ -121,7 +121,7 @@ class AppDetailScreenTest {
         assertEquals(AppDetailPresenter.PAGE, s.hosts.size)
         assertEquals(tiktokHosts.toLong(), s.hostTotal)
         assertFalse(s.endReached)
-        UiTest.assertShows(screen.view, "Hosts contacted · ${Format.count(tiktokHosts.toLong())}")
+        UiTest.assertShows(screen.view, "Hosts contacted · ${Format.count(XmlStrings, tiktokHosts.toLong())}")
         assertEquals(listOf(SampleData.TIKTOK to 0), world.store.appHostsCalls)
 
         // Scrolled near the end of what is loaded: the next page, once.

@@ -63,7 +63,7 @@ class AppsScreenTest {
         assertEquals(rows.maxOf { it.blocked }, rows[0].blocked)
 
         val texts = UiTest.texts(rowView(screen, "TikTok"))
-        assertEquals(listOf("TikTok", Format.count(tiktok.blocked) + " blocked", "com.zhiliaoapp.musically",
+        assertEquals(listOf("TikTok", Format.count(XmlStrings, tiktok.blocked) + " blocked", "com.zhiliaoapp.musically",
             "Wi-Fi\nNo trackers", "Mobile\nBlocked"), texts)
         UiTest.assertShows(screen.view, "63 apps")
     }
@@ -76,7 +76,7 @@ class AppsScreenTest {
         assertEquals("UID 10123", row.label)
         val texts = UiTest.texts(rowView(screen, "UID 10123"))
         assertEquals("UID 10123", texts[0])
-        assertEquals(Format.count(row.blocked) + " blocked", texts[1])
+        assertEquals(Format.count(XmlStrings, row.blocked) + " blocked", texts[1])
         assertEquals("No installed package (uninstalled?), seen in the log", texts[2])
         val system = screen.adapter.rows.first { it.uid == SampleData.SYSTEM_UID }
         assertEquals("System UID, no app package", system.note)
@@ -219,7 +219,7 @@ class AppsScreenTest {
         assertEquals("Android System", system.label)
         assertEquals("4 apps: Find device, Phone, Settings, …", system.note)
         assertEquals(listOf("com.xiaomi.finddevice", "com.android.phone", "com.android.settings", "com.android.stk"), system.packages)
-        assertEquals(listOf("Android System", Format.count(system.blocked) + " blocked", "4 apps: Find device, Phone, Settings, …"),
+        assertEquals(listOf("Android System", Format.count(XmlStrings, system.blocked) + " blocked", "4 apps: Find device, Phone, Settings, …"),
             UiTest.texts(rowView(screen, "Android System")).take(3))
         // Found by any of its packages.
         screen.search.setText("com.android.stk")

@@ -33,7 +33,16 @@ class FormatTest {
         assertEquals(60, Format.offsetMinutes(SampleData.NOW, SampleData.ZONE))
         assertEquals("15:30:00", Format.time(SampleData.NOW, SampleData.ZONE))
         assertEquals("15:30:00", Format.clockTime(XmlStrings, SampleData.NOW, SampleData.ZONE))
-        assertEquals("1,000,000", Format.count(1_000_000))
+        assertEquals("1,000,000", Format.count(XmlStrings, 1_000_000))
+        // Grouped as the owner's locale groups digits, not always as in the US.
+        val german = object : Strings by XmlStrings { override val locale: java.util.Locale = java.util.Locale.GERMANY }
+        assertEquals("12.345", Format.count(german, 12_345))
+        assertEquals("1.000.000", Format.count(german, 1_000_000))
+        assertEquals("the health words frame the core's own reason", "Hush stopped filtering: the engine ended",
+            Format.notFiltering(XmlStrings, org.hush.android.core.Filtering.HOLDING, "the engine ended"))
+        assertEquals("Hush stopped filtering: no reason given", Format.notFiltering(XmlStrings, org.hush.android.core.Filtering.STOPPED, null))
+        assertEquals("Hush is restarting its engine", Format.notFiltering(XmlStrings, org.hush.android.core.Filtering.RESTARTING, "a fault"))
+        assertEquals(null, Format.notFiltering(XmlStrings, org.hush.android.core.Filtering.ON, null))
     }
 
     @Test
@@ -89,10 +98,10 @@ class FormatTest {
 
     @Test
     fun upstreamDnsAndListUrls() {
-        assertNull(SettingsPresenter.dnsProblem("9.9.9.9:53"))
-        assertNull(SettingsPresenter.dnsProblem("[2620:fe::fe]:53"))
-        assertEquals("Use address:port, e.g. 9.9.9.9:53 or [2620:fe::fe]:53", SettingsPresenter.dnsProblem("[]:53"))
-        assertEquals("The port must be between 1 and 65535", SettingsPresenter.dnsProblem("9.9.9.9:0"))
+        assertNull(SettingsPresenter.dnsProblem(XmlStrings, "9.9.9.9:53"))
+        assertNull(SettingsPresenter.dnsProblem(XmlStrings, "[2620:fe::fe]:53"))
+        assertEquals("Use address:port, e.g. 9.9.9.9:53 or [2620:fe::fe]:53", SettingsPresenter.dnsProblem(XmlStrings, "[]:53"))
+        assertEquals("The port must be between 1 and 65535", SettingsPresenter.dnsProblem(XmlStrings, "9.9.9.9:0"))
         assertNull(ListsPresenter.urlProblem(XmlStrings, "https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts"))
         assertNull(ListsPresenter.urlProblem(XmlStrings, "https://192.168.1.10:8443/hosts.txt"))
         assertEquals("Use https://: lists are only downloaded over an encrypted connection", ListsPresenter.urlProblem(XmlStrings, "http://192.168.1.10:8080/hosts.txt"))

@@ -55,6 +55,27 @@ class HomeGapsTest {
     }
 
     @Test
+    fun aFreshInstallSaysHushHasNotRunYetRatherThanThatItWasNeverOff() {
+        // No gap and nothing logged, Hush off: the core has no record of a run.
+        val fresh = SampleData.World(store = FakeStore(), firewall = FakeFirewall(FirewallState.Off))
+        val home = home(fresh)
+        assertEquals(listOf(XmlStrings.get(R.string.home_never_ran)), UiTest.texts(home.offList))
+        assertEquals(RunHistory(gapsEver = false, logged = false), home.presenter.state.history)
+
+        // Turned on for the first time: it has not been off since.
+        fresh.firewall.publish(FirewallState.On)
+        assertEquals(listOf(XmlStrings.get(R.string.home_never_off_since_first)), UiTest.texts(home.offList))
+
+        // Off again with activity logged but no gap this week, and one long ago: "not off in the last 7 days".
+        val older = SampleData.World(firewall = FakeFirewall(FirewallState.Off))
+        older.store.gaps = listOf(Gap(at(20, 9, 0), at(20, 9, 30), "stopped"))
+        assertEquals(listOf(XmlStrings.get(R.string.home_never_off)), UiTest.texts(home(older).offList))
+        // Logged, never a gap, off now (the last run was killed, found at the next start): not "never ran".
+        val killed = SampleData.World(firewall = FakeFirewall(FirewallState.Off))
+        assertEquals(listOf(XmlStrings.get(R.string.home_never_off)), UiTest.texts(home(killed).offList))
+    }
+
+    @Test
     fun homeShowsTheLastGapsWithTheirReasonsInPlainWordsNewestFirst() {
         val world = SampleData.World()
         world.store.gaps = gaps()
@@ -130,6 +151,7 @@ class HomeGapsTest {
     @Test
     fun noGapsAndAStoreThatFailsAreSaid() {
         val world = SampleData.World()
+        world.store.gaps = listOf(Gap(at(20, 9, 0), at(20, 9, 30), "stopped")) // one, but not this week
         val home = home(world)
         assertEquals(listOf(XmlStrings.get(R.string.home_never_off)), UiTest.texts(home.offList))
         world.store.failure = "unable to open database file"

@@ -34,15 +34,15 @@ class HomeScreenTest {
         val blocked = todays.count { it.action == Action.BLOCKED }
         val allowed = todays.count { it.action == Action.ALLOWED }
         assertTrue("sample has blocked attempts today", blocked > 50)
-        assertEquals(Format.count(blocked.toLong()), home.blockedCount.text.toString())
-        assertEquals(Format.count(allowed.toLong()), home.allowedCount.text.toString())
+        assertEquals(Format.count(XmlStrings, blocked.toLong()), home.blockedCount.text.toString())
+        assertEquals(Format.count(XmlStrings, allowed.toLong()), home.allowedCount.text.toString())
 
         val topHost = todays.filter { it.action == Action.BLOCKED }.groupingBy { it.host }.eachCount().maxByOrNull { it.value }!!
         val hosts = UiTest.texts(home.topHostsList)
         assertEquals(topHost.key, hosts[0])
         val apps = todays.filter { it.host == topHost.key && it.action == Action.BLOCKED }.map { it.uid }.distinct().size
         assertEquals(if (apps == 1) "1 app" else "$apps apps", hosts[1])
-        assertEquals(Format.count(topHost.value.toLong()), hosts[2])
+        assertEquals(Format.count(XmlStrings, topHost.value.toLong()), hosts[2])
         assertTrue(hosts.toString(), hosts.contains("data.mistat.xiaomi.com"))
         assertTrue(hosts.toString(), hosts.contains("graph.facebook.com"))
 
@@ -92,7 +92,7 @@ class HomeScreenTest {
         val (_, home) = home(world)
         UiTest.assertShows(home.view, "On. " + BLOCKING)
 
-        world.firewall.publish(FirewallState.NotFiltering("Hush stopped filtering: the engine failed 5 times in a minute"))
+        world.firewall.publish(FirewallState.NotFiltering(org.hush.android.core.Filtering.HOLDING, "the engine failed 5 times in a minute"))
         assertTrue("the VPN is still up: the switch stays on", home.switch.isChecked)
         UiTest.assertShows(home.view, "Hush stopped filtering: the engine failed 5 times in a minute")
 

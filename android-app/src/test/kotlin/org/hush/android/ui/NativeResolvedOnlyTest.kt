@@ -84,7 +84,29 @@ class NativeResolvedOnlyTest {
         assertTrue("made for the package, forgotten with it", store.resolvedOnly().apps.isEmpty())
     }
 
+    @Test
+    fun aSharedUidsChoiceIsTheUidsAndStaysWhenOneOfItsAppsLeaves() {
+        val store = NativeStore(database)
+        val deps = UiDeps(
+            store = store,
+            apps = FakeApps(listOf(
+                InstalledApp("com.android.phone", "Phone", SYSTEM, true),
+                InstalledApp("com.android.settings", "Settings", SYSTEM, true),
+            )),
+            firewall = FakeFirewall(), actions = FakeActions(), settings = FakeSettings(),
+            io = Dispatchers.Unconfined, main = Dispatchers.Unconfined,
+            clock = object : Clock { override fun nowMs() = 1_700_000_000_000 }, timeZone = TimeZone.getTimeZone("UTC"),
+        )
+        val presenter = AppDetailPresenter(deps, SYSTEM, "Android System", XmlStrings).apply { attach { }; load() }
+        presenter.setResolvedOnly(true)
+        assertEquals(mapOf(SYSTEM to true), store.resolvedOnly().apps)
+        // Phone (the first by label) leaves UID 1000: Settings keeps the choice made for the UID.
+        store.forgetApp(SYSTEM, "com.android.phone")
+        assertEquals(mapOf(SYSTEM to true), store.resolvedOnly().apps)
+    }
+
     companion object {
         const val GAME = 10_123
+        const val SYSTEM = 1000
     }
 }

@@ -24,7 +24,7 @@ class NewAppsSettingTest {
         world.settings.newAppMode = AppMode.BLOCK_ALL
         val activity = UiTest.launch(world, MainActivity.Tab.SETTINGS).get()
         val screen = activity.screen(MainActivity.Tab.SETTINGS) as SettingsScreen
-        UiTest.assertShows(screen.view, SettingsScreen.NEW_APPS_TITLE)
+        UiTest.assertShows(screen.view, XmlStrings.get(org.hush.android.R.string.settings_new_apps))
         val buttons = (0 until screen.newAppModes.childCount).map { screen.newAppModes.getChildAt(it) as RadioButton }
         assertEquals(listOf("Default (block trackers)", "Block all", "Allow all"), buttons.map { it.text.toString() })
         assertEquals(listOf(false, true, false), buttons.map { it.isChecked })

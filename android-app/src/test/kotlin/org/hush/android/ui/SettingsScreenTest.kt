@@ -145,7 +145,7 @@ class SettingsScreenTest {
         assertEquals(1, world.store.exportCalls.size)
         assertEquals(ExportFormat.CSV, world.store.exportCalls[0].second)
         assertTrue(world.store.exportCalls[0].first >= 0)
-        assertEquals("Exported ${Format.count(world.store.eventCount().toLong())} events as CSV", screen.message.text.toString())
+        assertEquals("Exported ${Format.count(XmlStrings, world.store.eventCount().toLong())} events as CSV", screen.message.text.toString())
         val written = file.readLines()
         assertEquals("time_ms,uid,host,ip,port,protocol,action,reason", written[0])
         assertEquals(world.store.eventCount() + 1, written.size)
@@ -174,7 +174,7 @@ class SettingsScreenTest {
         dialog.getButton(AlertDialog.BUTTON_POSITIVE).performClick()
         UiTest.idle()
         assertEquals(1, world.store.clearCalls)
-        assertEquals("Deleted ${Format.count(n.toLong())} events; rules are kept", screen.message.text.toString())
+        assertEquals("Deleted ${Format.count(XmlStrings, n.toLong())} events; rules are kept", screen.message.text.toString())
     }
 
     @Test

@@ -209,7 +209,7 @@ class HushVpnServiceTest {
         assertEquals("Hush stopped filtering: the engine failed 5 times in a minute", title(n))
         assertTrue("still ongoing, with Stop", (n.flags and Notification.FLAG_ONGOING_EVENT) != 0)
         assertEquals(
-            FirewallState.NotFiltering("Hush stopped filtering: the engine failed 5 times in a minute"),
+            FirewallState.NotFiltering(Filtering.HOLDING, "the engine failed 5 times in a minute"),
             VpnFirewallControl.shown(VpnStatus.state.value),
         )
 

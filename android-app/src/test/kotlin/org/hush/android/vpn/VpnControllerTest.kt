@@ -180,7 +180,8 @@ class VpnControllerTest {
         controller.start()
         val state = controller.revoke()
         assertEquals(VpnState.Off(OffReason.REVOKED), state)
-        assertTrue(OffReason.REVOKED.message, OffReason.REVOKED.message.contains("another VPN app"))
+        val revoked = VpnNotifications.offReason(org.hush.android.ui.XmlStrings, OffReason.REVOKED)
+        assertTrue(revoked, revoked.contains("another VPN app"))
         assertTrue(core.session.stopped)
         assertEquals(1, core.starts.size)
     }
@@ -244,14 +245,14 @@ class VpnControllerTest {
         core.session.health = CoreHealth(Filtering.RESTARTING, "a fault in the packet path", restarts = 1)
         controller.refreshStats()
         val on = controller.state.value as VpnState.On
-        assertEquals("Hush is restarting its engine", on.warning)
+        assertEquals("Hush is restarting its engine", on.warning(org.hush.android.ui.XmlStrings))
         assertEquals("Hush is restarting its engine", VpnNotifications.title(org.hush.android.ui.XmlStrings, on))
         core.session.health = CoreHealth(Filtering.STOPPED, "the engine ended")
         controller.refreshStats()
-        assertEquals("Hush stopped filtering: the engine ended", (controller.state.value as VpnState.On).warning)
+        assertEquals("Hush stopped filtering: the engine ended", (controller.state.value as VpnState.On).warning(org.hush.android.ui.XmlStrings))
         core.session.health = CoreHealth.HEALTHY
         controller.refreshStats()
-        assertNull((controller.state.value as VpnState.On).warning)
+        assertNull((controller.state.value as VpnState.On).warning(org.hush.android.ui.XmlStrings))
         assertEquals("Hush is on", VpnNotifications.title(org.hush.android.ui.XmlStrings, controller.state.value))
     }
 
