@@ -74,12 +74,12 @@ data class GuidanceState(
  * step offers only a system screen that resolves on this phone, checked with the
  * PackageManager (off the main thread: it is a call into the system server).
  */
-class GuidancePresenter(deps: UiDeps, private val phone: Phone, private val strings: Strings) :
+class GuidancePresenter(private val deps: UiDeps, private val phone: Phone, private val strings: Strings) :
     Presenter<GuidanceState>(GuidanceState(), deps.io, deps.main) {
 
     /** Reads the phone again (back from a system screen, a step may be done now). */
     fun load() {
-        background({ Guidance.steps(phone, strings) }, failed = { e ->
+        background({ Guidance.steps(phone, strings, deps.firewall.alwaysOn()) }, failed = { e ->
             set(state.copy(loading = false, error = strings.get(R.string.guidance_error, Format.error(e))))
         }) { steps -> set(GuidanceState(loading = false, steps = steps)) }
     }
@@ -144,8 +144,12 @@ object Guidance {
         ),
     )
 
-    /** The steps for [phone]: stock Android's always, a maker's where its screen resolves or the maker is it. */
-    fun steps(phone: Phone, s: Strings): List<GuidanceStep> {
+    /**
+     * The steps for [phone]: stock Android's always, a maker's where its screen resolves or
+     * the maker is it. [alwaysOn]: what Android says of always-on and "Block connections
+     * without VPN" (it says so only to the running VPN; null: not known).
+     */
+    fun steps(phone: Phone, s: Strings, alwaysOn: org.hush.android.vpn.AlwaysOn? = null): List<GuidanceStep> {
         val out = ArrayList<GuidanceStep>()
         val battery = firstResolving(phone, batteryIntents(phone.packageName))
         val ignoring = phone.ignoringBatteryOptimizations()
@@ -163,9 +167,15 @@ object Guidance {
             out.add(GuidanceStep(v.key, s.get(v.title), s.get(v.instructions), open, null, s.get(R.string.guidance_cannot_tell_vendor)))
         }
         val vpn = firstResolving(phone, listOf(Intent(Settings.ACTION_VPN_SETTINGS)))
+        val alwaysOnNote = when {
+            alwaysOn == null -> R.string.guidance_always_on_unknown
+            alwaysOn.alwaysOn && alwaysOn.lockdown -> R.string.guidance_always_on_both
+            alwaysOn.alwaysOn -> R.string.guidance_always_on_no_lockdown
+            else -> R.string.guidance_always_on_off
+        }
         out.add(GuidanceStep(
-            "always-on", s.get(R.string.guidance_always_on_title), s.get(R.string.guidance_always_on_text), vpn, null,
-            s.get(R.string.guidance_cannot_tell_always_on),
+            "always-on", s.get(R.string.guidance_always_on_title), s.get(R.string.guidance_always_on_text), vpn,
+            alwaysOn?.let { it.alwaysOn && it.lockdown }, s.get(alwaysOnNote),
         ))
         return out
     }

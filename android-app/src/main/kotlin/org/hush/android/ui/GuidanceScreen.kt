@@ -2,7 +2,6 @@ package org.hush.android.ui
 
 import android.content.ActivityNotFoundException
 import android.view.View
-import android.widget.LinearLayout
 import android.widget.ScrollView
 import org.hush.android.R
 
@@ -70,7 +69,7 @@ class GuidanceScreen(host: ScreenHost, phone: Phone = AndroidPhone(host.context)
             addView(ui.text(ui.str(R.string.guidance_no_screen), Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(0, ui.dp(8), 0, 0) })
         }
         openFailures[step.key]?.let { addView(ui.text(it, Ui.Type.BODY, p.error)) }
-        layoutParams = LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, LinearLayout.LayoutParams.WRAP_CONTENT)
+        // ui.card()'s own layout (16 dp at the sides, 8 dp between), as every screen's cards.
     }
 
     /** Opens the step's system screen; one that resolved but will not open says so under the step. */

@@ -403,6 +403,9 @@ class FakeFirewall(var current: FirewallState = FirewallState.Off) : FirewallCon
     override fun removeListener(listener: FirewallControl.Listener) { listeners.remove(listener) }
     override fun setEnabled(enabled: Boolean) { enableCalls.add(enabled) }
     override fun liveStats() = if (current == FirewallState.On) live else null
+    /** What Android says of always-on and lockdown (null: not known, as when the VPN is not running). */
+    var alwaysOn: org.hush.android.vpn.AlwaysOn? = null
+    override fun alwaysOn() = alwaysOn
 
     /** As the service would: the new state to every listener, on the main thread. */
     fun publish(state: FirewallState) {

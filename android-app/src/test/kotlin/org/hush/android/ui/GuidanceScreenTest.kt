@@ -73,9 +73,44 @@ class GuidanceScreenTest {
 
         val alwaysOn = screen.stepView("always-on")!!
         UiTest.assertShows(alwaysOn, "Block connections without VPN")
-        UiTest.assertShows(alwaysOn, "? " + str(R.string.guidance_cannot_tell_always_on))
+        UiTest.assertShows(alwaysOn, "? " + str(R.string.guidance_always_on_unknown))
         UiTest.click(alwaysOn, str(R.string.guidance_open))
         assertEquals(Settings.ACTION_VPN_SETTINGS, shadowOf(activity).nextStartedActivity.action)
+    }
+
+    @Test
+    fun theAlwaysOnStepSaysWhatAndroidSaysAndOffersTheVpnScreenUntilBothAreOn() {
+        ShadowBuild.setManufacturer("Google")
+        stockScreens()
+        val world = SampleData.World(firewall = FakeFirewall(FirewallState.On))
+        fun shown(expected: org.hush.android.vpn.AlwaysOn?): View {
+            world.firewall.alwaysOn = expected
+            val (_, screen) = open(world)
+            return screen.stepView("always-on")!!
+        }
+        val off = shown(org.hush.android.vpn.AlwaysOn(alwaysOn = false, lockdown = false))
+        UiTest.assertShows(off, "✗ " + str(R.string.guidance_always_on_off))
+        UiTest.assertShows(off, str(R.string.guidance_open))
+        val noLockdown = shown(org.hush.android.vpn.AlwaysOn(alwaysOn = true, lockdown = false))
+        UiTest.assertShows(noLockdown, "✗ " + str(R.string.guidance_always_on_no_lockdown))
+        val (activity, screen) = open(world.also { it.firewall.alwaysOn = org.hush.android.vpn.AlwaysOn(alwaysOn = true, lockdown = true) })
+        assertEquals(true, step(screen, "always-on").done)
+        UiTest.assertShows(screen.stepView("always-on")!!, "✓ " + str(R.string.guidance_always_on_both))
+        UiTest.click(screen.stepView("always-on")!!, str(R.string.guidance_open))
+        assertEquals(Settings.ACTION_VPN_SETTINGS, shadowOf(activity).nextStartedActivity.action)
+    }
+
+    @Test
+    fun theStepsAreCardsWithTheSideMarginsOfEveryScreen() {
+        ShadowBuild.setManufacturer("Google")
+        stockScreens()
+        val (activity, screen) = open()
+        val sixteen = (16 * activity.resources.displayMetrics.density).toInt()
+        for (key in listOf("battery", "always-on")) {
+            val lp = screen.stepView(key)!!.layoutParams as android.view.ViewGroup.MarginLayoutParams
+            assertEquals("$key left", sixteen, lp.leftMargin)
+            assertEquals("$key right", sixteen, lp.rightMargin)
+        }
     }
 
     @Test

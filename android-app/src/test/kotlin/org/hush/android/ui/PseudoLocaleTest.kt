@@ -116,12 +116,36 @@ class PseudoLocaleTest {
             emptyList()
         },
         Case("home, nothing logged", { SampleData.World(store = FakeStore()) }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, a fresh install that never ran", { SampleData.World(store = FakeStore(), firewall = FakeFirewall(FirewallState.Off)) }) { a ->
+            a.select(MainActivity.Tab.HOME); emptyList()
+        },
+        Case("home, not filtering (traffic held)", {
+            world().apply { firewall.current = FirewallState.NotFiltering(org.hush.android.core.Filtering.HOLDING, "the engine failed 5 times in a minute") }
+        }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, not filtering (no reason given)", {
+            world().apply { firewall.current = FirewallState.NotFiltering(org.hush.android.core.Filtering.STOPPED, null) }
+        }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("home, the engine restarting", {
+            world().apply { firewall.current = FirewallState.NotFiltering(org.hush.android.core.Filtering.RESTARTING, "a fault in the packet path") }
+        }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
+        Case("activity, nothing logged, Hush off", { SampleData.World(store = FakeStore(), firewall = FakeFirewall(FirewallState.Off)) }) { a ->
+            a.select(MainActivity.Tab.ACTIVITY); emptyList()
+        },
         Case("home, starting", { world().apply { firewall.current = FirewallState.Starting } }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
         Case("home, the store failing", { world().apply { store.failure = "database is locked" } }) { a -> a.select(MainActivity.Tab.HOME); emptyList() },
         Case("guidance, a Xiaomi phone", ::world) { a ->
             org.robolectric.shadows.ShadowBuild.setManufacturer("Xiaomi")
             a.openGuidance()
             emptyList()
+        },
+        Case("guidance, always-on without lockdown", { world().apply { firewall.alwaysOn = org.hush.android.vpn.AlwaysOn(true, false) } }) { a ->
+            a.openGuidance(); emptyList()
+        },
+        Case("guidance, always-on and lockdown", { world().apply { firewall.alwaysOn = org.hush.android.vpn.AlwaysOn(true, true) } }) { a ->
+            a.openGuidance(); emptyList()
+        },
+        Case("guidance, always-on off", { world().apply { firewall.alwaysOn = org.hush.android.vpn.AlwaysOn(false, false) } }) { a ->
+            a.openGuidance(); emptyList()
         },
         Case("lists", ::world) { a -> a.select(MainActivity.Tab.LISTS); emptyList() },
         Case("lists, a URL refused and a list switched", ::world) { a ->
@@ -267,6 +291,8 @@ class PseudoLocaleTest {
         for (sub in SampleData.subscriptions) { data.add(sub.url); data.add(sub.name) }
         world.store.failure?.let { data.add(it) }
         world.lists.failure?.let { data.add(it) }
+        // The core's own account of why it does not filter (English, shown as the detail).
+        (world.firewall.current as? FirewallState.NotFiltering)?.reason?.let { data.add(it) }
         val symbols = DateFormatSymbols.getInstance(Locale.ENGLISH)
         data.addAll(symbols.months + symbols.shortMonths + symbols.weekdays + symbols.shortWeekdays + symbols.amPmStrings)
         data.addAll(PADDING)
