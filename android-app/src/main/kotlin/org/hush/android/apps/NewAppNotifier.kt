@@ -68,7 +68,9 @@ class NewAppNotifier(private val context: Context) : NewAppAlerts {
             is ActionOutcome.Applied -> outcome.label to when (outcome.choice) {
                 NewAppChoice.BLOCK_ALL -> strings.get(R.string.newapp_blocked)
                 NewAppChoice.ALLOW -> strings.get(R.string.newapp_allowed)
-                NewAppChoice.KEEP_DEFAULT -> strings.get(R.string.newapp_kept, Format.mode(strings, AppMode.DEFAULT))
+                NewAppChoice.KEEP_DEFAULT ->
+                    if (outcome.shared) strings.get(R.string.newapp_kept_shared)
+                    else strings.get(R.string.newapp_kept, Format.mode(strings, AppMode.DEFAULT))
             }
             is ActionOutcome.Gone -> strings.get(R.string.newapp_removed_title, outcome.label) to strings.get(R.string.newapp_removed_text)
             is ActionOutcome.Failed -> outcome.label to strings.get(R.string.newapp_failed, outcome.why)

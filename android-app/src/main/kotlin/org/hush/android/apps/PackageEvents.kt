@@ -74,7 +74,11 @@ enum class NewAppChoice(val mode: AppMode?) {
 
 /** What an action on a new app's notification did. */
 sealed class ActionOutcome {
-    data class Applied(val label: String, val choice: NewAppChoice) : ActionOutcome()
+    /**
+     * [choice] is in force. [shared]: the app shares its UID with other apps, whose mode
+     * (one per UID) Keep default left as it was.
+     */
+    data class Applied(val label: String, val choice: NewAppChoice, val shared: Boolean = false) : ActionOutcome()
     /** The app left its UID before the owner answered: nothing was stored. */
     data class Gone(val label: String) : ActionOutcome()
     /** The store refused or failed; nothing was stored. [why] is shown as is. */
@@ -113,7 +117,9 @@ class AppChanges(
         } catch (e: RuntimeException) {
             PackageEvents.logFailure("could not record a new app", e)
         }
-        val mode = newAppMode()
+        // A package joining a shared UID joins its mode (one per UID): the mode for new
+        // apps would change the other apps' too, and go with this one when it leaves.
+        val mode = if (packages.any { it != packageName }) null else newAppMode()
         var applied: AppMode? = null
         if (mode != null) {
             try {
@@ -174,6 +180,10 @@ class AppChanges(
      * The owner answered a new app's notification. Only when [packageName] still holds
      * [uid] is anything stored: an answer arriving after the app is gone (or after its UID
      * went to another app) stores nothing and says the app was removed.
+     *
+     * On a UID the app shares with others, the mode is the UID's: Block all and Allow set
+     * it for the UID (it stays when this package leaves, as the Apps screen does), and Keep
+     * default leaves it as it is, so a mode the owner chose for the other apps stays.
      */
     fun act(uid: Int, packageName: String, label: String, choice: NewAppChoice): ActionOutcome {
         if (packageName !in lookup.packagesForUid(uid)) {
@@ -181,12 +191,16 @@ class AppChanges(
             alerts.outcome(packageName, outcome)
             return outcome
         }
+        val shared = lookup.packagesForUid(uid).any { it != packageName }
         val outcome = try {
             val mode = choice.mode
-            if (mode != null) store.setAppModeForPackage(uid, packageName, Network.ANY, mode)
-            else store.clearAppMode(uid, Network.ANY)
-            rulesChanged()
-            ActionOutcome.Applied(label, choice)
+            when {
+                mode != null && shared -> store.setAppMode(uid, Network.ANY, mode)
+                mode != null -> store.setAppModeForPackage(uid, packageName, Network.ANY, mode)
+                !shared -> store.clearAppMode(uid, Network.ANY)
+            }
+            if (mode != null || !shared) rulesChanged()
+            ActionOutcome.Applied(label, choice, shared)
         } catch (e: RuntimeException) {
             ActionOutcome.Failed(label, e.message ?: e.javaClass.simpleName)
         }
@@ -229,10 +243,6 @@ object AppNamesOfUid {
         1013 to "Media server",
         1051 to "DNS resolver (netd)",
     )
-
-    /** [label] in English (the name [storedLabel] gives). */
-    @Deprecated("English written in code: pass a Strings", ReplaceWith("label(strings, uid, apps)"))
-    fun label(uid: Int, apps: List<InstalledApp>): String = storedLabel(uid, apps)
 
     /** The name kept in the store's apps table (for the command line, in English), not shown in the app. */
     fun storedLabel(uid: Int, apps: List<InstalledApp>): String {

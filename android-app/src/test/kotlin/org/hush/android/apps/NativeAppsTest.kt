@@ -61,6 +61,32 @@ class NativeAppsTest {
     }
 
     @Test
+    fun keepDefaultForOnePackageOfASharedUidLeavesTheModeTheOwnerSetForTheUid() {
+        // The owner set UID 1000's mode (Phone and Settings share it) on the Apps screen.
+        store.setAppMode(SYSTEM_UID, Network.ANY, AppMode.BLOCK_ALL)
+        // A new package joins the shared UID, with "New apps start as: Allow all" set.
+        lookup.apps = lookup.apps + InstalledApp(PLUGIN, "Plugin", SYSTEM_UID, true)
+        val allowNew = AppChanges(store, lookup, { AppMode.ALLOW_ALL }, alerts, { rulesChanged++ })
+        allowNew.installed(PLUGIN, SYSTEM_UID)
+        assertEquals("the new-app mode does not overwrite the UID's", listOf(AppModeRule(SYSTEM_UID, Network.ANY, AppMode.BLOCK_ALL)), store.appModes())
+
+        assertEquals(ActionOutcome.Applied("Plugin", NewAppChoice.KEEP_DEFAULT, shared = true),
+            changes.act(SYSTEM_UID, PLUGIN, "Plugin", NewAppChoice.KEEP_DEFAULT))
+        assertEquals("Keep default for the plugin leaves Phone's and Settings' mode", listOf(AppModeRule(SYSTEM_UID, Network.ANY, AppMode.BLOCK_ALL)), store.appModes())
+
+        // Block all from a shared UID's notification is the UID's: it stays when the plugin leaves.
+        changes.act(SYSTEM_UID, PLUGIN, "Plugin", NewAppChoice.ALLOW)
+        lookup.apps = lookup.apps.filter { it.packageName != PLUGIN }
+        changes.removed(PLUGIN, SYSTEM_UID)
+        assertEquals(listOf(AppModeRule(SYSTEM_UID, Network.ANY, AppMode.ALLOW_ALL)), store.appModes())
+
+        // An app alone on its UID: Keep default takes its mode away, as before.
+        store.setAppModeForPackage(GAME_UID, GAME, Network.ANY, AppMode.BLOCK_ALL)
+        assertEquals(ActionOutcome.Applied("Game", NewAppChoice.KEEP_DEFAULT), changes.act(GAME_UID, GAME, "Game", NewAppChoice.KEEP_DEFAULT))
+        assertEquals(listOf(AppModeRule(SYSTEM_UID, Network.ANY, AppMode.ALLOW_ALL)), store.appModes())
+    }
+
+    @Test
     fun aRemovedPackageTakesItsRulesAndASharedUidKeepsTheOthers() {
         store.setAppModeForPackage(SYSTEM_UID, PHONE, Network.WIFI, AppMode.BLOCK_ALL)
         store.setAppModeForPackage(SYSTEM_UID, SETTINGS, Network.MOBILE, AppMode.ALLOW_ALL)
@@ -197,6 +223,7 @@ class NativeAppsTest {
         const val GAME = "com.example.game"
         const val PHONE = "com.android.phone"
         const val SETTINGS = "com.android.settings"
+        const val PLUGIN = "com.android.phone.plugin"
         const val GAME_UID = 10300
         const val NEW_UID = 10310
         const val SYSTEM_UID = 1000

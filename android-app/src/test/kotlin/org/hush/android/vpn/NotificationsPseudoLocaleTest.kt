@@ -45,10 +45,12 @@ class NotificationsPseudoLocaleTest {
             n.extras.getCharSequence(Notification.EXTRA_BIG_TEXT),
         ).map { it.toString() } + n.actions.orEmpty().map { it.title.toString() }
 
-    private fun check(what: String, texts: List<String>, problems: MutableList<String>) {
+    /** [allowed]: data the texts quote (an entered value), whose words may stay plain. */
+    private fun check(what: String, texts: List<String>, problems: MutableList<String>, allowed: String = "") {
         assertTrue("$what: nothing shown", texts.isNotEmpty())
+        val data = Regex("\\p{L}+").findAll(allowed).map { it.value }.toSet()
         for (text in texts) {
-            val plain = plainWords(text)
+            val plain = plainWords(text).filter { it !in data }
             if (plain.isNotEmpty()) problems.add("$what: \"$text\" has $plain")
         }
     }
@@ -66,7 +68,13 @@ class NotificationsPseudoLocaleTest {
             VpnState.On(VpnController.ZERO_STATS, Network.ANY),
             VpnState.Off(OffReason.STOPPED),
             VpnState.Off(OffReason.REVOKED),
+            VpnState.Off(OffReason.NOT_STARTED),
+            VpnState.Off(OffReason.SERVICE_DESTROYED),
             VpnState.Failed(FailureKind.PERMISSION, context.getString(R.string.vpn_permission_missing)),
+            // The core's health: the title says it in words; the core's own reason is data.
+            VpnState.On(VpnController.ZERO_STATS, Network.WIFI, org.hush.android.core.CoreHealth(org.hush.android.core.Filtering.RESTARTING, CORE_REASON)),
+            VpnState.On(VpnController.ZERO_STATS, Network.WIFI, org.hush.android.core.CoreHealth(org.hush.android.core.Filtering.HOLDING, CORE_REASON)),
+            VpnState.On(VpnController.ZERO_STATS, Network.MOBILE, org.hush.android.core.CoreHealth(org.hush.android.core.Filtering.STOPPED)),
         )
         for (state in states) check("status, $state", words(vpn.build(state)), problems)
         for ((what, show) in listOf<Pair<String, () -> Unit>>(
@@ -90,6 +98,7 @@ class NotificationsPseudoLocaleTest {
         apps.newApp(10_500, pkg, LABEL, AppMode.BLOCK_ALL)
         check("new app, mode applied", words(newApp()), problems)
         for (outcome in NewAppChoice.values().map { ActionOutcome.Applied(LABEL, it) } +
+            listOf(ActionOutcome.Applied(LABEL, NewAppChoice.KEEP_DEFAULT, shared = true)) +
             listOf(ActionOutcome.Gone(LABEL), ActionOutcome.Failed(LABEL, "database is locked"))) {
             apps.outcome(pkg, outcome)
             check("new app, $outcome", words(newApp()), problems)
@@ -113,6 +122,48 @@ class NotificationsPseudoLocaleTest {
         assertTrue("words written in the code (move them to res/values/strings.xml):\n" + problems.distinct().joinToString("\n"), problems.isEmpty())
     }
 
+    /**
+     * What the app says outside the screens and notifications, each way it can be said:
+     * the settings' refusals (upstream DNS, database path, from HushSettings itself), the
+     * core that would not load, the switch and the VPN consent failing.
+     */
+    @Test
+    fun theRefusalsAndFailuresShowNoWordWrittenInTheCode() {
+        val problems = ArrayList<String>()
+        val settings = org.hush.android.settings.HushSettings(context)
+        val dns = listOf(
+            "", "9.9.9.9", "dns.quad9.net:53", "9.9.9.300:53", "9.9.9.9:0", "9.9.9.9:dns", "2620:fe::fe", "[2620:fe::fe]",
+            "[2620:fe::fe:53", "[2620:zz::1]:53", "[1:2:3:4:5:6:7:8:9]:53", "0.0.0.0:53", "224.0.0.1:53",
+        )
+        val kinds = HashSet<org.hush.android.settings.SettingProblem.Kind>()
+        for (input in dns) {
+            val e = try { settings.upstreamDns = input; null } catch (e: org.hush.android.settings.SettingRefused) { e }
+            assertTrue("\"$input\" refused", e != null)
+            kinds.add(e!!.problem.kind)
+            check("upstream DNS \"$input\"", listOf(e.message!!), problems, allowed = input)
+        }
+        val folder = context.filesDir.path
+        for (input in listOf("", " /data/x.db", "/data/\u0000x.db", "hush.db", "/data/files/", folder)) {
+            val e = try { settings.databasePath = input; null } catch (e: org.hush.android.settings.SettingRefused) { e }
+            assertTrue("\"$input\" refused", e != null)
+            kinds.add(e!!.problem.kind)
+            // The default file name (hush.db) in the example is a name, not a word.
+            check("database path \"$input\"", listOf(e.message!!), problems, allowed = input + " " + org.hush.android.settings.HushSettings.DATABASE_FILE)
+        }
+        assertEquals("every refusal reached", org.hush.android.settings.SettingProblem.Kind.values().toSet() - kinds, emptySet<Any>())
+
+        val strings = org.hush.android.ui.ResourceStrings(context)
+        check("core not loaded", listOf(org.hush.android.app.AppWiring.coreProblem(strings) { throw UnsatisfiedLinkError(CORE_REASON) }!!), problems)
+        check("core failed", listOf(org.hush.android.app.AppWiring.coreProblem(strings) { throw IllegalStateException(CORE_REASON) }!!), problems)
+        for (id in listOf(R.string.switch_on_failed, R.string.switch_off_failed, R.string.permission_not_asked)) {
+            check("failure ${context.resources.getResourceEntryName(id)}", listOf(context.getString(id, CORE_REASON)), problems)
+        }
+        for (id in listOf(org.hush.android.app.VpnPermissionActivity.DENIED, R.string.permission_start_refused)) {
+            check("failure ${context.resources.getResourceEntryName(id)}", listOf(context.getString(id)), problems)
+        }
+        assertTrue("words written in the code (move them to res/values/strings.xml):\n" + problems.distinct().joinToString("\n"), problems.isEmpty())
+    }
+
     /** The words of [text] in plain ASCII letters that are neither data nor the pseudo-locale's padding. */
     private fun plainWords(text: String): List<String> =
         Regex("\\p{L}+").findAll(text).map { it.value }
@@ -122,6 +173,8 @@ class NotificationsPseudoLocaleTest {
 
     companion object {
         const val LABEL = "Quiz Master"
+        /** The core's own account of a failure: data, in English. */
+        const val CORE_REASON = "database is locked"
 
         /** The app's label and the data in the failure; what aapt2's en-XA appends to lengthen a string. */
         private val ALLOWED = ("quiz master database is locked " +
