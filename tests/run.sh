@@ -15,6 +15,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v ping >/dev/null || need+=(iputils-ping)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || need+=(unbound)
 command -v tcpdump >/dev/null || [ -x /usr/bin/tcpdump ] || [ -x /usr/sbin/tcpdump ] || need+=(tcpdump)
 command -v git >/dev/null || need+=(git)
 # The APK build and its tests: keytool and java, aapt2, apksigner.

@@ -30,6 +30,7 @@ pub mod owner;
 mod policy;
 mod relay;
 mod stats;
+pub mod upstream;
 
 pub use apps::{
     policy_channel, AppMode, AppPolicy, DomainAction, Network, PolicyReceiver, PolicySender,
@@ -42,5 +43,6 @@ pub use driver::{
 pub use event::{DiscardEvents, Event, EventSink, Reason, Verdict};
 #[cfg(feature = "fault-injection")]
 pub use fault::Faults;
-pub use relay::{run_relay, Lists, Platform, RelayConfig, STATS_EVERY};
+pub use relay::{run_relay, Lists, Platform, RelayConfig, UpstreamFailure, STATS_EVERY};
 pub use stats::Stats;
+pub use upstream::{EncryptedUpstream, Upstream, UpstreamError};

@@ -20,6 +20,22 @@ pub struct Stats {
     pub dropped_stray_answers: u64,
     pub dropped_unanswerable: u64,
     pub upstream_send_errors: u64,
+    /// Queries the encrypted upstream (DoT, DoH) answered SERVFAIL for, by
+    /// reason: it could not be reached; its certificate was not trusted;
+    /// the TLS or HTTP/2 handshake failed otherwise; no answer in time (the
+    /// connection taken for stalled); an HTTP error; an answer that was no
+    /// DNS; the connection closed under the query; too many in flight.
+    pub upstream_connect_failed: u64,
+    pub upstream_bad_certificate: u64,
+    pub upstream_handshake_failed: u64,
+    pub upstream_timeouts: u64,
+    pub upstream_http_errors: u64,
+    pub upstream_bad_answers: u64,
+    pub upstream_closed: u64,
+    pub upstream_overload: u64,
+    /// Apps' DNS over TCP refused: with an encrypted upstream, TCP to port
+    /// 53 is reset rather than sent in clear text.
+    pub dns_tcp_refused_encrypted: u64,
     pub tun_write_errors: u64,
     /// Packets the relay wrote to the tun (answers, resets, relayed data).
     pub packets_out: u64,
@@ -111,6 +127,18 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Queries the encrypted upstream failed, all reasons together.
+    pub fn upstream_failures(&self) -> u64 {
+        self.upstream_connect_failed
+            + self.upstream_bad_certificate
+            + self.upstream_handshake_failed
+            + self.upstream_timeouts
+            + self.upstream_http_errors
+            + self.upstream_bad_answers
+            + self.upstream_closed
+            + self.upstream_overload
+    }
+
     /// Attempts stopped: DNS queries answered as blocked (in-engine, or on
     /// the CNAME chain of their answer), connections reset at the SYN or on
     /// their first bytes, UDP flows refused, QUIC flows refused by their SNI.
@@ -149,6 +177,15 @@ impl fmt::Display for Stats {
         writeln!(f, "dropped: stray answers   {}", self.dropped_stray_answers)?;
         writeln!(f, "dropped: unanswerable    {}", self.dropped_unanswerable)?;
         writeln!(f, "upstream send errors     {}", self.upstream_send_errors)?;
+        writeln!(f, "upstream (encrypted) SERVFAIL: connect {}, certificate {}, handshake {}, timeout {}, http {}, bad answer {}, closed {}, overload {}",
+            self.upstream_connect_failed, self.upstream_bad_certificate, self.upstream_handshake_failed,
+            self.upstream_timeouts, self.upstream_http_errors, self.upstream_bad_answers,
+            self.upstream_closed, self.upstream_overload)?;
+        writeln!(
+            f,
+            "DNS over TCP refused (encrypted upstream) {}",
+            self.dns_tcp_refused_encrypted
+        )?;
         writeln!(f, "tun write errors         {}", self.tun_write_errors)?;
         writeln!(f, "packets written to tun   {}", self.packets_out)?;
         writeln!(f, "TCP connections          {}", self.tcp_flows)?;

@@ -579,7 +579,7 @@ async fn nothing_sent_to_hushs_own_address_leaves_but_dns() {
 async fn a_network_change_can_bring_another_resolver() {
     let (first, second) = (support::Resolver::start(), support::Resolver::start());
     let (network, network_changes) = tokio::sync::watch::channel(0u64);
-    let (upstream, upstream_changes) = tokio::sync::watch::channel(first.address);
+    let (upstream, upstream_changes) = tokio::sync::watch::channel(None);
     let (app_end, _events, stop, relay) = start_relay(Setup {
         network_changes: Some(network_changes),
         upstream_changes: Some(upstream_changes),
@@ -603,9 +603,9 @@ async fn a_network_change_can_bring_another_resolver() {
             })
         };
         assert_eq!(ask("before.example", 1).id, 1);
-        // The same resolver named again is no change of resolver.
-        upstream.send_replace(addr("127.0.0.1:9"));
-        upstream.send_replace(second_address);
+        // Only the resolver named when the network changes counts.
+        upstream.send_replace(Some(addr("127.0.0.1:9")));
+        upstream.send_replace(Some(second_address));
         network.send_modify(|generation| *generation += 1);
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(ask("after.example", 2).id, 2);

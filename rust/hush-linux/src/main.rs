@@ -82,6 +82,19 @@ enum ListsCommand {
     Builtin,
 }
 
+/// The upstream as given on the command line; bad input stops the start.
+fn upstream_of(args: &RunArgs) -> Result<hush_session::Upstream, String> {
+    let ca = match &args.upstream_ca {
+        None => None,
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| format!("failed to read the upstream CA {}: {e}", path.display()))?,
+        ),
+    };
+    hush_session::Upstream::parse(&args.upstream, &args.upstream_addresses, ca.as_deref())
+        .map_err(|e| format!("failed to configure the upstream: {e}"))
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     /// Name of an existing tun device to attach to.
@@ -90,9 +103,19 @@ struct RunArgs {
     /// An inherited tun file descriptor (raw IP, no packet-information header).
     #[arg(long)]
     tun_fd: Option<i32>,
-    /// The resolver allowed queries are forwarded to.
+    /// The resolver allowed queries are forwarded to: IP:PORT (plain DNS),
+    /// tls://NAME[:PORT] (DNS over TLS) or https://NAME[:PORT]/PATH (DNS
+    /// over HTTPS).
     #[arg(long)]
-    upstream: SocketAddr,
+    upstream: String,
+    /// An address of the encrypted upstream's NAME (repeatable): the name is
+    /// never looked up in clear text, so tls:// and https:// need one.
+    #[arg(long = "upstream-address")]
+    upstream_addresses: Vec<std::net::IpAddr>,
+    /// A PEM file of certificates trusted for the encrypted upstream beside
+    /// the system's store (a private CA).
+    #[arg(long)]
+    upstream_ca: Option<PathBuf>,
     /// The interface Hush's own sockets leave through (SO_BINDTODEVICE).
     #[arg(long)]
     out_iface: String,
@@ -291,6 +314,8 @@ fn run(args: RunArgs) -> Result<(), String> {
             })
             .collect()
     };
+    // Bad input stops here, before anything is touched.
+    let upstream = upstream_of(&args)?;
     // First, so that a second `hush run` on the same control path is
     // refused before it touches the tun.
     let mut control = args
@@ -314,7 +339,7 @@ fn run(args: RunArgs) -> Result<(), String> {
             "the tun's MTU is {mtu}; IPv6 needs at least 1280 (set it with `ip link set dev NAME mtu 9000`)"
         ));
     }
-    let mut config = SessionConfig::new(args.upstream);
+    let mut config = SessionConfig::new(upstream);
     config.database = args.db.clone();
     config.with_default_list = !args.no_default_list;
     config.with_encrypted_dns_list = !args.no_doh_list;

@@ -23,7 +23,7 @@ use hush_store::query::{self, RetentionSettings};
 use hush_store::{rules, EventFilter, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::{Health, ListFile, ListLoad, SessionConfig};
+use crate::{Health, ListFile, ListLoad, SessionConfig, Upstream};
 
 /// Why a call was refused or failed, by what the caller did wrong.
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +106,14 @@ fn some_uid(uid: i64) -> Result<u32, ApiError> {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct StartJson {
     database_path: PathBuf,
-    /// `address:port`; IPv6 in brackets.
-    upstream_dns: String,
+    /// `address:port`; IPv6 in brackets. Either this or `upstream`.
+    #[serde(default)]
+    upstream_dns: Option<String>,
+    /// The upstream as a URL (`IP:PORT`, `tls://NAME[:PORT]`,
+    /// `https://NAME[:PORT]/PATH`), the addresses its name is reached at,
+    /// and an extra trust anchor (PEM text).
+    #[serde(default)]
+    upstream: Option<UpstreamJson>,
     #[serde(default)]
     mtu: Option<usize>,
     #[serde(default)]
@@ -141,6 +147,46 @@ struct StartJson {
     adaway_list: bool,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UpstreamJson {
+    url: String,
+    #[serde(default)]
+    addresses: Vec<String>,
+    #[serde(default)]
+    ca_pem: Option<String>,
+}
+
+fn upstream_of(start: &StartJson) -> Result<Upstream, ApiError> {
+    match (&start.upstream_dns, &start.upstream) {
+        (Some(_), Some(_)) => Err(invalid("give upstreamDns or upstream, not both")),
+        (None, None) => Err(invalid("no upstream: give upstreamDns or upstream")),
+        (Some(text), None) => text
+            .parse::<std::net::SocketAddr>()
+            .map(Upstream::Plain)
+            .map_err(|_| {
+                invalid(format!(
+                    "upstream DNS {text:?} is not an address:port (IPv6 in brackets)"
+                ))
+            }),
+        (None, Some(upstream)) => {
+            let mut addresses = Vec::new();
+            for text in &upstream.addresses {
+                let address = text.parse().map_err(|_| {
+                    invalid(format!("upstream address {text:?} is not an IP address"))
+                })?;
+                addresses.push(address);
+            }
+            Upstream::parse(
+                &upstream.url,
+                &addresses,
+                upstream.ca_pem.as_deref().map(str::as_bytes),
+            )
+            .map_err(|e| invalid(e.to_string()))
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -150,12 +196,7 @@ fn yes() -> bool {
 /// the platform calls after it changes them.
 pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
     let start: StartJson = from_json("session configuration", json)?;
-    let upstream: SocketAddr = start.upstream_dns.parse().map_err(|_| {
-        invalid(format!(
-            "upstream DNS {:?} is not an address:port (IPv6 in brackets)",
-            start.upstream_dns
-        ))
-    })?;
+    let upstream = upstream_of(&start)?;
     if start.database_path.as_os_str().is_empty() {
         return Err(invalid("the database path is empty"));
     }

@@ -46,6 +46,8 @@ pub enum ProblemKind {
     Rules,
     /// The configuration the session was started with.
     Config,
+    /// The encrypted upstream resolver (DoT, DoH) failed lookups.
+    Upstream,
 }
 
 /// Something wrong that does not stop filtering.

@@ -20,6 +20,7 @@ mod supervise;
 #[cfg(feature = "fault-injection")]
 pub use health::Fault;
 pub use health::{Filtering, Health, Problem, ProblemKind};
+pub use hush_engine::{Upstream, UpstreamError};
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
@@ -78,8 +79,9 @@ pub struct ListFile {
 /// What a session runs with.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// The resolver allowed queries go to.
-    pub upstream: SocketAddr,
+    /// The resolver allowed queries go to: plain DNS to an address, DNS
+    /// over TLS or DNS over HTTPS ([`Upstream::parse`]).
+    pub upstream: Upstream,
     /// The activity log and the rules; without one, nothing is recorded and
     /// rules live only as long as the session.
     pub database: Option<PathBuf>,
@@ -115,9 +117,9 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    pub fn new(upstream: SocketAddr) -> Self {
+    pub fn new(upstream: impl Into<Upstream>) -> Self {
         Self {
-            upstream,
+            upstream: upstream.into(),
             database: None,
             with_default_list: true,
             lists: Vec::new(),
@@ -205,8 +207,12 @@ pub struct Session {
     recovery: Option<Recovery>,
     network_changes: watch::Sender<u64>,
     /// The resolver allowed queries go to, as the platform last named it.
-    upstream: watch::Sender<SocketAddr>,
+    /// `None`: the configured one.
+    upstream: watch::Sender<Option<SocketAddr>>,
     health: Arc<health::HealthCell>,
+    /// The encrypted upstream's failures at the last [`Session::health`]:
+    /// new ones since are a problem.
+    upstream_failures_seen: std::sync::Mutex<u64>,
     /// Why filtering ends, recorded when the session finishes.
     stop_reason: String,
     #[cfg(feature = "fault-injection")]
@@ -322,7 +328,7 @@ impl Session {
         let (live_stats, live) = watch::channel(Stats::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (network_changes, network_rx) = watch::channel(0u64);
-        let (upstream, upstream_rx) = watch::channel(config.upstream);
+        let (upstream, upstream_rx) = watch::channel(None);
         #[cfg(feature = "fault-injection")]
         let faults = hush_engine::Faults::new();
         let engine = supervise::Engine {
@@ -339,6 +345,7 @@ impl Session {
                 ..DnsConfig::default()
             },
             upstream_changes: upstream_rx,
+            upstream: config.upstream.clone(),
             protector,
             owners,
             policy: policy.clone(),
@@ -391,6 +398,7 @@ impl Session {
             network_changes,
             upstream,
             health,
+            upstream_failures_seen: std::sync::Mutex::new(0),
             stop_reason: STOPPED_BY_OWNER.to_string(),
             #[cfg(feature = "fault-injection")]
             faults,
@@ -562,13 +570,18 @@ impl Session {
     /// to from now on: the new network's own, when the owner chose to
     /// follow the network's resolvers. Queries still waiting are sent again
     /// to it.
+    ///
+    /// Plain DNS only: with an encrypted upstream configured, queries stay
+    /// on it (never swapped for clear text); the change is still a network
+    /// change.
     pub fn network_changed_to(&self, upstream: SocketAddr) {
-        self.upstream.send_replace(upstream);
+        self.upstream.send_replace(Some(upstream));
         self.network_changed();
     }
 
-    /// The resolver allowed queries go to now.
-    pub fn upstream(&self) -> SocketAddr {
+    /// The plain resolver the platform last named ([`Session::network_changed_to`]),
+    /// if any.
+    pub fn named_resolver(&self) -> Option<SocketAddr> {
         *self.upstream.borrow()
     }
 
@@ -636,6 +649,20 @@ impl Session {
                 message: recovery.to_string(),
             });
         }
+        let stats = self.stats();
+        let failures = stats.upstream_failures();
+        let mut seen = self
+            .upstream_failures_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if failures > *seen {
+            health.problems.push(Problem {
+                kind: ProblemKind::Upstream,
+                message: upstream_problem(&stats, failures - *seen),
+            });
+        }
+        *seen = failures;
+        drop(seen);
         if !self.is_running() && health.filtering.is_on() {
             health.filtering = Filtering::Stopped {
                 reason: "the engine ended".into(),
@@ -865,4 +892,32 @@ fn load_address_lists(
         });
     }
     Ok((builder.build(), loads))
+}
+
+/// What the health says when the encrypted upstream failed queries: how
+/// many since the last look, and the reasons so far.
+fn upstream_problem(stats: &Stats, new: u64) -> String {
+    let reasons = [
+        ("unreachable", stats.upstream_connect_failed),
+        ("certificate not trusted", stats.upstream_bad_certificate),
+        (
+            "TLS or HTTP/2 handshake failed",
+            stats.upstream_handshake_failed,
+        ),
+        ("no answer in time", stats.upstream_timeouts),
+        ("HTTP error", stats.upstream_http_errors),
+        ("answer not DNS", stats.upstream_bad_answers),
+        ("connection closed", stats.upstream_closed),
+        ("too many queries", stats.upstream_overload),
+    ];
+    let said: Vec<String> = reasons
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(why, n)| format!("{why}: {n}"))
+        .collect();
+    format!(
+        "the encrypted DNS resolver failed {new} lookups (answered SERVFAIL, never sent in \
+         clear text); since start, {}",
+        said.join(", ")
+    )
 }

@@ -43,6 +43,8 @@ pub(crate) struct Engine {
     pub tun: Arc<File>,
     pub relay: RelayConfig,
     pub dns: DnsConfig,
+    /// The configured resolver.
+    pub upstream: hush_engine::Upstream,
     pub protector: Arc<dyn SocketProtector>,
     pub owners: Arc<dyn OwnerLookup>,
     pub policy: PolicySender,
@@ -55,9 +57,9 @@ pub(crate) struct Engine {
     pub writer: Option<Arc<EventWriter>>,
     pub live: watch::Sender<Stats>,
     pub network_changes: watch::Receiver<u64>,
-    /// The resolver allowed queries go to: the configured one until the
-    /// platform names another with a network change.
-    pub upstream_changes: watch::Receiver<SocketAddr>,
+    /// The plain resolver the platform named with its last network change
+    /// (`None`: the configured one).
+    pub upstream_changes: watch::Receiver<Option<SocketAddr>>,
     pub shutdown: watch::Receiver<bool>,
     pub health: Arc<HealthCell>,
     #[cfg(feature = "fault-injection")]
@@ -144,7 +146,13 @@ impl Engine {
         network_changes.mark_unchanged();
         // A restart after the platform named another resolver uses it. Read
         // into a local: the borrow must not be held across the run.
-        let upstream = *self.upstream_changes.borrow();
+        let named = *self.upstream_changes.borrow();
+        let upstream = match (named, &self.upstream) {
+            (Some(address), hush_engine::Upstream::Plain(_)) => {
+                hush_engine::Upstream::Plain(address)
+            }
+            _ => self.upstream.clone(),
+        };
         let platform = Platform {
             protector: Arc::clone(&self.protector),
             owners: Arc::clone(&self.owners),

@@ -91,7 +91,7 @@ fn a_session_configuration_is_read_strictly() {
     .unwrap();
     assert_eq!(
         config.upstream,
-        "[2620:fe::fe]:53".parse::<SocketAddr>().unwrap()
+        hush_session::Upstream::Plain("[2620:fe::fe]:53".parse::<SocketAddr>().unwrap())
     );
     assert_eq!(config.database.as_deref(), Some(Path::new("/data/hush.db")));
     assert_eq!(config.mtu, 1400);
@@ -853,4 +853,57 @@ fn installs_and_removals_keep_rules_with_their_app() {
         r#"[{"uid": -3, "label": "x", "packages": [], "system": false}]"#
     ))
     .contains("not an app's uid"));
+}
+
+#[test]
+fn an_encrypted_upstream_is_read_from_the_config() {
+    let config = api::session_config(
+        r#"{"databasePath": "/data/hush.db",
+            "upstream": {"url": "https://dns.example/dns-query", "addresses": ["198.18.0.2", "fd00::2"]}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.upstream.to_string(),
+        "https://dns.example:443/dns-query"
+    );
+    assert_eq!(
+        config.upstream.address(),
+        "198.18.0.2:443".parse::<SocketAddr>().unwrap()
+    );
+    let config = api::session_config(
+        r#"{"databasePath": "/data/hush.db", "upstream": {"url": "198.18.0.1:53"}}"#,
+    )
+    .unwrap();
+    assert_eq!(config.upstream.to_string(), "198.18.0.1:53");
+}
+
+#[test]
+fn a_bad_upstream_is_refused_saying_why() {
+    for (json, says) in [
+        (
+            r#""upstream": {"url": "tls://dns.example"}"#,
+            "needs an address",
+        ),
+        (
+            r#""upstream": {"url": "ftp://dns.example", "addresses": ["198.18.0.2"]}"#,
+            "scheme",
+        ),
+        (
+            r#""upstream": {"url": "tls://dns.example", "addresses": ["nope"]}"#,
+            "not an IP",
+        ),
+        (
+            r#""upstream": {"url": "tls://dns.example", "addresses": ["198.18.0.2"], "caPem": "x"}"#,
+            "PEM",
+        ),
+        (
+            r#""upstreamDns": "198.18.0.1:53", "upstream": {"url": "198.18.0.1:53"}"#,
+            "not both",
+        ),
+        (r#""mtu": 1400"#, "no upstream"),
+    ] {
+        let json = format!(r#"{{"databasePath": "/data/hush.db", {json}}}"#);
+        let error = api::session_config(&json).unwrap_err().to_string();
+        assert!(error.contains(says), "{json}: {error}");
+    }
 }

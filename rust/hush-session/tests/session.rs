@@ -629,7 +629,7 @@ fn a_network_change_to_another_resolver_moves_the_lookups_there() {
     first.join().unwrap();
     let (second_address, second) = resolver(1);
     session.network_changed_to(second_address);
-    assert_eq!(session.upstream(), second_address);
+    assert_eq!(session.named_resolver(), Some(second_address));
     let (code, took) = ask(&app_end, "example.net.", Duration::from_secs(3));
     assert_eq!(
         code,

@@ -23,6 +23,7 @@
 
 mod device;
 mod dns_stream;
+mod encrypted;
 mod icmp;
 mod slab;
 pub(crate) mod tcp;
@@ -54,12 +55,13 @@ use crate::owner::{FlowKey, OwnerCache, OwnerLookup, Transport as FlowTransport}
 use crate::policy;
 use crate::stats::Stats;
 use device::TunDevice;
+pub use encrypted::Failure as UpstreamFailure;
 use hush_inspect as inspect;
 use icmp::PingFlow;
 use slab::Slab;
 use tcp::{Connect, Ending, Phase, TcpFlow};
 use udp::UdpFlow;
-use upstream::UpstreamPool;
+use upstream::{DnsUpstream, Received};
 use wake::{FlowKind, FlowRef, ReadyQueue};
 
 /// What a rule change judges an open flow on.
@@ -159,7 +161,9 @@ pub struct Platform {
     pub network_changes: Option<tokio::sync::watch::Receiver<u64>>,
     /// The resolver allowed queries go to from the next network change on,
     /// when the platform follows the network's own resolvers.
-    pub upstream_changes: Option<tokio::sync::watch::Receiver<SocketAddr>>,
+    /// (`None` in the channel: the configured one.) Plain DNS only: an
+    /// encrypted upstream is never swapped for clear text.
+    pub upstream_changes: Option<tokio::sync::watch::Receiver<Option<SocketAddr>>>,
     /// Faults to inject, for tests of their containment.
     #[cfg(feature = "fault-injection")]
     pub faults: Option<Arc<crate::Faults>>,
@@ -237,7 +241,7 @@ pub async fn run_relay(
     tun: Arc<File>,
     config: RelayConfig,
     mut firewall: DnsFirewall,
-    upstream: SocketAddr,
+    upstream: impl Into<crate::Upstream>,
     platform: Platform,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, EngineError> {
@@ -264,7 +268,12 @@ pub async fn run_relay(
     // relay's device writes to the same file through its own `Arc`.
     let tun_ready = unsafe { AsyncFd::register(ArcFile(reader)) }
         .map_err(|e| io_context("register the tun")(e.into()))?;
-    let dns_upstream = Arc::new(UpstreamPool::open(upstream, Arc::clone(&protector))?);
+    let upstream: crate::Upstream = upstream.into();
+    let dns_upstream = Arc::new(DnsUpstream::open(
+        &upstream,
+        Arc::clone(&protector),
+        firewall.query_timeout(),
+    )?);
     let mut relay = Relay::new(config, firewall, Arc::clone(&dns_upstream), protector, tun);
     relay.owners_enabled = owners.is_available();
     relay.owners = Arc::new(OwnerCache::new(owners, OWNER_CACHE));
@@ -300,9 +309,8 @@ pub async fn run_relay(
                 Err(_) => lists_open = false,
             },
             () = changed(&mut network_changes) => {
-                if let Some(upstream) = upstream_changes.as_mut().map(|u| *u.borrow_and_update()) {
-                    if upstream != dns_upstream.address() {
-                        dns_upstream.set_address(upstream);
+                if let Some(Some(upstream)) = upstream_changes.as_mut().map(|u| *u.borrow_and_update()) {
+                    if dns_upstream.set_address(upstream) {
                         relay.firewall.stats_mut().upstream_changes += 1;
                     }
                 }
@@ -339,7 +347,11 @@ pub async fn run_relay(
                 relay.on_owner_known(flow, uid, Instant::now());
             }
             received = dns_upstream.recv(&mut answer) => match received {
-                Ok(len) => relay.on_dns_answer(&answer[..len], Instant::now()),
+                Ok(Received::Answer(len)) => relay.on_dns_answer(&answer[..len], Instant::now()),
+                Ok(Received::Failed(len, failure)) => {
+                    relay.count_upstream_failure(failure);
+                    relay.on_dns_answer(&answer[..len], Instant::now());
+                }
                 // A refused or unreachable resolver shows up here (ICMP errors
                 // on a connected socket); its queries end in SERVFAIL on timeout.
                 Err(_) => relay.firewall.stats_mut().upstream_send_errors += 1,
@@ -389,7 +401,7 @@ impl std::os::fd::AsRawFd for ArcFile {
 struct Relay {
     config: RelayConfig,
     firewall: DnsFirewall,
-    dns_upstream: Arc<UpstreamPool>,
+    dns_upstream: Arc<DnsUpstream>,
     protector: Arc<dyn SocketProtector>,
     iface: Interface,
     sockets: SocketSet<'static>,
@@ -426,7 +438,7 @@ impl Relay {
     fn new(
         config: RelayConfig,
         firewall: DnsFirewall,
-        dns_upstream: Arc<UpstreamPool>,
+        dns_upstream: Arc<DnsUpstream>,
         protector: Arc<dyn SocketProtector>,
         tun: Arc<File>,
     ) -> Self {
@@ -539,6 +551,21 @@ impl Relay {
             }
             Step::Drop => {}
         }
+    }
+
+    fn count_upstream_failure(&mut self, failure: UpstreamFailure) {
+        let stats = self.stats();
+        let counter = match failure {
+            UpstreamFailure::Connect => &mut stats.upstream_connect_failed,
+            UpstreamFailure::Certificate => &mut stats.upstream_bad_certificate,
+            UpstreamFailure::Handshake => &mut stats.upstream_handshake_failed,
+            UpstreamFailure::Timeout => &mut stats.upstream_timeouts,
+            UpstreamFailure::Http => &mut stats.upstream_http_errors,
+            UpstreamFailure::BadAnswer => &mut stats.upstream_bad_answers,
+            UpstreamFailure::Closed => &mut stats.upstream_closed,
+            UpstreamFailure::Overload => &mut stats.upstream_overload,
+        };
+        *counter += 1;
     }
 
     fn on_dns_answer(&mut self, answer: &[u8], now: Instant) {
@@ -933,6 +960,13 @@ impl Relay {
         // DNS over TCP goes to Hush's own resolver, whatever address the app
         // chose (see `dns_stream`); the app still sees its address answer.
         let dns = server.port() == 53;
+        if dns && self.dns_upstream.is_encrypted() {
+            // Never in clear text: the app falls back to UDP, which goes
+            // through the encrypted upstream.
+            self.refuse_tcp(view, &segment);
+            self.stats().dns_tcp_refused_encrypted += 1;
+            return;
+        }
         let outside = if dns {
             self.dns_upstream.address()
         } else {

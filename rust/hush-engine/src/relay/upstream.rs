@@ -155,6 +155,103 @@ fn network_gone(error: &io::Error) -> bool {
     )
 }
 
+/// Where the relay's allowed queries go: the plain pool, or the encrypted
+/// client's task.
+pub(crate) enum DnsUpstream {
+    Plain(UpstreamPool),
+    Encrypted(super::encrypted::EncryptedClient),
+}
+
+/// What came back from the upstream.
+pub(crate) enum Received {
+    /// An answer of this length, in the buffer.
+    Answer(usize),
+    /// An answer in the buffer, SERVFAIL made by the encrypted client, and why.
+    Failed(usize, super::encrypted::Failure),
+}
+
+impl DnsUpstream {
+    pub fn open(
+        upstream: &crate::Upstream,
+        protector: Arc<dyn SocketProtector>,
+        query_timeout: std::time::Duration,
+    ) -> Result<Self, crate::EngineError> {
+        match upstream {
+            crate::Upstream::Plain(address) => {
+                Ok(DnsUpstream::Plain(UpstreamPool::open(*address, protector)?))
+            }
+            _ => super::encrypted::EncryptedClient::start(upstream, protector, query_timeout)
+                .map(DnsUpstream::Encrypted)
+                .map_err(|e| crate::EngineError::Io {
+                    context: "start the encrypted upstream",
+                    source: e,
+                }),
+        }
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        match self {
+            DnsUpstream::Plain(pool) => pool.address(),
+            DnsUpstream::Encrypted(client) => client.address(),
+        }
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self, DnsUpstream::Encrypted(_))
+    }
+
+    /// Sends later queries to the plain resolver `address` (the network's
+    /// own, followed). An encrypted upstream is kept: it is never swapped
+    /// for clear text. Returns whether the resolver changed.
+    pub fn set_address(&self, address: SocketAddr) -> bool {
+        match self {
+            DnsUpstream::Plain(pool) if pool.address() != address => {
+                pool.set_address(address);
+                true
+            }
+            DnsUpstream::Plain(_) | DnsUpstream::Encrypted(_) => false,
+        }
+    }
+
+    pub fn reopen(&self) {
+        match self {
+            DnsUpstream::Plain(pool) => pool.reopen(),
+            DnsUpstream::Encrypted(client) => client.reopen(),
+        }
+    }
+
+    /// Sends a query; the encrypted client never fails here (its failures
+    /// come back as SERVFAIL through [`Self::recv`]).
+    pub fn send(&self, query: &[u8]) -> io::Result<()> {
+        match self {
+            DnsUpstream::Plain(pool) => pool.send(query),
+            DnsUpstream::Encrypted(client) => {
+                client.send(query);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn recv(&self, buffer: &mut [u8]) -> io::Result<Received> {
+        match self {
+            DnsUpstream::Plain(pool) => pool.recv(buffer).await.map(Received::Answer),
+            DnsUpstream::Encrypted(client) => {
+                let reply = std::future::poll_fn(|cx| client.poll_recv(cx)).await;
+                let Some(reply) = reply else {
+                    // The task ended (it never does while the client lives).
+                    return std::future::pending().await;
+                };
+                let len = reply.message.len().min(buffer.len());
+                buffer[..len].copy_from_slice(&reply.message[..len]);
+                Ok(match reply.failure {
+                    None => Received::Answer(len),
+                    Some(failure) => Received::Failed(len, failure),
+                })
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

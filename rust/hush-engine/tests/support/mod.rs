@@ -693,7 +693,7 @@ pub struct Setup {
     pub policy: PolicyReceiver,
     pub live_stats: Option<tokio::sync::watch::Sender<Stats>>,
     pub network_changes: Option<tokio::sync::watch::Receiver<u64>>,
-    pub upstream_changes: Option<tokio::sync::watch::Receiver<SocketAddr>>,
+    pub upstream_changes: Option<tokio::sync::watch::Receiver<Option<SocketAddr>>>,
 }
 
 impl Setup {
