@@ -63,6 +63,20 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Bytes the reason holds on the heap (its list or alias names).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Reason::Blocklist(list)
+            | Reason::Allowlist(list)
+            | Reason::AddressBlocklist(list)
+            | Reason::AddressAllowlist(list) => list.len(),
+            Reason::Cname { name, inner } => {
+                name.len() + std::mem::size_of::<Reason>() + inner.heap_bytes()
+            }
+            _ => 0,
+        }
+    }
+
     /// A short machine-readable form: `list:NAME`, `allow:NAME`,
     /// `addr-list:NAME`, `addr-allow:NAME`, `unlisted`, `timeout`, `unreachable`,
     /// `app:block-all`, `app:allow-all` (the app's mode), `rule:block`,
@@ -118,6 +132,17 @@ pub struct Event {
     pub detail: String,
     pub verdict: Verdict,
     pub reason: Reason,
+}
+
+impl Event {
+    /// The memory the event takes while it waits to be written, strings
+    /// included: what a queue of events is bounded by.
+    pub fn memory(&self) -> usize {
+        std::mem::size_of::<Event>()
+            + self.host.len()
+            + self.detail.len()
+            + self.reason.heap_bytes()
+    }
 }
 
 /// Receives events from the packet path. `record` must never block: an

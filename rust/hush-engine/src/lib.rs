@@ -43,6 +43,8 @@ pub use driver::{
 pub use event::{DiscardEvents, Event, EventSink, Reason, Verdict};
 #[cfg(feature = "fault-injection")]
 pub use fault::Faults;
-pub use relay::{run_relay, Lists, Platform, RelayConfig, UpstreamFailure, STATS_EVERY};
+pub use relay::{
+    run_relay, FlowLimits, Lists, Platform, RelayConfig, UpstreamFailure, STATS_EVERY,
+};
 pub use stats::Stats;
 pub use upstream::{EncryptedUpstream, Upstream, UpstreamError};

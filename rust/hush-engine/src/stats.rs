@@ -48,6 +48,17 @@ pub struct Stats {
     pub tcp_unreachable: u64,
     pub tcp_connect_timeouts: u64,
     pub tcp_refused_overload: u64,
+    /// New connections reset because not even small buffers fit in the
+    /// flows' memory budget ([`crate::FlowLimits::buffer_budget`]).
+    pub tcp_refused_memory: u64,
+    /// New connections reset because their app held as many open flows,
+    /// or connects under way, as one app may.
+    pub tcp_refused_app_limit: u64,
+    /// Connections given small buffers: the budget, or their app's share
+    /// of it, was nearly used.
+    pub tcp_small_buffers: u64,
+    /// Bytes of TCP buffers the open flows hold (a gauge, like `tcp_open`).
+    pub flow_buffer_bytes: u64,
     /// Segments for no known connection, answered with a reset.
     pub tcp_reset_unknown: u64,
     /// SYNs that reused the ports of a flow still closing; the old flow ended.
@@ -61,6 +72,8 @@ pub struct Stats {
     pub udp_blocked: u64,
     pub quic_blocked: u64,
     pub udp_refused_overload: u64,
+    /// New UDP flows refused because their app held as many as one app may.
+    pub udp_refused_app_limit: u64,
     /// Datagrams of a flow already blocked by its QUIC SNI, refused.
     pub udp_refused_blocked: u64,
     pub udp_send_errors: u64,
@@ -124,9 +137,33 @@ pub struct Stats {
     pub cname_cloaked: u64,
     /// HTTPS/SVCB answers relayed without their `ech` key.
     pub ech_stripped: u64,
+    /// Flows that looked like TLS, HTTP or QUIC but whose name could not be
+    /// read, by reason (see the event detail `unread:REASON`): the first
+    /// bytes stopped (timeout), grew past what Hush reads (too large), the
+    /// app closed early, they did not parse (malformed), the name could not
+    /// be a host name (invalid name), a QUIC Initial did not decrypt, or its
+    /// version is one Hush cannot read.
+    pub unread_timeout: u64,
+    pub unread_too_large: u64,
+    pub unread_app_closed: u64,
+    pub unread_malformed: u64,
+    pub unread_invalid_name: u64,
+    pub unread_quic_undecryptable: u64,
+    pub unread_quic_version: u64,
 }
 
 impl Stats {
+    /// Flows whose name could not be read, all reasons together.
+    pub fn unread(&self) -> u64 {
+        self.unread_timeout
+            + self.unread_too_large
+            + self.unread_app_closed
+            + self.unread_malformed
+            + self.unread_invalid_name
+            + self.unread_quic_undecryptable
+            + self.unread_quic_version
+    }
+
     /// Queries the encrypted upstream failed, all reasons together.
     pub fn upstream_failures(&self) -> u64 {
         self.upstream_connect_failed
@@ -195,6 +232,10 @@ impl fmt::Display for Stats {
         writeln!(f, "  server unreachable     {}", self.tcp_unreachable)?;
         writeln!(f, "  connect timeouts       {}", self.tcp_connect_timeouts)?;
         writeln!(f, "  refused (overload)     {}", self.tcp_refused_overload)?;
+        writeln!(f, "  refused (memory)       {}", self.tcp_refused_memory)?;
+        writeln!(f, "  refused (app's limit)  {}", self.tcp_refused_app_limit)?;
+        writeln!(f, "  small buffers          {}", self.tcp_small_buffers)?;
+        writeln!(f, "  buffer bytes at exit   {}", self.flow_buffer_bytes)?;
         writeln!(f, "  resets to stray        {}", self.tcp_reset_unknown)?;
         writeln!(f, "  ports reused early     {}", self.tcp_port_reuses)?;
         writeln!(f, "  open at exit           {}", self.tcp_open)?;
@@ -204,6 +245,7 @@ impl fmt::Display for Stats {
         writeln!(f, "  blocked                {}", self.udp_blocked)?;
         writeln!(f, "  QUIC blocked by SNI    {}", self.quic_blocked)?;
         writeln!(f, "  refused (overload)     {}", self.udp_refused_overload)?;
+        writeln!(f, "  refused (app's limit)  {}", self.udp_refused_app_limit)?;
         writeln!(f, "  refused (blocked flow) {}", self.udp_refused_blocked)?;
         writeln!(f, "  send errors            {}", self.udp_send_errors)?;
         writeln!(f, "  datagrams down         {}", self.udp_datagrams_down)?;
@@ -246,6 +288,17 @@ impl fmt::Display for Stats {
         writeln!(f, "not resolved: TCP reset  {}", self.not_resolved_tcp)?;
         writeln!(f, "  UDP refused            {}", self.not_resolved_udp)?;
         writeln!(f, "CNAME to blocked name    {}", self.cname_cloaked)?;
-        write!(f, "ECH keys stripped        {}", self.ech_stripped)
+        writeln!(f, "ECH keys stripped        {}", self.ech_stripped)?;
+        write!(
+            f,
+            "names unread: timeout {}, too large {}, app closed {}, malformed {}, invalid name {}, QUIC undecryptable {}, QUIC version {}",
+            self.unread_timeout,
+            self.unread_too_large,
+            self.unread_app_closed,
+            self.unread_malformed,
+            self.unread_invalid_name,
+            self.unread_quic_undecryptable,
+            self.unread_quic_version
+        )
     }
 }

@@ -475,3 +475,44 @@ async fn ech_is_stripped_from_an_https_answer_and_kept_when_told() {
     assert_eq!(params, https_params(true));
     assert_eq!(stats.ech_stripped, 0);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn names_that_cannot_be_read_are_counted_and_logged_by_reason_never_stored_raw() {
+    let (listener, server) = listen();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().take(3) {
+            open.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    // Over 253 bytes, ending in a listed name: no name can be this long.
+    let impossible = format!("{}dns.google", "abcdefghij.".repeat(25));
+    let (stats, events, ()) = run(start_relay(setup()), move |tun| {
+        let mut long = AppConn::try_open(tun, addr("127.0.0.1:43301"), server).unwrap();
+        long.send(&client_hello(&impossible));
+        let mut stalled = AppConn::try_open(tun, addr("127.0.0.1:43302"), server).unwrap();
+        let hello = client_hello("stalled.example");
+        stalled.send(&hello[..hello.len() / 2]);
+        let mut broken = AppConn::try_open(tun, addr("127.0.0.1:43303"), server).unwrap();
+        // A handshake record whose ClientHello is cut short inside itself.
+        broken.send(&[0x16, 3, 1, 0, 8, 1, 0, 0, 4, 3, 3, 0xff, 0xff]);
+        // Past the inspection timeout (500 ms) for the stalled one.
+        std::thread::sleep(Duration::from_millis(1200));
+    })
+    .await;
+    let details: Vec<String> = events.seen().into_iter().map(|e| e.2).collect();
+    for reason in ["unread:invalid-name", "unread:timeout", "unread:malformed"] {
+        assert!(
+            details.iter().any(|d| d == reason),
+            "{reason} in {details:?}"
+        );
+    }
+    assert!(
+        events.seen().iter().all(|e| !e.1.contains("abcdefghij")),
+        "the impossible name is not stored"
+    );
+    assert_eq!(stats.unread_invalid_name, 1, "{stats}");
+    assert_eq!(stats.unread_timeout, 1, "{stats}");
+    assert_eq!(stats.unread_malformed, 1, "{stats}");
+}

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hush_engine::owner::{FlowKey, OwnerLookup, Transport as FlowTransport};
-use hush_engine::{policy_channel, AppMode, AppPolicy, Network, RelayConfig, Stats, Verdict};
+use hush_engine::{
+    policy_channel, AppMode, AppPolicy, FlowLimits, Network, RelayConfig, Stats, Verdict,
+};
 use hush_packet::{parse, Checksums, Transport};
 use smoltcp::wire::TcpControl;
 use support::{addr, drain_tcp, listen, next_tcp, owners_of, run, segment, start_relay, Setup};
@@ -225,6 +227,75 @@ async fn a_syn_flood_is_bounded_and_the_table_frees_itself() {
     .await;
     assert_eq!(stats.tcp_refused_overload, 136, "{stats}");
     assert_eq!(stats.tcp_flows, 65, "{stats}");
+}
+
+/// Sends `count` SYNs from distinct ports and counts the SYN-ACKs and resets.
+fn syns_answered(
+    app_end: &std::os::unix::net::UnixDatagram,
+    server: SocketAddr,
+    first_port: u16,
+    count: u16,
+) -> (usize, usize) {
+    for port in first_port..first_port + count {
+        let app = SocketAddr::from(([127, 0, 0, 1], port));
+        app_end
+            .send(&segment(app, server, TcpControl::Syn, 1, None, &[]))
+            .unwrap();
+    }
+    let replies = drain_tcp(app_end, Duration::from_millis(300));
+    let synacks = replies.iter().filter(|r| r.syn && !r.rst).count();
+    let resets = replies.iter().filter(|r| r.rst).count();
+    (synacks, resets)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_flows_buffers_come_from_one_budget_small_when_it_runs_low() {
+    let (listener, server) = listen();
+    let buffer = 64 * 1024;
+    let config = setup_with(RelayConfig {
+        tcp_app_buffer: buffer,
+        tcp_server_buffer: buffer,
+        limits: FlowLimits {
+            // Two flows at full size, then one with small buffers (16 KiB
+            // each way), then nothing fits.
+            buffer_budget: 4 * buffer + 2 * 16 * 1024,
+            app_buffer_share: 4 * buffer,
+            ..FlowLimits::default()
+        },
+        ..RelayConfig::default()
+    });
+    let (stats, _, ()) = run(start_relay(config), move |app_end| {
+        assert_eq!(syns_answered(app_end, server, 43_000, 5), (3, 2));
+        drop(listener);
+    })
+    .await;
+    assert_eq!(stats.tcp_small_buffers, 1, "{stats}");
+    assert_eq!(stats.tcp_refused_memory, 2, "{stats}");
+    assert_eq!(
+        stats.flow_buffer_bytes,
+        (4 * buffer + 2 * 16 * 1024) as u64,
+        "{stats}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn one_app_cannot_hold_more_than_its_share_of_flows() {
+    let (listener, server) = listen();
+    // No owners here: every flow is the unknown owner's, one app.
+    let config = setup_with(RelayConfig {
+        limits: FlowLimits {
+            app_tcp_flows: 3,
+            ..FlowLimits::default()
+        },
+        ..RelayConfig::default()
+    });
+    let (stats, _, ()) = run(start_relay(config), move |app_end| {
+        assert_eq!(syns_answered(app_end, server, 44_000, 5), (3, 2));
+        drop(listener);
+    })
+    .await;
+    assert_eq!(stats.tcp_refused_app_limit, 2, "{stats}");
+    assert_eq!(stats.tcp_refused_overload, 0, "{stats}");
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -16,8 +16,17 @@ const HANDSHAKE_CLIENT_HELLO: u8 = 1;
 /// The largest plaintext record TLS allows (2^14), plus the slack RFC 5246
 /// allows a compressed one. Anything longer is not TLS.
 const MAX_RECORD: usize = (1 << 14) + 1024;
-/// A ClientHello this long is not one a client sends; refuse before holding it.
-pub const MAX_CLIENT_HELLO: usize = 64 * 1024;
+/// The longest ClientHello TLS can express, header included: every
+/// variable-length field at its largest (session ID 32 bytes, cipher suites
+/// 65,534, compression methods 255, extensions 65,535). Longer is not a
+/// ClientHello; refuse before holding it.
+pub const MAX_CLIENT_HELLO: usize = 4 + 2 + 32 + (1 + 32) + (2 + 65_534) + (1 + 255) + (2 + 65_535);
+/// The stream bytes that carry the longest ClientHello in full-size records
+/// (a 5-byte header for each 2^14 bytes): what a reader holds at most. A
+/// client that cuts it into smaller records gets past this only with a
+/// ClientHello far shorter than the longest.
+pub const MAX_CLIENT_HELLO_STREAM: usize =
+    MAX_CLIENT_HELLO + 5 * MAX_CLIENT_HELLO.div_ceil(1 << 14);
 
 /// Why the bytes are not a ClientHello Hush can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -265,6 +274,43 @@ mod tests {
                 "records of {record_size}"
             );
         }
+    }
+
+    /// A ClientHello of `padding` bytes of padding extension beside the SNI
+    /// (tls-parser reads padding as an opaque extension).
+    fn padded_client_hello(name: &str, padding: usize) -> Vec<u8> {
+        let mut message = client_hello(name);
+        let mut extension = vec![0, 21];
+        extension.extend_from_slice(&(padding as u16).to_be_bytes());
+        extension.resize(extension.len() + padding, 0);
+        message.extend_from_slice(&extension);
+        let body = message.len() - 4;
+        message[1..4].copy_from_slice(&(body as u32).to_be_bytes()[1..]);
+        // The extensions' length, the last two bytes before them.
+        let extensions_at = 4 + 2 + 32 + 1 + 4 + 2;
+        let extensions = message.len() - extensions_at - 2;
+        message[extensions_at..extensions_at + 2]
+            .copy_from_slice(&(extensions as u16).to_be_bytes());
+        message
+    }
+
+    #[test]
+    fn the_longest_client_hellos_are_read_across_full_records() {
+        // Extensions at their 65,535-byte maximum: eight full records.
+        let message = padded_client_hello("big.tracker.example", 65_535 - 4 - 28 - 4);
+        assert!(message.len() > 64 * 1024 && message.len() <= MAX_CLIENT_HELLO);
+        let stream = records(&message, &[1 << 14; 8]);
+        assert!(stream.len() <= MAX_CLIENT_HELLO_STREAM);
+        assert_eq!(
+            sniff_stream(&stream),
+            TlsProgress::ClientHello {
+                sni: Some(Cow::Owned("big.tracker.example".to_string()))
+            }
+        );
+        assert_eq!(
+            sniff_stream(&stream[..stream.len() - 1]),
+            TlsProgress::NeedMore
+        );
     }
 
     #[test]

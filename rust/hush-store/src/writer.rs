@@ -14,7 +14,8 @@
 //! Invariants:
 //! - [`EventWriter::record`](EventSink::record) never blocks.
 //! - Every event is written, or counted as dropped: beyond `capacity`
-//!   events held, or (at most) the events of one batch that made the writer
+//!   events held or [`MAX_HELD_BYTES`] of them (in the channel and held
+//!   together), or (at most) the events of one batch that made the writer
 //!   panic three times running, or those still held when it stops on a
 //!   database it cannot write. The count is stored, cumulative over runs.
 //! - Every event given gets a sequence number, dropped ones too. Each commit
@@ -34,10 +35,8 @@
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{
-    channel, sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError,
-};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -60,6 +59,12 @@ use crate::{StoreError, BUSY_TIMEOUT, HOUR_MS, RARE_HOST_EVENTS};
 const BATCH: usize = 65_536;
 /// The held events' buffer is kept at most this large between batches.
 const BATCH_KEPT: usize = 1024;
+/// The most memory the events waiting to be written may take, channel and
+/// held events together, whatever their count: a name can be long, and an
+/// app that makes thousands of attempts a second while the database is
+/// locked must not take the phone's memory with it.
+pub const MAX_HELD_BYTES: usize = 32 << 20;
+
 /// The heartbeat's period: how often an idle writer wakes.
 const HEARTBEAT: Duration = Duration::from_secs(60);
 /// The wait after a first failure to open or write; it doubles each time.
@@ -103,6 +108,8 @@ struct Shared {
     written: AtomicU64,
     /// Events dropped in this run.
     dropped: Arc<AtomicU64>,
+    /// Bytes of the events in the channel and held ([`Event::memory`]).
+    held_bytes: AtomicUsize,
     status: Mutex<WriterStatus>,
     recovery: Mutex<Option<Recovery>>,
     lost_at_last_kill: Mutex<Option<u64>>,
@@ -121,6 +128,7 @@ impl Shared {
             assigned: AtomicU64::new(0),
             written: AtomicU64::new(0),
             dropped: Arc::new(AtomicU64::new(0)),
+            held_bytes: AtomicUsize::new(0),
             status: Mutex::new(WriterStatus::Starting),
             recovery: Mutex::new(None),
             lost_at_last_kill: Mutex::new(None),
@@ -358,14 +366,15 @@ impl EventWriter {
 impl EventSink for EventWriter {
     fn record(&self, event: Event) {
         self.shared.assigned.fetch_add(1, Ordering::SeqCst);
-        let queued = match &self.sender {
-            Some(sender) => match sender.try_send(Message::Event(event)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            },
-            None => false,
-        };
+        let bytes = event.memory();
+        let held = self.shared.held_bytes.fetch_add(bytes, Ordering::SeqCst);
+        let queued = held + bytes <= MAX_HELD_BYTES
+            && match &self.sender {
+                Some(sender) => sender.try_send(Message::Event(event)).is_ok(),
+                None => false,
+            };
         if !queued {
+            self.shared.held_bytes.fetch_sub(bytes, Ordering::SeqCst);
             self.shared.dropped.fetch_add(1, Ordering::SeqCst);
         }
     }
@@ -496,11 +505,21 @@ impl Worker {
     fn take(&mut self, message: Message) {
         match message {
             Message::Event(event) if self.held.len() < self.capacity => self.held.push_back(event),
-            Message::Event(_) => {
+            Message::Event(event) => {
+                self.shared
+                    .held_bytes
+                    .fetch_sub(event.memory(), Ordering::SeqCst);
                 self.shared.dropped.fetch_add(1, Ordering::SeqCst);
             }
             Message::Wake => {}
         }
+    }
+
+    /// Lets go of the first `count` events held (written, or counted as
+    /// dropped by the caller) and of the memory they are counted for.
+    fn forget(&mut self, count: usize) {
+        let bytes: usize = self.held.drain(..count).map(|e| e.memory()).sum();
+        self.shared.held_bytes.fetch_sub(bytes, Ordering::SeqCst);
     }
 
     fn take_gaps(&mut self) {
@@ -607,7 +626,7 @@ impl Worker {
         };
         result.map_err(|source| {
             let events = self.held.len() as u64;
-            self.held.clear();
+            self.forget(self.held.len());
             self.shared.dropped.fetch_add(events, Ordering::SeqCst);
             log::warn!("the activity log could not be written at the end: {events} events lost");
             StoreError::Lost {
@@ -696,7 +715,7 @@ impl Worker {
     }
 
     fn committed(&mut self, committed: Committed) {
-        self.held.drain(..committed.events);
+        self.forget(committed.events);
         if self.held.is_empty() {
             self.held.shrink_to(BATCH_KEPT);
         }
@@ -765,7 +784,7 @@ impl Worker {
             ));
         }
         if self.panics >= PANICS_PER_BATCH {
-            self.held.drain(..events);
+            self.forget(events);
             self.shared
                 .dropped
                 .fetch_add(events as u64, Ordering::SeqCst);
@@ -1097,6 +1116,35 @@ mod tests {
         let stored = events(&connection).unwrap().len() as u64;
         assert_eq!(stored + dropped, 100, "every event is stored or counted");
         assert_eq!(dropped_events(&connection).unwrap(), dropped);
+    }
+
+    #[test]
+    fn waiting_events_are_bounded_in_bytes_not_only_in_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.db");
+        // Room for 10,000 events, but each is a megabyte: the byte bound
+        // must stop the queue long before the count does.
+        let writer = EventWriter::start(open(&path).unwrap(), 10_000).unwrap();
+        let blocker = open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let huge = "h".repeat(1 << 20);
+        for _ in 0..100 {
+            writer.record(event(&huge));
+        }
+        let held = writer.shared.held_bytes.load(Ordering::SeqCst);
+        assert!(held <= MAX_HELD_BYTES, "{held} bytes held");
+        let dropped = writer.dropped();
+        let kept = 100 - dropped;
+        assert!(
+            (28..=32).contains(&kept),
+            "about 32 MiB of 1 MiB events wait: {kept} kept, {dropped} dropped"
+        );
+        blocker.execute_batch("ROLLBACK").unwrap();
+        writer.finish().unwrap();
+        let connection = open(&path).unwrap();
+        let stored = events(&connection).unwrap().len() as u64;
+        assert_eq!(stored, kept, "what was kept is written");
+        assert_eq!(stored + dropped, 100, "every event is stored or counted");
     }
 
     #[test]

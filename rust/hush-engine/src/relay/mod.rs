@@ -21,6 +21,7 @@
 //! packet not relayed or answered is counted in [`Stats`]; a refused flow is
 //! answered (reset or ICMP error), never left to time out.
 
+mod budget;
 mod device;
 mod dns_stream;
 mod encrypted;
@@ -28,6 +29,7 @@ mod icmp;
 mod slab;
 pub(crate) mod tcp;
 pub(crate) mod udp;
+mod unread;
 mod upstream;
 mod wake;
 
@@ -54,6 +56,8 @@ use crate::event::{Event, Reason, Verdict};
 use crate::owner::{FlowKey, OwnerCache, OwnerLookup, Transport as FlowTransport};
 use crate::policy;
 use crate::stats::Stats;
+pub use budget::FlowLimits;
+use budget::{FlowBudget, Refusal};
 use device::TunDevice;
 pub use encrypted::Failure as UpstreamFailure;
 use hush_inspect as inspect;
@@ -61,6 +65,7 @@ use icmp::PingFlow;
 use slab::Slab;
 use tcp::{Connect, Ending, Phase, TcpFlow};
 use udp::UdpFlow;
+use unread::{checked_name, Unread};
 use upstream::{DnsUpstream, Received};
 use wake::{FlowKind, FlowRef, ReadyQueue};
 
@@ -117,6 +122,8 @@ pub struct RelayConfig {
     /// as `encrypted-dns`, except to the exempt resolvers
     /// ([`crate::DnsConfig::resolver_exemptions`]).
     pub allow_encrypted_dns: bool,
+    /// What all flows together, and each app, may hold (see [`FlowLimits`]).
+    pub limits: FlowLimits,
 }
 
 impl Default for RelayConfig {
@@ -131,13 +138,14 @@ impl Default for RelayConfig {
             handshake_timeout: Duration::from_secs(10),
             app_keepalive: Duration::from_secs(300),
             inspect_timeout: Duration::from_millis(500),
-            inspect_limit: 16 * 1024,
+            inspect_limit: inspect::tls::MAX_CLIENT_HELLO_STREAM,
             udp_idle_timeout: Duration::from_secs(60),
             max_ping_flows: 256,
             ping_idle_timeout: Duration::from_secs(10),
             udp_hold_limit: 8,
             own_addresses: Vec::new(),
             allow_encrypted_dns: false,
+            limits: FlowLimits::default(),
         }
     }
 }
@@ -429,6 +437,8 @@ struct Relay {
     /// The first packets of new flows whose owner is being looked up, off
     /// this task; they are taken again once it is known.
     awaiting_owner: HashMap<FlowKey, Vec<Vec<u8>>>,
+    /// The flows' buffers and counts, in total and per app.
+    budget: FlowBudget,
     owner_answers: Option<tokio::sync::mpsc::UnboundedSender<(FlowKey, Option<u32>)>>,
     /// The owner of the flow whose parked packets are being taken again.
     replaying: Option<(FlowKey, Option<u32>)>,
@@ -444,6 +454,7 @@ impl Relay {
     ) -> Self {
         let mut device = TunDevice::new(tun, config.mtu);
         let origin = Instant::now();
+        let limits = config.limits;
         let mut iface_config = Config::new(HardwareAddress::Ip);
         iface_config.random_seed = rand::random();
         let mut iface = Interface::new(iface_config, &mut device, stack_time(origin, origin));
@@ -480,6 +491,7 @@ impl Relay {
             )),
             owners_enabled: false,
             awaiting_owner: HashMap::new(),
+            budget: FlowBudget::new(limits),
             owner_answers: None,
             replaying: None,
         }
@@ -496,6 +508,7 @@ impl Relay {
         stats.tun_write_errors += self.device.write_errors;
         stats.tcp_open = self.tcp.len() as u64;
         stats.udp_open = self.udp.len() as u64;
+        stats.flow_buffer_bytes = self.budget.buffers_in_use() as u64;
         stats
     }
 
@@ -967,6 +980,26 @@ impl Relay {
             self.stats().dns_tcp_refused_encrypted += 1;
             return;
         }
+        let grant = match self.budget.admit_tcp(
+            uid,
+            self.config.tcp_app_buffer,
+            self.config.tcp_server_buffer,
+            !dns,
+        ) {
+            Ok(grant) => grant,
+            Err(refusal) => {
+                self.refuse_tcp(view, &segment);
+                let stats = self.stats();
+                match refusal {
+                    Refusal::Memory => stats.tcp_refused_memory += 1,
+                    Refusal::AppFlows | Refusal::AppConnects => stats.tcp_refused_app_limit += 1,
+                }
+                return;
+            }
+        };
+        if grant.small {
+            self.stats().tcp_small_buffers += 1;
+        }
         let outside = if dns {
             self.dns_upstream.address()
         } else {
@@ -975,6 +1008,7 @@ impl Relay {
         let upstream = match tcp::connect(outside, self.protector.as_ref()) {
             Ok(upstream) => upstream,
             Err(error) => {
+                self.budget.release_tcp(uid, grant, !dns);
                 self.answer_failed_connect(view, &error);
                 self.record(
                     uid,
@@ -989,8 +1023,8 @@ impl Relay {
             }
         };
         let mut socket = stack_tcp::Socket::new(
-            stack_tcp::SocketBuffer::new(vec![0; self.config.tcp_app_buffer]),
-            stack_tcp::SocketBuffer::new(vec![0; self.config.tcp_server_buffer]),
+            stack_tcp::SocketBuffer::new(vec![0; grant.app_buffer]),
+            stack_tcp::SocketBuffer::new(vec![0; grant.server_buffer]),
         );
         // DNS flows are accepted at once: their queries need no server to
         // be judged, and an unreachable resolver is a SERVFAIL to each.
@@ -1006,6 +1040,7 @@ impl Relay {
         };
         if socket.listen(endpoint).is_err() {
             // Port 0: not a connection any server could take.
+            self.budget.release_tcp(uid, grant, !dns);
             self.refuse_tcp(view, &segment);
             self.stats().dropped_malformed_ip += 1;
             return;
@@ -1022,6 +1057,7 @@ impl Relay {
         let taken =
             self.sockets.get::<stack_tcp::Socket>(handle).state() == stack_tcp::State::SynReceived;
         if !taken {
+            self.budget.release_tcp(uid, grant, !dns);
             self.sockets.remove(handle);
             self.stats().dropped_malformed_ip += 1;
             return;
@@ -1051,6 +1087,8 @@ impl Relay {
             server_fin: false,
             bytes_up: 0,
             bytes_down: 0,
+            grant,
+            held_charged: 0,
             dns: dns.then(|| dns_stream::DnsStream::new(now + self.config.connect_timeout)),
         });
         self.tcp_index.insert((app, server), flow);
@@ -1134,6 +1172,7 @@ impl Relay {
                     return;
                 }
                 Connect::Connected => {
+                    self.budget.connect_done(flow.uid);
                     socket.pause_synack(false);
                     flow.phase = Phase::Inspecting { deadline: None };
                     flow.syn = Vec::new();
@@ -1141,12 +1180,19 @@ impl Relay {
             }
         }
         if let Phase::Inspecting { deadline } = flow.phase {
-            let limit = self.config.inspect_limit;
+            // The first bytes held come from the flows' budget too: a flood
+            // of flows that each send most of a ClientHello and stall holds
+            // no more than the budget lets it.
+            let before = flow.held.len();
+            let limit = self.config.inspect_limit.min(before + self.budget.room());
             flow.take_first_bytes(socket, limit);
+            let taken = flow.held.len() - before;
+            self.budget.charge_held(taken);
+            flow.held_charged += taken;
             let app_done =
                 TcpFlow::app_finished(socket) || socket.state() == stack_tcp::State::Closed;
             let timed_out = deadline.is_some_and(|d| now >= d);
-            let (name, protocol) = if flow.held.is_empty() {
+            let (raw_name, protocol, mut unread) = if flow.held.is_empty() {
                 // Nothing from the app yet. A server that speaks first
                 // (SMTP, SSH...) must be heard; so must an app that closes.
                 let mut cx = std::task::Context::from_waker(&flow.waker);
@@ -1154,7 +1200,7 @@ impl Relay {
                 if !server_spoke && !app_done {
                     return;
                 }
-                (None, "tcp")
+                (None, "tcp", None)
             } else {
                 match inspect::classify_stream(&flow.held) {
                     inspect::StreamClass::NeedMore
@@ -1167,10 +1213,49 @@ impl Relay {
                         self.note_deadline(deadline);
                         return;
                     }
-                    inspect::StreamClass::Tls { sni } => (sni.map(|s| s.into_owned()), "tls"),
-                    inspect::StreamClass::Http { host } => (host.map(|h| h.into_owned()), "http"),
-                    _ => (None, "tcp"),
+                    inspect::StreamClass::NeedMore => {
+                        let why = if flow.held.len() >= limit {
+                            Unread::TooLarge
+                        } else if app_done {
+                            Unread::AppClosed
+                        } else {
+                            Unread::Timeout
+                        };
+                        let tls = !matches!(
+                            inspect::tls::sniff_stream(&flow.held),
+                            inspect::tls::TlsProgress::NotTls
+                        );
+                        (None, if tls { "tls" } else { "http" }, Some(why))
+                    }
+                    inspect::StreamClass::Tls { sni: Some(sni) } => (Some(sni), "tls", None),
+                    inspect::StreamClass::Tls { sni: None } => {
+                        // No name is a ClientHello's right (a connection
+                        // to an address); a ClientHello that does not
+                        // parse is a give-up.
+                        let malformed = matches!(
+                            inspect::tls::sniff_stream(&flow.held),
+                            inspect::tls::TlsProgress::Malformed(_)
+                        );
+                        (None, "tls", malformed.then_some(Unread::Malformed))
+                    }
+                    inspect::StreamClass::Http { host: Some(host) } => (Some(host), "http", None),
+                    inspect::StreamClass::Http { host: None } => {
+                        let malformed = matches!(
+                            inspect::http::sniff_request(&flow.held),
+                            inspect::http::HttpProgress::Malformed
+                        );
+                        (None, "http", malformed.then_some(Unread::Malformed))
+                    }
+                    inspect::StreamClass::Other => (None, "tcp", None),
                 }
+            };
+            let name = match raw_name.map(checked_name) {
+                Some(Ok(name)) => Some(name),
+                Some(Err(why)) => {
+                    unread = Some(why);
+                    None
+                }
+                None => None,
             };
             let (server, dns_name, uid) = (flow.server, flow.dns_name.clone(), flow.uid);
             flow.seen_name = name.clone();
@@ -1180,8 +1265,16 @@ impl Relay {
                     let detail = if protocol == "tls" { "sni" } else { "host" };
                     (verdict, reason, Some(name.clone()), detail)
                 }
-                None => (Verdict::Allowed, Reason::Unlisted, dns_name, "address"),
+                None => (
+                    Verdict::Allowed,
+                    Reason::Unlisted,
+                    dns_name,
+                    unread.map_or("address", Unread::detail),
+                ),
             };
+            if let Some(why) = unread {
+                why.count(self.stats());
+            }
             let reason_for_event = reason.clone();
             self.record(
                 uid,
@@ -1194,6 +1287,8 @@ impl Relay {
             );
             let flow = self.tcp.get_mut(flow_ref).expect("looked up above");
             let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
+            self.budget
+                .release_held(std::mem::take(&mut flow.held_charged));
             if verdict == Verdict::Blocked {
                 socket.abort();
                 flow.held = Vec::new();
@@ -1214,6 +1309,8 @@ impl Relay {
         let Some(flow) = self.tcp.remove(flow_ref) else {
             return;
         };
+        self.budget.release_tcp(flow.uid, flow.grant, true);
+        self.budget.release_held(flow.held_charged);
         self.tcp_index.remove(&(flow.app, flow.server));
         // The paused socket has sent nothing; it goes without a word, and
         // the app hears the server's answer from us instead.
@@ -1239,6 +1336,9 @@ impl Relay {
         let Some(flow) = self.tcp.remove(flow_ref) else {
             return;
         };
+        let connecting = matches!(flow.phase, Phase::Connecting { .. });
+        self.budget.release_tcp(flow.uid, flow.grant, connecting);
+        self.budget.release_held(flow.held_charged);
         self.tcp_index.remove(&(flow.app, flow.server));
         self.sockets.remove(flow.handle);
         if ending != Ending::Graceful {
@@ -1309,7 +1409,15 @@ impl Relay {
                 }
                 self.stats().udp_refused_blocked += 1;
             }
-            udp::Outcome::Named(name) => self.judge_udp_name(flow_ref, view, name),
+            udp::Outcome::Named(name) => {
+                let (name, unread) = match name.map(|n| checked_name(n.into())) {
+                    Some(Ok(name)) => (Some(name), None),
+                    Some(Err(why)) => (None, Some(why)),
+                    None => (None, None),
+                };
+                self.judge_udp_name(flow_ref, view, name, unread)
+            }
+            udp::Outcome::Unread(why) => self.judge_udp_name(flow_ref, view, None, Some(why)),
         }
     }
 
@@ -1353,9 +1461,17 @@ impl Relay {
             self.stats().udp_refused_overload += 1;
             return None;
         }
+        if self.budget.admit_udp(uid).is_err() {
+            if let Some(error) = build::icmp_unreachable(view, Unreachable::Host) {
+                self.device.write_packet(&error);
+            }
+            self.stats().udp_refused_app_limit += 1;
+            return None;
+        }
         let socket = match udp::connect(server, self.protector.as_ref()) {
             Ok(socket) => socket,
             Err(_) => {
+                self.budget.release_udp(uid);
                 if let Some(error) = build::icmp_unreachable(view, Unreachable::Host) {
                     self.device.write_packet(&error);
                 }
@@ -1383,7 +1499,13 @@ impl Relay {
         Some(flow)
     }
 
-    fn judge_udp_name(&mut self, flow_ref: FlowRef, view: &PacketView<'_>, name: Option<String>) {
+    fn judge_udp_name(
+        &mut self,
+        flow_ref: FlowRef,
+        view: &PacketView<'_>,
+        name: Option<String>,
+        unread: Option<Unread>,
+    ) {
         let Some(flow) = self.udp.get_mut(flow_ref) else {
             return;
         };
@@ -1394,7 +1516,14 @@ impl Relay {
             Some(name) => self.firewall.judge_name(uid, name),
             None => (Verdict::Allowed, Reason::Unlisted),
         };
-        let detail = if name.is_some() { "sni" } else { "address" };
+        let detail = match (&name, unread) {
+            (Some(_), _) => "sni",
+            (None, Some(why)) => {
+                why.count(self.stats());
+                why.detail()
+            }
+            (None, None) => "address",
+        };
         self.record(
             uid,
             host.as_deref(),
@@ -1635,6 +1764,7 @@ impl Relay {
             .collect();
         for flow in expired {
             if let Some(flow) = self.udp.remove(flow) {
+                self.budget.release_udp(flow.uid);
                 self.udp_index.remove(&(flow.app, flow.server));
                 self.stats().udp_idle_closed += 1;
             }

@@ -86,6 +86,10 @@ pub(crate) struct TcpFlow {
     pub server_fin: bool,
     pub bytes_up: u64,
     pub bytes_down: u64,
+    /// The buffers the flow was given from the relay's budget.
+    pub grant: super::budget::TcpGrant,
+    /// Bytes of `held` taken from the budget while inspecting.
+    pub held_charged: usize,
     /// The messages of a DNS-over-TCP flow (phase [`Phase::Dns`]).
     pub dns: Option<Box<super::dns_stream::DnsStream>>,
 }

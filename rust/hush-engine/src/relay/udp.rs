@@ -48,6 +48,9 @@ pub(crate) enum Outcome {
     /// The flow's first datagrams are read: the name they carry (`None`
     /// for none). The relay judges it and then releases or drops what is held.
     Named(Option<String>),
+    /// The flow's first datagrams looked like QUIC but gave no name: why.
+    /// Judged as [`Self::Named`]`(None)` is, and counted.
+    Unread(super::unread::Unread),
 }
 
 /// Opens a protected UDP socket connected to `server`.
@@ -124,10 +127,13 @@ impl UdpFlow {
             }
             // Not QUIC after all, gQUIC, bad crypto, or too many datagrams:
             // the flow goes unnamed.
-            _ => {
+            other => {
                 self.sniffer = None;
                 self.held.push(payload.to_vec());
-                Outcome::Named(None)
+                match super::unread::Unread::of_quic(&other) {
+                    Some(why) => Outcome::Unread(why),
+                    None => Outcome::Named(None),
+                }
             }
         }
     }

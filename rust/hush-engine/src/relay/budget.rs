@@ -1,0 +1,334 @@
+//! Shares of the relay's memory and flow table among apps, so that one app
+//! (hostile, or broken and retrying) cannot take what the others need.
+//!
+//! The TCP socket buffers are the relay's largest memory: each flow holds up
+//! to [`RelayConfig::tcp_app_buffer`](super::RelayConfig) from the app and as
+//! much from the server. Bounding them per flow bounds nothing when an app
+//! opens thousands of flows, so they are taken from one budget for all flows
+//! together. A flow gets full-size buffers while the budget and its app's
+//! share of it allow, then small ones ([`SMALL_BUFFER`] each way: slower on
+//! a distant server, never stuck); when even those do not fit, the flow is
+//! refused. Each app (the unknown owner counting as one) may also hold only
+//! so many open flows and connects under way.
+//!
+//! Invariants: `buffers_in_use` is the sum of the buffers of the flows
+//! admitted and not yet released, and never exceeds the budget; each app's
+//! counts are those of its admitted flows.
+
+use std::collections::HashMap;
+
+/// Bytes each way given to a flow once full-size buffers no longer fit:
+/// room for a ClientHello, a request, and a window that keeps the flow moving.
+pub(crate) const SMALL_BUFFER: usize = 16 * 1024;
+
+/// The limits the budget enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowLimits {
+    /// Bytes of TCP socket buffers (both directions) for all flows together.
+    pub buffer_budget: usize,
+    /// The part of [`Self::buffer_budget`] one app's flows may hold at full
+    /// size; past it, its new flows get small buffers.
+    pub app_buffer_share: usize,
+    /// Open TCP flows one app may hold.
+    pub app_tcp_flows: usize,
+    /// TCP flows one app may hold whose server connect is still under way.
+    pub app_connects: usize,
+    /// Open UDP flows one app may hold.
+    pub app_udp_flows: usize,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        Self {
+            // 64 MiB: 128 flows at the default 256 KiB each way, then about
+            // 2,000 more at the small size.
+            buffer_budget: 64 << 20,
+            app_buffer_share: 32 << 20,
+            app_tcp_flows: 4096,
+            app_connects: 256,
+            app_udp_flows: 1024,
+        }
+    }
+}
+
+/// Why a new flow was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Not even small buffers fit in what is left of the budget.
+    Memory,
+    /// The app holds as many open flows as it may.
+    AppFlows,
+    /// The app has as many connects under way as it may.
+    AppConnects,
+}
+
+/// The buffers a TCP flow was given, to be handed back when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TcpGrant {
+    pub app_buffer: usize,
+    pub server_buffer: usize,
+    /// Given less than the configured size (the budget or the app's share
+    /// was nearly used).
+    pub small: bool,
+}
+
+impl TcpGrant {
+    fn bytes(&self) -> usize {
+        self.app_buffer + self.server_buffer
+    }
+}
+
+#[derive(Debug, Default)]
+struct AppShare {
+    tcp_flows: usize,
+    connects: usize,
+    udp_flows: usize,
+    buffers: usize,
+}
+
+/// What the relay's flows hold, in total and per app.
+#[derive(Debug)]
+pub(crate) struct FlowBudget {
+    limits: FlowLimits,
+    buffers_in_use: usize,
+    apps: HashMap<Option<u32>, AppShare>,
+}
+
+impl FlowBudget {
+    pub fn new(limits: FlowLimits) -> Self {
+        Self {
+            limits,
+            buffers_in_use: 0,
+            apps: HashMap::new(),
+        }
+    }
+
+    /// Bytes of TCP buffers the open flows hold.
+    pub fn buffers_in_use(&self) -> usize {
+        self.buffers_in_use
+    }
+
+    /// Bytes the budget has left, for first bytes held during inspection.
+    pub fn room(&self) -> usize {
+        self.limits
+            .buffer_budget
+            .saturating_sub(self.buffers_in_use)
+    }
+
+    /// Takes `bytes` of first bytes held (at most [`Self::room`]).
+    pub fn charge_held(&mut self, bytes: usize) {
+        self.buffers_in_use += bytes;
+    }
+
+    /// Gives back first bytes held, once the flow's inspection is over.
+    pub fn release_held(&mut self, bytes: usize) {
+        self.buffers_in_use = self.buffers_in_use.saturating_sub(bytes);
+    }
+
+    /// Admits a new TCP flow of `uid` whose connect is under way (`connecting`;
+    /// false for flows Hush answers itself, as DNS over TCP), with buffers of
+    /// `app_buffer` and `server_buffer` bytes if they fit.
+    pub fn admit_tcp(
+        &mut self,
+        uid: Option<u32>,
+        app_buffer: usize,
+        server_buffer: usize,
+        connecting: bool,
+    ) -> Result<TcpGrant, Refusal> {
+        let limits = self.limits;
+        // Looked up, not inserted: a refused app leaves no entry behind.
+        let empty = AppShare::default();
+        let share = self.apps.get(&uid).unwrap_or(&empty);
+        if share.tcp_flows >= limits.app_tcp_flows {
+            return Err(Refusal::AppFlows);
+        }
+        if connecting && share.connects >= limits.app_connects {
+            return Err(Refusal::AppConnects);
+        }
+        let full = TcpGrant {
+            app_buffer,
+            server_buffer,
+            small: false,
+        };
+        let small = TcpGrant {
+            app_buffer: app_buffer.min(SMALL_BUFFER),
+            server_buffer: server_buffer.min(SMALL_BUFFER),
+            small: true,
+        };
+        let fits = |grant: &TcpGrant| self.buffers_in_use + grant.bytes() <= limits.buffer_budget;
+        let grant = if fits(&full) && share.buffers + full.bytes() <= limits.app_buffer_share {
+            full
+        } else if fits(&small) {
+            small
+        } else {
+            return Err(Refusal::Memory);
+        };
+        let share = self.apps.entry(uid).or_default();
+        share.tcp_flows += 1;
+        share.connects += usize::from(connecting);
+        share.buffers += grant.bytes();
+        self.buffers_in_use += grant.bytes();
+        Ok(grant)
+    }
+
+    /// A flow of `uid`'s connect finished (either way), while the flow lives on.
+    pub fn connect_done(&mut self, uid: Option<u32>) {
+        if let Some(share) = self.apps.get_mut(&uid) {
+            share.connects = share.connects.saturating_sub(1);
+        }
+    }
+
+    /// A TCP flow of `uid` ended; `connecting` if its connect was still under way.
+    pub fn release_tcp(&mut self, uid: Option<u32>, grant: TcpGrant, connecting: bool) {
+        self.buffers_in_use = self.buffers_in_use.saturating_sub(grant.bytes());
+        if let Some(share) = self.apps.get_mut(&uid) {
+            share.tcp_flows = share.tcp_flows.saturating_sub(1);
+            if connecting {
+                share.connects = share.connects.saturating_sub(1);
+            }
+            share.buffers = share.buffers.saturating_sub(grant.bytes());
+        }
+        self.forget_if_idle(uid);
+    }
+
+    /// Admits a new UDP flow of `uid`.
+    pub fn admit_udp(&mut self, uid: Option<u32>) -> Result<(), Refusal> {
+        if self
+            .apps
+            .get(&uid)
+            .is_some_and(|s| s.udp_flows >= self.limits.app_udp_flows)
+        {
+            return Err(Refusal::AppFlows);
+        }
+        self.apps.entry(uid).or_default().udp_flows += 1;
+        Ok(())
+    }
+
+    pub fn release_udp(&mut self, uid: Option<u32>) {
+        if let Some(share) = self.apps.get_mut(&uid) {
+            share.udp_flows = share.udp_flows.saturating_sub(1);
+        }
+        self.forget_if_idle(uid);
+    }
+
+    /// Drops an app's entry once it holds nothing, so the map stays as small
+    /// as the set of apps with open flows.
+    fn forget_if_idle(&mut self, uid: Option<u32>) {
+        if self
+            .apps
+            .get(&uid)
+            .is_some_and(|s| s.tcp_flows == 0 && s.udp_flows == 0)
+        {
+            self.apps.remove(&uid);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KIB: usize = 1024;
+
+    fn limits() -> FlowLimits {
+        FlowLimits {
+            buffer_budget: 1024 * KIB,
+            app_buffer_share: 512 * KIB,
+            app_tcp_flows: 100,
+            app_connects: 3,
+            app_udp_flows: 2,
+        }
+    }
+
+    #[test]
+    fn an_app_past_its_share_gets_small_buffers_and_others_still_get_full_ones() {
+        let mut budget = FlowBudget::new(limits());
+        let hog = Some(10_001);
+        // 256 KiB a flow: two fill the hog's 512 KiB share.
+        for _ in 0..2 {
+            let grant = budget.admit_tcp(hog, 128 * KIB, 128 * KIB, false).unwrap();
+            assert!(!grant.small);
+        }
+        let third = budget.admit_tcp(hog, 128 * KIB, 128 * KIB, false).unwrap();
+        assert!(third.small);
+        assert_eq!(third.app_buffer, SMALL_BUFFER);
+        let other = budget
+            .admit_tcp(Some(10_002), 128 * KIB, 128 * KIB, false)
+            .unwrap();
+        assert!(!other.small, "another app still gets full-size buffers");
+        assert_eq!(budget.buffers_in_use(), 3 * 256 * KIB + 2 * SMALL_BUFFER);
+    }
+
+    #[test]
+    fn the_total_never_exceeds_the_budget_and_frees_on_release() {
+        let mut budget = FlowBudget::new(limits());
+        let mut grants = Vec::new();
+        let mut refused = 0;
+        for uid in 0..200u32 {
+            match budget.admit_tcp(Some(uid % 7), 128 * KIB, 128 * KIB, false) {
+                Ok(grant) => grants.push((uid % 7, grant)),
+                Err(Refusal::Memory) => refused += 1,
+                Err(other) => panic!("unexpected refusal {other:?}"),
+            }
+            assert!(budget.buffers_in_use() <= limits().buffer_budget);
+        }
+        assert!(refused > 0, "200 flows of 256 KiB cannot all fit in 1 MiB");
+        assert_eq!(
+            budget.admit_tcp(Some(99), 128 * KIB, 128 * KIB, false),
+            Err(Refusal::Memory)
+        );
+        for (uid, grant) in grants {
+            budget.release_tcp(Some(uid), grant, false);
+        }
+        assert_eq!(budget.buffers_in_use(), 0);
+        assert!(budget.apps.is_empty(), "no app entry outlives its flows");
+        assert!(budget
+            .admit_tcp(Some(99), 128 * KIB, 128 * KIB, false)
+            .is_ok());
+    }
+
+    #[test]
+    fn connects_under_way_and_open_flows_are_capped_per_app() {
+        let mut budget = FlowBudget::new(limits());
+        let app = Some(10_003);
+        let mut grants = Vec::new();
+        for _ in 0..3 {
+            grants.push(budget.admit_tcp(app, KIB, KIB, true).unwrap());
+        }
+        assert_eq!(
+            budget.admit_tcp(app, KIB, KIB, true),
+            Err(Refusal::AppConnects)
+        );
+        // Flows Hush answers itself need no connect slot.
+        assert!(budget.admit_tcp(app, KIB, KIB, false).is_ok());
+        // Another app is not held back by this one's connects.
+        assert!(budget.admit_tcp(None, KIB, KIB, true).is_ok());
+        budget.connect_done(app);
+        assert!(budget.admit_tcp(app, KIB, KIB, true).is_ok());
+        let grant = grants.pop().unwrap();
+        budget.release_tcp(app, grant, true);
+        assert!(budget.admit_tcp(app, KIB, KIB, true).is_ok());
+
+        assert!(budget.admit_udp(app).is_ok());
+        assert!(budget.admit_udp(app).is_ok());
+        assert_eq!(budget.admit_udp(app), Err(Refusal::AppFlows));
+        budget.release_udp(app);
+        assert!(budget.admit_udp(app).is_ok());
+    }
+
+    #[test]
+    fn open_flows_are_capped_per_app() {
+        let mut budget = FlowBudget::new(FlowLimits {
+            app_tcp_flows: 4,
+            ..limits()
+        });
+        for _ in 0..4 {
+            budget.admit_tcp(Some(1), KIB, KIB, false).unwrap();
+        }
+        assert_eq!(
+            budget.admit_tcp(Some(1), KIB, KIB, false),
+            Err(Refusal::AppFlows)
+        );
+        assert!(budget.admit_tcp(Some(2), KIB, KIB, false).is_ok());
+    }
+}
