@@ -8,6 +8,12 @@
 //! printed before the timings; `examples/blocklist_memory.rs` prints the same
 //! figures on their own.
 //!
+//! Two more rule sets, after the plain blocklist: the same names loaded as
+//! an allowlist, which keeps the names and confirms every hit by comparing
+//! them (what exact matching would cost the block table), and the same
+//! blocklist with `@@` exceptions of its own for half the rotating hits,
+//! whose hits take the scoped-exception path.
+//!
 //! Run: `cargo bench -p hush-rules --bench blocklist`
 
 mod support;
@@ -28,8 +34,12 @@ static ALLOCATOR: Counting = Counting;
 const ROTATING: usize = 4096;
 
 fn hush_load(text: &str) -> RuleSet {
+    hush_load_as(ListKind::Block, text)
+}
+
+fn hush_load_as(kind: ListKind, text: &str) -> RuleSet {
     let mut builder = RuleSetBuilder::new();
-    builder.add_list("generated", ListKind::Block, text.as_bytes());
+    builder.add_list("generated", kind, text.as_bytes());
     builder.build()
 }
 
@@ -93,6 +103,64 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
     drop(set);
+
+    // Exact matching: the names kept and compared on every hit.
+    let before = live_bytes();
+    let exact = hush_load_as(ListKind::Allow, &text);
+    let exact_heap = live_bytes() - before;
+    println!(
+        "live heap, {DOMAINS} domains kept whole and matched exactly (loaded as an allowlist): {:.2} B/domain",
+        exact_heap as f64 / DOMAINS as f64,
+    );
+    // Scoped exceptions: the first half of the rotating hits excepted by the
+    // list itself, the second half still blocked by it.
+    let half = ROTATING / 2;
+    let mut excepting_text = text.clone();
+    for name in &hits[..half] {
+        excepting_text.push_str(&format!("\n@@||{name}^"));
+    }
+    let excepting = hush_load(&excepting_text);
+    let mut group = c.benchmark_group("lookup_4_labels_1M_rotating_exact_and_excepting");
+    for (label, probes, expect) in [
+        ("exact_hit", &hits[..], Some(true)),
+        ("exact_miss", &misses[..], None),
+    ] {
+        for probe in probes.iter() {
+            assert_eq!(
+                matches!(exact.check(probe), Verdict::Allowed(_)),
+                expect.is_some()
+            );
+        }
+        let mut next = 0;
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                next = (next + 1) % probes.len();
+                exact.check(black_box(&probes[next]))
+            })
+        });
+    }
+    for (label, probes, blocked) in [
+        ("excepting_list_excepted", &hits[..half], false),
+        ("excepting_list_blocked", &hits[half..], true),
+    ] {
+        for probe in probes.iter() {
+            let verdict = excepting.check(probe);
+            assert_eq!(
+                matches!(verdict, Verdict::Blocked(_)),
+                blocked,
+                "{verdict:?}"
+            );
+        }
+        let mut next = 0;
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                next = (next + 1) % probes.len();
+                excepting.check(black_box(&probes[next]))
+            })
+        });
+    }
+    group.finish();
+    drop((exact, excepting));
 
     let mut group = c.benchmark_group("load_1M");
     group.sample_size(10);

@@ -18,19 +18,49 @@
 //! Semantics: a name is blocked when it or any parent domain is on a
 //! blocklist, so listing `example.com` blocks `a.b.example.com` but not
 //! `badexample.com`. Matching ignores ASCII case and one trailing dot; IDN
-//! names are compared in punycode. An allowlist entry (or an adblock `@@`
-//! exception) overrides every blocklist, with the same parent rule. A verdict
-//! names the list that matched: when several lists hold the same name, the
-//! first one loaded is named; when lists hold different suffixes of the name
-//! (`example.com` in one, `x.example.com` in another), the list with the
-//! shortest, broadest match is named.
+//! names are compared in punycode. An allowlist entry overrides every
+//! blocklist, with the same parent rule. A verdict names the list that
+//! matched: when several lists hold the same name, the first one loaded is
+//! named; when lists hold different suffixes of the name (`example.com` in
+//! one, `x.example.com` in another), the list with the shortest, broadest
+//! match is named.
+//!
+//! Exceptions are scoped: an adblock `@@` exception in a blocklist takes
+//! the name (and its subdomains) off *that list only*, whatever that list's
+//! blocks are. A name another list blocks stays blocked, named by that list;
+//! a name no other list blocks is [`Verdict::Unlisted`], never
+//! [`Verdict::Allowed`], so it overrides nothing downstream (address lists).
+//! A downloaded list can thus weaken only itself. Only allowlists (the
+//! owner's: `--allow FILE`, a list added as an allowlist; their own `@@`
+//! lines allow too) override every list; the engine puts the owner's domain
+//! rules before all lists. To keep the common path as it was, a list's
+//! exceptions are looked at only when a lookup hits a list that has some;
+//! the table keeps a later list's entry for a name beside an earlier
+//! excepting list's (see `block_table`), so each list's block is still found.
 //!
 //! Invariants: loading never fails and never panics, whatever the bytes; every
 //! line that is not an entry, a comment or a local name (`localhost`...) is a
 //! rejected line with its number and reason. Lookups never allocate for ASCII
-//! names. Names are stored as 48-bit hashes, not strings: a million names take
-//! about 11.4 bytes each, at the price of a false match with probability about
-//! n / 2^48 per probed suffix (n = names loaded; 3.6e-9 for a million). The
+//! names.
+//!
+//! Exact matching. Blocklist names are stored as 48-bit hashes, not strings: a
+//! million names take about 11.4 bytes each. Allowlists and exceptions keep
+//! their names and confirm each hash hit by comparing them, so a name that
+//! only hashes like an allowed or excepted one is never let through: that
+//! side fails open, and an app could search out a colliding label offline
+//! (the hash is not keyed: about 2^48 / n tries against n allowed names,
+//! about an hour of one core for a hundred). The block side fails closed and gains an
+//! app nothing, so there the odds were weighed instead: a false match has
+//! probability n / 2^48 per probed suffix, 3.6e-8 at n = 10 million names.
+//! A busy phone asking 40,000 names a day of about 4 labels makes 5.8e7
+//! probes a year: about 2 false lookups a year at 10 million names, 0.2 at a
+//! million, but repeats of the same few names: a name hashes the same every
+//! time, so what counts is distinct names, perhaps 50,000 a year, giving
+//! 7e-3 wrongly blocked names per phone-year at 10 million names (7e-4 at a
+//! million), each shown in the log under a list's name and fixed by one
+//! domain rule. Keeping the blocklist names instead would cost about 33 more
+//! bytes per name (44 against 11.4, measured: BENCHMARKS.md, "Scoped
+//! exceptions and exact matching"), 33 MB at a million names, for that. The
 //! `table` module says more.
 //!
 //! Never: keep the list text, or log the names it holds.
@@ -46,7 +76,7 @@ use std::fmt;
 pub use address::{AddressRules, AddressRulesBuilder, AddressVerdict};
 
 use parse::{parse_line, Line, Side};
-use table::{entry, for_each_suffix_hash, key_of, name_hash, HashTable};
+use table::{entry, for_each_suffix_hash, key_of, name_hash, pair_hash, ExactTable, HashTable};
 
 /// The built-in list of phone-vendor telemetry hosts, with each entry's source.
 pub const DEFAULT_LIST: &str = include_str!("../lists/default.txt");
@@ -190,7 +220,9 @@ pub struct ListReport {
     pub duplicates: usize,
     /// Local names of hosts files (`localhost`...), skipped.
     pub ignored: usize,
-    /// Distinct adblock `@@` exceptions, which go to the allow side.
+    /// Distinct adblock `@@` exceptions. In a blocklist they exempt names
+    /// from this list's own blocks only; in an allowlist they allow, as its
+    /// entries do.
     pub allow_entries: usize,
     /// Every rejected line.
     pub rejected_count: usize,
@@ -236,7 +268,10 @@ impl fmt::Display for ListReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Blocked(ListId),
-    /// An allowlist entry or `@@` exception matched; it overrides blocklists.
+    /// An allowlist entry matched; it overrides every blocklist. (A
+    /// blocklist's own `@@` exception never gives this: it only takes the
+    /// name off that list, so the verdict is another list's block or
+    /// [`Verdict::Unlisted`].)
     Allowed(ListId),
     Unlisted,
 }
@@ -247,7 +282,12 @@ pub struct RuleSetBuilder {
     names: Vec<String>,
     /// Table entries (48-bit key | list id), each list's keys distinct.
     blocked: Vec<u64>,
-    allowed: Vec<u64>,
+    /// Allowlists' entries, with their names for exact matching.
+    allowed: Vec<(u64, Box<str>)>,
+    /// Blocklists' `@@` exceptions, keyed by (name, list): see [`pair_hash`].
+    exceptions: Vec<(u64, Box<str>)>,
+    /// Per list id: whether the list has `@@` exceptions of its own.
+    excepting: Vec<bool>,
 }
 
 impl RuleSetBuilder {
@@ -279,26 +319,32 @@ impl RuleSetBuilder {
         };
         self.names.push(name.to_string());
 
-        let mut listed = Vec::new();
-        let mut exceptions = Vec::new();
+        // Names are kept (for exact matching) only where a false match
+        // would let something through: an allowlist's entries and exceptions.
+        let keep_listed = kind == ListKind::Allow;
+        let mut listed: Vec<u64> = Vec::new();
+        let mut named: Vec<(u64, Box<str>)> = Vec::new();
+        let mut exceptions: Vec<(u64, Box<str>)> = Vec::new();
         let mut scratch = String::new();
         for (index, raw) in lines(text).enumerate() {
             report.lines = index + 1;
             // A rejected line hands back nothing, even names it found first.
-            let (listed_before, exceptions_before) = (listed.len(), exceptions.len());
+            let before = (listed.len(), named.len(), exceptions.len());
             let outcome = parse_line(raw, &mut scratch, &mut |side, name| {
-                let key = key_of(name_hash(name));
+                let hash = name_hash(name);
                 match side {
-                    Side::Listed => listed.push(key),
-                    Side::Exception => exceptions.push(key),
+                    Side::Listed if keep_listed => named.push((key_of(hash), name.into())),
+                    Side::Listed => listed.push(key_of(hash)),
+                    Side::Exception => exceptions.push((hash, name.into())),
                 }
             });
             match outcome {
                 Line::Nothing => {}
                 Line::Names { ignored } => report.ignored += ignored,
                 Line::Rejected(reason) => {
-                    listed.truncate(listed_before);
-                    exceptions.truncate(exceptions_before);
+                    listed.truncate(before.0);
+                    named.truncate(before.1);
+                    exceptions.truncate(before.2);
                     report.rejected_count += 1;
                     if report.rejected.len() < MAX_REJECTED_DETAILS {
                         report.rejected.push(RejectedLine {
@@ -311,19 +357,39 @@ impl RuleSetBuilder {
             }
         }
 
-        let taken = listed.len();
+        let taken = listed.len() + named.len();
         sort_distinct(&mut listed);
-        report.entries = listed.len();
-        report.duplicates = taken - listed.len();
+        sort_distinct(&mut named);
+        report.entries = listed.len() + named.len();
+        report.duplicates = taken - report.entries;
         sort_distinct(&mut exceptions);
         report.allow_entries = exceptions.len();
-        let own_side = match kind {
-            ListKind::Block => &mut self.blocked,
-            ListKind::Allow => &mut self.allowed,
-        };
-        own_side.extend(listed.iter().map(|&key| entry(key, id)));
-        self.allowed
-            .extend(exceptions.iter().map(|&key| entry(key, id)));
+        match kind {
+            ListKind::Block => {
+                self.blocked
+                    .extend(listed.iter().map(|&key| entry(key, id)));
+                // Scoped to this list: "list `id` excepts this name".
+                self.exceptions.extend(
+                    exceptions
+                        .into_iter()
+                        .map(|(hash, name)| (entry(key_of(pair_hash(hash, id)), id), name)),
+                );
+                self.excepting.push(report.allow_entries > 0);
+            }
+            ListKind::Allow => {
+                // An allowlist is the owner's: its `@@` lines allow too.
+                let exceptions = exceptions
+                    .into_iter()
+                    .map(|(hash, name)| (key_of(hash), name));
+                self.allowed.extend(
+                    named
+                        .into_iter()
+                        .chain(exceptions)
+                        .map(|(key, name)| (entry(key, id), name)),
+                );
+                self.excepting.push(false);
+            }
+        }
         report
     }
 
@@ -356,9 +422,18 @@ impl RuleSetBuilder {
     }
 
     pub fn build(self) -> RuleSet {
+        let (blocked, blocked_names) = block_table(self.blocked, &self.excepting);
+        let any_exceptions = !self.exceptions.is_empty();
         RuleSet {
-            blocked: first_list_wins(self.blocked),
-            allowed: first_list_wins(self.allowed),
+            blocked,
+            blocked_names,
+            allowed: exact_table(self.allowed),
+            exceptions: exact_table(self.exceptions),
+            excepting: if any_exceptions {
+                self.excepting
+            } else {
+                Vec::new()
+            },
             names: self.names,
         }
     }
@@ -380,26 +455,70 @@ fn excerpt(raw: &[u8]) -> String {
         .collect()
 }
 
-fn sort_distinct(keys: &mut Vec<u64>) {
+fn sort_distinct<T: Ord>(keys: &mut Vec<T>) {
     keys.sort_unstable();
     keys.dedup();
 }
 
-/// Keeps, for each key, the entry of the first list loaded, and builds the
-/// table from those.
-fn first_list_wins(mut entries: Vec<u64>) -> HashTable {
-    // Sorting whole entries orders each key's lists by list id (load order).
+/// The block table: for each key, the entry of the first list loaded, and
+/// after it those of later lists for as long as the one before has `@@`
+/// exceptions (its block may be excepted, and the next list's must then
+/// still hold). Lists without exceptions (the built-in ones, most
+/// downloads) cost one entry per key, as before scoping.
+fn block_table(mut entries: Vec<u64>, excepting: &[bool]) -> (HashTable, usize) {
+    let excepts = |entry: u64| {
+        let list = usize::from(entry_list(entry));
+        excepting.get(list).copied().unwrap_or(false)
+    };
+    // Sorting whole entries orders each key's lists by list id (load order),
+    // and the table keeps that order within a key.
     entries.sort_unstable();
-    entries.dedup_by_key(|e| key_of(*e));
-    HashTable::from_distinct(&entries)
+    // In place: the kept entries are a prefix, so loading a million names
+    // needs no second vector.
+    let mut kept = 0;
+    let mut distinct = 0;
+    for at in 0..entries.len() {
+        let entry = entries[at];
+        if kept > 0 && key_of(entries[kept - 1]) == key_of(entry) {
+            if excepts(entries[kept - 1]) {
+                entries[kept] = entry;
+                kept += 1;
+            }
+        } else {
+            entries[kept] = entry;
+            kept += 1;
+            distinct += 1;
+        }
+    }
+    entries.truncate(kept);
+    (HashTable::from_entries(&entries, |_, _| {}), distinct)
+}
+
+/// An exact table: entries sorted by key, then list (load order), then name,
+/// one per (key, list, name).
+fn exact_table(mut entries: Vec<(u64, Box<str>)>) -> ExactTable {
+    sort_distinct(&mut entries);
+    ExactTable::from_named(&entries)
+}
+
+fn entry_list(entry: u64) -> u16 {
+    (entry & 0xffff) as u16
 }
 
 /// Loaded lists, ready for matching. Immutable, so it can be shared between
 /// threads (it is `Send + Sync`) and swapped whole when lists change.
 #[derive(Debug, Default)]
 pub struct RuleSet {
+    /// Blocklists' names, hash only (see [`block_table`]).
     blocked: HashTable,
-    allowed: HashTable,
+    /// Distinct keys in `blocked`.
+    blocked_names: usize,
+    /// Allowlists' names, matched exactly.
+    allowed: ExactTable,
+    /// Blocklists' own `@@` exceptions, by (name, list), matched exactly.
+    exceptions: ExactTable,
+    /// Per list id: whether it has exceptions; empty when none has.
+    excepting: Vec<bool>,
     names: Vec<String>,
 }
 
@@ -433,28 +552,84 @@ impl RuleSet {
     }
 
     /// One right-to-left pass: each suffix is probed in the allow table (any
-    /// hit wins at once), and in the block table until the first hit.
+    /// hit wins at once), and in the block table until the first hit. A hit
+    /// of a list that has `@@` exceptions of its own is settled by
+    /// [`Self::check_excepted`], off this path.
     fn check_ascii(&self, name: &[u8]) -> Verdict {
         let any_allowed = !self.allowed.is_empty();
         let mut allowed = None;
         let mut blocked = None;
-        for_each_suffix_hash(name, |hash| {
+        let mut maybe_excepted = false;
+        for_each_suffix_hash(name, |hash, start| {
             if any_allowed {
-                allowed = self.allowed.get(hash);
+                allowed = self.allowed.get(hash, &name[start..], |_| true);
                 if allowed.is_some() {
                     return true;
                 }
             }
-            if blocked.is_none() {
+            if blocked.is_none() && !maybe_excepted {
                 blocked = self.blocked.get(hash);
+                if blocked.is_some_and(|list| self.has_exceptions(list)) {
+                    blocked = None;
+                    maybe_excepted = true;
+                }
             }
-            blocked.is_some() && !any_allowed
+            (blocked.is_some() || maybe_excepted) && !any_allowed
         });
         match (allowed, blocked) {
             (Some(list), _) => Verdict::Allowed(ListId(list)),
             (None, Some(list)) => Verdict::Blocked(ListId(list)),
+            (None, None) if maybe_excepted => self.check_excepted(name),
             (None, None) => Verdict::Unlisted,
         }
+    }
+
+    #[inline]
+    fn has_exceptions(&self, list: u16) -> bool {
+        self.excepting
+            .get(usize::from(list))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The block verdict when a list with exceptions holds a suffix of the
+    /// name (no allowlist does): the shortest suffix held by a list that
+    /// does not except the name, and of those the first list loaded.
+    #[cold]
+    fn check_excepted(&self, name: &[u8]) -> Verdict {
+        // A plausible name has at most 127 labels (253 bytes).
+        let mut suffixes = [(0u64, 0usize); MAX_NAME_LEN / 2 + 1];
+        let mut count = 0;
+        for_each_suffix_hash(name, |hash, start| {
+            if let Some(slot) = suffixes.get_mut(count) {
+                *slot = (hash, start);
+                count += 1;
+            }
+            false
+        });
+        let suffixes = &suffixes[..count];
+        let excepts = |list: u16| {
+            suffixes.iter().any(|&(hash, start)| {
+                let key = pair_hash(hash, list);
+                self.exceptions
+                    .get(key, &name[start..], |l| l == list)
+                    .is_some()
+            })
+        };
+        for &(hash, _) in suffixes {
+            let mut blocked = None;
+            self.blocked.probe(hash, |_, list| {
+                let holds = !self.has_exceptions(list) || !excepts(list);
+                if holds {
+                    blocked = Some(list);
+                }
+                holds
+            });
+            if let Some(list) = blocked {
+                return Verdict::Blocked(ListId(list));
+            }
+        }
+        Verdict::Unlisted
     }
 
     /// The name a list was loaded under, or `"?"` for an id it never gave.
@@ -466,17 +641,25 @@ impl RuleSet {
 
     /// Distinct blocked names over all blocklists.
     pub fn blocked_len(&self) -> usize {
-        self.blocked.len()
+        self.blocked_names
     }
 
-    /// Distinct allowed names over all allowlists and `@@` exceptions.
+    /// Allowed names over all allowlists (each list's own counted once).
     pub fn allowed_len(&self) -> usize {
         self.allowed.len()
     }
 
+    /// Blocklists' `@@` exceptions, each list's own counted once.
+    pub fn exceptions_len(&self) -> usize {
+        self.exceptions.len()
+    }
+
     /// Heap bytes held by the match tables (list names aside).
     pub fn heap_bytes(&self) -> usize {
-        self.blocked.heap_bytes() + self.allowed.heap_bytes()
+        self.blocked.heap_bytes()
+            + self.allowed.heap_bytes()
+            + self.exceptions.heap_bytes()
+            + self.excepting.capacity()
     }
 }
 
@@ -665,7 +848,7 @@ mod tests {
     }
 
     #[test]
-    fn adblock_exceptions_allow() {
+    fn a_lists_own_exception_lets_its_own_block_go() {
         let mut builder = RuleSetBuilder::new();
         let report = builder.add_list(
             "adblock",
@@ -674,10 +857,181 @@ mod tests {
         );
         assert_eq!((report.entries, report.allow_entries), (1, 1));
         let rules = builder.build();
-        assert_eq!(rules.check("ok.example.com"), Verdict::Allowed(ListId(0)));
-        assert_eq!(rules.check("a.ok.example.com"), Verdict::Allowed(ListId(0)));
+        // Taken off this list, and no other list holds it: unlisted, not
+        // "allowed", so it overrides nothing (address lists still apply).
+        assert_eq!(rules.check("ok.example.com"), Verdict::Unlisted);
+        assert_eq!(rules.check("a.OK.example.com."), Verdict::Unlisted);
         assert_eq!(rules.check("no.example.com"), Verdict::Blocked(ListId(0)));
-        assert_eq!((rules.blocked_len(), rules.allowed_len()), (1, 1));
+        assert_eq!(rules.check("example.com"), Verdict::Blocked(ListId(0)));
+        assert_eq!(
+            rules.check("notok.example.com"),
+            Verdict::Blocked(ListId(0))
+        );
+        assert_eq!(
+            (
+                rules.blocked_len(),
+                rules.allowed_len(),
+                rules.exceptions_len()
+            ),
+            (1, 0, 1)
+        );
+        // A broader exception covers narrower blocks of the same list.
+        let mut builder = RuleSetBuilder::new();
+        builder.add_list(
+            "broad",
+            ListKind::Block,
+            b"||ads.example.net^\n@@||example.net^\n||other.example^\n",
+        );
+        let rules = builder.build();
+        assert_eq!(rules.check("x.ads.example.net"), Verdict::Unlisted);
+        assert_eq!(rules.check("other.example"), Verdict::Blocked(ListId(0)));
+    }
+
+    #[test]
+    fn an_exception_never_unblocks_the_vendor_list_or_another_list() {
+        let mut builder = RuleSetBuilder::new();
+        builder.add_default_list();
+        builder.add_list(
+            "hostile",
+            ListKind::Block,
+            b"||x.example^\n@@||tracking.miui.com^\n@@||other.example^\n@@||miui.com^\n",
+        );
+        builder.add_list("other", ListKind::Block, b"other.example\n");
+        let rules = builder.build();
+        for name in ["tracking.miui.com", "a.tracking.miui.com"] {
+            assert_eq!(rules.check(name), Verdict::Blocked(ListId(0)), "{name}");
+        }
+        assert_eq!(rules.list_name(ListId(0)), DEFAULT_LIST_NAME);
+        for name in ["other.example", "sub.other.example"] {
+            assert_eq!(rules.check(name), Verdict::Blocked(ListId(2)), "{name}");
+        }
+        assert_eq!(rules.check("x.example"), Verdict::Blocked(ListId(1)));
+    }
+
+    #[test]
+    fn a_list_loaded_after_an_excepting_one_still_blocks_the_same_name() {
+        let mut builder = RuleSetBuilder::new();
+        builder.add_list(
+            "first",
+            ListKind::Block,
+            b"||shared.example^\n@@||ok.shared.example^\n||example.net^\n@@||a.example.net^\n",
+        );
+        builder.add_list(
+            "second",
+            ListKind::Block,
+            b"shared.example\nb.a.example.net\n",
+        );
+        builder.add_list("third", ListKind::Block, b"shared.example\n");
+        let rules = builder.build();
+        // Same name in both: the first names it, unless it excepts the query;
+        // then the next list holding it does.
+        assert_eq!(rules.check("x.shared.example"), Verdict::Blocked(ListId(0)));
+        assert_eq!(
+            rules.check("ok.shared.example"),
+            Verdict::Blocked(ListId(1))
+        );
+        assert_eq!(
+            rules.check("y.ok.shared.example"),
+            Verdict::Blocked(ListId(1))
+        );
+        // A longer suffix on another list blocks what the broader one excepts.
+        assert_eq!(
+            rules.check("c.b.a.example.net"),
+            Verdict::Blocked(ListId(1))
+        );
+        assert_eq!(rules.check("z.a.example.net"), Verdict::Unlisted);
+        assert_eq!(rules.check("q.example.net"), Verdict::Blocked(ListId(0)));
+        // Distinct names, not table entries: `shared.example` counts once.
+        assert_eq!(rules.blocked_len(), 3);
+    }
+
+    #[test]
+    fn an_owner_allowlist_overrides_every_list() {
+        let mut builder = RuleSetBuilder::new();
+        builder.add_default_list();
+        builder.add_list("sub", ListKind::Block, b"||x.example^\n@@||y.x.example^\n");
+        let report = builder.add_list(
+            "mine",
+            ListKind::Allow,
+            b"tracking.miui.com\nx.example\n@@||also.example^\n",
+        );
+        assert_eq!((report.entries, report.allow_entries), (2, 1));
+        builder.add_list("later", ListKind::Block, b"also.example\n");
+        let rules = builder.build();
+        for name in [
+            "tracking.miui.com",
+            "x.example",
+            "y.x.example",
+            "z.also.example",
+        ] {
+            assert_eq!(rules.check(name), Verdict::Allowed(ListId(2)), "{name}");
+        }
+        assert_eq!(
+            rules.check("tracking.intl.miui.com"),
+            Verdict::Blocked(ListId(0))
+        );
+        assert_eq!(rules.allowed_len(), 3);
+    }
+
+    /// Two names of the form `n{i}.{zone}` whose `key` is equal, neither
+    /// colliding with the bare `zone` (which every probe also tries).
+    fn colliding(zone: &str, key: impl Fn(&str) -> u64) -> (String, String) {
+        let zone_key = key(zone);
+        let mut seen = std::collections::HashMap::new();
+        for i in 0..1_000_000 {
+            let name = format!("n{i}.{zone}");
+            let k = key(&name);
+            if k == zone_key {
+                continue;
+            }
+            if let Some(first) = seen.insert(k, name.clone()) {
+                return (first, name);
+            }
+        }
+        panic!("no collision among a million names: is the key really short?");
+    }
+
+    #[test]
+    fn a_forced_collision_never_allows_or_excepts_but_can_block() {
+        table::with_short_keys(16, || {
+            let (listed, lookalike) = colliding("example", |n| key_of(name_hash(n)));
+            assert_ne!(listed, lookalike);
+            // The block table is hash-only: under a 16-bit key, the collision
+            // is real (at 48 bits, see the crate docs for the odds).
+            let mut builder = RuleSetBuilder::new();
+            builder.add_list("block", ListKind::Block, listed.as_bytes());
+            assert_eq!(
+                builder.build().check(&lookalike),
+                Verdict::Blocked(ListId(0))
+            );
+            // An allowlist confirms the name: the lookalike stays blocked.
+            let mut builder = RuleSetBuilder::new();
+            builder.add_list("block", ListKind::Block, b"example\n");
+            builder.add_list("mine", ListKind::Allow, listed.as_bytes());
+            let rules = builder.build();
+            assert_eq!(rules.check(&lookalike), Verdict::Blocked(ListId(0)));
+            assert_eq!(rules.check(&listed), Verdict::Allowed(ListId(1)));
+            // So does a list's own exception.
+            let (excepted, lookalike) =
+                colliding("example", |n| key_of(pair_hash(name_hash(n), 0)));
+            let text = format!("||example^\n@@||{excepted}^\n");
+            let mut builder = RuleSetBuilder::new();
+            builder.add_list("block", ListKind::Block, text.as_bytes());
+            let rules = builder.build();
+            assert_eq!(rules.check(&lookalike), Verdict::Blocked(ListId(0)));
+            assert_eq!(rules.check(&excepted), Verdict::Unlisted);
+            // Two allowed names under one key both stay allowed, each itself.
+            let (a, b) = colliding("example", |n| key_of(name_hash(n)));
+            let mut builder = RuleSetBuilder::new();
+            builder.add_list("block", ListKind::Block, b"example\n");
+            let report =
+                builder.add_list("mine", ListKind::Allow, format!("{a}\n{b}\n").as_bytes());
+            assert_eq!((report.entries, report.duplicates), (2, 0));
+            let rules = builder.build();
+            assert_eq!(rules.check(&a), Verdict::Allowed(ListId(1)));
+            assert_eq!(rules.check(&b), Verdict::Allowed(ListId(1)));
+            assert_eq!(rules.check("n-other.example"), Verdict::Blocked(ListId(0)));
+        });
     }
 
     #[test]
