@@ -128,5 +128,26 @@ fn bench_resolved_only(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, bench_resolved_only);
+/// Domain-rule matching for a short name and for a hostile one of 126
+/// one-letter labels before the rule: linear in the name's length.
+fn bench_domain_rules(c: &mut Criterion) {
+    let mut policy = hush_engine::AppPolicy::new();
+    for i in 0..1000 {
+        let action = hush_engine::DomainAction::Block;
+        policy.add_domain_rule(None, &format!("tracker{i}.example"), action);
+        policy.add_domain_rule(Some(10_000 + i), &format!("app{i}.example"), action);
+    }
+    let short = "ads.tracker7.example";
+    let deep = format!("{}tracker7.example", "x.".repeat(126));
+    let mut group = c.benchmark_group("domain_rules");
+    group.bench_function("short_name_3_labels", |b| {
+        b.iter(|| policy.domain_rule(Some(10_001), std::hint::black_box(short)))
+    });
+    group.bench_function("hostile_name_128_labels", |b| {
+        b.iter(|| policy.domain_rule(Some(10_001), std::hint::black_box(&deep)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_resolved_only, bench_domain_rules);
 criterion_main!(benches);

@@ -107,7 +107,7 @@ pub struct DomainRuleHit {
 pub struct AppPolicy {
     modes: HashMap<(u32, Network), AppMode>,
     /// By scope (a uid, or `None` for every app), then normalised domain.
-    domains: HashMap<Option<u32>, HashMap<String, DomainAction>>,
+    domains: HashMap<Option<u32>, DomainTree>,
     /// The mode for flows whose owner is unknown.
     unknown_owner: AppMode,
     active_network: Network,
@@ -131,10 +131,7 @@ impl AppPolicy {
     /// normalised already (lower case, no trailing dot, punycode), as the
     /// store keeps it.
     pub fn add_domain_rule(&mut self, uid: Option<u32>, domain: &str, action: DomainAction) {
-        self.domains
-            .entry(uid)
-            .or_default()
-            .insert(domain.to_string(), action);
+        self.domains.entry(uid).or_default().insert(domain, action);
     }
 
     /// Sets whether the app `uid` may reach only addresses that a DNS answer
@@ -218,18 +215,79 @@ impl AppPolicy {
             let Some(rules) = self.domains.get(&scope) else {
                 continue;
             };
-            let mut suffix = name;
-            loop {
-                if let Some(&action) = rules.get(suffix) {
-                    return Some(DomainRuleHit { action, per_app });
-                }
-                match suffix.split_once('.') {
-                    Some((_, parent)) if !parent.is_empty() => suffix = parent,
-                    _ => break,
-                }
+            if let Some(action) = rules.nearest(name) {
+                return Some(DomainRuleHit { action, per_app });
             }
         }
         None
+    }
+}
+
+/// The domain rules of one scope as a tree of labels read from the right
+/// ("com", then "example", then "ads"), so that matching a name hashes each
+/// of its labels once: linear in its length, however many labels a hostile
+/// name has, where probing every parent name would hash it again and again.
+#[derive(Debug, Clone, Default)]
+struct DomainTree {
+    /// `nodes[0]` is the root (no label); each node's children by label.
+    nodes: Vec<DomainNode>,
+    /// The rules as given, for equality: the tree's shape depends on the
+    /// order they came in.
+    rules: HashMap<String, DomainAction>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct DomainNode {
+    children: HashMap<Box<str>, usize>,
+    action: Option<DomainAction>,
+}
+
+impl PartialEq for DomainTree {
+    fn eq(&self, other: &Self) -> bool {
+        self.rules == other.rules
+    }
+}
+
+impl Eq for DomainTree {}
+
+impl DomainTree {
+    fn insert(&mut self, domain: &str, action: DomainAction) {
+        if self.nodes.is_empty() {
+            self.nodes.push(DomainNode::default());
+        }
+        let mut node = 0;
+        for label in domain.rsplit('.') {
+            node = match self.nodes[node].children.get(label) {
+                Some(&child) => child,
+                None => {
+                    let child = self.nodes.len();
+                    self.nodes.push(DomainNode::default());
+                    self.nodes[node].children.insert(label.into(), child);
+                    child
+                }
+            };
+        }
+        self.nodes[node].action = Some(action);
+        self.rules.insert(domain.to_string(), action);
+    }
+
+    /// The action of the longest rule that is `name` or a parent of it.
+    fn nearest(&self, name: &str) -> Option<DomainAction> {
+        let mut node = 0;
+        let mut found = None;
+        if self.nodes.is_empty() {
+            return None;
+        }
+        for label in name.rsplit('.') {
+            match self.nodes[node].children.get(label) {
+                Some(&child) => {
+                    node = child;
+                    found = self.nodes[child].action.or(found);
+                }
+                None => break,
+            }
+        }
+        found
     }
 }
 
@@ -294,6 +352,27 @@ mod tests {
         assert_eq!(hit(Some(8), "tracker.example.org"), None);
         assert_eq!(hit(Some(8), "example"), None);
         assert_eq!(hit(Some(8), ""), None);
+    }
+
+    #[test]
+    fn domain_rules_match_through_many_labels_and_compare_by_content() {
+        let mut policy = AppPolicy::new();
+        policy.add_domain_rule(None, "b.tracker.example", DomainAction::Block);
+        policy.add_domain_rule(None, "tracker.example", DomainAction::Allow);
+        // 120 one-letter labels in front of the rule.
+        let deep = format!("{}b.tracker.example", "x.".repeat(120));
+        let hit = policy.domain_rule(Some(1), &deep).map(|h| h.action);
+        assert_eq!(hit, Some(DomainAction::Block), "the nearest parent wins");
+        let beside = format!("{}c.tracker.example", "x.".repeat(120));
+        let hit = policy.domain_rule(Some(1), &beside).map(|h| h.action);
+        assert_eq!(hit, Some(DomainAction::Allow));
+        // The same rules given in another order are the same policy.
+        let mut same = AppPolicy::new();
+        same.add_domain_rule(None, "tracker.example", DomainAction::Allow);
+        same.add_domain_rule(None, "b.tracker.example", DomainAction::Block);
+        assert_eq!(policy, same);
+        same.add_domain_rule(None, "b.tracker.example", DomainAction::Allow);
+        assert_ne!(policy, same, "a changed action is a changed policy");
     }
 
     #[test]
