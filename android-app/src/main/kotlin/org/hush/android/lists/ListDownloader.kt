@@ -13,6 +13,8 @@ import java.net.SocketTimeoutException
 import java.net.URL
 import java.net.UnknownHostException
 import java.security.MessageDigest
+import javax.net.ssl.HttpsURLConnection
+import javax.net.ssl.SSLSocketFactory
 
 /**
  * Why a list could not be added or updated: [problem], put in the owner's words where it
@@ -40,17 +42,27 @@ object NativeListCheck : ListCheck {
  * Hush sends nothing on its own: this runs only for lists the user added, when the
  * user asks or turned on automatic updates. Blocking: call it off the main thread.
  *
+ * Over https only: an http:// URL is refused before any connection (one stored by an
+ * older version included), and so is a redirect to anything but https://; redirects
+ * are followed here, at most [MAX_REDIRECTS], each checked. A list read in the clear
+ * could be changed on the way, and a list can unblock (its own `@@` exceptions) as
+ * well as block. At most [maxBytes] are read, announced or not: the core's own cap.
+ *
  * A download replaces the list in use only once it is whole and the core has read
  * it as a list; any failure (a malformed or unreachable URL, an HTTP error, a file
  * over [maxBytes], a web page (served as text/html, or starting `<!doctype`/`<html`),
  * a file with no entry) leaves the copy in use as it was. The download goes to a
  * temporary file renamed over the copy in use only when whole and checked.
+ *
+ * [tls]: the TLS sockets to use; null for the platform's (tests pass one that trusts
+ * their own certificate).
  */
 class ListDownloader(
     private val directory: File,
     private val check: ListCheck = NativeListCheck,
     private val maxBytes: Long = MAX_BYTES,
     private val timeoutMs: Int = TIMEOUT_MS,
+    private val tls: SSLSocketFactory? = null,
 ) {
     /** The file the list from [url] is kept in. */
     fun fileFor(url: String): File {
@@ -107,26 +119,17 @@ class ListDownloader(
         } catch (e: MalformedURLException) {
             throw ListDownloadException(ListProblem.Kind.NOT_AN_ADDRESS, url, cause = e)
         }
-        if (address.protocol != "https" && address.protocol != "http") {
-            throw ListDownloadException(ListProblem.Kind.NOT_WEB, url)
-        }
+        if (address.protocol == "http") throw ListDownloadException(ListProblem.Kind.CLEARTEXT, url)
+        if (address.protocol != "https") throw ListDownloadException(ListProblem.Kind.NOT_WEB, url)
         if (address.host.isNullOrEmpty()) throw ListDownloadException(ListProblem.Kind.NO_SERVER, url)
         return address
     }
 
     private fun fetch(address: URL, into: File) {
-        val host = address.host
-        val connection = try {
-            address.openConnection() as HttpURLConnection
-        } catch (e: IOException) {
-            throw ListDownloadException(ListProblem.Kind.NO_CONNECTION, host, e.message, cause = e)
-        }
+        var host = address.host
+        var connection: HttpURLConnection? = null
         try {
-            connection.connectTimeout = timeoutMs
-            connection.readTimeout = timeoutMs
-            connection.instanceFollowRedirects = true
-            connection.useCaches = false
-            connection.setRequestProperty("User-Agent", "Hush")
+            connection = open(address) { host = it }
             val status = connection.responseCode
             if (status != HttpURLConnection.HTTP_OK) {
                 throw ListDownloadException(ListProblem.Kind.HTTP, host, "$status${connection.responseMessage?.let { " $it" } ?: ""}")
@@ -161,8 +164,50 @@ class ListDownloader(
         } catch (e: SecurityException) { // e.g. the INTERNET permission taken away
             throw ListDownloadException(ListProblem.Kind.REFUSED, host, e.message, cause = e)
         } finally {
-            connection.disconnect()
+            connection?.disconnect()
         }
+    }
+
+    /**
+     * Connects to [start], following redirects itself (the platform's own following
+     * would not say where it went, and may cross to http://): each target must be
+     * https://. Returns the first connection that is not a redirect; [at] hears each
+     * host connected to, for the words of a failure.
+     */
+    private fun open(start: URL, at: (String) -> Unit): HttpURLConnection {
+        var address = start
+        repeat(MAX_REDIRECTS + 1) {
+            at(address.host)
+            val connection = address.openConnection() as HttpURLConnection
+            connection.connectTimeout = timeoutMs
+            connection.readTimeout = timeoutMs
+            connection.instanceFollowRedirects = false
+            connection.useCaches = false
+            connection.setRequestProperty("User-Agent", "Hush")
+            if (tls != null && connection is HttpsURLConnection) connection.sslSocketFactory = tls
+            val status = try {
+                connection.responseCode
+            } catch (e: IOException) {
+                connection.disconnect()
+                throw e
+            }
+            if (status !in REDIRECT_STATUSES) return connection
+            val location = connection.getHeaderField("Location")
+            connection.disconnect()
+            if (location.isNullOrBlank()) {
+                throw ListDownloadException(ListProblem.Kind.HTTP, address.host, "$status (no Location)")
+            }
+            val next = try {
+                URL(address, location.trim())
+            } catch (e: MalformedURLException) {
+                throw ListDownloadException(ListProblem.Kind.HTTP, address.host, "$status (Location: ${location.take(80)})", cause = e)
+            }
+            if (next.protocol != "https" || next.host.isNullOrEmpty()) {
+                throw ListDownloadException(ListProblem.Kind.REDIRECT_CLEARTEXT, address.host, next)
+            }
+            address = next
+        }
+        throw ListDownloadException(ListProblem.Kind.REDIRECTS, start.host, MAX_REDIRECTS)
     }
 
     /** A page served as text/plain (or with no type) is still a page: its first non-blank bytes tell. */
@@ -183,7 +228,14 @@ class ListDownloader(
     }
 
     companion object {
+        /**
+         * The most a list may hold: the core's own cap (hush_session::api::MAX_LIST_BYTES),
+         * which refuses a larger file at load; ListDownloaderTest checks the two agree.
+         */
         const val MAX_BYTES: Long = 64L shl 20
+        /** Redirects followed before giving up (browsers allow about 20; lists need few). */
+        const val MAX_REDIRECTS = 5
+        private val REDIRECT_STATUSES = setOf(301, 302, 303, 307, 308)
         const val TIMEOUT_MS = 15_000
         /** A UTF-8 byte-order mark, as its bytes read one a character, and as a character. */
         private const val BYTE_ORDER_MARK = "\u00EF\u00BB\u00BF\uFEFF"

@@ -23,6 +23,12 @@ data class ListProblem(val kind: Kind, val args: List<String> = emptyList()) {
         NO_PLACE(R.string.list_error_no_place),
         NOT_AN_ADDRESS(R.string.list_error_not_an_address),
         NOT_WEB(R.string.list_error_not_web),
+        /** args: the URL. An http:// list, refused before any connection. */
+        CLEARTEXT(R.string.list_error_cleartext),
+        /** args: the host that redirected, where it pointed. */
+        REDIRECT_CLEARTEXT(R.string.list_error_redirect_cleartext),
+        /** args: the first host, the most redirects followed. */
+        REDIRECTS(R.string.list_error_redirects),
         NO_SERVER(R.string.list_error_no_server),
         NO_CONNECTION(R.string.list_error_no_connection),
         HTTP(R.string.list_error_http),

@@ -5,7 +5,8 @@ import android.app.job.JobParameters
 import android.app.job.JobScheduler
 import android.content.Context
 import com.sun.net.httpserver.HttpExchange
-import com.sun.net.httpserver.HttpServer
+import com.sun.net.httpserver.HttpsConfigurator
+import com.sun.net.httpserver.HttpsServer
 import org.hush.android.core.ListLoad
 import org.hush.android.ui.SampleData
 import org.junit.After
@@ -28,7 +29,7 @@ import java.nio.file.Files
 
 /**
  * The daily update: scheduled with its constraints (JobScheduler's shadow), run by the
- * JobService against a real HTTP server on loopback, and what each failure leaves: the
+ * JobService against a real HTTPS server on loopback (TestTls), and what each failure leaves: the
  * copy in use, and the error on the subscription for the Lists screen.
  */
 @RunWith(RobolectricTestRunner::class)
@@ -38,8 +39,8 @@ class ListUpdateJobTest {
     private val scheduler = context.getSystemService(JobScheduler::class.java)
     private val subscriptions = ListSubscriptions(context)
     private val dir: File = Files.createTempDirectory("hush-job-lists").toFile()
-    private val server = HttpServer.create(InetSocketAddress("127.0.0.1", 0), 0)
-    private val base = "http://127.0.0.1:${server.address.port}"
+    private val server = HttpsServer.create(InetSocketAddress("127.0.0.1", 0), 0)
+    private val base = "https://127.0.0.1:${server.address.port}"
     @Volatile private var body = "0.0.0.0 app.adjust.com\n0.0.0.0 graph.facebook.com\n"
     @Volatile private var status = 200
     @Volatile private var type: String? = "text/plain"
@@ -56,10 +57,11 @@ class ListUpdateJobTest {
             return ListLoad(file.name, file.path, entries, 0, rejected, emptyList())
         }
     }
-    private val downloader = ListDownloader(dir, check, maxBytes = 1 shl 20, timeoutMs = 2_000)
+    private val downloader = ListDownloader(dir, check, maxBytes = 1 shl 20, timeoutMs = 2_000, tls = TestTls.client.socketFactory)
     private val updater = ListUpdater(subscriptions, downloader, reload = { reloads++ }, clock = { now })
 
     init {
+        server.httpsConfigurator = HttpsConfigurator(TestTls.server)
         server.createContext("/list.txt") { exchange -> respond(exchange) }
         server.start()
     }
@@ -86,10 +88,7 @@ class ListUpdateJobTest {
         ListUpdateJobService.updaterFor = null
     }
 
-    /**
-     * Lists on the loopback server, stored as ListSubscriptions stores them: its add()
-     * takes only https://, which a test server here cannot offer.
-     */
+    /** Lists on the loopback server, stored as ListSubscriptions stores them, each on or off. */
     private fun seed(vararg lists: Pair<String, Boolean>) {
         val array = org.json.JSONArray()
         for ((url, enabled) in lists) array.put(org.json.JSONObject().put("url", url).put("kind", "block").put("enabled", enabled))
@@ -210,6 +209,20 @@ class ListUpdateJobTest {
         assertNull(mended.lastError)
         assertNull(mended.failedMs)
         assertEquals(1L, mended.entries)
+    }
+
+    @Test
+    fun anHttpListStoredByAnOlderVersionIsRefusedAndSaysWhy() {
+        val clear = "http://127.0.0.1:${server.address.port}/list.txt"
+        seed(clear to true, "$base/list.txt" to true)
+        runJob()
+        val (old, good) = subscriptions.all()
+        val shown = ListProblem.text(org.hush.android.ui.XmlStrings, old.lastError.orEmpty())
+        assertTrue(shown, shown.contains("is an http:// address: lists are only downloaded over https://"))
+        assertNull(old.entries)
+        assertFalse(downloader.fileFor(clear).exists())
+        assertEquals(2L, good.entries)
+        assertEquals("the good list still reloads", 1, reloads)
     }
 
     @Test
