@@ -486,6 +486,10 @@ impl DnsFirewall {
             self.stats.dropped_stray_answers += 1;
             return None;
         };
+        // The app's ID before the answer is read: a compression pointer may
+        // point into the header, and what is judged must be what the app
+        // reads.
+        hush_dns::set_message_id(&mut payload, pending.app_query_id);
         let taken = self.take_answer(
             &mut payload,
             &pending.query,
@@ -504,7 +508,6 @@ impl DnsFirewall {
             }
             Taken::Drop => return None,
         }
-        hush_dns::set_message_id(&mut payload, pending.app_query_id);
         self.stats.answered += 1;
         match build::udp(pending.resolver, pending.app, &payload) {
             Ok(packet) => Some(packet),

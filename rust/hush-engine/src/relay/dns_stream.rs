@@ -472,6 +472,9 @@ impl DnsStream {
             return;
         };
         let query = self.in_flight.swap_remove(index);
+        // The app's ID before the answer is read (see
+        // `DnsFirewall::on_upstream_answer`): judged as the app reads it.
+        hush_dns::set_message_id(&mut message, query.app_id);
         let taken = firewall.take_answer(
             &mut message,
             &query.query,
@@ -490,7 +493,6 @@ impl DnsStream {
             }
             Taken::Drop => return,
         }
-        hush_dns::set_message_id(&mut message, query.app_id);
         self.to_app.push(&message);
         firewall.stats_mut().answered += 1;
     }
