@@ -307,7 +307,7 @@ object PackageEvents {
         val deps = HushUi.deps
         val settings = HushSettings(context)
         AppChanges(
-            store = deps?.store ?: UnavailableStore.NotConnected,
+            store = deps?.store ?: UnavailableStore.notConnected(context),
             lookup = PackageManagerLookup(context),
             newAppMode = { settings.newAppMode },
             alerts = NewAppNotifier(context),

@@ -219,13 +219,8 @@ class ListDownloader(
         return text.startsWith("<!doctype") || text.startsWith("<html") || text.startsWith("<?xml") || text.startsWith("<head")
     }
 
-    private fun tooLarge() = ListDownloadException(ListProblem.Kind.TOO_LARGE, size(maxBytes))
-
-    private fun size(bytes: Long): String = when {
-        bytes >= 1 shl 20 -> "${bytes shr 20} MB"
-        bytes >= 1 shl 10 -> "${bytes shr 10} KB"
-        else -> "$bytes bytes"
-    }
+    /** The cap travels as a number of bytes: the screen says it in the owner's units ([ListProblem.text]). */
+    private fun tooLarge() = ListDownloadException(ListProblem.Kind.TOO_LARGE, maxBytes)
 
     companion object {
         /**

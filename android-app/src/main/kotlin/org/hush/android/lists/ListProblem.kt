@@ -1,6 +1,7 @@
 package org.hush.android.lists
 
 import org.hush.android.R
+import org.hush.android.ui.Format
 import org.hush.android.ui.Strings
 
 /**
@@ -10,7 +11,8 @@ import org.hush.android.ui.Strings
  * screen says it in the owner's language of the day, not the one of the download.
  */
 data class ListProblem(val kind: Kind, val args: List<String> = emptyList()) {
-    enum class Kind(val id: Int, val plural: Boolean = false) {
+    /** [sizeAt]: the argument that is a number of bytes, said as a size ([Format.size]); -1 for none. */
+    enum class Kind(val id: Int, val plural: Boolean = false, val sizeAt: Int = -1) {
         NO_FOLDER(R.string.list_error_no_folder),
         STORAGE(R.string.list_error_storage),
         WEB_PAGE(R.string.list_error_web_page),
@@ -32,7 +34,8 @@ data class ListProblem(val kind: Kind, val args: List<String> = emptyList()) {
         NO_SERVER(R.string.list_error_no_server),
         NO_CONNECTION(R.string.list_error_no_connection),
         HTTP(R.string.list_error_http),
-        TOO_LARGE(R.string.list_error_too_large),
+        /** args: the most bytes a list may hold. */
+        TOO_LARGE(R.string.list_error_too_large, sizeAt = 0),
         UNKNOWN_HOST(R.string.list_error_unknown_host),
         CONNECT(R.string.list_error_connect),
         TIMEOUT(R.string.list_error_timeout),
@@ -43,7 +46,9 @@ data class ListProblem(val kind: Kind, val args: List<String> = emptyList()) {
 
     /** In [s]'s words. */
     fun text(s: Strings): String {
-        val a = args.toTypedArray<Any>()
+        // A size stored by an older version ("64 MB", not a number) is shown as it is.
+        val a = args.mapIndexed { i, arg -> if (i == kind.sizeAt) arg.toLongOrNull()?.let { Format.size(s, it) } ?: arg else arg }
+            .toTypedArray<Any>()
         return if (kind.plural) s.plural(kind.id, args.getOrNull(1)?.toIntOrNull() ?: 0, *a) else s.get(kind.id, *a)
     }
 

@@ -174,7 +174,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
                 item.allowed.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_allowed, Format.count(ui.strings, it)) },
                 item.failed.takeIf { it > 0 }?.let { ui.str(R.string.detail_n_failed, Format.count(ui.strings, it)) },
             )
-            holder.counts.text = (counted + ui.str(R.string.detail_first_last, Format.dateTime(item.firstMs, zone), Format.dateTime(item.lastMs, zone)))
+            holder.counts.text = (counted + ui.str(R.string.detail_first_last, Format.dateTime(ui.strings, item.firstMs, zone), Format.dateTime(ui.strings, item.lastMs, zone)))
                 .joinToString(" · ")
             (holder.host.parent.parent as View).contentDescription =
                 ui.str(R.string.detail_row_description, holder.host.text, word, holder.counts.text)

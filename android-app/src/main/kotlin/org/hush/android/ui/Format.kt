@@ -5,7 +5,6 @@ import org.hush.android.policy.AppMode
 import java.text.SimpleDateFormat
 import java.util.Calendar
 import java.util.Date
-import java.util.Locale
 import java.util.TimeZone
 
 /** Words and numbers as the screens show them (the words from res/values/strings.xml, through [Strings]). */
@@ -88,10 +87,25 @@ object Format {
             s.get(R.string.health_stopped, reason?.takeIf { it.isNotBlank() } ?: s.get(R.string.health_no_reason))
     }
 
-    fun time(ms: Long, zone: TimeZone): String = SimpleDateFormat("HH:mm:ss", Locale.US).apply { timeZone = zone }.format(Date(ms))
+    /**
+     * The date and time of day of [ms] to the minute, as [s]' locale writes them, the month
+     * in words (no day/month order to guess) and the hour on the user's 12/24-hour clock.
+     */
+    fun dateTime(s: Strings, ms: Long, zone: TimeZone): String =
+        SimpleDateFormat(s.pattern(if (s.clock24) "yMMMdHm" else "yMMMdhm"), s.locale).apply { timeZone = zone }.format(Date(ms))
 
-    fun dateTime(ms: Long, zone: TimeZone): String =
-        SimpleDateFormat("yyyy-MM-dd HH:mm", Locale.US).apply { timeZone = zone }.format(Date(ms))
+    /**
+     * [bytes] as a size in [s]' words: whole MB or KB (of 1024) when it is at least one,
+     * else bytes (a plural); the number grouped as the locale groups digits.
+     */
+    fun size(s: Strings, bytes: Long): String {
+        val (id, n) = when {
+            bytes >= 1L shl 20 -> R.plurals.size_megabytes to (bytes shr 20)
+            bytes >= 1L shl 10 -> R.plurals.size_kilobytes to (bytes shr 10)
+            else -> R.plurals.size_bytes to bytes
+        }
+        return s.plural(id, n.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), count(s, n))
+    }
 
     /** Local midnight of the day [nowMs] falls in. */
     fun startOfDay(nowMs: Long, zone: TimeZone): Long = Calendar.getInstance(zone).run {

@@ -115,13 +115,13 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
         val zone = host.deps.timeZone
         val downloaded = when {
             sub.updatedMs != null -> (sub.entries ?: 0).let { n ->
-                ui.strings.plural(R.plurals.lists_updated, quantity(n), Format.count(ui.strings, n), Format.dateTime(sub.updatedMs, zone))
+                ui.strings.plural(R.plurals.lists_updated, quantity(n), Format.count(ui.strings, n), Format.dateTime(ui.strings, sub.updatedMs, zone))
             }
             else -> ui.str(R.string.lists_not_downloaded)
         }
         val status = if (sub.enabled) downloaded else ui.str(R.string.lists_status_off, downloaded)
         val problem = sub.lastError?.let { ListProblem.text(ui.strings, it) }?.let { why ->
-            val failed = sub.failedMs?.let { ui.str(R.string.lists_failed_at, Format.dateTime(it, zone), why) } ?: ui.str(R.string.lists_failed, why)
+            val failed = sub.failedMs?.let { ui.str(R.string.lists_failed_at, Format.dateTime(ui.strings, it, zone), why) } ?: ui.str(R.string.lists_failed, why)
             failed + " " + ui.str(if (sub.updatedMs != null) R.string.lists_copy_stays else R.string.lists_nothing_in_use)
         }
         val toggle = switch(sub.name, sub.enabled) { on -> presenter.setSubscriptionEnabled(sub.url, on) }

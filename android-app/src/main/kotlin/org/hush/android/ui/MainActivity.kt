@@ -245,16 +245,13 @@ class MainActivity : Activity(), ScreenHost {
 
         /** Until the app wires the real store and service: every store call says so. */
         fun defaultDeps(context: Context) = UiDeps(
-            store = UnavailableStore,
+            store = UnavailableStore.notConnected(context),
             apps = PackageManagerApps(context),
             firewall = StoppedFirewall,
             actions = NoActions,
             settings = PrefsSettings(context),
-            // The lists come from the core as the store does: not there, the Lists screen says so.
-            lists = org.hush.android.lists.ListCatalogue.unavailable(NOT_CONNECTED),
+            // The lists come from the core as the store does: not there, the Lists screen says so, in the store's words.
+            lists = org.hush.android.lists.ListCatalogue.unavailable(context.getString(R.string.store_not_connected)),
         )
-
-        /** What the unwired store says ([UnavailableStore.NotConnected]), said by the unwired lists too. */
-        private const val NOT_CONNECTED = "the activity store is not connected yet"
     }
 }

@@ -23,6 +23,8 @@ import org.hush.android.policy.AppMode
 /**
  * A store that cannot be used, saying [why] on every call: what the screens use until
  * the app hands them the real store ([HushUi.deps]), or when the core cannot load.
+ * [why] reaches the screen (after "Could not read …: "), so it comes from res/
+ * ([notConnected], AppWiring.coreProblem), never written here.
  */
 open class UnavailableStore(private val why: String) : HushStore {
     private fun no(): Nothing = throw IllegalStateException(why)
@@ -56,8 +58,11 @@ open class UnavailableStore(private val why: String) : HushStore {
     override fun clearResolvedOnly(uid: Int): Boolean = no()
     override fun setResolvedOnlyDefault(on: Boolean) = no()
 
-    /** Before the app wired the real store. */
-    companion object NotConnected : UnavailableStore("the activity store is not connected yet")
+    companion object {
+        /** Before the app wired the real store, in [context]'s words. */
+        fun notConnected(context: android.content.Context): UnavailableStore =
+            UnavailableStore(context.getString(org.hush.android.R.string.store_not_connected))
+    }
 }
 
 object StoppedFirewall : FirewallControl {

@@ -23,6 +23,16 @@ class ListProblemTest {
     }
 
     @Test
+    fun aListTooLargeCarriesTheNumberAndTheScreenSaysTheSize() {
+        val e = ListDownloadException(ListProblem.Kind.TOO_LARGE, 64L shl 20)
+        assertEquals(listOf((64L shl 20).toString()), e.problem.args)
+        assertEquals("the list is larger than 64 MB: not kept", ListProblem.text(XmlStrings, e.message!!))
+        // Stored by an older version with the size in words: shown as it was stored.
+        val old = ListProblem(ListProblem.Kind.TOO_LARGE, listOf("64 MB")).encode()
+        assertEquals("the list is larger than 64 MB: not kept", ListProblem.text(XmlStrings, old))
+    }
+
+    @Test
     fun aReasonStoredByAnOlderVersionOrAnUnknownKindIsShownAsItIs() {
         val old = "lists.example answered HTTP 404"
         assertNull(ListProblem.decode(old))

@@ -57,8 +57,11 @@ class AppDetailScreenTest {
         val texts = row(screen, i)
         assertEquals("tracking.miui.com", texts[0])
         assertEquals("Last: Blocked · Your rule: block", texts[1])
-        assertEquals("${Format.count(XmlStrings, tracking.blocked)} blocked · first ${Format.dateTime(tracking.firstMs, SampleData.ZONE)} · " +
-            "last ${Format.dateTime(tracking.lastMs, SampleData.ZONE)}", texts[2])
+        // In the screen's locale and clock (Robolectric's en-US: 12-hour), as the other times.
+        val shown = ResourceStrings(screen.view.context)
+        assertEquals("${Format.count(XmlStrings, tracking.blocked)} blocked · first ${Format.dateTime(shown, tracking.firstMs, SampleData.ZONE)} · " +
+            "last ${Format.dateTime(shown, tracking.lastMs, SampleData.ZONE)}", texts[2])
+        assertTrue(texts[2], Regex("first [A-Z][a-z]{2} \\d{1,2}, \\d{4}, \\d{1,2}:\\d{2}.?[AP]M").containsMatchIn(texts[2]))
         UiTest.assertShows(screen.view, "Hosts contacted · 3")
         UiTest.assertShows(screen.view, "Mi Browser")
         UiTest.assertShows(screen.view, "UID ${SampleData.MI_BROWSER}")

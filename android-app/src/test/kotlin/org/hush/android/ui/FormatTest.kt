@@ -31,7 +31,6 @@ class FormatTest {
         val berlinMidnight = Format.startOfDay(SampleData.NOW, SampleData.ZONE)
         assertEquals(SampleData.NOW - 15 * SampleData.HOUR - 30 * 60_000L, berlinMidnight)
         assertEquals(60, Format.offsetMinutes(SampleData.NOW, SampleData.ZONE))
-        assertEquals("15:30:00", Format.time(SampleData.NOW, SampleData.ZONE))
         assertEquals("15:30:00", Format.clockTime(XmlStrings, SampleData.NOW, SampleData.ZONE))
         assertEquals("1,000,000", Format.count(XmlStrings, 1_000_000))
         // Grouped as the owner's locale groups digits, not always as in the US.
@@ -68,6 +67,31 @@ class FormatTest {
         assertEquals("12-hour clock", "3:30:00 PM", Format.clockTime(object : Strings by s {
             override val clock24 = false
         }, now, zone))
+    }
+
+    @Test
+    fun datesTimesAndSizesFollowTheLocaleAndTheClock() {
+        val now = SampleData.NOW // Saturday 28 November 2026, 15:30 in Berlin
+        val zone = SampleData.ZONE
+        assertEquals("Nov 28, 2026, 15:30", Format.dateTime(XmlStrings, now, zone))
+        assertEquals("12-hour clock", "Nov 28, 2026, 3:30 PM", Format.dateTime(object : Strings by XmlStrings {
+            override val clock24 = false
+        }, now, zone))
+        // Another locale's own pattern and words (what DateFormat.getBestDateTimePattern gives for German).
+        val german = object : Strings by XmlStrings {
+            override val locale: java.util.Locale = java.util.Locale.GERMANY
+            override fun pattern(skeleton: String) =
+                if (skeleton == "yMMMdHm") "d. MMM y, HH:mm" else throw AssertionError(skeleton)
+        }
+        assertEquals("28. Nov. 2026, 15:30", Format.dateTime(german, now, zone))
+
+        assertEquals("64 MB", Format.size(XmlStrings, 64L shl 20))
+        assertEquals("whole units, rounded down", "1 MB", Format.size(XmlStrings, (2L shl 20) - 1))
+        assertEquals("4 KB", Format.size(XmlStrings, 4096))
+        assertEquals("1 byte", Format.size(XmlStrings, 1))
+        assertEquals("1,000 bytes", Format.size(XmlStrings, 1000))
+        assertEquals("0 bytes", Format.size(XmlStrings, 0))
+        assertEquals("8,192 MB", Format.size(XmlStrings, 8192L shl 20))
     }
 
     @Test

@@ -82,6 +82,41 @@ class GermanLocaleTest {
     }
 
     @Test
+    fun aListsUpdateTimeAndItsTooLargeSizeAreGerman() {
+        val world = world()
+        // The third list's last update failed on a list larger than the cap: the size travels as bytes.
+        world.lists.subs[2] = world.lists.subs[2].copy(
+            lastError = org.hush.android.lists.ListProblem(org.hush.android.lists.ListProblem.Kind.TOO_LARGE,
+                listOf(org.hush.android.lists.ListDownloader.MAX_BYTES.toString())).encode())
+        val activity = UiTest.launch(world, MainActivity.Tab.LISTS).get()
+        val texts = shoot(activity, "lists-failed")
+        // The German month and order, on the phone's clock (Robolectric's German default: 24 hours).
+        assertShown(texts, "41.870 Einträge · aktualisiert 27. Nov. 2026, 13:30",
+            "Letzte Aktualisierung fehlgeschlagen 28. Nov. 2026, 13:30: die Liste ist größer als 64 MB: nicht behalten")
+        assertTrue("an English or fixed date left: $texts", texts.none { it.contains("2026-11") || it.contains("updated") || it.contains("Nov 2") })
+        // Bytes in German words, as a list under a kilobyte would say it.
+        val s = ResourceStrings(activity)
+        assertEquals("1 Byte", Format.size(s, 1))
+        assertEquals("1.000 Byte", Format.size(s, 1000))
+        assertEquals("die Liste ist größer als 4 KB: nicht behalten",
+            org.hush.android.lists.ListProblem(org.hush.android.lists.ListProblem.Kind.TOO_LARGE, listOf("4096")).text(s))
+    }
+
+    @Test
+    fun theUnwiredStoreSaysSoInGerman() {
+        HushUi.deps = null // as before the app wired the store: MainActivity's own
+        val activity = org.robolectric.Robolectric.buildActivity(MainActivity::class.java).setup().get()
+        val home = activity.screen(MainActivity.Tab.HOME) as HomeScreen
+        UiTest.await("Home's message") { home.error.visibility == android.view.View.VISIBLE }
+        assertEquals("Die heutige Aktivität konnte nicht gelesen werden: der Aktivitätsspeicher ist noch nicht verbunden",
+            home.error.text.toString())
+        activity.select(MainActivity.Tab.LISTS)
+        UiTest.await("the Lists screen's message") {
+            UiTest.texts(activity.window.decorView).any { it.endsWith(": der Aktivitätsspeicher ist noch nicht verbunden") }
+        }
+    }
+
+    @Test
     fun everyMainScreenOpensInGerman() {
         for (tab in MainActivity.Tab.values()) {
             val activity = UiTest.launch(world(), tab).get()

@@ -81,12 +81,12 @@ class ListsScreenTest {
         val texts = UiTest.texts(screen.subscriptionList)
         val e = texts.indexOf("Easyprivacy.txt")
         assertEquals("https://v.firebog.net/hosts/Easyprivacy.txt", texts[e + 1])
-        assertEquals("41,870 entries · updated 2026-11-27 13:30", texts[e + 2])
+        assertEquals("41,870 entries · updated Nov 27, 2026, 1:30 PM", texts[e + 2])
         val s = texts.indexOf("hosts")
         assertEquals("Not downloaded yet · off", texts[s + 2])
         val x = texts.indexOf("native.xiaomi.txt")
-        assertEquals("407 entries · updated 2026-11-26 13:30", texts[x + 2])
-        assertEquals("Last update failed 2026-11-28 13:30: raw.githubusercontent.com sent a web page (text/html), not a list " +
+        assertEquals("407 entries · updated Nov 26, 2026, 1:30 PM", texts[x + 2])
+        assertEquals("Last update failed Nov 28, 2026, 1:30 PM: raw.githubusercontent.com sent a web page (text/html), not a list " +
             "(is the address the list's raw file?). The copy in use stays.", texts[x + 3])
 
         val toggles = switches(screen.subscriptionList)
@@ -96,7 +96,7 @@ class ListsScreenTest {
         assertFalse(world.lists.subs[0].enabled)
         assertEquals(1, world.lists.applied)
         assertEquals("Easyprivacy.txt is off from now on", screen.message.text.toString())
-        assertTrue(UiTest.texts(screen.subscriptionList).contains("41,870 entries · updated 2026-11-27 13:30 · off"))
+        assertTrue(UiTest.texts(screen.subscriptionList).contains("41,870 entries · updated Nov 27, 2026, 1:30 PM · off"))
 
         UiTest.click(screen.subscriptionList.getChildAt(2), "Remove")
         assertEquals(listOf(SampleData.subscriptions[2].url), world.lists.removed)

@@ -79,6 +79,8 @@ object XmlStrings : Strings {
         "hm" -> "h:mm a"
         "MMMEd" -> "EEE, MMM d"
         "yMMMEd" -> "EEE, MMM d, y"
+        "yMMMdHm" -> "MMM d, y, HH:mm"
+        "yMMMdhm" -> "MMM d, y, h:mm a"
         else -> throw AssertionError("no en-US pattern here for the skeleton $skeleton")
     }
 }
