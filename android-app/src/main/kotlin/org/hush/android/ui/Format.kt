@@ -73,6 +73,23 @@ object Format {
         }
     }
 
+    /**
+     * A day key as the store gives it ("2026-11-27", a local calendar day) in [s]' words for
+     * [skeleton] ("MMMEd": "Fri, Nov 27"; "Md": "11/27", German "27.11."); a key that is not
+     * such a date is shown as it is.
+     */
+    fun dayKey(s: Strings, key: String, skeleton: String): String {
+        val date = try {
+            java.time.LocalDate.parse(key)
+        } catch (e: java.time.format.DateTimeParseException) {
+            return key
+        }
+        // The key is a calendar day, not an instant: read and written in UTC, no zone moves it.
+        val utc = TimeZone.getTimeZone("UTC")
+        val ms = date.atStartOfDay(java.time.ZoneOffset.UTC).toInstant().toEpochMilli()
+        return SimpleDateFormat(s.pattern(skeleton), s.locale).apply { timeZone = utc }.format(Date(ms))
+    }
+
     /** [n] with the digits grouped as [s]' locale groups them (English 12,345; German 12.345). */
     fun count(s: Strings, n: Long): String = java.text.NumberFormat.getIntegerInstance(s.locale).format(n)
 

@@ -16,7 +16,7 @@ class TimelineChart(context: Context, private val palette: Palette) : View(conte
         set(value) {
             field = value
             contentDescription = value.joinToString("; ") {
-                strings.get(R.string.chart_day_description, it.day, Format.count(strings, it.blocked), Format.count(strings, it.allowed))
+                strings.get(R.string.chart_day_description, Format.dayKey(strings, it.day, "MMMEd"), Format.count(strings, it.blocked), Format.count(strings, it.allowed))
             }
             invalidate()
         }
@@ -63,7 +63,7 @@ class TimelineChart(context: Context, private val palette: Palette) : View(conte
             rect.set(cx - bar / 2, bottom - hBlocked, cx + bar / 2, bottom)
             if (hBlocked > 0) canvas.drawRoundRect(rect, r, r, blockedPaint)
             if (i % 3 == (n - 1) % 3) {
-                val label = d.day.takeLast(5)
+                val label = Format.dayKey(strings, d.day, "Md")
                 val half = labelPaint.measureText(label) / 2
                 val x = cx.coerceIn(half, width - half)
                 canvas.drawText(label, x, height - labelPaint.textSize * 0.4f, labelPaint)

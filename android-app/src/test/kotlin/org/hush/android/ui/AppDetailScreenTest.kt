@@ -79,7 +79,7 @@ class AppDetailScreenTest {
         assertEquals(events.count { it.action == Action.BLOCKED }.toLong(), days.sumOf { it.blocked })
         assertEquals(events.count { it.action == Action.ALLOWED }.toLong(), days.sumOf { it.allowed })
         assertEquals(days.maxOf { it.blocked + it.allowed }, screen.chart.maxTotal)
-        assertTrue(screen.chart.contentDescription.toString().contains("2026-11-28:"))
+        assertTrue(screen.chart.contentDescription.toString(), screen.chart.contentDescription.toString().contains("Sat, Nov 28:"))
         UiTest.assertShows(screen.view, "${Format.count(XmlStrings, days.sumOf { it.blocked })} blocked")
     }
 

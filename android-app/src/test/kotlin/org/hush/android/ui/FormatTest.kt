@@ -85,6 +85,17 @@ class FormatTest {
         }
         assertEquals("28. Nov. 2026, 15:30", Format.dateTime(german, now, zone))
 
+        // The chart's days: the store's keys in the locale's words, whatever the zone.
+        assertEquals("Fri, Nov 27", Format.dayKey(XmlStrings, "2026-11-27", "MMMEd"))
+        assertEquals("11/27", Format.dayKey(XmlStrings, "2026-11-27", "Md"))
+        val germanDays = object : Strings by XmlStrings {
+            override val locale: java.util.Locale = java.util.Locale.GERMANY
+            override fun pattern(skeleton: String) =
+                if (skeleton == "MMMEd") "EEE, d. MMM" else throw AssertionError(skeleton)
+        }
+        assertEquals("Fr., 27. Nov.", Format.dayKey(germanDays, "2026-11-27", "MMMEd"))
+        assertEquals("not a date: as it is", "someday", Format.dayKey(XmlStrings, "someday", "Md"))
+
         assertEquals("64 MB", Format.size(XmlStrings, 64L shl 20))
         assertEquals("whole units, rounded down", "1 MB", Format.size(XmlStrings, (2L shl 20) - 1))
         assertEquals("4 KB", Format.size(XmlStrings, 4096))

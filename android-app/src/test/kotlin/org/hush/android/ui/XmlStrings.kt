@@ -78,6 +78,7 @@ object XmlStrings : Strings {
         "Hm" -> "HH:mm"
         "hm" -> "h:mm a"
         "MMMEd" -> "EEE, MMM d"
+        "Md" -> "M/d"
         "yMMMEd" -> "EEE, MMM d, y"
         "yMMMdHm" -> "MMM d, y, HH:mm"
         "yMMMdhm" -> "MMM d, y, h:mm a"
