@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI's fuzz step: the harnesses keep building, and each keeps running clean.
 #
-#   fuzz/ci.sh [SECONDS_PER_TARGET]   (default 10)
+#   fuzz/ci.sh [SECONDS_PER_TARGET]   (default 8)
 #
 # Installs nightly Rust and cargo-fuzz if missing, builds every target
 # unoptimised (--dev: a third of the optimised build's time; debug
@@ -14,7 +14,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")"
 FUZZ_DIR=$(pwd)
-SECONDS_PER_TARGET=${1:-10}
+SECONDS_PER_TARGET=${1:-8}
 CARGO_FUZZ_VERSION=0.13.2
 
 if ! rustup toolchain list | grep -q '^nightly'; then

@@ -250,9 +250,10 @@ fn on_step(
     }
 }
 
-/// Checks a resolver's answer as relayed: to the app, with its ID; an
-/// answer that decodes (the firewall relays one that does not as it came)
-/// must still decode, and be for the question's name.
+/// Checks a resolver's answer as relayed: to the app, with its ID. Read
+/// with that ID (as the app reads it: a compression pointer may point into
+/// the header), an answer that decodes must still decode after any rewrite,
+/// and be for the question's name; one that does not goes as it came.
 fn check_relayed(packet: &[u8], asked: &Asked, original: &[u8]) {
     let ((from, to), dns) = udp_of(packet);
     assert_eq!((from, to), (asked.resolver, asked.app));
@@ -261,14 +262,17 @@ fn check_relayed(packet: &[u8], asked: &Asked, original: &[u8]) {
         Some(asked.id),
         "the app's query ID"
     );
-    match hush_dns::parse_answer(original) {
+    let mut as_the_app_reads = original.to_vec();
+    hush_dns::set_message_id(&mut as_the_app_reads, asked.id);
+    match hush_dns::parse_answer(&as_the_app_reads) {
         Ok(_) => {
-            let answer = hush_dns::parse_answer(dns).expect("a rewritten answer parses");
+            let answer = hush_dns::parse_answer(dns).unwrap_or_else(|e| {
+                panic!("a rewritten answer parses: {e}\n{as_the_app_reads:02x?}\n{dns:02x?}")
+            });
             assert_eq!(answer.name, asked.name, "the question's name");
         }
         Err(_) => assert_eq!(
-            dns[2..],
-            original[2..],
+            dns, as_the_app_reads,
             "an undecodable answer goes as it came"
         ),
     }

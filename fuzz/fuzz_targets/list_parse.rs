@@ -17,9 +17,10 @@ fuzz_target!(|data: &[u8]| {
     check_report(&report, lines);
     let rules = block.build();
     // One block list: its own distinct names are the table's; its `@@`
-    // exceptions go to the allow side.
+    // exceptions are its own (scoped), not allowed names.
     assert_eq!(rules.blocked_len(), report.entries);
-    assert_eq!(rules.allowed_len(), report.allow_entries);
+    assert_eq!(rules.exceptions_len(), report.allow_entries);
+    assert_eq!(rules.allowed_len(), 0);
 
     let mut allow = RuleSetBuilder::new();
     let allow_report = allow.add_list("fuzz", ListKind::Allow, data);
