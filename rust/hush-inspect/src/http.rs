@@ -94,11 +94,15 @@ fn host_line(head: &[u8]) -> Option<&[u8]> {
 }
 
 /// `example.com:8080` → `example.com`; `[2001:db8::1]:80` → `2001:db8::1`.
+/// An unbracketed value with more than one colon is a bare IPv6 address
+/// (a Host cannot give it a port without brackets) and is kept whole.
 /// `None` when the value is empty or not text.
 fn host_without_port(value: &[u8]) -> Option<&str> {
     let value = std::str::from_utf8(value.trim_ascii()).ok()?;
     let host = if let Some(bracketed) = value.strip_prefix('[') {
         bracketed.split(']').next()?
+    } else if value.bytes().filter(|&b| b == b':').count() > 1 {
+        value
     } else {
         value.rsplit_once(':').map_or(value, |(host, _port)| host)
     };
@@ -183,6 +187,9 @@ mod tests {
             }
         }
         assert_eq!(host_without_port(b"[::1"), Some("::1"));
+        assert_eq!(host_without_port(b"2001:db8::1"), Some("2001:db8::1"));
+        assert_eq!(host_without_port(b"[2001:db8::1]:8080"), Some("2001:db8::1"));
+        assert_eq!(host_without_port(b"example.com:8080"), Some("example.com"));
         assert_eq!(host_without_port(b":80"), None);
         assert_eq!(host_without_port(b"\xff"), None);
     }
