@@ -42,6 +42,9 @@ for target in $(cargo +nightly fuzz list); do
         grep -E '^(#[0-9]+[[:space:]]+DONE|Done )' "$scratch/$target.log" || true
     fi
 done
+targets=$(cargo +nightly fuzz list | wc -l)
+# One line in the form tests/run.sh adds up.
+echo "fuzz tests: $((targets - ${#failed[@]})) passed, ${#failed[@]} failed"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzz targets failed: ${failed[*]}" >&2
     exit 1

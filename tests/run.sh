@@ -50,8 +50,11 @@ bash tests/android/apk.sh 2>&1 | tee -a "$log" || status=$?
 # The Android app's Kotlin code, on the JVM under Robolectric (installs a JDK
 # and Maven, and fetches its jars from Maven Central, when missing).
 bash tests/android/jvm.sh 2>&1 | tee -a "$log" || status=$?
+# Every fuzz target builds and runs clean from its committed corpus for a few
+# seconds (installs nightly Rust and cargo-fuzz when missing; fuzz/README.md).
+bash fuzz/ci.sh 2>&1 | tee -a "$log" || status=$?
 # One closing line over every test binary: cargo prints one per binary, the
 # JVM harness and the native checker's tests one each of their own.
-awk '/^test result:|^jvm tests:|^check-native tests:|^apk tests:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+awk '/^test result:|^jvm tests:|^check-native tests:|^apk tests:|^fuzz tests:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -188,7 +188,10 @@ mod tests {
         }
         assert_eq!(host_without_port(b"[::1"), Some("::1"));
         assert_eq!(host_without_port(b"2001:db8::1"), Some("2001:db8::1"));
-        assert_eq!(host_without_port(b"[2001:db8::1]:8080"), Some("2001:db8::1"));
+        assert_eq!(
+            host_without_port(b"[2001:db8::1]:8080"),
+            Some("2001:db8::1")
+        );
         assert_eq!(host_without_port(b"example.com:8080"), Some("example.com"));
         assert_eq!(host_without_port(b":80"), None);
         assert_eq!(host_without_port(b"\xff"), None);
