@@ -391,7 +391,11 @@ impl DnsFirewall {
         now: Instant,
     ) -> Taken {
         let answer = match hush_dns::parse_answer(payload) {
-            Ok(answer) if answer.name != query.name() => return Taken::NotForQuery,
+            Ok(answer)
+                if answer.name != query.name() || answer.record_type != query.record_type() =>
+            {
+                return Taken::NotForQuery
+            }
             Ok(answer) => answer,
             Err(_) => return Taken::Relay,
         };
@@ -793,6 +797,18 @@ mod tests {
             .on_upstream_answer(spoof.to_vec().unwrap(), now)
             .is_none());
         assert_eq!(fw.pending_len(), 1);
+        // The same name for another type is another question too.
+        let mut other_type = Message::from_vec(&answer_to(&forwarded, "198.18.9.9")).unwrap();
+        other_type.queries[0].set_query_type(RecordType::TXT);
+        assert!(fw
+            .on_upstream_answer(other_type.to_vec().unwrap(), now)
+            .is_none());
+        assert_eq!(fw.pending_len(), 1);
+        // The right answer is still taken.
+        assert!(fw
+            .on_upstream_answer(answer_to(&forwarded, "198.18.9.9"), now)
+            .is_some());
+        assert_eq!(fw.pending_len(), 0);
     }
 
     #[test]
