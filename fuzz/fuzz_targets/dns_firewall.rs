@@ -253,7 +253,8 @@ fn on_step(
 /// Checks a resolver's answer as relayed: to the app, with its ID. Read
 /// with that ID (as the app reads it: a compression pointer may point into
 /// the header), an answer that decodes must still decode after any rewrite,
-/// and be for the question's name; one that does not goes as it came.
+/// and be for the question's name and type; one that does not goes as it
+/// came.
 fn check_relayed(packet: &[u8], asked: &Asked, original: &[u8]) {
     let ((from, to), dns) = udp_of(packet);
     assert_eq!((from, to), (asked.resolver, asked.app));
@@ -270,6 +271,11 @@ fn check_relayed(packet: &[u8], asked: &Asked, original: &[u8]) {
                 panic!("a rewritten answer parses: {e}\n{as_the_app_reads:02x?}\n{dns:02x?}")
             });
             assert_eq!(answer.name, asked.name, "the question's name");
+            assert_eq!(
+                format!("{:?}", answer.record_type),
+                asked.record_type,
+                "the question's type"
+            );
         }
         Err(_) => assert_eq!(
             dns, as_the_app_reads,
