@@ -17,12 +17,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hush_linux::lab::{self, Lab, Record};
-use support::{require_root, Failed, Hush, HUSH};
+use support::{require_root, Capture, Failed, Hush, HUSH};
 
 mod support;
 
@@ -665,60 +665,6 @@ fn hush_ctl_answers_and_refuses_clearly() {
     assert!(err.contains("nothing listens"), "{err}");
 }
 
-/// A packet capture on the server namespace's every interface.
-struct Capture {
-    child: Child,
-    file: PathBuf,
-}
-
-impl Capture {
-    fn start(lab: &Lab) -> Capture {
-        let file = lab.workdir().join("server.pcap");
-        let mut child = lab
-            .in_server("tcpdump")
-            .args(["-i", "any", "-n", "-U", "-s", "512", "-w"])
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("failed to start tcpdump (is it installed?)");
-        let stderr = child.stderr.take().unwrap();
-        let (send, listening) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("listening on") {
-                    let _ = send.send(());
-                }
-            }
-        });
-        listening
-            .recv_timeout(Duration::from_secs(10))
-            .expect("tcpdump did not start listening");
-        Capture { child, file }
-    }
-
-    /// Stops the capture and returns it as tcpdump's verbose text.
-    fn finish(mut self) -> String {
-        // SAFETY: a signal to our own child; SIGINT makes tcpdump flush.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let _ = self.child.wait();
-        let output = Command::new("tcpdump")
-            .args(["-n", "-v", "-r"])
-            .arg(&self.file)
-            .output()
-            .expect("failed to read the capture");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn injected_panics_are_contained_and_nothing_passes_unjudged() {
     let _one = one_at_a_time();
@@ -743,7 +689,8 @@ fn injected_panics_are_contained_and_nothing_passes_unjudged() {
     );
     let control = control_path(&lab);
     let mut hush = start_day_hush(&lab, &format!("{}:53", lab::RESOLVER_V4), &db);
-    let capture = Capture::start(&lab);
+    // Every interface of the server namespace.
+    let capture = Capture::start(&lab, "server.pcap", "any", &["-s", "512"], &[]);
     let phone = lab.phone.clone();
     let mut leaked_answers = Vec::new();
     for word in ["packet", "dns", "writer", "follower"] {
@@ -844,7 +791,7 @@ fn injected_panics_are_contained_and_nothing_passes_unjudged() {
             );
         }
     }
-    let seen = capture.finish();
+    let seen = capture.finish(&["-v"]);
     assert!(leaked_answers.is_empty(), "{leaked_answers:#?}");
     assert!(
         !seen.contains("fault-"),

@@ -8,14 +8,12 @@
 //! Needs root, `ip`, `dnsmasq`, `dig`, `unbound`, `openssl` and `tcpdump`;
 //! the test script installs them. Nothing leaves the namespaces.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hush_linux::lab::{self, Lab, Record};
-use support::{require_root, Hush};
+use support::{require_root, Capture, Hush};
 
 mod support;
 
@@ -176,61 +174,13 @@ forward-zone:
 
 /// A capture of DNS in clear text (port 53) on the server's link: what
 /// crosses from the phone to the resolver's side.
-struct Capture {
-    child: Child,
-    file: PathBuf,
+fn capture_port_53(lab: &Lab, name: &str) -> Capture {
+    Capture::start(lab, name, &lab.server_veth(), &[], &["port", "53"])
 }
 
-impl Capture {
-    fn start(lab: &Lab, name: &str) -> Capture {
-        let file = lab.workdir().join(name);
-        let mut child = lab
-            .in_server("tcpdump")
-            .args(["-i", &lab.server_veth(), "-n", "-U", "-w"])
-            .arg(&file)
-            .args(["port", "53"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("failed to start tcpdump");
-        let stderr = child.stderr.take().unwrap();
-        let (send, listening) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("listening on") {
-                    let _ = send.send(());
-                }
-            }
-        });
-        listening
-            .recv_timeout(Duration::from_secs(10))
-            .expect("tcpdump did not start listening");
-        Capture { child, file }
-    }
-
-    /// Stops the capture; the packets it holds, one line each.
-    fn packets(mut self) -> Vec<String> {
-        // SAFETY: a signal to our own child; SIGINT makes tcpdump flush.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let _ = self.child.wait();
-        let output = Command::new("tcpdump")
-            .args(["-n", "-r"])
-            .arg(&self.file)
-            .output()
-            .expect("failed to read the capture");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Stops `capture`; the packets it holds, one line each.
+fn packets(capture: Capture) -> Vec<String> {
+    capture.finish(&[]).lines().map(str::to_string).collect()
 }
 
 /// `dig` through Hush: the status and the answers, and how long it took.
@@ -287,7 +237,7 @@ fn allowed_lookups_leave_encrypted_and_an_untrusted_resolver_gets_servfail() {
     let bootstrap = ["--upstream-address", lab::RESOLVER_V4];
 
     // The capture sees clear text when there is some: plain DNS, first.
-    let capture = Capture::start(&lab, "plain.pcap");
+    let capture = capture_port_53(&lab, "plain.pcap");
     let hush = Hush::start(&lab, &plain, &[]);
     let (status, answers, _) = dig(&lab, NAME);
     assert_eq!(
@@ -296,12 +246,12 @@ fn allowed_lookups_leave_encrypted_and_an_untrusted_resolver_gets_servfail() {
     );
     let plain_median = median_lookup(&lab, 40);
     hush.stop();
-    let seen = capture.packets();
+    let seen = packets(capture);
     assert!(!seen.is_empty(), "the capture saw no plain DNS at all");
 
     let mut medians = vec![("plain", plain_median)];
     for (kind, upstream) in [("DoT", &dot), ("DoH", &doh)] {
-        let capture = Capture::start(&lab, &format!("{kind}.pcap"));
+        let capture = capture_port_53(&lab, &format!("{kind}.pcap"));
         let mut args = bootstrap.to_vec();
         args.extend(["--upstream-ca", &ca]);
         let hush = Hush::start(&lab, upstream, &args);
@@ -313,7 +263,7 @@ fn allowed_lookups_leave_encrypted_and_an_untrusted_resolver_gets_servfail() {
         );
         medians.push((kind, median_lookup(&lab, 40)));
         hush.stop();
-        let seen = capture.packets();
+        let seen = packets(capture);
         assert!(
             seen.is_empty(),
             "{kind}: DNS in clear text crossed the link: {seen:#?}"
@@ -323,7 +273,7 @@ fn allowed_lookups_leave_encrypted_and_an_untrusted_resolver_gets_servfail() {
 
     // A resolver whose certificate no trusted CA signed: SERVFAIL, soon,
     // and still nothing in clear text.
-    let capture = Capture::start(&lab, "stranger.pcap");
+    let capture = capture_port_53(&lab, "stranger.pcap");
     let mut args = bootstrap.to_vec();
     args.extend(["--upstream-ca", &stranger]);
     let hush = Hush::start(&lab, &dot, &args);
@@ -331,7 +281,7 @@ fn allowed_lookups_leave_encrypted_and_an_untrusted_resolver_gets_servfail() {
     assert_eq!(status, "SERVFAIL");
     assert!(took < Duration::from_secs(4), "{took:?}");
     hush.stop();
-    let seen = capture.packets();
+    let seen = packets(capture);
     assert!(
         seen.is_empty(),
         "clear text after a failed handshake: {seen:#?}"

@@ -171,3 +171,80 @@ pub fn counter(summary: &str, label: &str) -> u64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no {label:?} in summary:\n{summary}"))
 }
+
+/// A tcpdump capture in the server namespace, to a file in the lab's
+/// workdir; started once tcpdump says it listens.
+pub struct Capture {
+    child: Child,
+    file: std::path::PathBuf,
+}
+
+impl Capture {
+    /// Captures on `interface` (`any` for every one) with tcpdump's
+    /// `options` (e.g. a snap length) and its `filter` expression.
+    pub fn start(
+        lab: &Lab,
+        name: &str,
+        interface: &str,
+        options: &[&str],
+        filter: &[&str],
+    ) -> Capture {
+        let file = lab.workdir().join(name);
+        let mut child = lab
+            .in_server("tcpdump")
+            // Immediate mode: without it the kernel hands packets over in
+            // blocks, and a stop before a block's timeout loses them all.
+            .args(["-i", interface, "-n", "-U", "--immediate-mode"])
+            .args(options)
+            .arg("-w")
+            .arg(&file)
+            .args(filter)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("failed to start tcpdump (is it installed?)");
+        let stderr = child.stderr.take().unwrap();
+        let (send, listening) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("listening on") {
+                    let _ = send.send(());
+                }
+            }
+        });
+        listening
+            .recv_timeout(Duration::from_secs(10))
+            .expect("tcpdump did not start listening");
+        Capture { child, file }
+    }
+
+    /// Stops the capture and returns it as `tcpdump -n -r` prints it, with
+    /// `read_options` (e.g. `-v`).
+    pub fn finish(mut self, read_options: &[&str]) -> String {
+        // SAFETY: a signal to our own child; SIGINT makes tcpdump flush.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let _ = self.child.wait();
+        let output = Command::new("tcpdump")
+            .arg("-n")
+            .args(read_options)
+            .arg("-r")
+            .arg(&self.file)
+            .output()
+            .expect("failed to read the capture");
+        assert!(
+            output.status.success(),
+            "tcpdump could not read {}: {}",
+            self.file.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
