@@ -18,7 +18,7 @@ mod ech;
 mod names;
 
 use hickory_proto::op::{Message, MessageType, OpCode};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::{DNSClass, RData, RecordType};
 use std::net::IpAddr;
 
 pub use answer::{blocked_answer, servfail, BlockMode};
@@ -65,6 +65,15 @@ impl DnsQuery {
             .map_or(RecordType::Unknown(0), |q| q.query_type())
     }
 
+    /// The question's class: IN nearly always, but an answer for CH or
+    /// another class is an answer to another question.
+    pub fn record_class(&self) -> DNSClass {
+        self.message
+            .queries
+            .first()
+            .map_or(DNSClass::IN, |q| q.query_class())
+    }
+
     pub(crate) fn message(&self) -> &Message {
         &self.message
     }
@@ -95,6 +104,7 @@ pub struct DnsAnswer {
     /// The question name: ASCII, lower case, no trailing dot.
     pub name: String,
     pub record_type: RecordType,
+    pub record_class: DNSClass,
     pub rcode: u16,
     /// Addresses from A, AAAA and the HTTPS/SVCB address hints, with their TTLs.
     pub addresses: Vec<(IpAddr, u32)>,
@@ -143,6 +153,7 @@ pub fn parse_answer(payload: &[u8]) -> Result<DnsAnswer, DnsError> {
         id: message.metadata.id,
         name,
         record_type: question.query_type(),
+        record_class: question.query_class(),
         rcode: u16::from(message.metadata.response_code),
         addresses,
         cnames,

@@ -392,7 +392,9 @@ impl DnsFirewall {
     ) -> Taken {
         let answer = match hush_dns::parse_answer(payload) {
             Ok(answer)
-                if answer.name != query.name() || answer.record_type != query.record_type() =>
+                if answer.name != query.name()
+                    || answer.record_type != query.record_type()
+                    || answer.record_class != query.record_class() =>
             {
                 return Taken::NotForQuery
             }
@@ -631,7 +633,7 @@ mod tests {
     use crate::event::Event;
     use hickory_proto::op::{Message, Query, ResponseCode};
     use hickory_proto::rr::rdata::A;
-    use hickory_proto::rr::{Name, RData, Record, RecordType};
+    use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
     use hush_rules::{ListKind, RuleSetBuilder};
     use std::str::FromStr;
     use std::sync::Mutex;
@@ -802,6 +804,13 @@ mod tests {
         other_type.queries[0].set_query_type(RecordType::TXT);
         assert!(fw
             .on_upstream_answer(other_type.to_vec().unwrap(), now)
+            .is_none());
+        assert_eq!(fw.pending_len(), 1);
+        // And so is the same name and type in another class (CHAOS).
+        let mut other_class = Message::from_vec(&answer_to(&forwarded, "198.18.9.9")).unwrap();
+        other_class.queries[0].set_query_class(DNSClass::CH);
+        assert!(fw
+            .on_upstream_answer(other_class.to_vec().unwrap(), now)
             .is_none());
         assert_eq!(fw.pending_len(), 1);
         // The right answer is still taken.
