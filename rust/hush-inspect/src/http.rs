@@ -77,9 +77,18 @@ fn method_prefix(stream: &[u8]) -> Prefix {
     }
 }
 
-/// Where the request head ends (before the blank line), once it has.
+/// Where the request head ends (before the blank line), once it has. Lines
+/// may end in a bare `\n`, as `httparse` accepts them too: a head that
+/// `httparse` reads whole must also be read when it has too many headers.
 fn head_end(stream: &[u8]) -> Option<usize> {
-    stream.windows(4).position(|window| window == b"\r\n\r\n")
+    let mut newlines = stream
+        .iter()
+        .enumerate()
+        .filter(|&(_, &byte)| byte == b'\n');
+    newlines.find_map(|(at, _)| match &stream[at + 1..] {
+        [b'\n', ..] | [b'\r', b'\n', ..] => Some(at),
+        _ => None,
+    })
 }
 
 /// The Host header's value found by a plain line scan, for heads with more
@@ -159,6 +168,31 @@ mod tests {
                 host: Some("hidden.example")
             }
         );
+    }
+
+    #[test]
+    fn host_is_found_past_many_headers_with_bare_newlines() {
+        let head = |ending: &str| {
+            let mut request = format!("GET / HTTP/1.1{ending}").into_bytes();
+            for i in 0..200 {
+                request.extend_from_slice(format!("X-Filler-{i}: {i}{ending}").as_bytes());
+            }
+            request.extend_from_slice(format!("Host: hidden.example{ending}").as_bytes());
+            request
+        };
+        for (ending, blank) in [("\n", "\n"), ("\n", "\r\n"), ("\r\n", "\n")] {
+            let mut request = head(ending);
+            // Not complete before its blank line, whatever the line endings.
+            assert_eq!(sniff_request(&request), HttpProgress::NeedMore);
+            request.extend_from_slice(blank.as_bytes());
+            assert_eq!(
+                sniff_request(&request),
+                HttpProgress::Request {
+                    host: Some("hidden.example")
+                },
+                "lines ending {ending:?}, blank line {blank:?}"
+            );
+        }
     }
 
     #[test]
