@@ -116,6 +116,11 @@ pub struct AppPolicy {
     /// "Resolved only" for apps without a choice of their own, and for
     /// flows whose owner is unknown.
     resolved_only_default: bool,
+    /// Apps' own "strict" choices, over the default.
+    strict: HashMap<u32, bool>,
+    /// "Strict" for apps without a choice of their own, and for flows
+    /// whose owner is unknown.
+    strict_default: bool,
 }
 
 impl AppPolicy {
@@ -164,6 +169,39 @@ impl AppPolicy {
     pub fn resolved_only(&self, uid: Option<u32>) -> bool {
         uid.and_then(|uid| self.resolved_only.get(&uid).copied())
             .unwrap_or(self.resolved_only_default)
+    }
+
+    /// Sets whether the app `uid` is "strict": a new TCP or QUIC flow of
+    /// its that looked like TLS, HTTP or QUIC but whose name could not be
+    /// read (a give-up, `unread:REASON`, or a ClientHello or request that
+    /// names nothing) is reset or refused, instead of being judged by its
+    /// address. Logged as blocked `strict`, with the detail
+    /// `strict:REASON`. Applies to an app whose mode lets the lists decide
+    /// (block trackers), and to no flow already past its first bytes.
+    pub fn set_strict(&mut self, uid: u32, on: bool) {
+        self.strict.insert(uid, on);
+    }
+
+    /// Forgets the app's own "strict" choice: the default applies.
+    pub fn clear_strict(&mut self, uid: u32) {
+        self.strict.remove(&uid);
+    }
+
+    /// "Strict" for every app without a choice of its own, and for flows
+    /// whose owner is unknown (off unless set).
+    pub fn set_strict_default(&mut self, on: bool) {
+        self.strict_default = on;
+    }
+
+    pub fn strict_default(&self) -> bool {
+        self.strict_default
+    }
+
+    /// Whether flows of `uid` whose name could not be read are refused:
+    /// its own choice, else the default.
+    pub fn strict(&self, uid: Option<u32>) -> bool {
+        uid.and_then(|uid| self.strict.get(&uid).copied())
+            .unwrap_or(self.strict_default)
     }
 
     pub fn set_unknown_owner_mode(&mut self, mode: AppMode) {
@@ -400,6 +438,28 @@ mod tests {
         assert_eq!(policy, same);
         same.set_resolved_only(10_001, false);
         assert_ne!(policy, same);
+    }
+
+    #[test]
+    fn strict_is_the_apps_own_choice_else_the_default_and_apart_from_resolved_only() {
+        let mut policy = AppPolicy::new();
+        assert!(!policy.strict(Some(10_001)));
+        assert!(!policy.strict(None));
+        policy.set_strict(10_001, true);
+        policy.set_strict(10_002, false);
+        assert!(policy.strict(Some(10_001)));
+        assert!(!policy.strict(Some(10_003)));
+        assert!(!policy.resolved_only(Some(10_001)), "another option");
+        let before = policy.clone();
+        policy.set_strict_default(true);
+        assert_ne!(policy, before, "a changed default is a changed policy");
+        assert!(policy.strict_default());
+        assert!(policy.strict(Some(10_003)));
+        assert!(policy.strict(None));
+        assert!(!policy.strict(Some(10_002)), "the app's own off wins");
+        policy.clear_strict(10_002);
+        assert!(policy.strict(Some(10_002)));
+        assert!(!policy.resolved_only_default());
     }
 
     #[test]

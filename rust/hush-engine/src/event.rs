@@ -57,6 +57,10 @@ pub enum Reason {
     /// ([`crate::AppPolicy::set_resolved_only`]), and no DNS answer through
     /// Hush gave this one to it within the answer's TTL and the grace period.
     NotResolved,
+    /// The app is "strict" ([`crate::AppPolicy::set_strict`]) and the
+    /// flow's name could not be read from its first bytes; the event's
+    /// detail says why (`strict:REASON`).
+    Strict,
     /// An allowed name's answer passed through `name`, an alias (CNAME) the
     /// rules block for `inner`: the app got the blocked answer instead.
     Cname { name: String, inner: Box<Reason> },
@@ -84,7 +88,8 @@ impl Reason {
     /// (a domain rule of the app's own), `hush-address` (sent to Hush's own
     /// virtual resolver, not on port 53), `encrypted-dns` (the app's own DNS
     /// over TLS or QUIC, port 853), `not-resolved` (an address Hush gave the
-    /// app no DNS answer for), and `cname:NAME:CODE` (the answer's CNAME
+    /// app no DNS answer for), `strict` (a strict app's flow whose name
+    /// could not be read), and `cname:NAME:CODE` (the answer's CNAME
     /// chain passed NAME, which is blocked for the reason CODE, e.g.
     /// `cname:metrics.tracker.example:list:hush-default`).
     pub fn code(&self) -> String {
@@ -99,6 +104,7 @@ impl Reason {
             Reason::HushAddress => "hush-address".into(),
             Reason::EncryptedDns => "encrypted-dns".into(),
             Reason::NotResolved => "not-resolved".into(),
+            Reason::Strict => "strict".into(),
             Reason::Cname { name, inner } => format!("cname:{name}:{}", inner.code()),
             Reason::AppMode(mode) => format!("app:{mode}"),
             Reason::DomainRule(DomainRuleHit { action, per_app }) => {
@@ -166,6 +172,7 @@ mod tests {
     fn the_new_reasons_have_their_codes() {
         assert_eq!(Reason::EncryptedDns.code(), "encrypted-dns");
         assert_eq!(Reason::NotResolved.code(), "not-resolved");
+        assert_eq!(Reason::Strict.code(), "strict");
         let cloaked = Reason::Cname {
             name: "metrics.tracker.example".into(),
             inner: Box::new(Reason::Blocklist("hush-default".into())),

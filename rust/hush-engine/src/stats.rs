@@ -150,6 +150,12 @@ pub struct Stats {
     pub unread_invalid_name: u64,
     pub unread_quic_undecryptable: u64,
     pub unread_quic_version: u64,
+    /// Connections of a "strict" app reset, and QUIC flows of one refused,
+    /// because their name could not be read (each is also in its
+    /// `unread_*` counter when inspection gave up, rather than finding a
+    /// ClientHello or request that names nothing).
+    pub strict_tcp_reset: u64,
+    pub strict_quic_refused: u64,
 }
 
 impl Stats {
@@ -178,7 +184,8 @@ impl Stats {
 
     /// Attempts stopped: DNS queries answered as blocked (in-engine, or on
     /// the CNAME chain of their answer), connections reset at the SYN or on
-    /// their first bytes, UDP flows refused, QUIC flows refused by their SNI.
+    /// their first bytes, UDP flows refused, QUIC flows refused by their SNI,
+    /// and a strict app's flows refused for want of a name.
     pub fn blocked_attempts(&self) -> u64 {
         self.blocked
             + self.cname_cloaked
@@ -186,15 +193,18 @@ impl Stats {
             + self.tcp_blocked_by_name
             + self.udp_blocked
             + self.quic_blocked
+            + self.strict_tcp_reset
+            + self.strict_quic_refused
     }
 
     /// Attempts let through: DNS queries forwarded (less those whose answer
     /// was blocked on its CNAME chain), and connections and UDP flows
-    /// relayed (less those later blocked by the name they sent).
+    /// relayed (less those later blocked by the name they sent, or for
+    /// want of one).
     pub fn allowed_attempts(&self) -> u64 {
         self.forwarded.saturating_sub(self.cname_cloaked)
-            + self.tcp_flows.saturating_sub(self.tcp_blocked_by_name)
-            + self.udp_flows.saturating_sub(self.quic_blocked)
+            + (self.tcp_flows).saturating_sub(self.tcp_blocked_by_name + self.strict_tcp_reset)
+            + (self.udp_flows).saturating_sub(self.quic_blocked + self.strict_quic_refused)
     }
 }
 
@@ -289,6 +299,11 @@ impl fmt::Display for Stats {
         writeln!(f, "  UDP refused            {}", self.not_resolved_udp)?;
         writeln!(f, "CNAME to blocked name    {}", self.cname_cloaked)?;
         writeln!(f, "ECH keys stripped        {}", self.ech_stripped)?;
+        writeln!(
+            f,
+            "strict: TCP reset {}, QUIC refused {}",
+            self.strict_tcp_reset, self.strict_quic_refused
+        )?;
         write!(
             f,
             "names unread: timeout {}, too large {}, app closed {}, malformed {}, invalid name {}, QUIC undecryptable {}, QUIC version {}",

@@ -839,6 +839,15 @@ impl Relay {
         judged
     }
 
+    /// Whether a new flow of `uid`'s that names nothing is refused: the
+    /// app is strict, and its mode lets the lists decide (an app allowed
+    /// everything is not filtered, and one blocked everything never got
+    /// this far).
+    fn strict_for(&self, uid: Option<u32>) -> bool {
+        let apps = self.firewall.app_policy();
+        apps.strict(uid) && apps.mode(uid) == crate::apps::AppMode::BlockTrackers
+    }
+
     /// The name DNS gave for `address`, if it is still remembered.
     fn dns_name(&self, address: IpAddr, now: Instant) -> Option<String> {
         self.firewall.name_of(address, now).map(str::to_owned)
@@ -1259,12 +1268,22 @@ impl Relay {
             };
             let (server, dns_name, uid) = (flow.server, flow.dns_name.clone(), flow.uid);
             flow.seen_name = name.clone();
+            // A flow that is TLS or HTTP and names nothing (a give-up, or
+            // a ClientHello or request without a name) is one a strict
+            // app may not make; other protocols never carry a name here.
+            let unnamed = protocol != "tcp";
             let (verdict, reason, host, detail) = match &name {
                 Some(name) => {
                     let (verdict, reason) = self.firewall.judge_name(uid, name);
                     let detail = if protocol == "tls" { "sni" } else { "host" };
                     (verdict, reason, Some(name.clone()), detail)
                 }
+                None if unnamed && self.strict_for(uid) => (
+                    Verdict::Blocked,
+                    Reason::Strict,
+                    dns_name,
+                    Unread::strict_detail(unread),
+                ),
                 None => (
                     Verdict::Allowed,
                     Reason::Unlisted,
@@ -1292,7 +1311,11 @@ impl Relay {
             if verdict == Verdict::Blocked {
                 socket.abort();
                 flow.held = Vec::new();
-                self.firewall.stats_mut().tcp_blocked_by_name += 1;
+                let stats = self.firewall.stats_mut();
+                match reason {
+                    Reason::Strict => stats.strict_tcp_reset += 1,
+                    _ => stats.tcp_blocked_by_name += 1,
+                }
                 self.ended.push((flow_ref, Ending::AppReset));
                 return;
             }
@@ -1512,17 +1535,27 @@ impl Relay {
         let (server, uid) = (flow.server, flow.uid);
         flow.seen_name = name.clone();
         let host = name.clone().or_else(|| flow.dns_name.clone());
-        let (verdict, reason) = match &name {
-            Some(name) => self.firewall.judge_name(uid, name),
-            None => (Verdict::Allowed, Reason::Unlisted),
-        };
-        let detail = match (&name, unread) {
-            (Some(_), _) => "sni",
-            (None, Some(why)) => {
-                why.count(self.stats());
-                why.detail()
+        if let (None, Some(why)) = (&name, unread) {
+            why.count(self.stats());
+        }
+        // Every flow judged here looked like QUIC: without a name (a
+        // give-up, or a ClientHello that names nothing), a strict app's
+        // is refused.
+        let (verdict, reason, detail) = match &name {
+            Some(name) => {
+                let (verdict, reason) = self.firewall.judge_name(uid, name);
+                (verdict, reason, "sni")
             }
-            (None, None) => "address",
+            None if self.strict_for(uid) => (
+                Verdict::Blocked,
+                Reason::Strict,
+                Unread::strict_detail(unread),
+            ),
+            None => (
+                Verdict::Allowed,
+                Reason::Unlisted,
+                unread.map_or("address", Unread::detail),
+            ),
         };
         self.record(
             uid,
@@ -1531,13 +1564,17 @@ impl Relay {
             "quic",
             detail,
             verdict,
-            reason,
+            reason.clone(),
         );
         if verdict == Verdict::Blocked {
             if let Some(error) = build::icmp_unreachable(view, Unreachable::AdminProhibited) {
                 self.device.write_packet(&error);
             }
-            self.stats().quic_blocked += 1;
+            let stats = self.stats();
+            match reason {
+                Reason::Strict => stats.strict_quic_refused += 1,
+                _ => stats.quic_blocked += 1,
+            }
             if let Some(flow) = self.udp.get_mut(flow_ref) {
                 flow.block();
             }

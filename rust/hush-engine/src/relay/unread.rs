@@ -50,6 +50,22 @@ impl Unread {
         }
     }
 
+    /// The detail of a "strict" app's flow refused for this give-up, or
+    /// (`None`) for a ClientHello or request that named nothing:
+    /// `strict:REASON`, REASON as in [`Self::detail`], or `strict:no-name`.
+    pub fn strict_detail(why: Option<Unread>) -> &'static str {
+        match why {
+            None => "strict:no-name",
+            Some(Unread::Timeout) => "strict:timeout",
+            Some(Unread::TooLarge) => "strict:too-large",
+            Some(Unread::AppClosed) => "strict:app-closed",
+            Some(Unread::Malformed) => "strict:malformed",
+            Some(Unread::InvalidName) => "strict:invalid-name",
+            Some(Unread::QuicUndecryptable) => "strict:quic-undecryptable",
+            Some(Unread::QuicVersion) => "strict:quic-version",
+        }
+    }
+
     pub fn count(self, stats: &mut Stats) {
         let counter = match self {
             Unread::Timeout => &mut stats.unread_timeout,
@@ -144,5 +160,12 @@ mod tests {
         ];
         assert_eq!(counts, [1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(stats.unread(), 28);
+        for reason in all {
+            assert_eq!(
+                Unread::strict_detail(Some(reason)).strip_prefix("strict:"),
+                reason.detail().strip_prefix("unread:"),
+            );
+        }
+        assert_eq!(Unread::strict_detail(None), "strict:no-name");
     }
 }
