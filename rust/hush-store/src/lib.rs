@@ -266,6 +266,17 @@ const MIGRATIONS: &[&str] = &[
         package TEXT CHECK (package != ''),
         updated_ms INTEGER NOT NULL
     );",
+    // 7: apps' own "strict" choices (issue 14: a flow whose name could not
+    // be read is refused), over the default kept in `settings`
+    // ([`rules::STRICT_DEFAULT`]). A table of its own rather than a column
+    // of `app_options`: each option is set and cleared on its own, and a
+    // row of `app_options` means a "resolved only" choice.
+    "CREATE TABLE app_strict (
+        uid INTEGER PRIMARY KEY,
+        strict INTEGER NOT NULL CHECK (strict IN (0, 1)),
+        package TEXT CHECK (package != ''),
+        updated_ms INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this Hush writes (`PRAGMA user_version`).

@@ -42,7 +42,8 @@ pub struct Recovery {
     /// had them, are beside it under this name plus the same suffix.
     pub kept_aside: PathBuf,
     /// Rows copied into the new database from the old one's rules tables:
-    /// `app_rules`, `domain_rules`, `app_options`, `settings`, `list_sources`,
+    /// `app_rules`, `domain_rules`, `app_options`, `app_strict`, `settings`,
+    /// `list_sources`,
     /// `apps` and `app_packages`.
     pub rules_restored: usize,
     /// Why the old file was not usable, for the user.
@@ -273,6 +274,11 @@ const RULES_TABLES: &[RulesTable] = &[
         added: &[],
     },
     RulesTable {
+        name: "app_strict",
+        columns: &["uid", "strict", "package", "updated_ms"],
+        added: &[],
+    },
+    RulesTable {
         name: "list_sources",
         columns: &["name", "origin", "enabled", "entries", "updated_ms"],
         added: &[],
@@ -368,7 +374,7 @@ fn plausible(table: &str, row: &[Value]) -> bool {
                 && integer(created)
                 && package(made_for)
         }
-        ("app_options", [id, on, made_for, updated]) => {
+        ("app_options" | "app_strict", [id, on, made_for, updated]) => {
             uid(id) && flag(on) && package(made_for) && integer(updated)
         }
         ("list_sources", [name, origin, enabled, entries, updated]) => {

@@ -190,21 +190,73 @@ pub struct ResolvedOnly {
 
 /// What [`set_resolved_only`] and [`set_resolved_only_default`] stored.
 pub fn resolved_only(connection: &Connection) -> Result<ResolvedOnly, StoreError> {
-    let default = match setting(connection, RESOLVED_ONLY_DEFAULT)?.as_deref() {
-        None | Some("off") => false,
-        Some("on") => true,
-        Some(other) => {
-            return Err(StoreError::InvalidRule(format!(
-                "{RESOLVED_ONLY_DEFAULT} is {other:?}, neither \"on\" nor \"off\""
-            )))
-        }
-    };
+    let default = on_off_setting(connection, RESOLVED_ONLY_DEFAULT)?;
     let mut statement =
         connection.prepare("SELECT uid, resolved_only FROM app_options ORDER BY uid")?;
     let apps = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     Ok(ResolvedOnly { default, apps })
+}
+
+/// The setting holding "strict" for apps without a choice of their own
+/// (and flows whose owner is unknown): `on` or `off`.
+pub const STRICT_DEFAULT: &str = "strict_default";
+
+/// Sets whether `uid` is "strict": its flows whose name could not be read
+/// are refused, over the default; with `package`, the choice goes when
+/// that package leaves the UID ([`forget_app`], [`reconcile_apps`]).
+pub fn set_strict(
+    connection: &Connection,
+    uid: u32,
+    package: Option<&str>,
+    on: bool,
+) -> Result<(), StoreError> {
+    let package = package.map(checked_package).transpose()?;
+    connection.execute(
+        "INSERT INTO app_strict (uid, strict, package, updated_ms)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (uid) DO UPDATE SET strict = excluded.strict,
+             package = excluded.package, updated_ms = excluded.updated_ms",
+        params![uid, on, package, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Removes `uid`'s own "strict" choice, so the default applies; returns
+/// whether it had one.
+pub fn clear_strict(connection: &Connection, uid: u32) -> Result<bool, StoreError> {
+    Ok(connection.execute("DELETE FROM app_strict WHERE uid = ?1", params![uid])? > 0)
+}
+
+/// Sets "strict" for apps without a choice of their own.
+pub fn set_strict_default(connection: &Connection, on: bool) -> Result<(), StoreError> {
+    set_setting(connection, STRICT_DEFAULT, if on { "on" } else { "off" })
+}
+
+/// The apps' own "strict" choices, by UID, and the default; the same shape
+/// as [`ResolvedOnly`].
+pub type Strict = ResolvedOnly;
+
+/// What [`set_strict`] and [`set_strict_default`] stored.
+pub fn strict(connection: &Connection) -> Result<Strict, StoreError> {
+    let default = on_off_setting(connection, STRICT_DEFAULT)?;
+    let mut statement = connection.prepare("SELECT uid, strict FROM app_strict ORDER BY uid")?;
+    let apps = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(Strict { default, apps })
+}
+
+/// An `on`/`off` setting; off when unset.
+fn on_off_setting(connection: &Connection, key: &str) -> Result<bool, StoreError> {
+    match setting(connection, key)?.as_deref() {
+        None | Some("off") => Ok(false),
+        Some("on") => Ok(true),
+        Some(other) => Err(StoreError::InvalidRule(format!(
+            "{key} is {other:?}, neither \"on\" nor \"off\""
+        ))),
+    }
 }
 
 /// Removes an app's mode on a network; returns whether there was one.
@@ -422,7 +474,7 @@ pub fn forget_app(
     let package = package.map(checked_package).transpose()?;
     let transaction = connection.unchecked_transaction()?;
     let mut removed = 0;
-    for table in ["app_rules", "domain_rules", "app_options"] {
+    for table in ["app_rules", "domain_rules", "app_options", "app_strict"] {
         removed += transaction.execute(
             &format!("DELETE FROM {table} WHERE uid = ?1 AND (?2 IS NULL OR package = ?2)"),
             params![uid, package],
@@ -459,6 +511,7 @@ pub fn reconcile_apps(
         ("app_rules", "network"),
         ("domain_rules", "id"),
         ("app_options", "uid"),
+        ("app_strict", "uid"),
     ] {
         let stale: Vec<(u32, rusqlite::types::Value)> = {
             let mut statement = transaction.prepare(&format!(
@@ -653,7 +706,8 @@ pub fn parse_word<T: std::str::FromStr<Err = hush_engine::apps::UnknownWord>>(
 }
 
 /// Everything the engine needs of the stored rules: every app's modes, the
-/// domain rules, and the mode for unknown owners; read in one transaction
+/// domain rules, the mode for unknown owners, and the "resolved only" and
+/// "strict" choices; read in one transaction
 /// so a change half-written by another process is never seen.
 pub fn app_policy(connection: &mut Connection) -> Result<AppPolicy, StoreError> {
     let transaction = connection.transaction()?;
@@ -671,6 +725,11 @@ pub fn app_policy(connection: &mut Connection) -> Result<AppPolicy, StoreError> 
     policy.set_resolved_only_default(resolved_only.default);
     for (uid, on) in resolved_only.apps {
         policy.set_resolved_only(uid, on);
+    }
+    let strict = strict(&transaction)?;
+    policy.set_strict_default(strict.default);
+    for (uid, on) in strict.apps {
+        policy.set_strict(uid, on);
     }
     transaction.commit()?;
     Ok(policy)

@@ -14,8 +14,8 @@ use hush_store::rules::{self, AppMode, DomainAction, DomainRule, Network};
 use hush_store::{EventWriter, StoreError, WriterStatus};
 use rusqlite::{params, Connection};
 
-/// Rows [`add_rules`] writes across the six rules tables.
-const RULE_ROWS: usize = 10;
+/// Rows [`add_rules`] writes across the eight rules tables.
+const RULE_ROWS: usize = 12;
 
 fn add_rules(connection: &Connection) {
     rules::set_app_mode(connection, 10_123, Network::Wifi, AppMode::BlockAll).unwrap();
@@ -23,6 +23,8 @@ fn add_rules(connection: &Connection) {
     rules::add_domain_rule(connection, None, "Tracker.Example.", DomainAction::Block).unwrap();
     rules::add_domain_rule(connection, Some(10_123), "f-droid.org", DomainAction::Allow).unwrap();
     rules::set_setting(connection, "theme", "dark").unwrap();
+    rules::set_resolved_only(connection, 10_123, Some("org.example.mail"), true).unwrap();
+    rules::set_strict(connection, 10_200, None, true).unwrap();
     connection
         .execute_batch(
             "INSERT INTO apps (uid, label, is_system) VALUES (10123, 'Mail', 0), (1000, 'System', 1);
@@ -64,6 +66,11 @@ fn assert_rules(connection: &Connection) {
         rules::setting(connection, "theme").unwrap().as_deref(),
         Some("dark")
     );
+    assert_eq!(
+        rules::resolved_only(connection).unwrap().apps,
+        [(10_123, true)]
+    );
+    assert_eq!(rules::strict(connection).unwrap().apps, [(10_200, true)]);
     assert_eq!(
         dump(
             connection,

@@ -983,3 +983,110 @@ fn resolved_only_choices_reach_the_policy_and_leave_with_their_app() {
         "an unknown word is an error"
     );
 }
+
+#[test]
+fn strict_choices_reach_the_policy_and_leave_with_their_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut connection = hush_store::open(&dir.path().join("hush.db")).unwrap();
+    assert_eq!(
+        rules::strict(&connection).unwrap(),
+        rules::Strict::default()
+    );
+    let policy = rules::app_policy(&mut connection).unwrap();
+    assert!(!policy.strict(Some(10_001)) && !policy.strict(None));
+
+    rules::set_strict(&connection, 10_001, Some("org.a"), true).unwrap();
+    rules::set_strict(&connection, 10_002, None, false).unwrap();
+    rules::set_strict_default(&connection, true).unwrap();
+    let policy = rules::app_policy(&mut connection).unwrap();
+    assert!(policy.strict(Some(10_001)));
+    assert!(
+        !policy.strict(Some(10_002)),
+        "its own choice beats the default"
+    );
+    assert!(policy.strict(Some(10_003)) && policy.strict(None));
+    assert!(
+        !policy.resolved_only(Some(10_001)) && !policy.resolved_only_default(),
+        "strict is not resolved only"
+    );
+
+    // Set again: replaced, not added; "resolved only" beside it is its own.
+    rules::set_strict(&connection, 10_001, Some("org.a"), false).unwrap();
+    rules::set_resolved_only(&connection, 10_001, Some("org.a"), true).unwrap();
+    assert_eq!(
+        rules::strict(&connection).unwrap().apps,
+        [(10_001, false), (10_002, false)]
+    );
+    assert!(rules::clear_strict(&connection, 10_002).unwrap());
+    assert!(!rules::clear_strict(&connection, 10_002).unwrap());
+    assert!(rules::app_policy(&mut connection)
+        .unwrap()
+        .strict(Some(10_002)));
+    assert!(rules::clear_strict(&connection, 10_001).unwrap());
+    assert_eq!(
+        rules::resolved_only(&connection).unwrap().apps,
+        [(10_001, true)],
+        "clearing strict leaves resolved only"
+    );
+
+    // The package leaves its UID, or the UID is no longer that package's.
+    rules::set_strict(&connection, 10_001, Some("org.a"), true).unwrap();
+    rules::set_strict(&connection, 10_004, Some("org.d"), true).unwrap();
+    rules::set_strict(&connection, 10_005, None, true).unwrap();
+    assert_eq!(
+        rules::forget_app(&connection, 10_001, Some("org.a")).unwrap(),
+        2,
+        "its strict and resolved-only choices"
+    );
+    let installed = vec![(10_004, "org.other".to_string())];
+    assert_eq!(rules::reconcile_apps(&connection, &installed).unwrap(), 1);
+    assert_eq!(rules::strict(&connection).unwrap().apps, [(10_005, true)]);
+    assert!(matches!(
+        rules::set_strict(&connection, 10_006, Some("bad package"), true),
+        Err(StoreError::InvalidArgument(_))
+    ));
+
+    rules::set_setting(&connection, rules::STRICT_DEFAULT, "maybe").unwrap();
+    assert!(
+        rules::app_policy(&mut connection).is_err(),
+        "an unknown word is an error"
+    );
+}
+
+#[test]
+fn a_version_6_database_gains_strict_and_keeps_its_resolved_only_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // Version 6 is version 7 without the table 7 added.
+        let connection = hush_store::open(&path).unwrap();
+        rules::set_resolved_only(&connection, 10_001, Some("org.a"), true).unwrap();
+        rules::set_resolved_only(&connection, 10_002, None, false).unwrap();
+        rules::set_resolved_only_default(&connection, true).unwrap();
+        connection
+            .execute_batch("DROP TABLE app_strict; PRAGMA user_version = 6;")
+            .unwrap();
+    }
+    let mut connection = hush_store::open(&path).unwrap();
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, hush_store::SCHEMA_VERSION);
+    assert_eq!(
+        rules::resolved_only(&connection).unwrap(),
+        rules::ResolvedOnly {
+            default: true,
+            apps: vec![(10_001, true), (10_002, false)]
+        }
+    );
+    assert_eq!(
+        rules::strict(&connection).unwrap(),
+        rules::Strict::default()
+    );
+    let policy = rules::app_policy(&mut connection).unwrap();
+    assert!(policy.resolved_only(Some(10_001)) && !policy.strict(Some(10_001)));
+    rules::set_strict(&connection, 10_001, Some("org.a"), true).unwrap();
+    assert!(rules::app_policy(&mut connection)
+        .unwrap()
+        .strict(Some(10_001)));
+}
