@@ -24,7 +24,8 @@ pub struct Stats {
     /// reason: it could not be reached; its certificate was not trusted;
     /// the TLS or HTTP/2 handshake failed otherwise; no answer in time (the
     /// connection taken for stalled); an HTTP error; an answer that was no
-    /// DNS; the connection closed under the query; too many in flight.
+    /// DNS; the connection closed under the query; too many in flight; no
+    /// trust store could be read to check certificates with.
     pub upstream_connect_failed: u64,
     pub upstream_bad_certificate: u64,
     pub upstream_handshake_failed: u64,
@@ -33,6 +34,7 @@ pub struct Stats {
     pub upstream_bad_answers: u64,
     pub upstream_closed: u64,
     pub upstream_overload: u64,
+    pub upstream_no_trust_store: u64,
     /// Apps' DNS over TCP refused: with an encrypted upstream, TCP to port
     /// 53 is reset rather than sent in clear text.
     pub dns_tcp_refused_encrypted: u64,
@@ -180,6 +182,7 @@ impl Stats {
             + self.upstream_bad_answers
             + self.upstream_closed
             + self.upstream_overload
+            + self.upstream_no_trust_store
     }
 
     /// Attempts stopped: DNS queries answered as blocked (in-engine, or on
@@ -224,10 +227,10 @@ impl fmt::Display for Stats {
         writeln!(f, "dropped: stray answers   {}", self.dropped_stray_answers)?;
         writeln!(f, "dropped: unanswerable    {}", self.dropped_unanswerable)?;
         writeln!(f, "upstream send errors     {}", self.upstream_send_errors)?;
-        writeln!(f, "upstream (encrypted) SERVFAIL: connect {}, certificate {}, handshake {}, timeout {}, http {}, bad answer {}, closed {}, overload {}",
+        writeln!(f, "upstream (encrypted) SERVFAIL: connect {}, certificate {}, handshake {}, timeout {}, http {}, bad answer {}, closed {}, overload {}, no trust store {}",
             self.upstream_connect_failed, self.upstream_bad_certificate, self.upstream_handshake_failed,
             self.upstream_timeouts, self.upstream_http_errors, self.upstream_bad_answers,
-            self.upstream_closed, self.upstream_overload)?;
+            self.upstream_closed, self.upstream_overload, self.upstream_no_trust_store)?;
         writeln!(
             f,
             "DNS over TCP refused (encrypted upstream) {}",

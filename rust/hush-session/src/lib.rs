@@ -909,6 +909,7 @@ fn upstream_problem(stats: &Stats, new: u64) -> String {
         ("answer not DNS", stats.upstream_bad_answers),
         ("connection closed", stats.upstream_closed),
         ("too many queries", stats.upstream_overload),
+        ("no trust store readable", stats.upstream_no_trust_store),
     ];
     let said: Vec<String> = reasons
         .iter()

@@ -70,6 +70,9 @@ pub enum Failure {
     Closed,
     /// Too many queries in flight.
     Overload,
+    /// No trust store to check certificates with (none could be read):
+    /// nothing is sent at all.
+    TrustStore,
 }
 
 impl Failure {
@@ -83,6 +86,7 @@ impl Failure {
             Failure::BadAnswer => "bad-answer",
             Failure::Closed => "closed",
             Failure::Overload => "overload",
+            Failure::TrustStore => "trust-store",
         }
     }
 }
@@ -113,7 +117,10 @@ impl Drop for EncryptedClient {
 
 impl EncryptedClient {
     /// Starts the client task on the current runtime. Fails only when the
-    /// TLS configuration cannot be made (an unusable trust anchor).
+    /// configuration is unusable (a name that is no server name, an extra
+    /// trust anchor that is no certificate). A system trust store that
+    /// cannot be read does not stop the start: every query then gets
+    /// SERVFAIL ([`Failure::TrustStore`]), and nothing leaves in clear text.
     pub fn start(
         upstream: &Upstream,
         protector: Arc<dyn SocketProtector>,
@@ -131,7 +138,15 @@ impl EncryptedClient {
         };
         let server_name = ServerName::try_from(config.name.clone())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let tls = Arc::new(tls_config(&config, https)?);
+        let connector = match tls_config(&config, https) {
+            Ok(tls) => Some(TlsConnector::from(Arc::new(tls))),
+            Err(error) if error.kind() == io::ErrorKind::InvalidInput => return Err(error),
+            Err(error) => {
+                // Paths and counts only: no name or address.
+                log::warn!("encrypted upstream: {error}; every lookup fails until restart");
+                None
+            }
+        };
         let (queries, queries_rx) = mpsc::channel(QUEUE);
         let (replies_tx, replies) = mpsc::unbounded_channel();
         let (reconnect, reconnect_rx) = watch::channel(0);
@@ -139,7 +154,7 @@ impl EncryptedClient {
             https,
             config,
             server_name,
-            connector: TlsConnector::from(tls),
+            connector,
             protector,
             // Below the firewall's own timeout, so the reason is known
             // before the app gets its SERVFAIL.
@@ -188,19 +203,21 @@ impl EncryptedClient {
     }
 }
 
-/// The rustls configuration: the platform's trust store (Android's own on a
-/// phone) plus the extra anchors; ALPN `h2` for DoH, `dot` for DoT.
+/// The rustls configuration: the platform's trust store plus the extra
+/// anchors; ALPN `h2` for DoH, `dot` for DoT.
 fn tls_config(config: &EncryptedUpstream, https: bool) -> io::Result<rustls::ClientConfig> {
     // ring rather than aws-lc-rs: it builds for Android with the NDK alone.
     // Its provider has no post-quantum key exchange, hence the deprecation.
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // A bad extra anchor is the configuration's fault, whatever the platform.
+    super::trust_dirs::add_extra_roots(&mut rustls::RootCertStore::empty(), &config.extra_roots)?;
     let verifier = platform_verifier(config, Arc::clone(&provider))?;
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(io::Error::other)?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     tls.alpn_protocols = if https {
         vec![b"h2".to_vec()]
@@ -215,39 +232,34 @@ fn tls_config(config: &EncryptedUpstream, https: bool) -> io::Result<rustls::Cli
 fn platform_verifier(
     config: &EncryptedUpstream,
     provider: Arc<rustls::crypto::CryptoProvider>,
-) -> io::Result<rustls_platform_verifier::Verifier> {
+) -> io::Result<Arc<dyn rustls::client::danger::ServerCertVerifier>> {
     let extra: Vec<rustls::pki_types::CertificateDer<'static>> = config
         .extra_roots
         .iter()
         .map(|der| der.clone().into())
         .collect();
     rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
+        .map(|v| Arc::new(v) as Arc<dyn rustls::client::danger::ServerCertVerifier>)
         .map_err(|e| io::Error::other(format!("failed to load the trust store: {e}")))
 }
 
-/// Android's own trust store, which the owner manages in Settings; the
-/// platform verifier there has no extra anchors, so a configuration that
-/// names some is refused rather than silently trusted less.
+/// Android's system CAs, read from their directories (see
+/// [`super::trust_dirs`]), plus the extra anchors.
 #[cfg(target_os = "android")]
 fn platform_verifier(
     config: &EncryptedUpstream,
     provider: Arc<rustls::crypto::CryptoProvider>,
-) -> io::Result<rustls_platform_verifier::Verifier> {
-    if !config.extra_roots.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "extra trust anchors are not supported on Android; install the CA in the system settings",
-        ));
-    }
-    rustls_platform_verifier::Verifier::new(provider)
-        .map_err(|e| io::Error::other(format!("failed to load the trust store: {e}")))
+) -> io::Result<Arc<dyn rustls::client::danger::ServerCertVerifier>> {
+    super::trust_dirs::android_verifier(&config.extra_roots, provider)
+        .map(|v| v as Arc<dyn rustls::client::danger::ServerCertVerifier>)
 }
 
 struct Setup {
     https: bool,
     config: EncryptedUpstream,
     server_name: ServerName<'static>,
-    connector: TlsConnector,
+    /// `None` when no trust store could be loaded.
+    connector: Option<TlsConnector>,
     protector: Arc<dyn SocketProtector>,
     query_timeout: Duration,
 }
@@ -592,6 +604,9 @@ impl Client {
 
     /// A TLS connection to the first bootstrap address that accepts one.
     async fn connect_tls(&self) -> Result<TlsStream<TcpStream>, Failure> {
+        let Some(connector) = &self.setup.connector else {
+            return Err(Failure::TrustStore);
+        };
         let mut failure = Failure::Connect;
         for ip in &self.setup.config.addresses {
             let address = SocketAddr::new(*ip, self.setup.config.port);
@@ -604,9 +619,7 @@ impl Client {
             if stream.peer_addr().is_err() {
                 continue;
             }
-            match self
-                .setup
-                .connector
+            match connector
                 .connect(self.setup.server_name.clone(), stream)
                 .await
             {

@@ -28,6 +28,7 @@ mod encrypted;
 mod icmp;
 mod slab;
 pub(crate) mod tcp;
+mod trust_dirs;
 pub(crate) mod udp;
 mod unread;
 mod upstream;
@@ -577,6 +578,7 @@ impl Relay {
             UpstreamFailure::BadAnswer => &mut stats.upstream_bad_answers,
             UpstreamFailure::Closed => &mut stats.upstream_closed,
             UpstreamFailure::Overload => &mut stats.upstream_overload,
+            UpstreamFailure::TrustStore => &mut stats.upstream_no_trust_store,
         };
         *counter += 1;
     }
