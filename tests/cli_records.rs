@@ -92,6 +92,56 @@ fn rules_are_stored_listed_and_removed() {
 }
 
 #[test]
+fn strict_is_stored_per_app_and_as_the_default_beside_resolved_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(dir.path());
+    for args in [
+        ["rule", "strict", "all", "on", "--db", &db],
+        ["rule", "strict", "10123", "off", "--db", &db],
+        ["rule", "strict", "10124", "on", "--db", &db],
+        ["rule", "strict", "10124", "default", "--db", &db],
+        ["rule", "resolved-only", "10125", "on", "--db", &db],
+    ] {
+        let output = hush(&args);
+        assert!(output.status.success(), "{args:?}: {:?}", text(&output));
+    }
+    let (listed, _) = text(&hush(&["rule", "list", "--db", &db]));
+    assert_eq!(
+        listed,
+        "app 10125: resolved only on\n\
+         strict, for apps without their own choice: on\n\
+         app 10123: strict off\n"
+    );
+    let mut connection = hush_store::open(Path::new(&db)).unwrap();
+    let policy = hush_store::rules::app_policy(&mut connection).unwrap();
+    assert!(!policy.strict(Some(10_123)));
+    assert!(policy.strict(Some(10_124)) && policy.strict(Some(10_125)));
+    assert!(policy.resolved_only(Some(10_125)) && !policy.resolved_only(Some(10_124)));
+    for (args, expected) in [
+        (
+            ["rule", "strict", "all", "default", "--db", &db],
+            "give on or off",
+        ),
+        (
+            ["rule", "strict", "10123", "maybe", "--db", &db],
+            "unknown setting",
+        ),
+        (
+            ["rule", "strict", "everyone", "on", "--db", &db],
+            "neither a uid nor `all`",
+        ),
+    ] {
+        let output = hush(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&output).1.contains(expected),
+            "{args:?}: {:?}",
+            text(&output)
+        );
+    }
+}
+
+#[test]
 fn resolved_only_is_stored_per_app_and_as_the_default() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_db(dir.path());

@@ -294,6 +294,72 @@ fn resolved_only_refuses_hard_coded_addresses_once_switched_on() {
     );
 }
 
+/// Issue 14: "strict", switched on for one app while Hush runs. Its HTTPS
+/// to a bare address (curl sends no SNI for an IP literal: no name can be
+/// read) is reset within 1 s of `hush rule strict`; its HTTPS naming the
+/// host still passes, and the other app's nameless HTTPS is not touched.
+#[test]
+fn strict_resets_an_apps_nameless_tls_once_switched_on() {
+    require_root();
+    let mut lab = Lab::create(&records()).expect("failed to build the lab");
+    lab.start_web().expect("failed to start nginx");
+    let db = lab.workdir().join("hush.db");
+    hush_store::open(&db).unwrap();
+    let db_arg = db.to_string_lossy().into_owned();
+    let hush = Hush::start(
+        &lab,
+        &format!("{}:53", lab::RESOLVER_V4),
+        &["--db", &db_arg],
+    );
+    let bare = format!("https://{SHARED_V4}/");
+    let named = format!("https://{SHARED}/");
+    let pinned = format!("{SHARED}:443:{SHARED_V4}");
+    let fetch = |uid: u32, url: &str| {
+        // --resolve: the name is sent as SNI without a lookup through Hush.
+        let args = ["-sSk", "--max-time", "5", "--resolve", &pinned, url];
+        let output = run_as(&lab, uid, "curl", &args);
+        output.status.success() && output.stdout == b"hush lab\n"
+    };
+    assert!(
+        fetch(SHOPPING, &bare),
+        "nameless HTTPS passes while the option is off"
+    );
+
+    hush_rule(&["strict", &SHOPPING.to_string(), "on", "--db", &db_arg]);
+    let changed_at = Instant::now();
+    let took = loop {
+        if !fetch(SHOPPING, &bare) {
+            break changed_at.elapsed();
+        }
+        assert!(
+            changed_at.elapsed() < Duration::from_secs(5),
+            "strict never took effect"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(took < Duration::from_secs(1), "the option took {took:?}");
+    assert!(fetch(SHOPPING, &named), "a readable name still passes");
+    assert!(fetch(BANKING, &bare), "the other app's nameless HTTPS");
+
+    hush.stop();
+    let connection = hush_store::open(&db).unwrap();
+    let events = hush_store::events(&connection).unwrap();
+    assert!(
+        events.iter().any(|e| e.uid == Some(SHOPPING)
+            && e.protocol == "tls"
+            && e.action == "blocked"
+            && e.reason == "strict"
+            && e.detail == "strict:no-name"),
+        "{events:#?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.uid == Some(BANKING) && e.reason == "strict"),
+        "{events:#?}"
+    );
+}
+
 /// Issue 13: an app's own encrypted DNS is refused. DNS over TLS (port
 /// 853) gets a reset at once although a server listens there; a known DoH
 /// endpoint is refused by name (DNS) and by SNI when the app connects to

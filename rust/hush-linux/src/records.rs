@@ -46,6 +46,17 @@ pub enum RuleCommand {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Make an app (or, with `all`, every app without a choice of its own)
+    /// "strict": its TLS, HTTP and QUIC flows whose name cannot be read are
+    /// reset, instead of being judged by their address.
+    Strict {
+        /// A uid, or `all` for the default.
+        who: String,
+        /// on or off; `default` removes an app's own choice.
+        setting: String,
+        #[arg(long)]
+        db: PathBuf,
+    },
     /// Show every stored rule.
     List {
         #[arg(long)]
@@ -202,49 +213,22 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
             println!("apps that cannot be told: {mode}");
         }
         RuleCommand::ResolvedOnly { who, setting, db } => {
-            let on = match setting.as_str() {
-                "on" => Some(true),
-                "off" => Some(false),
-                "default" => None,
-                other => {
-                    return Err(format!(
-                        "unknown setting {other:?} (expected on, off, or default for an app)"
-                    ))
-                }
+            let option = AppOption {
+                name: "resolved only",
+                set: rules::set_resolved_only,
+                clear: rules::clear_resolved_only,
+                set_default: rules::set_resolved_only_default,
             };
-            if who == "all" {
-                let on = on.ok_or("`all` is the default itself: give on or off")?;
-                let connection = open_existing(&db)?;
-                rules::set_resolved_only_default(&connection, on).map_err(text)?;
-                println!(
-                    "resolved only, for apps without their own choice: {}",
-                    on_off(on)
-                );
-                return Ok(());
-            }
-            let uid: u32 = who
-                .parse()
-                .map_err(|_| format!("{who:?} is neither a uid nor `all`"))?;
-            check_uid(uid)?;
-            let connection = open_existing(&db)?;
-            match on {
-                Some(on) => {
-                    warn_if_unknown(&connection, uid);
-                    rules::set_resolved_only(&connection, uid, None, on).map_err(text)?;
-                    println!("app {uid}: resolved only {}", on_off(on));
-                }
-                None => {
-                    let removed = rules::clear_resolved_only(&connection, uid).map_err(text)?;
-                    println!(
-                        "app {uid}: resolved only {}",
-                        if removed {
-                            "follows the default"
-                        } else {
-                            "had no choice of its own"
-                        }
-                    );
-                }
-            }
+            option.apply(&who, &setting, &db)?;
+        }
+        RuleCommand::Strict { who, setting, db } => {
+            let option = AppOption {
+                name: "strict",
+                set: rules::set_strict,
+                clear: rules::clear_strict,
+                set_default: rules::set_strict_default,
+            };
+            option.apply(&who, &setting, &db)?;
         }
         RuleCommand::List { db } => {
             let connection = open_existing(&db)?;
@@ -253,12 +237,17 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
             {
                 println!("apps that cannot be told: {mode}");
             }
-            let resolved_only = rules::resolved_only(&connection).map_err(text)?;
-            if resolved_only.default {
-                println!("resolved only, for apps without their own choice: on");
-            }
-            for (uid, on) in resolved_only.apps {
-                println!("app {uid}: resolved only {}", on_off(on));
+            for (name, choices) in [
+                ("resolved only", rules::resolved_only(&connection)),
+                ("strict", rules::strict(&connection)),
+            ] {
+                let choices = choices.map_err(text)?;
+                if choices.default {
+                    println!("{name}, for apps without their own choice: on");
+                }
+                for (uid, on) in choices.apps {
+                    println!("app {uid}: {name} {}", on_off(on));
+                }
             }
             for (uid, network, mode) in rules::app_modes(&connection).map_err(text)? {
                 println!("app {uid} on {network}: {mode}");
@@ -302,6 +291,62 @@ fn warn_if_unknown(connection: &hush_store::Connection, uid: u32) {
             "hush: note: no app or user with uid {uid} is known yet; the rule is kept and \
              applies once one appears"
         );
+    }
+}
+
+/// A per-app on/off option over a default for every app ("resolved only",
+/// "strict"), as `hush rule NAME UID|all on|off|default` sets it.
+struct AppOption {
+    name: &'static str,
+    set: fn(&hush_store::Connection, u32, Option<&str>, bool) -> Result<(), hush_store::StoreError>,
+    clear: fn(&hush_store::Connection, u32) -> Result<bool, hush_store::StoreError>,
+    set_default: fn(&hush_store::Connection, bool) -> Result<(), hush_store::StoreError>,
+}
+
+impl AppOption {
+    fn apply(&self, who: &str, setting: &str, db: &Path) -> Result<(), String> {
+        let name = self.name;
+        let on = match setting {
+            "on" => Some(true),
+            "off" => Some(false),
+            "default" => None,
+            other => {
+                return Err(format!(
+                    "unknown setting {other:?} (expected on, off, or default for an app)"
+                ))
+            }
+        };
+        if who == "all" {
+            let on = on.ok_or("`all` is the default itself: give on or off")?;
+            let connection = open_existing(db)?;
+            (self.set_default)(&connection, on).map_err(|e| e.to_string())?;
+            println!("{name}, for apps without their own choice: {}", on_off(on));
+            return Ok(());
+        }
+        let uid: u32 = who
+            .parse()
+            .map_err(|_| format!("{who:?} is neither a uid nor `all`"))?;
+        check_uid(uid)?;
+        let connection = open_existing(db)?;
+        match on {
+            Some(on) => {
+                warn_if_unknown(&connection, uid);
+                (self.set)(&connection, uid, None, on).map_err(|e| e.to_string())?;
+                println!("app {uid}: {name} {}", on_off(on));
+            }
+            None => {
+                let removed = (self.clear)(&connection, uid).map_err(|e| e.to_string())?;
+                println!(
+                    "app {uid}: {name} {}",
+                    if removed {
+                        "follows the default"
+                    } else {
+                        "had no choice of its own"
+                    }
+                );
+            }
+        }
+        Ok(())
     }
 }
 
