@@ -63,6 +63,25 @@ impl ResolverExemptions {
         }
     }
 
+    /// Exempts `name` as [`Self::add_name`] does, once it is checked to be
+    /// a host name (letters, digits, `-` and `_` in dot-separated labels of
+    /// at most 63 bytes, 253 in all): what the platform sends is not trusted
+    /// to be one.
+    pub fn add_host_name(&mut self, name: &str) -> Result<(), String> {
+        let normalised = normalise(name);
+        let label_ok = |label: &str| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if normalised.is_empty() || normalised.len() > 253 || !normalised.split('.').all(label_ok) {
+            return Err(format!("{name:?} is not a host name"));
+        }
+        self.add_name(&normalised);
+        Ok(())
+    }
+
     pub fn add_address(&mut self, address: IpAddr) {
         let address = canonical(address);
         if !self.addresses.contains(&address) {

@@ -204,6 +204,12 @@ impl DnsFirewall {
         &self.config.resolver_exemptions
     }
 
+    /// Replaces the exempt resolvers (the platform's Private DNS changed):
+    /// new queries and flows are judged by these.
+    pub fn set_resolver_exemptions(&mut self, exemptions: ResolverExemptions) {
+        self.config.resolver_exemptions = exemptions;
+    }
+
     /// Judges `name`, asked for or sent by the app `uid` (DNS question, TLS
     /// SNI, HTTP Host, QUIC SNI, or a CNAME on the way): the user's rules,
     /// then the lists; an exempt resolver's name is not blocked by the

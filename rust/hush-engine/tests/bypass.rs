@@ -224,6 +224,51 @@ async fn port_853_passes_when_allowed_and_to_an_exempt_resolver() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn exempt_resolvers_changed_while_running_judge_the_next_connection() {
+    // As above: without the privilege to listen on 853, a connection Hush
+    // lets through is refused by the kernel, which the counts tell apart.
+    let private_dns = addr("127.0.11.53:853");
+    let other = addr("127.0.11.54:853");
+    let dot = TcpListener::bind(private_dns).ok();
+    let (changes, receiver) = tokio::sync::watch::channel(ResolverExemptions::new());
+    let mut setup = setup();
+    setup.resolver_exemptions = Some(receiver);
+    let (stats, events, ()) = run(start_relay(setup), move |tun| {
+        // Not exempt yet: refused at the SYN.
+        assert!(AppConn::try_open(tun, addr("127.0.0.1:43401"), private_dns).is_err());
+        // Strict Private DNS turned on: the platform names its resolver.
+        let mut exempt = ResolverExemptions::new();
+        exempt.add_address(private_dns.ip());
+        changes.send_replace(exempt);
+        std::thread::sleep(Duration::from_millis(100));
+        let passed = AppConn::try_open(tun, addr("127.0.0.1:43402"), private_dns);
+        assert_eq!(passed.is_ok(), dot.is_some());
+        assert!(AppConn::try_open(tun, addr("127.0.0.1:43403"), other).is_err());
+        // And off again.
+        changes.send_replace(ResolverExemptions::new());
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(AppConn::try_open(tun, addr("127.0.0.1:43404"), private_dns).is_err());
+    })
+    .await;
+    assert_eq!(stats.encrypted_dns_tcp, 3, "{stats}");
+    assert_eq!(stats.tcp_flows, 1, "{stats}");
+    if !privileged_port_853() {
+        assert_eq!(stats.tcp_refused_by_server, 1, "Hush let the SYN through");
+    }
+    let refused = events
+        .decisions()
+        .iter()
+        .filter(|d| d.starts_with("tcp port-853 blocked encrypted-dns"))
+        .count();
+    assert_eq!(refused, 3, "{:?}", events.decisions());
+}
+
+/// Whether this process may listen on port 853 (root, in the tests' CI).
+fn privileged_port_853() -> bool {
+    TcpListener::bind("127.0.11.99:853").is_ok()
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn a_doh_endpoint_is_reset_on_its_sni_and_other_sites_pass() {
     let (listener, server) = listen();
     let accepted = std::thread::spawn(move || {

@@ -206,6 +206,27 @@ pub extern "system" fn network_changed_to<'local>(
     })
 }
 
+/// `setResolverExemptions(handle: Long, json: String)`: the resolvers
+/// never refused as apps' own encrypted DNS from now on (Android's strict
+/// Private DNS host and its addresses), JSON `{"names": [...],
+/// "addresses": [...]}`; a bad name or address changes nothing and is an
+/// `IllegalArgumentException`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_resolver_exemptions<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    json: JString<'local>,
+) {
+    entry(env, |env| {
+        let exemptions = api::resolver_exemptions(&arg_string(env, &json)?)?;
+        with_session(handle, |s| {
+            s.set_resolver_exemptions(exemptions);
+            Ok(())
+        })
+    })
+}
+
 /// `sessionHealth(handle: Long): String`: whether it filters, its engine
 /// restarts and its problems, JSON ([`api::health_json`]).
 #[jni_mangle("org.hush.android.core.NativeCore")]

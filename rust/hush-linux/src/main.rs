@@ -152,6 +152,12 @@ struct RunArgs {
     /// Let apps reach DNS over TLS or QUIC (port 853), refused by default.
     #[arg(long)]
     allow_encrypted_dns: bool,
+    /// A resolver apps may reach over DNS over TLS, and never refused as an
+    /// encrypted-DNS endpoint or an unresolved address (repeatable): a host
+    /// name (and every name under it) or an IP address, as Android's strict
+    /// Private DNS is exempted on a phone.
+    #[arg(long = "exempt-resolver", value_name = "NAME_OR_IP")]
+    exempt_resolvers: Vec<String>,
     /// Keep the `ech` parameter in HTTPS/SVCB answers (removed by default,
     /// so that clients send a server name Hush can read).
     #[arg(long)]
@@ -345,6 +351,15 @@ fn run(args: RunArgs) -> Result<(), String> {
     config.with_encrypted_dns_list = !args.no_doh_list;
     config.with_adaway_list = args.adaway_list;
     config.allow_encrypted_dns = args.allow_encrypted_dns;
+    for resolver in &args.exempt_resolvers {
+        match resolver.parse() {
+            Ok(address) => config.resolver_exemptions.add_address(address),
+            Err(_) => config
+                .resolver_exemptions
+                .add_host_name(resolver)
+                .map_err(|e| format!("--exempt-resolver: {e} nor an IP address"))?,
+        }
+    }
     config.strip_ech = !args.keep_ech;
     config.lists = lists(&args.lists, ListKind::Block);
     config.lists.extend(lists(&args.allows, ListKind::Allow));

@@ -23,7 +23,7 @@ use hush_store::query::{self, RetentionSettings};
 use hush_store::{rules, EventFilter, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::{Health, ListFile, ListLoad, SessionConfig, Upstream};
+use crate::{Health, ListFile, ListLoad, ResolverExemptions, SessionConfig, Upstream};
 
 /// Why a call was refused or failed, by what the caller did wrong.
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +145,48 @@ struct StartJson {
     /// in [`SessionConfig::new`].
     #[serde(default)]
     adaway_list: bool,
+    /// Resolvers never refused as apps' own encrypted DNS: Android's
+    /// strict Private DNS host and its addresses.
+    #[serde(default)]
+    exempt_resolvers: Option<ExemptJson>,
+}
+
+/// `{"names": [...], "addresses": [...]}`, both optional.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExemptJson {
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    addresses: Vec<String>,
+}
+
+impl ExemptJson {
+    fn read(&self) -> Result<ResolverExemptions, ApiError> {
+        let mut exemptions = ResolverExemptions::new();
+        for name in &self.names {
+            exemptions
+                .add_host_name(name)
+                .map_err(|e| invalid(format!("exempt resolver {e}")))?;
+        }
+        for text in &self.addresses {
+            let address = text.trim().parse().map_err(|_| {
+                invalid(format!(
+                    "exempt resolver address {text:?} is not an IP address"
+                ))
+            })?;
+            exemptions.add_address(address);
+        }
+        Ok(exemptions)
+    }
+}
+
+/// The exempt resolvers as the platform sends them while a session runs:
+/// `{"names": ["dns.example"], "addresses": ["198.18.0.2"]}` (the same
+/// object as the start configuration's `exemptResolvers`). An empty object
+/// exempts nothing.
+pub fn resolver_exemptions(json: &str) -> Result<ResolverExemptions, ApiError> {
+    from_json::<ExemptJson>("exempt resolvers", json)?.read()
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +277,9 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
     config.allow_encrypted_dns = start.allow_encrypted_dns;
     config.strip_ech = start.strip_ech;
     config.with_adaway_list = start.adaway_list;
+    if let Some(exempt) = &start.exempt_resolvers {
+        config.resolver_exemptions = exempt.read()?;
+    }
     config.follow_stored_rules = false;
     Ok(config)
 }

@@ -20,7 +20,7 @@ mod supervise;
 #[cfg(feature = "fault-injection")]
 pub use health::Fault;
 pub use health::{Filtering, Health, Problem, ProblemKind};
-pub use hush_engine::{Upstream, UpstreamError};
+pub use hush_engine::{ResolverExemptions, Upstream, UpstreamError};
 
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
@@ -114,6 +114,11 @@ pub struct SessionConfig {
     /// Remove the `ech` parameter from HTTPS/SVCB answers, so that clients
     /// send a server name Hush can read.
     pub strip_ech: bool,
+    /// Resolvers never refused as an app's own encrypted DNS (port 853,
+    /// the `hush-doh` list) nor as unresolved addresses: on Android, the
+    /// strict Private DNS host and its addresses. Changed while running
+    /// with [`Session::set_resolver_exemptions`].
+    pub resolver_exemptions: ResolverExemptions,
 }
 
 impl SessionConfig {
@@ -133,6 +138,7 @@ impl SessionConfig {
             allow_encrypted_dns: false,
             with_adaway_list: false,
             strip_ech: true,
+            resolver_exemptions: ResolverExemptions::default(),
         }
     }
 }
@@ -209,6 +215,8 @@ pub struct Session {
     /// The resolver allowed queries go to, as the platform last named it.
     /// `None`: the configured one.
     upstream: watch::Sender<Option<SocketAddr>>,
+    /// The exempt resolvers in force.
+    resolver_exemptions: watch::Sender<ResolverExemptions>,
     health: Arc<health::HealthCell>,
     /// The encrypted upstream's failures at the last [`Session::health`]:
     /// new ones since are a problem.
@@ -329,6 +337,8 @@ impl Session {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (network_changes, network_rx) = watch::channel(0u64);
         let (upstream, upstream_rx) = watch::channel(None);
+        let (resolver_exemptions, exemptions_rx) =
+            watch::channel(config.resolver_exemptions.clone());
         #[cfg(feature = "fault-injection")]
         let faults = hush_engine::Faults::new();
         let engine = supervise::Engine {
@@ -345,6 +355,7 @@ impl Session {
                 ..DnsConfig::default()
             },
             upstream_changes: upstream_rx,
+            resolver_exemptions: exemptions_rx,
             upstream: config.upstream.clone(),
             protector,
             owners,
@@ -397,6 +408,7 @@ impl Session {
             recovery,
             network_changes,
             upstream,
+            resolver_exemptions,
             health,
             upstream_failures_seen: std::sync::Mutex::new(0),
             stop_reason: STOPPED_BY_OWNER.to_string(),
@@ -574,6 +586,19 @@ impl Session {
     /// Plain DNS only: with an encrypted upstream configured, queries stay
     /// on it (never swapped for clear text); the change is still a network
     /// change.
+    /// Replaces the exempt resolvers (see
+    /// [`SessionConfig::resolver_exemptions`]); in force for new lookups
+    /// and flows within one turn of the engine, and kept across its restarts.
+    /// Flows already open are left as they are.
+    pub fn set_resolver_exemptions(&self, exemptions: ResolverExemptions) {
+        self.resolver_exemptions.send_replace(exemptions);
+    }
+
+    /// The exempt resolvers in force.
+    pub fn resolver_exemptions(&self) -> ResolverExemptions {
+        self.resolver_exemptions.borrow().clone()
+    }
+
     pub fn network_changed_to(&self, upstream: SocketAddr) {
         self.upstream.send_replace(Some(upstream));
         self.network_changed();

@@ -60,6 +60,8 @@ pub(crate) struct Engine {
     /// The plain resolver the platform named with its last network change
     /// (`None`: the configured one).
     pub upstream_changes: watch::Receiver<Option<SocketAddr>>,
+    /// The exempt resolvers, as last set.
+    pub resolver_exemptions: watch::Receiver<hush_engine::ResolverExemptions>,
     pub shutdown: watch::Receiver<bool>,
     pub health: Arc<HealthCell>,
     #[cfg(feature = "fault-injection")]
@@ -133,11 +135,12 @@ impl Engine {
     /// One run of the relay, from the counts the last one published.
     async fn run_once(&self) -> Result<Stats, hush_engine::EngineError> {
         let lists = self.lists.borrow().clone();
-        let mut firewall = DnsFirewall::new(
-            self.dns.clone(),
-            Arc::clone(&lists.names),
-            Arc::clone(&self.events),
-        );
+        // A restart keeps the exemptions last set, not the first ones.
+        let mut exemptions = self.resolver_exemptions.clone();
+        let mut dns = self.dns.clone();
+        dns.resolver_exemptions = exemptions.borrow_and_update().clone();
+        let mut firewall =
+            DnsFirewall::new(dns, Arc::clone(&lists.names), Arc::clone(&self.events));
         firewall.set_address_rules(Arc::clone(&lists.addresses));
         firewall.restore_stats(self.live.borrow().clone());
         let mut lists_updates = self.lists.clone();
@@ -161,6 +164,7 @@ impl Engine {
             lists: Some(lists_updates),
             network_changes: Some(network_changes),
             upstream_changes: Some(self.upstream_changes.clone()),
+            resolver_exemptions: Some(exemptions),
             #[cfg(feature = "fault-injection")]
             faults: Some(Arc::clone(&self.faults)),
         };

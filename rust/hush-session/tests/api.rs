@@ -907,3 +907,55 @@ fn a_bad_upstream_is_refused_saying_why() {
         assert!(error.contains(says), "{json}: {error}");
     }
 }
+
+#[test]
+fn exempt_resolvers_are_read_from_the_start_and_on_their_own() {
+    let config = api::session_config(
+        r#"{"databasePath": "/data/hush.db", "upstreamDns": "9.9.9.9:53",
+            "exemptResolvers": {"names": ["Dns.Example."], "addresses": ["198.18.0.2", " fd00::2 "]}}"#,
+    )
+    .unwrap();
+    let exempt = &config.resolver_exemptions;
+    assert_eq!(exempt.names(), ["dns.example"]);
+    assert!(exempt.exempts_name("dns.example") && exempt.exempts_name("a.dns.example"));
+    assert!(!exempt.exempts_name("example"));
+    let addresses: Vec<String> = exempt.addresses().iter().map(|a| a.to_string()).collect();
+    assert_eq!(addresses, ["198.18.0.2", "fd00::2"]);
+    let minimal =
+        api::session_config(r#"{"databasePath": "/d/h.db", "upstreamDns": "9.9.9.9:53"}"#).unwrap();
+    assert!(minimal.resolver_exemptions.is_empty());
+
+    let running = api::resolver_exemptions(r#"{"names": ["one.one.one.one"]}"#).unwrap();
+    assert_eq!(running.names(), ["one.one.one.one"]);
+    assert!(running.addresses().is_empty());
+    assert!(api::resolver_exemptions("{}").unwrap().is_empty());
+
+    for (json, says) in [
+        (
+            r#"{"addresses": ["dns.example"]}"#,
+            "address \"dns.example\" is not an IP address",
+        ),
+        (
+            r#"{"addresses": ["198.18.0.2:853"]}"#,
+            "is not an IP address",
+        ),
+        (
+            r#"{"names": ["dns example"]}"#,
+            "\"dns example\" is not a host name",
+        ),
+        (r#"{"names": [""]}"#, "is not a host name"),
+        (r#"{"names": ["a..b"]}"#, "is not a host name"),
+        (r#"{"hosts": []}"#, "unknown field `hosts`"),
+        (r#"{"names": "dns.example"}"#, "malformed exempt resolvers"),
+        ("[", "malformed exempt resolvers"),
+    ] {
+        let message = invalid_message(api::resolver_exemptions(json));
+        assert!(message.contains(says), "{json}: {message}");
+        let start = format!(
+            r#"{{"databasePath": "/d", "upstreamDns": "9.9.9.9:53", "exemptResolvers": {json}}}"#
+        );
+        if json != "[" {
+            assert!(api::session_config(&start).is_err(), "{start}");
+        }
+    }
+}

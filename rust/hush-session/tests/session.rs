@@ -645,3 +645,59 @@ fn a_network_change_to_another_resolver_moves_the_lookups_there() {
     }
     session.stop().unwrap();
 }
+
+#[test]
+fn exempt_resolvers_change_while_running_and_judge_the_next_flow() {
+    // DNS over QUIC (UDP port 853) to a resolver on loopback: relayed when
+    // exempt (nothing listens, so it goes nowhere), refused otherwise.
+    let private_dns: std::net::IpAddr = "127.0.10.53".parse().unwrap();
+    let (session, app_end, resolver) = session_with(
+        |config| config.resolver_exemptions.add_address(private_dns),
+        0,
+    );
+    let mut port = 41_000;
+    let mut send_and_count = |to: &str| {
+        port += 1;
+        let app: SocketAddr = format!("198.18.0.1:{port}").parse().unwrap();
+        let server: SocketAddr = to.parse().unwrap();
+        app_end
+            .send(&build::udp(app, server, b"doq").unwrap())
+            .unwrap();
+    };
+    let wait_for = |what: &str, done: &dyn Fn(&hush_engine::Stats) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let stats = session.stats();
+            if done(&stats) {
+                return stats;
+            }
+            assert!(Instant::now() < deadline, "{what}: {stats}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    send_and_count("127.0.10.53:853");
+    let stats = wait_for("the exempt resolver's flow", &|s| s.udp_flows == 1);
+    assert_eq!(stats.encrypted_dns_udp, 0, "{stats}");
+
+    // Private DNS turned off: the same resolver is refused from now on.
+    session.set_resolver_exemptions(hush_session::ResolverExemptions::new());
+    assert!(session.resolver_exemptions().is_empty());
+    send_and_count("127.0.10.53:853");
+    let stats = wait_for("refused once no longer exempt", &|s| {
+        s.encrypted_dns_udp == 1
+    });
+    assert_eq!(stats.udp_flows, 1, "{stats}");
+
+    // And exempt again, by the JSON the platform sends.
+    let exemptions =
+        hush_session::api::resolver_exemptions(r#"{"addresses": ["127.0.10.53"]}"#).unwrap();
+    session.set_resolver_exemptions(exemptions);
+    send_and_count("127.0.10.53:853");
+    send_and_count("127.0.10.54:853");
+    let stats = wait_for("one more relayed, one more refused", &|s| {
+        s.udp_flows == 2 && s.encrypted_dns_udp == 2
+    });
+    assert_eq!(stats.udp_blocked, 2, "{stats}");
+    session.stop().unwrap();
+    resolver.join().unwrap();
+}

@@ -173,6 +173,10 @@ pub struct Platform {
     /// (`None` in the channel: the configured one.) Plain DNS only: an
     /// encrypted upstream is never swapped for clear text.
     pub upstream_changes: Option<tokio::sync::watch::Receiver<Option<SocketAddr>>>,
+    /// Later versions of the exempt resolvers
+    /// ([`crate::DnsConfig::resolver_exemptions`]), as the platform's
+    /// Private DNS changes; in force for new queries and flows.
+    pub resolver_exemptions: Option<tokio::sync::watch::Receiver<crate::ResolverExemptions>>,
     /// Faults to inject, for tests of their containment.
     #[cfg(feature = "fault-injection")]
     pub faults: Option<Arc<crate::Faults>>,
@@ -206,6 +210,17 @@ async fn lists_changed(
 ) -> Result<(), tokio::sync::watch::error::RecvError> {
     match lists {
         Some(lists) => lists.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next version of a value the platform may change; never, without a
+/// channel.
+async fn next_version<T>(
+    changes: &mut Option<tokio::sync::watch::Receiver<T>>,
+) -> Result<(), tokio::sync::watch::error::RecvError> {
+    match changes {
+        Some(changes) => changes.changed().await,
         None => std::future::pending().await,
     }
 }
@@ -262,10 +277,12 @@ pub async fn run_relay(
         mut lists,
         mut network_changes,
         mut upstream_changes,
+        mut resolver_exemptions,
         #[cfg(feature = "fault-injection")]
         faults,
     } = platform;
     let mut lists_open = lists.is_some();
+    let mut exemptions_open = resolver_exemptions.is_some();
     let mut published_at = Instant::now();
     firewall.set_app_policy(Arc::clone(&policy.borrow_and_update()));
     let mut policy_open = true;
@@ -316,6 +333,14 @@ pub async fn run_relay(
                     }
                 }
                 Err(_) => lists_open = false,
+            },
+            changed = next_version(&mut resolver_exemptions), if exemptions_open => match changed {
+                Ok(()) => {
+                    if let Some(update) = resolver_exemptions.as_mut().map(|e| e.borrow_and_update().clone()) {
+                        relay.firewall.set_resolver_exemptions(update);
+                    }
+                }
+                Err(_) => exemptions_open = false,
             },
             () = changed(&mut network_changes) => {
                 if let Some(Some(upstream)) = upstream_changes.as_mut().map(|u| *u.borrow_and_update()) {

@@ -694,6 +694,7 @@ pub struct Setup {
     pub live_stats: Option<tokio::sync::watch::Sender<Stats>>,
     pub network_changes: Option<tokio::sync::watch::Receiver<u64>>,
     pub upstream_changes: Option<tokio::sync::watch::Receiver<Option<SocketAddr>>>,
+    pub resolver_exemptions: Option<tokio::sync::watch::Receiver<hush_engine::ResolverExemptions>>,
 }
 
 impl Setup {
@@ -711,6 +712,7 @@ impl Setup {
             live_stats: None,
             network_changes: None,
             upstream_changes: None,
+            resolver_exemptions: None,
         }
     }
 }
@@ -744,6 +746,7 @@ pub fn start_relay(setup: Setup) -> Running {
                 lists: None,
                 network_changes: setup.network_changes,
                 upstream_changes: setup.upstream_changes,
+                resolver_exemptions: setup.resolver_exemptions,
                 #[cfg(feature = "fault-injection")]
                 faults: None,
             },
