@@ -2,8 +2,9 @@
 //! tun, with unbound in the server namespace serving DNS over TLS (port
 //! 853) and DNS over HTTPS (HTTP/2, port 8443) under a lab CA, forwarding
 //! to dnsmasq. A capture on the server's link shows that no lookup crosses
-//! it in clear text; a resolver whose certificate is not trusted gets
-//! SERVFAIL, never a fallback to clear text.
+//! it in clear text, over UDP or over TCP (`dig +tcp`, as a resolver
+//! retries a truncated answer); a resolver whose certificate is not trusted
+//! gets SERVFAIL, never a fallback to clear text.
 //!
 //! Needs root, `ip`, `dnsmasq`, `dig`, `unbound`, `openssl` and `tcpdump`;
 //! the test script installs them. Nothing leaves the namespaces.
@@ -13,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hush_linux::lab::{self, Lab, Record};
-use support::{require_root, Capture, Hush};
+use support::{counter, require_root, Capture, Hush};
 
 mod support;
 
@@ -185,10 +186,16 @@ fn packets(capture: Capture) -> Vec<String> {
 
 /// `dig` through Hush: the status and the answers, and how long it took.
 fn dig(lab: &Lab, name: &str) -> (String, Vec<String>, Duration) {
+    dig_with(lab, name, &[])
+}
+
+/// `dig` through Hush with more options (`+tcp`).
+fn dig_with(lab: &Lab, name: &str, options: &[&str]) -> (String, Vec<String>, Duration) {
     let started = Instant::now();
     let output = lab
         .in_phone("dig")
         .args(["+time=5", "+tries=1", "+noall", "+comments", "+answer"])
+        .args(options)
         .arg(format!("@{}", lab::PHONE_DNS_V4))
         .args([name, "A"])
         .output()
@@ -262,7 +269,21 @@ fn allowed_lookups_leave_encrypted_and_an_untrusted_resolver_gets_servfail() {
             "{kind}"
         );
         medians.push((kind, median_lookup(&lab, 40)));
-        hush.stop();
+        // Over TCP too: carried by the same encrypted connection.
+        for _ in 0..3 {
+            let (status, answers, _) = dig_with(&lab, NAME, &["+tcp"]);
+            assert_eq!(
+                (status.as_str(), answers),
+                ("NOERROR", vec![NAME_V4.to_string()]),
+                "{kind} over TCP"
+            );
+        }
+        let summary = hush.stop();
+        assert_eq!(
+            counter(&summary, "DNS over TCP via the encrypted upstream"),
+            3,
+            "{kind}"
+        );
         let seen = packets(capture);
         assert!(
             seen.is_empty(),

@@ -35,9 +35,9 @@ pub struct Stats {
     pub upstream_closed: u64,
     pub upstream_overload: u64,
     pub upstream_no_trust_store: u64,
-    /// Apps' DNS over TCP refused: with an encrypted upstream, TCP to port
-    /// 53 is reset rather than sent in clear text.
-    pub dns_tcp_refused_encrypted: u64,
+    /// Apps' DNS-over-TCP queries sent through the encrypted upstream (each
+    /// also in `dns_tcp_forwarded`), never in clear text.
+    pub dns_tcp_encrypted: u64,
     pub tun_write_errors: u64,
     /// Packets the relay wrote to the tun (answers, resets, relayed data).
     pub packets_out: u64,
@@ -233,8 +233,8 @@ impl fmt::Display for Stats {
             self.upstream_closed, self.upstream_overload, self.upstream_no_trust_store)?;
         writeln!(
             f,
-            "DNS over TCP refused (encrypted upstream) {}",
-            self.dns_tcp_refused_encrypted
+            "DNS over TCP via the encrypted upstream {}",
+            self.dns_tcp_encrypted
         )?;
         writeln!(f, "tun write errors         {}", self.tun_write_errors)?;
         writeln!(f, "packets written to tun   {}", self.packets_out)?;

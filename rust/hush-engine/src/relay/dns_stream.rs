@@ -4,7 +4,11 @@
 //! Layer: inside the relay, beside [`super::tcp`]. The app's side is the
 //! flow's `smoltcp` socket, listening on the address the app chose, so the
 //! app sees that address answer; the server side is a connection to the
-//! resolver Hush itself uses, never to the app's choice. Resolvers fall back
+//! resolver Hush itself uses, never to the app's choice, or, under an
+//! encrypted upstream, that upstream's client ([`super::encrypted`]), which
+//! carries each query over its DoT or DoH connection and hands the answer
+//! back to this flow: no connection of the flow's own, nothing in clear
+//! text. Resolvers fall back
 //! to TCP after a truncated answer; without this, such a query would reach
 //! whatever address the app named, Hush's virtual resolver address included,
 //! unjudged.
@@ -30,7 +34,8 @@
 //! window rather than growing memory. A frame that is not a DNS query
 //! resets the connection and is counted.
 //!
-//! Never: connect anywhere but the configured resolver; log names.
+//! Never: connect anywhere but the configured resolver; send a query in
+//! clear text when the upstream is encrypted; log names.
 
 use std::io;
 use std::net::SocketAddr;
@@ -41,6 +46,7 @@ use hush_dns::DnsQuery;
 use smoltcp::socket::tcp::{Socket, State};
 use tokio::net::TcpStream;
 
+use super::encrypted::{EncryptedClient, Route};
 use super::tcp::{self, Connect, Ending, TcpFlow};
 use super::wake::FlowRef;
 use super::Relay;
@@ -206,6 +212,8 @@ enum Upstream {
     /// Failed or closed by the resolver; connected again for the next
     /// allowed query.
     Down,
+    /// No connection: queries go through the encrypted upstream's client.
+    Encrypted,
 }
 
 /// A query sent to the resolver and not yet answered.
@@ -216,6 +224,9 @@ struct InFlight {
     app_id: u16,
     query: DnsQuery,
     deadline: Instant,
+    /// The message as sent (encrypted upstream only: sent again after a
+    /// network change).
+    sent: Vec<u8>,
 }
 
 /// What a flow's DNS messages need from outside it, for one turn.
@@ -227,6 +238,8 @@ struct Turn<'a> {
     now: Instant,
     query_timeout: Duration,
     connect_timeout: Duration,
+    /// The encrypted upstream's client, and this flow as its answers' route.
+    client: Option<(&'a EncryptedClient, FlowRef)>,
 }
 
 /// Why an app's connection is reset.
@@ -245,24 +258,47 @@ pub(crate) struct DnsStream {
     to_app: Outbox,
     in_flight: Vec<InFlight>,
     upstream: Upstream,
+    /// Answers the encrypted client handed back, not yet read.
+    delivered: Vec<Vec<u8>>,
     /// Hush has closed the app's side, every answer given.
     closing: bool,
 }
 
 impl DnsStream {
-    /// A stream whose resolver connect is under way until `connect_deadline`.
-    pub fn new(connect_deadline: Instant) -> Box<Self> {
+    /// A stream whose resolver connect is under way until
+    /// `connect_deadline`, or, when `encrypted`, whose queries go through
+    /// the encrypted upstream's client.
+    pub fn new(connect_deadline: Instant, encrypted: bool) -> Box<Self> {
         Box::new(Self {
             from_app: FrameReader::new(MAX_MESSAGE),
             from_server: FrameReader::new(MAX_MESSAGE),
             to_server: Outbox::default(),
             to_app: Outbox::default(),
             in_flight: Vec::new(),
-            upstream: Upstream::Connecting {
-                deadline: connect_deadline,
+            upstream: if encrypted {
+                Upstream::Encrypted
+            } else {
+                Upstream::Connecting {
+                    deadline: connect_deadline,
+                }
             },
+            delivered: Vec::new(),
             closing: false,
         })
+    }
+
+    /// An answer from the encrypted client, read at the next service. At
+    /// most one per query in flight comes, so this stays bounded.
+    pub fn deliver(&mut self, answer: Vec<u8>) {
+        self.delivered.push(answer);
+    }
+
+    /// Hands each query in flight to `send` again (the encrypted client
+    /// lost them with its connection at a network change).
+    pub fn resend(&self, mut send: impl FnMut(&[u8])) {
+        if self.upstream == Upstream::Encrypted {
+            self.in_flight.iter().for_each(|q| send(&q.sent));
+        }
     }
 
     /// Moves messages both ways as far as sockets and bounds allow.
@@ -284,6 +320,9 @@ impl DnsStream {
         }
         self.poll_connect(flow, turn);
         self.read_server(flow, turn, scratch);
+        for answer in std::mem::take(&mut self.delivered) {
+            self.on_answer(answer, turn);
+        }
         self.expire(turn);
         self.write_app(socket);
         if let Err(reset) = self.read_app(socket, turn) {
@@ -296,7 +335,7 @@ impl DnsStream {
         if self.upstream == Upstream::Down && !self.in_flight.is_empty() {
             match reconnect() {
                 Ok(upstream) => {
-                    flow.upstream = upstream;
+                    flow.upstream = Some(upstream);
                     self.upstream = Upstream::Connecting {
                         deadline: turn.now + turn.connect_timeout,
                     };
@@ -442,12 +481,23 @@ impl DnsStream {
                 stats.forwarded += 1;
                 let id = self.free_id();
                 hush_dns::set_message_id(&mut message, id);
-                self.to_server.push(&message);
+                let sent = match turn.client {
+                    Some((client, flow)) => {
+                        client.send_for(&message, Route::Stream(flow));
+                        stats.dns_tcp_encrypted += 1;
+                        message
+                    }
+                    None => {
+                        self.to_server.push(&message);
+                        Vec::new()
+                    }
+                };
                 self.in_flight.push(InFlight {
                     id,
                     app_id: query.id(),
                     query,
                     deadline: turn.now + turn.query_timeout,
+                    sent,
                 });
                 Ok(())
             }
@@ -510,14 +560,17 @@ impl DnsStream {
         if self.upstream != Upstream::Up {
             return;
         }
+        let Some(upstream) = &flow.upstream else {
+            return self.down(turn);
+        };
         let mut cx = Context::from_waker(&flow.waker);
         while self.to_server.pending() > 0 {
-            match flow.upstream.poll_write_ready(&mut cx) {
+            match upstream.poll_write_ready(&mut cx) {
                 Poll::Pending => return,
                 Poll::Ready(Err(_)) => return self.down(turn),
                 Poll::Ready(Ok(())) => {}
             }
-            match flow.upstream.try_write(self.to_server.unsent()) {
+            match upstream.try_write(self.to_server.unsent()) {
                 Ok(n) => self.to_server.consumed(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return self.down(turn),
@@ -530,15 +583,18 @@ impl DnsStream {
         if self.upstream != Upstream::Up {
             return;
         }
+        let Some(upstream) = &flow.upstream else {
+            return self.down(turn);
+        };
         let mut cx = Context::from_waker(&flow.waker);
         let chunk = scratch.len().min(READ_CHUNK);
         while self.to_app.pending() < QUEUE_LIMIT {
-            match flow.upstream.poll_read_ready(&mut cx) {
+            match upstream.poll_read_ready(&mut cx) {
                 Poll::Pending => return,
                 Poll::Ready(Err(_)) => return self.down(turn),
                 Poll::Ready(Ok(())) => {}
             }
-            let read = match flow.upstream.try_read(&mut scratch[..chunk]) {
+            let read = match upstream.try_read(&mut scratch[..chunk]) {
                 // The resolver closed (idle, or it had enough of us).
                 Ok(0) => return self.down(turn),
                 Ok(n) => n,
@@ -575,6 +631,7 @@ impl Relay {
             udp_scratch,
             protector,
             ended,
+            dns_upstream,
             ..
         } = self;
         let Some(flow) = flows.get_mut(flow_ref) else {
@@ -591,6 +648,7 @@ impl Relay {
             now,
             query_timeout,
             connect_timeout,
+            client: dns_upstream.encrypted().map(|client| (client, flow_ref)),
         };
         let mut reconnect = || tcp::connect(resolver, protector.as_ref());
         let ending = stream.service(flow, socket, &mut turn, udp_scratch, &mut reconnect);

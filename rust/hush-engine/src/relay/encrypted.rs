@@ -4,11 +4,16 @@
 //! Layer: inside the relay, in place of the plain [`UpstreamPool`]
 //! (super::upstream::UpstreamPool). The relay hands each allowed query to
 //! [`EncryptedClient::send`] (a bounded channel: it never waits) and reads
-//! answers from [`EncryptedClient::recv`]; the client task keeps one
+//! answers from [`EncryptedClient::poll_recv`]; the client task keeps one
 //! connection, opened when the first query comes, on a protected socket, and
 //! reuses it. DoT queries are pipelined on the stream and matched by their
-//! ID (the firewall's IDs are random and unique among pending queries); DoH
-//! queries are one HTTP/2 stream each.
+//! ID; DoH queries are one HTTP/2 stream each.
+//!
+//! Queries come from the DNS firewall (UDP) and from apps' DNS-over-TCP
+//! flows ([`super::dns_stream`]), whose IDs may clash: each query is sent
+//! under an ID the client picks, unique among those in flight, and its
+//! answer handed back under the query's own ID with the [`Route`] it came
+//! by.
 //!
 //! A query that cannot be answered (the resolver unreachable, its
 //! certificate not trusted, an HTTP error, an answer that is not DNS, a
@@ -38,6 +43,7 @@ use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use super::wake::FlowRef;
 use crate::driver::SocketProtector;
 use crate::upstream::{EncryptedUpstream, Upstream};
 
@@ -91,16 +97,26 @@ impl Failure {
     }
 }
 
+/// Where a query came from, and its answer goes back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// The DNS firewall's UDP path.
+    Firewall,
+    /// A DNS-over-TCP flow of the relay.
+    Stream(FlowRef),
+}
+
 /// What the client hands back: an answer, or SERVFAIL and why.
 pub(crate) struct Reply {
     pub message: Vec<u8>,
     pub failure: Option<Failure>,
+    pub route: Route,
 }
 
 /// The relay's handle on the client task.
 pub(crate) struct EncryptedClient {
     address: SocketAddr,
-    queries: mpsc::Sender<Vec<u8>>,
+    queries: mpsc::Sender<(Vec<u8>, Route)>,
     replies: Mutex<mpsc::UnboundedReceiver<Reply>>,
     /// Failures decided on the relay's side (the queue full), handed back
     /// through the same channel.
@@ -175,17 +191,24 @@ impl EncryptedClient {
         self.address
     }
 
-    /// Hands a query to the client; never waits. A full queue answers
-    /// SERVFAIL (overload) through [`Self::recv`].
+    /// Hands a query of the DNS firewall to the client; never waits.
     pub fn send(&self, query: &[u8]) {
-        if let Err(error) = self.queries.try_send(query.to_vec()) {
-            let query = match error {
+        self.send_for(query, Route::Firewall);
+    }
+
+    /// Hands a query to the client, its answer to go back by `route`;
+    /// never waits. A full queue answers SERVFAIL (overload) through
+    /// [`Self::poll_recv`].
+    pub fn send_for(&self, query: &[u8], route: Route) {
+        if let Err(error) = self.queries.try_send((query.to_vec(), route)) {
+            let (query, route) = match error {
                 mpsc::error::TrySendError::Full(q) | mpsc::error::TrySendError::Closed(q) => q,
             };
             if let Some(message) = servfail_for(&query) {
                 let _ = self.own_replies.send(Reply {
                     message,
                     failure: Some(Failure::Overload),
+                    route,
                 });
             }
         }
@@ -264,9 +287,12 @@ struct Setup {
     query_timeout: Duration,
 }
 
-/// A query sent on a connection and not yet answered.
+/// A query sent on a connection and not yet answered, under an ID of the
+/// client's (its key in [`Client::in_flight`]).
 struct InFlight {
+    /// As it came, with its own ID.
     query: Vec<u8>,
+    route: Route,
     deadline: Instant,
     /// The connection it went out on.
     generation: u64,
@@ -321,7 +347,7 @@ struct Client {
 
 async fn run(
     setup: Setup,
-    mut queries: mpsc::Receiver<Vec<u8>>,
+    mut queries: mpsc::Receiver<(Vec<u8>, Route)>,
     replies: mpsc::UnboundedSender<Reply>,
     mut reconnect: watch::Receiver<u64>,
 ) {
@@ -339,7 +365,7 @@ async fn run(
         let next_deadline = client.in_flight.values().map(|f| f.deadline).min();
         tokio::select! {
             query = queries.recv() => match query {
-                Some(query) => client.submit(query).await,
+                Some((query, route)) => client.submit(query, route).await,
                 None => break,
             },
             Some(done) = done.recv() => client.on_done(done),
@@ -365,16 +391,16 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 impl Client {
-    async fn submit(&mut self, query: Vec<u8>) {
-        let Some(id) = message_id(&query) else {
+    async fn submit(&mut self, query: Vec<u8>, route: Route) {
+        if message_id(&query).is_none() {
             return;
-        };
+        }
         if self.in_flight.len() >= MAX_IN_FLIGHT {
-            return self.fail(&query, Failure::Overload);
+            return self.fail(&query, Failure::Overload, route);
         }
         if let Some((until, failure)) = self.down {
             if Instant::now() < until {
-                return self.fail(&query, failure);
+                return self.fail(&query, failure, route);
             }
             self.down = None;
         }
@@ -388,20 +414,29 @@ impl Client {
                         failure.as_str()
                     );
                     self.down = Some((Instant::now() + BACKOFF, failure));
-                    return self.fail(&query, failure);
+                    return self.fail(&query, failure, route);
                 }
             }
         }
+        // At most MAX_IN_FLIGHT IDs are taken: a free one comes at once.
+        let id = loop {
+            let id: u16 = rand::random();
+            if !self.in_flight.contains_key(&id) {
+                break id;
+            }
+        };
+        let mut wire = query.clone();
+        wire[..2].copy_from_slice(&id.to_be_bytes());
         let generation = self.generation;
         let sent = match self.connection.as_mut() {
             Some(Connection::Tls { frames, .. }) => {
-                let mut frame = Vec::with_capacity(query.len() + 2);
-                frame.extend_from_slice(&(query.len() as u16).to_be_bytes());
-                frame.extend_from_slice(&query);
+                let mut frame = Vec::with_capacity(wire.len() + 2);
+                frame.extend_from_slice(&(wire.len() as u16).to_be_bytes());
+                frame.extend_from_slice(&wire);
                 frames.send(frame).is_ok()
             }
             Some(Connection::Https { send, .. }) => {
-                match send_doh(send, &self.setup, &query, id, generation, &self.done_tx).await {
+                match send_doh(send, &self.setup, &wire, id, generation, &self.done_tx).await {
                     Ok(()) => true,
                     Err(()) => false,
                 }
@@ -411,45 +446,49 @@ impl Client {
         if !sent {
             // The connection died under us: once more on a new one.
             self.drop_connection();
-            return Box::pin(self.submit_once_more(query)).await;
+            return Box::pin(self.submit_once_more(query, route)).await;
         }
         self.in_flight.insert(
             id,
             InFlight {
                 query,
+                route,
                 deadline: Instant::now() + self.setup.query_timeout,
                 generation,
             },
         );
     }
 
-    async fn submit_once_more(&mut self, query: Vec<u8>) {
+    async fn submit_once_more(&mut self, query: Vec<u8>, route: Route) {
         let connect = tokio::time::timeout(self.setup.query_timeout, self.connect());
         match connect.await.unwrap_or(Err(Failure::Connect)) {
             Ok(connection) => self.connection = Some(connection),
             Err(failure) => {
                 self.down = Some((Instant::now() + BACKOFF, failure));
-                return self.fail(&query, failure);
+                return self.fail(&query, failure, route);
             }
         }
-        Box::pin(self.submit(query)).await
+        Box::pin(self.submit(query, route)).await
     }
 
     fn on_done(&mut self, done: Done) {
         match done {
             Done::Answer {
                 generation,
-                message,
+                mut message,
             } => {
                 let Some(id) = message_id(&message) else {
                     return self.connection_failed(generation, Failure::BadAnswer);
                 };
                 match self.in_flight.get(&id) {
                     Some(f) if f.generation == generation => {
-                        self.in_flight.remove(&id);
+                        let flight = self.in_flight.remove(&id).unwrap();
+                        // The query's own ID back (a query's is whole: it has one).
+                        message[..2].copy_from_slice(&flight.query[..2]);
                         let _ = self.replies.send(Reply {
                             message,
                             failure: None,
+                            route: flight.route,
                         });
                     }
                     // Late, or for a query sent again since: not ours now.
@@ -463,8 +502,8 @@ impl Client {
             } => {
                 if let Some(f) = self.in_flight.get(&id) {
                     if f.generation == generation {
-                        let query = self.in_flight.remove(&id).unwrap().query;
-                        self.fail(&query, failure);
+                        let flight = self.in_flight.remove(&id).unwrap();
+                        self.fail(&flight.query, failure, flight.route);
                         if generation == self.generation {
                             self.drop_connection();
                         }
@@ -488,8 +527,8 @@ impl Client {
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
-            let query = self.in_flight.remove(&id).unwrap().query;
-            self.fail(&query, failure);
+            let flight = self.in_flight.remove(&id).unwrap();
+            self.fail(&flight.query, failure, flight.route);
         }
         if generation == self.generation {
             self.drop_connection();
@@ -507,18 +546,19 @@ impl Client {
         for id in expired {
             let flight = self.in_flight.remove(&id).unwrap();
             stalled |= flight.generation == self.generation;
-            self.fail(&flight.query, Failure::Timeout);
+            self.fail(&flight.query, Failure::Timeout, flight.route);
         }
         if stalled {
             self.drop_connection();
         }
     }
 
-    fn fail(&self, query: &[u8], failure: Failure) {
+    fn fail(&self, query: &[u8], failure: Failure, route: Route) {
         if let Some(message) = servfail_for(query) {
             let _ = self.replies.send(Reply {
                 message,
                 failure: Some(failure),
+                route,
             });
         }
     }

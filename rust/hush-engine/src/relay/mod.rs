@@ -61,6 +61,7 @@ pub use budget::FlowLimits;
 use budget::{FlowBudget, Refusal};
 use device::TunDevice;
 pub use encrypted::Failure as UpstreamFailure;
+use encrypted::Route;
 use hush_inspect as inspect;
 use icmp::PingFlow;
 use slab::Slab;
@@ -381,10 +382,14 @@ pub async fn run_relay(
                 relay.on_owner_known(flow, uid, Instant::now());
             }
             received = dns_upstream.recv(&mut answer) => match received {
-                Ok(Received::Answer(len)) => relay.on_dns_answer(&answer[..len], Instant::now()),
-                Ok(Received::Failed(len, failure)) => {
-                    relay.count_upstream_failure(failure);
-                    relay.on_dns_answer(&answer[..len], Instant::now());
+                Ok(Received { len, failure, route }) => {
+                    if let Some(failure) = failure {
+                        relay.count_upstream_failure(failure);
+                    }
+                    match route {
+                        Route::Firewall => relay.on_dns_answer(&answer[..len], Instant::now()),
+                        Route::Stream(flow) => relay.on_stream_answer(flow, &answer[..len]),
+                    }
                 }
                 // A refused or unreachable resolver shows up here (ICMP errors
                 // on a connected socket); its queries end in SERVFAIL on timeout.
@@ -608,6 +613,18 @@ impl Relay {
         *counter += 1;
     }
 
+    /// An answer from the encrypted client for a DNS-over-TCP flow: read
+    /// in the flow's next turn. One for a flow that ended is dropped.
+    fn on_stream_answer(&mut self, flow_ref: FlowRef, answer: &[u8]) {
+        match self.tcp.get_mut(flow_ref).and_then(|f| f.dns.as_mut()) {
+            Some(stream) => {
+                stream.deliver(answer.to_vec());
+                self.touched.push(flow_ref);
+            }
+            None => self.stats().dropped_stray_answers += 1,
+        }
+    }
+
     fn on_dns_answer(&mut self, answer: &[u8], now: Instant) {
         if let Some(reply) = self.firewall.on_upstream_answer(answer.to_vec(), now) {
             self.device.write_packet(&reply);
@@ -694,6 +711,16 @@ impl Relay {
             }
         }
         self.stats().upstream_send_errors += resend_failed;
+        // DNS-over-TCP queries in flight on the encrypted client went with
+        // its connection: sent again, as the firewall's are. (Over a plain
+        // upstream each flow has its own connection, which fails or lives.)
+        if let Some(client) = self.dns_upstream.encrypted() {
+            for flow_ref in self.tcp.refs() {
+                if let Some(stream) = self.tcp.get_mut(flow_ref).and_then(|f| f.dns.as_ref()) {
+                    stream.resend(|query| client.send_for(query, Route::Stream(flow_ref)));
+                }
+            }
+        }
         for flow_ref in self.udp.refs() {
             if let Some(flow) = self.udp.get_mut(flow_ref) {
                 if let Ok(socket) = udp::connect(flow.server, self.protector.as_ref()) {
@@ -1008,14 +1035,10 @@ impl Relay {
         }
         // DNS over TCP goes to Hush's own resolver, whatever address the app
         // chose (see `dns_stream`); the app still sees its address answer.
+        // Under an encrypted upstream each query goes through its client:
+        // no connection of the flow's own, never clear text.
         let dns = server.port() == 53;
-        if dns && self.dns_upstream.is_encrypted() {
-            // Never in clear text: the app falls back to UDP, which goes
-            // through the encrypted upstream.
-            self.refuse_tcp(view, &segment);
-            self.stats().dns_tcp_refused_encrypted += 1;
-            return;
-        }
+        let encrypted_dns = dns && self.dns_upstream.is_encrypted();
         let grant = match self.budget.admit_tcp(
             uid,
             self.config.tcp_app_buffer,
@@ -1041,7 +1064,12 @@ impl Relay {
         } else {
             server
         };
-        let upstream = match tcp::connect(outside, self.protector.as_ref()) {
+        let connect = if encrypted_dns {
+            Ok(None)
+        } else {
+            tcp::connect(outside, self.protector.as_ref()).map(Some)
+        };
+        let upstream = match connect {
             Ok(upstream) => upstream,
             Err(error) => {
                 self.budget.release_tcp(uid, grant, !dns);
@@ -1125,7 +1153,9 @@ impl Relay {
             bytes_down: 0,
             grant,
             held_charged: 0,
-            dns: dns.then(|| dns_stream::DnsStream::new(now + self.config.connect_timeout)),
+            dns: dns.then(|| {
+                dns_stream::DnsStream::new(now + self.config.connect_timeout, encrypted_dns)
+            }),
         });
         self.tcp_index.insert((app, server), flow);
         if dns {
@@ -1232,7 +1262,10 @@ impl Relay {
                 // Nothing from the app yet. A server that speaks first
                 // (SMTP, SSH...) must be heard; so must an app that closes.
                 let mut cx = std::task::Context::from_waker(&flow.waker);
-                let server_spoke = flow.upstream.poll_read_ready(&mut cx).is_ready();
+                let server_spoke = flow
+                    .upstream
+                    .as_ref()
+                    .is_some_and(|u| u.poll_read_ready(&mut cx).is_ready());
                 if !server_spoke && !app_done {
                     return;
                 }

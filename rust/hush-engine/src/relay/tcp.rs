@@ -61,7 +61,9 @@ pub(crate) struct TcpFlow {
     pub app: SocketAddr,
     pub server: SocketAddr,
     pub handle: smoltcp::iface::SocketHandle,
-    pub upstream: TcpStream,
+    /// The server side; `None` for DNS over TCP under an encrypted
+    /// upstream, whose queries go through the encrypted client instead.
+    pub upstream: Option<TcpStream>,
     pub waker: Waker,
     pub phase: Phase,
     /// The sequence number of the app's SYN: a SYN with another is a new
@@ -128,10 +130,13 @@ impl TcpFlow {
     /// one of the device's (`addresses`). A socket whose address went away
     /// would only find out by timing out.
     pub fn outside_alive(&self, addresses: &[std::net::IpAddr]) -> bool {
-        if !matches!(self.upstream.take_error(), Ok(None)) {
+        let Some(upstream) = &self.upstream else {
+            return true;
+        };
+        if !matches!(upstream.take_error(), Ok(None)) {
             return false;
         }
-        match self.upstream.local_addr() {
+        match upstream.local_addr() {
             Ok(local) if local.ip().is_unspecified() => true,
             Ok(local) => addresses.contains(&local.ip()),
             Err(_) => false,
@@ -141,13 +146,16 @@ impl TcpFlow {
     /// Checks the server connect; registers for the wake-up when it is
     /// still under way.
     pub fn poll_connect(&mut self) -> Connect {
+        let Some(upstream) = &self.upstream else {
+            return Connect::Failed(not_connected());
+        };
         let mut cx = Context::from_waker(&self.waker);
-        match self.upstream.poll_write_ready(&mut cx) {
+        match upstream.poll_write_ready(&mut cx) {
             Poll::Pending => Connect::Pending,
             Poll::Ready(Err(e)) => Connect::Failed(e),
-            Poll::Ready(Ok(())) => match self.upstream.take_error() {
+            Poll::Ready(Ok(())) => match upstream.take_error() {
                 Ok(Some(e)) | Err(e) => Connect::Failed(e),
-                Ok(None) => match self.upstream.peer_addr() {
+                Ok(None) => match upstream.peer_addr() {
                     Ok(_) => Connect::Connected,
                     // Writable but not connected: the failure is in SO_ERROR
                     // on the next readiness, or the connect was refused.
@@ -210,20 +218,23 @@ impl TcpFlow {
     }
 
     fn pump_to_server(&mut self, socket: &mut tcp::Socket<'_>) -> Result<(), Ending> {
+        let Some(upstream) = &self.upstream else {
+            return Err(Self::server_failed(socket));
+        };
         let mut cx = Context::from_waker(&self.waker);
         while self.held_sent < self.held.len() {
-            match self.upstream.poll_write_ready(&mut cx) {
+            match upstream.poll_write_ready(&mut cx) {
                 Poll::Pending => return Ok(()),
-                Poll::Ready(Err(_)) => return Err(self.server_failed(socket)),
+                Poll::Ready(Err(_)) => return Err(Self::server_failed(socket)),
                 Poll::Ready(Ok(())) => {}
             }
-            match self.upstream.try_write(&self.held[self.held_sent..]) {
+            match upstream.try_write(&self.held[self.held_sent..]) {
                 Ok(n) => {
                     self.held_sent += n;
                     self.bytes_up += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return Err(self.server_failed(socket)),
+                Err(_) => return Err(Self::server_failed(socket)),
             }
         }
         if !self.held.is_empty() {
@@ -231,12 +242,11 @@ impl TcpFlow {
             self.held_sent = 0;
         }
         while socket.can_recv() {
-            match self.upstream.poll_write_ready(&mut cx) {
+            match upstream.poll_write_ready(&mut cx) {
                 Poll::Pending => return Ok(()),
-                Poll::Ready(Err(_)) => return Err(self.server_failed(socket)),
+                Poll::Ready(Err(_)) => return Err(Self::server_failed(socket)),
                 Poll::Ready(Ok(())) => {}
             }
-            let upstream = &self.upstream;
             let written = socket.recv(|data| match upstream.try_write(data) {
                 Ok(n) => (n, Ok(n)),
                 Err(e) => (0, Err(e)),
@@ -244,7 +254,7 @@ impl TcpFlow {
             match written {
                 Ok(Ok(n)) => self.bytes_up += n as u64,
                 Ok(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Ok(Err(_)) => return Err(self.server_failed(socket)),
+                Ok(Err(_)) => return Err(Self::server_failed(socket)),
                 Err(_) => break,
             }
         }
@@ -257,15 +267,17 @@ impl TcpFlow {
     }
 
     fn pump_to_app(&mut self, socket: &mut tcp::Socket<'_>) -> Result<(), Ending> {
+        let Some(upstream) = &self.upstream else {
+            return Err(Self::server_failed(socket));
+        };
         let mut cx = Context::from_waker(&self.waker);
         while !self.server_fin && socket.may_send() && socket.send_queue() < socket.send_capacity()
         {
-            match self.upstream.poll_read_ready(&mut cx) {
+            match upstream.poll_read_ready(&mut cx) {
                 Poll::Pending => return Ok(()),
-                Poll::Ready(Err(_)) => return Err(self.server_failed(socket)),
+                Poll::Ready(Err(_)) => return Err(Self::server_failed(socket)),
                 Poll::Ready(Ok(())) => {}
             }
-            let upstream = &self.upstream;
             let read = socket.send(|room| {
                 if room.is_empty() {
                     return (0, Ok(None));
@@ -283,25 +295,32 @@ impl TcpFlow {
                 Ok(Ok(Some(n))) => self.bytes_down += n as u64,
                 Ok(Ok(None)) => break,
                 Ok(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Ok(Err(_)) => return Err(self.server_failed(socket)),
+                Ok(Err(_)) => return Err(Self::server_failed(socket)),
                 Err(_) => break,
             }
         }
         Ok(())
     }
 
-    fn server_failed(&mut self, socket: &mut tcp::Socket<'_>) -> Ending {
+    fn server_failed(socket: &mut tcp::Socket<'_>) -> Ending {
         socket.abort();
         Ending::ServerReset
     }
 
     fn upstream_socket_shutdown(&self) -> io::Result<()> {
-        socket2::SockRef::from(&self.upstream).shutdown(Shutdown::Write)
+        let upstream = self.upstream.as_ref().ok_or_else(not_connected)?;
+        socket2::SockRef::from(upstream).shutdown(Shutdown::Write)
     }
 
     /// Makes dropping the server socket send a reset rather than a FIN, for
     /// flows the app reset or Hush refused.
     pub fn reset_server_on_drop(&self) {
-        let _ = socket2::SockRef::from(&self.upstream).set_linger(Some(Duration::ZERO));
+        if let Some(upstream) = &self.upstream {
+            let _ = socket2::SockRef::from(upstream).set_linger(Some(Duration::ZERO));
+        }
     }
+}
+
+fn not_connected() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "no server socket")
 }

@@ -162,12 +162,13 @@ pub(crate) enum DnsUpstream {
     Encrypted(super::encrypted::EncryptedClient),
 }
 
-/// What came back from the upstream.
-pub(crate) enum Received {
-    /// An answer of this length, in the buffer.
-    Answer(usize),
-    /// An answer in the buffer, SERVFAIL made by the encrypted client, and why.
-    Failed(usize, super::encrypted::Failure),
+/// What came back from the upstream: an answer of this length, in the
+/// buffer, and where it goes.
+pub(crate) struct Received {
+    pub len: usize,
+    /// SERVFAIL made by the encrypted client, and why.
+    pub failure: Option<super::encrypted::Failure>,
+    pub route: super::encrypted::Route,
 }
 
 impl DnsUpstream {
@@ -198,6 +199,14 @@ impl DnsUpstream {
 
     pub fn is_encrypted(&self) -> bool {
         matches!(self, DnsUpstream::Encrypted(_))
+    }
+
+    /// The encrypted client, which DNS-over-TCP flows send through too.
+    pub fn encrypted(&self) -> Option<&super::encrypted::EncryptedClient> {
+        match self {
+            DnsUpstream::Encrypted(client) => Some(client),
+            DnsUpstream::Plain(_) => None,
+        }
     }
 
     /// Sends later queries to the plain resolver `address` (the network's
@@ -234,7 +243,11 @@ impl DnsUpstream {
 
     pub async fn recv(&self, buffer: &mut [u8]) -> io::Result<Received> {
         match self {
-            DnsUpstream::Plain(pool) => pool.recv(buffer).await.map(Received::Answer),
+            DnsUpstream::Plain(pool) => pool.recv(buffer).await.map(|len| Received {
+                len,
+                failure: None,
+                route: super::encrypted::Route::Firewall,
+            }),
             DnsUpstream::Encrypted(client) => {
                 let reply = std::future::poll_fn(|cx| client.poll_recv(cx)).await;
                 let Some(reply) = reply else {
@@ -243,9 +256,10 @@ impl DnsUpstream {
                 };
                 let len = reply.message.len().min(buffer.len());
                 buffer[..len].copy_from_slice(&reply.message[..len]);
-                Ok(match reply.failure {
-                    None => Received::Answer(len),
-                    Some(failure) => Received::Failed(len, failure),
+                Ok(Received {
+                    len,
+                    failure: reply.failure,
+                    route: reply.route,
                 })
             }
         }
