@@ -40,7 +40,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Firewall the traffic of a tun device until SIGINT or SIGTERM.
-    Run(RunArgs),
+    // Boxed: the largest variant by far.
+    Run(Box<RunArgs>),
     /// Talk to a running `hush run --control PATH`.
     Ctl(CtlArgs),
     /// Build isolated namespaces, send real DNS queries through Hush, show what happened.
@@ -217,7 +218,7 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Ctl(args) => ctl(args),
         Command::Demo => demo::run(),
         Command::Lists {
