@@ -268,6 +268,59 @@ pub extern "system" fn set_resolved_only_default<'local>(
     })
 }
 
+/// `strict(database): String`: the default and the apps' own choices.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn strict<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| Ok(api::strict(&path(env, &database)?)?))
+}
+
+/// `setStrict(database, uid, packageName, on)`; an empty `packageName`
+/// makes the choice for the UID, not for one package.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_strict<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    package: JString<'local>,
+    on: jboolean,
+) {
+    entry(env, |env| {
+        let (database, package) = (path(env, &database)?, arg_string(env, &package)?);
+        Ok(api::set_strict(&database, uid.into(), &package, on)?)
+    })
+}
+
+/// `clearStrict(database, uid): Boolean`: whether the app had a choice.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn clear_strict<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+) -> jboolean {
+    entry(env, |env| {
+        Ok(api::clear_strict(&path(env, &database)?, uid.into())?)
+    })
+}
+
+/// `setStrictDefault(database, on)`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_strict_default<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    on: jboolean,
+) {
+    entry(env, |env| {
+        Ok(api::set_strict_default(&path(env, &database)?, on)?)
+    })
+}
+
 /// `domainRules(database): String`.
 #[jni_mangle("org.hush.android.core.NativeCore")]
 pub extern "system" fn domain_rules<'local>(

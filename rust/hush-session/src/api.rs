@@ -865,6 +865,40 @@ pub fn set_resolved_only_default(database: &Path, on: bool) -> Result<(), ApiErr
     Ok(())
 }
 
+/// "Strict" (a flow whose name could not be read is refused): the same
+/// shape as [`resolved_only`], `{"default": bool, "apps": [{"uid", "on"}]}`.
+pub fn strict(database: &Path) -> Result<String, ApiError> {
+    let stored = rules::strict(&open(database)?)?;
+    Ok(to_json(&ResolvedOnlyJson {
+        default: stored.default,
+        apps: (stored.apps.into_iter())
+            .map(|(uid, on)| ResolvedOnlyAppJson { uid, on })
+            .collect(),
+    }))
+}
+
+/// Sets an app's own "strict" choice; `package` (empty: none) is the app
+/// it was made for, so the choice goes when that package leaves the UID. A
+/// running session applies it within its rule-reading period.
+pub fn set_strict(database: &Path, uid: i64, package: &str, on: bool) -> Result<(), ApiError> {
+    let uid = some_uid(uid)?;
+    let package = Some(package).filter(|p| !p.is_empty());
+    rules::set_strict(&open(database)?, uid, package, on)?;
+    Ok(())
+}
+
+/// Removes an app's own "strict" choice (the default applies); returns
+/// whether it had one.
+pub fn clear_strict(database: &Path, uid: i64) -> Result<bool, ApiError> {
+    Ok(rules::clear_strict(&open(database)?, some_uid(uid)?)?)
+}
+
+/// Sets "strict" for apps without a choice of their own.
+pub fn set_strict_default(database: &Path, on: bool) -> Result<(), ApiError> {
+    rules::set_strict_default(&open(database)?, on)?;
+    Ok(())
+}
+
 #[derive(Debug, Serialize)]
 struct AppModeJson {
     uid: u32,

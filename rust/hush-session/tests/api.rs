@@ -432,6 +432,43 @@ fn resolved_only_round_trips_as_json_and_reaches_the_policy() {
 }
 
 #[test]
+fn strict_round_trips_as_json_and_reaches_the_policy_apart_from_resolved_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hush.db");
+    assert_eq!(
+        parse(&api::strict(&db).unwrap()),
+        json!({"default": false, "apps": []})
+    );
+    api::set_strict(&db, GAME.into(), "org.example.game", true).unwrap();
+    api::set_strict(&db, BROWSER.into(), "", false).unwrap();
+    api::set_strict_default(&db, true).unwrap();
+    assert_eq!(
+        parse(&api::strict(&db).unwrap()),
+        json!({"default": true, "apps": [{"uid": GAME, "on": true}, {"uid": BROWSER, "on": false}]})
+    );
+    assert_eq!(
+        parse(&api::resolved_only(&db).unwrap()),
+        json!({"default": false, "apps": []}),
+        "strict is an option of its own"
+    );
+    let policy = hush_store::rules::app_policy(&mut hush_store::open(&db).unwrap()).unwrap();
+    assert!(policy.strict(Some(GAME)) && !policy.strict(Some(BROWSER)));
+    assert!(policy.strict(None), "the default");
+    assert!(api::clear_strict(&db, BROWSER.into()).unwrap());
+    assert!(!api::clear_strict(&db, BROWSER.into()).unwrap());
+    for (result, says) in [
+        (api::set_strict(&db, -1, "", true), "-1 is not an app's uid"),
+        (
+            api::set_strict(&db, GAME.into(), "bad package", true),
+            "not a package name",
+        ),
+    ] {
+        let message = invalid_message(result);
+        assert!(message.contains(says), "{says}: {message}");
+    }
+}
+
+#[test]
 fn a_database_that_is_not_one_is_a_store_error_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hush.db");
