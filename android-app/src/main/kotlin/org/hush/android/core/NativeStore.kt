@@ -202,6 +202,22 @@ class NativeStore(private val databasePath: String) : HushStore {
 
     override fun setResolvedOnlyDefault(on: Boolean) = NativeCore.setResolvedOnlyDefault(databasePath, on)
 
+    override fun strict(): org.hush.android.data.Strict {
+        val json = JSONObject(NativeCore.strict(databasePath))
+        val apps = json.getJSONArray("apps")
+        return org.hush.android.data.Strict(
+            json.getBoolean("default"),
+            (0 until apps.length()).associate { apps.getJSONObject(it).let { a -> a.getInt("uid") to a.getBoolean("on") } },
+        )
+    }
+
+    override fun setStrict(uid: Int, packageName: String?, on: Boolean) =
+        NativeCore.setStrict(databasePath, uid, packageName ?: "", on)
+
+    override fun clearStrict(uid: Int): Boolean = NativeCore.clearStrict(databasePath, uid)
+
+    override fun setStrictDefault(on: Boolean) = NativeCore.setStrictDefault(databasePath, on)
+
     private companion object {
         /** "No uid": every app, for the native side. */
         const val NO_UID = -1

@@ -149,6 +149,12 @@ data class ResolvedOnly(val default: Boolean, val apps: Map<Int, Boolean>) {
     fun isOn(uid: Int): Boolean = apps[uid] ?: default
 }
 
+/** "Strict": [default] for every app, [apps] each app's own choice by UID. */
+data class Strict(val default: Boolean, val apps: Map<Int, Boolean>) {
+    /** Whether it is in force for [uid]. */
+    fun isOn(uid: Int): Boolean = apps[uid] ?: default
+}
+
 data class Retention(val maxAgeDays: Int?, val maxEvents: Long?)
 
 /**
@@ -232,6 +238,16 @@ interface HushStore {
     /** [uid] follows the default again; false when it had no choice of its own. */
     fun clearResolvedOnly(uid: Int): Boolean
     fun setResolvedOnlyDefault(on: Boolean)
+
+    // "Strict": the app's TLS, HTTP and QUIC flows whose name cannot be read (a ClientHello
+    // that stalls, is garbled or names nothing) are refused, not judged by address; reason `strict`.
+    /** The default for every app and each app's own choice. */
+    fun strict(): Strict
+    /** [uid]'s own choice, made for [packageName] (it goes when that package leaves; null: for the UID). */
+    fun setStrict(uid: Int, packageName: String?, on: Boolean)
+    /** [uid] follows the default again; false when it had no choice of its own. */
+    fun clearStrict(uid: Int): Boolean
+    fun setStrictDefault(on: Boolean)
 
     companion object {
         /** The most rows one page of a paged query may hold (the core refuses more). */

@@ -34,19 +34,27 @@ data class AppDetailState(
     val resolvedOnlyDefault: Boolean? = null,
     /** The last change of [resolvedOnly] saved, and what it was before: Undo puts that back. */
     val resolvedOnlyUndo: ResolvedOnlyChange? = null,
-    /** The outcome of the last change, shown with Undo. */
+    /** The outcome of the last change of [resolvedOnly], shown with Undo. */
     val message: String? = null,
+    /** "Strict": the app's own choice (null: it follows [strictDefault]). */
+    val strict: Boolean? = null,
+    /** The default for every app; null until read (or for the unknown owner, which has no choice). */
+    val strictDefault: Boolean? = null,
+    /** The last change of [strict] saved, and what it was before: Undo puts that back. */
+    val strictUndo: ResolvedOnlyChange? = null,
+    /** The outcome of the last change of [strict], shown with its Undo. */
+    val strictMessage: String? = null,
     val error: String? = null,
 )
 
-/** A saved change of an app's own "only addresses Hush resolved" choice (null: the default). */
+/** A saved change of an app's own on/off choice ("only addresses Hush resolved", "strict"; null: the default). */
 data class ResolvedOnlyChange(val before: Boolean?, val after: Boolean?)
 
 /**
  * App detail: one app's counts, its days, and its hosts a page of [PAGE] at a time
  * (more as the list scrolls), each with its counts, first and last attempt, and what
- * Hush did last and why; and its own "only addresses Hush resolved" choice (Default,
- * On, Off), stored with its package and put in force at once.
+ * Hush did last and why; and its own "only addresses Hush resolved" and "strict" choices
+ * (Default, On, Off), stored with its package and put in force at once.
  */
 class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, private val strings: Strings) :
     Presenter<AppDetailState>(AppDetailState(uid, label), deps.io, deps.main) {
@@ -73,6 +81,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
             val timeline = if (uid == null) unknownOwnerDays(since, now) else deps.store.dailyTimeline(since, now + 1, uid, offset)
             val activity = deps.store.appActivity(since, now + 1).firstOrNull { it.uid == uid }
             val resolvedOnly = if (uid == null) null else deps.store.resolvedOnly()
+            val strict = if (uid == null) null else deps.store.strict()
             val apps = names.packagesOf(uid).sortedBy { it.label.lowercase() }
             start.copy(
                 label = when {
@@ -98,6 +107,8 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
                 days = fillDays(timeline, since, deps),
                 resolvedOnly = resolvedOnly?.apps?.get(uid),
                 resolvedOnlyDefault = resolvedOnly?.default,
+                strict = strict?.apps?.get(uid),
+                strictDefault = strict?.default,
                 error = null,
             )
         }, failed = { e ->
@@ -178,6 +189,50 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
                 error = null,
                 resolvedOnlyUndo = if (undoing) null else ResolvedOnlyChange(before, choice),
                 message = strings.get(if (undoing) R.string.detail_resolved_only_undone else R.string.detail_resolved_only_saved, word),
+                strictMessage = null,
+            ))
+        }
+    }
+
+    /**
+     * The app's own "strict" (its flows whose name cannot be read are refused): true or
+     * false, stored with its package (it goes when the app does), or null to follow the
+     * default again; the running session reloads its rules. A store that fails changes
+     * nothing, and says so.
+     */
+    fun setStrict(choice: Boolean?) = changeStrict(choice, undoing = false)
+
+    /** Puts back the "strict" choice the last change replaced. */
+    fun undoStrict() {
+        val change = state.strictUndo ?: return
+        changeStrict(change.before, undoing = true)
+    }
+
+    private fun changeStrict(choice: Boolean?, undoing: Boolean) {
+        val uid = state.uid ?: return
+        val before = state.strict
+        if (choice == before && !undoing) return
+        // As for "resolved only": a shared UID's choice is the UID's, stored with no package.
+        val packageName = state.packageName.takeIf { state.packages.size == 1 }
+        set(state.copy(strict = choice))
+        background({
+            if (choice == null) deps.store.clearStrict(uid) else deps.store.setStrict(uid, packageName, choice)
+        }, failed = { e ->
+            set(state.copy(strict = before, strictMessage = null, error = strings.get(R.string.detail_strict_error, Format.error(e))))
+        }) {
+            deps.actions.rulesChanged()
+            val word = strings.get(
+                when (choice) {
+                    null -> R.string.detail_strict_default_short
+                    true -> R.string.detail_strict_on
+                    false -> R.string.detail_strict_off
+                },
+            )
+            set(state.copy(
+                error = null,
+                strictUndo = if (undoing) null else ResolvedOnlyChange(before, choice),
+                strictMessage = strings.get(if (undoing) R.string.detail_strict_undone else R.string.detail_strict_saved, word),
+                message = null,
             ))
         }
     }

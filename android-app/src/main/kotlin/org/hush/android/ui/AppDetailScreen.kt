@@ -51,6 +51,25 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
             addView(resolvedOnlyUndo)
         })
     }
+    /** "Strict" for this app: Default, On, Off. */
+    val strictChoice = android.widget.RadioGroup(host.context).apply {
+        orientation = android.widget.RadioGroup.VERTICAL
+        contentDescription = ui.str(R.string.detail_strict_title)
+    }
+    val strictDefault = radio().also { strictChoice.addView(it) }
+    val strictOn = radio().apply { text = ui.str(R.string.detail_strict_on) }.also { strictChoice.addView(it) }
+    val strictOff = radio().apply { text = ui.str(R.string.detail_strict_off) }.also { strictChoice.addView(it) }
+    val strictMessage = ui.text("", Ui.Type.BODY, p.primary)
+    val strictUndo = ui.button(ui.str(R.string.undo), filled = false) { presenter.undoStrict() }.apply { minHeight = ui.dp(48) }
+    private val strictCard = ui.card().apply {
+        addView(ui.text(ui.str(R.string.detail_strict_title), Ui.Type.TITLE_SMALL))
+        addView(ui.text(ui.str(R.string.detail_strict_note), Ui.Type.CAPTION, p.onSurfaceVariant))
+        addView(strictChoice, Ui.matchWrap())
+        addView(ui.horizontal().apply {
+            addView(strictMessage, Ui.weight(1f))
+            addView(strictUndo)
+        })
+    }
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
     val adapter = HostsAdapter()
 
@@ -76,6 +95,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
             })
         })
         addView(resolvedOnlyCard)
+        addView(strictCard)
         addView(hostsTitle)
         layoutParams = AbsListView.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.WRAP_CONTENT)
     }
@@ -104,6 +124,10 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         resolvedOnlyChoice.setOnCheckedChangeListener { _, id ->
             val choice = when (id) { resolvedOnlyOn.id -> true; resolvedOnlyOff.id -> false; resolvedOnlyDefault.id -> null; else -> return@setOnCheckedChangeListener }
             if (choice != presenter.state.resolvedOnly) presenter.setResolvedOnly(choice)
+        }
+        strictChoice.setOnCheckedChangeListener { _, id ->
+            val choice = when (id) { strictOn.id -> true; strictOff.id -> false; strictDefault.id -> null; else -> return@setOnCheckedChangeListener }
+            if (choice != presenter.state.strict) presenter.setStrict(choice)
         }
         presenter.attach(::render)
         presenter.load()
@@ -147,6 +171,17 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         resolvedOnlyMessage.text = s.message ?: ""
         resolvedOnlyMessage.visibility = if (s.message == null) View.GONE else View.VISIBLE
         resolvedOnlyUndo.visibility = if (s.message != null && s.resolvedOnlyUndo != null) View.VISIBLE else View.GONE
+        strictCard.visibility = resolvedOnlyCard.visibility
+        strictDefault.text = when (s.strictDefault) {
+            true -> ui.str(R.string.detail_strict_default_on)
+            false -> ui.str(R.string.detail_strict_default_off)
+            null -> ui.str(R.string.detail_strict_default_short)
+        }
+        val wantedStrict = when (s.strict) { true -> strictOn; false -> strictOff; null -> strictDefault }
+        if (!wantedStrict.isChecked) wantedStrict.isChecked = true
+        strictMessage.text = s.strictMessage ?: ""
+        strictMessage.visibility = if (s.strictMessage == null) View.GONE else View.VISIBLE
+        strictUndo.visibility = if (s.strictMessage != null && s.strictUndo != null) View.VISIBLE else View.GONE
         chart.days = s.days
         error.showError(s.error)
         hostsTitle.text = if (s.loading || s.hostTotal == 0L) ui.str(R.string.detail_hosts) else ui.str(R.string.detail_hosts_count, Format.count(ui.strings, s.hostTotal))

@@ -9,11 +9,12 @@ import java.util.TimeZone
 
 /** Words and numbers as the screens show them (the words from res/values/strings.xml, through [Strings]). */
 object Format {
-    /** `list:NAME`, `rule:block`, `app:block-all`, `app-rule:allow`, ... in words. */
+    /** `list:NAME`, `rule:block`, `app:block-all`, `app-rule:allow`, `strict`, ... in words. */
     fun reason(s: Strings, reason: String): String {
         val colon = reason.indexOf(':')
         if (reason == "not-resolved") return s.get(R.string.reason_not_resolved)
         if (reason == "encrypted-dns") return s.get(R.string.reason_encrypted_dns)
+        if (reason == "strict") return s.get(R.string.reason_strict)
         if (colon < 0) return if (reason.isEmpty()) s.get(R.string.reason_none) else s.get(R.string.reason_other, reason)
         val kind = reason.substring(0, colon)
         val what = reason.substring(colon + 1)

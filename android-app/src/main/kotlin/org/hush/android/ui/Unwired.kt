@@ -57,6 +57,10 @@ open class UnavailableStore(private val why: String) : HushStore {
     override fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean) = no()
     override fun clearResolvedOnly(uid: Int): Boolean = no()
     override fun setResolvedOnlyDefault(on: Boolean) = no()
+    override fun strict(): org.hush.android.data.Strict = no()
+    override fun setStrict(uid: Int, packageName: String?, on: Boolean) = no()
+    override fun clearStrict(uid: Int): Boolean = no()
+    override fun setStrictDefault(on: Boolean) = no()
 
     companion object {
         /** Before the app wired the real store, in [context]'s words. */

@@ -348,6 +348,31 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         defaultResolvedOnly = on
     }
 
+    var defaultStrict = false
+    /** Each app's own "strict" choice, and the package it was made for. */
+    val strictApps = LinkedHashMap<Int, Pair<Boolean, String?>>()
+
+    override fun strict(): org.hush.android.data.Strict {
+        call("strict")
+        return org.hush.android.data.Strict(defaultStrict, strictApps.mapValues { it.value.first })
+    }
+
+    override fun setStrict(uid: Int, packageName: String?, on: Boolean) {
+        call("setStrict")
+        if (uid < 0) throw IllegalArgumentException("$uid is not an app's uid")
+        strictApps[uid] = on to packageName
+    }
+
+    override fun clearStrict(uid: Int): Boolean {
+        call("clearStrict")
+        return strictApps.remove(uid) != null
+    }
+
+    override fun setStrictDefault(on: Boolean) {
+        call("setStrictDefault")
+        defaultStrict = on
+    }
+
     companion object {
         const val HOUR = 3_600_000L
 
