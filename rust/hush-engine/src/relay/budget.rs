@@ -8,12 +8,18 @@
 //! together. A flow gets full-size buffers while the budget and its app's
 //! share of it allow, then small ones ([`SMALL_BUFFER`] each way: slower on
 //! a distant server, never stuck); when even those do not fit, the flow is
-//! refused. Each app (the unknown owner counting as one) may also hold only
-//! so many open flows and connects under way.
+//! refused. One app's flows, small ones included, hold at most
+//! [`FlowLimits::app_buffer_cap`], so a quarter of the budget is always left
+//! to the other apps: without that cap, an app that opened a thousand flows
+//! and never read them took the whole budget, and every other app's new
+//! connections were refused (measured with `tests/bench/relay.sh --flood`).
+//! Each app (the unknown owner counting as one) may also hold only so many
+//! open flows and connects under way.
 //!
 //! Invariants: `buffers_in_use` is the sum of the buffers of the flows
 //! admitted and not yet released, and never exceeds the budget; each app's
-//! counts are those of its admitted flows.
+//! counts are those of its admitted flows, and its buffers never exceed its
+//! cap.
 
 use std::collections::HashMap;
 
@@ -29,6 +35,10 @@ pub struct FlowLimits {
     /// The part of [`Self::buffer_budget`] one app's flows may hold at full
     /// size; past it, its new flows get small buffers.
     pub app_buffer_share: usize,
+    /// The most of [`Self::buffer_budget`] one app's flows may hold at all,
+    /// small buffers included; past it, its new flows are refused. Below the
+    /// budget, so that other apps always find room.
+    pub app_buffer_cap: usize,
     /// Open TCP flows one app may hold.
     pub app_tcp_flows: usize,
     /// TCP flows one app may hold whose server connect is still under way.
@@ -41,9 +51,11 @@ impl Default for FlowLimits {
     fn default() -> Self {
         Self {
             // 64 MiB: 128 flows at the default 256 KiB each way, then about
-            // 2,000 more at the small size.
+            // 2,000 more at the small size. One app: 64 flows at full size,
+            // then about 500 small ones; 16 MiB is always left to the others.
             buffer_budget: 64 << 20,
             app_buffer_share: 32 << 20,
+            app_buffer_cap: 48 << 20,
             app_tcp_flows: 4096,
             app_connects: 256,
             app_udp_flows: 1024,
@@ -58,6 +70,8 @@ pub(crate) enum Refusal {
     Memory,
     /// The app holds as many open flows as it may.
     AppFlows,
+    /// The app's flows hold as many buffer bytes as one app may.
+    AppMemory,
     /// The app has as many connects under way as it may.
     AppConnects,
 }
@@ -158,10 +172,12 @@ impl FlowBudget {
         let fits = |grant: &TcpGrant| self.buffers_in_use + grant.bytes() <= limits.buffer_budget;
         let grant = if fits(&full) && share.buffers + full.bytes() <= limits.app_buffer_share {
             full
-        } else if fits(&small) {
+        } else if !fits(&small) {
+            return Err(Refusal::Memory);
+        } else if share.buffers + small.bytes() <= limits.app_buffer_cap {
             small
         } else {
-            return Err(Refusal::Memory);
+            return Err(Refusal::AppMemory);
         };
         let share = self.apps.entry(uid).or_default();
         share.tcp_flows += 1;
@@ -234,6 +250,7 @@ mod tests {
         FlowLimits {
             buffer_budget: 1024 * KIB,
             app_buffer_share: 512 * KIB,
+            app_buffer_cap: 768 * KIB,
             app_tcp_flows: 100,
             app_connects: 3,
             app_udp_flows: 2,
@@ -257,6 +274,36 @@ mod tests {
             .unwrap();
         assert!(!other.small, "another app still gets full-size buffers");
         assert_eq!(budget.buffers_in_use(), 3 * 256 * KIB + 2 * SMALL_BUFFER);
+    }
+
+    #[test]
+    fn one_app_cannot_take_the_whole_budget_from_the_others() {
+        let mut budget = FlowBudget::new(FlowLimits {
+            app_tcp_flows: 10_000,
+            ..limits()
+        });
+        let hog = Some(10_666);
+        let mut admitted = 0;
+        let refusal = loop {
+            match budget.admit_tcp(hog, 128 * KIB, 128 * KIB, false) {
+                Ok(_) => admitted += 1,
+                Err(refusal) => break refusal,
+            }
+            assert!(admitted < 1000, "the hog is never refused");
+        };
+        assert_eq!(refusal, Refusal::AppMemory);
+        assert!(budget.apps[&hog].buffers <= limits().app_buffer_cap);
+        // What is left is the others': a full-size flow, then small ones.
+        let other = Some(10_001);
+        let first = budget.admit_tcp(other, 128 * KIB, 128 * KIB, false).unwrap();
+        assert!(!first.small);
+        while budget.admit_tcp(other, 128 * KIB, 128 * KIB, false).is_ok() {}
+        assert_eq!(
+            budget.apps[&other].buffers,
+            limits().buffer_budget - limits().app_buffer_cap,
+            "the other app had all the hog left"
+        );
+        assert!(budget.buffers_in_use() <= limits().buffer_budget);
     }
 
     #[test]

@@ -1051,7 +1051,9 @@ impl Relay {
                 let stats = self.stats();
                 match refusal {
                     Refusal::Memory => stats.tcp_refused_memory += 1,
-                    Refusal::AppFlows | Refusal::AppConnects => stats.tcp_refused_app_limit += 1,
+                    Refusal::AppFlows | Refusal::AppConnects | Refusal::AppMemory => {
+                        stats.tcp_refused_app_limit += 1
+                    }
                 }
                 return;
             }
