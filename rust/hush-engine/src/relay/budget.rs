@@ -293,9 +293,11 @@ mod tests {
         };
         assert_eq!(refusal, Refusal::AppMemory);
         assert!(budget.apps[&hog].buffers <= limits().app_buffer_cap);
-        // What is left is the others': a full-size flow, then small ones.
+        // What is left is the others', a full-size flow first.
         let other = Some(10_001);
-        let first = budget.admit_tcp(other, 128 * KIB, 128 * KIB, false).unwrap();
+        let first = budget
+            .admit_tcp(other, 128 * KIB, 128 * KIB, false)
+            .unwrap();
         assert!(!first.small);
         while budget.admit_tcp(other, 128 * KIB, 128 * KIB, false).is_ok() {}
         assert_eq!(
