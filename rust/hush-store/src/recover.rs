@@ -6,6 +6,11 @@
 //! - not SQLite ("file is not a database");
 //! - SQLite, but damaged: `PRAGMA quick_check` finds fault, or reading it
 //!   reports corruption;
+//! - rules that cannot be read: a row of a rules table holding text that is
+//!   not UTF-8 (SQLite stores whatever bytes it is given; Hush writes only
+//!   UTF-8). Left in place, every read of that table fails, and the session
+//!   would start with none of the owner's rules; kept aside, every other row
+//!   is restored;
 //! - another program's SQLite file: schema version 0 with tables in it
 //!   (Hush sets the version in the same transaction that creates its tables,
 //!   so a version-0 file with tables was never Hush's);
@@ -168,7 +173,21 @@ fn diagnose(path: &Path, busy: Duration) -> Result<Health, StoreError> {
         }
     }
     match connection.query_row("PRAGMA quick_check(1)", [], |row| row.get::<_, String>(0)) {
-        Ok(check) if check == "ok" => Ok(Health::Usable),
+        Ok(check) if check == "ok" => {
+            let undecodable: usize = RULES_TABLES
+                .iter()
+                .map(|table| read_table(&connection, table).undecodable)
+                .sum();
+            if undecodable == 0 {
+                return Ok(Health::Usable);
+            }
+            Ok(Health::Unusable {
+                reason: format!(
+                    "damaged: {undecodable} rows of its rules hold text that is not UTF-8"
+                ),
+                foreign: false,
+            })
+        }
         Ok(check) => Ok(Health::Unusable {
             reason: format!(
                 "damaged: the integrity check found {:?}",
@@ -302,12 +321,27 @@ fn read_rules(path: &Path) -> Vec<(&'static RulesTable, Vec<Vec<Value>>)> {
     let _ = connection.pragma_update(None, "writable_schema", true);
     RULES_TABLES
         .iter()
-        .map(|table| (table, read_table(&connection, table)))
+        .map(|table| {
+            let mut rows = read_table(&connection, table).rows;
+            rows.retain(|row| plausible(table.name, row));
+            (table, rows)
+        })
         .collect()
 }
 
-fn read_table(connection: &Connection, table: &RulesTable) -> Vec<Vec<Value>> {
-    let mut kept = Vec::new();
+/// The rows of one rules table, as far as they can be read.
+#[derive(Default)]
+struct TableRead {
+    /// Rows whose every value decodes (text as UTF-8).
+    rows: Vec<Vec<Value>>,
+    /// Rows with a value that does not.
+    undecodable: usize,
+}
+
+/// Reads `table` up to the first error; a table that is missing, or that
+/// this file's schema does not have, reads as empty.
+fn read_table(connection: &Connection, table: &RulesTable) -> TableRead {
+    let mut read = TableRead::default();
     let select = |columns: Vec<&str>| format!("SELECT {} FROM {}", columns.join(", "), table.name);
     let newest = select(table.all_columns().collect());
     let older = select(
@@ -322,23 +356,22 @@ fn read_table(connection: &Connection, table: &RulesTable) -> Vec<Vec<Value>> {
         .prepare(&newest)
         .or_else(|_| connection.prepare(&older))
     else {
-        return kept;
+        return read;
     };
     let Ok(mut rows) = statement.query([]) else {
-        return kept;
+        return read;
     };
     let width = table.all_columns().count();
     while let Ok(Some(row)) = rows.next() {
         let values = (0..width)
             .map(|i| row.get::<_, Value>(i))
             .collect::<Result<Vec<_>, _>>();
-        if let Ok(values) = values {
-            if plausible(table.name, &values) {
-                kept.push(values);
-            }
+        match values {
+            Ok(values) => read.rows.push(values),
+            Err(_) => read.undecodable += 1,
         }
     }
-    kept
+    read
 }
 
 /// Whether a row holds the types Hush writes to that table, and domains as
@@ -563,7 +596,7 @@ mod tests {
         let table = |name| RULES_TABLES.iter().find(|t| t.name == name).unwrap();
         let text = |t: &str| Value::Text(t.into());
         assert_eq!(
-            read_table(&connection, table("app_rules")),
+            read_table(&connection, table("app_rules")).rows,
             [vec![
                 Value::Integer(10_123),
                 text("wifi"),
@@ -573,7 +606,7 @@ mod tests {
             ]]
         );
         assert_eq!(
-            read_table(&connection, table("domain_rules")),
+            read_table(&connection, table("domain_rules")).rows,
             [vec![
                 Value::Integer(1),
                 Value::Integer(10_123),
@@ -591,7 +624,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            read_table(&connection, table("app_rules"))[0][4],
+            read_table(&connection, table("app_rules")).rows[0][4],
             text("org.example.mail")
         );
     }

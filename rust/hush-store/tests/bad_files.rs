@@ -326,6 +326,50 @@ fn a_corrupted_rules_table_restores_what_is_readable() {
     );
 }
 
+/// Found by fuzzing (`store_open`): a rules row whose text is not UTF-8
+/// opened without a word, and then every read of the rules failed, so the
+/// session would have run with none of the owner's rules.
+#[test]
+fn rules_text_that_is_not_utf8_is_kept_aside_and_every_other_rule_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hush.db");
+    hush_db(&path, 10);
+    let connection = Connection::open(&path).unwrap();
+    // SQLite keeps the bytes it is given: a domain and a setting that are
+    // not UTF-8 (0xff never is).
+    connection
+        .execute_batch(
+            "INSERT INTO domain_rules (uid, domain, action, created_ms)
+                 VALUES (NULL, CAST(x'74726163ff6b65722e6578616d706c65' AS TEXT), 'block', 1);
+             INSERT INTO settings (key, value) VALUES ('accent', CAST(x'ff00ff' AS TEXT));",
+        )
+        .unwrap();
+    assert!(
+        rules::domain_rules(&connection).is_err(),
+        "the damage is real: reading the rules fails"
+    );
+    drop(connection);
+    let (connection, recovery) = recover_and_check(&path, &[]);
+    assert!(
+        recovery.reason.contains("2 rows") && recovery.reason.contains("UTF-8"),
+        "{}",
+        recovery.reason
+    );
+    assert_eq!(recovery.rules_restored, RULE_ROWS);
+    assert_rules(&connection);
+    assert_eq!(rules::setting(&connection, "accent").unwrap(), None);
+    // The old file, damaged rows and events included, is kept.
+    let kept = Connection::open(&recovery.kept_aside).unwrap();
+    assert_eq!(
+        dump(&kept, "SELECT CAST(count(*) AS TEXT) FROM events"),
+        ["10"]
+    );
+    // Opened again, it is usable as it is.
+    drop(connection);
+    let (_, again) = open_or_recover(&path).unwrap();
+    assert_eq!(again, None);
+}
+
 #[test]
 fn another_programs_database_is_kept_aside_and_nothing_taken_from_it() {
     let dir = tempfile::tempdir().unwrap();
