@@ -89,7 +89,8 @@ pub struct Stats {
     pub owner_lookups: u64,
     /// Lookups that found no owner: judged as of an unknown app.
     pub owner_unknown: u64,
-    /// New flows judged as unowned because too many lookups were under way.
+    /// New flows' packets dropped because too many owner lookups were under
+    /// way (the app sends them again).
     pub owner_lookups_overflow: u64,
     /// Packets of a flow awaiting its owner past the hold limit, dropped.
     pub owner_wait_dropped: u64,
@@ -270,7 +271,7 @@ impl fmt::Display for Stats {
         writeln!(f, "  no owner found         {}", self.owner_unknown)?;
         writeln!(
             f,
-            "  skipped (overload)     {}",
+            "  dropped (overload)     {}",
             self.owner_lookups_overflow
         )?;
         writeln!(f, "  dropped while waiting  {}", self.owner_wait_dropped)?;

@@ -498,6 +498,68 @@ async fn counts_are_published_while_the_relay_runs() {
     drop(app_end);
 }
 
+/// An owner lookup that takes its time, as a binder call on a busy phone.
+struct SlowOwners;
+
+impl OwnerLookup for SlowOwners {
+    fn owner(&self, _flow: &FlowKey) -> Option<u32> {
+        std::thread::sleep(Duration::from_millis(150));
+        Some(10_001)
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn past_the_lookups_under_way_new_flows_are_dropped_not_judged_unowned() {
+    let (listener, server) = listen();
+    let setup = Setup {
+        owners: Arc::new(SlowOwners),
+        ..setup_with(RelayConfig {
+            limits: FlowLimits {
+                awaiting_owner: 4,
+                ..FlowLimits::default()
+            },
+            ..RelayConfig::default()
+        })
+    };
+    let (stats, _, ()) = run(start_relay(setup), move |app_end| {
+        // Each SYN's sequence number is its port, so a SYN-ACK (acking it
+        // plus one) names its flow, and a resent SYN-ACK is not counted twice.
+        let answered = |ports: std::ops::Range<u32>| {
+            for port in ports.clone() {
+                let app = SocketAddr::from(([127, 0, 0, 1], port as u16));
+                app_end
+                    .send(&segment(app, server, TcpControl::Syn, port, None, &[]))
+                    .unwrap();
+            }
+            let replies = drain_tcp(app_end, Duration::from_millis(300));
+            assert!(replies.iter().all(|r| !r.rst), "no flow is reset");
+            let mut acked: Vec<u32> = replies
+                .iter()
+                .filter(|r| r.syn)
+                .filter_map(|r| r.ack.map(|ack| ack - 1))
+                .filter(|port| ports.contains(port))
+                .collect();
+            acked.sort_unstable();
+            acked.dedup();
+            acked.len()
+        };
+        // Ten SYNs at once: four wait for their owner; six are dropped, with
+        // no SYN-ACK and no reset.
+        assert_eq!(answered(46_000..46_010), 4);
+        // The app's kernel sends them again; now there is room, four at a time.
+        assert_eq!(answered(46_004..46_008), 4);
+        assert_eq!(answered(46_008..46_010), 2);
+        drop(listener);
+    })
+    .await;
+    assert_eq!(stats.owner_lookups_overflow, 6, "{stats}");
+    assert_eq!(
+        stats.owner_unknown, 0,
+        "none was judged as unowned: {stats}"
+    );
+    assert_eq!(stats.tcp_flows, 10, "{stats}");
+}
+
 /// An owner lookup that fails the hard way.
 struct PanickingOwners;
 

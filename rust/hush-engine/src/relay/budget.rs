@@ -45,6 +45,11 @@ pub struct FlowLimits {
     pub app_connects: usize,
     /// Open UDP flows one app may hold.
     pub app_udp_flows: usize,
+    /// New flows (and DNS queries) whose owner is being looked up at once,
+    /// for all apps. Past it, a new flow's packet is dropped, counted, and
+    /// the app sends it again: judging it as the unknown owner's instead
+    /// would let an app that floods lookups slip past its own mode.
+    pub awaiting_owner: usize,
 }
 
 impl Default for FlowLimits {
@@ -59,6 +64,7 @@ impl Default for FlowLimits {
             app_tcp_flows: 4096,
             app_connects: 256,
             app_udp_flows: 1024,
+            awaiting_owner: 4096,
         }
     }
 }
@@ -254,6 +260,7 @@ mod tests {
             app_tcp_flows: 100,
             app_connects: 3,
             app_udp_flows: 2,
+            awaiting_owner: 16,
         }
     }
 

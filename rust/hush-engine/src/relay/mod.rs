@@ -229,9 +229,6 @@ async fn next_version<T>(
 /// How often live counts are published, at most.
 pub const STATS_EVERY: Duration = Duration::from_millis(250);
 
-/// New flows (and DNS queries) waiting for their owner at once; past this,
-/// they are judged as of an unknown owner rather than held.
-const MAX_AWAITING_OWNER: usize = 4096;
 /// Owner answers remembered (see [`OwnerCache`]).
 const OWNER_CACHE: usize = 16_384;
 
@@ -634,7 +631,8 @@ impl Relay {
     /// The owner of a new flow, if it can be told now: from the cache, or
     /// unknown when the platform cannot say. Otherwise the packet is parked,
     /// the lookup runs off this task, and [`Self::on_owner_known`] takes the
-    /// packet again; `None` is returned and the caller stops there.
+    /// packet again; or, with too many lookups under way, it is dropped.
+    /// Either way `None` is returned and the caller stops there.
     fn owner_of(&mut self, key: FlowKey, packet: &[u8], now: Instant) -> Option<Option<u32>> {
         if !self.owners_enabled {
             return Some(None);
@@ -658,9 +656,10 @@ impl Relay {
         let Some(answers) = self.owner_answers.clone() else {
             return Some(None);
         };
-        if self.awaiting_owner.len() >= MAX_AWAITING_OWNER {
+        if self.awaiting_owner.len() >= self.config.limits.awaiting_owner {
+            // Dropped, not judged as unowned: see `FlowLimits::awaiting_owner`.
             self.stats().owner_lookups_overflow += 1;
-            return Some(None);
+            return None;
         }
         self.awaiting_owner.insert(key, vec![packet.to_vec()]);
         self.stats().owner_lookups += 1;
