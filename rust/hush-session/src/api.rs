@@ -568,6 +568,10 @@ struct EventJson<'a> {
     protocol: &'a str,
     action: &'a str,
     reason: &'a str,
+    /// What else the core noted: the record type of a lookup (`A`,
+    /// `HTTPS/tcp`), or why a flow's name could not be read
+    /// (`unread:timeout`, `strict:malformed`...).
+    detail: &'a str,
 }
 
 /// A page of the newest events matching the query (JSON: `uid`, `action`,
@@ -610,6 +614,7 @@ pub fn recent_events(database: &Path, query_json: &str) -> Result<String, ApiErr
                 protocol: &e.protocol,
                 action: &e.action,
                 reason: &e.reason,
+                detail: &e.detail,
             })
             .collect::<Vec<_>>(),
     ))

@@ -212,6 +212,7 @@ fn recent_events_page_and_filter_newest_first() {
     assert_eq!(all[0]["timeMs"], T0 + 2 * HOUR);
     assert_eq!(all[0]["action"], "blocked");
     assert_eq!(all[0]["reason"], "list:hush-default");
+    assert_eq!(all[0]["detail"], "A");
     assert_eq!(all[0]["protocol"], "dns");
     assert_eq!(all[0]["ip"], "198.18.0.53");
     assert_eq!(all[0]["port"], 53);

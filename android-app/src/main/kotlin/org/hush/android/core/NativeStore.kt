@@ -50,6 +50,8 @@ class NativeStore(private val databasePath: String) : HushStore {
                 protocol = it.getString("protocol"),
                 action = action(it.getString("action")),
                 reason = it.getString("reason"),
+                // A core older than this field sends none.
+                detail = it.optString("detail", ""),
             )
         }
     }

@@ -29,6 +29,11 @@ data class ActivityEvent(
     val action: Action,
     /** Why: `list:NAME`, `rule:block`, `app:block-all`, `app-rule:allow`, ... */
     val reason: String,
+    /**
+     * What else the core noted: a lookup's record type (`A`, `HTTPS/tcp`), or why the
+     * flow's name could not be read (`unread:timeout`, `strict:malformed`, ...).
+     */
+    val detail: String = "",
 )
 
 /** Which events to read; null fields match everything. */

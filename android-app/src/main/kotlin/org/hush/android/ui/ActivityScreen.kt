@@ -193,7 +193,7 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             val time = Format.clockTime(strings, e.timeMs, zone)
             val app = presenter.label(e.uid)
             h.host.text = e.host.ifEmpty { e.ip }
-            h.detail.text = ui.str(R.string.activity_row_detail, time, app, e.protocol.uppercase(Locale.ROOT), e.port, Format.reason(strings, e.reason))
+            h.detail.text = ui.str(R.string.activity_row_detail, time, app, e.protocol.uppercase(Locale.ROOT), e.port, Format.eventReason(strings, e.reason, e.detail))
             val word = actionWord(e.action)
             val colour = actionColour(e.action)
             h.action.text = word

@@ -32,6 +32,32 @@ object Format {
         }
     }
 
+    /**
+     * [reason] in words, and, when the core could not read the flow's name (its detail
+     * `unread:WHY`, or `strict:WHY` for a flow refused for it), why: a give-up is never silent.
+     */
+    fun eventReason(s: Strings, reason: String, detail: String): String {
+        val base = reason(s, reason)
+        val why = when {
+            detail.startsWith("unread:") -> detail.removePrefix("unread:")
+            detail.startsWith("strict:") -> detail.removePrefix("strict:")
+            else -> return base
+        }
+        val words = when (why) {
+            "timeout" -> s.get(R.string.unread_timeout)
+            "too-large" -> s.get(R.string.unread_too_large)
+            "app-closed" -> s.get(R.string.unread_app_closed)
+            "malformed" -> s.get(R.string.unread_malformed)
+            "invalid-name" -> s.get(R.string.unread_invalid_name)
+            "quic-undecryptable" -> s.get(R.string.unread_quic_undecryptable)
+            "quic-version" -> s.get(R.string.unread_quic_version)
+            "no-name" -> s.get(R.string.unread_no_name)
+            // A reason a newer core writes: as it is, rather than nothing.
+            else -> why
+        }
+        return s.get(if (reason == "strict") R.string.reason_strict_why else R.string.reason_unread, base, words)
+    }
+
     fun mode(s: Strings, mode: AppMode): String = s.get(
         when (mode) {
             AppMode.BLOCK_TRACKERS -> R.string.mode_block_trackers

@@ -194,6 +194,21 @@ class ActivityScreenTest {
     }
 
     @Test
+    fun aFlowWhoseNameCouldNotBeReadSaysWhyInItsRow() {
+        val world = SampleData.World()
+        val screen = activity(world)
+        val unread = ActivityEvent(SampleData.NOW + 500, SampleData.TIKTOK, "", "198.18.7.7", 443, "tls",
+            Action.ALLOWED, "", "unread:timeout")
+        world.store.log(unread)
+        screen.presenter.refreshHead()
+        UiTest.idle()
+        assertEquals(unread, screen.adapter.events[0])
+        val row = UiTest.texts(screen.adapter.getView(0, null, screen.list))
+        assertEquals("198.18.7.7", row[1])
+        assertTrue(row[2], row[2].endsWith("TLS 443 · No rule · name not read: it came too slowly"))
+    }
+
+    @Test
     fun aFailingStoreShowsTheMessage() {
         val world = SampleData.World()
         world.store.failure = "database is locked"

@@ -27,6 +27,21 @@ class FormatTest {
     }
 
     @Test
+    fun aNameHushCouldNotReadSaysWhy() {
+        val s = XmlStrings
+        assertEquals("No rule · name not read: it came too slowly", Format.eventReason(s, "", "unread:timeout"))
+        assertEquals("No rule · name not read: QUIC that could not be decrypted", Format.eventReason(s, "", "unread:quic-undecryptable"))
+        assertEquals(
+            "Name Hush could not read, and the app is set to strict (no name sent)",
+            Format.eventReason(s, "strict", "strict:no-name"),
+        )
+        // A reason a newer core writes is shown as it is; other details add nothing.
+        assertEquals("List: easyprivacy · name not read: cosmic-rays", Format.eventReason(s, "list:easyprivacy", "unread:cosmic-rays"))
+        assertEquals("List: easyprivacy", Format.eventReason(s, "list:easyprivacy", "HTTPS/tcp"))
+        assertEquals("No rule", Format.eventReason(s, "", ""))
+    }
+
+    @Test
     fun daysAreLocal() {
         val berlinMidnight = Format.startOfDay(SampleData.NOW, SampleData.ZONE)
         assertEquals(SampleData.NOW - 15 * SampleData.HOUR - 30 * 60_000L, berlinMidnight)
