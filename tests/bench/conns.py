@@ -13,6 +13,13 @@
                            send, read to EOF, close), stopping early at END
                            (Unix time; default 30 minutes from now); prints
                            the counts done and failed.
+  push PORT                accept on every address and send to each client
+                           as fast as it takes, never reading: a server
+                           whose client never reads fills every buffer on
+                           the way.
+  flood HOST PORT N SECS   a hostile app: opens N connections as fast as it
+                           can (60 s at most), never reads, prints "flood up
+                           U failed F pending P", keeps them SECS seconds.
 """
 
 import errno
@@ -127,7 +134,80 @@ def churn(host, port, count, end=None):
     print(f"done {done} failed {failed}")
 
 
-COMMANDS = {"server": server, "latency": latency, "hold": hold, "churn": churn}
+def push(port):
+    sel = selectors.DefaultSelector()
+    for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((addr, int(port)))
+        sock.listen(4096)
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ, "listen")
+    chunk = bytes(64 * 1024)
+    while True:
+        for key, _ in sel.select():
+            sock = key.fileobj
+            if key.data == "listen":
+                try:
+                    conn, _ = sock.accept()
+                except OSError:
+                    continue
+                conn.setblocking(False)
+                sel.register(conn, selectors.EVENT_WRITE, "conn")
+                continue
+            try:
+                sock.send(chunk)
+            except BlockingIOError:
+                pass
+            except OSError:
+                sel.unregister(sock)
+                sock.close()
+
+
+def flood(host, port, count, seconds):
+    """Connects like hold(), but without waiting for one batch: a hostile
+    app does not pace itself, and each refused connection is counted."""
+    socks = []
+    sel = selectors.DefaultSelector()
+    errors = {}
+    for _ in range(int(count)):
+        sock = socket.socket(socket.AF_INET)
+        sock.setblocking(False)
+        try:
+            sock.connect((host, int(port)))
+        except BlockingIOError:
+            pass
+        except OSError as error:
+            name = errno.errorcode.get(error.errno, str(error.errno))
+            errors[name] = errors.get(name, 0) + 1
+            sock.close()
+            continue
+        socks.append(sock)
+        sel.register(sock, selectors.EVENT_WRITE)
+    up = 0
+    deadline = time.monotonic() + 60
+    while sel.get_map() and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1):
+            sel.unregister(key.fileobj)
+            error = key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error == 0:
+                up += 1
+            else:
+                name = errno.errorcode.get(error, str(error))
+                errors[name] = errors.get(name, 0) + 1
+    failed = sum(errors.values())
+    detail = ", ".join(f"{n} {name}" for name, n in sorted(errors.items()))
+    print(f"flood up {up} failed {failed} pending {len(sel.get_map())} ({detail or 'no errors'})",
+          flush=True)
+    time.sleep(float(seconds))
+    for sock in socks:
+        sock.close()
+
+
+COMMANDS = {"server": server, "latency": latency, "hold": hold, "churn": churn,
+            "push": push, "flood": flood}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -8,6 +8,8 @@
 #   bash tests/bench/relay.sh            # the full run (about 15 minutes)
 #   bash tests/bench/relay.sh --quick    # a small run to check the script
 #   bash tests/bench/relay.sh --memory   # only the memory part
+#   bash tests/bench/relay.sh --flood    # only a hostile app's flood: memory,
+#                                        # and another app's share beside it
 #   BENCH_QUICK=1 bash tests/bench/relay.sh   # the same as --quick
 # HOLD and CHURN (connection counts) and CHURN_SECS (the time allowed for the
 # short connections, default 900 s) may be set in the environment. Cargo
@@ -20,9 +22,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0
+QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0 FLOOD_ONLY=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 [ "${1:-}" = "--memory" ] && MEMORY_ONLY=1
+[ "${1:-}" = "--flood" ] && FLOOD_ONLY=1
+# The hostile app's connections (under the fd limit, 20,000 here).
+FLOOD=${FLOOD:-16000}
 if [ "$QUICK" = 1 ]; then
   REPS=1 SECS=2 LAT=300 HOLD=${HOLD:-1000} CHURN=${CHURN:-20000} CHURN_SECS=${CHURN_SECS:-120}
 else
@@ -34,7 +39,9 @@ CONNS="$PWD/tests/bench/conns.py"
 
 need=()
 command -v iperf3 >/dev/null || need+=(iperf3)
-command -v microsocks >/dev/null || need+=(microsocks)
+NEED_ANCHOR=1
+[ "$MEMORY_ONLY" = 1 ] || [ "$FLOOD_ONLY" = 1 ] && NEED_ANCHOR=0
+[ "$NEED_ANCHOR" = 0 ] || command -v microsocks >/dev/null || need+=(microsocks)
 command -v python3 >/dev/null || need+=(python3)
 command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
@@ -42,7 +49,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 T2P="$T2P_ROOT/bin/tun2proxy-bin"
-if [ ! -x "$T2P" ]; then
+if [ "$NEED_ANCHOR" = 1 ] && [ ! -x "$T2P" ]; then
   echo "installing tun2proxy into $T2P_ROOT (once)..." >&2
   cargo install tun2proxy --locked --root "$T2P_ROOT" >/dev/null
 fi
@@ -208,6 +215,53 @@ latency() { # ns addr
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "run: reps=$REPS secs=$SECS latency=$LAT hold=$HOLD churn=$CHURN"
 echo
+
+# ---- a hostile app's flood ---------------------------------------------------
+# One app (uid 10666) opens FLOOD connections at once to a server that sends
+# without pause, and never reads: every flow's buffers fill. Another app
+# (uid 10001) measures its connects and a download before and during the
+# flood. Hush's peak memory (VmHWM) and its refusal counters say whether the
+# one budget and the per-app caps hold.
+# The system python: one under root's home (pyenv) cannot be run by another uid.
+as_uid() { # uid seconds command...: in the phone's namespace, bounded in time
+  local uid=$1 secs=$2; shift 2
+  timeout "$secs" ip netns exec "$PH" setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
+}
+hwm_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+good_app() { # prints "connect median us | download Gbps"
+  local lat down
+  lat=$(as_uid 10001 300 /usr/bin/python3 "$CONNS" latency 198.19.0.2 9000 300 | awk '{print $2}')
+  down=$(as_uid 10001 60 iperf3 -c 198.19.0.2 -t 3 -R -J | python3 -c '
+import json, sys
+print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
+  echo "$lat | $down"
+}
+if [ "$FLOOD_ONLY" = 1 ]; then
+  ip netns exec "$SRV" python3 "$CONNS" push 9100 & PIDS+=($!)
+  start_hush 1500
+  echo "## a hostile app's flood: $FLOOD connections at once, never read (MTU 1500)"
+  echo "| phase | hush RSS | hush peak (VmHWM) | other app: connect median µs | other app: download Gbit/s |"
+  echo "|---|---|---|---|---|"
+  echo "| no flood | $(rss_mb "$HUSH_PID") MB | $(hwm_mb "$HUSH_PID") MB | $(good_app) |"
+  ip netns exec "$PH" setpriv --reuid=10666 --regid=10666 --clear-groups \
+    /usr/bin/python3 "$CONNS" flood 198.19.0.2 9100 "$FLOOD" 600 >"/tmp/$P-flood.log" 2>&1 & FLOODER=$!
+  PIDS+=("$FLOODER")
+  for _ in $(seq 400); do grep -q '^flood' "/tmp/$P-flood.log" && break; sleep 0.2; done
+  sleep 5 # the pushes fill what the flows were given
+  check_hush "the flood"
+  echo "| flooded | $(rss_mb "$HUSH_PID") MB | $(hwm_mb "$HUSH_PID") MB | $(good_app) |"
+  check_hush "the other app beside the flood"
+  echo
+  echo "hostile app: $(cat "/tmp/$P-flood.log")"
+  kill "$FLOODER" 2>/dev/null || true
+  wait "$FLOODER" 2>/dev/null || true
+  sleep 3
+  echo "after the flood: hush RSS $(rss_mb "$HUSH_PID") MB, peak $(hwm_mb "$HUSH_PID") MB"
+  stop_hush
+  grep -E "TCP connections|refused|small buffers|buffer bytes|owner|overload" "/tmp/$P-hush.log" | sed 's/^/hush: /'
+  rm -rf "/tmp/$P-"*
+  exit 0
+fi
 
 if [ "$MEMORY_ONLY" = 0 ]; then
 declare -A TP
