@@ -34,7 +34,10 @@ enum class Network(val wire: String) {
 data class CoreConfig(
     /** The activity log and rules: a SQLite file the core owns. */
     val databasePath: String,
-    /** Where allowed DNS queries go, "address:port" (e.g. "9.9.9.9:53", "[2620:fe::fe]:53"). */
+    /**
+     * Where allowed DNS queries go, "address:port" (e.g. "9.9.9.9:53", "[2620:fe::fe]:53"),
+     * unless [upstream] names an encrypted server.
+     */
     val upstreamDns: String,
     val mtu: Int = DEFAULT_MTU,
     /** The network in use when the session starts. */
@@ -55,6 +58,13 @@ data class CoreConfig(
      * told each new one through [FirewallSession.networkChangedTo].
      */
     val followNetworkDns: Boolean = false,
+    /**
+     * An encrypted server allowed DNS goes to instead of [upstreamDns] (sent as the start
+     * JSON's `upstream`); null: plain DNS. A network change never replaces it.
+     */
+    val upstream: EncryptedUpstream? = null,
+    /** Resolvers the system itself must reach past the core's refusals (strict Private DNS); none by default. */
+    val exemptResolvers: ResolverExemptions = ResolverExemptions.NONE,
     /** Downloaded block lists (files, checked by [NativeCore.checkList]); hosts, domains or adblock format. */
     val blockLists: List<String> = emptyList(),
     val allowLists: List<String> = emptyList(),
@@ -66,6 +76,28 @@ data class CoreConfig(
 ) {
     companion object {
         const val DEFAULT_MTU = 1500
+    }
+}
+
+/**
+ * An encrypted DNS server as the core reads it (`hush_session::api`'s `upstream`):
+ * [url] `tls://NAME[:PORT]` or `https://NAME[:PORT]/PATH`, and [addresses], where NAME
+ * is reached (the core never looks it up in clear text).
+ */
+data class EncryptedUpstream(val url: String, val addresses: List<String>)
+
+/**
+ * Resolvers the phone's own resolver must reach through the tun although the core would
+ * refuse them: the strict Private DNS server Android speaks DNS over TLS (port 853) to,
+ * by [names] and by the [addresses] they had on the network under the VPN. JSON
+ * `{"names": [...], "addresses": [...]}` (the start JSON's `exemptResolvers`, and
+ * [FirewallSession.setResolverExemptions]).
+ */
+data class ResolverExemptions(val names: List<String> = emptyList(), val addresses: List<String> = emptyList()) {
+    val isEmpty: Boolean get() = names.isEmpty() && addresses.isEmpty()
+
+    companion object {
+        val NONE = ResolverExemptions()
     }
 }
 
@@ -113,7 +145,7 @@ enum class Filtering(val wire: String) {
     }
 }
 
-/** Something wrong that does not stop filtering: [kind] is `database`, `list`, `rules` or `config`. */
+/** Something wrong that does not stop filtering: [kind] is `database`, `list`, `rules`, `config` or `upstream` (the encrypted server failing). */
 data class CoreProblem(val kind: String, val message: String)
 
 /** A session's health: whether it filters (and why not), its engine restarts, its problems. */
@@ -174,6 +206,13 @@ interface FirewallSession {
      * @throws IllegalArgumentException when [resolver] is not an address.
      */
     fun networkChangedTo(resolver: String)
+
+    /**
+     * From now on, the resolvers the system itself must reach past the core's refusals
+     * ([ResolverExemptions.NONE]: none); replaces what was given before.
+     * @throws IllegalArgumentException when a name or address is not one.
+     */
+    fun setResolverExemptions(exemptions: ResolverExemptions)
 
     /** Whether it filters now, and what is wrong with it. */
     fun health(): CoreHealth

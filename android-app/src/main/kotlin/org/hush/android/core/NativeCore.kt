@@ -156,4 +156,10 @@ object NativeCore {
 
     /** The network changed and allowed DNS goes to [resolver] (`IP` or `IP:PORT`, port 53 by default) from now on. */
     @JvmStatic external fun networkChangedTo(handle: Long, resolver: String)
+
+    /**
+     * The resolvers the system must reach past the session's refusals from now on (strict
+     * Private DNS): [json] `{"names": [...], "addresses": [...]}`, empty lists for none.
+     */
+    @JvmStatic external fun setResolverExemptions(handle: Long, json: String)
 }

@@ -9,10 +9,18 @@ object NativeFirewall : FirewallCore {
         NativeSession(NativeCore.startSession(tunFd, configJson(config), platform))
 
     /** [config] as the core reads it (`hush_session::api::session_config`). */
-    fun configJson(config: CoreConfig): String =
-        JSONObject()
-            .put("databasePath", config.databasePath)
-            .put("upstreamDns", config.upstreamDns)
+    fun configJson(config: CoreConfig): String {
+        val json = JSONObject().put("databasePath", config.databasePath)
+        val upstream = config.upstream
+        // One or the other: the core refuses both.
+        if (upstream == null) {
+            json.put("upstreamDns", config.upstreamDns)
+        } else {
+            json.put("upstream", JSONObject().put("url", upstream.url).put("addresses", JSONArray(upstream.addresses)))
+        }
+        // Only when there are some, so that a core without exemptions still starts every other session.
+        if (!config.exemptResolvers.isEmpty) json.put("exemptResolvers", exemptionsJson(config.exemptResolvers))
+        return json
             .put("mtu", config.mtu)
             .put("network", config.network.wire)
             .put("defaultList", config.defaultList)
@@ -24,6 +32,11 @@ object NativeFirewall : FirewallCore {
             .put("allowLists", JSONArray(config.allowLists))
             .put("ownAddresses", JSONArray(config.ownAddresses))
             .toString()
+    }
+
+    /** [exemptions] as the core reads them: `{"names": [...], "addresses": [...]}`. */
+    fun exemptionsJson(exemptions: ResolverExemptions): JSONObject =
+        JSONObject().put("names", JSONArray(exemptions.names)).put("addresses", JSONArray(exemptions.addresses))
 
     /** One list load from the core's JSON. */
     fun listLoad(json: JSONObject): ListLoad {
@@ -77,6 +90,9 @@ class NativeSession internal constructor(internal val handle: Long) : FirewallSe
     override fun networkChanged() = NativeCore.networkChanged(handle)
 
     override fun networkChangedTo(resolver: String) = NativeCore.networkChangedTo(handle, resolver)
+
+    override fun setResolverExemptions(exemptions: ResolverExemptions) =
+        NativeCore.setResolverExemptions(handle, NativeFirewall.exemptionsJson(exemptions).toString())
 
     override fun health(): CoreHealth = NativeFirewall.health(JSONObject(NativeCore.sessionHealth(handle)))
 

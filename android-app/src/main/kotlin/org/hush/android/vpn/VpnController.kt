@@ -9,6 +9,7 @@ import org.hush.android.core.FirewallCore
 import org.hush.android.core.FirewallSession
 import org.hush.android.core.ListLoad
 import org.hush.android.core.LiveStats
+import org.hush.android.core.ResolverExemptions
 import org.hush.android.R
 import org.hush.android.ui.Strings
 import java.util.concurrent.CopyOnWriteArrayList
@@ -38,6 +39,12 @@ class VpnController(
     private val alwaysOnReader: () -> AlwaysOn? = { null },
     /** The words of the failures shown to the owner (res/values/strings.xml). */
     private val strings: Strings,
+    /**
+     * The addresses a name has, looked up on the given network (the one under the VPN:
+     * Hush's own process is outside it). Blocking; called on the controller's thread,
+     * never the main one. Throws when the name cannot be found.
+     */
+    private val lookUp: (android.net.Network, String) -> List<String> = { network, name -> lookUpOn(network, name) },
 ) {
     /** Told of every state change. */
     interface Listener {
@@ -56,6 +63,10 @@ class VpnController(
     /** Where allowed DNS goes now, as last told to the core. */
     private var resolver: String? = null
     private var fallback = false
+    /** The resolvers the running session lets the system reach (strict Private DNS), as last told to the core. */
+    private var exemptions = ResolverExemptions.NONE
+    /** The last lookup that found addresses: for which network and Private DNS name, and what it found. */
+    private var lookedUp: Pair<Pair<android.net.Network, String>, ResolverExemptions>? = null
 
     /** The current state, observable. */
     val state: StateFlow<VpnState> get() = stateFlow
@@ -106,16 +117,23 @@ class VpnController(
         } ?: return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_no_engine))
         val sessionConfig = try {
             val read = config()
+            // An encrypted server is never swapped for the network's plain resolvers.
+            val follow = read.followNetworkDns && read.upstream == null
             // Following the network: its first resolver, or the owner's address when it names none.
-            val own = if (read.followNetworkDns) network.dnsServers?.firstOrNull() else null
+            val own = if (follow) network.dnsServers?.firstOrNull() else null
             configuredUpstream = read.upstreamDns
-            followNetworkDns = read.followNetworkDns
-            fallback = read.followNetworkDns && own == null
-            read.copy(mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers, upstreamDns = own ?: read.upstreamDns)
+            followNetworkDns = follow
+            fallback = follow && own == null
+            lookedUp = null
+            exemptions = exemptionsOn(network)
+            read.copy(
+                mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers,
+                upstreamDns = own ?: read.upstreamDns, followNetworkDns = follow, exemptResolvers = exemptions,
+            )
         } catch (e: RuntimeException) {
             return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_error_settings, e.message ?: e.javaClass.simpleName))
         }
-        resolver = sessionConfig.upstreamDns
+        resolver = sessionConfig.upstream?.url ?: sessionConfig.upstreamDns
 
         val tun = try {
             tunBuilder.establish(spec, network.network)
@@ -182,7 +200,9 @@ class VpnController(
      * addresses on the same one) the core moves its outside sockets to it. When the
      * session follows the network's own resolvers, a new way out or new DNS servers
      * name the resolver allowed DNS goes to: the network's first, or the address in
-     * Settings when it names none ([upstreamFallback]).
+     * Settings when it names none ([upstreamFallback]); an encrypted server stays. When
+     * strict Private DNS or its server's addresses change, the core hears which resolvers
+     * the system must reach ([ResolverExemptions]; none when it is not strict).
      */
     fun onNetworkChanged(now: DefaultNetwork) {
         synchronized(lock) {
@@ -208,6 +228,19 @@ class VpnController(
                 // A resolver the core refuses: it keeps the one it has.
             } catch (e: RuntimeException) {
                 return // stopped underneath (or a panic in native code); stats or stop() will say so
+            }
+            val exempt = exemptionsOn(now)
+            if (exempt != exemptions) {
+                try {
+                    running.setResolverExemptions(exempt)
+                    exemptions = exempt
+                } catch (e: IllegalArgumentException) {
+                    // A name or address the core refuses: it keeps the ones it has.
+                } catch (e: RuntimeException) {
+                    return // stopped underneath; stats or stop() will say so
+                } catch (e: LinkageError) {
+                    // A library without the entry: the system's DoT stays refused (Home says what strict Private DNS does).
+                }
             }
             if (now.network != before.network) {
                 quietly { tunBuilder.setUnderlyingNetworks(if (now.network == null) emptyArray() else arrayOf(now.network)) }
@@ -272,6 +305,28 @@ class VpnController(
         }
     }
 
+    /**
+     * The resolvers to let through on [on]: its strict Private DNS server, by name and by
+     * the addresses it has there (looked up again only for another network or name; a
+     * failed lookup is tried again at the next change, the name alone given meanwhile).
+     */
+    private fun exemptionsOn(on: DefaultNetwork): ResolverExemptions {
+        val name = on.privateDns.serverName?.takeIf { on.privateDns.mode == PrivateDns.Mode.STRICT && it.isNotEmpty() }
+            ?: return ResolverExemptions.NONE
+        val where = on.network ?: return ResolverExemptions(listOf(name))
+        lookedUp?.let { (key, found) -> if (key == where to name) return found }
+        val addresses = try {
+            lookUp(where, name).distinct()
+        } catch (e: Exception) { // UnknownHostException, SecurityException, a network gone
+            emptyList()
+        } catch (e: LinkageError) { // a framework without the lookup (the JVM tests' real Network)
+            emptyList()
+        }
+        val found = ResolverExemptions(listOf(name), addresses)
+        if (addresses.isNotEmpty()) lookedUp = (where to name) to found
+        return found
+    }
+
     private fun permissionMissing() = VpnState.Failed(FailureKind.PERMISSION, strings.get(R.string.vpn_permission_missing))
 
     private fun coreFailed(e: RuntimeException): VpnState =
@@ -298,6 +353,10 @@ class VpnController(
 
     companion object {
         val ZERO_STATS = LiveStats(0, 0, 0, 0, 0)
+
+        /** [name]'s addresses on [network] (`Network.getAllByName`: that network's resolver, not the VPN's). */
+        fun lookUpOn(network: android.net.Network, name: String): List<String> =
+            network.getAllByName(name).mapNotNull { it.hostAddress?.substringBefore('%') }
 
         /**
          * Whether the core must move its outside sockets: there is a network, and it is

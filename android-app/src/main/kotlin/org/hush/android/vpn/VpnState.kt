@@ -58,9 +58,12 @@ enum class Transport { WIFI, CELLULAR, OTHER, NONE }
  * - [OPPORTUNISTIC] ("Automatic"): harmless. Android tries DNS over TLS to the DNS
  *   server it was given, Hush's own address, where Hush refuses port 853, so Android
  *   falls back to plain DNS through Hush. Not warned about.
- * - [STRICT] (a host name set): Android sends every lookup encrypted to [serverName],
- *   around Hush's DNS (or, where Hush refuses port 853 on the way, lookups fail). Home
- *   warns, with the way to turn it back to Automatic or Off.
+ * - [STRICT] (a host name set): Android sends every lookup over DNS over TLS to
+ *   [serverName], through the tun. Hush refuses port 853 to anyone else, so it lets this
+ *   server through by name and by its addresses on the network under the VPN
+ *   (`exemptResolvers`; else the phone's lookups would all fail): the lookups go past
+ *   Hush's DNS filter, while connections are still judged by name and address. Home
+ *   says so, with the way back to Automatic or Off.
  */
 data class PrivateDns(val mode: Mode, val serverName: String? = null) {
     enum class Mode { OFF, OPPORTUNISTIC, STRICT }

@@ -52,6 +52,9 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
     val resolvers = ArrayList<String>()
     override fun networkChangedTo(resolver: String) { alive(); networkChanges++; resolvers.add(resolver) }
     override fun health(): CoreHealth { alive(); return health }
+    /** Each setResolverExemptions, in order. */
+    val exemptions = ArrayList<org.hush.android.core.ResolverExemptions>()
+    override fun setResolverExemptions(exemptions: org.hush.android.core.ResolverExemptions) { alive(); this.exemptions.add(exemptions) }
     override fun reloadRules() { alive(); reloads++ }
     val listReloads = ArrayList<CoreConfig>()
     override fun reloadLists(config: CoreConfig): List<ListLoad> {
