@@ -64,7 +64,8 @@ class VpnFirewallControl(private val context: Context) : FirewallControl {
 
     override fun problems(): List<String> {
         val on = VpnStatus.state.value as? VpnState.On ?: return emptyList()
-        return on.problems + platformProblems(context, VpnStatus.controller)
+        return on.health.problems.map { coreProblem(org.hush.android.ui.ResourceStrings(context), it) } +
+            platformProblems(context, VpnStatus.controller)
     }
 
     override fun alwaysOn(): org.hush.android.vpn.AlwaysOn? = VpnStatus.controller?.alwaysOn()
@@ -88,6 +89,33 @@ class VpnFirewallControl(private val context: Context) : FirewallControl {
             }
             return out
         }
+
+        /**
+         * A problem the core reports, for Home: the encrypted DNS server failing in the
+         * owner's words, with the reasons the core counted (read from its English account,
+         * `hush_session`'s `upstream_problem`); any other in the core's own words.
+         */
+        fun coreProblem(s: org.hush.android.ui.Strings, problem: org.hush.android.core.CoreProblem): String {
+            if (problem.kind != "upstream") return problem.message
+            // The core's account ends "since start, unreachable: 3, certificate not trusted: 1".
+            val counted = problem.message.substringAfter("since start,", "")
+            val why = UPSTREAM_REASONS.filter { (core, _) -> Regex(Regex.escape(core) + """: [1-9]""").containsMatchIn(counted) }
+                .map { (_, words) -> s.get(words) }
+            return if (why.isEmpty()) s.get(org.hush.android.R.string.problem_upstream_failing)
+            else s.get(org.hush.android.R.string.problem_upstream_failing_why, why.joinToString(", "))
+        }
+
+        /** The core's words for each reason an encrypted lookup failed, and the owner's. */
+        private val UPSTREAM_REASONS = listOf(
+            "unreachable" to org.hush.android.R.string.upstream_why_unreachable,
+            "certificate not trusted" to org.hush.android.R.string.upstream_why_certificate,
+            "handshake failed" to org.hush.android.R.string.upstream_why_handshake,
+            "no answer in time" to org.hush.android.R.string.upstream_why_timeout,
+            "HTTP error" to org.hush.android.R.string.upstream_why_http,
+            "answer not DNS" to org.hush.android.R.string.upstream_why_bad_answer,
+            "connection closed" to org.hush.android.R.string.upstream_why_closed,
+            "too many queries" to org.hush.android.R.string.upstream_why_overload,
+        )
 
         fun shown(state: VpnState): FirewallState = when (state) {
             is VpnState.Off -> FirewallState.Off
@@ -170,11 +198,15 @@ class SettingsAdapter(private val settings: HushSettings) : UiSettings {
             settings.newAppMode = value
         }
 
-    override var followNetworkDns: Boolean
-        get() = settings.followNetworkDns
+    override var upstreamChoice: org.hush.android.settings.UpstreamChoice
+        get() = settings.upstreamChoice
         set(value) {
-            settings.followNetworkDns = value
+            settings.upstreamChoice = value
         }
+
+    override fun encryptedDns(https: Boolean) = settings.encryptedDns(https)
+
+    override fun setEncryptedDns(server: org.hush.android.settings.EncryptedDns) = settings.setEncryptedDns(server)
 
     override var allowEncryptedDns: Boolean
         get() = settings.allowEncryptedDns

@@ -127,7 +127,9 @@ object AppWiring {
             encryptedDnsList = settings.builtinListEnabled(BuiltinLists.DOH),
             allowEncryptedDns = settings.allowEncryptedDns,
             stripEch = settings.stripEch,
-            followNetworkDns = settings.followNetworkDns,
+            followNetworkDns = settings.upstreamChoice == org.hush.android.settings.UpstreamChoice.NETWORK,
+            // Throws when an encrypted server is chosen but unreadable: the start fails saying so, never plain DNS instead.
+            upstream = settings.encryptedUpstream?.let { org.hush.android.core.EncryptedUpstream(it.url, it.addresses) },
         )
     }
 }

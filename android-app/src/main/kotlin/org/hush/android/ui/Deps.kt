@@ -82,8 +82,16 @@ interface UiSettings {
     var startOnBoot: Boolean
     /** The mode a newly installed app starts with; null: Hush's default (no rule of its own). */
     var newAppMode: org.hush.android.policy.AppMode?
-    /** Allowed DNS follows the network's own resolvers ([upstreamDns] when it names none); from the next start. */
-    var followNetworkDns: Boolean
+    /**
+     * Where allowed DNS goes, from the next start: the network's own resolvers ([upstreamDns]
+     * when it names none), [upstreamDns], or the saved encrypted server of that kind. The
+     * encrypted choices are refused (IllegalArgumentException) while none is saved.
+     */
+    var upstreamChoice: org.hush.android.settings.UpstreamChoice
+    /** The DNS-over-TLS ([https] false) or DNS-over-HTTPS server saved, chosen or not; null when none is. */
+    fun encryptedDns(https: Boolean): org.hush.android.settings.EncryptedDns?
+    /** Saves [server] for its kind (it does not choose it). */
+    fun setEncryptedDns(server: org.hush.android.settings.EncryptedDns)
     /** Apps may use their own DNS over TLS or QUIC (port 853); from the next start. */
     var allowEncryptedDns: Boolean
     /** ECH removed from DNS answers; from the next start. */
@@ -107,9 +115,16 @@ class PrefsSettings(context: Context) : UiSettings {
         get() = prefs.getString(KEY_NEW_APP_MODE, null)?.let { org.hush.android.policy.AppMode.fromWire(it) }
         set(value) { prefs.edit().apply { if (value == null) remove(KEY_NEW_APP_MODE) else putString(KEY_NEW_APP_MODE, value.wire) }.apply() }
 
-    override var followNetworkDns: Boolean
-        get() = prefs.getBoolean(KEY_FOLLOW_NETWORK_DNS, false)
-        set(value) { prefs.edit().putBoolean(KEY_FOLLOW_NETWORK_DNS, value).apply() }
+    /** The upstream choice and encrypted servers, kept (and checked) as the service reads them. */
+    private val upstream = org.hush.android.settings.HushSettings(context)
+
+    override var upstreamChoice: org.hush.android.settings.UpstreamChoice
+        get() = upstream.upstreamChoice
+        set(value) { upstream.upstreamChoice = value }
+
+    override fun encryptedDns(https: Boolean) = upstream.encryptedDns(https)
+
+    override fun setEncryptedDns(server: org.hush.android.settings.EncryptedDns) = upstream.setEncryptedDns(server)
 
     override var allowEncryptedDns: Boolean
         get() = prefs.getBoolean(KEY_ALLOW_ENCRYPTED_DNS, false)

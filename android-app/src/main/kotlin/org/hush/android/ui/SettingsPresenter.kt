@@ -4,6 +4,9 @@ import org.hush.android.R
 import org.hush.android.data.ExportFormat
 import org.hush.android.data.ListSource
 import org.hush.android.data.Retention
+import org.hush.android.settings.EncryptedDns
+import org.hush.android.settings.SettingRefused
+import org.hush.android.settings.UpstreamChoice
 
 data class SettingsState(
     val loading: Boolean = true,
@@ -15,8 +18,16 @@ data class SettingsState(
     val retention: Retention? = null,
     val retentionError: String? = null,
     val sources: List<ListSource> = emptyList(),
-    /** Allowed DNS follows the network's own resolvers (else [upstreamDns]). */
-    val followNetworkDns: Boolean = false,
+    /**
+     * Where allowed DNS goes, as the radio buttons show it: the saved choice, or an
+     * encrypted kind picked whose server is not saved yet (saved with its server).
+     */
+    val upstreamChoice: UpstreamChoice = UpstreamChoice.ADDRESS,
+    /** The shown encrypted kind's saved server (the name, or the URL for HTTPS) and its addresses; empty when none. */
+    val encryptedServer: String = "",
+    val encryptedAddresses: String = "",
+    /** Why the encrypted server typed was not saved, in the owner's words. */
+    val encryptedError: String? = null,
     val allowEncryptedDns: Boolean = false,
     val stripEch: Boolean = true,
     /** "Only addresses Hush resolved" for every app without a choice of its own; null until read. */
@@ -38,8 +49,9 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
         val s = deps.settings
         set(state.copy(
             upstreamDns = s.upstreamDns, startOnBoot = s.startOnBoot, newAppMode = s.newAppMode,
-            followNetworkDns = s.followNetworkDns, allowEncryptedDns = s.allowEncryptedDns, stripEch = s.stripEch,
+            allowEncryptedDns = s.allowEncryptedDns, stripEch = s.stripEch,
         ))
+        showChoice(s.upstreamChoice, message = state.message)
         background({ Triple(deps.store.retention(), deps.store.listSources(), deps.store.resolvedOnly().default) }, failed = { e ->
             set(state.copy(loading = false, error = strings.get(R.string.settings_error_read, Format.error(e))))
         }) { (retention, sources, resolvedOnly) ->
@@ -47,14 +59,74 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
         }
     }
 
-    /** The network's own resolvers (true) or the address in the field (false); from the next start. */
-    fun setFollowNetworkDns(on: Boolean) {
-        deps.settings.followNetworkDns = on
+    /**
+     * The upstream radio buttons, from the next start. The network's resolvers and the
+     * address are saved at once; DNS over TLS or HTTPS is saved at once when a server of
+     * that kind is, else it waits for one ([saveEncrypted]).
+     */
+    fun chooseUpstream(choice: UpstreamChoice) {
+        val saved = if (choice.encrypted) deps.settings.encryptedDns(choice == UpstreamChoice.HTTPS) else null
+        if (choice.encrypted && saved == null) {
+            showChoice(choice, message = strings.get(R.string.settings_enc_enter))
+            return
+        }
+        try {
+            deps.settings.upstreamChoice = choice
+        } catch (e: IllegalArgumentException) { // the settings' own check: shown, nothing saved
+            set(state.copy(encryptedError = Format.error(e)))
+            return
+        }
+        val message = when {
+            saved != null -> savedMessage(saved)
+            choice == UpstreamChoice.NETWORK -> strings.get(R.string.settings_upstream_network_saved)
+            else -> strings.get(R.string.settings_dns_saved, state.upstreamDns)
+        }
+        showChoice(choice, message)
+    }
+
+    /**
+     * Saves the DNS-over-TLS or -HTTPS server typed for the encrypted choice shown, and
+     * chooses it; a name or URL or addresses that will not do are said and nothing changes.
+     */
+    fun saveEncrypted(server: String, addresses: String) {
+        val choice = state.upstreamChoice
+        if (!choice.encrypted) return
+        val parsed = try {
+            EncryptedDns.parse(choice == UpstreamChoice.HTTPS, server, addresses)
+        } catch (e: SettingRefused) {
+            set(state.copy(encryptedError = e.problem.words(strings)))
+            return
+        }
+        try {
+            deps.settings.setEncryptedDns(parsed)
+            deps.settings.upstreamChoice = choice
+        } catch (e: IllegalArgumentException) {
+            set(state.copy(encryptedError = Format.error(e)))
+            return
+        }
+        showChoice(choice, savedMessage(parsed))
+    }
+
+    /** A well-known server, for the encrypted kind shown: chosen only by this tap (Hush picks none by itself). */
+    fun usePreset(preset: DnsPreset) {
+        if (!state.upstreamChoice.encrypted) return
+        val https = state.upstreamChoice == UpstreamChoice.HTTPS
+        saveEncrypted(if (https) preset.httpsUrl else preset.tlsName, preset.addresses.joinToString(", "))
+    }
+
+    private fun showChoice(choice: UpstreamChoice, message: String?) {
+        val saved = if (choice.encrypted) deps.settings.encryptedDns(choice == UpstreamChoice.HTTPS) else null
         set(state.copy(
-            followNetworkDns = on,
-            message = if (on) strings.get(R.string.settings_upstream_network_saved) else strings.get(R.string.settings_dns_saved, state.upstreamDns),
+            upstreamChoice = choice,
+            encryptedServer = saved?.server ?: "",
+            encryptedAddresses = saved?.addresses?.joinToString(", ") ?: "",
+            encryptedError = null,
+            message = message,
         ))
     }
+
+    private fun savedMessage(server: EncryptedDns): String =
+        strings.get(if (server.https) R.string.settings_https_saved else R.string.settings_tls_saved, server.host)
 
     fun setAllowEncryptedDns(on: Boolean) {
         deps.settings.allowEncryptedDns = on
@@ -155,7 +227,19 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
         }
     }
 
+    /** A well-known encrypted DNS server, offered as a one-tap choice. */
+    class DnsPreset(val name: String, val tlsName: String, val httpsUrl: String, val addresses: List<String>)
+
     companion object {
+        /**
+         * Well-known public resolvers that speak both DNS over TLS and over HTTPS, with the
+         * IPv4 addresses their operators publish. Offered, never chosen by Hush.
+         */
+        val PRESETS = listOf(
+            DnsPreset("Quad9", "dns.quad9.net", "https://dns.quad9.net/dns-query", listOf("9.9.9.9", "149.112.112.112")),
+            DnsPreset("Cloudflare", "one.one.one.one", "https://cloudflare-dns.com/dns-query", listOf("1.1.1.1", "1.0.0.1")),
+        )
+
         /** Why [value] is not "address:port" (IPv4, or [IPv6]), or null; in [s]'s words. */
         fun dnsProblem(s: Strings, value: String): String? = when (dnsProblemKind(value)) {
             null -> null

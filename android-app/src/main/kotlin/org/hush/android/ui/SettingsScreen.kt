@@ -16,21 +16,58 @@ import android.widget.ScrollView
 import android.widget.Switch
 import org.hush.android.R
 import org.hush.android.data.ExportFormat
+import org.hush.android.settings.UpstreamChoice
 
 class SettingsScreen(host: ScreenHost) : Screen(host) {
     val presenter = SettingsPresenter(host.deps, ui.strings)
     private val p = ui.palette
 
-    /** Upstream DNS: the network's own resolvers, or the address in [dnsField]. */
+    /** Upstream DNS: the network's own resolvers, the address in [dnsField], or an encrypted server ([encryptedPanel]). */
     val upstreamChoice = android.widget.RadioGroup(host.context).apply {
         orientation = android.widget.RadioGroup.VERTICAL
         contentDescription = ui.str(R.string.settings_upstream_title)
     }
     val upstreamNetwork = radio(R.string.settings_upstream_network).also { upstreamChoice.addView(it) }
     val upstreamAddress = radio(R.string.settings_upstream_address).also { upstreamChoice.addView(it) }
+    val upstreamTls = radio(R.string.settings_upstream_tls).also { upstreamChoice.addView(it) }
+    val upstreamHttps = radio(R.string.settings_upstream_https).also { upstreamChoice.addView(it) }
+    /** The network's note and the address row: shown for the plain choices (the address is the network's fallback). */
+    private val networkNote = note(R.string.settings_upstream_network_note)
     val dnsField = field(ui.str(R.string.settings_dns_hint), InputType.TYPE_CLASS_TEXT)
     val dnsError = ui.text("", Ui.Type.CAPTION, p.error)
     val saveDns = ui.button(ui.str(R.string.settings_save), filled = false) { presenter.setUpstreamDns(dnsField.text.toString()) }
+    private val addressRow = ui.horizontal().apply {
+        addView(dnsField, Ui.weight(1f))
+        addView(saveDns, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
+    }
+    /** DNS over TLS or HTTPS: the server's name (or URL) and its addresses, which the name is never looked up for. */
+    private val serverLabel = ui.text(ui.str(R.string.settings_enc_server_tls), Ui.Type.LABEL, p.onSurfaceVariant)
+    val serverField = field(ui.str(R.string.settings_enc_server_tls_hint), InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_VARIATION_URI)
+    val addressesField = field(ui.str(R.string.settings_enc_addresses_hint), InputType.TYPE_CLASS_TEXT)
+    val encryptedError = ui.text("", Ui.Type.CAPTION, p.error)
+    val saveEncrypted = ui.button(ui.str(R.string.settings_save), filled = false) {
+        presenter.saveEncrypted(serverField.text.toString(), addressesField.text.toString())
+    }
+    /** One button per well-known server, in [SettingsPresenter.PRESETS]' order. */
+    val presetButtons: List<View> = SettingsPresenter.PRESETS.map { preset ->
+        ui.button(preset.name, filled = false) { presenter.usePreset(preset) }.apply { minHeight = ui.dp(48) }
+    }
+    val encryptedPanel = ui.vertical().apply {
+        addView(note(R.string.settings_upstream_encrypted_note))
+        addView(serverLabel, Ui.matchWrap().apply { topMargin = ui.dp(8) })
+        addView(serverField, Ui.matchWrap())
+        addView(ui.text(ui.str(R.string.settings_enc_addresses), Ui.Type.LABEL, p.onSurfaceVariant), Ui.matchWrap().apply { topMargin = ui.dp(8) })
+        addView(addressesField, Ui.matchWrap())
+        addView(note(R.string.settings_enc_addresses_note))
+        addView(encryptedError)
+        addView(saveEncrypted, Ui.matchWrap().apply { topMargin = ui.dp(8) })
+        addView(note(R.string.settings_enc_presets), Ui.matchWrap().apply { topMargin = ui.dp(8) })
+        addView(ui.horizontal().apply {
+            presetButtons.forEachIndexed { i, b ->
+                addView(b, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { if (i > 0) leftMargin = ui.dp(8) })
+            }
+        })
+    }
     val bootSwitch = switch(R.string.settings_boot)
     /** Apps' own DNS over TLS or QUIC (port 853). */
     val encryptedDnsSwitch = switch(R.string.settings_encrypted_dns)
@@ -75,6 +112,7 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
     val about = ui.text("", Ui.Type.BODY, p.onSurfaceVariant)
     val error = ui.errorBanner()
     private var shownDns: String? = null
+    private var shownEncrypted: Triple<UpstreamChoice, String, String>? = null
     private var shownRetention: Any? = null
 
     override val view: View = ScrollView(host.context).apply {
@@ -86,12 +124,10 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
             addView(ui.text(ui.str(R.string.settings_firewall), Ui.Type.TITLE_SMALL))
             addView(ui.text(ui.str(R.string.settings_upstream_title), Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(8), 0, ui.dp(4)) })
             addView(upstreamChoice, Ui.matchWrap())
-            addView(note(R.string.settings_upstream_network_note))
-            addView(ui.horizontal().apply {
-                addView(dnsField, Ui.weight(1f))
-                addView(saveDns, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
-            })
+            addView(networkNote)
+            addView(addressRow, Ui.matchWrap())
             addView(dnsError)
+            addView(encryptedPanel, Ui.matchWrap())
             addView(encryptedDnsSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
             addView(note(R.string.settings_encrypted_dns_note))
             addView(echSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
@@ -141,8 +177,14 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         echSwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.stripEch) presenter.setStripEch(on) }
         resolvedOnlySwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.resolvedOnlyDefault) presenter.setResolvedOnlyDefault(on) }
         upstreamChoice.setOnCheckedChangeListener { _, id ->
-            val follow = id == upstreamNetwork.id
-            if (id != View.NO_ID && follow != presenter.state.followNetworkDns) presenter.setFollowNetworkDns(follow)
+            val choice = when (id) {
+                upstreamNetwork.id -> UpstreamChoice.NETWORK
+                upstreamAddress.id -> UpstreamChoice.ADDRESS
+                upstreamTls.id -> UpstreamChoice.TLS
+                upstreamHttps.id -> UpstreamChoice.HTTPS
+                else -> return@setOnCheckedChangeListener
+            }
+            if (choice != presenter.state.upstreamChoice) presenter.chooseUpstream(choice)
         }
         newAppModes.setOnCheckedChangeListener { group, id ->
             val tag = group.findViewById<View>(id)?.tag ?: return@setOnCheckedChangeListener
@@ -184,8 +226,30 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         dnsError.text = s.dnsError ?: ""
         dnsError.visibility = if (s.dnsError == null) View.GONE else View.VISIBLE
         if (bootSwitch.isChecked != s.startOnBoot) bootSwitch.isChecked = s.startOnBoot
-        val upstream = if (s.followNetworkDns) upstreamNetwork else upstreamAddress
+        val upstream = when (s.upstreamChoice) {
+            UpstreamChoice.NETWORK -> upstreamNetwork
+            UpstreamChoice.ADDRESS -> upstreamAddress
+            UpstreamChoice.TLS -> upstreamTls
+            UpstreamChoice.HTTPS -> upstreamHttps
+        }
         if (!upstream.isChecked) upstream.isChecked = true
+        val encrypted = s.upstreamChoice.encrypted
+        val plain = if (encrypted) View.GONE else View.VISIBLE
+        networkNote.visibility = plain
+        addressRow.visibility = plain
+        if (encrypted) dnsError.visibility = View.GONE
+        encryptedPanel.visibility = if (encrypted) View.VISIBLE else View.GONE
+        val https = s.upstreamChoice == UpstreamChoice.HTTPS
+        serverLabel.text = ui.str(if (https) R.string.settings_enc_server_https else R.string.settings_enc_server_tls)
+        serverField.hint = ui.str(if (https) R.string.settings_enc_server_https_hint else R.string.settings_enc_server_tls_hint)
+        val shown = Triple(s.upstreamChoice, s.encryptedServer, s.encryptedAddresses)
+        if (encrypted && shown != shownEncrypted) {
+            shownEncrypted = shown
+            serverField.setText(s.encryptedServer)
+            addressesField.setText(s.encryptedAddresses)
+        }
+        encryptedError.text = s.encryptedError ?: ""
+        encryptedError.visibility = if (s.encryptedError == null) View.GONE else View.VISIBLE
         if (encryptedDnsSwitch.isChecked != s.allowEncryptedDns) encryptedDnsSwitch.isChecked = s.allowEncryptedDns
         if (echSwitch.isChecked != s.stripEch) echSwitch.isChecked = s.stripEch
         resolvedOnlySwitch.isEnabled = s.resolvedOnlyDefault != null

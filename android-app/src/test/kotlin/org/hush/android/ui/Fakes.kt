@@ -457,7 +457,16 @@ class FakeSettings(dns: String = "9.9.9.9:53", override var startOnBoot: Boolean
             field = value
         }
     override var newAppMode: AppMode? = null
-    override var followNetworkDns: Boolean = false
+    override var upstreamChoice: org.hush.android.settings.UpstreamChoice = org.hush.android.settings.UpstreamChoice.ADDRESS
+        set(value) {
+            require(!value.encrypted || encryptedDns(value == org.hush.android.settings.UpstreamChoice.HTTPS) != null) { "no server saved" }
+            field = value
+        }
+    /** The encrypted servers saved, by kind (true: HTTPS). */
+    val encrypted = HashMap<Boolean, org.hush.android.settings.EncryptedDns>()
+    override fun encryptedDns(https: Boolean) = encrypted[https]
+    override fun setEncryptedDns(server: org.hush.android.settings.EncryptedDns) { encrypted[server.https] = server }
+    val followNetworkDns: Boolean get() = upstreamChoice == org.hush.android.settings.UpstreamChoice.NETWORK
     override var allowEncryptedDns: Boolean = false
     override var stripEch: Boolean = true
 }

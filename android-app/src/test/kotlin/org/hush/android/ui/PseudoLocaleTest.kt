@@ -164,6 +164,20 @@ class PseudoLocaleTest {
             (a.screen(MainActivity.Tab.SETTINGS) as SettingsScreen).upstreamNetwork.performClick()
             emptyList()
         },
+        Case("settings, DNS over TLS refused", ::world) { a ->
+            a.select(MainActivity.Tab.SETTINGS)
+            val settings = a.screen(MainActivity.Tab.SETTINGS) as SettingsScreen
+            settings.upstreamTls.performClick()
+            settings.presenter.saveEncrypted("dns.quad9.net", "")
+            emptyList()
+        },
+        Case("settings, DNS over HTTPS from a preset", ::world) { a ->
+            a.select(MainActivity.Tab.SETTINGS)
+            val settings = a.screen(MainActivity.Tab.SETTINGS) as SettingsScreen
+            settings.upstreamHttps.performClick()
+            settings.presetButtons.first().performClick()
+            emptyList()
+        },
         Case("app detail", ::world) { a -> a.openAppDetail(SampleData.TIKTOK, "TikTok"); emptyList() },
         Case("app detail, the unknown owner", ::world) { a -> a.openAppDetail(null, "?"); emptyList() },
         Case("app detail, its own choice saved with undo", ::world) { a ->
@@ -289,6 +303,8 @@ class PseudoLocaleTest {
         // The lists' own names, licences and sources (the core's catalogue) and their URLs.
         for (l in SampleData.builtins) { data.add(l.name); data.add(l.title); data.add(l.licence); data.add(l.source) }
         for (sub in SampleData.subscriptions) { data.add(sub.url); data.add(sub.name) }
+        // The well-known DNS servers Settings offers: names, not words.
+        for (preset in SettingsPresenter.PRESETS) { data.add(preset.name); data.add(preset.tlsName); data.add(preset.httpsUrl) }
         world.store.failure?.let { data.add(it) }
         world.lists.failure?.let { data.add(it) }
         // The core's own account of why it does not filter (English, shown as the detail).

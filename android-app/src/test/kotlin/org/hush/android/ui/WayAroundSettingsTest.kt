@@ -52,7 +52,7 @@ class WayAroundSettingsTest {
         val ui = SettingsAdapter(settings)
         ui.allowEncryptedDns = true
         ui.stripEch = false
-        ui.followNetworkDns = true
+        ui.upstreamChoice = org.hush.android.settings.UpstreamChoice.NETWORK
         val again = HushSettings(app) // read back from the preferences
         assertTrue(again.allowEncryptedDns)
         assertFalse(again.stripEch)

@@ -150,6 +150,29 @@ class NotificationsPseudoLocaleTest {
             // The default file name (hush.db) in the example is a name, not a word.
             check("database path \"$input\"", listOf(e.message!!), problems, allowed = input + " " + org.hush.android.settings.HushSettings.DATABASE_FILE)
         }
+        // The encrypted upstream's server and addresses, as Settings checks them (issue 13).
+        val words = org.hush.android.ui.ResourceStrings(context)
+        val encrypted = listOf(
+            Triple(false, "", ""), Triple(false, "quic://dns.example", ""), Triple(true, "http://dns.example/q", ""),
+            Triple(false, "u@dns.example", ""), Triple(false, "bad_name!", ""), Triple(false, "dns.example:0", ""),
+            Triple(false, "dns.example/q", ""), Triple(false, "dns.example", ""), Triple(false, "dns.example", "9.9.9"),
+            Triple(false, "dns.example", (1..9).joinToString(",") { "198.18.0.$it" }),
+        )
+        for ((https, server, addresses) in encrypted) {
+            val e = try { org.hush.android.settings.EncryptedDns.parse(https, server, addresses); null } catch (e: org.hush.android.settings.SettingRefused) { e }
+            assertTrue("\"$server\" \"$addresses\" refused", e != null)
+            kinds.add(e!!.problem.kind)
+            check("encrypted DNS \"$server\" \"$addresses\"", listOf(e.problem.words(words)), problems, allowed = "$server $addresses tls https")
+        }
+        val none = try { settings.upstreamChoice = org.hush.android.settings.UpstreamChoice.TLS; null } catch (e: org.hush.android.settings.SettingRefused) { e }
+        kinds.add(none!!.problem.kind)
+        check("encrypted DNS chosen without a server", listOf(none.message!!), problems)
+        context.getSharedPreferences(org.hush.android.settings.HushSettings.PREFS_NAME, android.content.Context.MODE_PRIVATE).edit()
+            .putString("upstream_choice", "tls").putString("dot_url", "tls://dns.example").commit()
+        val unreadable = try { org.hush.android.settings.HushSettings(context).encryptedUpstream; null } catch (e: IllegalStateException) { e }
+        assertEquals(org.hush.android.settings.SettingProblem(org.hush.android.settings.SettingProblem.Kind.ENC_UNREADABLE).words(words), unreadable!!.message)
+        kinds.add(org.hush.android.settings.SettingProblem.Kind.ENC_UNREADABLE)
+        check("encrypted DNS unreadable", listOf(unreadable.message!!), problems)
         assertEquals("every refusal reached", org.hush.android.settings.SettingProblem.Kind.values().toSet() - kinds, emptySet<Any>())
 
         val strings = org.hush.android.ui.ResourceStrings(context)
