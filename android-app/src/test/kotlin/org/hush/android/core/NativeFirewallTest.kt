@@ -297,6 +297,59 @@ class NativeFirewallTest {
     }
 
     @Test
+    fun anEncryptedUpstreamFromSettingsStartsTheCoreAndFailsClosed() {
+        // What Settings saves, as AppWiring sends it: the core takes each form.
+        val forms = listOf(
+            org.hush.android.settings.EncryptedDns.parse(false, "dns.hush.test", "127.0.0.1, fd00::53"),
+            org.hush.android.settings.EncryptedDns.parse(true, "dns.hush.test:8443", "127.0.0.1"),
+            org.hush.android.settings.EncryptedDns.parse(true, "https://[fd00::53]/resolve", ""),
+        )
+        for (form in forms) {
+            val config = CoreConfig(File(workdir, "encrypted.db").path, UPSTREAM, upstream = EncryptedUpstream(form.url, form.addresses))
+            NativeFirewall.start(HostTun.attach(TUN), config, RecordingPlatform(1)).stop()
+        }
+        // Nothing listens on 127.0.0.1:853: the lookup fails (SERVFAIL), never goes plain to
+        // dnsmasq, and the health says why, which Home puts in the owner's words.
+        val tls = forms[0]
+        val config = CoreConfig(File(workdir, "encrypted.db").path, UPSTREAM, upstream = EncryptedUpstream(tls.url, listOf("127.0.0.1")))
+        val session = NativeFirewall.start(HostTun.attach(TUN), config, RecordingPlatform(GAME_UID))
+        try {
+            val answer = dig(ALLOWED_NAME)
+            assertTrue(answer.joinToString("\n"), answer.any { it.contains("status: SERVFAIL") })
+            assertTrue(answer.joinToString("\n"), answer.none { it.endsWith("\t$ALLOWED_ADDRESS") })
+            val problem = waitFor { session.health().problems.firstOrNull { it.kind == "upstream" } }
+            assertTrue(problem.message, problem.message.contains("unreachable: "))
+            val said = org.hush.android.app.VpnFirewallControl.coreProblem(org.hush.android.ui.XmlStrings, problem)
+            val why = org.hush.android.ui.XmlStrings.get(org.hush.android.R.string.upstream_why_unreachable)
+            assertEquals(org.hush.android.ui.XmlStrings.get(org.hush.android.R.string.problem_upstream_failing_why, why), said)
+        } finally {
+            session.stop()
+        }
+    }
+
+    @Test
+    fun resolverExemptionsAreTakenAtStartAndWhileRunningAndBadOnesRefused() {
+        // Strict Private DNS as the controller sends it: the server's name and its addresses.
+        val exempt = ResolverExemptions(listOf("dns.example"), listOf("198.18.5.1", "fd00::51"))
+        val database = File(workdir, "exempt.db").path
+        val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(database, UPSTREAM, exemptResolvers = exempt), RecordingPlatform(GAME_UID))
+        try {
+            session.setResolverExemptions(ResolverExemptions(listOf("other.example"), listOf("198.18.6.1")))
+            session.setResolverExemptions(ResolverExemptions.NONE)
+            val bad = expect<IllegalArgumentException> { session.setResolverExemptions(ResolverExemptions(addresses = listOf("dns.example"))) }
+            assertTrue(bad.message, bad.message.orEmpty().contains("is not an IP address"))
+            // Still filtering, with what it had.
+            assertTrue(dig(ALLOWED_NAME).any { it.endsWith("\t$ALLOWED_ADDRESS") })
+        } finally {
+            assertNull(session.stop().error)
+        }
+        val refused = expect<IllegalArgumentException> {
+            NativeFirewall.start(HostTun.attach(TUN), CoreConfig(database, UPSTREAM, exemptResolvers = ResolverExemptions(listOf("bad name!"))), RecordingPlatform(1))
+        }
+        assertTrue(refused.message, refused.message.orEmpty().contains("exempt resolver"))
+    }
+
+    @Test
     fun aThrowingCallbackIsAnUnknownOwnerNotACrash() {
         val database = File(workdir, "throwing.db").path
         val platform = object : CorePlatform {
