@@ -1,14 +1,20 @@
 //! Keeps a running engine in step with its database: the rules, which `hush
 //! rule` (or the app's UI) writes from elsewhere, and the retention limits.
 //!
-//! A thread re-reads the rules every [`POLL`] and sends a new policy only
-//! when it differs, so the engine re-judges its flows only on a real
-//! change. Polling, not a notification: SQLite has no cross-process change
-//! hook, and reading a few rows four times a second costs nothing. The same
-//! thread applies the retention limits at start and every [`RETENTION_EVERY`].
+//! A thread sleeps until the database's files change (inotify on its
+//! directory: SQLite has no cross-process change hook), reads the rules
+//! once the changes have settled, and sends a new policy only when it
+//! differs, so the engine re-judges its flows only on a real change. Idle,
+//! nothing writes the files but the log writer's heartbeat, so the thread
+//! wakes about once a minute, not four times a second as a poll would.
+//! Where inotify cannot be had, it polls every [`POLL`]. The same thread
+//! applies the retention limits at start and every [`RETENTION_EVERY`], and
+//! reads the rules then too, in case a change went unheard.
 
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -17,8 +23,14 @@ use hush_engine::{AppPolicy, Network, PolicySender};
 
 use crate::health::{HealthCell, ProblemKind};
 
-/// How often the stored rules are read again; a change is in force within this.
+/// How often the stored rules are read again when the files cannot be
+/// watched, and at most how long a stream of writes (the log writer's,
+/// under traffic) holds a read off.
 pub const POLL: Duration = Duration::from_millis(250);
+/// How long the files must be quiet after a change before the rules are
+/// read: a commit's last write to the log comes just before its index is
+/// updated, and one command may commit several times.
+pub const SETTLE: Duration = Duration::from_millis(50);
 /// How often old activity is deleted, as the retention settings say.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(600);
 
@@ -35,7 +47,8 @@ pub fn load(path: &Path, network: Network) -> Result<AppPolicy, String> {
 /// What [`Follower`] does besides retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rules {
-    /// Re-read the stored rules every [`POLL`]: another process changes them.
+    /// Re-read the stored rules when the database changes: another process
+    /// changes them.
     Follow,
     /// Leave them: every change comes through the session, which reloads.
     Leave,
@@ -60,47 +73,95 @@ pub(crate) struct Follower {
     pub fault: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// The session's end of a follower's thread: dropped, it stops the thread
+/// at once, whatever it waits on.
+pub struct FollowerStop(#[allow(dead_code)] UnixStream);
+
 impl Follower {
-    /// Keeps the engine in step with the database until `stop` is dropped
-    /// (or sent to) or the engine drops its end of `sender`: applies
-    /// retention at start and every [`RETENTION_EVERY`], and sends the
-    /// stored rules when they change, as [`Rules`] says, for the network in
-    /// force. A read that fails (the database locked for longer than its
+    /// Keeps the engine in step with the database until the returned
+    /// [`FollowerStop`] is dropped or the engine drops its end of `sender`:
+    /// applies retention at start and every [`RETENTION_EVERY`], and sends
+    /// the stored rules when they change, as [`Rules`] says, for the network
+    /// in force. A read that fails (the database locked for longer than its
     /// busy timeout, say) keeps the rules in force and is tried again. A
     /// panic in a turn is caught and the next turn comes as usual. The
     /// thread sleeps between its tasks, so a phone is not woken for nothing.
-    pub fn spawn(mut self, stop: Receiver<()>) -> std::io::Result<JoinHandle<()>> {
-        std::thread::Builder::new()
+    pub fn spawn(mut self) -> std::io::Result<(FollowerStop, JoinHandle<()>)> {
+        let (stop, stopped) = UnixStream::pair()?;
+        let mut watch = match self.rules {
+            Rules::Follow => Watch::open(&self.path),
+            Rules::Leave | Rules::UntilRead => None,
+        };
+        let thread = std::thread::Builder::new()
             .name("hush-store-sync".into())
             .spawn(move || {
                 let mut failures = 0u32;
                 let mut retention_due = Instant::now();
+                // When the files first changed, and last, since the last read.
+                let mut changed: Option<(Instant, Instant)> = None;
+                // The next read, for rules read on a timer (not watched).
+                let mut poll_due = Instant::now();
                 while !self.sender.is_closed() {
                     let now = Instant::now();
+                    let polled = match self.rules {
+                        Rules::Leave => None,
+                        Rules::UntilRead => Some(RETRY),
+                        Rules::Follow if watch.is_none() => Some(POLL),
+                        Rules::Follow => None,
+                    };
+                    let mut read = false;
                     if now >= retention_due {
                         apply_retention(&self.path);
                         retention_due = now + RETENTION_EVERY;
+                        // A change inotify lost (its queue overflowed, say)
+                        // is caught up with here.
+                        read = self.rules != Rules::Leave;
                     }
-                    let wake = match self.rules {
-                        Rules::Follow => retention_due.min(now + POLL),
-                        Rules::UntilRead => retention_due.min(now + RETRY),
-                        Rules::Leave => retention_due,
-                    };
-                    match stop.recv_timeout(wake.saturating_duration_since(now)) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    if let Some((first, last)) = changed {
+                        read |= now >= settled(first, last);
                     }
-                    if self.rules == Rules::Leave {
-                        continue;
+                    if let Some(every) = polled {
+                        if now >= poll_due {
+                            read = true;
+                            poll_due = now + every;
+                        }
                     }
-                    let turn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.read_rules(&mut failures)
-                    }));
-                    if turn.is_err() {
-                        log::error!("the rule follower panicked; it goes on at its next turn");
+                    if read {
+                        changed = None;
+                        let turn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.read_rules(&mut failures)
+                        }));
+                        if turn.is_err() {
+                            log::error!("the rule follower panicked; it goes on at its next turn");
+                        }
+                    }
+                    let mut wake = retention_due;
+                    if let Some((first, last)) = changed {
+                        wake = wake.min(settled(first, last));
+                    }
+                    if self.rules != Rules::Leave && polled.is_some() {
+                        wake = wake.min(poll_due);
+                    }
+                    let timeout = wake.saturating_duration_since(Instant::now());
+                    match wait(stopped.as_fd(), watch.as_mut(), timeout) {
+                        Woken::Stop => return,
+                        Woken::Changed => {
+                            let now = Instant::now();
+                            changed = Some((changed.map_or(now, |(first, _)| first), now));
+                        }
+                        Woken::Timeout => {}
+                        Woken::Lost => {
+                            log::warn!(
+                                "the database's directory is no longer watched; \
+                                 the rules are read every {POLL:?}"
+                            );
+                            watch = None;
+                            poll_due = Instant::now();
+                        }
                     }
                 }
-            })
+            })?;
+        Ok((FollowerStop(stop), thread))
     }
 
     fn read_rules(&mut self, failures: &mut u32) {
@@ -144,8 +205,7 @@ pub fn follow(
     path: PathBuf,
     sender: PolicySender,
     rules: Rules,
-    stop: Receiver<()>,
-) -> std::io::Result<JoinHandle<()>> {
+) -> std::io::Result<(FollowerStop, JoinHandle<()>)> {
     Follower {
         path,
         sender,
@@ -154,7 +214,176 @@ pub fn follow(
         #[cfg(feature = "fault-injection")]
         fault: Arc::default(),
     }
-    .spawn(stop)
+    .spawn()
+}
+
+/// When the rules are read after changes to the files that began at
+/// `first` and were last seen at `last`: once they have been quiet for
+/// [`SETTLE`], or [`POLL`] after the first, whichever is sooner.
+fn settled(first: Instant, last: Instant) -> Instant {
+    (last + SETTLE).min(first + POLL)
+}
+
+/// What ended a wait.
+enum Woken {
+    /// The session dropped its [`FollowerStop`].
+    Stop,
+    /// The database's files changed.
+    Changed,
+    Timeout,
+    /// The directory can no longer be watched (removed, or its file system
+    /// unmounted).
+    Lost,
+}
+
+/// An inotify watch on the database's directory, for changes to the
+/// database and its write-ahead log (or rollback journal).
+struct Watch {
+    fd: OwnedFd,
+    /// The database file's name; its log and journal add a suffix.
+    name: Vec<u8>,
+    buffer: Vec<u8>,
+}
+
+impl Watch {
+    /// `None` (and a warning) where inotify cannot be had: out of watches,
+    /// say. The rules are then polled.
+    fn open(path: &Path) -> Option<Watch> {
+        match Self::try_open(path) {
+            Ok(watch) => Some(watch),
+            Err(error) => {
+                log::warn!(
+                    "cannot watch the database for rule changes ({error}); \
+                     the rules are read every {POLL:?}"
+                );
+                None
+            }
+        }
+    }
+
+    fn try_open(path: &Path) -> std::io::Result<Watch> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| std::io::Error::other("the database path names no file"))?
+            .as_bytes()
+            .to_vec();
+        let directory = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let directory = std::ffi::CString::new(directory.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::other("the database path holds a NUL byte"))?;
+        // SAFETY: inotify_init1 takes flags only and returns a new
+        // descriptor or -1.
+        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if raw < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a descriptor just opened and owned by no one else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // Writes only: every open of the store (this thread's own reads
+        // too) opens the file for writing, and a reader that is the last
+        // to close removes the log, so closes, creations and removals would
+        // wake the thread for its own reads. A file moved in (a restored
+        // backup) is a change.
+        let mask = libc::IN_MODIFY | libc::IN_MOVED_TO;
+        // SAFETY: `fd` is an open inotify descriptor and `directory` a
+        // NUL-terminated path that outlives the call.
+        if unsafe { libc::inotify_add_watch(fd.as_raw_fd(), directory.as_ptr(), mask) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Watch {
+            fd,
+            name,
+            buffer: vec![0; 4096],
+        })
+    }
+
+    /// Reads every queued event: whether one was about the database's
+    /// files, or the watch is gone.
+    fn drain(&mut self) -> Woken {
+        let mut woken = Woken::Timeout;
+        loop {
+            // SAFETY: the buffer is valid for writes of its whole length.
+            let len = unsafe {
+                libc::read(
+                    self.fd.as_raw_fd(),
+                    self.buffer.as_mut_ptr().cast(),
+                    self.buffer.len(),
+                )
+            };
+            if len <= 0 {
+                let error = std::io::Error::last_os_error();
+                if len < 0 && error.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return woken;
+            }
+            let mut rest = &self.buffer[..len as usize];
+            // struct inotify_event: wd, mask, cookie, len (4 bytes each),
+            // then `len` bytes of NUL-padded name.
+            while rest.len() >= 16 {
+                let field = |at: usize| {
+                    u32::from_ne_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]])
+                };
+                let (mask, name_len) = (field(4), field(12) as usize);
+                let name = rest.get(16..16 + name_len).unwrap_or(&[]);
+                let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
+                if mask & libc::IN_IGNORED != 0 {
+                    return Woken::Lost;
+                }
+                if mask & libc::IN_Q_OVERFLOW != 0 || self.is_database(name) {
+                    woken = Woken::Changed;
+                }
+                rest = rest.get(16 + name_len..).unwrap_or(&[]);
+            }
+        }
+    }
+
+    /// Whether `name` is the database, its write-ahead log or its journal
+    /// (not its shared-memory index, which readers write too).
+    fn is_database(&self, name: &[u8]) -> bool {
+        match name.strip_prefix(self.name.as_slice()) {
+            Some(suffix) => matches!(suffix, b"" | b"-wal" | b"-journal"),
+            None => false,
+        }
+    }
+}
+
+/// Sleeps until `stop`'s other end is dropped, `watch` sees the database
+/// change, or `timeout` passes.
+fn wait(stop: BorrowedFd<'_>, watch: Option<&mut Watch>, timeout: Duration) -> Woken {
+    let mut fds = [
+        libc::pollfd {
+            fd: stop.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: watch.as_ref().map_or(-1, |w| w.fd.as_raw_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // Rounded up, so a wake-up never comes just before its time.
+    let millis = timeout.as_nanos().div_ceil(1_000_000);
+    let millis = libc::c_int::try_from(millis).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `fds` is a valid array of two pollfd for the call; a negative
+    // descriptor is ignored by poll.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
+    if ready <= 0 {
+        // A signal (EINTR) is a wake-up like a timeout: the caller looks
+        // at the time again.
+        return Woken::Timeout;
+    }
+    // The other end never writes: anything readable is its close.
+    if fds[0].revents != 0 {
+        return Woken::Stop;
+    }
+    match watch {
+        Some(watch) if fds[1].revents != 0 => watch.drain(),
+        _ => Woken::Timeout,
+    }
 }
 
 fn apply_retention(path: &Path) {
@@ -186,8 +415,7 @@ mod tests {
         let initial = load(&path, Network::Wifi).unwrap();
         assert_eq!(initial.mode(Some(10_001)), AppMode::BlockAll);
         let (sender, mut receiver) = policy_channel(initial);
-        let (stop, stopped) = std::sync::mpsc::channel();
-        let sync = follow(path.clone(), sender, Rules::Follow, stopped).unwrap();
+        let (stop, sync) = follow(path.clone(), sender, Rules::Follow).unwrap();
 
         std::thread::sleep(POLL * 3);
         assert!(
@@ -226,8 +454,7 @@ mod tests {
         let path = dir.path().join("hush.db");
         hush_store::open(&path).unwrap();
         let (sender, receiver) = policy_channel(AppPolicy::default());
-        let (stop, stopped) = std::sync::mpsc::channel();
-        let sync = follow(path, sender, Rules::Leave, stopped).unwrap();
+        let (stop, sync) = follow(path, sender, Rules::Leave).unwrap();
         std::thread::sleep(POLL * 2);
         assert!(!receiver.has_changed().unwrap());
         let asked = Instant::now();

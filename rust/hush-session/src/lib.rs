@@ -92,8 +92,9 @@ pub struct SessionConfig {
     pub mtu: usize,
     /// The network the per-app modes are read for at start.
     pub network: Network,
-    /// Re-read the stored rules every [`follow::POLL`], for changes made by
-    /// another process (`hush rule`) rather than through this session.
+    /// Re-read the stored rules when the database changes
+    /// ([`follow::Follower`]), for changes made by another process (`hush
+    /// rule`) rather than through this session.
     /// Retention is applied either way.
     pub follow_stored_rules: bool,
     /// Hush's own addresses inside the tun (the virtual DNS resolver the
@@ -207,7 +208,7 @@ pub struct Session {
     database: Option<PathBuf>,
     follower: Option<JoinHandle<()>>,
     /// Dropped to stop the follower at once.
-    follower_stop: Option<std::sync::mpsc::Sender<()>>,
+    follower_stop: Option<follow::FollowerStop>,
     lists: watch::Sender<Lists>,
     loads: std::sync::Mutex<Vec<ListLoad>>,
     recovery: Option<Recovery>,
@@ -309,7 +310,6 @@ impl Session {
         // when another process may change them (or until they can be read).
         let (follower_stop, follower) = match &config.database {
             Some(path) => {
-                let (stop, stopped) = std::sync::mpsc::channel();
                 let rules = if config.follow_stored_rules {
                     follow::Rules::Follow
                 } else if rules_loaded {
@@ -317,7 +317,7 @@ impl Session {
                 } else {
                     follow::Rules::UntilRead
                 };
-                let follower = follow::Follower {
+                let (stop, follower) = follow::Follower {
                     path: path.clone(),
                     sender: policy.clone(),
                     rules,
@@ -325,7 +325,7 @@ impl Session {
                     #[cfg(feature = "fault-injection")]
                     fault: Arc::clone(&follower_fault),
                 }
-                .spawn(stopped)
+                .spawn()
                 .map_err(|e| SessionError::Start(format!("cannot follow the store: {e}")))?;
                 (Some(stop), Some(follower))
             }
