@@ -19,8 +19,15 @@
 //! [`DnsConfig::strip_ech`]), so the client's TLS names its host in the
 //! clear; and the addresses are learnt, for attributing later flows and for
 //! the apps set to reach only what Hush resolved for them.
+//!
+//! A blocked query asked again by the same app (an app retrying in a loop)
+//! is answered from a short negative cache: the answer built for the same
+//! bytes (all but the ID) within [`NEGATIVE_TTL`], with the new query's ID.
+//! Each attempt is still recorded (the log writer folds repeats into one
+//! row with a count); the rules changing empties the cache.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -34,6 +41,24 @@ use crate::bypass::{ResolvedAddresses, ResolverExemptions};
 use crate::event::{Event, EventSink, Reason, Verdict};
 use crate::policy;
 use crate::stats::Stats;
+
+/// How long a blocked answer is reused for the same query from the same app.
+pub const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+/// Blocked answers kept at most (a few hundred KiB with the queries).
+const NEGATIVE_ENTRIES: usize = 1024;
+
+/// A blocked answer kept for a repeat of its query.
+struct Negative {
+    uid: Option<u32>,
+    /// The query's bytes after its ID: a repeat must match them all.
+    query: Box<[u8]>,
+    /// The answer, its ID to be replaced.
+    answer: Box<[u8]>,
+    name: String,
+    record_type: String,
+    reason: Reason,
+    expires: Instant,
+}
 
 /// Settings of the DNS path.
 #[derive(Debug, Clone)]
@@ -152,6 +177,9 @@ pub struct DnsFirewall {
     pending: HashMap<u16, Pending>,
     events: Arc<dyn EventSink>,
     stats: Stats,
+    /// Blocked answers by a hash of (app, query bytes after the ID).
+    negative: HashMap<u64, Negative>,
+    hasher: std::collections::hash_map::RandomState,
 }
 
 impl DnsFirewall {
@@ -168,6 +196,8 @@ impl DnsFirewall {
             pending: HashMap::new(),
             events,
             stats: Stats::default(),
+            negative: HashMap::new(),
+            hasher: Default::default(),
         }
     }
 
@@ -208,6 +238,7 @@ impl DnsFirewall {
     /// new queries and flows are judged by these.
     pub fn set_resolver_exemptions(&mut self, exemptions: ResolverExemptions) {
         self.config.resolver_exemptions = exemptions;
+        self.negative.clear();
     }
 
     /// Judges `name`, asked for or sent by the app `uid` (DNS question, TLS
@@ -238,6 +269,7 @@ impl DnsFirewall {
     /// Replaces the address rules; flows already open are not judged again.
     pub fn set_address_rules(&mut self, addresses: Arc<AddressRules>) {
         self.addresses = addresses;
+        self.negative.clear();
     }
 
     pub fn app_policy(&self) -> &AppPolicy {
@@ -247,6 +279,7 @@ impl DnsFirewall {
     /// Replaces the per-app rules; queries already forwarded are not judged again.
     pub fn set_app_policy(&mut self, apps: Arc<AppPolicy>) {
         self.apps = apps;
+        self.negative.clear();
     }
 
     pub(crate) fn events(&self) -> &dyn EventSink {
@@ -256,6 +289,7 @@ impl DnsFirewall {
     /// Replaces the rules; queries already forwarded are not judged again.
     pub fn set_rules(&mut self, rules: Arc<RuleSet>) {
         self.rules = rules;
+        self.negative.clear();
     }
 
     /// Decides what to do with one packet read from the tun, its sender unknown.
@@ -306,7 +340,7 @@ impl DnsFirewall {
         payload: &[u8],
         now: Instant,
     ) -> Step {
-        let (query, reason) = match self.judge_query(payload, resolver, uid, Via::Udp) {
+        let (query, reason) = match self.judge_query(payload, resolver, uid, Via::Udp, now) {
             Judged::Allowed { query, reason } => (query, reason),
             Judged::Blocked(answer) => return self.reply(resolver, app, &answer),
             Judged::Malformed | Judged::Unanswerable => return Step::Drop,
@@ -346,7 +380,11 @@ impl DnsFirewall {
         resolver: SocketAddr,
         uid: Option<u32>,
         via: Via,
+        now: Instant,
     ) -> Judged {
+        if let Some(answer) = self.repeat_answer(payload, resolver, uid, via, now) {
+            return Judged::Blocked(answer);
+        }
         let query = match hush_dns::parse_query(payload) {
             Ok(query) => query,
             Err(_) => {
@@ -360,14 +398,97 @@ impl DnsFirewall {
             return Judged::Allowed { query, reason };
         }
         self.stats.blocked += 1;
-        self.record(&query, resolver, uid, verdict, reason, via);
+        self.record(&query, resolver, uid, verdict, reason.clone(), via);
         match hush_dns::blocked_answer(&query, self.config.block_mode) {
-            Ok(answer) => Judged::Blocked(answer),
+            Ok(answer) => {
+                self.keep_negative(payload, uid, &query, &answer, reason, now);
+                Judged::Blocked(answer)
+            }
             Err(_) => {
                 self.stats.dropped_unanswerable += 1;
                 Judged::Unanswerable
             }
         }
+    }
+
+    /// The blocked answer to `payload` if the app `uid` sent the same query
+    /// (every byte but the ID) within [`NEGATIVE_TTL`]: counted and
+    /// recorded as the first was, with this query's ID.
+    fn repeat_answer(
+        &mut self,
+        payload: &[u8],
+        resolver: SocketAddr,
+        uid: Option<u32>,
+        via: Via,
+        now: Instant,
+    ) -> Option<Vec<u8>> {
+        let (id, rest) = (payload.get(..2)?, payload.get(2..)?);
+        let key = self.negative_key(uid, rest);
+        let kept = self.negative.get(&key)?;
+        if kept.uid != uid || *kept.query != *rest || kept.expires <= now {
+            return None;
+        }
+        let mut answer = kept.answer.to_vec();
+        answer[..2].copy_from_slice(id);
+        let (name, record_type, reason) = (
+            kept.name.clone(),
+            kept.record_type.clone(),
+            kept.reason.clone(),
+        );
+        self.stats.queries += 1;
+        self.stats.blocked += 1;
+        self.record_parts(
+            name,
+            &record_type,
+            resolver,
+            uid,
+            Verdict::Blocked,
+            reason,
+            via,
+        );
+        Some(answer)
+    }
+
+    /// Keeps `answer`, the blocked answer to `payload` from the app `uid`,
+    /// for its repeats.
+    fn keep_negative(
+        &mut self,
+        payload: &[u8],
+        uid: Option<u32>,
+        query: &DnsQuery,
+        answer: &[u8],
+        reason: Reason,
+        now: Instant,
+    ) {
+        let (Some(rest), true) = (payload.get(2..), answer.len() >= 2) else {
+            return;
+        };
+        if self.negative.len() >= NEGATIVE_ENTRIES {
+            self.negative.retain(|_, kept| kept.expires > now);
+            if self.negative.len() >= NEGATIVE_ENTRIES {
+                self.negative.clear();
+            }
+        }
+        let key = self.negative_key(uid, rest);
+        self.negative.insert(
+            key,
+            Negative {
+                uid,
+                query: rest.into(),
+                answer: answer.into(),
+                name: query.name().to_string(),
+                record_type: query.record_type().to_string(),
+                reason,
+                expires: now + NEGATIVE_TTL,
+            },
+        );
+    }
+
+    fn negative_key(&self, uid: Option<u32>, rest: &[u8]) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        uid.hash(&mut hasher);
+        rest.hash(&mut hasher);
+        hasher.finish()
     }
 
     /// Reads `payload`, the resolver's answer to `query` that the app `uid`
@@ -615,14 +736,30 @@ impl DnsFirewall {
         reason: Reason,
         via: Via,
     ) {
+        let record_type = query.record_type().to_string();
+        let name = query.name().to_string();
+        self.record_parts(name, &record_type, resolver, uid, verdict, reason, via);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_parts(
+        &self,
+        name: String,
+        record_type: &str,
+        resolver: SocketAddr,
+        uid: Option<u32>,
+        verdict: Verdict,
+        reason: Reason,
+        via: Via,
+    ) {
         let detail = match via {
-            Via::Udp => query.record_type().to_string(),
-            Via::Tcp => format!("{}/tcp", query.record_type()),
+            Via::Udp => record_type.to_string(),
+            Via::Tcp => format!("{record_type}/tcp"),
         };
         self.events.record(Event {
             time: SystemTime::now(),
             uid,
-            host: query.name().to_string(),
+            host: name,
             address: resolver.ip(),
             port: resolver.port(),
             protocol: "dns",
@@ -713,6 +850,76 @@ mod tests {
         assert_eq!(events[0].verdict, Verdict::Blocked);
         assert_eq!(events[0].reason, Reason::Blocklist("trackers".into()));
         assert_eq!(fw.stats().blocked, 1);
+    }
+
+    #[test]
+    fn a_retried_blocked_query_is_answered_from_the_negative_cache_with_its_own_id() {
+        use crate::apps::{AppMode, AppPolicy, DomainAction, Network};
+        let (mut fw, events) = firewall(DnsConfig::default());
+        let mut policy = AppPolicy::new();
+        policy.set_mode(10_002, Network::Any, AppMode::AllowAll);
+        fw.set_app_policy(Arc::new(policy));
+        let now = Instant::now();
+        let mut answers = Vec::new();
+        for (n, id) in [7u16, 8, 0xbeef, 7].into_iter().enumerate() {
+            let at = now + Duration::from_millis(100 * n as u64);
+            let step = fw.on_tun_packet_from(&query("a.tracking.miui.com", id), Some(10_001), at);
+            let Step::Reply(reply) = step else {
+                panic!("attempt {n}: expected an in-engine answer")
+            };
+            let (from, to, message) = dns_of(&reply);
+            assert_eq!(
+                (from, to),
+                (RESOLVER.parse().unwrap(), APP.parse().unwrap())
+            );
+            assert_eq!(message.metadata.id, id, "attempt {n}: the query's own ID");
+            assert_eq!(message.metadata.response_code, ResponseCode::NXDomain);
+            assert_eq!(message.queries[0].name().to_ascii(), "a.tracking.miui.com.");
+            answers.push(message.to_vec().unwrap());
+        }
+        assert_eq!(fw.negative.len(), 1, "one answer kept for the retries");
+        assert!(answers.windows(2).all(|w| w[0][2..] == w[1][2..]));
+        // Another app is judged by its own rules, not answered from the cache.
+        let other = fw.on_tun_packet_from(&query("a.tracking.miui.com", 9), Some(10_002), now);
+        assert!(matches!(other, Step::Forward(_)), "allow-all is forwarded");
+        // Another name is judged on its own.
+        let Step::Reply(reply) =
+            fw.on_tun_packet_from(&query("b.tracking.miui.com", 10), Some(10_001), now)
+        else {
+            panic!("expected an in-engine answer")
+        };
+        assert_eq!(
+            dns_of(&reply).2.queries[0].name().to_ascii(),
+            "b.tracking.miui.com."
+        );
+        // Every attempt is recorded and counted, as the first was.
+        {
+            let events = events.0.lock().unwrap();
+            let blocked: Vec<_> = events
+                .iter()
+                .filter(|e| e.host == "a.tracking.miui.com" && e.uid == Some(10_001))
+                .map(|e| (e.verdict, e.reason.code(), e.detail.as_str()))
+                .collect();
+            assert_eq!(
+                blocked,
+                vec![(Verdict::Blocked, "list:trackers".to_string(), "A"); 4]
+            );
+        }
+        assert_eq!(fw.stats().blocked, 5);
+        // Past its time the answer is built again; a rule change empties
+        // the cache, and the retry is judged by the new rules.
+        let late = now + NEGATIVE_TTL + Duration::from_secs(1);
+        let again = fw.on_tun_packet_from(&query("a.tracking.miui.com", 11), Some(10_001), late);
+        assert!(matches!(again, Step::Reply(_)));
+        let mut policy = AppPolicy::new();
+        policy.add_domain_rule(Some(10_001), "tracking.miui.com", DomainAction::Allow);
+        fw.set_app_policy(Arc::new(policy));
+        assert!(fw.negative.is_empty());
+        let allowed = fw.on_tun_packet_from(&query("a.tracking.miui.com", 12), Some(10_001), late);
+        assert!(
+            matches!(allowed, Step::Forward(_)),
+            "the new rule holds at once"
+        );
     }
 
     #[test]

@@ -388,8 +388,14 @@ pub fn log(args: LogArgs) -> Result<(), String> {
         if args.json {
             println!("{}", to_json(event)?);
         } else {
+            // A row of repeats (an app retrying a blocked attempt) says
+            // how many attempts it stands for.
+            let repeats = match event.repeats {
+                1 => String::new(),
+                n => format!(" x{n}"),
+            };
             println!(
-                "{} {:>6} {:<8} {:<5} {:<40} {} {}",
+                "{} {:>6} {:<8} {:<5} {:<40} {} {}{repeats}",
                 event.time_ms,
                 event.uid.map_or_else(|| "-".to_string(), |u| u.to_string()),
                 event.action,

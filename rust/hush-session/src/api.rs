@@ -572,6 +572,11 @@ struct EventJson<'a> {
     /// `HTTPS/tcp`), or why a flow's name could not be read
     /// (`unread:timeout`, `strict:malformed`...).
     detail: &'a str,
+    /// The attempts the row stands for: more than 1 for an app that
+    /// retried a blocked attempt ([`hush_store::REPEAT_WINDOW`]), the last
+    /// at `lastMs`.
+    repeats: u64,
+    last_ms: i64,
 }
 
 /// A page of the newest events matching the query (JSON: `uid`, `action`,
@@ -615,6 +620,8 @@ pub fn recent_events(database: &Path, query_json: &str) -> Result<String, ApiErr
                 action: &e.action,
                 reason: &e.reason,
                 detail: &e.detail,
+                repeats: e.repeats,
+                last_ms: e.last_ms,
             })
             .collect::<Vec<_>>(),
     ))

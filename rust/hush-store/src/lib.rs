@@ -37,7 +37,7 @@ pub mod recover;
 pub mod rules;
 mod writer;
 
-pub use writer::{EventWriter, WriterStatus};
+pub use writer::{EventWriter, WriterStatus, REPEAT_WINDOW};
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -277,6 +277,13 @@ const MIGRATIONS: &[&str] = &[
         package TEXT CHECK (package != ''),
         updated_ms INTEGER NOT NULL
     );",
+    // 8: repeats (issue 15). An app that retries a blocked name or address
+    // in a loop is one row with a count: the same blocked attempt again
+    // within `REPEAT_WINDOW` of the last
+    // adds to `repeats` and moves `last_ms` (NULL: the row is one attempt,
+    // at `time_ms`). Adding the columns rewrites no row.
+    "ALTER TABLE events ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1 CHECK (repeats >= 1);
+    ALTER TABLE events ADD COLUMN last_ms INTEGER;",
 ];
 
 /// The schema version this Hush writes (`PRAGMA user_version`).
@@ -387,14 +394,21 @@ pub struct StoredEvent {
     pub detail: String,
     pub action: String,
     pub reason: String,
+    /// The attempts the row stands for: more than 1 when the same blocked
+    /// attempt was repeated ([`REPEAT_WINDOW`]).
+    pub repeats: u64,
+    /// When the last of them was made (`time_ms` for one attempt).
+    pub last_ms: i64,
 }
+
+/// The columns [`stored_event`] reads, in order.
+const EVENT_SELECT: &str =
+    "time_ms, uid, host, ip, port, protocol, detail, action, reason, repeats, coalesce(last_ms, time_ms)";
 
 /// The events in the order they were written, oldest first.
 pub fn events(connection: &Connection) -> Result<Vec<StoredEvent>, StoreError> {
-    let mut statement = connection.prepare(
-        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason
-         FROM events ORDER BY id",
-    )?;
+    let mut statement =
+        connection.prepare(&format!("SELECT {EVENT_SELECT} FROM events ORDER BY id"))?;
     let rows = statement.query_map([], stored_event)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -451,15 +465,15 @@ pub fn recent_events(
             return recent_events_of_hosts(connection, filter, &rare, &common, limit, offset);
         }
     }
-    let mut statement = connection.prepare_cached(
-        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason FROM events
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {EVENT_SELECT} FROM events
          WHERE (?1 IS NULL OR uid = ?1)
            AND (?2 IS NULL OR action = ?2)
            AND (?3 IS NULL OR instr(lower(host), lower(?3)) > 0)
            AND (?4 IS NULL OR time_ms >= ?4)
            AND (?5 IS NULL OR time_ms < ?5)
-         ORDER BY time_ms DESC, id DESC LIMIT ?6 OFFSET ?7",
-    )?;
+         ORDER BY time_ms DESC, id DESC LIMIT ?6 OFFSET ?7"
+    ))?;
     let rows = statement.query_map(
         params![
             filter.uid,
@@ -500,7 +514,7 @@ fn recent_events_of_hosts(
                 filter.until_ms,
                 wanted as i64
             ],
-            |row| Ok((stored_event(row)?, row.get::<_, i64>(9)?)),
+            |row| Ok((stored_event(row)?, row.get::<_, i64>(11)?)),
         )?;
         for row in rows {
             found.push(row?);
@@ -512,7 +526,7 @@ fn recent_events_of_hosts(
            AND (?4 IS NULL OR time_ms >= ?4)
            AND (?5 IS NULL OR time_ms < ?5)
          ORDER BY time_ms DESC, id DESC LIMIT ?6";
-    let columns = "time_ms, uid, host, ip, port, protocol, detail, action, reason, id";
+    let columns = format!("{EVENT_SELECT}, id");
     let mut by_index = connection.prepare_cached(&format!(
         "SELECT {columns} FROM events INDEXED BY events_rare_host
          WHERE host = ?1 AND rare = 1 {filters}"
@@ -551,6 +565,8 @@ fn stored_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
         detail: row.get(6)?,
         action: row.get(7)?,
         reason: row.get(8)?,
+        repeats: row.get::<_, i64>(9)?.max(1) as u64,
+        last_ms: row.get(10)?,
     })
 }
 

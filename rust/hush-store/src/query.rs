@@ -516,7 +516,8 @@ pub fn format_rfc3339_ms(time_ms: i64, out: &mut String) {
 /// uid and time can serve it).
 fn export_statement(filter: &EventFilter) -> (String, Vec<Value>) {
     let mut sql = String::from(
-        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason FROM events",
+        "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason, repeats,
+             coalesce(last_ms, time_ms) FROM events",
     );
     let mut conditions = Vec::new();
     let mut values = Vec::new();
@@ -566,9 +567,12 @@ fn for_each_event(
     Ok(count)
 }
 
-/// The columns of an export, in order.
-const EXPORT_COLUMNS: [&str; 10] = [
+/// The columns of an export, in order: `repeats` is how many attempts the
+/// row stands for (a blocked attempt repeated, [`crate::REPEAT_WINDOW`]),
+/// `last_ms` when the last was made.
+const EXPORT_COLUMNS: [&str; 12] = [
     "time", "time_ms", "uid", "host", "ip", "port", "protocol", "detail", "action", "reason",
+    "repeats", "last_ms",
 ];
 
 /// Writes the events matching `filter` as CSV with a header row, oldest
@@ -584,6 +588,7 @@ pub fn export_csv(
         .map_err(std::io::Error::from)?;
     let (mut time, mut time_ms, mut uid, mut port) =
         (String::new(), String::new(), String::new(), String::new());
+    let (mut repeats, mut last_ms) = (String::new(), String::new());
     let count = for_each_event(connection, filter, |row| {
         let ms: i64 = row.get(0)?;
         format_rfc3339_ms(ms, &mut time);
@@ -595,6 +600,10 @@ pub fn export_csv(
         }
         port.clear();
         let _ = write!(port, "{}", row.get::<_, u16>(4)?);
+        repeats.clear();
+        let _ = write!(repeats, "{}", row.get::<_, i64>(9)?);
+        last_ms.clear();
+        let _ = write!(last_ms, "{}", row.get::<_, i64>(10)?);
         let text = |index| text(row, index);
         csv.write_record([
             time.as_str(),
@@ -607,6 +616,8 @@ pub fn export_csv(
             text(6)?,
             text(7)?,
             text(8)?,
+            repeats.as_str(),
+            last_ms.as_str(),
         ])
         .map_err(std::io::Error::from)?;
         Ok(())
@@ -617,7 +628,8 @@ pub fn export_csv(
 
 /// One event as JSON exports and `hush log --json` write it: `time` in
 /// RFC 3339 (UTC, milliseconds) and `time_ms`, `uid` null for an unknown
-/// owner.
+/// owner, `repeats` the attempts the row stands for and `last_ms` the time
+/// of the last.
 #[derive(serde::Serialize)]
 pub struct JsonEvent<'a> {
     time: &'a str,
@@ -630,6 +642,8 @@ pub struct JsonEvent<'a> {
     detail: &'a str,
     action: &'a str,
     reason: &'a str,
+    repeats: u64,
+    last_ms: i64,
 }
 
 impl<'a> JsonEvent<'a> {
@@ -647,6 +661,8 @@ impl<'a> JsonEvent<'a> {
             detail: &event.detail,
             action: &event.action,
             reason: &event.reason,
+            repeats: event.repeats,
+            last_ms: event.last_ms,
         }
     }
 }
@@ -676,6 +692,8 @@ pub fn export_json(
             detail: text(6)?,
             action: text(7)?,
             reason: text(8)?,
+            repeats: row.get::<_, i64>(9)?.max(1) as u64,
+            last_ms: row.get(10)?,
         };
         serde_json::to_writer(&mut out, &event).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;

@@ -29,6 +29,14 @@
 //! - A panic while writing is caught; the connection is opened again and
 //!   the batch tried again.
 //! - Idle, the thread wakes once a minute (for the heartbeat, [`crate::gaps`]).
+//! - A blocked attempt made again within [`REPEAT_WINDOW`] of the last
+//!   (same app, host, address, port, protocol, detail and reason), with no
+//!   other attempt by that app at that host and detail in between, is
+//!   counted in the row of the first (`repeats`, `last_ms`), not written
+//!   as a row of its own: an app retrying in a loop is one row with a
+//!   count. The aggregates count every attempt. A row takes repeats only
+//!   within the hour of its first attempt (the hour its aggregates are
+//!   kept by); then a new one starts.
 //!
 //! Never: log names or addresses above debug level.
 
@@ -41,7 +49,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use hush_engine::{Event, EventSink};
+use hush_engine::{Event, EventSink, Verdict};
 use rusqlite::{
     params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
 };
@@ -64,6 +72,14 @@ const BATCH_KEPT: usize = 1024;
 /// app that makes thousands of attempts a second while the database is
 /// locked must not take the phone's memory with it.
 pub const MAX_HELD_BYTES: usize = 32 << 20;
+
+/// How long after a blocked attempt the same one again is counted in its
+/// row rather than written as a row of its own (see the module's docs).
+pub const REPEAT_WINDOW: Duration = Duration::from_secs(10);
+/// Rows kept open to repeats at most: the distinct blocked attempts of the
+/// last [`REPEAT_WINDOW`]. Past it they are forgotten (repeats then start
+/// new rows), so memory stays bounded whatever an app does.
+const OPEN_REPEATS: usize = 4096;
 
 /// The heartbeat's period: how often an idle writer wakes.
 const HEARTBEAT: Duration = Duration::from_secs(60);
@@ -231,6 +247,7 @@ impl EventWriter {
             backoff: FIRST_RETRY,
             panics: 0,
             heartbeat_at: Instant::now() + HEARTBEAT,
+            open_repeats: HashMap::new(),
         };
         let thread = std::thread::Builder::new()
             .name("hush-log-writer".into())
@@ -425,6 +442,8 @@ struct Committed {
     events: usize,
     dropped: u64,
     lost: Option<u64>,
+    /// The rows of blocked attempts this batch wrote or added to.
+    repeats: RepeatChanges,
 }
 
 /// The writer's thread and all it holds.
@@ -454,6 +473,9 @@ struct Worker {
     /// Panics running on the current batch.
     panics: u32,
     heartbeat_at: Instant,
+    /// The rows written lately for blocked attempts, which a repeat of the
+    /// same attempt adds to.
+    open_repeats: OpenRepeats,
 }
 
 impl Worker {
@@ -649,6 +671,7 @@ impl Worker {
         let written = self.written + events as u64;
         let dropped_stored = self.dropped_stored;
         let (begun, started_ms, gaps) = (self.begun, self.started_ms, &self.gaps);
+        let open_repeats = &self.open_repeats;
         #[cfg(feature = "fault-injection")]
         let inject = self
             .shared
@@ -680,7 +703,7 @@ impl Worker {
             if inject {
                 panic!("a panic injected into the log writer");
             }
-            write_events(&transaction, batch)?;
+            let repeats = write_events(&transaction, batch, open_repeats)?;
             // The counts as late as possible, for the events given while
             // this batch was written to be counted queued; and given before
             // dropped, so a drop counted between the two loads makes the
@@ -701,13 +724,14 @@ impl Worker {
                 gaps::on_stop(&transaction, now_ms, reason)?;
             }
             transaction.commit()?;
-            Ok::<_, StoreError>((lost, dropped))
+            Ok::<_, StoreError>((lost, dropped, repeats))
         }));
         match result {
-            Ok(Ok((lost, dropped))) => Ok(Committed {
+            Ok(Ok((lost, dropped, repeats))) => Ok(Committed {
                 events,
                 dropped,
                 lost,
+                repeats,
             }),
             Ok(Err(error)) => Err(Failure::Error(error)),
             Err(_) => Err(Failure::Panic),
@@ -716,6 +740,25 @@ impl Worker {
 
     fn committed(&mut self, committed: Committed) {
         self.forget(committed.events);
+        let newest = committed
+            .repeats
+            .iter()
+            .filter_map(|(_, open)| open.as_ref().map(|(_, row)| row.last_ms))
+            .max();
+        for (slot, open) in committed.repeats {
+            match open {
+                Some(open) => self.open_repeats.insert(slot, open),
+                None => self.open_repeats.remove(&slot),
+            };
+        }
+        if let Some(newest) = newest {
+            let window = REPEAT_WINDOW.as_millis() as i64;
+            self.open_repeats
+                .retain(|_, (_, row)| newest.saturating_sub(row.last_ms) <= window);
+        }
+        if self.open_repeats.len() > OPEN_REPEATS {
+            self.open_repeats.clear();
+        }
         if self.held.is_empty() {
             self.held.shrink_to(BATCH_KEPT);
         }
@@ -835,13 +878,204 @@ fn settle_last_run(transaction: &Transaction<'_>) -> Result<u64, StoreError> {
     Ok(lost)
 }
 
+/// What makes two blocked attempts the same, for [`REPEAT_WINDOW`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RepeatKey {
+    uid: Option<u32>,
+    host: String,
+    ip: String,
+    port: u16,
+    protocol: &'static str,
+    detail: String,
+    reason: String,
+}
+
+impl RepeatKey {
+    fn of(row: &EventRow<'_>) -> Self {
+        RepeatKey {
+            uid: row.uid,
+            host: row.event.host.clone(),
+            ip: row.ip.clone(),
+            port: row.event.port,
+            protocol: row.event.protocol,
+            detail: row.event.detail.clone(),
+            reason: row.reason.clone(),
+        }
+    }
+}
+
+/// Where an app's attempts at a host are counted, by a hash of (app, host,
+/// protocol, detail): a repeat is folded only while it is the last attempt
+/// of its slot, so an attempt that went otherwise between two blocked ones
+/// (allowed after a rule change, say) keeps them apart, in order. A lookup's
+/// A and AAAA queries are slots of their own, so an app that retries both
+/// is two rows. (Two slots sharing a hash only end a row early.)
+fn slot_of(row: &EventRow<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (
+        row.uid,
+        row.event.host.as_str(),
+        row.event.protocol,
+        row.event.detail.as_str(),
+    )
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The rows open to repeats, by slot ([`slot_of`]).
+type OpenRepeats = HashMap<u64, (RepeatKey, OpenRow)>;
+/// What a batch did to them: a slot's row now open, or `None`, closed.
+type RepeatChanges = Vec<(u64, Option<(RepeatKey, OpenRow)>)>;
+
+/// A stored row that repeats may be added to.
+#[derive(Debug, Clone, Copy)]
+struct OpenRow {
+    /// Its id, once known (a row inserted in a batch is looked up by its
+    /// columns when a repeat first comes for it).
+    id: Option<i64>,
+    first_ms: i64,
+    last_ms: i64,
+}
+
+impl OpenRow {
+    /// Whether an attempt at `time_ms` is a repeat counted in this row.
+    fn takes(&self, time_ms: i64) -> bool {
+        time_ms >= self.first_ms
+            && time_ms - self.last_ms <= REPEAT_WINDOW.as_millis() as i64
+            && time_ms.div_euclid(HOUR_MS) == self.first_ms.div_euclid(HOUR_MS)
+    }
+}
+
+/// Where repeats in a batch go.
+enum RepeatTarget {
+    /// A row stored before: an entry of the batch's updates.
+    Stored(usize),
+    /// A row this batch inserts: its index in the batch.
+    New(usize),
+}
+
+/// The id of `open`'s row for `key`, if it is still stored (retention, or
+/// a clear, may have deleted it).
+fn stored_row(
+    transaction: &Transaction<'_>,
+    key: &RepeatKey,
+    open: &OpenRow,
+) -> Result<Option<i64>, StoreError> {
+    if let Some(id) = open.id {
+        let mut exists = transaction.prepare_cached("SELECT id FROM events WHERE id = ?1")?;
+        return Ok(exists.query_row(params![id], |r| r.get(0)).optional()?);
+    }
+    let mut find = transaction.prepare_cached(
+        "SELECT id FROM events WHERE time_ms = ?1 AND uid IS ?2 AND host = ?3 AND ip = ?4
+           AND port = ?5 AND protocol = ?6 AND detail = ?7 AND action = 'blocked'
+           AND reason = ?8
+         ORDER BY id DESC LIMIT 1",
+    )?;
+    Ok(find
+        .query_row(
+            params![
+                open.first_ms,
+                key.uid,
+                key.host,
+                key.ip,
+                key.port,
+                key.protocol,
+                key.detail,
+                key.reason
+            ],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Marks the repeats among `rows` (see [`REPEAT_WINDOW`] and [`slot_of`]):
+/// each is folded into the row of its first attempt, a row of this batch
+/// (whose count grows before it is inserted) or one stored before and
+/// still in `open` (whose count is updated here). Returns what the batch
+/// changed in the rows open to repeats.
+fn fold_repeats(
+    transaction: &Transaction<'_>,
+    rows: &mut [EventRow<'_>],
+    open: &OpenRepeats,
+) -> Result<RepeatChanges, StoreError> {
+    // Per slot seen in this batch: its open row, or `None` once closed.
+    let mut batch: HashMap<u64, Option<(RepeatKey, OpenRow, RepeatTarget)>> = HashMap::new();
+    // (id, attempts added, last time) per stored row.
+    let mut updates: Vec<(i64, i64, i64)> = Vec::new();
+    for index in 0..rows.len() {
+        let slot = slot_of(&rows[index]);
+        if rows[index].action != Verdict::Blocked.as_str() {
+            batch.insert(slot, None);
+            continue;
+        }
+        let time_ms = rows[index].time_ms;
+        let key = RepeatKey::of(&rows[index]);
+        match batch.get_mut(&slot) {
+            Some(Some((open_key, row, target))) if *open_key == key && row.takes(time_ms) => {
+                row.last_ms = row.last_ms.max(time_ms);
+                match *target {
+                    RepeatTarget::Stored(update) => {
+                        updates[update].1 += 1;
+                        updates[update].2 = updates[update].2.max(time_ms);
+                    }
+                    RepeatTarget::New(first) => {
+                        rows[first].repeats += 1;
+                        rows[first].last_ms = Some(row.last_ms);
+                    }
+                }
+                rows[index].merged = true;
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                let stored = open
+                    .get(&slot)
+                    .filter(|(open_key, row)| *open_key == key && row.takes(time_ms));
+                if let Some((_, row)) = stored {
+                    if let Some(id) = stored_row(transaction, &key, row)? {
+                        updates.push((id, 1, time_ms));
+                        let row = OpenRow {
+                            id: Some(id),
+                            first_ms: row.first_ms,
+                            last_ms: row.last_ms.max(time_ms),
+                        };
+                        let target = RepeatTarget::Stored(updates.len() - 1);
+                        batch.insert(slot, Some((key, row, target)));
+                        rows[index].merged = true;
+                        continue;
+                    }
+                }
+            }
+        }
+        let row = OpenRow {
+            id: None,
+            first_ms: time_ms,
+            last_ms: time_ms,
+        };
+        batch.insert(slot, Some((key, row, RepeatTarget::New(index))));
+    }
+    let mut update = transaction.prepare_cached(
+        "UPDATE events SET repeats = repeats + ?2,
+             last_ms = max(coalesce(last_ms, time_ms), ?3)
+         WHERE id = ?1",
+    )?;
+    for (id, added, last_ms) in updates {
+        update.execute(params![id, added, last_ms])?;
+    }
+    Ok(batch
+        .into_iter()
+        .map(|(slot, open)| (slot, open.map(|(key, row, _)| (key, row))))
+        .collect())
+}
+
 /// (hour, uid or -1, host, action, reason): one row of `hourly`.
 type HourlyKey<'a> = (i64, i64, &'a str, &'static str, &'a str);
 
 /// Events per multi-row INSERT: one statement step for many rows costs far
 /// less than a step per row (SQLite allows 32,766 parameters; 9 per row).
 const ROWS_PER_INSERT: usize = 64;
-const EVENT_COLUMNS: usize = 10;
+const EVENT_COLUMNS: usize = 12;
 
 /// An event's columns, as they are stored.
 struct EventRow<'a> {
@@ -853,6 +1087,12 @@ struct EventRow<'a> {
     reason: String,
     /// Among its host's first [`RARE_HOST_EVENTS`]: indexed by host.
     rare: bool,
+    /// Attempts the row stands for, itself included.
+    repeats: i64,
+    /// When the last of them was made, if after `time_ms`.
+    last_ms: Option<i64>,
+    /// Counted in another row (a repeat): folded, not inserted.
+    merged: bool,
 }
 
 impl EventRow<'_> {
@@ -868,13 +1108,15 @@ impl EventRow<'_> {
             &self.action,
             &self.reason,
             &self.rare,
+            &self.repeats,
+            &self.last_ms,
         ]);
     }
 }
 
 fn insert_events_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason, rare) VALUES ",
+        "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason, rare, repeats, last_ms) VALUES ",
     );
     for row in 0..rows {
         if row > 0 {
@@ -942,7 +1184,7 @@ fn mark_rare<'a>(
 ) -> Result<HashMap<&'a str, (i64, i64)>, StoreError> {
     let mut counts: HashMap<&'a str, (i64, i64)> = HashMap::new();
     let mut stored = transaction.prepare_cached("SELECT events FROM hosts WHERE host = ?1")?;
-    for row in rows.iter_mut() {
+    for row in rows.iter_mut().filter(|row| !row.merged) {
         let host = row.event.host.as_str();
         let (before, added) = match counts.get_mut(host) {
             Some(entry) => entry,
@@ -960,10 +1202,16 @@ fn mark_rare<'a>(
     Ok(counts)
 }
 
-/// Writes `batch` and folds it into the aggregates, inside `transaction`.
-fn write_events(transaction: &Transaction<'_>, batch: &[Event]) -> Result<(), StoreError> {
+/// Writes `batch` and folds it into the aggregates, inside `transaction`;
+/// repeats of blocked attempts in rows still `open` (or of this batch) are
+/// counted there. Returns the rows open to repeats after this batch.
+fn write_events(
+    transaction: &Transaction<'_>,
+    batch: &[Event],
+    open: &OpenRepeats,
+) -> Result<RepeatChanges, StoreError> {
     if batch.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let rows: Vec<EventRow<'_>> = batch
         .iter()
@@ -975,6 +1223,9 @@ fn write_events(transaction: &Transaction<'_>, batch: &[Event]) -> Result<(), St
             action: event.verdict.as_str(),
             reason: event.reason.code(),
             rare: false,
+            repeats: 1,
+            last_ms: None,
+            merged: false,
         })
         .collect();
     // The aggregates are kept in the same transaction as the events, so a
@@ -982,6 +1233,7 @@ fn write_events(transaction: &Transaction<'_>, batch: &[Event]) -> Result<(), St
     // repeats the same few hosts, and one upsert per distinct row is much
     // cheaper than one per event.
     let mut rows = rows;
+    let repeats = fold_repeats(transaction, &mut rows, open)?;
     let host_events = mark_rare(transaction, &mut rows)?;
     let mut folded = Folded::default();
     for row in &rows {
@@ -990,7 +1242,9 @@ fn write_events(transaction: &Transaction<'_>, batch: &[Event]) -> Result<(), St
     {
         let mut params: Vec<&dyn rusqlite::ToSql> =
             Vec::with_capacity(ROWS_PER_INSERT * EVENT_COLUMNS);
-        let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+        // Every attempt counts in the aggregates; a repeat is no row.
+        let kept: Vec<&EventRow<'_>> = rows.iter().filter(|row| !row.merged).collect();
+        let mut chunks = kept.chunks_exact(ROWS_PER_INSERT);
         let mut insert_many = transaction.prepare_cached(&insert_events_sql(ROWS_PER_INSERT))?;
         for chunk in &mut chunks {
             params.clear();
@@ -1041,7 +1295,7 @@ fn write_events(transaction: &Transaction<'_>, batch: &[Event]) -> Result<(), St
             seen_host.execute(params![host, added])?;
         }
     }
-    Ok(())
+    Ok(repeats)
 }
 
 #[cfg(test)]
@@ -1050,6 +1304,11 @@ mod tests {
     use crate::{dropped_events, events, hourly_counts, open};
     use hush_engine::{Reason, Verdict};
     use std::os::unix::fs::PermissionsExt;
+
+    /// The attempts stored: a row of repeats counts each.
+    fn attempts(connection: &Connection) -> u64 {
+        events(connection).unwrap().iter().map(|e| e.repeats).sum()
+    }
 
     fn event(host: &str) -> Event {
         Event {
@@ -1113,7 +1372,7 @@ mod tests {
         blocker.execute_batch("ROLLBACK").unwrap();
         writer.finish().unwrap();
         let connection = open(&path).unwrap();
-        let stored = events(&connection).unwrap().len() as u64;
+        let stored = attempts(&connection);
         assert_eq!(stored + dropped, 100, "every event is stored or counted");
         assert_eq!(dropped_events(&connection).unwrap(), dropped);
     }
@@ -1142,7 +1401,7 @@ mod tests {
         blocker.execute_batch("ROLLBACK").unwrap();
         writer.finish().unwrap();
         let connection = open(&path).unwrap();
-        let stored = events(&connection).unwrap().len() as u64;
+        let stored = attempts(&connection);
         assert_eq!(stored, kept, "what was kept is written");
         assert_eq!(stored + dropped, 100, "every event is stored or counted");
     }
@@ -1155,7 +1414,7 @@ mod tests {
         let batch = [event("a.example"), event("a.example"), event("b.example")];
         for events in [&batch[..], &batch[..1]] {
             let transaction = connection.transaction().unwrap();
-            write_events(&transaction, events).unwrap();
+            write_events(&transaction, events, &OpenRepeats::new()).unwrap();
             transaction.commit().unwrap();
         }
         let counts: Vec<(String, u64)> = hourly_counts(&connection)
@@ -1190,6 +1449,7 @@ mod tests {
             backoff: FIRST_RETRY,
             panics: 0,
             heartbeat_at: Instant::now() + HEARTBEAT,
+            open_repeats: HashMap::new(),
         };
         (worker, sender)
     }

@@ -138,7 +138,7 @@ fn a_writer_killed_mid_batch_loses_nothing_it_committed() {
         assert_eq!(check, "ok", "round {round}");
         let (events, hourly): (i64, i64) = connection
             .query_row(
-                "SELECT (SELECT count(*) FROM events), (SELECT sum(count) FROM hourly)",
+                "SELECT (SELECT coalesce(sum(repeats), 0) FROM events), (SELECT sum(count) FROM hourly)",
                 [],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )

@@ -360,7 +360,9 @@ fn csv_export_quotes_what_needs_it_and_reads_back() {
     let count = export_csv(&connection, &EventFilter::default(), &mut out).unwrap();
     assert_eq!(count, 6);
     let text = String::from_utf8(out.clone()).unwrap();
-    assert!(text.starts_with("time,time_ms,uid,host,ip,port,protocol,detail,action,reason\n"));
+    assert!(text.starts_with(
+        "time,time_ms,uid,host,ip,port,protocol,detail,action,reason,repeats,last_ms\n"
+    ));
     assert!(text.contains(",\"comma,host.example\","));
     assert!(text.contains(",\"quote\"\"d.example\","));
     let mut reader = csv::Reader::from_reader(out.as_slice());
@@ -391,7 +393,9 @@ fn csv_export_quotes_what_needs_it_and_reads_back() {
             "dns",
             "A",
             "blocked",
-            "list:hush-default"
+            "list:hush-default",
+            "1",
+            "1738108800000"
         ]
     );
     assert_eq!(&rows[1][0], "2025-01-29T00:00:01.001Z");
@@ -467,6 +471,8 @@ fn json_lines_export_parses_back() {
             "detail": "A",
             "action": "blocked",
             "reason": "list:hush-default",
+            "repeats": 1,
+            "last_ms": 1_738_108_800_000i64,
         })
     );
     let keys: Vec<&str> = lines[0]
@@ -478,7 +484,7 @@ fn json_lines_export_parses_back() {
         keys,
         [
             "time", "time_ms", "uid", "host", "ip", "port", "protocol", "detail", "action",
-            "reason"
+            "reason", "repeats", "last_ms"
         ]
     );
     assert_eq!(values[1]["uid"], serde_json::Value::Null);
@@ -640,8 +646,9 @@ fn retention_by_count_keeps_exactly_the_newest() {
 fn retention_runs_while_the_writer_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hush.db");
+    // Allowed: blocked, the same attempt again would be one row of repeats.
     let old: Vec<Event> = (0..60_000)
-        .map(|i| event(T0 + i, Some(APP_A), "old.example", Verdict::Blocked))
+        .map(|i| event(T0 + i, Some(APP_A), "old.example", Verdict::Allowed))
         .collect();
     drop(write(&path, old));
     let writer = EventWriter::start(hush_store::open(&path).unwrap(), 1 << 20).unwrap();
@@ -1043,17 +1050,18 @@ fn app_hosts_from_events(
             last_action: String::new(),
             last_reason: String::new(),
         });
+        // A row of repeats stands for its attempts, all in its hour.
         match event.action.as_str() {
-            "allowed" => host.allowed += 1,
-            "blocked" => host.blocked += 1,
-            "failed" => host.failed += 1,
+            "allowed" => host.allowed += event.repeats,
+            "blocked" => host.blocked += event.repeats,
+            "failed" => host.failed += event.repeats,
             other => panic!("unexpected action {other}"),
         }
         host.first_ms = host.first_ms.min(event.time_ms);
-        let newest = (event.time_ms, &event.action, &event.reason)
+        let newest = (event.last_ms, &event.action, &event.reason)
             > (host.last_ms, &host.last_action, &host.last_reason);
         if newest {
-            host.last_ms = event.time_ms;
+            host.last_ms = event.last_ms;
             host.last_action = event.action.clone();
             host.last_reason = event.reason.clone();
         }

@@ -1064,7 +1064,10 @@ fn a_version_6_database_gains_strict_and_keeps_its_resolved_only_choices() {
         rules::set_resolved_only(&connection, 10_002, None, false).unwrap();
         rules::set_resolved_only_default(&connection, true).unwrap();
         connection
-            .execute_batch("DROP TABLE app_strict; PRAGMA user_version = 6;")
+            .execute_batch(
+                "DROP TABLE app_strict; ALTER TABLE events DROP COLUMN last_ms;
+                 ALTER TABLE events DROP COLUMN repeats; PRAGMA user_version = 6;",
+            )
             .unwrap();
     }
     let mut connection = hush_store::open(&path).unwrap();

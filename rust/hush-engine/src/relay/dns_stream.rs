@@ -456,7 +456,7 @@ impl DnsStream {
 
     fn on_query(&mut self, mut message: Vec<u8>, turn: &mut Turn<'_>) -> Result<(), Reset> {
         let firewall = &mut *turn.firewall;
-        match firewall.judge_query(&message, turn.resolver, turn.uid, Via::Tcp) {
+        match firewall.judge_query(&message, turn.resolver, turn.uid, Via::Tcp, turn.now) {
             Judged::Malformed => Err(Reset::Malformed),
             Judged::Unanswerable => Err(Reset::Unanswerable),
             Judged::Blocked(answer) => {
