@@ -19,7 +19,8 @@
 //! certificate not trusted, an HTTP error, an answer that is not DNS, a
 //! stalled connection) comes back at once as SERVFAIL made from the query,
 //! with the [`Failure`] the relay counts; the connection is dropped and
-//! opened again for the next query. A network change drops it too, without
+//! opened again for the next query (a DoH connection is only retired: the
+//! other queries in flight on it still get their answers). A network change drops it too, without
 //! failing anything: the relay sends its pending queries again.
 //!
 //! Invariants: at most [`MAX_IN_FLIGHT`] queries in flight and
@@ -505,7 +506,7 @@ impl Client {
                         let flight = self.in_flight.remove(&id).unwrap();
                         self.fail(&flight.query, failure, flight.route);
                         if generation == self.generation {
-                            self.drop_connection();
+                            self.retire_connection();
                         }
                     }
                 }
@@ -549,7 +550,7 @@ impl Client {
             self.fail(&flight.query, Failure::Timeout, flight.route);
         }
         if stalled {
-            self.drop_connection();
+            self.retire_connection();
         }
     }
 
@@ -560,6 +561,33 @@ impl Client {
                 failure: Some(failure),
                 route,
             });
+        }
+    }
+
+    /// Sends no more on the connection, but leaves a DoH connection's
+    /// other streams to finish: an HTTP error, an answer that is no DNS or
+    /// a stalled stream is one query's, and cutting the connection would
+    /// fail every other query in flight on it (as closed). What is left is
+    /// cut after the query timeout, by when those queries have expired. A
+    /// DoT connection (one stream of frames) is dropped at once.
+    fn retire_connection(&mut self) {
+        match self.connection.take() {
+            Some(Connection::Https { send, driver }) => {
+                // With no handle left, h2 closes the connection once its
+                // last stream ends.
+                drop(send);
+                let cut = driver.abort_handle();
+                let after = self.setup.query_timeout;
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    cut.abort();
+                });
+                self.generation += 1;
+            }
+            connection => {
+                self.connection = connection;
+                self.drop_connection();
+            }
         }
     }
 
