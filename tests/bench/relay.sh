@@ -10,6 +10,10 @@
 #   bash tests/bench/relay.sh --memory   # only the memory part
 #   bash tests/bench/relay.sh --flood    # only a hostile app's flood: memory,
 #                                        # and another app's share beside it
+#   bash tests/bench/relay.sh --latency  # only the connect latency, MTU 1500
+#                                        # and 9000, in ROUNDS interleaved rounds
+#   HUSH_OLD=/path/to/hush bash tests/bench/relay.sh --latency
+#                                        # ...with an older build beside it
 #   BENCH_QUICK=1 bash tests/bench/relay.sh   # the same as --quick
 # HOLD and CHURN (connection counts) and CHURN_SECS (the time allowed for the
 # short connections, default 900 s) may be set in the environment. Cargo
@@ -22,10 +26,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0 FLOOD_ONLY=0
+QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0 FLOOD_ONLY=0 LATENCY_ONLY=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 [ "${1:-}" = "--memory" ] && MEMORY_ONLY=1
 [ "${1:-}" = "--flood" ] && FLOOD_ONLY=1
+[ "${1:-}" = "--latency" ] && LATENCY_ONLY=1
 # The hostile app's connections (under the fd limit, 20,000 here).
 FLOOD=${FLOOD:-16000}
 if [ "$QUICK" = 1 ]; then
@@ -40,7 +45,7 @@ CONNS="$PWD/tests/bench/conns.py"
 need=()
 command -v iperf3 >/dev/null || need+=(iperf3)
 NEED_ANCHOR=1
-[ "$MEMORY_ONLY" = 1 ] || [ "$FLOOD_ONLY" = 1 ] && NEED_ANCHOR=0
+[ "$MEMORY_ONLY" = 1 ] || [ "$FLOOD_ONLY" = 1 ] || [ "$LATENCY_ONLY" = 1 ] && NEED_ANCHOR=0
 [ "$NEED_ANCHOR" = 0 ] || command -v microsocks >/dev/null || need+=(microsocks)
 command -v python3 >/dev/null || need+=(python3)
 command -v ip >/dev/null || need+=(iproute2)
@@ -121,7 +126,7 @@ HUSH_PID=""
 start_hush() { # MTU [more hush run arguments]
   stop_hush
   in_ns "$PH" ip link set hush0 mtu "$1"
-  ip netns exec "$PH" "$HUSH" run --tun hush0 --out-iface hbv0 --upstream 198.19.0.2:53 \
+  ip netns exec "$PH" "${HUSH_BIN:-$HUSH}" run --tun hush0 --out-iface hbv0 --upstream 198.19.0.2:53 \
     --no-default-list "${@:2}" 2>"/tmp/$P-hush.log" & HUSH_PID=$!
   PIDS+=("$HUSH_PID")
   for _ in $(seq 100); do grep -q ready "/tmp/$P-hush.log" && return; sleep 0.1; done
@@ -259,6 +264,41 @@ if [ "$FLOOD_ONLY" = 1 ]; then
   echo "after the flood: hush RSS $(rss_mb "$HUSH_PID") MB, peak $(hwm_mb "$HUSH_PID") MB"
   stop_hush
   grep -E "TCP connections|refused|small buffers|buffer bytes|owner|overload" "/tmp/$P-hush.log" | sed 's/^/hush: /'
+  rm -rf "/tmp/$P-"*
+  exit 0
+fi
+
+# ---- connect latency only -----------------------------------------------------
+# Each round measures every path once, in turn, so that a machine whose load
+# changes (shared with other jobs) weighs on all of them alike; the figure
+# is the median of the rounds' medians.
+if [ "$LATENCY_ONLY" = 1 ]; then
+  ROUNDS=${ROUNDS:-5}
+  declare -A LATS
+  for mtu in 1500 9000; do
+    for _ in $(seq "$ROUNDS"); do
+      LATS[direct-$mtu]+="$(latency "$DIR" 198.19.1.2 | awk '{print $2}') "
+      start_hush "$mtu"
+      LATS[hush-$mtu]+="$(latency "$PH" 198.19.0.2 | awk '{print $2}') "
+      stop_hush
+      if [ -n "${HUSH_OLD:-}" ]; then
+        HUSH_BIN=$HUSH_OLD start_hush "$mtu"
+        LATS[old-$mtu]+="$(latency "$PH" 198.19.0.2 | awk '{print $2}') "
+        stop_hush
+      fi
+      start_hush "$mtu" --no-owners
+      LATS[no-owners-$mtu]+="$(latency "$PH" 198.19.0.2 | awk '{print $2}') "
+      stop_hush
+    done
+  done
+  echo "## TCP connect latency, median us ($LAT sequential connects x $ROUNDS rounds; median of the rounds' medians)"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '| %-18s | %8s | %8s | %s\n' path "MTU 1500" "MTU 9000" "rounds (1500 / 9000)"
+  for path in direct hush old no-owners; do
+    [ -n "${LATS[$path-1500]:-}" ] || continue
+    printf '| %-18s | %8s | %8s | %s / %s\n' "$path" "$(median ${LATS[$path-1500]})" \
+      "$(median ${LATS[$path-9000]})" "${LATS[$path-1500]% }" "${LATS[$path-9000]% }"
+  done
   rm -rf "/tmp/$P-"*
   exit 0
 fi

@@ -21,17 +21,51 @@ use crate::stats::Stats;
 
 /// Makes a socket bypass the tun, so Hush's own traffic does not loop back
 /// into itself. Linux binds it to the real interface (`SO_BINDTODEVICE`);
-/// Android calls `VpnService.protect`.
+/// Android calls `VpnService.protect`, a JNI call and a binder call, which
+/// may block: the relay then opens each new flow's server socket off its
+/// packet task ([`SocketProtector::may_block`]).
+///
+/// Where the platform already keeps every socket of Hush's process out of
+/// the tun, no protector is needed ([`NoProtection`]): Android's VPN leaves
+/// out the apps named by `VpnService.Builder.addDisallowedApplication`,
+/// and Hush names itself. The platform's documentation: "By default, all
+/// applications are allowed access, except for those denied through this
+/// method. Denied applications will use networking as if the VPN wasn't
+/// running." (developer.android.com/reference/android/net/VpnService.Builder,
+/// `addDisallowedApplication`); and AOSP's `Vpn.agentConnect` gives the VPN
+/// network the uids of `createUserAndRestrictedProfilesRanges(mUserId,
+/// mConfig.allowedApplications, mConfig.disallowedApplications)`, whose
+/// `addUserToRanges` adds "all ranges for user skipping UIDs for
+/// disallowedApplications" (frameworks/base,
+/// services/core/java/com/android/server/connectivity/Vpn.java). Lockdown
+/// ("Block connections without VPN") exempts the VPN's own package too
+/// (`setVpnForcedLocked`: `exemptedPackages.add(mPackage)`). What protect
+/// does is the same: "data sent through this socket will go directly to
+/// the underlying network, so its traffic will not be forwarded through the
+/// VPN" (developer.android.com/reference/android/net/VpnService, `protect`).
 pub trait SocketProtector: Send + Sync {
     fn protect(&self, socket: BorrowedFd<'_>) -> io::Result<()>;
+
+    /// Whether [`protect`](SocketProtector::protect) may wait on anything
+    /// (another process, a lock held long): then the relay never calls it
+    /// on its packet task for a new flow. True unless a protector says
+    /// otherwise.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
-/// For setups where the upstream is not routed through the tun (tests).
+/// For setups where Hush's sockets do not enter the tun anyway: tests, and
+/// a platform that leaves Hush's own process out of the VPN.
 pub struct NoProtection;
 
 impl SocketProtector for NoProtection {
     fn protect(&self, _socket: BorrowedFd<'_>) -> io::Result<()> {
         Ok(())
+    }
+
+    fn may_block(&self) -> bool {
+        false
     }
 }
 

@@ -28,14 +28,26 @@ pub struct FlowKey {
 
 /// Finds the Linux/Android uid of the app owning a flow; `None` when the
 /// platform cannot say (the socket is gone, or the lookup is not allowed).
-/// Lookups may block briefly (a netlink round trip, a JVM call): the relay
-/// makes them off its packet path.
+/// [`owner`](OwnerLookup::owner) may block (a call into the JVM and on
+/// into a binder call, a read of `/proc/net`): the relay makes it off its
+/// packet path. A lookup that can answer without waiting says so through
+/// [`owner_at_once`](OwnerLookup::owner_at_once), which the relay asks on
+/// its packet path first.
 pub trait OwnerLookup: Send + Sync {
     fn owner(&self, flow: &FlowKey) -> Option<u32>;
 
     /// Whether lookups can ever answer; the relay skips them when not.
     fn is_available(&self) -> bool {
         true
+    }
+
+    /// The answer if it can be had at once, waiting on nothing but the
+    /// kernel under a short bound (a netlink `sock_diag` round trip: a few
+    /// microseconds, where the hop to the blocking pool and back costs
+    /// more than the lookup); `None` when only [`owner`](OwnerLookup::owner)
+    /// can tell. `Some(None)` is a sure "no owner". None by default.
+    fn owner_at_once(&self, _flow: &FlowKey) -> Option<Option<u32>> {
+        None
     }
 }
 
@@ -46,6 +58,10 @@ impl<T: OwnerLookup + ?Sized> OwnerLookup for std::sync::Arc<T> {
 
     fn is_available(&self) -> bool {
         (**self).is_available()
+    }
+
+    fn owner_at_once(&self, flow: &FlowKey) -> Option<Option<u32>> {
+        (**self).owner_at_once(flow)
     }
 }
 
@@ -140,6 +156,22 @@ impl<L: OwnerLookup> OwnerCache<L> {
             return uid;
         }
         let uid = self.lookup.owner(flow);
+        self.remember(flow, uid, now);
+        uid
+    }
+
+    /// The owner of `flow` if it can be told without waiting: remembered,
+    /// or from the lookup's [`OwnerLookup::owner_at_once`].
+    pub fn owner_at_once_at(&self, flow: &FlowKey, now: Instant) -> Option<Option<u32>> {
+        if let Some(uid) = self.cached(flow, now) {
+            return Some(uid);
+        }
+        let uid = self.lookup.owner_at_once(flow)?;
+        self.remember(flow, uid, now);
+        Some(uid)
+    }
+
+    fn remember(&self, flow: &FlowKey, uid: Option<u32>, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
             let mut ages: Vec<Instant> = entries.values().map(|&(_, at)| at).collect();
@@ -148,7 +180,6 @@ impl<L: OwnerLookup> OwnerCache<L> {
             entries.retain(|_, &mut (_, at)| at > cutoff);
         }
         entries.insert(*flow, (uid, now));
-        uid
     }
 
     pub fn len(&self) -> usize {
@@ -167,6 +198,10 @@ impl<L: OwnerLookup> OwnerLookup for OwnerCache<L> {
 
     fn is_available(&self) -> bool {
         self.lookup.is_available()
+    }
+
+    fn owner_at_once(&self, flow: &FlowKey) -> Option<Option<u32>> {
+        self.owner_at_once_at(flow, Instant::now())
     }
 }
 

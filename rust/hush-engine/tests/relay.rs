@@ -751,3 +751,183 @@ async fn a_network_change_can_bring_another_resolver() {
     assert_eq!(second.names(), ["after.example"]);
     assert_eq!((stats.network_changes, stats.upstream_changes), (1, 1));
 }
+
+/// Owners that say which thread asked them, answering at once (as
+/// `sock_diag` does) when `at_once`, else only through the blocking path.
+struct ThreadOwners {
+    at_once: bool,
+    threads: std::sync::Mutex<Vec<(&'static str, std::thread::ThreadId)>>,
+}
+
+impl ThreadOwners {
+    fn new(at_once: bool) -> Arc<Self> {
+        Arc::new(Self {
+            at_once,
+            threads: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn asked(&self) -> Vec<(&'static str, std::thread::ThreadId)> {
+        self.threads.lock().unwrap().clone()
+    }
+}
+
+impl OwnerLookup for ThreadOwners {
+    fn owner(&self, _flow: &FlowKey) -> Option<u32> {
+        let thread = std::thread::current().id();
+        self.threads.lock().unwrap().push(("owner", thread));
+        Some(10_001)
+    }
+
+    fn owner_at_once(&self, _flow: &FlowKey) -> Option<Option<u32>> {
+        let thread = std::thread::current().id();
+        self.threads.lock().unwrap().push(("at-once", thread));
+        self.at_once.then_some(Some(10_001))
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_lookup_that_answers_at_once_is_asked_on_the_packet_task_one_that_cannot_is_not() {
+    let relay_thread = std::thread::current().id();
+    for at_once in [true, false] {
+        let (listener, server) = listen();
+        let owners = ThreadOwners::new(at_once);
+        let mut policy = AppPolicy::default();
+        policy.set_mode(10_001, Network::Any, AppMode::BlockAll);
+        let setup = Setup {
+            owners: owners.clone(),
+            policy: policy_channel(policy).1,
+            ..setup()
+        };
+        let app: SocketAddr = APP.parse().unwrap();
+        let (stats, events, ()) = run(start_relay(setup), move |app_end| {
+            app_end
+                .send(&segment(app, server, TcpControl::Syn, 1000, None, &[]))
+                .unwrap();
+            // Judged for its app either way: block-all resets it.
+            assert!(next_tcp(app_end).rst, "the app's SYN is reset");
+            drop(listener);
+        })
+        .await;
+        let asked = owners.asked();
+        assert_eq!(asked[0], ("at-once", relay_thread), "{asked:?}");
+        if at_once {
+            assert_eq!(
+                asked.len(),
+                1,
+                "nothing went to the blocking pool: {asked:?}"
+            );
+            assert_eq!((stats.owner_lookups, stats.owner_lookups_inline), (1, 1));
+        } else {
+            // Parked, asked on the blocking pool, and taken again.
+            assert_eq!(asked.len(), 2, "{asked:?}");
+            assert_eq!(asked[1].0, "owner");
+            assert_ne!(asked[1].1, relay_thread, "asked off the packet task");
+            assert_eq!((stats.owner_lookups, stats.owner_lookups_inline), (1, 0));
+        }
+        assert_eq!(stats.tcp_blocked, 1, "{stats}");
+        assert_eq!(events.0.lock().unwrap()[0].uid, Some(10_001));
+    }
+}
+
+/// A protector that says which thread called it, failing for TCP sockets
+/// (the flows', not the DNS sockets opened at start) when told to.
+struct ThreadProtector {
+    may_block: bool,
+    fails: bool,
+    threads: std::sync::Mutex<Vec<std::thread::ThreadId>>,
+}
+
+impl hush_engine::SocketProtector for ThreadProtector {
+    fn protect(&self, socket: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
+        self.threads
+            .lock()
+            .unwrap()
+            .push(std::thread::current().id());
+        let stream = socket2::SockRef::from(&socket).r#type().unwrap() == socket2::Type::STREAM;
+        if self.fails && stream {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the platform refused to protect a socket from the VPN",
+            ));
+        }
+        Ok(())
+    }
+
+    fn may_block(&self) -> bool {
+        self.may_block
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_protector_that_may_block_runs_off_the_packet_task_and_its_failure_fails_the_flow() {
+    let relay_thread = std::thread::current().id();
+    for (may_block, fails) in [(true, false), (true, true), (false, false), (false, true)] {
+        let (listener, server) = listen();
+        let protector = Arc::new(ThreadProtector {
+            may_block,
+            fails,
+            threads: std::sync::Mutex::new(Vec::new()),
+        });
+        let setup = Setup {
+            protector: protector.clone(),
+            ..setup()
+        };
+        let app: SocketAddr = APP.parse().unwrap();
+        let (stats, events, ()) = run(start_relay(setup), move |app_end| {
+            app_end
+                .send(&segment(app, server, TcpControl::Syn, 1000, None, &[]))
+                .unwrap();
+            if fails {
+                // The app hears at once that the server cannot be reached.
+                let reply = support::next_packet(app_end, |packet| {
+                    let view = parse(packet, Checksums::Verify).ok()?;
+                    match view.transport {
+                        Transport::Icmp(..) => Some("icmp"),
+                        Transport::Tcp(tcp) if tcp.flags.syn => Some("syn-ack"),
+                        _ => None,
+                    }
+                });
+                assert_eq!(reply, "icmp");
+            } else {
+                let synack = next_tcp(app_end);
+                assert!(synack.syn && !synack.rst, "expected a SYN-ACK");
+            }
+            drop(listener);
+        })
+        .await;
+        let threads = protector.threads.lock().unwrap().clone();
+        // The DNS sockets are protected at start; the flow's is the last.
+        let flow_thread = *threads.last().unwrap();
+        assert_eq!(
+            flow_thread != relay_thread,
+            may_block,
+            "may_block {may_block}: protected on the packet task {}",
+            flow_thread == relay_thread
+        );
+        assert_eq!(
+            stats.tcp_protected_off_task,
+            u64::from(may_block),
+            "{stats}"
+        );
+        let connects: Vec<_> = events
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.verdict == Verdict::Failed)
+            .map(|e| (e.detail.clone(), e.reason.code()))
+            .collect();
+        if fails {
+            assert_eq!(
+                connects,
+                [("connect".to_string(), "unreachable".into())],
+                "{stats}"
+            );
+            assert_eq!((stats.tcp_unreachable, stats.tcp_open), (1, 0), "{stats}");
+        } else {
+            assert!(connects.is_empty(), "{connects:?}");
+            assert_eq!(stats.tcp_flows, 1, "{stats}");
+        }
+    }
+}

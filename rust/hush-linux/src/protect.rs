@@ -78,6 +78,11 @@ impl SocketProtector for BindToDevice {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         SockRef::from(&socket).bind_device(Some(interface.as_bytes()))
     }
+
+    /// One `setsockopt` under a lock a switch holds for a string's copy.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -29,9 +29,11 @@ use netlink_sys::{Socket, SocketAddr as NetlinkAddr};
 
 use crate::owner::ProcNetOwners;
 
-/// How long one lookup waits for the kernel. It answers in microseconds;
-/// this only bounds a lookup when something is badly wrong.
-const RECEIVE_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long one lookup waits for the kernel. It answers in microseconds
+/// (the reply is queued before `send` returns); this only bounds a lookup
+/// when something is badly wrong, and short, since lookups run on the
+/// relay's packet path ([`OwnerLookup::owner_at_once`]).
+const RECEIVE_TIMEOUT: Duration = Duration::from_millis(5);
 
 /// `idiag_cookie` all ones (`INET_DIAG_NOCOOKIE`): "any socket with this
 /// tuple". A zero cookie would have to equal the socket's own cookie, and
@@ -114,6 +116,12 @@ impl OwnerLookup for SockDiagOwners {
             Reply::Owner(uid) => Some(uid),
             Reply::Ownerless | Reply::Missing => None,
         }
+    }
+
+    /// One netlink round trip, bounded by [`RECEIVE_TIMEOUT`]: the same
+    /// answer [`Self::owner`] gives.
+    fn owner_at_once(&self, flow: &FlowKey) -> Option<Option<u32>> {
+        Some(self.owner(flow))
     }
 }
 
@@ -278,6 +286,17 @@ impl OwnerLookup for LinuxOwners {
             Reply::Missing => self.proc_net.owner(flow),
         }
     }
+
+    /// `sock_diag`'s answer, on the relay's packet path: one netlink round
+    /// trip with a short bound. A miss is left to [`Self::owner`], off the
+    /// packet path, since reading `/proc/net` grows with the open sockets.
+    fn owner_at_once(&self, flow: &FlowKey) -> Option<Option<u32>> {
+        match self.sock_diag.as_ref()?.ask(flow) {
+            Reply::Owner(uid) => Some(Some(uid)),
+            Reply::Ownerless => Some(None),
+            Reply::Missing => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -379,6 +398,24 @@ mod tests {
                 "{host} unconnected on {any}"
             );
         }
+    }
+
+    #[test]
+    fn at_once_is_sock_diags_answer_and_a_miss_is_left_to_the_full_lookup() {
+        let owners = LinuxOwners::with(Some(sock_diag()), ProcNetOwners::default());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = listener.local_addr().unwrap();
+        let client = TcpStream::connect(server).unwrap();
+        let flow = tcp(client.local_addr().unwrap(), server);
+        assert_eq!(owners.owner_at_once(&flow), Some(Some(uid())));
+        // No such socket: not "no owner", but "ask the slow way" (`/proc/net`).
+        let nobody = tcp(free_port("127.0.0.1:0"), server);
+        assert_eq!(owners.owner_at_once(&nobody), None);
+        assert_eq!(owners.owner(&nobody), None);
+        // Without sock_diag nothing is answered at once.
+        let proc_only = LinuxOwners::with(None, ProcNetOwners::default());
+        assert_eq!(proc_only.owner_at_once(&flow), None);
+        assert_eq!(proc_only.owner(&flow), Some(uid()));
     }
 
     #[test]

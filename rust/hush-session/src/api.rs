@@ -149,6 +149,10 @@ struct StartJson {
     /// strict Private DNS host and its addresses.
     #[serde(default)]
     exempt_resolvers: Option<ExemptJson>,
+    /// Hush's own package is left out of the VPN, so its sockets bypass
+    /// the tun without `protect()` ([`SessionConfig::self_excluded`]).
+    #[serde(default)]
+    self_excluded: bool,
 }
 
 /// `{"names": [...], "addresses": [...]}`, both optional.
@@ -280,6 +284,7 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
     if let Some(exempt) = &start.exempt_resolvers {
         config.resolver_exemptions = exempt.read()?;
     }
+    config.self_excluded = start.self_excluded;
     config.follow_stored_rules = false;
     Ok(config)
 }

@@ -120,6 +120,11 @@ pub struct SessionConfig {
     /// strict Private DNS host and its addresses. Changed while running
     /// with [`Session::set_resolver_exemptions`].
     pub resolver_exemptions: ResolverExemptions,
+    /// The platform keeps every socket of Hush's own process out of the tun
+    /// (Android: the VPN leaves out Hush's own package), so the session
+    /// never calls the protector: no JNI and binder call per new flow.
+    /// Why that holds is in [`SocketProtector`]'s documentation.
+    pub self_excluded: bool,
 }
 
 impl SessionConfig {
@@ -140,6 +145,7 @@ impl SessionConfig {
             with_adaway_list: false,
             strip_ech: true,
             resolver_exemptions: ResolverExemptions::default(),
+            self_excluded: false,
         }
     }
 }
@@ -258,6 +264,10 @@ impl Session {
         if !(MIN_MTU..=MAX_MTU).contains(&config.mtu) {
             return Err(SessionError::Mtu(config.mtu));
         }
+        let protector = match config.self_excluded {
+            true => Arc::new(hush_engine::NoProtection),
+            false => protector,
+        };
         let (lists, loads, mut problems) = read_lists_leniently(&config);
 
         let (events, writer): (Arc<dyn EventSink>, Option<Arc<EventWriter>>) =

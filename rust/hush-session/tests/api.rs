@@ -86,7 +86,8 @@ fn a_session_configuration_is_read_strictly() {
         r#"{"databasePath": "/data/hush.db", "upstreamDns": "[2620:fe::fe]:53", "mtu": 1400,
             "network": "wifi", "blockLists": ["/data/lists/extra.txt"], "blockAnswer": "zero",
             "ownAddresses": ["10.111.222.2", "fd00:111:222::2"], "encryptedDnsList": false,
-            "allowEncryptedDns": true, "stripEch": false, "adawayList": true}"#,
+            "allowEncryptedDns": true, "stripEch": false, "adawayList": true,
+            "selfExcluded": true}"#,
     )
     .unwrap();
     assert_eq!(
@@ -104,6 +105,7 @@ fn a_session_configuration_is_read_strictly() {
     assert_eq!(own, ["10.111.222.2", "fd00:111:222::2"]);
     assert!(!config.with_encrypted_dns_list && config.allow_encrypted_dns && !config.strip_ech);
     assert!(config.with_adaway_list);
+    assert!(config.self_excluded);
 
     let minimal =
         api::session_config(r#"{"databasePath": "/d/h.db", "upstreamDns": "9.9.9.9:53"}"#).unwrap();
@@ -112,6 +114,8 @@ fn a_session_configuration_is_read_strictly() {
     assert!(minimal.with_encrypted_dns_list && !minimal.allow_encrypted_dns && minimal.strip_ech);
     // AdAway only when sent: the platform decides (the app's setting).
     assert!(!minimal.with_adaway_list && minimal.with_default_list);
+    // Protected sockets unless the platform says its own are outside the tun.
+    assert!(!minimal.self_excluded);
 
     for (json, says) in [
         ("{", "malformed session configuration"),

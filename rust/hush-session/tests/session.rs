@@ -701,3 +701,50 @@ fn exempt_resolvers_change_while_running_and_judge_the_next_flow() {
     session.stop().unwrap();
     resolver.join().unwrap();
 }
+
+/// A platform's protector that counts its calls.
+#[derive(Default)]
+struct CountingProtector(std::sync::atomic::AtomicUsize);
+
+impl hush_engine::SocketProtector for CountingProtector {
+    fn protect(&self, _socket: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_platform_that_leaves_hush_out_of_the_vpn_is_never_asked_to_protect() {
+    for self_excluded in [true, false] {
+        let (upstream, resolver) = resolver(2);
+        let (engine_end, app_end) = UnixDatagram::pair().unwrap();
+        app_end
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let mut config = SessionConfig::new(upstream);
+        config.self_excluded = self_excluded;
+        let protector = Arc::new(CountingProtector::default());
+        let session = Session::start(
+            OwnedFd::from(engine_end),
+            config,
+            protector.clone(),
+            Arc::new(FakeOwners::default()),
+        )
+        .unwrap();
+        // Allowed lookups go out through the upstream sockets, opened at
+        // start and again after a network change.
+        let (code, _) = ask(&app_end, "example.org.", Duration::from_secs(2));
+        assert_eq!(code, ResponseCode::NoError);
+        session.network_changed();
+        let (code, _) = ask(&app_end, "example.net.", Duration::from_secs(2));
+        assert_eq!(code, ResponseCode::NoError);
+        session.stop().unwrap();
+        resolver.join().unwrap();
+        let calls = protector.0.load(std::sync::atomic::Ordering::Relaxed);
+        if self_excluded {
+            assert_eq!(calls, 0, "the platform's protector was called");
+        } else {
+            assert!(calls >= 2, "each upstream socket is protected: {calls}");
+        }
+    }
+}

@@ -302,6 +302,10 @@ pub async fn run_relay(
     relay.owners_enabled = owners.is_available();
     relay.owners = Arc::new(OwnerCache::new(owners, OWNER_CACHE));
     relay.owner_answers = Some(owner_answers);
+    let (protected_sockets, mut protected_socket) = tokio::sync::mpsc::unbounded_channel();
+    if relay.protector.may_block() {
+        relay.protected_sockets = Some(protected_sockets);
+    }
     let ready = Arc::clone(&relay.ready);
 
     let mut packet_buffer = vec![0u8; MAX_PACKET];
@@ -377,6 +381,9 @@ pub async fn run_relay(
             }
             Some((flow, uid)) = owner_answered.recv() => {
                 relay.on_owner_known(flow, uid, Instant::now());
+            }
+            Some((flow, socket)) = protected_socket.recv() => {
+                relay.on_protected_socket(flow, socket);
             }
             received = dns_upstream.recv(&mut answer) => match received {
                 Ok(Received { len, failure, route }) => {
@@ -468,6 +475,9 @@ struct Relay {
     /// The flows' buffers and counts, in total and per app.
     budget: FlowBudget,
     owner_answers: Option<tokio::sync::mpsc::UnboundedSender<(FlowKey, Option<u32>)>>,
+    /// Where new flows' server sockets come back when the protector may
+    /// block and they are opened off this task; `None` when it does not.
+    protected_sockets: Option<tokio::sync::mpsc::UnboundedSender<ProtectedSocket>>,
     /// The owner of the flow whose parked packets are being taken again.
     replaying: Option<(FlowKey, Option<u32>)>,
 }
@@ -521,6 +531,7 @@ impl Relay {
             awaiting_owner: HashMap::new(),
             budget: FlowBudget::new(limits),
             owner_answers: None,
+            protected_sockets: None,
             replaying: None,
         }
     }
@@ -628,8 +639,9 @@ impl Relay {
         }
     }
 
-    /// The owner of a new flow, if it can be told now: from the cache, or
-    /// unknown when the platform cannot say. Otherwise the packet is parked,
+    /// The owner of a new flow, if it can be told now: from the cache, from
+    /// a platform lookup that answers at once ([`OwnerLookup::owner_at_once`]),
+    /// or unknown when the platform cannot say. Otherwise the packet is parked,
     /// the lookup runs off this task, and [`Self::on_owner_known`] takes the
     /// packet again; or, with too many lookups under way, it is dropped.
     /// Either way `None` is returned and the caller stops there.
@@ -652,6 +664,19 @@ impl Relay {
                 self.stats().owner_wait_dropped += 1;
             }
             return None;
+        }
+        // A lookup that waits on nothing but the kernel (`sock_diag`) is
+        // asked here: the hop to the blocking pool and back would cost
+        // more than the lookup. A panic in it is "not at once".
+        let at_once = std::panic::AssertUnwindSafe(|| self.owners.owner_at_once_at(&key, now));
+        if let Some(uid) = std::panic::catch_unwind(at_once).unwrap_or(None) {
+            let stats = self.stats();
+            stats.owner_lookups += 1;
+            stats.owner_lookups_inline += 1;
+            if uid.is_none() {
+                stats.owner_unknown += 1;
+            }
+            return Some(uid);
         }
         let Some(answers) = self.owner_answers.clone() else {
             return Some(None);
@@ -1065,7 +1090,11 @@ impl Relay {
         } else {
             server
         };
-        let connect = if encrypted_dns {
+        // A protector that may block (a JNI and binder call) opens the
+        // server socket off this task; the SYN is taken meanwhile, its
+        // SYN-ACK paused as for any connect, so nothing is reordered.
+        let protecting = !dns && self.protected_sockets.is_some();
+        let connect = if encrypted_dns || protecting {
             Ok(None)
         } else {
             tcp::connect(outside, self.protector.as_ref()).map(Some)
@@ -1133,6 +1162,7 @@ impl Relay {
             server,
             handle,
             upstream,
+            protecting,
             waker: waker_queue.waker_for(flow),
             phase: if dns {
                 Phase::Dns
@@ -1164,7 +1194,35 @@ impl Relay {
         } else {
             self.stats().tcp_flows += 1;
         }
+        if let (true, Some(answers)) = (protecting, self.protected_sockets.clone()) {
+            let protector = Arc::clone(&self.protector);
+            self.stats().tcp_protected_off_task += 1;
+            tokio::task::spawn_blocking(move || {
+                let open = std::panic::AssertUnwindSafe(|| tcp::open(outside, protector.as_ref()));
+                let socket = std::panic::catch_unwind(open).unwrap_or_else(|_| {
+                    Err(io::Error::other("the platform's protect callback panicked"))
+                });
+                let _ = answers.send((flow, socket));
+            });
+        }
         self.touched.push(flow);
+    }
+
+    /// A flow's server socket, opened off the packet task: the connect
+    /// goes on, or the app hears it failed. One for a flow that ended is
+    /// closed.
+    fn on_protected_socket(&mut self, flow_ref: FlowRef, socket: io::Result<std::net::TcpStream>) {
+        let Some(flow) = self.tcp.get_mut(flow_ref).filter(|f| f.protecting) else {
+            return;
+        };
+        flow.protecting = false;
+        match socket.and_then(tokio::net::TcpStream::from_std) {
+            Ok(upstream) => {
+                flow.upstream = Some(upstream);
+                self.touched.push(flow_ref);
+            }
+            Err(error) => self.fail_connect(flow_ref, &error),
+        }
     }
 
     /// Refuses a new connection the way a firewall should: a reset, at once.
@@ -1886,6 +1944,9 @@ impl Relay {
 /// The addresses of the device's interfaces now. Empty when they cannot be
 /// read, which makes every TCP flow look dead: after a network change a
 /// reset the app recovers from beats a flow stuck on a vanished address.
+/// A new flow's server socket, opened and protected off the packet task.
+type ProtectedSocket = (FlowRef, io::Result<std::net::TcpStream>);
+
 fn local_addresses() -> Vec<IpAddr> {
     let mut addresses = Vec::new();
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();

@@ -64,6 +64,9 @@ pub(crate) struct TcpFlow {
     /// The server side; `None` for DNS over TCP under an encrypted
     /// upstream, whose queries go through the encrypted client instead.
     pub upstream: Option<TcpStream>,
+    /// The server socket is being opened off the packet task (the
+    /// protector may block); `upstream` is filled in when it is.
+    pub protecting: bool,
     pub waker: Waker,
     pub phase: Phase,
     /// The sequence number of the app's SYN: a SYN with another is a new
@@ -108,6 +111,15 @@ pub(crate) fn connect(
     server: SocketAddr,
     protector: &dyn SocketProtector,
 ) -> io::Result<TcpStream> {
+    TcpStream::from_std(open(server, protector)?)
+}
+
+/// [`connect`]'s part that needs no runtime, so that it can run on the
+/// blocking pool when the protector may block.
+pub(crate) fn open(
+    server: SocketAddr,
+    protector: &dyn SocketProtector,
+) -> io::Result<std::net::TcpStream> {
     let socket = Socket::new(
         Domain::for_address(server),
         Type::STREAM,
@@ -121,7 +133,7 @@ pub(crate) fn connect(
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return Err(e),
     }
-    TcpStream::from_std(std::net::TcpStream::from(socket))
+    Ok(std::net::TcpStream::from(socket))
 }
 
 impl TcpFlow {
@@ -146,6 +158,10 @@ impl TcpFlow {
     /// Checks the server connect; registers for the wake-up when it is
     /// still under way.
     pub fn poll_connect(&mut self) -> Connect {
+        if self.protecting {
+            // The relay touches the flow when the socket comes.
+            return Connect::Pending;
+        }
         let Some(upstream) = &self.upstream else {
             return Connect::Failed(not_connected());
         };

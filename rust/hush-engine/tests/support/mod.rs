@@ -690,6 +690,8 @@ pub struct Setup {
     /// The resolver Hush asks.
     pub upstream: SocketAddr,
     pub owners: Arc<dyn OwnerLookup>,
+    /// Keeps the relay's sockets out of the tun (nothing to keep out of here).
+    pub protector: Arc<dyn hush_engine::SocketProtector>,
     pub policy: PolicyReceiver,
     pub live_stats: Option<tokio::sync::watch::Sender<Stats>>,
     pub network_changes: Option<tokio::sync::watch::Receiver<u64>>,
@@ -708,6 +710,7 @@ impl Setup {
             rules,
             upstream,
             owners: Arc::new(NoOwners),
+            protector: Arc::new(NoProtection),
             policy: policy_channel(AppPolicy::default()).1,
             live_stats: None,
             network_changes: None,
@@ -739,7 +742,7 @@ pub fn start_relay(setup: Setup) -> Running {
             firewall,
             setup.upstream,
             Platform {
-                protector: Arc::new(NoProtection),
+                protector: setup.protector,
                 owners: setup.owners,
                 policy: setup.policy,
                 live_stats: setup.live_stats,
