@@ -9,6 +9,22 @@
 #   bash tests/bench/dns.sh                        # 20 s per run
 #   DNS_SECS=5 bash tests/bench/dns.sh             # a quick check of the script
 #   DNS_CLIENTS=4 DNS_OUTSTANDING=64 bash tests/bench/dns.sh
+#   DNS_MODE=latency bash tests/bench/dns.sh       # the latency table only
+#
+# Latency (DNS_MODE latency or both, the default): one query outstanding
+# (dnsperf -c 1 -q 1 -v), DNS_LATENCY_PASSES passes over the 100 names or
+# DNS_LATENCY_SECS, whichever ends first, on a warm connection, each
+# query's latency reported (over UDP dnsperf paces such a run at about 30
+# queries a second, idle between them; each latency is still send to
+# answer); the table gives their
+# median, mean and 90th percentile, and the median's difference from the
+# lab's round trip: dnsperf in the phone's namespace asking unbound over the
+# same link without Hush (from the link's own address, 198.19.0.1, routed
+# around the tun by a rule that only that source matches). A row asking
+# unbound's DoT directly (dnsperf -m dot) shows what unbound's own TLS path
+# costs, apart from Hush. (dnsperf's DoH client took about 44 ms a query
+# against this unbound, Hush's about 0.3 ms: not a baseline, left out.)
+# DNS_KEEP=DIR keeps each run's dnsperf output there.
 #
 # Each run is bounded in time (-l DNS_SECS) and in count (-n: at most
 # DNS_PASSES passes over the query file). Prints a Markdown table. Root;
@@ -23,6 +39,10 @@ DNS_SECS=${DNS_SECS:-20}
 DNS_CLIENTS=${DNS_CLIENTS:-4}
 DNS_OUTSTANDING=${DNS_OUTSTANDING:-64}
 DNS_PASSES=${DNS_PASSES:-2000}
+DNS_MODE=${DNS_MODE:-both}
+DNS_LATENCY_PASSES=${DNS_LATENCY_PASSES:-30}
+DNS_LATENCY_SECS=${DNS_LATENCY_SECS:-30}
+case "$DNS_MODE" in latency | throughput | both) ;; *) echo "DNS_MODE is latency, throughput or both" >&2; exit 2 ;; esac
 for tool in dnsperf unbound dnsmasq openssl; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (apt-get install -y dnsperf unbound dnsmasq-base openssl)" >&2; exit 1; }
 done
@@ -150,17 +170,69 @@ perf() { # LABEL NAMESPACE SERVER
     END {printf "| %s | %.0f | %s | %s | %.2f | %.2f | %.1f |\n", label, qps, done, lost, avg, sd, max}' "$out"
 }
 
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(. /etc/os-release && echo "$PRETTY_NAME")"
-echo "dnsperf: -l $DNS_SECS -n $DNS_PASSES -c $DNS_CLIENTS -q $DNS_OUTSTANDING, 100 names, answers cached by unbound"
-echo "| path | queries/s | completed | lost | average latency ms | stddev ms | max ms |"
-echo "|---|---|---|---|---|---|---|"
+# One latency run, one query outstanding: adds "LABEL<TAB>answers<TAB>median
+# ms<TAB>mean ms<TAB>p90 ms<TAB>not NOERROR<TAB>lost" to the rows, from
+# dnsperf's line per answer and its summary.
+latency() { # LABEL NAMESPACE SERVER [dnsperf arguments]
+  local label=$1 ns=$2 server=$3 out="$WORK/latency.out"
+  shift 3
+  ip netns exec "$ns" dnsperf -s "$server" "$@" -d "$WORK/queries" -n 1 -c 1 -q 1 -t 2 >/dev/null 2>&1 || true
+  timeout $((DNS_LATENCY_SECS + 30)) ip netns exec "$ns" dnsperf -s "$server" "$@" -d "$WORK/queries" \
+    -n "$DNS_LATENCY_PASSES" -l "$DNS_LATENCY_SECS" -c 1 -q 1 -t 2 -v >"$out" 2>&1 || true
+  # "> NOERROR n1.bench.test A 0.000284": the RCODE, the question, seconds.
+  awk '/^> / {n++; if ($2 != "NOERROR") bad++; print $NF * 1000}
+    END {printf "%d %d\n", n, bad + 0 > "/dev/stderr"}' "$out" 2>"$WORK/latency.count" |
+    sort -g >"$WORK/latency.ms"
+  read -r count bad <"$WORK/latency.count"
+  lost=$(awk '/Queries lost:/ {print $3}' "$out")
+  [ -z "${DNS_KEEP:-}" ] || cp "$out" "$DNS_KEEP/latency-$(echo "$label" | tr -c 'A-Za-z0-9\n' _).txt"
+  [ "$count" -gt 0 ] || { echo "no answers for $label:" >&2; tail -5 "$out" >&2; }
+  awk -v label="$label" -v bad="$bad" -v lost="${lost:-?}" '{v[NR] = $1; sum += $1}
+    END {if (NR == 0) {printf "%s\t0\t-\t-\t-\t%s\t%s\n", label, bad, lost; exit}
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      p = v[int(NR * 0.9 + 0.5) > 0 ? int(NR * 0.9 + 0.5) : 1]
+      printf "%s\t%d\t%.3f\t%.3f\t%.3f\t%s\t%s\n", label, NR, m, sum / NR, p, bad, lost}' \
+    "$WORK/latency.ms" >>"$WORK/latency.rows"
+}
+
+throughput() { [ "$DNS_MODE" != latency ]; }
+latencies() { [ "$DNS_MODE" != throughput ]; }
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(. /etc/os-release && echo "$PRETTY_NAME"), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+: >"$WORK/latency.rows"
+if latencies; then
+  # The lab's round trip: the phone's namespace to unbound over the link,
+  # no Hush (the link's address as the source takes the link's table).
+  ip netns exec "$PH" ip rule add from 198.19.0.1 lookup 100
+  latency "no Hush: unbound over the link, plain UDP (the lab's round trip)" "$PH" 198.19.0.2 -a 198.19.0.1
+  latency "no Hush: unbound's DoT over the link" "$PH" 198.19.0.2 -a 198.19.0.1 -m dot
+  ip netns exec "$PH" ip rule del from 198.19.0.1 lookup 100
+fi
+if throughput; then
+  echo "dnsperf: -l $DNS_SECS -n $DNS_PASSES -c $DNS_CLIENTS -q $DNS_OUTSTANDING, 100 names, answers cached by unbound"
+  echo "| path | queries/s | completed | lost | average latency ms | stddev ms | max ms |"
+  echo "|---|---|---|---|---|---|---|"
+fi
 start_hush 198.19.0.2:53
-perf "Hush, plain UDP upstream" "$PH" 198.18.0.53
+if throughput; then perf "Hush, plain UDP upstream" "$PH" 198.18.0.53; fi
+if latencies; then latency "Hush, plain UDP upstream" "$PH" 198.18.0.53; fi
 stop_hush
 start_hush tls://resolver.bench.test --upstream-address 198.19.0.2 --upstream-ca "$WORK/ca.pem"
-perf "Hush, DNS over TLS" "$PH" 198.18.0.53
+if throughput; then perf "Hush, DNS over TLS" "$PH" 198.18.0.53; fi
+if latencies; then latency "Hush, DNS over TLS" "$PH" 198.18.0.53; fi
 stop_hush
 start_hush https://resolver.bench.test:8443/dns-query --upstream-address 198.19.0.2 --upstream-ca "$WORK/ca.pem"
-perf "Hush, DNS over HTTPS" "$PH" 198.18.0.53
+if throughput; then perf "Hush, DNS over HTTPS" "$PH" 198.18.0.53; fi
+if latencies; then latency "Hush, DNS over HTTPS" "$PH" 198.18.0.53; fi
 stop_hush
-perf "no Hush: unbound asked from its own namespace" "$SRV" 198.19.0.2
+if throughput; then perf "no Hush: unbound asked from its own namespace" "$SRV" 198.19.0.2; fi
+
+if latencies; then
+  echo
+  echo "latency, one query outstanding (dnsperf -c 1 -q 1 -v), at most $DNS_LATENCY_PASSES passes over 100 names or $DNS_LATENCY_SECS s, warm connection; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "| path | answers | not NOERROR | lost | median ms | mean ms | 90th percentile ms | median above the lab's round trip |"
+  echo "|---|---|---|---|---|---|---|---|"
+  awk -F'\t' 'NR == 1 {base = $3}
+    {diff = ($3 == "-") ? "-" : sprintf("%+.3f ms", $3 - base)
+     printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $6, $7, $3, $4, $5, diff}' "$WORK/latency.rows"
+fi
