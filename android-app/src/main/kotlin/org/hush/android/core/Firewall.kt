@@ -73,6 +73,8 @@ data class CoreConfig(
      * answers DNS sent to them, and refuses anything else sent there.
      */
     val ownAddresses: List<String> = emptyList(),
+    /** Hush's own package is left out of the VPN (TunSpec.excludesItself): the core then never calls [CorePlatform.protect]. */
+    val selfExcluded: Boolean = false,
 ) {
     companion object {
         const val DEFAULT_MTU = 1500

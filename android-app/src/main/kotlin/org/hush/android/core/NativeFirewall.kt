@@ -31,6 +31,7 @@ object NativeFirewall : FirewallCore {
             .put("blockLists", JSONArray(config.blockLists))
             .put("allowLists", JSONArray(config.allowLists))
             .put("ownAddresses", JSONArray(config.ownAddresses))
+            .put("selfExcluded", config.selfExcluded)
             .toString()
     }
 

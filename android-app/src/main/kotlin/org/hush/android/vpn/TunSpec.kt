@@ -26,7 +26,10 @@ data class IpPrefix(val address: String, val prefixLength: Int) {
  *   ordinary sockets, so there is no encapsulation overhead to leave room for; 1500 is
  *   what Wi-Fi and most mobile paths carry, and [CoreConfig.DEFAULT_MTU].
  * - Hush itself excluded: its own sockets (upstream DNS, relayed connections) go
- *   straight out; they are also `protect`ed, this makes it hold for any socket.
+ *   straight out ("Denied applications will use networking as if the VPN wasn't
+ *   running", `VpnService.Builder.addDisallowedApplication`), so the core skips
+ *   `protect` for them, a JNI and binder call per new flow ([excludesItself],
+ *   sent as the start JSON's `selfExcluded`).
  * - not metered (API 29+): the VPN adds no cost, so it takes the meteredness of the
  *   network under it instead of Android's default "metered" for VPNs.
  */
@@ -39,7 +42,12 @@ data class TunSpec(
     /** Package names whose traffic bypasses the VPN: Hush's own. */
     val disallowedApplications: List<String> = emptyList(),
     val metered: Boolean = false,
+    /** Hush's own package, when [disallowedApplications] should hold it. */
+    val ownPackage: String? = null,
 ) {
+    /** Hush's own process is outside the VPN: its sockets need no `protect`. */
+    val excludesItself: Boolean get() = ownPackage != null && ownPackage in disallowedApplications
+
     companion object {
         const val IPV4_ADDRESS = "10.111.222.1"
         const val IPV4_PREFIX = 24
@@ -50,7 +58,7 @@ data class TunSpec(
 
         /** Hush's tun, for the app [ownPackage]. */
         fun forApp(ownPackage: String, mtu: Int = CoreConfig.DEFAULT_MTU): TunSpec =
-            TunSpec(disallowedApplications = listOf(ownPackage), mtu = mtu)
+            TunSpec(disallowedApplications = listOf(ownPackage), mtu = mtu, ownPackage = ownPackage)
     }
 }
 

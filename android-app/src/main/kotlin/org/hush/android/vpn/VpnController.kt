@@ -127,7 +127,7 @@ class VpnController(
             lookedUp = null
             exemptions = exemptionsOn(network)
             read.copy(
-                mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers,
+                mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers, selfExcluded = spec.excludesItself,
                 upstreamDns = own ?: read.upstreamDns, followNetworkDns = follow, exemptResolvers = exemptions,
             )
         } catch (e: RuntimeException) {

@@ -96,7 +96,7 @@ class HushVpnServiceTest {
         // the tun's virtual DNS servers are the core's own: nothing sent there leaves
         val spec = tun.specs.single()
         assertEquals(
-            CoreConfig(HushSettings(context).databasePath, "9.9.9.9:53", ownAddresses = spec.dnsServers),
+            CoreConfig(HushSettings(context).databasePath, "9.9.9.9:53", ownAddresses = spec.dnsServers, selfExcluded = true),
             config,
         )
         assertEquals(listOf(TunSpec.IPV4_DNS, TunSpec.IPV6_DNS), config.ownAddresses)

@@ -123,6 +123,20 @@ class TunSpecTest {
         )
         assertEquals(false, field("isMetered"))
     }
+
+    @Test
+    fun theAppsOwnTunLeavesHushOutSoTheCoreIsToldItsSocketsNeedNoProtect() {
+        val spec = TunSpec.forApp("org.hush.android")
+        assertTrue(spec.excludesItself)
+        // Another app left out (not Hush itself) does not count.
+        assertEquals(false, TunSpec(disallowedApplications = listOf("com.example")).excludesItself)
+        assertEquals(false, spec.copy(disallowedApplications = emptyList()).excludesItself)
+        val config = org.hush.android.core.CoreConfig("/data/hush.db", "9.9.9.9:53", selfExcluded = spec.excludesItself)
+        val json = org.json.JSONObject(org.hush.android.core.NativeFirewall.configJson(config))
+        assertTrue(json.getBoolean("selfExcluded"))
+        val plain = org.hush.android.core.CoreConfig("/data/hush.db", "9.9.9.9:53")
+        assertEquals(false, org.json.JSONObject(org.hush.android.core.NativeFirewall.configJson(plain)).getBoolean("selfExcluded"))
+    }
 }
 
 class BareVpnService : VpnService()

@@ -57,7 +57,7 @@ class VpnControllerTest {
         assertEquals(
             CoreConfig(
                 "/data/hush.db", "9.9.9.9:53", 1500, Network.ANY,
-                ownAddresses = listOf(TunSpec.IPV4_DNS, TunSpec.IPV6_DNS),
+                ownAddresses = listOf(TunSpec.IPV4_DNS, TunSpec.IPV6_DNS), selfExcluded = true,
             ),
             config,
         )
