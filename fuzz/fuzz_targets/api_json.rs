@@ -280,10 +280,13 @@ fuzz_target!(|data: &[u8]| {
                 let uid = number(&mut input);
                 let package = input.string();
                 let on = input.u8() & 1 == 1;
-                let _ = api::set_resolved_only(db, uid, &package, on);
-                let _ = api::set_resolved_only_default(db, !on);
-                let _ = api::clear_resolved_only(db, number(&mut input));
-                object(&api::resolved_only(db).unwrap());
+                let option = ["resolvedOnly", "strict"][usize::from(input.u8() & 1)];
+                let _ = api::set_app_option(db, option, uid, &package, on);
+                let _ = api::set_app_option_default(db, option, !on);
+                let _ = api::clear_app_option(db, option, number(&mut input));
+                object(&api::app_option(db, option).unwrap());
+                // Any other word is an error, never a panic.
+                let _ = api::set_app_option(db, &input.string(), uid, &package, on);
             }
             17 => {
                 let uid = number(&mut input);

@@ -212,112 +212,74 @@ pub extern "system" fn clear_app_mode<'local>(
     })
 }
 
-/// `resolvedOnly(database): String`: the default and the apps' own choices.
+/// `appOption(database, option): String`: the default and the apps' own
+/// choices of `option` (`resolvedOnly` or `strict`).
 #[jni_mangle("org.hush.android.core.NativeCore")]
-pub extern "system" fn resolved_only<'local>(
+pub extern "system" fn app_option<'local>(
     env: EnvUnowned<'local>,
     _class: JClass<'local>,
     database: JString<'local>,
+    option: JString<'local>,
 ) -> JString<'local> {
-    entry(env, |env| Ok(api::resolved_only(&path(env, &database)?)?))
+    entry(env, |env| {
+        let (database, option) = (path(env, &database)?, arg_string(env, &option)?);
+        Ok(api::app_option(&database, &option)?)
+    })
 }
 
-/// `setResolvedOnly(database, uid, packageName, on)`; an empty
+/// `setAppOption(database, option, uid, packageName, on)`; an empty
 /// `packageName` makes the choice for the UID, not for one package.
 #[jni_mangle("org.hush.android.core.NativeCore")]
-pub extern "system" fn set_resolved_only<'local>(
+pub extern "system" fn set_app_option<'local>(
     env: EnvUnowned<'local>,
     _class: JClass<'local>,
     database: JString<'local>,
+    option: JString<'local>,
     uid: jint,
     package: JString<'local>,
     on: jboolean,
 ) {
     entry(env, |env| {
-        let (database, package) = (path(env, &database)?, arg_string(env, &package)?);
-        Ok(api::set_resolved_only(&database, uid.into(), &package, on)?)
-    })
-}
-
-/// `clearResolvedOnly(database, uid): Boolean`: whether the app had a choice.
-#[jni_mangle("org.hush.android.core.NativeCore")]
-pub extern "system" fn clear_resolved_only<'local>(
-    env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    database: JString<'local>,
-    uid: jint,
-) -> jboolean {
-    entry(env, |env| {
-        Ok(api::clear_resolved_only(
-            &path(env, &database)?,
+        let (database, option) = (path(env, &database)?, arg_string(env, &option)?);
+        let package = arg_string(env, &package)?;
+        Ok(api::set_app_option(
+            &database,
+            &option,
             uid.into(),
+            &package,
+            on,
         )?)
     })
 }
 
-/// `setResolvedOnlyDefault(database, on)`.
+/// `clearAppOption(database, option, uid): Boolean`: whether the app had a
+/// choice.
 #[jni_mangle("org.hush.android.core.NativeCore")]
-pub extern "system" fn set_resolved_only_default<'local>(
+pub extern "system" fn clear_app_option<'local>(
     env: EnvUnowned<'local>,
     _class: JClass<'local>,
     database: JString<'local>,
-    on: jboolean,
-) {
-    entry(env, |env| {
-        Ok(api::set_resolved_only_default(&path(env, &database)?, on)?)
-    })
-}
-
-/// `strict(database): String`: the default and the apps' own choices.
-#[jni_mangle("org.hush.android.core.NativeCore")]
-pub extern "system" fn strict<'local>(
-    env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    database: JString<'local>,
-) -> JString<'local> {
-    entry(env, |env| Ok(api::strict(&path(env, &database)?)?))
-}
-
-/// `setStrict(database, uid, packageName, on)`; an empty `packageName`
-/// makes the choice for the UID, not for one package.
-#[jni_mangle("org.hush.android.core.NativeCore")]
-pub extern "system" fn set_strict<'local>(
-    env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    database: JString<'local>,
-    uid: jint,
-    package: JString<'local>,
-    on: jboolean,
-) {
-    entry(env, |env| {
-        let (database, package) = (path(env, &database)?, arg_string(env, &package)?);
-        Ok(api::set_strict(&database, uid.into(), &package, on)?)
-    })
-}
-
-/// `clearStrict(database, uid): Boolean`: whether the app had a choice.
-#[jni_mangle("org.hush.android.core.NativeCore")]
-pub extern "system" fn clear_strict<'local>(
-    env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    database: JString<'local>,
+    option: JString<'local>,
     uid: jint,
 ) -> jboolean {
     entry(env, |env| {
-        Ok(api::clear_strict(&path(env, &database)?, uid.into())?)
+        let (database, option) = (path(env, &database)?, arg_string(env, &option)?);
+        Ok(api::clear_app_option(&database, &option, uid.into())?)
     })
 }
 
-/// `setStrictDefault(database, on)`.
+/// `setAppOptionDefault(database, option, on)`.
 #[jni_mangle("org.hush.android.core.NativeCore")]
-pub extern "system" fn set_strict_default<'local>(
+pub extern "system" fn set_app_option_default<'local>(
     env: EnvUnowned<'local>,
     _class: JClass<'local>,
     database: JString<'local>,
+    option: JString<'local>,
     on: jboolean,
 ) {
     entry(env, |env| {
-        Ok(api::set_strict_default(&path(env, &database)?, on)?)
+        let (database, option) = (path(env, &database)?, arg_string(env, &option)?);
+        Ok(api::set_app_option_default(&database, &option, on)?)
     })
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use hush_store::rules::{self, AppMode, DomainAction, Network};
+use hush_store::rules::{self, AppMode, AppOption, DomainAction, Network};
 use hush_store::{EventFilter, StoredEvent};
 
 #[derive(Subcommand)]
@@ -213,22 +213,10 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
             println!("apps that cannot be told: {mode}");
         }
         RuleCommand::ResolvedOnly { who, setting, db } => {
-            let option = AppOption {
-                name: "resolved only",
-                set: rules::set_resolved_only,
-                clear: rules::clear_resolved_only,
-                set_default: rules::set_resolved_only_default,
-            };
-            option.apply(&who, &setting, &db)?;
+            set_app_option(AppOption::ResolvedOnly, &who, &setting, &db)?;
         }
         RuleCommand::Strict { who, setting, db } => {
-            let option = AppOption {
-                name: "strict",
-                set: rules::set_strict,
-                clear: rules::clear_strict,
-                set_default: rules::set_strict_default,
-            };
-            option.apply(&who, &setting, &db)?;
+            set_app_option(AppOption::Strict, &who, &setting, &db)?;
         }
         RuleCommand::List { db } => {
             let connection = open_existing(&db)?;
@@ -237,11 +225,9 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
             {
                 println!("apps that cannot be told: {mode}");
             }
-            for (name, choices) in [
-                ("resolved only", rules::resolved_only(&connection)),
-                ("strict", rules::strict(&connection)),
-            ] {
-                let choices = choices.map_err(text)?;
+            for option in AppOption::ALL {
+                let name = option_name(option);
+                let choices = rules::app_option(&connection, option).map_err(text)?;
                 if choices.default {
                     println!("{name}, for apps without their own choice: on");
                 }
@@ -294,60 +280,60 @@ fn warn_if_unknown(connection: &hush_store::Connection, uid: u32) {
     }
 }
 
-/// A per-app on/off option over a default for every app ("resolved only",
-/// "strict"), as `hush rule NAME UID|all on|off|default` sets it.
-struct AppOption {
-    name: &'static str,
-    set: fn(&hush_store::Connection, u32, Option<&str>, bool) -> Result<(), hush_store::StoreError>,
-    clear: fn(&hush_store::Connection, u32) -> Result<bool, hush_store::StoreError>,
-    set_default: fn(&hush_store::Connection, bool) -> Result<(), hush_store::StoreError>,
+/// How `hush rule` names a per-app option in what it prints.
+fn option_name(option: AppOption) -> &'static str {
+    match option {
+        AppOption::ResolvedOnly => "resolved only",
+        AppOption::Strict => "strict",
+    }
 }
 
-impl AppOption {
-    fn apply(&self, who: &str, setting: &str, db: &Path) -> Result<(), String> {
-        let name = self.name;
-        let on = match setting {
-            "on" => Some(true),
-            "off" => Some(false),
-            "default" => None,
-            other => {
-                return Err(format!(
-                    "unknown setting {other:?} (expected on, off, or default for an app)"
-                ))
-            }
-        };
-        if who == "all" {
-            let on = on.ok_or("`all` is the default itself: give on or off")?;
-            let connection = open_existing(db)?;
-            (self.set_default)(&connection, on).map_err(|e| e.to_string())?;
-            println!("{name}, for apps without their own choice: {}", on_off(on));
-            return Ok(());
+/// `hush rule resolved-only|strict UID|all on|off|default`: an app's own
+/// choice of `option`, or the default for every app without one.
+fn set_app_option(option: AppOption, who: &str, setting: &str, db: &Path) -> Result<(), String> {
+    let name = option_name(option);
+    let on = match setting {
+        "on" => Some(true),
+        "off" => Some(false),
+        "default" => None,
+        other => {
+            return Err(format!(
+                "unknown setting {other:?} (expected on, off, or default for an app)"
+            ))
         }
-        let uid: u32 = who
-            .parse()
-            .map_err(|_| format!("{who:?} is neither a uid nor `all`"))?;
-        check_uid(uid)?;
+    };
+    if who == "all" {
+        let on = on.ok_or("`all` is the default itself: give on or off")?;
         let connection = open_existing(db)?;
-        match on {
-            Some(on) => {
-                warn_if_unknown(&connection, uid);
-                (self.set)(&connection, uid, None, on).map_err(|e| e.to_string())?;
-                println!("app {uid}: {name} {}", on_off(on));
-            }
-            None => {
-                let removed = (self.clear)(&connection, uid).map_err(|e| e.to_string())?;
-                println!(
-                    "app {uid}: {name} {}",
-                    if removed {
-                        "follows the default"
-                    } else {
-                        "had no choice of its own"
-                    }
-                );
-            }
-        }
-        Ok(())
+        rules::set_app_option_default(&connection, option, on).map_err(|e| e.to_string())?;
+        println!("{name}, for apps without their own choice: {}", on_off(on));
+        return Ok(());
     }
+    let uid: u32 = who
+        .parse()
+        .map_err(|_| format!("{who:?} is neither a uid nor `all`"))?;
+    check_uid(uid)?;
+    let connection = open_existing(db)?;
+    match on {
+        Some(on) => {
+            warn_if_unknown(&connection, uid);
+            rules::set_app_option(&connection, option, uid, None, on).map_err(|e| e.to_string())?;
+            println!("app {uid}: {name} {}", on_off(on));
+        }
+        None => {
+            let removed =
+                rules::clear_app_option(&connection, option, uid).map_err(|e| e.to_string())?;
+            println!(
+                "app {uid}: {name} {}",
+                if removed {
+                    "follows the default"
+                } else {
+                    "had no choice of its own"
+                }
+            );
+        }
+    }
+    Ok(())
 }
 
 fn on_off(on: bool) -> &'static str {

@@ -20,7 +20,8 @@ use hush_dns::BlockMode;
 use hush_engine::{AppMode, DomainAction, Network, Stats};
 use hush_rules::ListKind;
 use hush_store::query::{self, RetentionSettings};
-use hush_store::{rules, EventFilter, StoreError};
+use hush_store::rules::{self, AppOption};
+use hush_store::{EventFilter, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::{Health, ListFile, ListLoad, ResolverExemptions, SessionConfig, Upstream};
@@ -829,90 +830,62 @@ pub fn set_retention(database: &Path, max_age_days: i64, max_events: i64) -> Res
 // ---- rules ----
 
 #[derive(Debug, Serialize)]
-struct ResolvedOnlyJson {
+struct AppOptionJson {
     default: bool,
-    apps: Vec<ResolvedOnlyAppJson>,
+    apps: Vec<AppOptionAppJson>,
 }
 
 #[derive(Debug, Serialize)]
-struct ResolvedOnlyAppJson {
+struct AppOptionAppJson {
     uid: u32,
     on: bool,
 }
 
-/// "Only addresses Hush resolved": `{"default": bool, "apps": [{"uid", "on"}]}`,
-/// the apps' own choices over the default.
-pub fn resolved_only(database: &Path) -> Result<String, ApiError> {
-    let stored = rules::resolved_only(&open(database)?)?;
-    Ok(to_json(&ResolvedOnlyJson {
+/// A per-app option (`option`: `resolvedOnly`, "only addresses Hush
+/// resolved", or `strict`, a flow whose name could not be read is refused):
+/// `{"default": bool, "apps": [{"uid", "on"}]}`, the apps' own choices over
+/// the default. Any other word is an error.
+pub fn app_option(database: &Path, option: &str) -> Result<String, ApiError> {
+    let option = AppOption::from_word(option)?;
+    let stored = rules::app_option(&open(database)?, option)?;
+    Ok(to_json(&AppOptionJson {
         default: stored.default,
         apps: (stored.apps.into_iter())
-            .map(|(uid, on)| ResolvedOnlyAppJson { uid, on })
+            .map(|(uid, on)| AppOptionAppJson { uid, on })
             .collect(),
     }))
 }
 
-/// Sets an app's own "resolved only" choice; `package` (empty: none) is the
-/// app it was made for, so the choice goes when that package leaves the
-/// UID. A running session applies it within its rule-reading period.
-pub fn set_resolved_only(
+/// Sets an app's own choice of `option` ([`app_option`]); `package`
+/// (empty: none) is the app it was made for, so the choice goes when that
+/// package leaves the UID. A running session applies it within its
+/// rule-reading period.
+pub fn set_app_option(
     database: &Path,
+    option: &str,
     uid: i64,
     package: &str,
     on: bool,
 ) -> Result<(), ApiError> {
+    let option = AppOption::from_word(option)?;
     let uid = some_uid(uid)?;
     let package = Some(package).filter(|p| !p.is_empty());
-    rules::set_resolved_only(&open(database)?, uid, package, on)?;
+    rules::set_app_option(&open(database)?, option, uid, package, on)?;
     Ok(())
 }
 
-/// Removes an app's own "resolved only" choice (the default applies);
-/// returns whether it had one.
-pub fn clear_resolved_only(database: &Path, uid: i64) -> Result<bool, ApiError> {
-    Ok(rules::clear_resolved_only(
-        &open(database)?,
-        some_uid(uid)?,
-    )?)
-}
-
-/// Sets "resolved only" for apps without a choice of their own.
-pub fn set_resolved_only_default(database: &Path, on: bool) -> Result<(), ApiError> {
-    rules::set_resolved_only_default(&open(database)?, on)?;
-    Ok(())
-}
-
-/// "Strict" (a flow whose name could not be read is refused): the same
-/// shape as [`resolved_only`], `{"default": bool, "apps": [{"uid", "on"}]}`.
-pub fn strict(database: &Path) -> Result<String, ApiError> {
-    let stored = rules::strict(&open(database)?)?;
-    Ok(to_json(&ResolvedOnlyJson {
-        default: stored.default,
-        apps: (stored.apps.into_iter())
-            .map(|(uid, on)| ResolvedOnlyAppJson { uid, on })
-            .collect(),
-    }))
-}
-
-/// Sets an app's own "strict" choice; `package` (empty: none) is the app
-/// it was made for, so the choice goes when that package leaves the UID. A
-/// running session applies it within its rule-reading period.
-pub fn set_strict(database: &Path, uid: i64, package: &str, on: bool) -> Result<(), ApiError> {
-    let uid = some_uid(uid)?;
-    let package = Some(package).filter(|p| !p.is_empty());
-    rules::set_strict(&open(database)?, uid, package, on)?;
-    Ok(())
-}
-
-/// Removes an app's own "strict" choice (the default applies); returns
+/// Removes an app's own choice of `option` (the default applies); returns
 /// whether it had one.
-pub fn clear_strict(database: &Path, uid: i64) -> Result<bool, ApiError> {
-    Ok(rules::clear_strict(&open(database)?, some_uid(uid)?)?)
+pub fn clear_app_option(database: &Path, option: &str, uid: i64) -> Result<bool, ApiError> {
+    let option = AppOption::from_word(option)?;
+    let uid = some_uid(uid)?;
+    Ok(rules::clear_app_option(&open(database)?, option, uid)?)
 }
 
-/// Sets "strict" for apps without a choice of their own.
-pub fn set_strict_default(database: &Path, on: bool) -> Result<(), ApiError> {
-    rules::set_strict_default(&open(database)?, on)?;
+/// Sets `option` for apps without a choice of their own.
+pub fn set_app_option_default(database: &Path, option: &str, on: bool) -> Result<(), ApiError> {
+    let option = AppOption::from_word(option)?;
+    rules::set_app_option_default(&open(database)?, option, on)?;
     Ok(())
 }
 

@@ -403,73 +403,68 @@ fn rules_round_trip_and_bad_rules_are_the_callers_error() {
 }
 
 #[test]
-fn resolved_only_round_trips_as_json_and_reaches_the_policy() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hush.db");
-    assert_eq!(
-        parse(&api::resolved_only(&db).unwrap()),
-        json!({"default": false, "apps": []})
-    );
-    api::set_resolved_only(&db, GAME.into(), "org.example.game", true).unwrap();
-    api::set_resolved_only(&db, BROWSER.into(), "", false).unwrap();
-    api::set_resolved_only_default(&db, true).unwrap();
-    assert_eq!(
-        parse(&api::resolved_only(&db).unwrap()),
-        json!({"default": true, "apps": [{"uid": GAME, "on": true}, {"uid": BROWSER, "on": false}]})
-    );
-    let policy = hush_store::rules::app_policy(&mut hush_store::open(&db).unwrap()).unwrap();
-    assert!(policy.resolved_only(Some(GAME)) && !policy.resolved_only(Some(BROWSER)));
-    assert!(api::clear_resolved_only(&db, BROWSER.into()).unwrap());
-    assert!(!api::clear_resolved_only(&db, BROWSER.into()).unwrap());
-    for (result, says) in [
-        (
-            api::set_resolved_only(&db, -1, "", true),
-            "-1 is not an app's uid",
-        ),
-        (
-            api::set_resolved_only(&db, GAME.into(), "bad package", true),
-            "not a package name",
-        ),
-    ] {
-        let message = invalid_message(result);
-        assert!(message.contains(says), "{says}: {message}");
+fn each_app_option_round_trips_as_json_and_reaches_the_policy_on_its_own() {
+    let on = |policy: &hush_engine::AppPolicy, option: &str, uid: Option<u32>| match option {
+        "resolvedOnly" => policy.resolved_only(uid),
+        _ => policy.strict(uid),
+    };
+    for (option, other) in [("resolvedOnly", "strict"), ("strict", "resolvedOnly")] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hush.db");
+        let none = json!({"default": false, "apps": []});
+        assert_eq!(parse(&api::app_option(&db, option).unwrap()), none);
+        api::set_app_option(&db, option, GAME.into(), "org.example.game", true).unwrap();
+        api::set_app_option(&db, option, BROWSER.into(), "", false).unwrap();
+        api::set_app_option_default(&db, option, true).unwrap();
+        assert_eq!(
+            parse(&api::app_option(&db, option).unwrap()),
+            json!({"default": true, "apps": [{"uid": GAME, "on": true}, {"uid": BROWSER, "on": false}]})
+        );
+        assert_eq!(
+            parse(&api::app_option(&db, other).unwrap()),
+            none,
+            "{option} is an option of its own"
+        );
+        let policy = hush_store::rules::app_policy(&mut hush_store::open(&db).unwrap()).unwrap();
+        assert!(on(&policy, option, Some(GAME)) && !on(&policy, option, Some(BROWSER)));
+        assert!(on(&policy, option, None), "{option}: the default");
+        assert!(!on(&policy, other, Some(GAME)) && !on(&policy, other, None));
+        assert!(api::clear_app_option(&db, option, BROWSER.into()).unwrap());
+        assert!(!api::clear_app_option(&db, option, BROWSER.into()).unwrap());
+        for (result, says) in [
+            (
+                api::set_app_option(&db, option, -1, "", true),
+                "-1 is not an app's uid",
+            ),
+            (
+                api::set_app_option(&db, option, GAME.into(), "bad package", true),
+                "not a package name",
+            ),
+        ] {
+            let message = invalid_message(result);
+            assert!(message.contains(says), "{option}: {says}: {message}");
+        }
     }
 }
 
 #[test]
-fn strict_round_trips_as_json_and_reaches_the_policy_apart_from_resolved_only() {
+fn an_unknown_app_option_is_an_invalid_argument_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hush.db");
-    assert_eq!(
-        parse(&api::strict(&db).unwrap()),
-        json!({"default": false, "apps": []})
-    );
-    api::set_strict(&db, GAME.into(), "org.example.game", true).unwrap();
-    api::set_strict(&db, BROWSER.into(), "", false).unwrap();
-    api::set_strict_default(&db, true).unwrap();
-    assert_eq!(
-        parse(&api::strict(&db).unwrap()),
-        json!({"default": true, "apps": [{"uid": GAME, "on": true}, {"uid": BROWSER, "on": false}]})
-    );
-    assert_eq!(
-        parse(&api::resolved_only(&db).unwrap()),
-        json!({"default": false, "apps": []}),
-        "strict is an option of its own"
-    );
-    let policy = hush_store::rules::app_policy(&mut hush_store::open(&db).unwrap()).unwrap();
-    assert!(policy.strict(Some(GAME)) && !policy.strict(Some(BROWSER)));
-    assert!(policy.strict(None), "the default");
-    assert!(api::clear_strict(&db, BROWSER.into()).unwrap());
-    assert!(!api::clear_strict(&db, BROWSER.into()).unwrap());
-    for (result, says) in [
-        (api::set_strict(&db, -1, "", true), "-1 is not an app's uid"),
-        (
-            api::set_strict(&db, GAME.into(), "bad package", true),
-            "not a package name",
-        ),
+    for result in [
+        api::app_option(&db, "resolved_only").map(drop),
+        api::set_app_option(&db, "Strict", GAME.into(), "", true),
+        api::clear_app_option(&db, "", GAME.into()).map(drop),
+        api::set_app_option_default(&db, "everything", true),
     ] {
         let message = invalid_message(result);
-        assert!(message.contains(says), "{says}: {message}");
+        assert!(message.contains("unknown app option"), "{message}");
+    }
+    for option in ["resolvedOnly", "strict"] {
+        assert_eq!(
+            parse(&api::app_option(&db, option).unwrap()),
+            json!({"default": false, "apps": []})
+        );
     }
 }
 

@@ -146,106 +146,133 @@ fn checked_package(package: &str) -> Result<&str, StoreError> {
 /// choice of their own (and flows whose owner is unknown): `on` or `off`.
 pub const RESOLVED_ONLY_DEFAULT: &str = "resolved_only_default";
 
-/// Sets whether `uid` may reach only addresses that a DNS answer through
-/// Hush gave it, over the default; with `package`, the choice goes when
-/// that package leaves the UID ([`forget_app`], [`reconcile_apps`]).
-pub fn set_resolved_only(
-    connection: &Connection,
-    uid: u32,
-    package: Option<&str>,
-    on: bool,
-) -> Result<(), StoreError> {
-    let package = package.map(checked_package).transpose()?;
-    connection.execute(
-        "INSERT INTO app_options (uid, resolved_only, package, updated_ms)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (uid) DO UPDATE SET resolved_only = excluded.resolved_only,
-             package = excluded.package, updated_ms = excluded.updated_ms",
-        params![uid, on, package, now_ms()],
-    )?;
-    Ok(())
-}
-
-/// Removes `uid`'s own "resolved only" choice, so the default applies;
-/// returns whether it had one.
-pub fn clear_resolved_only(connection: &Connection, uid: u32) -> Result<bool, StoreError> {
-    Ok(connection.execute("DELETE FROM app_options WHERE uid = ?1", params![uid])? > 0)
-}
-
-/// Sets "resolved only" for apps without a choice of their own.
-pub fn set_resolved_only_default(connection: &Connection, on: bool) -> Result<(), StoreError> {
-    set_setting(
-        connection,
-        RESOLVED_ONLY_DEFAULT,
-        if on { "on" } else { "off" },
-    )
-}
-
-/// The apps' own "resolved only" choices, by UID, and the default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResolvedOnly {
-    pub default: bool,
-    pub apps: Vec<(u32, bool)>,
-}
-
-/// What [`set_resolved_only`] and [`set_resolved_only_default`] stored.
-pub fn resolved_only(connection: &Connection) -> Result<ResolvedOnly, StoreError> {
-    let default = on_off_setting(connection, RESOLVED_ONLY_DEFAULT)?;
-    let mut statement =
-        connection.prepare("SELECT uid, resolved_only FROM app_options ORDER BY uid")?;
-    let apps = statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(ResolvedOnly { default, apps })
-}
-
 /// The setting holding "strict" for apps without a choice of their own
 /// (and flows whose owner is unknown): `on` or `off`.
 pub const STRICT_DEFAULT: &str = "strict_default";
 
-/// Sets whether `uid` is "strict": its flows whose name could not be read
-/// are refused, over the default; with `package`, the choice goes when
-/// that package leaves the UID ([`forget_app`], [`reconcile_apps`]).
-pub fn set_strict(
+/// A per-app on/off option over a default for every app. Each is kept the
+/// same way, in a table of its own (one row an app's own choice, with the
+/// package it was made for) and an `on`/`off` setting for the default; only
+/// what the engine does with it differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppOption {
+    /// "Only addresses Hush resolved": the app may reach only addresses
+    /// that a DNS answer through Hush gave it.
+    ResolvedOnly,
+    /// "Strict": the app's flows whose name could not be read are refused.
+    Strict,
+}
+
+impl AppOption {
+    pub const ALL: [AppOption; 2] = [AppOption::ResolvedOnly, AppOption::Strict];
+
+    /// The word the API and the app name it by: `resolvedOnly` or `strict`.
+    pub fn word(self) -> &'static str {
+        match self {
+            AppOption::ResolvedOnly => "resolvedOnly",
+            AppOption::Strict => "strict",
+        }
+    }
+
+    /// The option named by [`AppOption::word`]; anything else is an error.
+    pub fn from_word(word: &str) -> Result<AppOption, StoreError> {
+        AppOption::ALL
+            .into_iter()
+            .find(|option| option.word() == word)
+            .ok_or_else(|| {
+                StoreError::InvalidArgument(format!(
+                    "unknown app option {word:?} (expected resolvedOnly or strict)"
+                ))
+            })
+    }
+
+    /// The table of the apps' own choices, and its on/off column.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            AppOption::ResolvedOnly => ("app_options", "resolved_only"),
+            AppOption::Strict => ("app_strict", "strict"),
+        }
+    }
+
+    /// The setting holding the default.
+    pub fn default_key(self) -> &'static str {
+        match self {
+            AppOption::ResolvedOnly => RESOLVED_ONLY_DEFAULT,
+            AppOption::Strict => STRICT_DEFAULT,
+        }
+    }
+}
+
+/// Sets `uid`'s own choice of `option`, over the default; with `package`,
+/// the choice goes when that package leaves the UID ([`forget_app`],
+/// [`reconcile_apps`]).
+pub fn set_app_option(
     connection: &Connection,
+    option: AppOption,
     uid: u32,
     package: Option<&str>,
     on: bool,
 ) -> Result<(), StoreError> {
     let package = package.map(checked_package).transpose()?;
+    let (table, column) = option.table();
     connection.execute(
-        "INSERT INTO app_strict (uid, strict, package, updated_ms)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (uid) DO UPDATE SET strict = excluded.strict,
-             package = excluded.package, updated_ms = excluded.updated_ms",
+        &format!(
+            "INSERT INTO {table} (uid, {column}, package, updated_ms)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (uid) DO UPDATE SET {column} = excluded.{column},
+                 package = excluded.package, updated_ms = excluded.updated_ms"
+        ),
         params![uid, on, package, now_ms()],
     )?;
     Ok(())
 }
 
-/// Removes `uid`'s own "strict" choice, so the default applies; returns
-/// whether it had one.
-pub fn clear_strict(connection: &Connection, uid: u32) -> Result<bool, StoreError> {
-    Ok(connection.execute("DELETE FROM app_strict WHERE uid = ?1", params![uid])? > 0)
+/// Removes `uid`'s own choice of `option`, so the default applies;
+/// returns whether it had one.
+pub fn clear_app_option(
+    connection: &Connection,
+    option: AppOption,
+    uid: u32,
+) -> Result<bool, StoreError> {
+    let (table, _) = option.table();
+    let sql = format!("DELETE FROM {table} WHERE uid = ?1");
+    Ok(connection.execute(&sql, params![uid])? > 0)
 }
 
-/// Sets "strict" for apps without a choice of their own.
-pub fn set_strict_default(connection: &Connection, on: bool) -> Result<(), StoreError> {
-    set_setting(connection, STRICT_DEFAULT, if on { "on" } else { "off" })
+/// Sets `option` for apps without a choice of their own.
+pub fn set_app_option_default(
+    connection: &Connection,
+    option: AppOption,
+    on: bool,
+) -> Result<(), StoreError> {
+    set_setting(
+        connection,
+        option.default_key(),
+        if on { "on" } else { "off" },
+    )
 }
 
-/// The apps' own "strict" choices, by UID, and the default; the same shape
-/// as [`ResolvedOnly`].
-pub type Strict = ResolvedOnly;
+/// The apps' own choices of an option, by UID, and the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppOptionChoices {
+    pub default: bool,
+    pub apps: Vec<(u32, bool)>,
+}
 
-/// What [`set_strict`] and [`set_strict_default`] stored.
-pub fn strict(connection: &Connection) -> Result<Strict, StoreError> {
-    let default = on_off_setting(connection, STRICT_DEFAULT)?;
-    let mut statement = connection.prepare("SELECT uid, strict FROM app_strict ORDER BY uid")?;
+/// What [`set_app_option`] and [`set_app_option_default`] stored for
+/// `option`.
+pub fn app_option(
+    connection: &Connection,
+    option: AppOption,
+) -> Result<AppOptionChoices, StoreError> {
+    let default = on_off_setting(connection, option.default_key())?;
+    let (table, column) = option.table();
+    let mut statement =
+        connection.prepare(&format!("SELECT uid, {column} FROM {table} ORDER BY uid"))?;
     let apps = statement
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    Ok(Strict { default, apps })
+    Ok(AppOptionChoices { default, apps })
 }
 
 /// An `on`/`off` setting; off when unset.
@@ -721,15 +748,18 @@ pub fn app_policy(connection: &mut Connection) -> Result<AppPolicy, StoreError> 
     if let Some(mode) = setting(&transaction, UNKNOWN_OWNER_MODE)? {
         policy.set_unknown_owner_mode(parse(&mode)?);
     }
-    let resolved_only = resolved_only(&transaction)?;
-    policy.set_resolved_only_default(resolved_only.default);
-    for (uid, on) in resolved_only.apps {
-        policy.set_resolved_only(uid, on);
-    }
-    let strict = strict(&transaction)?;
-    policy.set_strict_default(strict.default);
-    for (uid, on) in strict.apps {
-        policy.set_strict(uid, on);
+    for option in AppOption::ALL {
+        let choices = app_option(&transaction, option)?;
+        match option {
+            AppOption::ResolvedOnly => policy.set_resolved_only_default(choices.default),
+            AppOption::Strict => policy.set_strict_default(choices.default),
+        }
+        for (uid, on) in choices.apps {
+            match option {
+                AppOption::ResolvedOnly => policy.set_resolved_only(uid, on),
+                AppOption::Strict => policy.set_strict(uid, on),
+            }
+        }
     }
     transaction.commit()?;
     Ok(policy)

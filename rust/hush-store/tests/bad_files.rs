@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hush_engine::{Event, EventSink, Reason, Verdict};
 use hush_store::recover::{open_or_recover, Recovery};
-use hush_store::rules::{self, AppMode, DomainAction, DomainRule, Network};
+use hush_store::rules::{self, AppMode, AppOption, DomainAction, DomainRule, Network};
 use hush_store::{EventWriter, StoreError, WriterStatus};
 use rusqlite::{params, Connection};
 
@@ -23,8 +23,9 @@ fn add_rules(connection: &Connection) {
     rules::add_domain_rule(connection, None, "Tracker.Example.", DomainAction::Block).unwrap();
     rules::add_domain_rule(connection, Some(10_123), "f-droid.org", DomainAction::Allow).unwrap();
     rules::set_setting(connection, "theme", "dark").unwrap();
-    rules::set_resolved_only(connection, 10_123, Some("org.example.mail"), true).unwrap();
-    rules::set_strict(connection, 10_200, None, true).unwrap();
+    let mail = Some("org.example.mail");
+    rules::set_app_option(connection, AppOption::ResolvedOnly, 10_123, mail, true).unwrap();
+    rules::set_app_option(connection, AppOption::Strict, 10_200, None, true).unwrap();
     connection
         .execute_batch(
             "INSERT INTO apps (uid, label, is_system) VALUES (10123, 'Mail', 0), (1000, 'System', 1);
@@ -67,10 +68,17 @@ fn assert_rules(connection: &Connection) {
         Some("dark")
     );
     assert_eq!(
-        rules::resolved_only(connection).unwrap().apps,
+        rules::app_option(connection, AppOption::ResolvedOnly)
+            .unwrap()
+            .apps,
         [(10_123, true)]
     );
-    assert_eq!(rules::strict(connection).unwrap().apps, [(10_200, true)]);
+    assert_eq!(
+        rules::app_option(connection, AppOption::Strict)
+            .unwrap()
+            .apps,
+        [(10_200, true)]
+    );
     assert_eq!(
         dump(
             connection,

@@ -2,7 +2,9 @@
 
 use hush_engine::AppPolicy;
 use hush_store::query::{self, AppHost};
-use hush_store::rules::{self, App, AppMode, AppRule, DomainAction, DomainRule, Network};
+use hush_store::rules::{
+    self, App, AppMode, AppOption, AppRule, DomainAction, DomainRule, Network,
+};
 use hush_store::StoreError;
 use rusqlite::{params, Connection};
 
@@ -928,129 +930,108 @@ fn domain_rules_are_found_by_part_of_their_domain() {
     ));
 }
 
-#[test]
-fn resolved_only_choices_reach_the_policy_and_leave_with_their_app() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut connection = hush_store::open(&dir.path().join("hush.db")).unwrap();
-    assert_eq!(
-        rules::resolved_only(&connection).unwrap(),
-        rules::ResolvedOnly::default()
-    );
-    let policy = rules::app_policy(&mut connection).unwrap();
-    assert!(!policy.resolved_only(Some(10_001)) && !policy.resolved_only(None));
-
-    rules::set_resolved_only(&connection, 10_001, Some("org.a"), true).unwrap();
-    rules::set_resolved_only(&connection, 10_002, None, false).unwrap();
-    rules::set_resolved_only_default(&connection, true).unwrap();
-    let policy = rules::app_policy(&mut connection).unwrap();
-    assert!(policy.resolved_only(Some(10_001)));
-    assert!(
-        !policy.resolved_only(Some(10_002)),
-        "its own choice beats the default"
-    );
-    assert!(policy.resolved_only(Some(10_003)) && policy.resolved_only(None));
-
-    // Set again: replaced, not added.
-    rules::set_resolved_only(&connection, 10_001, Some("org.a"), false).unwrap();
-    assert_eq!(
-        rules::resolved_only(&connection).unwrap().apps,
-        [(10_001, false), (10_002, false)]
-    );
-    assert!(rules::clear_resolved_only(&connection, 10_002).unwrap());
-    assert!(!rules::clear_resolved_only(&connection, 10_002).unwrap());
-    assert!(rules::app_policy(&mut connection)
-        .unwrap()
-        .resolved_only(Some(10_002)));
-
-    // The package leaves its UID, or the UID is no longer that package's.
-    rules::set_resolved_only(&connection, 10_001, Some("org.a"), true).unwrap();
-    rules::set_resolved_only(&connection, 10_004, Some("org.d"), true).unwrap();
-    rules::set_resolved_only(&connection, 10_005, None, true).unwrap();
-    assert_eq!(
-        rules::forget_app(&connection, 10_001, Some("org.a")).unwrap(),
-        1
-    );
-    let installed = vec![(10_004, "org.other".to_string())];
-    assert_eq!(rules::reconcile_apps(&connection, &installed).unwrap(), 1);
-    assert_eq!(
-        rules::resolved_only(&connection).unwrap().apps,
-        [(10_005, true)]
-    );
-
-    rules::set_setting(&connection, rules::RESOLVED_ONLY_DEFAULT, "maybe").unwrap();
-    assert!(
-        rules::app_policy(&mut connection).is_err(),
-        "an unknown word is an error"
-    );
+/// Whether `policy` holds `option` on for `uid` (`None`: the unknown owner).
+fn option_on(policy: &AppPolicy, option: AppOption, uid: Option<u32>) -> bool {
+    match option {
+        AppOption::ResolvedOnly => policy.resolved_only(uid),
+        AppOption::Strict => policy.strict(uid),
+    }
 }
 
 #[test]
-fn strict_choices_reach_the_policy_and_leave_with_their_app() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut connection = hush_store::open(&dir.path().join("hush.db")).unwrap();
-    assert_eq!(
-        rules::strict(&connection).unwrap(),
-        rules::Strict::default()
-    );
-    let policy = rules::app_policy(&mut connection).unwrap();
-    assert!(!policy.strict(Some(10_001)) && !policy.strict(None));
+fn each_app_option_reaches_the_policy_on_its_own_and_leaves_with_its_app() {
+    for option in AppOption::ALL {
+        let other = AppOption::ALL.into_iter().find(|o| *o != option).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut connection = hush_store::open(&dir.path().join("hush.db")).unwrap();
+        assert_eq!(
+            rules::app_option(&connection, option).unwrap(),
+            rules::AppOptionChoices::default(),
+            "{option:?}"
+        );
+        let policy = rules::app_policy(&mut connection).unwrap();
+        assert!(!option_on(&policy, option, Some(10_001)) && !option_on(&policy, option, None));
 
-    rules::set_strict(&connection, 10_001, Some("org.a"), true).unwrap();
-    rules::set_strict(&connection, 10_002, None, false).unwrap();
-    rules::set_strict_default(&connection, true).unwrap();
-    let policy = rules::app_policy(&mut connection).unwrap();
-    assert!(policy.strict(Some(10_001)));
-    assert!(
-        !policy.strict(Some(10_002)),
-        "its own choice beats the default"
-    );
-    assert!(policy.strict(Some(10_003)) && policy.strict(None));
-    assert!(
-        !policy.resolved_only(Some(10_001)) && !policy.resolved_only_default(),
-        "strict is not resolved only"
-    );
+        rules::set_app_option(&connection, option, 10_001, Some("org.a"), true).unwrap();
+        rules::set_app_option(&connection, option, 10_002, None, false).unwrap();
+        rules::set_app_option_default(&connection, option, true).unwrap();
+        let policy = rules::app_policy(&mut connection).unwrap();
+        assert!(option_on(&policy, option, Some(10_001)), "{option:?}");
+        assert!(
+            !option_on(&policy, option, Some(10_002)),
+            "{option:?}: its own choice beats the default"
+        );
+        assert!(option_on(&policy, option, Some(10_003)) && option_on(&policy, option, None));
+        assert!(
+            !option_on(&policy, other, Some(10_001)) && !option_on(&policy, other, None),
+            "{option:?} is not {other:?}"
+        );
 
-    // Set again: replaced, not added; "resolved only" beside it is its own.
-    rules::set_strict(&connection, 10_001, Some("org.a"), false).unwrap();
-    rules::set_resolved_only(&connection, 10_001, Some("org.a"), true).unwrap();
-    assert_eq!(
-        rules::strict(&connection).unwrap().apps,
-        [(10_001, false), (10_002, false)]
-    );
-    assert!(rules::clear_strict(&connection, 10_002).unwrap());
-    assert!(!rules::clear_strict(&connection, 10_002).unwrap());
-    assert!(rules::app_policy(&mut connection)
-        .unwrap()
-        .strict(Some(10_002)));
-    assert!(rules::clear_strict(&connection, 10_001).unwrap());
-    assert_eq!(
-        rules::resolved_only(&connection).unwrap().apps,
-        [(10_001, true)],
-        "clearing strict leaves resolved only"
-    );
+        // Set again: replaced, not added; the other option beside it is its own.
+        rules::set_app_option(&connection, option, 10_001, Some("org.a"), false).unwrap();
+        rules::set_app_option(&connection, other, 10_001, Some("org.a"), true).unwrap();
+        assert_eq!(
+            rules::app_option(&connection, option).unwrap().apps,
+            [(10_001, false), (10_002, false)]
+        );
+        assert!(rules::clear_app_option(&connection, option, 10_002).unwrap());
+        assert!(!rules::clear_app_option(&connection, option, 10_002).unwrap());
+        let policy = rules::app_policy(&mut connection).unwrap();
+        assert!(option_on(&policy, option, Some(10_002)));
+        assert!(rules::clear_app_option(&connection, option, 10_001).unwrap());
+        assert_eq!(
+            rules::app_option(&connection, other).unwrap().apps,
+            [(10_001, true)],
+            "clearing {option:?} leaves {other:?}"
+        );
 
-    // The package leaves its UID, or the UID is no longer that package's.
-    rules::set_strict(&connection, 10_001, Some("org.a"), true).unwrap();
-    rules::set_strict(&connection, 10_004, Some("org.d"), true).unwrap();
-    rules::set_strict(&connection, 10_005, None, true).unwrap();
-    assert_eq!(
-        rules::forget_app(&connection, 10_001, Some("org.a")).unwrap(),
-        2,
-        "its strict and resolved-only choices"
-    );
-    let installed = vec![(10_004, "org.other".to_string())];
-    assert_eq!(rules::reconcile_apps(&connection, &installed).unwrap(), 1);
-    assert_eq!(rules::strict(&connection).unwrap().apps, [(10_005, true)]);
-    assert!(matches!(
-        rules::set_strict(&connection, 10_006, Some("bad package"), true),
-        Err(StoreError::InvalidArgument(_))
-    ));
+        // The package leaves its UID, or the UID is no longer that package's.
+        rules::set_app_option(&connection, option, 10_001, Some("org.a"), true).unwrap();
+        rules::set_app_option(&connection, option, 10_004, Some("org.d"), true).unwrap();
+        rules::set_app_option(&connection, option, 10_005, None, true).unwrap();
+        assert_eq!(
+            rules::forget_app(&connection, 10_001, Some("org.a")).unwrap(),
+            2,
+            "both its choices"
+        );
+        let installed = vec![(10_004, "org.other".to_string())];
+        assert_eq!(rules::reconcile_apps(&connection, &installed).unwrap(), 1);
+        assert_eq!(
+            rules::app_option(&connection, option).unwrap().apps,
+            [(10_005, true)]
+        );
+        assert!(matches!(
+            rules::set_app_option(&connection, option, 10_006, Some("bad package"), true),
+            Err(StoreError::InvalidArgument(_))
+        ));
 
-    rules::set_setting(&connection, rules::STRICT_DEFAULT, "maybe").unwrap();
-    assert!(
-        rules::app_policy(&mut connection).is_err(),
-        "an unknown word is an error"
+        rules::set_setting(&connection, option.default_key(), "maybe").unwrap();
+        assert!(
+            rules::app_policy(&mut connection).is_err(),
+            "{option:?}: an unknown word is an error"
+        );
+    }
+}
+
+#[test]
+fn an_app_option_is_named_by_its_word_and_nothing_else() {
+    for option in AppOption::ALL {
+        assert_eq!(AppOption::from_word(option.word()).unwrap(), option);
+    }
+    assert_eq!(
+        rules::RESOLVED_ONLY_DEFAULT,
+        AppOption::ResolvedOnly.default_key()
     );
+    assert_eq!(rules::STRICT_DEFAULT, AppOption::Strict.default_key());
+    for word in ["", "Strict", "resolved_only", "resolved only"] {
+        assert!(
+            matches!(
+                AppOption::from_word(word),
+                Err(StoreError::InvalidArgument(_))
+            ),
+            "{word:?}"
+        );
+    }
 }
 
 #[test]
@@ -1060,9 +1041,10 @@ fn a_version_6_database_gains_strict_and_keeps_its_resolved_only_choices() {
     {
         // Version 6 is version 7 without the table 7 added.
         let connection = hush_store::open(&path).unwrap();
-        rules::set_resolved_only(&connection, 10_001, Some("org.a"), true).unwrap();
-        rules::set_resolved_only(&connection, 10_002, None, false).unwrap();
-        rules::set_resolved_only_default(&connection, true).unwrap();
+        let option = AppOption::ResolvedOnly;
+        rules::set_app_option(&connection, option, 10_001, Some("org.a"), true).unwrap();
+        rules::set_app_option(&connection, option, 10_002, None, false).unwrap();
+        rules::set_app_option_default(&connection, option, true).unwrap();
         connection
             .execute_batch(
                 "DROP TABLE app_strict; ALTER TABLE events DROP COLUMN last_ms;
@@ -1076,19 +1058,19 @@ fn a_version_6_database_gains_strict_and_keeps_its_resolved_only_choices() {
         .unwrap();
     assert_eq!(version, hush_store::SCHEMA_VERSION);
     assert_eq!(
-        rules::resolved_only(&connection).unwrap(),
-        rules::ResolvedOnly {
+        rules::app_option(&connection, AppOption::ResolvedOnly).unwrap(),
+        rules::AppOptionChoices {
             default: true,
             apps: vec![(10_001, true), (10_002, false)]
         }
     );
     assert_eq!(
-        rules::strict(&connection).unwrap(),
-        rules::Strict::default()
+        rules::app_option(&connection, AppOption::Strict).unwrap(),
+        rules::AppOptionChoices::default()
     );
     let policy = rules::app_policy(&mut connection).unwrap();
     assert!(policy.resolved_only(Some(10_001)) && !policy.strict(Some(10_001)));
-    rules::set_strict(&connection, 10_001, Some("org.a"), true).unwrap();
+    rules::set_app_option(&connection, AppOption::Strict, 10_001, Some("org.a"), true).unwrap();
     assert!(rules::app_policy(&mut connection)
         .unwrap()
         .strict(Some(10_001)));
