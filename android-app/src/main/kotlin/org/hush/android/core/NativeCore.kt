@@ -136,23 +136,15 @@ object NativeCore {
     @JvmStatic external fun setApps(database: String, appsJson: String): Long
     @JvmStatic external fun apps(database: String): String
 
-    // "Only addresses Hush resolved" (issue 13): the default and the apps' own choices.
+    // The apps' own on/off options over a default for every app: [option] is the option's
+    // word (`resolvedOnly`, `strict`: AppOption.word); any other is an IllegalArgumentException.
     /** JSON `{"default": bool, "apps": [{"uid", "on"}]}`. */
-    @JvmStatic external fun resolvedOnly(database: String): String
+    @JvmStatic external fun appOption(database: String, option: String): String
     /** An empty [packageName] makes the choice for the UID, not for one package (which forgets it with the app). */
-    @JvmStatic external fun setResolvedOnly(database: String, uid: Int, packageName: String, on: Boolean)
+    @JvmStatic external fun setAppOption(database: String, option: String, uid: Int, packageName: String, on: Boolean)
     /** Whether the app had a choice of its own (it now follows the default). */
-    @JvmStatic external fun clearResolvedOnly(database: String, uid: Int): Boolean
-    @JvmStatic external fun setResolvedOnlyDefault(database: String, on: Boolean)
-
-    // "Strict" (issue 14): an app's flows whose name cannot be read are refused. Same shapes as above.
-    /** JSON `{"default": bool, "apps": [{"uid", "on"}]}`. */
-    @JvmStatic external fun strict(database: String): String
-    /** An empty [packageName] makes the choice for the UID, not for one package (which forgets it with the app). */
-    @JvmStatic external fun setStrict(database: String, uid: Int, packageName: String, on: Boolean)
-    /** Whether the app had a choice of its own (it now follows the default). */
-    @JvmStatic external fun clearStrict(database: String, uid: Int): Boolean
-    @JvmStatic external fun setStrictDefault(database: String, on: Boolean)
+    @JvmStatic external fun clearAppOption(database: String, option: String, uid: Int): Boolean
+    @JvmStatic external fun setAppOptionDefault(database: String, option: String, on: Boolean)
 
     /** The network changed and allowed DNS goes to [resolver] (`IP` or `IP:PORT`, port 53 by default) from now on. */
     @JvmStatic external fun networkChangedTo(handle: Long, resolver: String)

@@ -6,6 +6,8 @@ import org.hush.android.data.AppActivity
 import org.hush.android.data.AppHost
 import org.hush.android.data.AppHostsPage
 import org.hush.android.data.AppModeRule
+import org.hush.android.data.AppOption
+import org.hush.android.data.AppOptionChoices
 import org.hush.android.data.BlockedHost
 import org.hush.android.data.DayCount
 import org.hush.android.data.DomainAction
@@ -188,37 +190,21 @@ class NativeStore(private val databasePath: String) : HushStore {
             StoredApp(it.getInt("uid"), it.getString("label"), List(packages.length()) { i -> packages.getString(i) }, it.getBoolean("system"))
         }
 
-    override fun resolvedOnly(): org.hush.android.data.ResolvedOnly {
-        val json = JSONObject(NativeCore.resolvedOnly(databasePath))
+    override fun appOption(option: AppOption): AppOptionChoices {
+        val json = JSONObject(NativeCore.appOption(databasePath, option.word))
         val apps = json.getJSONArray("apps")
-        return org.hush.android.data.ResolvedOnly(
+        return AppOptionChoices(
             json.getBoolean("default"),
             (0 until apps.length()).associate { apps.getJSONObject(it).let { a -> a.getInt("uid") to a.getBoolean("on") } },
         )
     }
 
-    override fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean) =
-        NativeCore.setResolvedOnly(databasePath, uid, packageName ?: "", on)
+    override fun setAppOption(option: AppOption, uid: Int, packageName: String?, on: Boolean) =
+        NativeCore.setAppOption(databasePath, option.word, uid, packageName ?: "", on)
 
-    override fun clearResolvedOnly(uid: Int): Boolean = NativeCore.clearResolvedOnly(databasePath, uid)
+    override fun clearAppOption(option: AppOption, uid: Int): Boolean = NativeCore.clearAppOption(databasePath, option.word, uid)
 
-    override fun setResolvedOnlyDefault(on: Boolean) = NativeCore.setResolvedOnlyDefault(databasePath, on)
-
-    override fun strict(): org.hush.android.data.Strict {
-        val json = JSONObject(NativeCore.strict(databasePath))
-        val apps = json.getJSONArray("apps")
-        return org.hush.android.data.Strict(
-            json.getBoolean("default"),
-            (0 until apps.length()).associate { apps.getJSONObject(it).let { a -> a.getInt("uid") to a.getBoolean("on") } },
-        )
-    }
-
-    override fun setStrict(uid: Int, packageName: String?, on: Boolean) =
-        NativeCore.setStrict(databasePath, uid, packageName ?: "", on)
-
-    override fun clearStrict(uid: Int): Boolean = NativeCore.clearStrict(databasePath, uid)
-
-    override fun setStrictDefault(on: Boolean) = NativeCore.setStrictDefault(databasePath, on)
+    override fun setAppOptionDefault(option: AppOption, on: Boolean) = NativeCore.setAppOptionDefault(databasePath, option.word, on)
 
     private companion object {
         /** "No uid": every app, for the native side. */

@@ -148,14 +148,26 @@ data class InstalledPackage(val uid: Int, val packageName: String)
 data class StoredApp(val uid: Int, val label: String, val packages: List<String>, val system: Boolean)
 
 /** How long the activity log is kept. Null: no limit. */
-/** "Only addresses Hush resolved": [default] for every app, [apps] each app's own choice by UID. */
-data class ResolvedOnly(val default: Boolean, val apps: Map<Int, Boolean>) {
-    /** Whether it is in force for [uid]. */
-    fun isOn(uid: Int): Boolean = apps[uid] ?: default
+/**
+ * A per-app on/off option over a default for every app, stored and read the same way for
+ * each; [word] is how the core names it.
+ */
+enum class AppOption(val word: String) {
+    /**
+     * "Only addresses Hush resolved": flows to addresses no DNS answer through Hush gave the
+     * app are refused (local ranges and the upstream exempt); reason `not-resolved`.
+     */
+    RESOLVED_ONLY("resolvedOnly"),
+
+    /**
+     * "Strict": the app's TLS, HTTP and QUIC flows whose name cannot be read (a ClientHello
+     * that stalls, is garbled or names nothing) are refused, not judged by address; reason `strict`.
+     */
+    STRICT("strict"),
 }
 
-/** "Strict": [default] for every app, [apps] each app's own choice by UID. */
-data class Strict(val default: Boolean, val apps: Map<Int, Boolean>) {
+/** An [AppOption]: [default] for every app, [apps] each app's own choice by UID. */
+data class AppOptionChoices(val default: Boolean, val apps: Map<Int, Boolean>) {
     /** Whether it is in force for [uid]. */
     fun isOn(uid: Int): Boolean = apps[uid] ?: default
 }
@@ -234,25 +246,13 @@ interface HushStore {
     /** The apps recorded by [setApps], by UID. */
     fun storedApps(): List<StoredApp>
 
-    // "Only addresses Hush resolved": flows to addresses no DNS answer through Hush gave
-    // the app are refused (local ranges and the upstream exempt); reason `not-resolved`.
-    /** The default for every app and each app's own choice. */
-    fun resolvedOnly(): ResolvedOnly
-    /** [uid]'s own choice, made for [packageName] (it goes when that package leaves; null: for the UID). */
-    fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean)
-    /** [uid] follows the default again; false when it had no choice of its own. */
-    fun clearResolvedOnly(uid: Int): Boolean
-    fun setResolvedOnlyDefault(on: Boolean)
-
-    // "Strict": the app's TLS, HTTP and QUIC flows whose name cannot be read (a ClientHello
-    // that stalls, is garbled or names nothing) are refused, not judged by address; reason `strict`.
-    /** The default for every app and each app's own choice. */
-    fun strict(): Strict
-    /** [uid]'s own choice, made for [packageName] (it goes when that package leaves; null: for the UID). */
-    fun setStrict(uid: Int, packageName: String?, on: Boolean)
-    /** [uid] follows the default again; false when it had no choice of its own. */
-    fun clearStrict(uid: Int): Boolean
-    fun setStrictDefault(on: Boolean)
+    /** The default of [option] for every app and each app's own choice. */
+    fun appOption(option: AppOption): AppOptionChoices
+    /** [uid]'s own choice of [option], made for [packageName] (it goes when that package leaves; null: for the UID). */
+    fun setAppOption(option: AppOption, uid: Int, packageName: String?, on: Boolean)
+    /** [uid] follows the default of [option] again; false when it had no choice of its own. */
+    fun clearAppOption(option: AppOption, uid: Int): Boolean
+    fun setAppOptionDefault(option: AppOption, on: Boolean)
 
     companion object {
         /** The most rows one page of a paged query may hold (the core refuses more). */

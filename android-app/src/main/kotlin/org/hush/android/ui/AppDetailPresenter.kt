@@ -2,6 +2,7 @@ package org.hush.android.ui
 
 import org.hush.android.R
 import org.hush.android.data.AppHost
+import org.hush.android.data.AppOption
 import org.hush.android.data.DayCount
 
 data class AppDetailState(
@@ -28,27 +29,56 @@ data class AppDetailState(
     val nextOffset: Int = 0,
     /** One entry per day over the last [AppDetailPresenter.DAYS] days, oldest first. */
     val days: List<DayCount> = emptyList(),
-    /** "Only addresses Hush resolved": the app's own choice (null: it follows [resolvedOnlyDefault]). */
-    val resolvedOnly: Boolean? = null,
-    /** The default for every app; null until read (or for the unknown owner, which has no choice). */
-    val resolvedOnlyDefault: Boolean? = null,
-    /** The last change of [resolvedOnly] saved, and what it was before: Undo puts that back. */
-    val resolvedOnlyUndo: ResolvedOnlyChange? = null,
-    /** The outcome of the last change of [resolvedOnly], shown with Undo. */
-    val message: String? = null,
-    /** "Strict": the app's own choice (null: it follows [strictDefault]). */
-    val strict: Boolean? = null,
-    /** The default for every app; null until read (or for the unknown owner, which has no choice). */
-    val strictDefault: Boolean? = null,
-    /** The last change of [strict] saved, and what it was before: Undo puts that back. */
-    val strictUndo: ResolvedOnlyChange? = null,
-    /** The outcome of the last change of [strict], shown with its Undo. */
-    val strictMessage: String? = null,
+    /** Its own "only addresses Hush resolved" and "strict" choices, and the defaults: one each. */
+    val options: Map<AppOption, OptionState> = AppOption.values().associateWith { OptionState() },
     val error: String? = null,
+) {
+    fun option(option: AppOption): OptionState = options[option] ?: OptionState()
+
+    fun withOption(option: AppOption, change: (OptionState) -> OptionState) =
+        copy(options = options + (option to change(option(option))))
+}
+
+/** One of the app's own on/off options ([AppOption]) as App detail shows it. */
+data class OptionState(
+    /** The app's own choice (null: it follows [default]). */
+    val choice: Boolean? = null,
+    /** The default for every app; null until read (or for the unknown owner, which has no choice). */
+    val default: Boolean? = null,
+    /** The last change of [choice] saved, and what it was before: Undo puts that back. */
+    val undo: OptionChange? = null,
+    /** The outcome of the last change of [choice], shown with its Undo. */
+    val message: String? = null,
 )
 
-/** A saved change of an app's own on/off choice ("only addresses Hush resolved", "strict"; null: the default). */
-data class ResolvedOnlyChange(val before: Boolean?, val after: Boolean?)
+/** A saved change of an app's own on/off choice (null: the default). */
+data class OptionChange(val before: Boolean?, val after: Boolean?)
+
+/** The words App detail shows for an [AppOption]: its card, its choices, and what a change says. */
+class OptionTexts(
+    val title: Int, val note: Int, val on: Int, val off: Int,
+    val defaultOn: Int, val defaultOff: Int, val defaultShort: Int,
+    val saved: Int, val undone: Int, val error: Int,
+) {
+    companion object {
+        fun of(option: AppOption) = when (option) {
+            AppOption.RESOLVED_ONLY -> OptionTexts(
+                R.string.detail_resolved_only_title, R.string.detail_resolved_only_note,
+                R.string.detail_resolved_only_on, R.string.detail_resolved_only_off,
+                R.string.detail_resolved_only_default_on, R.string.detail_resolved_only_default_off,
+                R.string.detail_resolved_only_default_short,
+                R.string.detail_resolved_only_saved, R.string.detail_resolved_only_undone, R.string.detail_resolved_only_error,
+            )
+            AppOption.STRICT -> OptionTexts(
+                R.string.detail_strict_title, R.string.detail_strict_note,
+                R.string.detail_strict_on, R.string.detail_strict_off,
+                R.string.detail_strict_default_on, R.string.detail_strict_default_off,
+                R.string.detail_strict_default_short,
+                R.string.detail_strict_saved, R.string.detail_strict_undone, R.string.detail_strict_error,
+            )
+        }
+    }
+}
 
 /**
  * App detail: one app's counts, its days, and its hosts a page of [PAGE] at a time
@@ -80,8 +110,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
             // are read day by day from the per-owner activity instead.
             val timeline = if (uid == null) unknownOwnerDays(since, now) else deps.store.dailyTimeline(since, now + 1, uid, offset)
             val activity = deps.store.appActivity(since, now + 1).firstOrNull { it.uid == uid }
-            val resolvedOnly = if (uid == null) null else deps.store.resolvedOnly()
-            val strict = if (uid == null) null else deps.store.strict()
+            val options = if (uid == null) emptyMap() else AppOption.values().associateWith { deps.store.appOption(it) }
             val apps = names.packagesOf(uid).sortedBy { it.label.lowercase() }
             start.copy(
                 label = when {
@@ -105,10 +134,9 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
                 endReached = page.hosts.size < PAGE,
                 nextOffset = page.hosts.size,
                 days = fillDays(timeline, since, deps),
-                resolvedOnly = resolvedOnly?.apps?.get(uid),
-                resolvedOnlyDefault = resolvedOnly?.default,
-                strict = strict?.apps?.get(uid),
-                strictDefault = strict?.default,
+                options = AppOption.values().associateWith { o ->
+                    start.option(o).copy(choice = options[o]?.apps?.get(uid), default = options[o]?.default)
+                },
                 error = null,
             )
         }, failed = { e ->
@@ -152,87 +180,49 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
     }
 
     /**
-     * The app's own "only addresses Hush resolved": true or false, stored with its package
-     * (it goes when the app does), or null to follow the default again; the running
-     * session reloads its rules. A store that fails changes nothing, and says so.
+     * The app's own choice of [option]: true or false, stored with its package (it goes
+     * when the app does), or null to follow the default again; the running session reloads
+     * its rules. A store that fails changes nothing, and says so.
      */
-    fun setResolvedOnly(choice: Boolean?) = changeResolvedOnly(choice, undoing = false)
+    fun setOption(option: AppOption, choice: Boolean?) = changeOption(option, choice, undoing = false)
 
-    /** Puts back the choice the last change replaced. */
-    fun undoResolvedOnly() {
-        val change = state.resolvedOnlyUndo ?: return
-        changeResolvedOnly(change.before, undoing = true)
+    /** Puts back the choice of [option] the last change replaced. */
+    fun undoOption(option: AppOption) {
+        val change = state.option(option).undo ?: return
+        changeOption(option, change.before, undoing = true)
     }
 
-    private fun changeResolvedOnly(choice: Boolean?, undoing: Boolean) {
+    private fun changeOption(option: AppOption, choice: Boolean?, undoing: Boolean) {
         val uid = state.uid ?: return
-        val before = state.resolvedOnly
+        val before = state.option(option).choice
         if (choice == before && !undoing) return
+        val texts = OptionTexts.of(option)
         // A shared UID's choice is the UID's (one per UID): stored with no package, it stays
         // when the first of its apps leaves, as the Apps screen stores a shared UID's mode.
         val packageName = state.packageName.takeIf { state.packages.size == 1 }
-        set(state.copy(resolvedOnly = choice))
+        set(state.withOption(option) { it.copy(choice = choice) })
         background({
-            if (choice == null) deps.store.clearResolvedOnly(uid) else deps.store.setResolvedOnly(uid, packageName, choice)
+            if (choice == null) deps.store.clearAppOption(option, uid) else deps.store.setAppOption(option, uid, packageName, choice)
         }, failed = { e ->
-            set(state.copy(resolvedOnly = before, message = null, error = strings.get(R.string.detail_resolved_only_error, Format.error(e))))
+            set(state.withOption(option) { it.copy(choice = before, message = null) }
+                .copy(error = strings.get(texts.error, Format.error(e))))
         }) {
             deps.actions.rulesChanged()
             val word = strings.get(
                 when (choice) {
-                    null -> R.string.detail_resolved_only_default_short
-                    true -> R.string.detail_resolved_only_on
-                    false -> R.string.detail_resolved_only_off
+                    null -> texts.defaultShort
+                    true -> texts.on
+                    false -> texts.off
                 },
             )
+            val said = strings.get(if (undoing) texts.undone else texts.saved, word)
+            // One message at a time: the other option's (and its Undo) goes.
             set(state.copy(
                 error = null,
-                resolvedOnlyUndo = if (undoing) null else ResolvedOnlyChange(before, choice),
-                message = strings.get(if (undoing) R.string.detail_resolved_only_undone else R.string.detail_resolved_only_saved, word),
-                strictMessage = null,
-            ))
-        }
-    }
-
-    /**
-     * The app's own "strict" (its flows whose name cannot be read are refused): true or
-     * false, stored with its package (it goes when the app does), or null to follow the
-     * default again; the running session reloads its rules. A store that fails changes
-     * nothing, and says so.
-     */
-    fun setStrict(choice: Boolean?) = changeStrict(choice, undoing = false)
-
-    /** Puts back the "strict" choice the last change replaced. */
-    fun undoStrict() {
-        val change = state.strictUndo ?: return
-        changeStrict(change.before, undoing = true)
-    }
-
-    private fun changeStrict(choice: Boolean?, undoing: Boolean) {
-        val uid = state.uid ?: return
-        val before = state.strict
-        if (choice == before && !undoing) return
-        // As for "resolved only": a shared UID's choice is the UID's, stored with no package.
-        val packageName = state.packageName.takeIf { state.packages.size == 1 }
-        set(state.copy(strict = choice))
-        background({
-            if (choice == null) deps.store.clearStrict(uid) else deps.store.setStrict(uid, packageName, choice)
-        }, failed = { e ->
-            set(state.copy(strict = before, strictMessage = null, error = strings.get(R.string.detail_strict_error, Format.error(e))))
-        }) {
-            deps.actions.rulesChanged()
-            val word = strings.get(
-                when (choice) {
-                    null -> R.string.detail_strict_default_short
-                    true -> R.string.detail_strict_on
-                    false -> R.string.detail_strict_off
+                options = state.options.mapValues { (o, shown) ->
+                    if (o != option) shown.copy(message = null)
+                    else shown.copy(undo = if (undoing) null else OptionChange(before, choice), message = said)
                 },
-            )
-            set(state.copy(
-                error = null,
-                strictUndo = if (undoing) null else ResolvedOnlyChange(before, choice),
-                strictMessage = strings.get(if (undoing) R.string.detail_strict_undone else R.string.detail_strict_saved, word),
-                message = null,
             ))
         }
     }

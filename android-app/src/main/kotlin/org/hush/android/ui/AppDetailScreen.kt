@@ -10,6 +10,7 @@ import android.widget.TextView
 import org.hush.android.R
 import org.hush.android.data.Action
 import org.hush.android.data.AppHost
+import org.hush.android.data.AppOption
 
 /**
  * One app: its counts and days, then every host it contacted (a page at a time, more
@@ -33,43 +34,9 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         minHeight = ui.dp(48); contentDescription = ui.str(R.string.detail_back_description)
     }
     /** "Only addresses Hush resolved" for this app: Default, On, Off. */
-    val resolvedOnlyChoice = android.widget.RadioGroup(host.context).apply {
-        orientation = android.widget.RadioGroup.VERTICAL
-        contentDescription = ui.str(R.string.detail_resolved_only_title)
-    }
-    val resolvedOnlyDefault = radio().also { resolvedOnlyChoice.addView(it) }
-    val resolvedOnlyOn = radio().apply { text = ui.str(R.string.detail_resolved_only_on) }.also { resolvedOnlyChoice.addView(it) }
-    val resolvedOnlyOff = radio().apply { text = ui.str(R.string.detail_resolved_only_off) }.also { resolvedOnlyChoice.addView(it) }
-    val resolvedOnlyMessage = ui.text("", Ui.Type.BODY, p.primary)
-    val resolvedOnlyUndo = ui.button(ui.str(R.string.undo), filled = false) { presenter.undoResolvedOnly() }.apply { minHeight = ui.dp(48) }
-    private val resolvedOnlyCard = ui.card().apply {
-        addView(ui.text(ui.str(R.string.detail_resolved_only_title), Ui.Type.TITLE_SMALL))
-        addView(ui.text(ui.str(R.string.detail_resolved_only_note), Ui.Type.CAPTION, p.onSurfaceVariant))
-        addView(resolvedOnlyChoice, Ui.matchWrap())
-        addView(ui.horizontal().apply {
-            addView(resolvedOnlyMessage, Ui.weight(1f))
-            addView(resolvedOnlyUndo)
-        })
-    }
+    val resolvedOnly = OptionCard(AppOption.RESOLVED_ONLY)
     /** "Strict" for this app: Default, On, Off. */
-    val strictChoice = android.widget.RadioGroup(host.context).apply {
-        orientation = android.widget.RadioGroup.VERTICAL
-        contentDescription = ui.str(R.string.detail_strict_title)
-    }
-    val strictDefault = radio().also { strictChoice.addView(it) }
-    val strictOn = radio().apply { text = ui.str(R.string.detail_strict_on) }.also { strictChoice.addView(it) }
-    val strictOff = radio().apply { text = ui.str(R.string.detail_strict_off) }.also { strictChoice.addView(it) }
-    val strictMessage = ui.text("", Ui.Type.BODY, p.primary)
-    val strictUndo = ui.button(ui.str(R.string.undo), filled = false) { presenter.undoStrict() }.apply { minHeight = ui.dp(48) }
-    private val strictCard = ui.card().apply {
-        addView(ui.text(ui.str(R.string.detail_strict_title), Ui.Type.TITLE_SMALL))
-        addView(ui.text(ui.str(R.string.detail_strict_note), Ui.Type.CAPTION, p.onSurfaceVariant))
-        addView(strictChoice, Ui.matchWrap())
-        addView(ui.horizontal().apply {
-            addView(strictMessage, Ui.weight(1f))
-            addView(strictUndo)
-        })
-    }
+    val strict = OptionCard(AppOption.STRICT)
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
     val adapter = HostsAdapter()
 
@@ -94,8 +61,8 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
                 addView(legend(p.allowed, ui.str(R.string.action_allowed)))
             })
         })
-        addView(resolvedOnlyCard)
-        addView(strictCard)
+        addView(resolvedOnly.card)
+        addView(strict.card)
         addView(hostsTitle)
         layoutParams = AbsListView.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, ViewGroup.LayoutParams.WRAP_CONTENT)
     }
@@ -121,14 +88,6 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     override val view: View = hostList
 
     init {
-        resolvedOnlyChoice.setOnCheckedChangeListener { _, id ->
-            val choice = when (id) { resolvedOnlyOn.id -> true; resolvedOnlyOff.id -> false; resolvedOnlyDefault.id -> null; else -> return@setOnCheckedChangeListener }
-            if (choice != presenter.state.resolvedOnly) presenter.setResolvedOnly(choice)
-        }
-        strictChoice.setOnCheckedChangeListener { _, id ->
-            val choice = when (id) { strictOn.id -> true; strictOff.id -> false; strictDefault.id -> null; else -> return@setOnCheckedChangeListener }
-            if (choice != presenter.state.strict) presenter.setStrict(choice)
-        }
         presenter.attach(::render)
         presenter.load()
     }
@@ -160,28 +119,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         packages.visibility = if (s.packages.size > 1) View.VISIBLE else View.GONE
         counts.text = if (s.loading) ui.str(R.string.detail_loading) else
             ui.str(R.string.detail_counts, Format.count(ui.strings, s.blocked), Format.count(ui.strings, s.allowed))
-        resolvedOnlyCard.visibility = if (s.uid == null || s.loading) View.GONE else View.VISIBLE
-        resolvedOnlyDefault.text = when (s.resolvedOnlyDefault) {
-            true -> ui.str(R.string.detail_resolved_only_default_on)
-            false -> ui.str(R.string.detail_resolved_only_default_off)
-            null -> ui.str(R.string.detail_resolved_only_default_short)
-        }
-        val wanted = when (s.resolvedOnly) { true -> resolvedOnlyOn; false -> resolvedOnlyOff; null -> resolvedOnlyDefault }
-        if (!wanted.isChecked) wanted.isChecked = true
-        resolvedOnlyMessage.text = s.message ?: ""
-        resolvedOnlyMessage.visibility = if (s.message == null) View.GONE else View.VISIBLE
-        resolvedOnlyUndo.visibility = if (s.message != null && s.resolvedOnlyUndo != null) View.VISIBLE else View.GONE
-        strictCard.visibility = resolvedOnlyCard.visibility
-        strictDefault.text = when (s.strictDefault) {
-            true -> ui.str(R.string.detail_strict_default_on)
-            false -> ui.str(R.string.detail_strict_default_off)
-            null -> ui.str(R.string.detail_strict_default_short)
-        }
-        val wantedStrict = when (s.strict) { true -> strictOn; false -> strictOff; null -> strictDefault }
-        if (!wantedStrict.isChecked) wantedStrict.isChecked = true
-        strictMessage.text = s.strictMessage ?: ""
-        strictMessage.visibility = if (s.strictMessage == null) View.GONE else View.VISIBLE
-        strictUndo.visibility = if (s.strictMessage != null && s.strictUndo != null) View.VISIBLE else View.GONE
+        for (shown in listOf(resolvedOnly, strict)) shown.render(s.option(shown.option), visible = s.uid != null && !s.loading)
         chart.days = s.days
         error.showError(s.error)
         hostsTitle.text = if (s.loading || s.hostTotal == 0L) ui.str(R.string.detail_hosts) else ui.str(R.string.detail_hosts_count, Format.count(ui.strings, s.hostTotal))
@@ -192,6 +130,49 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
             s.hosts.isEmpty() -> ui.strings.plural(R.plurals.detail_no_attempts, AppDetailPresenter.DAYS)
             !s.endReached -> ui.str(R.string.detail_loading_more)
             else -> ui.str(R.string.detail_tap_host)
+        }
+    }
+
+    /**
+     * The card of one of the app's own on/off options: its title and note, Default (saying
+     * what the default is), On, Off, and what the last change did with its Undo.
+     */
+    inner class OptionCard(val option: AppOption) {
+        private val texts = OptionTexts.of(option)
+        val choice = android.widget.RadioGroup(host.context).apply {
+            orientation = android.widget.RadioGroup.VERTICAL
+            contentDescription = ui.str(texts.title)
+        }
+        val default = radio().also { choice.addView(it) }
+        val on = radio().apply { text = ui.str(texts.on) }.also { choice.addView(it) }
+        val off = radio().apply { text = ui.str(texts.off) }.also { choice.addView(it) }
+        val message = ui.text("", Ui.Type.BODY, p.primary)
+        val undo = ui.button(ui.str(R.string.undo), filled = false) { presenter.undoOption(option) }.apply { minHeight = ui.dp(48) }
+        val card = ui.card().apply {
+            addView(ui.text(ui.str(texts.title), Ui.Type.TITLE_SMALL))
+            addView(ui.text(ui.str(texts.note), Ui.Type.CAPTION, p.onSurfaceVariant))
+            addView(choice, Ui.matchWrap())
+            addView(ui.horizontal().apply {
+                addView(message, Ui.weight(1f))
+                addView(undo)
+            })
+        }
+
+        init {
+            choice.setOnCheckedChangeListener { _, id ->
+                val picked = when (id) { on.id -> true; off.id -> false; default.id -> null; else -> return@setOnCheckedChangeListener }
+                if (picked != presenter.state.option(option).choice) presenter.setOption(option, picked)
+            }
+        }
+
+        fun render(s: OptionState, visible: Boolean) {
+            card.visibility = if (visible) View.VISIBLE else View.GONE
+            default.text = ui.str(when (s.default) { true -> texts.defaultOn; false -> texts.defaultOff; null -> texts.defaultShort })
+            val wanted = when (s.choice) { true -> on; false -> off; null -> default }
+            if (!wanted.isChecked) wanted.isChecked = true
+            message.text = s.message ?: ""
+            message.visibility = if (s.message == null) View.GONE else View.VISIBLE
+            undo.visibility = if (s.message != null && s.undo != null) View.VISIBLE else View.GONE
         }
     }
 

@@ -1,6 +1,7 @@
 package org.hush.android.ui
 
 import org.hush.android.R
+import org.hush.android.data.AppOption
 import org.hush.android.data.ExportFormat
 import org.hush.android.data.ListSource
 import org.hush.android.data.Retention
@@ -52,7 +53,7 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
             allowEncryptedDns = s.allowEncryptedDns, stripEch = s.stripEch,
         ))
         showChoice(s.upstreamChoice, message = state.message)
-        background({ Triple(deps.store.retention(), deps.store.listSources(), deps.store.resolvedOnly().default) }, failed = { e ->
+        background({ Triple(deps.store.retention(), deps.store.listSources(), deps.store.appOption(AppOption.RESOLVED_ONLY).default) }, failed = { e ->
             set(state.copy(loading = false, error = strings.get(R.string.settings_error_read, Format.error(e))))
         }) { (retention, sources, resolvedOnly) ->
             set(state.copy(loading = false, retention = retention, sources = sources, resolvedOnlyDefault = resolvedOnly, error = null))
@@ -145,7 +146,7 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
     fun setResolvedOnlyDefault(on: Boolean) {
         val before = state.resolvedOnlyDefault
         set(state.copy(resolvedOnlyDefault = on))
-        background({ deps.store.setResolvedOnlyDefault(on) }, failed = { e ->
+        background({ deps.store.setAppOptionDefault(AppOption.RESOLVED_ONLY, on) }, failed = { e ->
             set(state.copy(resolvedOnlyDefault = before, error = strings.get(R.string.settings_error_resolved_only, Format.error(e))))
         }) {
             deps.actions.rulesChanged()

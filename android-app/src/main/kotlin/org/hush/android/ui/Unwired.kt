@@ -53,14 +53,10 @@ open class UnavailableStore(private val why: String) : HushStore {
     override fun reconcileApps(installed: List<org.hush.android.data.InstalledPackage>): Long = no()
     override fun setApps(apps: List<org.hush.android.data.StoredApp>) = no()
     override fun storedApps(): List<org.hush.android.data.StoredApp> = no()
-    override fun resolvedOnly(): org.hush.android.data.ResolvedOnly = no()
-    override fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean) = no()
-    override fun clearResolvedOnly(uid: Int): Boolean = no()
-    override fun setResolvedOnlyDefault(on: Boolean) = no()
-    override fun strict(): org.hush.android.data.Strict = no()
-    override fun setStrict(uid: Int, packageName: String?, on: Boolean) = no()
-    override fun clearStrict(uid: Int): Boolean = no()
-    override fun setStrictDefault(on: Boolean) = no()
+    override fun appOption(option: org.hush.android.data.AppOption): org.hush.android.data.AppOptionChoices = no()
+    override fun setAppOption(option: org.hush.android.data.AppOption, uid: Int, packageName: String?, on: Boolean) = no()
+    override fun clearAppOption(option: org.hush.android.data.AppOption, uid: Int): Boolean = no()
+    override fun setAppOptionDefault(option: org.hush.android.data.AppOption, on: Boolean) = no()
 
     companion object {
         /** Before the app wired the real store, in [context]'s words. */

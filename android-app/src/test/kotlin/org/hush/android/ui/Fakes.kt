@@ -14,6 +14,8 @@ import org.hush.android.data.AppHostsPage
 import org.hush.android.data.DomainRulesPage
 import org.hush.android.data.RulesForDomain
 import org.hush.android.data.AppModeRule
+import org.hush.android.data.AppOption
+import org.hush.android.data.AppOptionChoices
 import org.hush.android.data.BlockedHost
 import org.hush.android.data.DayCount
 import org.hush.android.data.DomainAction
@@ -323,54 +325,31 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         return storedAppsByUid.values.sortedBy { it.uid }
     }
 
-    var defaultResolvedOnly = false
-    /** Each app's own "only addresses Hush resolved" choice, and the package it was made for. */
-    val resolvedOnlyApps = LinkedHashMap<Int, Pair<Boolean, String?>>()
+    /** Each [AppOption]'s default for every app (off when absent). */
+    val optionDefaults = HashMap<AppOption, Boolean>()
+    /** Each [AppOption]'s apps' own choices, and the package each was made for. */
+    val optionApps: Map<AppOption, LinkedHashMap<Int, Pair<Boolean, String?>>> =
+        AppOption.values().associateWith { LinkedHashMap<Int, Pair<Boolean, String?>>() }
 
-    override fun resolvedOnly(): org.hush.android.data.ResolvedOnly {
-        call("resolvedOnly")
-        return org.hush.android.data.ResolvedOnly(defaultResolvedOnly, resolvedOnlyApps.mapValues { it.value.first })
+    override fun appOption(option: AppOption): AppOptionChoices {
+        call("appOption")
+        return AppOptionChoices(optionDefaults[option] ?: false, optionApps.getValue(option).mapValues { it.value.first })
     }
 
-    override fun setResolvedOnly(uid: Int, packageName: String?, on: Boolean) {
-        call("setResolvedOnly")
+    override fun setAppOption(option: AppOption, uid: Int, packageName: String?, on: Boolean) {
+        call("setAppOption")
         if (uid < 0) throw IllegalArgumentException("$uid is not an app's uid")
-        resolvedOnlyApps[uid] = on to packageName
+        optionApps.getValue(option)[uid] = on to packageName
     }
 
-    override fun clearResolvedOnly(uid: Int): Boolean {
-        call("clearResolvedOnly")
-        return resolvedOnlyApps.remove(uid) != null
+    override fun clearAppOption(option: AppOption, uid: Int): Boolean {
+        call("clearAppOption")
+        return optionApps.getValue(option).remove(uid) != null
     }
 
-    override fun setResolvedOnlyDefault(on: Boolean) {
-        call("setResolvedOnlyDefault")
-        defaultResolvedOnly = on
-    }
-
-    var defaultStrict = false
-    /** Each app's own "strict" choice, and the package it was made for. */
-    val strictApps = LinkedHashMap<Int, Pair<Boolean, String?>>()
-
-    override fun strict(): org.hush.android.data.Strict {
-        call("strict")
-        return org.hush.android.data.Strict(defaultStrict, strictApps.mapValues { it.value.first })
-    }
-
-    override fun setStrict(uid: Int, packageName: String?, on: Boolean) {
-        call("setStrict")
-        if (uid < 0) throw IllegalArgumentException("$uid is not an app's uid")
-        strictApps[uid] = on to packageName
-    }
-
-    override fun clearStrict(uid: Int): Boolean {
-        call("clearStrict")
-        return strictApps.remove(uid) != null
-    }
-
-    override fun setStrictDefault(on: Boolean) {
-        call("setStrictDefault")
-        defaultStrict = on
+    override fun setAppOptionDefault(option: AppOption, on: Boolean) {
+        call("setAppOptionDefault")
+        optionDefaults[option] = on
     }
 
     companion object {

@@ -1,10 +1,10 @@
 package org.hush.android.ui
 
 import kotlinx.coroutines.Dispatchers
-import org.hush.android.R
 import org.hush.android.apps.InstalledApp
 import org.hush.android.core.NativeCore
 import org.hush.android.core.NativeStore
+import org.hush.android.data.AppOption
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
@@ -16,18 +16,22 @@ import java.nio.file.Files
 import java.util.TimeZone
 
 /**
- * "Strict" from App detail on the real store (the host build of the JNI library and a
- * real SQLite file), beside "only addresses Hush resolved". Plain JVM, as the other
- * native tests: the presenter runs on Dispatchers.Unconfined.
+ * Each of the app's own options ([AppOption]: "strict", "only addresses Hush resolved")
+ * from App detail on the real store (the host build of the JNI library and a real SQLite
+ * file), each beside the other. Plain JVM, as the other native tests: the presenter runs
+ * on Dispatchers.Unconfined. Settings' resolved-only default and a shared UID:
+ * NativeResolvedOnlyTest.
  */
 class NativeStrictTest {
     private val dir = Files.createTempDirectory("hush-strict").toFile()
-    private val database = File(dir, "hush.db").path
 
     @After
     fun cleanUp() {
         dir.deleteRecursively()
     }
+
+    /** A database of its own for [option]. */
+    private fun database(option: AppOption) = File(dir, "${option.word}.db").path
 
     private fun detailDeps(actions: FakeActions, store: org.hush.android.data.HushStore) = UiDeps(
         store = store,
@@ -38,53 +42,66 @@ class NativeStrictTest {
     )
 
     @Test
-    fun appDetailsStrictChoiceIsStoredByPackageOnTheRealStoreReloadedAndUndone() {
-        val actions = FakeActions()
-        val store = NativeStore(database)
-        val presenter = AppDetailPresenter(detailDeps(actions, store), GAME, "Game", XmlStrings).apply { attach { }; load() }
-        assertNull(presenter.state.strict)
-        assertEquals(false, presenter.state.strictDefault)
+    fun appDetailsChoiceIsStoredByPackageOnTheRealStoreReloadedAndUndone() {
+        for (option in AppOption.values()) {
+            val other = AppOption.values().single { it != option }
+            val texts = OptionTexts.of(option)
+            val database = database(option)
+            val actions = FakeActions()
+            val store = NativeStore(database)
+            val presenter = AppDetailPresenter(detailDeps(actions, store), GAME, "Game", XmlStrings).apply { attach { }; load() }
+            assertNull(presenter.state.option(option).choice)
+            assertEquals(false, presenter.state.option(option).default)
 
-        presenter.setStrict(true)
-        assertEquals(mapOf(GAME to true), store.strict().apps)
-        assertTrue("another option", store.resolvedOnly().apps.isEmpty())
-        assertEquals(1, actions.rulesChanged)
-        assertEquals(XmlStrings.get(R.string.detail_strict_saved, XmlStrings.get(R.string.detail_strict_on)), presenter.state.strictMessage)
-        assertEquals(ResolvedOnlyChange(null, true), presenter.state.strictUndo)
+            presenter.setOption(option, true)
+            assertEquals(mapOf(GAME to true), store.appOption(option).apps)
+            assertTrue("$option is not $other", store.appOption(other).apps.isEmpty())
+            assertEquals(1, actions.rulesChanged)
+            assertEquals(XmlStrings.get(texts.saved, XmlStrings.get(texts.on)), presenter.state.option(option).message)
+            assertEquals(OptionChange(null, true), presenter.state.option(option).undo)
 
-        presenter.setStrict(false)
-        assertEquals(mapOf(GAME to false), store.strict().apps)
-        presenter.undoStrict()
-        assertEquals(mapOf(GAME to true), store.strict().apps)
-        assertEquals(3, actions.rulesChanged)
-        assertNull("an undo is not undone again", presenter.state.strictUndo)
+            presenter.setOption(option, false)
+            assertEquals(mapOf(GAME to false), store.appOption(option).apps)
+            presenter.undoOption(option)
+            assertEquals(mapOf(GAME to true), store.appOption(option).apps)
+            assertEquals(3, actions.rulesChanged)
+            assertNull("an undo is not undone again", presenter.state.option(option).undo)
 
-        presenter.setStrict(null)
-        assertTrue(store.strict().apps.isEmpty())
-        presenter.load()
-        assertNull(presenter.state.strict)
+            presenter.setOption(option, null)
+            assertTrue(store.appOption(option).apps.isEmpty())
+            presenter.load()
+            assertNull(presenter.state.option(option).choice)
 
-        store.setStrictDefault(true)
-        presenter.load()
-        assertEquals(true, presenter.state.strictDefault)
-        assertTrue(store.strict().isOn(GAME))
+            store.setAppOptionDefault(option, true)
+            presenter.load()
+            assertEquals(true, presenter.state.option(option).default)
+            assertEquals(false, presenter.state.option(other).default)
+            assertTrue(store.appOption(option).isOn(GAME))
 
-        presenter.setStrict(true)
-        presenter.setResolvedOnly(true)
-        assertEquals(2L, NativeCore.forgetApp(database, GAME, "com.example.game"))
-        assertTrue("made for the package, forgotten with it", store.strict().apps.isEmpty())
-        assertTrue(store.resolvedOnly().apps.isEmpty())
+            // Stored with the package: both choices go when the package leaves the UID.
+            presenter.setOption(option, true)
+            presenter.setOption(other, true)
+            assertEquals(2L, NativeCore.forgetApp(database, GAME, "com.example.game"))
+            assertTrue("made for the package, forgotten with it", store.appOption(option).apps.isEmpty())
+            assertTrue(store.appOption(other).apps.isEmpty())
+        }
     }
 
     @Test
     fun badInputIsRefusedByTheCore() {
-        val store = NativeStore(database)
-        val refused = runCatching { store.setStrict(-1, null, true) }.exceptionOrNull()
-        assertTrue("$refused", refused is IllegalArgumentException)
-        assertFalse(store.clearStrict(GAME))
-        store.setStrict(GAME, null, true)
-        assertTrue(store.clearStrict(GAME))
-        assertFalse(store.strict().default)
+        for (option in AppOption.values()) {
+            val store = NativeStore(database(option))
+            val refused = runCatching { store.setAppOption(option, -1, null, true) }.exceptionOrNull()
+            assertTrue("$option: $refused", refused is IllegalArgumentException)
+            assertFalse(store.clearAppOption(option, GAME))
+            store.setAppOption(option, GAME, null, true)
+            assertTrue(store.clearAppOption(option, GAME))
+            assertFalse(store.appOption(option).default)
+        }
+        // An option the core does not know, by its word: refused, not another option's.
+        val unknown = runCatching { NativeCore.setAppOption(database(AppOption.STRICT), "Strict", GAME, "", true) }.exceptionOrNull()
+        assertTrue("$unknown", unknown is IllegalArgumentException)
+        assertTrue(NativeStore(database(AppOption.STRICT)).appOption(AppOption.STRICT).apps.isEmpty())
     }
 
     companion object {

@@ -183,7 +183,7 @@ class PseudoLocaleTest {
         Case("app detail, its own choice saved with undo", ::world) { a ->
             a.openAppDetail(SampleData.TIKTOK, "TikTok")
             UiTest.idle()
-            (a.pushed as AppDetailScreen).resolvedOnlyOn.performClick()
+            (a.pushed as AppDetailScreen).resolvedOnly.on.performClick()
             emptyList()
         },
     )

@@ -1,18 +1,15 @@
 package org.hush.android.ui
 
-import android.view.View
-import kotlinx.coroutines.Dispatchers
 import org.hush.android.R
 import org.hush.android.app.AppWiring
 import org.hush.android.app.SettingsAdapter
-import org.hush.android.apps.InstalledApp
+import org.hush.android.data.AppOption
 import org.hush.android.core.NativeFirewall
 import org.hush.android.settings.HushSettings
 import org.json.JSONObject
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
-import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -21,13 +18,12 @@ import org.robolectric.RuntimeEnvironment
 import org.robolectric.annotation.Config
 import java.io.File
 import java.nio.file.Files
-import java.util.TimeZone
 
 /**
  * Issue 13's choices on the screens: Settings' upstream (the network's own resolvers or
  * an address), apps' own encrypted DNS, ECH and "only addresses Hush resolved" for every
- * app, kept and sent in the session's start JSON; App detail's own resolved-only choice
- * with undo, and a store that fails changing nothing. On the real store: NativeResolvedOnlyTest.
+ * app, kept and sent in the session's start JSON, and the reasons in words. App detail's
+ * own resolved-only choice (beside "strict"): StrictTest. On the real store: NativeResolvedOnlyTest.
  */
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [35], qualifiers = "w360dp-h780dp-xhdpi")
@@ -98,7 +94,7 @@ class WayAroundSettingsTest {
         val world = SampleData.World()
         val screen = settings(world)
         screen.resolvedOnlySwitch.performClick()
-        assertTrue(world.store.defaultResolvedOnly)
+        assertTrue(world.store.optionDefaults[AppOption.RESOLVED_ONLY] == true)
         assertEquals(1, world.actions.rulesChanged)
         assertEquals(XmlStrings.get(R.string.settings_resolved_only_saved_on), screen.message.text.toString())
 
@@ -106,63 +102,15 @@ class WayAroundSettingsTest {
         screen.resolvedOnlySwitch.performClick()
         UiTest.idle()
         assertTrue("the store failed: the switch stays on", screen.resolvedOnlySwitch.isChecked)
-        assertTrue(world.store.defaultResolvedOnly)
+        assertTrue(world.store.optionDefaults[AppOption.RESOLVED_ONLY] == true)
         assertEquals(1, world.actions.rulesChanged)
         assertEquals(XmlStrings.get(R.string.settings_error_resolved_only, "database is locked"), screen.presenter.state.error)
     }
 
-    private fun detailDeps(actions: FakeActions, store: org.hush.android.data.HushStore) = UiDeps(
-        store = store,
-        apps = FakeApps(listOf(InstalledApp("com.example.game", "Game", GAME, false))),
-        firewall = FakeFirewall(), actions = actions, settings = FakeSettings(),
-        io = Dispatchers.Unconfined, main = Dispatchers.Unconfined,
-        clock = object : Clock { override fun nowMs() = 1_700_000_000_000 }, timeZone = TimeZone.getTimeZone("UTC"),
-    )
-
     @Test
-    fun appDetailsChoiceOnAFailingStoreChangesNothingAndSaysSo() {
-        val actions = FakeActions()
-        val store = FakeStore()
-        val presenter = AppDetailPresenter(detailDeps(actions, store), GAME, "Game", XmlStrings).apply { attach { }; load() }
-        store.failure = "the database is read-only"
-        presenter.setResolvedOnly(true)
-        assertNull(presenter.state.resolvedOnly)
-        assertTrue(store.resolvedOnlyApps.isEmpty())
-        assertEquals(0, actions.rulesChanged)
-        assertEquals(XmlStrings.get(R.string.detail_resolved_only_error, "the database is read-only"), presenter.state.error)
-        assertNull(presenter.state.resolvedOnlyUndo)
-        // Back: the same choice goes through.
-        store.failure = null
-        presenter.setResolvedOnly(true)
-        assertEquals(true to "com.example.game", store.resolvedOnlyApps[GAME])
-        assertNull(presenter.state.error)
-    }
-
-    @Test
-    fun appDetailShowsTheChoiceAndNotResolvedInWords() {
-        val world = SampleData.World()
-        val activity = UiTest.launch(world, MainActivity.Tab.APPS).get()
-        val uid = world.apps.list.first().uid
-        world.store.defaultResolvedOnly = true
-        activity.openAppDetail(uid, world.apps.list.first().label)
-        UiTest.idle()
-        val detail = activity.pushed as AppDetailScreen
-        assertEquals(View.VISIBLE, detail.resolvedOnlyChoice.let { (it.parent as View).visibility })
-        assertTrue(detail.resolvedOnlyDefault.isChecked)
-        assertEquals(XmlStrings.get(R.string.detail_resolved_only_default_on), detail.resolvedOnlyDefault.text.toString())
-        detail.resolvedOnlyOff.performClick()
-        assertEquals(false to world.apps.list.first().packageName, world.store.resolvedOnlyApps[uid])
-        assertEquals(View.VISIBLE, detail.resolvedOnlyUndo.visibility)
-        detail.resolvedOnlyUndo.performClick()
-        assertTrue(world.store.resolvedOnlyApps.isEmpty())
-        assertTrue(detail.resolvedOnlyDefault.isChecked)
-
+    fun theReasonsAreInWords() {
         assertEquals(XmlStrings.get(R.string.reason_not_resolved), Format.reason(XmlStrings, "not-resolved"))
         assertEquals(XmlStrings.get(R.string.reason_encrypted_dns), Format.reason(XmlStrings, "encrypted-dns"))
         assertEquals(XmlStrings.get(R.string.reason_cname, "tracker.example"), Format.reason(XmlStrings, "cname:tracker.example:list:hush-default"))
-    }
-
-    companion object {
-        const val GAME = 10_123
     }
 }
