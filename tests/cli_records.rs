@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
-use hush_engine::{Event, EventSink, Reason, Verdict};
+use hush_engine::{AppPolicy, Event, EventSink, Reason, Verdict};
 
 const HUSH: &str = env!("CARGO_BIN_EXE_hush");
 
@@ -92,99 +92,65 @@ fn rules_are_stored_listed_and_removed() {
 }
 
 #[test]
-fn strict_is_stored_per_app_and_as_the_default_beside_resolved_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_db(dir.path());
-    for args in [
-        ["rule", "strict", "all", "on", "--db", &db],
-        ["rule", "strict", "10123", "off", "--db", &db],
-        ["rule", "strict", "10124", "on", "--db", &db],
-        ["rule", "strict", "10124", "default", "--db", &db],
-        ["rule", "resolved-only", "10125", "on", "--db", &db],
-    ] {
-        let output = hush(&args);
-        assert!(output.status.success(), "{args:?}: {:?}", text(&output));
-    }
-    let (listed, _) = text(&hush(&["rule", "list", "--db", &db]));
-    assert_eq!(
-        listed,
-        "app 10125: resolved only on\n\
-         strict, for apps without their own choice: on\n\
-         app 10123: strict off\n"
-    );
-    let mut connection = hush_store::open(Path::new(&db)).unwrap();
-    let policy = hush_store::rules::app_policy(&mut connection).unwrap();
-    assert!(!policy.strict(Some(10_123)));
-    assert!(policy.strict(Some(10_124)) && policy.strict(Some(10_125)));
-    assert!(policy.resolved_only(Some(10_125)) && !policy.resolved_only(Some(10_124)));
-    for (args, expected) in [
-        (
-            ["rule", "strict", "all", "default", "--db", &db],
-            "give on or off",
-        ),
-        (
-            ["rule", "strict", "10123", "maybe", "--db", &db],
-            "unknown setting",
-        ),
-        (
-            ["rule", "strict", "everyone", "on", "--db", &db],
-            "neither a uid nor `all`",
-        ),
-    ] {
-        let output = hush(&args);
-        assert_eq!(output.status.code(), Some(1), "{args:?}");
-        assert!(
-            text(&output).1.contains(expected),
-            "{args:?}: {:?}",
-            text(&output)
+fn each_app_option_is_stored_per_app_and_as_the_default_beside_the_other() {
+    type On = fn(&AppPolicy, Option<u32>) -> bool;
+    let resolved_only: (&str, &str, On) =
+        ("resolved-only", "resolved only", AppPolicy::resolved_only);
+    let strict: (&str, &str, On) = ("strict", "strict", AppPolicy::strict);
+    for (option, other) in [(resolved_only, strict), (strict, resolved_only)] {
+        let ((command, name, on), (other_command, other_name, other_on)) = (option, other);
+        let dir = tempfile::tempdir().unwrap();
+        let db = fresh_db(dir.path());
+        for args in [
+            ["rule", command, "all", "on", "--db", &db],
+            ["rule", command, "10123", "off", "--db", &db],
+            ["rule", command, "10124", "on", "--db", &db],
+            ["rule", command, "10124", "default", "--db", &db],
+            ["rule", other_command, "10125", "on", "--db", &db],
+        ] {
+            let output = hush(&args);
+            assert!(output.status.success(), "{args:?}: {:?}", text(&output));
+        }
+        let (listed, _) = text(&hush(&["rule", "list", "--db", &db]));
+        let own = format!(
+            "{name}, for apps without their own choice: on\n\
+             app 10123: {name} off\n"
         );
-    }
-}
-
-#[test]
-fn resolved_only_is_stored_per_app_and_as_the_default() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_db(dir.path());
-    for args in [
-        ["rule", "resolved-only", "all", "on", "--db", &db],
-        ["rule", "resolved-only", "10123", "off", "--db", &db],
-        ["rule", "resolved-only", "10124", "on", "--db", &db],
-        ["rule", "resolved-only", "10124", "default", "--db", &db],
-    ] {
-        let output = hush(&args);
-        assert!(output.status.success(), "{args:?}: {:?}", text(&output));
-    }
-    let (listed, _) = text(&hush(&["rule", "list", "--db", &db]));
-    assert_eq!(
-        listed,
-        "resolved only, for apps without their own choice: on\n\
-         app 10123: resolved only off\n"
-    );
-    let mut connection = hush_store::open(Path::new(&db)).unwrap();
-    let policy = hush_store::rules::app_policy(&mut connection).unwrap();
-    assert!(!policy.resolved_only(Some(10_123)));
-    assert!(policy.resolved_only(Some(10_124)));
-    for (args, expected) in [
-        (
-            ["rule", "resolved-only", "all", "default", "--db", &db],
-            "give on or off",
-        ),
-        (
-            ["rule", "resolved-only", "10123", "maybe", "--db", &db],
-            "unknown setting",
-        ),
-        (
-            ["rule", "resolved-only", "everyone", "on", "--db", &db],
-            "neither a uid nor `all`",
-        ),
-    ] {
-        let output = hush(&args);
-        assert_eq!(output.status.code(), Some(1), "{args:?}");
-        assert!(
-            text(&output).1.contains(expected),
-            "{args:?}: {:?}",
-            text(&output)
-        );
+        let beside = format!("app 10125: {other_name} on\n");
+        // `hush rule list` shows resolved only before strict.
+        let expected = if command == "resolved-only" {
+            own + &beside
+        } else {
+            beside + &own
+        };
+        assert_eq!(listed, expected);
+        let mut connection = hush_store::open(Path::new(&db)).unwrap();
+        let policy = hush_store::rules::app_policy(&mut connection).unwrap();
+        assert!(!on(&policy, Some(10_123)), "{command}");
+        assert!(on(&policy, Some(10_124)) && on(&policy, Some(10_125)));
+        assert!(other_on(&policy, Some(10_125)) && !other_on(&policy, Some(10_124)));
+        for (args, expected) in [
+            (
+                ["rule", command, "all", "default", "--db", &db],
+                "give on or off",
+            ),
+            (
+                ["rule", command, "10123", "maybe", "--db", &db],
+                "unknown setting",
+            ),
+            (
+                ["rule", command, "everyone", "on", "--db", &db],
+                "neither a uid nor `all`",
+            ),
+        ] {
+            let output = hush(&args);
+            assert_eq!(output.status.code(), Some(1), "{args:?}");
+            assert!(
+                text(&output).1.contains(expected),
+                "{args:?}: {:?}",
+                text(&output)
+            );
+        }
     }
 }
 

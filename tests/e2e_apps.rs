@@ -8,11 +8,13 @@
 //! test script installs them. Nothing leaves the namespaces, and every
 //! client has a time limit.
 
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use hush_linux::lab::{self, Lab, Record};
 use hush_store::rules::{self, DomainAction};
+use hush_store::StoredEvent;
 use support::{counter, require_root, Hush, HUSH};
 
 mod support;
@@ -86,6 +88,55 @@ fn hush_rule(args: &[&str]) {
         "hush rule {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Hush running in `lab` with a store of its own: the handle, the
+/// database and its path as an argument.
+fn start_with_store(lab: &Lab) -> (Hush, PathBuf, String) {
+    let db = lab.workdir().join("hush.db");
+    hush_store::open(&db).unwrap();
+    let db_arg = db.to_string_lossy().into_owned();
+    let hush = Hush::start(lab, &format!("{}:53", lab::RESOLVER_V4), &["--db", &db_arg]);
+    (hush, db, db_arg)
+}
+
+/// Switches the per-app `option` (`hush rule OPTION`) on for SHOPPING while
+/// Hush runs, and waits until `passes` fails: it must within 1 s.
+fn switch_on_for_shopping(option: &str, db_arg: &str, passes: impl Fn() -> bool) {
+    hush_rule(&[option, &SHOPPING.to_string(), "on", "--db", db_arg]);
+    let changed_at = Instant::now();
+    let took = loop {
+        if !passes() {
+            break changed_at.elapsed();
+        }
+        assert!(
+            changed_at.elapsed() < Duration::from_secs(5),
+            "{option} never took effect"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(took < Duration::from_secs(1), "{option} took {took:?}");
+}
+
+/// The stored events, having checked that SHOPPING's `protocol` flow was
+/// blocked for `reason` and that nothing of BANKING's was.
+fn refused_for_shopping_only(db: &Path, protocol: &str, reason: &str) -> Vec<StoredEvent> {
+    let connection = hush_store::open(db).unwrap();
+    let events = hush_store::events(&connection).unwrap();
+    assert!(
+        events.iter().any(|e| e.uid == Some(SHOPPING)
+            && e.protocol == protocol
+            && e.action == "blocked"
+            && e.reason == reason),
+        "{events:#?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.uid == Some(BANKING) && e.reason == reason),
+        "{events:#?}"
+    );
+    events
 }
 
 #[test]
@@ -231,14 +282,7 @@ fn resolved_only_refuses_hard_coded_addresses_once_switched_on() {
     require_root();
     let mut lab = Lab::create(&records()).expect("failed to build the lab");
     lab.start_web().expect("failed to start nginx");
-    let db = lab.workdir().join("hush.db");
-    hush_store::open(&db).unwrap();
-    let db_arg = db.to_string_lossy().into_owned();
-    let hush = Hush::start(
-        &lab,
-        &format!("{}:53", lab::RESOLVER_V4),
-        &["--db", &db_arg],
-    );
+    let (hush, db, db_arg) = start_with_store(&lab);
     let hard_coded = format!("http://{SHARED_V4}/");
     let fetch = |uid: u32| {
         let output = run_as(&lab, uid, "curl", &["-sS", "--max-time", "5", &hard_coded]);
@@ -249,25 +293,7 @@ fn resolved_only_refuses_hard_coded_addresses_once_switched_on() {
         "a hard-coded address is reached while the option is off"
     );
 
-    hush_rule(&[
-        "resolved-only",
-        &SHOPPING.to_string(),
-        "on",
-        "--db",
-        &db_arg,
-    ]);
-    let changed_at = Instant::now();
-    let took = loop {
-        if !fetch(SHOPPING) {
-            break changed_at.elapsed();
-        }
-        assert!(
-            changed_at.elapsed() < Duration::from_secs(5),
-            "resolved-only never took effect"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(took < Duration::from_secs(1), "the option took {took:?}");
+    switch_on_for_shopping("resolved-only", &db_arg, || fetch(SHOPPING));
     assert!(fetch(BANKING), "the other app lost its hard-coded address");
     // Once Hush has resolved the name for it, the address is the app's.
     assert_eq!(dig_as(&lab, SHOPPING), SHARED_V4);
@@ -277,21 +303,7 @@ fn resolved_only_refuses_hard_coded_addresses_once_switched_on() {
     );
 
     hush.stop();
-    let connection = hush_store::open(&db).unwrap();
-    let events = hush_store::events(&connection).unwrap();
-    assert!(
-        events.iter().any(|e| e.uid == Some(SHOPPING)
-            && e.protocol == "tcp"
-            && e.action == "blocked"
-            && e.reason == "not-resolved"),
-        "{events:#?}"
-    );
-    assert!(
-        !events
-            .iter()
-            .any(|e| e.uid == Some(BANKING) && e.reason == "not-resolved"),
-        "{events:#?}"
-    );
+    refused_for_shopping_only(&db, "tcp", "not-resolved");
 }
 
 /// Issue 14: "strict", switched on for one app while Hush runs. Its HTTPS
@@ -303,14 +315,7 @@ fn strict_resets_an_apps_nameless_tls_once_switched_on() {
     require_root();
     let mut lab = Lab::create(&records()).expect("failed to build the lab");
     lab.start_web().expect("failed to start nginx");
-    let db = lab.workdir().join("hush.db");
-    hush_store::open(&db).unwrap();
-    let db_arg = db.to_string_lossy().into_owned();
-    let hush = Hush::start(
-        &lab,
-        &format!("{}:53", lab::RESOLVER_V4),
-        &["--db", &db_arg],
-    );
+    let (hush, db, db_arg) = start_with_store(&lab);
     let bare = format!("https://{SHARED_V4}/");
     let named = format!("https://{SHARED}/");
     let pinned = format!("{SHARED}:443:{SHARED_V4}");
@@ -325,37 +330,17 @@ fn strict_resets_an_apps_nameless_tls_once_switched_on() {
         "nameless HTTPS passes while the option is off"
     );
 
-    hush_rule(&["strict", &SHOPPING.to_string(), "on", "--db", &db_arg]);
-    let changed_at = Instant::now();
-    let took = loop {
-        if !fetch(SHOPPING, &bare) {
-            break changed_at.elapsed();
-        }
-        assert!(
-            changed_at.elapsed() < Duration::from_secs(5),
-            "strict never took effect"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(took < Duration::from_secs(1), "the option took {took:?}");
+    switch_on_for_shopping("strict", &db_arg, || fetch(SHOPPING, &bare));
     assert!(fetch(SHOPPING, &named), "a readable name still passes");
     assert!(fetch(BANKING, &bare), "the other app's nameless HTTPS");
 
     hush.stop();
-    let connection = hush_store::open(&db).unwrap();
-    let events = hush_store::events(&connection).unwrap();
+    let events = refused_for_shopping_only(&db, "tls", "strict");
     assert!(
         events.iter().any(|e| e.uid == Some(SHOPPING)
             && e.protocol == "tls"
-            && e.action == "blocked"
             && e.reason == "strict"
             && e.detail == "strict:no-name"),
-        "{events:#?}"
-    );
-    assert!(
-        !events
-            .iter()
-            .any(|e| e.uid == Some(BANKING) && e.reason == "strict"),
         "{events:#?}"
     );
 }
