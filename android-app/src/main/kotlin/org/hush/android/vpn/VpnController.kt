@@ -13,6 +13,9 @@ import org.hush.android.core.ResolverExemptions
 import org.hush.android.R
 import org.hush.android.ui.Strings
 import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.Executor
+import java.util.concurrent.Executors
+import java.util.concurrent.RejectedExecutionException
 
 /**
  * The firewall's state machine: Off → Starting → On, or → Failed; On → Off on stop or
@@ -25,7 +28,10 @@ import java.util.concurrent.CopyOnWriteArrayList
  *
  * Every method is thread-safe and runs its work on the calling thread; the service calls
  * the slow ones ([start], [stop]) off the main thread. Listeners are called on that
- * thread, in order, before the method returns.
+ * thread, in order, before the method returns. The one exception is the lookup of strict
+ * Private DNS's server: a resolver may take seconds to answer, so it runs on [lookUps],
+ * never under the controller's lock, and a start, a stop or a read of the counts never
+ * waits for it (what it finds is told to the core when it comes).
  */
 class VpnController(
     private val tunBuilder: TunBuilder,
@@ -41,10 +47,12 @@ class VpnController(
     private val strings: Strings,
     /**
      * The addresses a name has, looked up on the given network (the one under the VPN:
-     * Hush's own process is outside it). Blocking; called on the controller's thread,
-     * never the main one. Throws when the name cannot be found.
+     * Hush's own process is outside it). Blocking; called on [lookUps], never the main
+     * thread, and never under the controller's lock. Throws when the name cannot be found.
      */
     private val lookUp: (android.net.Network, String) -> List<String> = { network, name -> lookUpOn(network, name) },
+    /** Where [lookUp] runs: one lookup at a time for a network and name, so a few at most. */
+    private val lookUps: Executor = LOOKUPS,
 ) {
     /** Told of every state change. */
     interface Listener {
@@ -65,8 +73,13 @@ class VpnController(
     private var fallback = false
     /** The resolvers the running session lets the system reach (strict Private DNS), as last told to the core. */
     private var exemptions = ResolverExemptions.NONE
-    /** The last lookup that found addresses: for which network and Private DNS name, and what it found. */
-    private var lookedUp: Pair<Pair<android.net.Network, String>, ResolverExemptions>? = null
+    /** The last lookup that found addresses, and what it found (read and written under [lock]). */
+    private var lookedUp: Pair<Wanted, ResolverExemptions>? = null
+    /** The lookups running now (under [lock]): a network and name is not asked twice at once. */
+    private val lookingUp = HashSet<Wanted>()
+
+    /** Strict Private DNS's server [name], to be looked up on [network]. */
+    private data class Wanted(val network: android.net.Network, val name: String)
 
     /** The current state, observable. */
     val state: StateFlow<VpnState> get() = stateFlow
@@ -99,13 +112,18 @@ class VpnController(
 
     /** Starts the firewall; a no-op while Starting or On. Returns the state it ends in. */
     fun start(): VpnState {
-        synchronized(lock) {
+        var lookup: Wanted? = null
+        val state = synchronized(lock) {
             val now = stateFlow.value
             if (now.isActive) return now
             publish(VpnState.Starting)
             publish(startSession())
-            return stateFlow.value
+            // Started with the server's name alone (or the addresses found before on this network): its addresses follow.
+            lookup = if (session != null) lookupFor(network) else null
+            stateFlow.value
         }
+        lookup?.let { lookUpLater(it) }
+        return state
     }
 
     private fun startSession(): VpnState {
@@ -124,7 +142,6 @@ class VpnController(
             configuredUpstream = read.upstreamDns
             followNetworkDns = follow
             fallback = follow && own == null
-            lookedUp = null
             exemptions = exemptionsOn(network)
             read.copy(
                 mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers, selfExcluded = spec.excludesItself,
@@ -202,54 +219,49 @@ class VpnController(
      * name the resolver allowed DNS goes to: the network's first, or the address in
      * Settings when it names none ([upstreamFallback]); an encrypted server stays. When
      * strict Private DNS or its server's addresses change, the core hears which resolvers
-     * the system must reach ([ResolverExemptions]; none when it is not strict).
+     * the system must reach ([ResolverExemptions]; none when it is not strict): the
+     * server's name at once, its addresses on [now] when a lookup off the lock finds them.
      */
     fun onNetworkChanged(now: DefaultNetwork) {
-        synchronized(lock) {
-            val before = network
-            if (now == before) return
-            network = now
-            val running = session ?: return
-            try {
-                if (now.coreNetwork != before.coreNetwork) running.setNetwork(now.coreNetwork)
-                val next = if (followNetworkDns && now.network != null && now.dnsServers != null) {
-                    now.dnsServers.firstOrNull() ?: configuredUpstream
-                } else {
-                    null
-                }
-                if (next != null && (next != resolver || isNewWayOut(before, now))) {
-                    running.networkChangedTo(next)
-                    resolver = next
-                    fallback = now.dnsServers.isNullOrEmpty()
-                } else if (isNewWayOut(before, now)) {
-                    running.networkChanged()
-                }
-            } catch (e: IllegalArgumentException) {
-                // A resolver the core refuses: it keeps the one it has.
-            } catch (e: RuntimeException) {
-                return // stopped underneath (or a panic in native code); stats or stop() will say so
+        val lookup = synchronized(lock) { changeNetwork(now) } ?: return
+        lookUpLater(lookup)
+    }
+
+    /** Under [lock]: [onNetworkChanged]'s work; the lookup to start once the lock is let go, if one is due. */
+    private fun changeNetwork(now: DefaultNetwork): Wanted? {
+        val before = network
+        if (now == before) return null
+        network = now
+        val running = session ?: return null
+        try {
+            if (now.coreNetwork != before.coreNetwork) running.setNetwork(now.coreNetwork)
+            val next = if (followNetworkDns && now.network != null && now.dnsServers != null) {
+                now.dnsServers.firstOrNull() ?: configuredUpstream
+            } else {
+                null
             }
-            val exempt = exemptionsOn(now)
-            if (exempt != exemptions) {
-                try {
-                    running.setResolverExemptions(exempt)
-                    exemptions = exempt
-                } catch (e: IllegalArgumentException) {
-                    // A name or address the core refuses: it keeps the ones it has.
-                } catch (e: RuntimeException) {
-                    return // stopped underneath; stats or stop() will say so
-                } catch (e: LinkageError) {
-                    // A library without the entry: the system's DoT stays refused (Home says what strict Private DNS does).
-                }
+            if (next != null && (next != resolver || isNewWayOut(before, now))) {
+                running.networkChangedTo(next)
+                resolver = next
+                fallback = now.dnsServers.isNullOrEmpty()
+            } else if (isNewWayOut(before, now)) {
+                running.networkChanged()
             }
-            if (now.network != before.network) {
-                quietly { tunBuilder.setUnderlyingNetworks(if (now.network == null) emptyArray() else arrayOf(now.network)) }
-            }
-            val shown = stateFlow.value
-            if (shown is VpnState.On && shown.network != now.coreNetwork) {
-                publish(shown.copy(network = now.coreNetwork))
-            }
+        } catch (e: IllegalArgumentException) {
+            // A resolver the core refuses: it keeps the one it has.
+        } catch (e: RuntimeException) {
+            return null // stopped underneath (or a panic in native code); stats or stop() will say so
         }
+        val exempt = exemptionsOn(now)
+        if (exempt != exemptions && !tellExemptions(running, exempt)) return null
+        if (now.network != before.network) {
+            quietly { tunBuilder.setUnderlyingNetworks(if (now.network == null) emptyArray() else arrayOf(now.network)) }
+        }
+        val shown = stateFlow.value
+        if (shown is VpnState.On && shown.network != now.coreNetwork) {
+            publish(shown.copy(network = now.coreNetwork))
+        }
+        return lookupFor(now)
     }
 
     /**
@@ -305,26 +317,78 @@ class VpnController(
         }
     }
 
+    /** [on]'s strict Private DNS server; null when Private DNS is not strict there. */
+    private fun strictName(on: DefaultNetwork): String? =
+        on.privateDns.serverName?.takeIf { on.privateDns.mode == PrivateDns.Mode.STRICT && it.isNotEmpty() }
+
     /**
-     * The resolvers to let through on [on]: its strict Private DNS server, by name and by
-     * the addresses it has there (looked up again only for another network or name; a
-     * failed lookup is tried again at the next change, the name alone given meanwhile).
+     * Under [lock], never waiting: the resolvers to let through on [on] now, its strict
+     * Private DNS server by name, with the addresses a lookup found for it on that network
+     * (the name alone until one has; none when not strict).
      */
     private fun exemptionsOn(on: DefaultNetwork): ResolverExemptions {
-        val name = on.privateDns.serverName?.takeIf { on.privateDns.mode == PrivateDns.Mode.STRICT && it.isNotEmpty() }
-            ?: return ResolverExemptions.NONE
-        val where = on.network ?: return ResolverExemptions(listOf(name))
-        lookedUp?.let { (key, found) -> if (key == where to name) return found }
+        val name = strictName(on) ?: return ResolverExemptions.NONE
+        val found = lookedUp?.takeIf { (key, _) -> key.network == on.network && key.name == name }?.second
+        return found ?: ResolverExemptions(listOf(name))
+    }
+
+    /**
+     * Under [lock]: the lookup due on [on], marked as running; null when not strict, with
+     * no network, found already (looked up again only for another network or name), or
+     * running. A failed lookup is not kept, so the next change tries again.
+     */
+    private fun lookupFor(on: DefaultNetwork): Wanted? {
+        val key = Wanted(on.network ?: return null, strictName(on) ?: return null)
+        if (lookedUp?.first == key || !lookingUp.add(key)) return null
+        return key
+    }
+
+    /** Outside [lock]: hands [key]'s lookup to [lookUps]. */
+    private fun lookUpLater(key: Wanted) {
+        try {
+            lookUps.execute { lookUpNow(key) }
+        } catch (e: RejectedExecutionException) { // shut down: the name alone stays, tried again at the next change
+            synchronized(lock) { lookingUp.remove(key) }
+        }
+    }
+
+    /**
+     * On [lookUps]: looks [key] up with no lock held, then keeps and tells the core what it
+     * found only if it is still wanted: the network under the VPN and its strict server are
+     * still [key]'s (a newer change wins; its own lookup follows it), and a session runs (a
+     * session started meanwhile on that network began with the name alone, so it is told too).
+     */
+    private fun lookUpNow(key: Wanted) {
         val addresses = try {
-            lookUp(where, name).distinct()
+            lookUp(key.network, key.name).distinct()
         } catch (e: Exception) { // UnknownHostException, SecurityException, a network gone
             emptyList()
         } catch (e: LinkageError) { // a framework without the lookup (the JVM tests' real Network)
             emptyList()
         }
-        val found = ResolverExemptions(listOf(name), addresses)
-        if (addresses.isNotEmpty()) lookedUp = (where to name) to found
-        return found
+        synchronized(lock) {
+            lookingUp.remove(key)
+            if (addresses.isEmpty() || network.network != key.network || strictName(network) != key.name) return
+            val found = ResolverExemptions(listOf(key.name), addresses)
+            lookedUp = key to found
+            val running = session ?: return
+            if (found != exemptions) tellExemptions(running, found)
+        }
+    }
+
+    /** Under [lock]: tells [running] which resolvers to let through; false when it stopped underneath. */
+    private fun tellExemptions(running: FirewallSession, exempt: ResolverExemptions): Boolean {
+        try {
+            running.setResolverExemptions(exempt)
+            exemptions = exempt
+        } catch (e: IllegalArgumentException) {
+            // A name or address the core refuses: it keeps the ones it has.
+        } catch (e: RuntimeException) {
+            return false // stopped underneath; stats or stop() will say so
+        } catch (e: LinkageError) {
+            // A library without the entry: the system's DoT stays refused (Home says what strict Private DNS does).
+        }
+        return true
     }
 
     private fun permissionMissing() = VpnState.Failed(FailureKind.PERMISSION, strings.get(R.string.vpn_permission_missing))
@@ -353,6 +417,14 @@ class VpnController(
 
     companion object {
         val ZERO_STATS = LiveStats(0, 0, 0, 0, 0)
+
+        /**
+         * Strict Private DNS lookups for every controller: daemon threads, made when one is
+         * due and gone after a minute idle (a lookup is rare: a start, a network change).
+         */
+        private val LOOKUPS: Executor by lazy {
+            Executors.newCachedThreadPool { task -> Thread(task, "hush-private-dns").apply { isDaemon = true } }
+        }
 
         /** [name]'s addresses on [network] (`Network.getAllByName`: that network's resolver, not the VPN's). */
         fun lookUpOn(network: android.net.Network, name: String): List<String> =

@@ -52,8 +52,8 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
     val resolvers = ArrayList<String>()
     override fun networkChangedTo(resolver: String) { alive(); networkChanges++; resolvers.add(resolver) }
     override fun health(): CoreHealth { alive(); return health }
-    /** Each setResolverExemptions, in order. */
-    val exemptions = ArrayList<org.hush.android.core.ResolverExemptions>()
+    /** Each setResolverExemptions, in order (told from a lookup's thread too, so synchronized). */
+    val exemptions: MutableList<org.hush.android.core.ResolverExemptions> = java.util.Collections.synchronizedList(ArrayList())
     override fun setResolverExemptions(exemptions: org.hush.android.core.ResolverExemptions) { alive(); this.exemptions.add(exemptions) }
     override fun reloadRules() { alive(); reloads++ }
     val listReloads = ArrayList<CoreConfig>()
