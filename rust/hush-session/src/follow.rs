@@ -11,7 +11,8 @@
 //! applies the retention limits at start and every [`RETENTION_EVERY`], and
 //! reads the rules then too, in case a change went unheard.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hush_engine::{AppPolicy, Network, PolicySender};
+use inotify::{EventMask, Inotify, WatchMask};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use crate::health::{HealthCell, ProblemKind};
 
@@ -239,9 +242,9 @@ enum Woken {
 /// An inotify watch on the database's directory, for changes to the
 /// database and its write-ahead log (or rollback journal).
 struct Watch {
-    fd: OwnedFd,
+    inotify: Inotify,
     /// The database file's name; its log and journal add a suffix.
-    name: Vec<u8>,
+    name: OsString,
     buffer: Vec<u8>,
 }
 
@@ -265,35 +268,23 @@ impl Watch {
         let name = path
             .file_name()
             .ok_or_else(|| std::io::Error::other("the database path names no file"))?
-            .as_bytes()
-            .to_vec();
+            .to_owned();
         let directory = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let directory = std::ffi::CString::new(directory.as_os_str().as_bytes())
-            .map_err(|_| std::io::Error::other("the database path holds a NUL byte"))?;
-        // SAFETY: inotify_init1 takes flags only and returns a new
-        // descriptor or -1.
-        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if raw < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a descriptor just opened and owned by no one else.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // Non-blocking: `wait` polls it beside the stop socket.
+        let inotify = Inotify::init()?;
         // Writes only: every open of the store (this thread's own reads
         // too) opens the file for writing, and a reader that is the last
         // to close removes the log, so closes, creations and removals would
         // wake the thread for its own reads. A file moved in (a restored
         // backup) is a change.
-        let mask = libc::IN_MODIFY | libc::IN_MOVED_TO;
-        // SAFETY: `fd` is an open inotify descriptor and `directory` a
-        // NUL-terminated path that outlives the call.
-        if unsafe { libc::inotify_add_watch(fd.as_raw_fd(), directory.as_ptr(), mask) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        inotify
+            .watches()
+            .add(directory, WatchMask::MODIFY | WatchMask::MOVED_TO)?;
         Ok(Watch {
-            fd,
+            inotify,
             name,
             buffer: vec![0; 4096],
         })
@@ -304,84 +295,71 @@ impl Watch {
     fn drain(&mut self) -> Woken {
         let mut woken = Woken::Timeout;
         loop {
-            // SAFETY: the buffer is valid for writes of its whole length.
-            let len = unsafe {
-                libc::read(
-                    self.fd.as_raw_fd(),
-                    self.buffer.as_mut_ptr().cast(),
-                    self.buffer.len(),
-                )
+            let events = match self.inotify.read_events(&mut self.buffer) {
+                Ok(events) => events,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                // WouldBlock: all read.
+                Err(_) => return woken,
             };
-            if len <= 0 {
-                let error = std::io::Error::last_os_error();
-                if len < 0 && error.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return woken;
-            }
-            let mut rest = &self.buffer[..len as usize];
-            // struct inotify_event: wd, mask, cookie, len (4 bytes each),
-            // then `len` bytes of NUL-padded name.
-            while rest.len() >= 16 {
-                let field = |at: usize| {
-                    u32::from_ne_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]])
-                };
-                let (mask, name_len) = (field(4), field(12) as usize);
-                let name = rest.get(16..16 + name_len).unwrap_or(&[]);
-                let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
-                if mask & libc::IN_IGNORED != 0 {
+            for event in events {
+                if event.mask.contains(EventMask::IGNORED) {
                     return Woken::Lost;
                 }
-                if mask & libc::IN_Q_OVERFLOW != 0 || self.is_database(name) {
+                let ours = event.name.is_some_and(|name| is_database(&self.name, name));
+                if event.mask.contains(EventMask::Q_OVERFLOW) || ours {
                     woken = Woken::Changed;
                 }
-                rest = rest.get(16 + name_len..).unwrap_or(&[]);
             }
         }
     }
+}
 
-    /// Whether `name` is the database, its write-ahead log or its journal
-    /// (not its shared-memory index, which readers write too).
-    fn is_database(&self, name: &[u8]) -> bool {
-        match name.strip_prefix(self.name.as_slice()) {
-            Some(suffix) => matches!(suffix, b"" | b"-wal" | b"-journal"),
-            None => false,
-        }
+/// Whether `name` is the database `database`, its write-ahead log or its
+/// journal (not its shared-memory index, which readers write too).
+fn is_database(database: &OsStr, name: &OsStr) -> bool {
+    match name.as_bytes().strip_prefix(database.as_bytes()) {
+        Some(suffix) => matches!(suffix, b"" | b"-wal" | b"-journal"),
+        None => false,
     }
 }
 
 /// Sleeps until `stop`'s other end is dropped, `watch` sees the database
 /// change, or `timeout` passes.
 fn wait(stop: BorrowedFd<'_>, watch: Option<&mut Watch>, timeout: Duration) -> Woken {
-    let mut fds = [
-        libc::pollfd {
-            fd: stop.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: watch.as_ref().map_or(-1, |w| w.fd.as_raw_fd()),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    // Rounded up, so a wake-up never comes just before its time.
+    // Rounded up to the millisecond, so a wake-up never comes just before
+    // its time.
     let millis = timeout.as_nanos().div_ceil(1_000_000);
-    let millis = libc::c_int::try_from(millis).unwrap_or(libc::c_int::MAX);
-    // SAFETY: `fds` is a valid array of two pollfd for the call; a negative
-    // descriptor is ignored by poll.
-    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
-    if ready <= 0 {
-        // A signal (EINTR) is a wake-up like a timeout: the caller looks
-        // at the time again.
-        return Woken::Timeout;
-    }
+    let timeout = Timespec {
+        tv_sec: i64::try_from(millis / 1000).unwrap_or(i64::MAX),
+        tv_nsec: (millis % 1000 * 1_000_000) as _,
+    };
+    let (stopped, changed) = match &watch {
+        Some(watch) => {
+            let mut fds = [
+                PollFd::new(&stop, PollFlags::IN),
+                PollFd::new(&watch.inotify, PollFlags::IN),
+            ];
+            // An error (EINTR, a signal) is a wake-up like a timeout: the
+            // caller looks at the time again.
+            if !matches!(poll(&mut fds, Some(&timeout)), Ok(ready) if ready > 0) {
+                return Woken::Timeout;
+            }
+            (!fds[0].revents().is_empty(), !fds[1].revents().is_empty())
+        }
+        None => {
+            let mut fds = [PollFd::new(&stop, PollFlags::IN)];
+            if !matches!(poll(&mut fds, Some(&timeout)), Ok(ready) if ready > 0) {
+                return Woken::Timeout;
+            }
+            (!fds[0].revents().is_empty(), false)
+        }
+    };
     // The other end never writes: anything readable is its close.
-    if fds[0].revents != 0 {
+    if stopped {
         return Woken::Stop;
     }
     match watch {
-        Some(watch) if fds[1].revents != 0 => watch.drain(),
+        Some(watch) if changed => watch.drain(),
         _ => Woken::Timeout,
     }
 }

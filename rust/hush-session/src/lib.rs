@@ -12,6 +12,8 @@
 //!
 //! Never: log names, addresses or app identities above debug level.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod follow;
 pub mod health;
