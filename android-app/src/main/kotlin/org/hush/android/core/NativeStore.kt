@@ -54,6 +54,7 @@ class NativeStore(private val databasePath: String) : HushStore {
                 reason = it.getString("reason"),
                 // A core older than this field sends none.
                 detail = it.optString("detail", ""),
+                repeats = it.optLong("repeats", 1L),
             )
         }
     }

@@ -34,6 +34,8 @@ data class ActivityEvent(
      * flow's name could not be read (`unread:timeout`, `strict:malformed`, ...).
      */
     val detail: String = "",
+    /** Attempts this row stands for: an app retrying a blocked host in a loop is one row with a count. */
+    val repeats: Long = 1,
 )
 
 /** Which events to read; null fields match everything. */

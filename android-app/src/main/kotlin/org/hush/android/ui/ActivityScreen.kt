@@ -194,7 +194,9 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             val app = presenter.label(e.uid)
             h.host.text = e.host.ifEmpty { e.ip }
             h.detail.text = ui.str(R.string.activity_row_detail, time, app, e.protocol.uppercase(Locale.ROOT), e.port, Format.eventReason(strings, e.reason, e.detail))
-            val word = actionWord(e.action)
+            val word = actionWord(e.action).let {
+                if (e.repeats > 1) ui.str(R.string.activity_action_repeated, it, Format.count(strings, e.repeats)) else it
+            }
             val colour = actionColour(e.action)
             h.action.text = word
             h.action.setTextColor(colour)

@@ -209,6 +209,22 @@ class ActivityScreenTest {
     }
 
     @Test
+    fun aRetryStormIsOneRowWithItsCount() {
+        val world = SampleData.World()
+        val screen = activity(world)
+        val storm = ActivityEvent(SampleData.NOW + 500, SampleData.TIKTOK, "log.tiktokv.com", "198.18.0.53", 53, "dns",
+            Action.BLOCKED, "list:easyprivacy", "A", repeats = 1234)
+        world.store.log(storm)
+        screen.presenter.refreshHead()
+        UiTest.idle()
+        val row = UiTest.texts(screen.adapter.getView(0, null, screen.list))
+        assertTrue(row.toString(), row.contains("Blocked ×1,234"))
+        // A single attempt says no count.
+        val single = UiTest.texts(screen.adapter.getView(1, null, screen.list))
+        assertTrue(single.toString(), single.none { it.contains("×") })
+    }
+
+    @Test
     fun aFailingStoreShowsTheMessage() {
         val world = SampleData.World()
         world.store.failure = "database is locked"
