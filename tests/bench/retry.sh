@@ -87,12 +87,22 @@ print(f"{ok} {bad} {lost} {time.monotonic() - started:.3f}")
 EOF
 
 cpu() { awk '{print $14 + $15}' /proc/"$HUSH_PID"/stat; }
+threads() { # "name ticks" per thread
+  local task
+  for task in /proc/"$HUSH_PID"/task/*; do
+    # The name is in parentheses and may hold spaces; the times follow it.
+    sed 's/^[0-9]* (\(.*\)) /\1\t/' "$task/stat" 2>/dev/null |
+      awk -F'\t' -v tid="${task##*/}" '{split($2, f, " "); print $1 "(" tid ")", f[12] + f[13]}'
+  done
+}
 TICKS=$(getconf CLK_TCK)
+threads >"$WORK/threads-before"
 before=$(cpu)
 read -r ok bad lost secs < <(ip netns exec "$PH" setpriv --reuid 10001 --regid 10001 --clear-groups \
   /usr/bin/python3 "$WORK/app.py" "$ATTEMPTS" "$SAME_SOCKET" "$NAME")
 sleep 1 # the writer catches up; idle, Hush costs nothing meanwhile
 after=$(cpu)
+threads >"$WORK/threads-after"
 # A graceful stop writes what is held.
 kill -INT "$HUSH_PID"
 wait "$HUSH_PID" || true
@@ -115,4 +125,8 @@ echo "attempts: $ATTEMPTS ($([ "$SAME_SOCKET" = 1 ] && echo "one socket" || echo
 awk -v c=$((after - before)) -v t="$TICKS" -v n="$ATTEMPTS" \
   'BEGIN {printf "hush CPU: %.2f s, %.3f s per 1,000 blocked lookups\n", c / t, c / t / n * 1000}'
 echo "stored: $rows rows for the name, counting $counted attempts"
+echo -n "CPU by thread (s):"
+awk -v t="$TICKS" 'NR == FNR {b[$1] = $2; next} {printf " %s %.2f", $1, ($2 - b[$1]) / t}' \
+  "$WORK/threads-before" "$WORK/threads-after"
+echo
 [ "$bad" = 0 ] && [ "$ok" -gt 0 ]

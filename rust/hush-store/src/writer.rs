@@ -29,6 +29,10 @@
 //! - A panic while writing is caught; the connection is opened again and
 //!   the batch tried again.
 //! - Idle, the thread wakes once a minute (for the heartbeat, [`crate::gaps`]).
+//! - An event waits at most [`COMMIT_DELAY`] for others to share its commit
+//!   (none once [`BATCH_KEPT`] are held, or when stopping): a trickle of
+//!   events, an app retrying a blocked name as fast as it is answered, is
+//!   a few commits a second, not one per event.
 //! - A blocked attempt made again within [`REPEAT_WINDOW`] of the last
 //!   (same app, host, address, port, protocol, detail and reason), with no
 //!   other attempt by that app at that host and detail in between, is
@@ -44,7 +48,9 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{
+    channel, sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError,
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -80,6 +86,9 @@ pub const REPEAT_WINDOW: Duration = Duration::from_secs(10);
 /// last [`REPEAT_WINDOW`]. Past it they are forgotten (repeats then start
 /// new rows), so memory stays bounded whatever an app does.
 const OPEN_REPEATS: usize = 4096;
+
+/// How long the first event held waits for others before their commit.
+const COMMIT_DELAY: Duration = Duration::from_millis(100);
 
 /// The heartbeat's period: how often an idle writer wakes.
 const HEARTBEAT: Duration = Duration::from_secs(60);
@@ -248,6 +257,7 @@ impl EventWriter {
             panics: 0,
             heartbeat_at: Instant::now() + HEARTBEAT,
             open_repeats: HashMap::new(),
+            batch_since: None,
         };
         let thread = std::thread::Builder::new()
             .name("hush-log-writer".into())
@@ -473,6 +483,8 @@ struct Worker {
     /// Panics running on the current batch.
     panics: u32,
     heartbeat_at: Instant,
+    /// Since when events (or gaps) wait to be written.
+    batch_since: Option<Instant>,
     /// The rows written lately for blocked attempts, which a repeat of the
     /// same attempt adds to.
     open_repeats: OpenRepeats,
@@ -481,25 +493,48 @@ struct Worker {
 impl Worker {
     fn run(mut self) -> Result<(), StoreError> {
         loop {
-            let wait = self
-                .next_wake(Instant::now())
-                .saturating_duration_since(Instant::now());
-            match self.receiver.recv_timeout(wait) {
-                Ok(message) => {
-                    self.take(message);
-                    // What else is queued, up to a batch, without waiting.
-                    for _ in 1..BATCH {
-                        match self.receiver.try_recv() {
-                            Ok(message) => self.take(message),
-                            Err(_) => break,
+            let now = Instant::now();
+            let wait = self.next_wake(now).saturating_duration_since(now);
+            if self.batch_since.is_some() && self.retry_at.is_none() && !wait.is_zero() {
+                // A batch waits for its commit: asleep, not on the queue,
+                // so an event given meanwhile costs its giver (the packet
+                // path) no wake-up of this thread. A stop is seen after it.
+                std::thread::sleep(wait);
+                let mut stopped = false;
+                for _ in 0..BATCH {
+                    match self.receiver.try_recv() {
+                        Ok(message) => self.take(message),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            stopped = true;
+                            break;
                         }
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+                if stopped {
+                    break;
+                }
+            } else {
+                match self.receiver.recv_timeout(wait) {
+                    Ok(message) => {
+                        self.take(message);
+                        // What else is queued, up to a batch, without waiting.
+                        for _ in 1..BATCH {
+                            match self.receiver.try_recv() {
+                                Ok(message) => self.take(message),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
             }
             self.take_gaps();
             let now = Instant::now();
+            if self.batch_since.is_none() && (!self.held.is_empty() || !self.gaps.is_empty()) {
+                self.batch_since = Some(now);
+            }
             if now >= self.next_wake(now) {
                 self.attempt();
             }
@@ -512,16 +547,20 @@ impl Worker {
     }
 
     /// When there is something to do: an attempt after a failure when its
-    /// wait is over, else at once if anything waits to be written, else the
-    /// heartbeat.
+    /// wait is over, else the first start at once, else a batch once
+    /// [`COMMIT_DELAY`] has passed since its first event (at once when it
+    /// is large), else the heartbeat.
     fn next_wake(&self, now: Instant) -> Instant {
         if let Some(at) = self.retry_at {
             return at;
         }
-        if !self.begun || !self.held.is_empty() || !self.gaps.is_empty() {
+        if !self.begun || self.held.len() >= BATCH_KEPT {
             return now;
         }
-        self.heartbeat_at
+        match self.batch_since {
+            Some(since) if !self.held.is_empty() || !self.gaps.is_empty() => since + COMMIT_DELAY,
+            _ => self.heartbeat_at,
+        }
     }
 
     fn take(&mut self, message: Message) {
@@ -740,6 +779,7 @@ impl Worker {
 
     fn committed(&mut self, committed: Committed) {
         self.forget(committed.events);
+        self.batch_since = None;
         let newest = committed
             .repeats
             .iter()
@@ -1450,6 +1490,7 @@ mod tests {
             panics: 0,
             heartbeat_at: Instant::now() + HEARTBEAT,
             open_repeats: HashMap::new(),
+            batch_since: None,
         };
         (worker, sender)
     }
@@ -1502,7 +1543,14 @@ mod tests {
             worker.next_wake(now) >= now + HEARTBEAT - Duration::from_secs(1),
             "idle, it wakes for the heartbeat only"
         );
+        // An event waits a little for others to share its commit...
         worker.held.push_back(event("a.example"));
+        worker.batch_since = Some(now);
+        assert_eq!(worker.next_wake(now), now + COMMIT_DELAY);
+        // ...but a large batch goes at once.
+        for _ in 1..BATCH_KEPT {
+            worker.held.push_back(event("a.example"));
+        }
         assert_eq!(worker.next_wake(now), now);
     }
 
