@@ -76,8 +76,15 @@ fn database() -> PathBuf {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    std::fs::copy(template, &path).expect("a copy of the template");
-    path
+    // libFuzzer's timer (SIGALRM, for -timeout) can interrupt the copy:
+    // that is the harness's weather, not a finding, so it is tried again.
+    loop {
+        match std::fs::copy(template, &path) {
+            Ok(_) => return path,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => panic!("a copy of the template: {error}"),
+        }
+    }
 }
 
 fn number(input: &mut Input<'_>) -> i64 {
