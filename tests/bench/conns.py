@@ -30,9 +30,10 @@ import sys
 import time
 
 
-def server(port):
+def listening(port):
+    """A selector holding non-blocking listeners on every IPv4 and IPv6
+    address at PORT, each registered for reading with the data "listen"."""
     sel = selectors.DefaultSelector()
-    listeners = []
     for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -42,7 +43,11 @@ def server(port):
         sock.listen(4096)
         sock.setblocking(False)
         sel.register(sock, selectors.EVENT_READ, "listen")
-        listeners.append(sock)
+    return sel
+
+
+def server(port):
+    sel = listening(port)
     while True:
         for key, _ in sel.select():
             sock = key.fileobj
@@ -135,16 +140,7 @@ def churn(host, port, count, end=None):
 
 
 def push(port):
-    sel = selectors.DefaultSelector()
-    for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind((addr, int(port)))
-        sock.listen(4096)
-        sock.setblocking(False)
-        sel.register(sock, selectors.EVENT_READ, "listen")
+    sel = listening(port)
     chunk = bytes(64 * 1024)
     while True:
         for key, _ in sel.select():
