@@ -563,3 +563,19 @@ fn addresses_and_ranges_are_refused_at_the_syn() {
     assert!(refused.iter().any(|e| e.host == "www.debian.org"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_apps_limits_set_on_the_command_line_refuse_its_excess_flows() {
+    let (lab, hush) = lab_with_servers(&["--app-tcp-flows", "8", "--app-connects", "4"]);
+    // 40 at once from one app (root, one owner): past its 4 connects under
+    // way and 8 open flows, the rest are reset, and it hears so.
+    let got = labnet_client(&lab, &["parallel", SERVERS_V4, RECORD, "40"]);
+    assert_ne!(got.code, Some(0), "all 40 got through: {}", got.stdout);
+    assert!(got.stderr.contains("of 40 failed"), "{}", got.stderr);
+    // Under the limits, the same app still connects.
+    let got = labnet_client(&lab, &["parallel", SERVERS_V4, RECORD, "2"]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    let summary = hush.stop();
+    let refused = counter(&summary, "refused (app's limit)");
+    assert!((1..=38).contains(&refused), "{summary}");
+}

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use hush_dns::BlockMode;
 use hush_engine::owner::{NoOwners, OwnerLookup};
-use hush_engine::SocketProtector;
+use hush_engine::{FlowLimits, SocketProtector};
 use hush_linux::control::{self, ControlSocket, Request};
 use hush_linux::netwatch::{self, Tracker, Watcher};
 use hush_linux::{protect::BindToDevice, tun};
@@ -175,6 +175,20 @@ struct RunArgs {
     /// judged as of an unknown owner.
     #[arg(long)]
     no_owners: bool,
+    /// MiB of TCP buffers for all flows together (default 64). One app may
+    /// hold half of it at full size and three quarters of it in all.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    flow_memory: Option<u32>,
+    /// Open TCP flows one app may hold (default 4096).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    app_tcp_flows: Option<u32>,
+    /// TCP flows of one app whose server connect may be under way at once
+    /// (default 256).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    app_connects: Option<u32>,
+    /// Open UDP flows one app may hold (default 1024).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    app_udp_flows: Option<u32>,
     /// Listen for `hush ctl` on this Unix socket (created owner-only,
     /// removed at exit).
     #[arg(long)]
@@ -362,6 +376,18 @@ fn run(args: RunArgs) -> Result<(), String> {
         }
     }
     config.strip_ech = !args.keep_ech;
+    if let Some(mib) = args.flow_memory {
+        config.limits = FlowLimits::with_buffer_budget(mib as usize * (1 << 20));
+    }
+    for (limit, value) in [
+        (&mut config.limits.app_tcp_flows, args.app_tcp_flows),
+        (&mut config.limits.app_connects, args.app_connects),
+        (&mut config.limits.app_udp_flows, args.app_udp_flows),
+    ] {
+        if let Some(value) = value {
+            *limit = value as usize;
+        }
+    }
     config.lists = lists(&args.lists, ListKind::Block);
     config.lists.extend(lists(&args.allows, ListKind::Allow));
     config.address_lists = lists(&args.address_lists, ListKind::Block);

@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use hush_dns::BlockMode;
 use hush_engine::owner::OwnerLookup;
 use hush_engine::{
-    policy_channel, AppMode, AppPolicy, DiscardEvents, DnsConfig, DomainAction, EventSink, Lists,
-    Network, PolicySender, RelayConfig, SocketProtector, Stats,
+    policy_channel, AppMode, AppPolicy, DiscardEvents, DnsConfig, DomainAction, EventSink,
+    FlowLimits, Lists, Network, PolicySender, RelayConfig, SocketProtector, Stats,
 };
 use hush_rules::{AddressRules, AddressRulesBuilder, ListKind, RuleSet, RuleSetBuilder};
 use hush_store::recover::Recovery;
@@ -127,6 +127,8 @@ pub struct SessionConfig {
     /// never calls the protector: no JNI and binder call per new flow.
     /// Why that holds is in [`SocketProtector`]'s documentation.
     pub self_excluded: bool,
+    /// What all flows together, and each app, may hold.
+    pub limits: FlowLimits,
 }
 
 impl SessionConfig {
@@ -148,6 +150,7 @@ impl SessionConfig {
             strip_ech: true,
             resolver_exemptions: ResolverExemptions::default(),
             self_excluded: false,
+            limits: FlowLimits::default(),
         }
     }
 }
@@ -359,6 +362,7 @@ impl Session {
                 mtu: config.mtu,
                 own_addresses: config.own_addresses.clone(),
                 allow_encrypted_dns: config.allow_encrypted_dns,
+                limits: config.limits,
                 ..RelayConfig::default()
             },
             dns: DnsConfig {

@@ -69,6 +69,19 @@ impl Default for FlowLimits {
     }
 }
 
+impl FlowLimits {
+    /// The default limits with another buffer budget: one app may hold half
+    /// of it at full size and three quarters of it in all, as by default.
+    pub fn with_buffer_budget(buffer_budget: usize) -> Self {
+        Self {
+            buffer_budget,
+            app_buffer_share: buffer_budget / 2,
+            app_buffer_cap: buffer_budget / 4 * 3,
+            ..Self::default()
+        }
+    }
+}
+
 /// Why a new flow was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
