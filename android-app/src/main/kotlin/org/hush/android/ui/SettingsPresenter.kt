@@ -33,6 +33,8 @@ data class SettingsState(
     val stripEch: Boolean = true,
     /** "Only addresses Hush resolved" for every app without a choice of its own; null until read. */
     val resolvedOnlyDefault: Boolean? = null,
+    /** "Strict" for every app without a choice of its own; null until read. */
+    val strictDefault: Boolean? = null,
     /** The outcome of the last action ("Exported 1,204 events", ...). */
     val message: String? = null,
     val error: String? = null,
@@ -42,7 +44,8 @@ data class SettingsState(
  * Settings: where allowed DNS goes, the ways around Hush it closes (apps' own encrypted
  * DNS, ECH, addresses it did not resolve), start on boot, new apps, the log.
  * DNS and the switches kept in [UiSettings] apply from the next start; "Only addresses
- * Hush resolved" is in the store and in force at once (HushActions.rulesChanged).
+ * Hush resolved" and "strict" for every app are in the store and in force at once
+ * (HushActions.rulesChanged).
  */
 class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) : Presenter<SettingsState>(SettingsState(), deps.io, deps.main) {
 
@@ -53,12 +56,16 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
             allowEncryptedDns = s.allowEncryptedDns, stripEch = s.stripEch,
         ))
         showChoice(s.upstreamChoice, message = state.message)
-        background({ Triple(deps.store.retention(), deps.store.listSources(), deps.store.appOption(AppOption.RESOLVED_ONLY).default) }, failed = { e ->
+        background({
+            Loaded(deps.store.retention(), deps.store.listSources(), deps.store.appOption(AppOption.RESOLVED_ONLY).default, deps.store.appOption(AppOption.STRICT).default)
+        }, failed = { e ->
             set(state.copy(loading = false, error = strings.get(R.string.settings_error_read, Format.error(e))))
-        }) { (retention, sources, resolvedOnly) ->
-            set(state.copy(loading = false, retention = retention, sources = sources, resolvedOnlyDefault = resolvedOnly, error = null))
+        }) { l ->
+            set(state.copy(loading = false, retention = l.retention, sources = l.sources, resolvedOnlyDefault = l.resolvedOnly, strictDefault = l.strict, error = null))
         }
     }
+
+    private class Loaded(val retention: Retention, val sources: List<ListSource>, val resolvedOnly: Boolean, val strict: Boolean)
 
     /**
      * The upstream radio buttons, from the next start. The network's resolvers and the
@@ -143,14 +150,33 @@ class SettingsPresenter(private val deps: UiDeps, private val strings: Strings) 
      * "Only addresses Hush resolved" for every app without a choice of its own, stored and
      * put in force at once. A store that fails leaves the switch as it was, saying why.
      */
-    fun setResolvedOnlyDefault(on: Boolean) {
-        val before = state.resolvedOnlyDefault
-        set(state.copy(resolvedOnlyDefault = on))
-        background({ deps.store.setAppOptionDefault(AppOption.RESOLVED_ONLY, on) }, failed = { e ->
-            set(state.copy(resolvedOnlyDefault = before, error = strings.get(R.string.settings_error_resolved_only, Format.error(e))))
+    fun setResolvedOnlyDefault(on: Boolean) = setOptionDefault(AppOption.RESOLVED_ONLY, on)
+
+    /** "Strict" for every app without a choice of its own, as [setResolvedOnlyDefault]. */
+    fun setStrictDefault(on: Boolean) = setOptionDefault(AppOption.STRICT, on)
+
+    private fun optionDefault(s: SettingsState, option: AppOption): Boolean? = when (option) {
+        AppOption.RESOLVED_ONLY -> s.resolvedOnlyDefault
+        AppOption.STRICT -> s.strictDefault
+    }
+
+    private fun withOptionDefault(s: SettingsState, option: AppOption, on: Boolean?): SettingsState = when (option) {
+        AppOption.RESOLVED_ONLY -> s.copy(resolvedOnlyDefault = on)
+        AppOption.STRICT -> s.copy(strictDefault = on)
+    }
+
+    private fun setOptionDefault(option: AppOption, on: Boolean) {
+        val before = optionDefault(state, option)
+        val (savedOn, savedOff, error) = when (option) {
+            AppOption.RESOLVED_ONLY -> Triple(R.string.settings_resolved_only_saved_on, R.string.settings_resolved_only_saved_off, R.string.settings_error_resolved_only)
+            AppOption.STRICT -> Triple(R.string.settings_strict_saved_on, R.string.settings_strict_saved_off, R.string.settings_error_strict)
+        }
+        set(withOptionDefault(state, option, on))
+        background({ deps.store.setAppOptionDefault(option, on) }, failed = { e ->
+            set(withOptionDefault(state, option, before).copy(error = strings.get(error, Format.error(e))))
         }) {
             deps.actions.rulesChanged()
-            set(state.copy(error = null, message = strings.get(if (on) R.string.settings_resolved_only_saved_on else R.string.settings_resolved_only_saved_off)))
+            set(state.copy(error = null, message = strings.get(if (on) savedOn else savedOff)))
         }
     }
 

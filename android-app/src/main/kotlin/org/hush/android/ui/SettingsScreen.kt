@@ -74,6 +74,8 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
     val echSwitch = switch(R.string.settings_ech)
     /** "Only addresses Hush resolved", the default for every app (stored; in force at once). */
     val resolvedOnlySwitch = switch(R.string.settings_resolved_only)
+    /** "Strict", the default for every app (stored; in force at once). */
+    val strictSwitch = switch(R.string.settings_strict)
     /** "New apps start as": Hush's default, Block all or Allow all; stored at each install. */
     val newAppModes = android.widget.RadioGroup(host.context).apply {
         orientation = android.widget.RadioGroup.VERTICAL
@@ -134,6 +136,8 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
             addView(note(R.string.settings_ech_note))
             addView(resolvedOnlySwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
             addView(note(R.string.settings_resolved_only_note))
+            addView(strictSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
+            addView(note(R.string.settings_strict_note))
             addView(bootSwitch, Ui.matchWrap().apply { topMargin = ui.dp(12) })
             addView(ui.text(ui.str(R.string.settings_new_apps), Ui.Type.LABEL, p.onSurfaceVariant).apply { setPadding(0, ui.dp(12), 0, 0) })
             addView(newAppModes, Ui.matchWrap())
@@ -176,6 +180,7 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         encryptedDnsSwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.allowEncryptedDns) presenter.setAllowEncryptedDns(on) }
         echSwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.stripEch) presenter.setStripEch(on) }
         resolvedOnlySwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.resolvedOnlyDefault) presenter.setResolvedOnlyDefault(on) }
+        strictSwitch.setOnCheckedChangeListener { _, on -> if (on != presenter.state.strictDefault) presenter.setStrictDefault(on) }
         upstreamChoice.setOnCheckedChangeListener { _, id ->
             val choice = when (id) {
                 upstreamNetwork.id -> UpstreamChoice.NETWORK
@@ -254,6 +259,8 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         if (echSwitch.isChecked != s.stripEch) echSwitch.isChecked = s.stripEch
         resolvedOnlySwitch.isEnabled = s.resolvedOnlyDefault != null
         if (resolvedOnlySwitch.isChecked != (s.resolvedOnlyDefault == true)) resolvedOnlySwitch.isChecked = s.resolvedOnlyDefault == true
+        strictSwitch.isEnabled = s.strictDefault != null
+        if (strictSwitch.isChecked != (s.strictDefault == true)) strictSwitch.isChecked = s.strictDefault == true
         val wanted = newAppModes.findViewWithTag<android.widget.RadioButton>(s.newAppMode ?: NEW_APP_DEFAULT_TAG)
         if (wanted != null && !wanted.isChecked) wanted.isChecked = true
         val r = s.retention
