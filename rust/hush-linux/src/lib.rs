@@ -4,9 +4,11 @@
 //!
 //! Layer: platform glue only. Everything the firewall decides lives in the
 //! engine; this crate opens devices and wires them to it, the way the Android
-//! bridge does with `VpnService`.
+//! bridge does with `VpnService`. [`evidence`] writes `hush report`'s
+//! evidence report.
 
 pub mod control;
+pub mod evidence;
 pub mod lab;
 pub mod netwatch;
 pub mod owner;

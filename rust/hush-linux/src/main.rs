@@ -4,7 +4,7 @@
 //! network changes; `hush ctl` talks to a running one; `hush demo` shows it
 //! on real traffic in namespaces it builds; `hush lists check` reports on
 //! blocklist files; `hush rule` and `hush log` change the rules and read the
-//! activity log.
+//! activity log; `hush report` writes one app's evidence report.
 
 mod demo;
 mod records;
@@ -70,6 +70,8 @@ enum Command {
     Clear(report::ClearArgs),
     /// When Hush was not filtering (stopped, killed, restarting), newest first.
     Gaps(report::GapsArgs),
+    /// One app's evidence report: a self-contained HTML file to keep, share or print.
+    Report(hush_linux::evidence::ReportArgs),
 }
 
 #[derive(Subcommand)]
@@ -252,6 +254,7 @@ fn main() -> ExitCode {
         Command::Retention(args) => report::retention(args),
         Command::Clear(args) => report::clear(args),
         Command::Gaps(args) => report::gaps(args),
+        Command::Report(args) => hush_linux::evidence::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

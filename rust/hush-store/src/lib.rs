@@ -8,7 +8,8 @@
 //! made for, so that a UID's next owner does not inherit them ([`rules`]);
 //! list sources; settings; the periods when Hush
 //! was not filtering ([`gaps`]); counters (events dropped, the running
-//! writer's counts and heartbeat).
+//! writer's counts and heartbeat). [`evidence`] summarises one app's events
+//! for the evidence report, with a digest of them.
 //!
 //! Layer: beside the engine, which sees it only as an
 //! [`EventSink`](hush_engine::EventSink). The schema is versioned with
@@ -31,6 +32,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod evidence;
 pub mod gaps;
 pub mod query;
 pub mod recover;
