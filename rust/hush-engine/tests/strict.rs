@@ -236,3 +236,79 @@ async fn a_strict_apps_unreadable_flows_are_reset_and_other_apps_pass_by_address
         assert!(lax.contains(&detail), "{detail} in {lax:?}");
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn switching_strict_on_cuts_the_apps_open_nameless_flows_and_no_other() {
+    let (server, bytes) = counting_server("127.0.0.81");
+    let echo = UdpSocket::bind("127.0.0.81:0").unwrap();
+    let quic_server = echo.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 2048];
+        while let Ok((len, from)) = echo.recv_from(&mut buffer) {
+            let _ = echo.send_to(&buffer[..len], from);
+        }
+    });
+    let (rules, receiver) = policy_channel(AppPolicy::default());
+    let mut setup = Setup::new(Resolver::start().address);
+    setup.policy = receiver;
+    use FlowTransport::{Tcp, Udp};
+    setup.owners = owners_of([
+        (Tcp, addr("127.0.0.1:45001"), server, STRICT),
+        (Tcp, addr("127.0.0.1:45002"), server, STRICT),
+        (Tcp, addr("127.0.0.1:45003"), server, LAX),
+        (Udp, addr("127.0.0.1:45004"), quic_server, STRICT),
+    ]);
+    let (stats, events, ()) = run(start_relay(setup), move |tun| {
+        let open = |port: u16| {
+            AppConn::try_open(tun, SocketAddr::new([127, 0, 0, 1].into(), port), server)
+                .expect("the SYN is judged by the address, which is unlisted")
+        };
+        // Strict is off: a nameless ClientHello and SSH pass for the app,
+        // and another app's nameless ClientHello too.
+        let nameless = client_hello(None);
+        let mut nameless_flow = open(45001);
+        nameless_flow.send(&nameless);
+        assert!(!nameless_flow.reset_within(Duration::from_millis(500)));
+        let mut ssh_flow = open(45002);
+        ssh_flow.send(b"SSH-2.0-OpenSSH_9.2\r\n");
+        assert!(!ssh_flow.reset_within(Duration::from_millis(500)));
+        let mut other_app = open(45003);
+        other_app.send(&nameless);
+        assert!(!other_app.reset_within(Duration::from_millis(500)));
+        assert!(!quic_refused(tun, addr("127.0.0.1:45004"), quic_server));
+
+        // The owner makes the app strict: its open nameless flow is cut at
+        // once; its SSH flow (no name to read) and the other app's stay.
+        let mut strict = AppPolicy::default();
+        strict.set_strict(STRICT, true);
+        rules.send(Arc::new(strict)).unwrap();
+        assert!(
+            nameless_flow.reset_within(Duration::from_secs(3)),
+            "the strict app's open nameless flow is reset"
+        );
+        assert!(!ssh_flow.reset_within(Duration::from_millis(300)));
+        assert!(!other_app.reset_within(Duration::from_millis(300)));
+        // Its QUIC flow that named nothing is refused from now on.
+        assert!(quic_refused(tun, addr("127.0.0.1:45004"), quic_server));
+        std::thread::sleep(Duration::from_millis(200));
+    })
+    .await;
+    assert!(bytes.load(Ordering::SeqCst) > 0);
+    assert_eq!(stats.flows_cut_by_rule, 2, "{stats}");
+    let cut: Vec<(String, Verdict)> = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.verdict == Verdict::Blocked)
+        .map(|e| (format!("{} {}", e.protocol, e.detail), e.verdict))
+        .collect();
+    assert_eq!(
+        cut,
+        [
+            // Cut flows are logged by transport, as other rule changes' cuts.
+            ("tcp strict:no-name".to_string(), Verdict::Blocked),
+            ("udp strict:quic-version".to_string(), Verdict::Blocked),
+        ]
+    );
+}

@@ -626,7 +626,7 @@ impl Relay {
         let connect_timeout = self.config.connect_timeout;
         let Relay {
             tcp: flows,
-            sockets,
+            stacks,
             firewall,
             udp_scratch,
             protector,
@@ -640,7 +640,7 @@ impl Relay {
         let Some(mut stream) = flow.dns.take() else {
             return;
         };
-        let socket = sockets.get_mut::<Socket>(flow.handle);
+        let socket = stacks.socket_mut(flow.handle);
         let mut turn = Turn {
             firewall,
             resolver: flow.server,

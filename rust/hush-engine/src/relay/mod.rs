@@ -27,6 +27,7 @@ mod dns_stream;
 mod encrypted;
 mod icmp;
 mod slab;
+mod stacks;
 pub(crate) mod tcp;
 mod trust_dirs;
 pub(crate) mod udp;
@@ -45,7 +46,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hush_packet::build::{self, Unreachable};
 use hush_packet::{Checksums, PacketView, Transport};
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface};
 use smoltcp::socket::tcp as stack_tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpListenEndpoint};
 use tokio::io::unix::AsyncFd;
@@ -65,6 +66,7 @@ use encrypted::Route;
 use hush_inspect as inspect;
 use icmp::PingFlow;
 use slab::Slab;
+use stacks::{StackId, Stacks};
 use tcp::{Connect, Ending, Phase, TcpFlow};
 use udp::UdpFlow;
 use unread::{checked_name, Unread};
@@ -77,6 +79,8 @@ struct OpenFlow {
     server: SocketAddr,
     dns_name: Option<String>,
     seen_name: Option<String>,
+    /// Why the flow named nothing, when it looked like TLS, HTTP or QUIC.
+    unnamed: Option<&'static str>,
 }
 
 /// Settings of the relay.
@@ -447,7 +451,7 @@ struct Relay {
     dns_upstream: Arc<DnsUpstream>,
     protector: Arc<dyn SocketProtector>,
     iface: Interface,
-    sockets: SocketSet<'static>,
+    stacks: Stacks,
     device: TunDevice,
     origin: Instant,
     tcp: Slab<TcpFlow>,
@@ -508,7 +512,7 @@ impl Relay {
             dns_upstream,
             protector,
             iface,
-            sockets: SocketSet::new(Vec::new()),
+            stacks: Stacks::new(),
             device,
             origin,
             tcp: Slab::new(FlowKind::Tcp),
@@ -762,9 +766,7 @@ impl Relay {
             if flow.outside_alive(&addresses) {
                 continue;
             }
-            self.sockets
-                .get_mut::<stack_tcp::Socket>(flow.handle)
-                .abort();
+            self.stacks.socket_mut(flow.handle).abort();
             self.ended.push((flow_ref, Ending::ServerReset));
             self.stats().tcp_reset_network_change += 1;
         }
@@ -783,12 +785,11 @@ impl Relay {
                 server: flow.server,
                 dns_name: flow.dns_name.clone(),
                 seen_name: flow.seen_name.clone(),
+                unnamed: flow.unnamed,
             };
             if self.cut_by_rule_change(facts, "tcp") {
                 if let Some(flow) = self.tcp.get_mut(flow_ref) {
-                    self.sockets
-                        .get_mut::<stack_tcp::Socket>(flow.handle)
-                        .abort();
+                    self.stacks.socket_mut(flow.handle).abort();
                     self.ended.push((flow_ref, Ending::AppReset));
                 }
             }
@@ -802,6 +803,7 @@ impl Relay {
                 server: flow.server,
                 dns_name: flow.dns_name.clone(),
                 seen_name: flow.seen_name.clone(),
+                unnamed: flow.unnamed,
             };
             if self.cut_by_rule_change(facts, "udp") {
                 if let Some(flow) = self.udp.get_mut(flow_ref) {
@@ -815,8 +817,13 @@ impl Relay {
     /// Whether the rules now in force block an open flow; if so, it is
     /// counted and recorded, and the caller ends it.
     fn cut_by_rule_change(&mut self, flow: OpenFlow, protocol: &'static str) -> bool {
+        let strict = flow.unnamed.filter(|_| self.strict_for(flow.uid));
+        let blocked =
+            self.now_blocked(flow.uid, flow.server, flow.dns_name.clone(), flow.seen_name);
+        // A flow no rule blocks, that named nothing, is cut when its app is
+        // made strict: as it would have been reset had strict been on.
         let Some((reason, host, detail)) =
-            self.now_blocked(flow.uid, flow.server, flow.dns_name, flow.seen_name)
+            blocked.or_else(|| strict.map(|detail| (Reason::Strict, flow.dns_name, detail)))
         else {
             return false;
         };
@@ -974,10 +981,7 @@ impl Relay {
                 // A retransmitted SYN: the first one is still being answered.
                 return;
             }
-            let state = self
-                .sockets
-                .get::<stack_tcp::Socket>(existing.handle)
-                .state();
+            let state = self.stacks.socket(existing.handle).state();
             let closed = matches!(state, stack_tcp::State::TimeWait | stack_tcp::State::Closed);
             if new_syn && (closed || segment.seq != existing.app_isn) {
                 // A SYN that is not the flow's own: the app reused the port
@@ -993,9 +997,11 @@ impl Relay {
                 self.finish_tcp(flow, ending);
                 self.stats().tcp_port_reuses += 1;
             } else {
+                let handle = existing.handle;
                 let mut buffer = self.device.buffer();
                 buffer.extend_from_slice(view.bytes);
                 self.device.push_rx(buffer);
+                self.ingest(handle, now);
                 self.touched.push(flow);
                 return;
             }
@@ -1139,20 +1145,16 @@ impl Relay {
             self.stats().dropped_malformed_ip += 1;
             return;
         }
-        let handle = self.sockets.add(socket);
-        // The stack must take this SYN now, while this socket is the only
-        // listener for the server address: a later SYN to the same address
-        // must find it busy and get its own.
-        self.ingest_queued(now);
+        // A set of its own: the SYN finds this socket and no other.
+        let handle = self.stacks.add(socket);
         let mut syn = self.device.buffer();
         syn.extend_from_slice(view.bytes);
         self.device.push_rx(syn);
-        self.ingest_queued(now);
-        let taken =
-            self.sockets.get::<stack_tcp::Socket>(handle).state() == stack_tcp::State::SynReceived;
+        self.ingest(handle, now);
+        let taken = self.stacks.socket(handle).state() == stack_tcp::State::SynReceived;
         if !taken {
             self.budget.release_tcp(uid, grant, !dns);
-            self.sockets.remove(handle);
+            self.stacks.remove(handle);
             self.stats().dropped_malformed_ip += 1;
             return;
         }
@@ -1176,6 +1178,7 @@ impl Relay {
             uid,
             dns_name,
             seen_name: None,
+            unnamed: None,
             held: Vec::new(),
             held_sent: 0,
             app_fin_forwarded: false,
@@ -1189,6 +1192,7 @@ impl Relay {
             }),
         });
         self.tcp_index.insert((app, server), flow);
+        self.stacks.bind(handle, flow);
         if dns {
             self.stats().dns_tcp_connections += 1;
         } else {
@@ -1250,20 +1254,18 @@ impl Relay {
         }
     }
 
-    /// Lets the stack take every packet queued for it, without sending.
-    fn ingest_queued(&mut self, now: Instant) {
+    /// Lets a flow's socket take the packets queued for it, without sending.
+    fn ingest(&mut self, handle: StackId, now: Instant) {
         let now = stack_time(self.origin, now);
-        while self.device.has_rx() {
-            self.iface
-                .poll_ingress_single(now, &mut self.device, &mut self.sockets);
-        }
+        self.stacks
+            .ingest(handle, &mut self.iface, &mut self.device, now);
     }
 
     fn service_tcp(&mut self, flow_ref: FlowRef, now: Instant) {
         let Some(flow) = self.tcp.get_mut(flow_ref) else {
             return;
         };
-        let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
+        let socket = self.stacks.socket_mut(flow.handle);
         if socket.keep_alive().is_none()
             && !matches!(
                 socket.state(),
@@ -1424,7 +1426,10 @@ impl Relay {
                 reason_for_event,
             );
             let flow = self.tcp.get_mut(flow_ref).expect("looked up above");
-            let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
+            if unnamed && name.is_none() {
+                flow.unnamed = Some(Unread::strict_detail(unread));
+            }
+            let socket = self.stacks.socket_mut(flow.handle);
             self.budget
                 .release_held(std::mem::take(&mut flow.held_charged));
             if verdict == Verdict::Blocked {
@@ -1441,7 +1446,7 @@ impl Relay {
             flow.phase = Phase::Relaying;
         }
         let flow = self.tcp.get_mut(flow_ref).expect("looked up above");
-        let socket = self.sockets.get_mut::<stack_tcp::Socket>(flow.handle);
+        let socket = self.stacks.socket_mut(flow.handle);
         if let Some(ending) = flow.pump(socket) {
             self.ended.push((flow_ref, ending));
         }
@@ -1456,7 +1461,7 @@ impl Relay {
         self.tcp_index.remove(&(flow.app, flow.server));
         // The paused socket has sent nothing; it goes without a word, and
         // the app hears the server's answer from us instead.
-        self.sockets.remove(flow.handle);
+        self.stacks.remove(flow.handle);
         if matches!(error.kind(), io::ErrorKind::TimedOut) {
             self.stats().tcp_connect_timeouts += 1;
         }
@@ -1482,7 +1487,7 @@ impl Relay {
         self.budget.release_tcp(flow.uid, flow.grant, connecting);
         self.budget.release_held(flow.held_charged);
         self.tcp_index.remove(&(flow.app, flow.server));
-        self.sockets.remove(flow.handle);
+        self.stacks.remove(flow.handle);
         if ending != Ending::Graceful {
             flow.reset_server_on_drop();
         }
@@ -1700,6 +1705,9 @@ impl Relay {
             return;
         }
         let flow = self.udp.get_mut(flow_ref).expect("looked up above");
+        if name.is_none() {
+            flow.unnamed = Some(Unread::strict_detail(unread));
+        }
         if flow.release_held() > 0 {
             self.stats().udp_send_errors += 1;
         }
@@ -1847,36 +1855,48 @@ impl Relay {
 
     // ---- the turn ----
 
-    /// Services every flow that was touched, then lets the stack send, then
-    /// removes the flows that ended.
+    /// Services every flow that was touched or whose stack timer came, then
+    /// lets those flows' sockets send, then removes the flows that ended.
     fn turn(&mut self, now: Instant) {
         let stack_now = stack_time(self.origin, now);
-        self.iface
-            .poll(stack_now, &mut self.device, &mut self.sockets);
+        self.stacks.take_due(stack_now, &mut self.touched);
         let mut touched = std::mem::take(&mut self.touched);
         touched.sort_unstable_by_key(|f| (f.kind as u8, f.slot, f.generation));
         touched.dedup();
-        for flow in touched.drain(..) {
+        for &flow in &touched {
             match flow.kind {
                 FlowKind::Tcp => self.service_tcp(flow, now),
                 FlowKind::Udp => self.service_udp(flow, now),
                 FlowKind::Ping => self.service_ping(flow, now),
             }
         }
+        // What servicing touched again is serviced next turn, but sends now,
+        // as do the flows that ended (their FIN or reset).
+        let again = self.touched.iter();
+        let ended = self.ended.iter().map(|(flow, _)| flow);
+        for &flow in touched.iter().chain(again).chain(ended) {
+            if flow.kind != FlowKind::Tcp {
+                continue;
+            }
+            if let Some(flow) = self.tcp.get_mut(flow) {
+                self.stacks
+                    .egress(flow.handle, &mut self.iface, &mut self.device, stack_now);
+            }
+        }
+        touched.clear();
         if self.touched.is_empty() {
             self.touched = touched;
         }
-        self.iface
-            .poll(stack_now, &mut self.device, &mut self.sockets);
         for (flow, ending) in std::mem::take(&mut self.ended) {
             self.finish_tcp(flow, ending);
         }
     }
 
     fn stack_delay(&mut self, now: Instant) -> Option<Duration> {
-        self.iface
-            .poll_delay(stack_time(self.origin, now), &self.sockets)
-            .map(|d| Duration::from_micros(d.total_micros()))
+        let now = stack_time(self.origin, now);
+        self.stacks.next_due().map(|due| {
+            Duration::from_micros(due.total_micros().saturating_sub(now.total_micros()) as u64)
+        })
     }
 
     /// When housekeeping must next run.

@@ -60,7 +60,7 @@ pub(crate) enum Ending {
 pub(crate) struct TcpFlow {
     pub app: SocketAddr,
     pub server: SocketAddr,
-    pub handle: smoltcp::iface::SocketHandle,
+    pub handle: super::stacks::StackId,
     /// The server side; `None` for DNS over TCP under an encrypted
     /// upstream, whose queries go through the encrypted client instead.
     pub upstream: Option<TcpStream>,
@@ -81,6 +81,9 @@ pub(crate) struct TcpFlow {
     pub dns_name: Option<String>,
     /// The name the first bytes carried (TLS SNI, HTTP Host), once read.
     pub seen_name: Option<String>,
+    /// Set when the flow looked like TLS or HTTP but named nothing: why, as
+    /// a strict app's event says it. Switching strict on for its app cuts it.
+    pub unnamed: Option<&'static str>,
     /// The app's first bytes: held while inspecting, then written to the
     /// server before anything else.
     pub held: Vec<u8>,

@@ -27,6 +27,9 @@ pub(crate) struct UdpFlow {
     pub dns_name: Option<String>,
     /// The name a QUIC Initial carried, once read.
     pub seen_name: Option<String>,
+    /// Set when the flow looked like QUIC but named nothing: why, as a
+    /// strict app's event says it. Switching strict on for its app cuts it.
+    pub unnamed: Option<&'static str>,
     pub last_active: Instant,
     /// Present while the flow's first datagrams are read for a QUIC SNI.
     sniffer: Option<QuicSniffer>,
@@ -87,6 +90,7 @@ impl UdpFlow {
             waker,
             dns_name,
             seen_name: None,
+            unnamed: None,
             last_active: now,
             sniffer: Some(QuicSniffer::new()),
             held: Vec::new(),
