@@ -437,6 +437,7 @@ impl DnsFirewall {
         );
         self.stats.queries += 1;
         self.stats.blocked += 1;
+        self.stats.blocked_repeats += 1;
         self.record_parts(
             name,
             &record_type,
@@ -906,6 +907,8 @@ mod tests {
             );
         }
         assert_eq!(fw.stats().blocked, 5);
+        // The three retries of the first name came from the cache.
+        assert_eq!(fw.stats().blocked_repeats, 3);
         // Past its time the answer is built again; a rule change empties
         // the cache, and the retry is judged by the new rules.
         let late = now + NEGATIVE_TTL + Duration::from_secs(1);

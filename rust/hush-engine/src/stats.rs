@@ -9,6 +9,9 @@ pub struct Stats {
     pub packets_in: u64,
     pub queries: u64,
     pub blocked: u64,
+    /// Of `blocked`: repeats answered from the short negative cache (an app
+    /// retrying a blocked name), each without judging it again.
+    pub blocked_repeats: u64,
     pub forwarded: u64,
     pub answered: u64,
     pub servfail_timeouts: u64,
@@ -223,6 +226,7 @@ impl fmt::Display for Stats {
         writeln!(f, "packets read from tun    {}", self.packets_in)?;
         writeln!(f, "DNS queries              {}", self.queries)?;
         writeln!(f, "  blocked in-engine      {}", self.blocked)?;
+        writeln!(f, "    repeats from cache   {}", self.blocked_repeats)?;
         writeln!(f, "  forwarded upstream     {}", self.forwarded)?;
         writeln!(f, "  answers relayed        {}", self.answered)?;
         writeln!(f, "  SERVFAIL (timeout)     {}", self.servfail_timeouts)?;
