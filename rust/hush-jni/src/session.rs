@@ -171,6 +171,23 @@ pub extern "system" fn stop_session<'local>(
     entry(env, |env| stop(handle, &arg_string(env, &reason)?))
 }
 
+/// `replaceTun(handle: Long, tunFd: Int)`: hands the running session a new
+/// tun (the VPN established again with another set of apps left out),
+/// which it then owns (closed on failure too); the old one is closed once
+/// the engine has read what was waiting in it.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn replace_tun<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    tun_fd: jint,
+) {
+    entry(env, |_| {
+        let tun = take_fd(tun_fd)?;
+        with_session(handle, |s| Ok(s.replace_tun(tun)?))
+    })
+}
+
 /// `networkChanged(handle: Long)`: the platform's network changed (another
 /// network, or new addresses on the same one).
 #[jni_mangle("org.hush.android.core.NativeCore")]

@@ -18,6 +18,7 @@ pub mod api;
 pub mod follow;
 pub mod health;
 mod supervise;
+mod tun;
 
 #[cfg(feature = "fault-injection")]
 pub use health::Fault;
@@ -224,6 +225,8 @@ pub struct Session {
     loads: std::sync::Mutex<Vec<ListLoad>>,
     recovery: Option<Recovery>,
     network_changes: watch::Sender<u64>,
+    /// The tun in use: [`Session::replace_tun`] hands the engine another.
+    tun: watch::Sender<Arc<std::fs::File>>,
     /// The resolver allowed queries go to, as the platform last named it.
     /// `None`: the configured one.
     upstream: watch::Sender<Option<SocketAddr>>,
@@ -347,7 +350,7 @@ impl Session {
             None => (None, None),
         };
 
-        let tun = Arc::new(std::fs::File::from(tun));
+        let (tun, tun_rx) = watch::channel(Arc::new(std::fs::File::from(tun)));
         let (live_stats, live) = watch::channel(Stats::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (network_changes, network_rx) = watch::channel(0u64);
@@ -357,7 +360,7 @@ impl Session {
         #[cfg(feature = "fault-injection")]
         let faults = hush_engine::Faults::new();
         let engine = supervise::Engine {
-            tun,
+            tun: tun_rx,
             relay: RelayConfig {
                 mtu: config.mtu,
                 own_addresses: config.own_addresses.clone(),
@@ -423,6 +426,7 @@ impl Session {
             loads: std::sync::Mutex::new(loads),
             recovery,
             network_changes,
+            tun,
             upstream,
             resolver_exemptions,
             health,
@@ -583,6 +587,22 @@ impl Session {
     pub fn stop_because(mut self, reason: &str) -> Result<Finished, SessionError> {
         self.stop_reason = reason.to_string();
         self.finish()
+    }
+
+    /// Hands the engine a new tun in place of the one it runs on (Android:
+    /// the VPN established again with another set of apps left out). The
+    /// session owns it from here. The run on the old tun reads what is
+    /// waiting there (a quarter second at most), then the old tun is closed
+    /// and the engine runs on the new one; flows the relay held are reset,
+    /// as after a restart ([`tun`]). Refused once the engine has ended.
+    pub fn replace_tun(&self, tun: OwnedFd) -> Result<(), SessionError> {
+        if !self.is_running() {
+            return Err(SessionError::Engine(
+                "the engine has ended; there is nothing to hand a new tun to".into(),
+            ));
+        }
+        self.tun.send_replace(Arc::new(std::fs::File::from(tun)));
+        Ok(())
     }
 
     /// The platform says the network changed (another network, or new

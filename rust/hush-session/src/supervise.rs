@@ -12,6 +12,11 @@
 //! recorded as a gap, with why.
 //!
 //! Counts carry over from run to run, so the owner sees one session.
+//!
+//! The platform may replace the tun while the session runs ([`crate::tun`]):
+//! the run on the old one ends once it has read what was waiting there, and
+//! the next starts on the new one at once. That is no failure: no restart
+//! is counted and no gap recorded.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -40,7 +45,8 @@ pub(crate) const RESTART_WINDOW: Duration = Duration::from_secs(60);
 
 /// Everything a run of the engine is made from.
 pub(crate) struct Engine {
-    pub tun: Arc<File>,
+    /// The tun in use; the platform may replace it ([`crate::tun`]).
+    pub tun: watch::Receiver<Arc<File>>,
     pub relay: RelayConfig,
     pub dns: DnsConfig,
     /// The configured resolver.
@@ -77,7 +83,9 @@ impl Engine {
             let run =
                 std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(self.run_once())));
             let failure = match run {
-                Ok(Ok(stats)) => return Ok(stats),
+                Ok(Ok(stats)) if self.stopping() => return Ok(stats),
+                // The run handed over to a new tun: the next one runs on it.
+                Ok(Ok(_)) => continue,
                 Ok(Err(error)) if error.is_tun_failure() => {
                     self.set_filtering(Filtering::Stopped {
                         reason: error.to_string(),
@@ -168,34 +176,57 @@ impl Engine {
             #[cfg(feature = "fault-injection")]
             faults: Some(Arc::clone(&self.faults)),
         };
+        let mut tuns = self.tun.clone();
+        let tun = tuns.borrow_and_update().clone();
+        let mut stop = self.shutdown.clone();
+        let end = async {
+            tokio::select! {
+                () = stopped_ref(&mut stop) => {}
+                () = crate::tun::handed_over(&mut tuns, &tun) => {
+                    log::info!("the tun was replaced: the engine moves to the new one");
+                }
+            }
+        };
         hush_engine::run_relay(
-            Arc::clone(&self.tun),
+            Arc::clone(&tun),
             self.relay.clone(),
             firewall,
             upstream,
             platform,
-            stopped(self.shutdown.clone()),
+            end,
         )
         .await
     }
 
-    /// Holds all traffic until `until` (true) or the session stops (false).
+    /// Whether the session is told to stop (or is gone).
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow() || self.shutdown.has_changed().is_err()
+    }
+
+    /// Holds all traffic until `until` (true) or the session stops (false),
+    /// on whichever tun is in use.
     async fn hold_until(&self, until: Instant) -> Result<bool, String> {
         let mut stop = self.shutdown.clone();
         let deadline = tokio::time::Instant::from_std(until);
-        let stopping = std::sync::atomic::AtomicBool::new(false);
-        let end = async {
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {}
-                () = stopped_ref(&mut stop) => {
-                    stopping.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
+        loop {
+            let mut tuns = self.tun.clone();
+            let tun = tuns.borrow_and_update().clone();
+            let ended = std::cell::Cell::new(None);
+            let end = async {
+                let why = tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => Some(true),
+                    () = stopped_ref(&mut stop) => Some(false),
+                    () = crate::tun::handed_over(&mut tuns, &tun) => None,
+                };
+                ended.set(why);
+            };
+            hush_engine::hold_traffic(Arc::clone(&tun), self.live.clone(), end)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(done) = ended.get() {
+                return Ok(done);
             }
-        };
-        hush_engine::hold_traffic(Arc::clone(&self.tun), self.live.clone(), end)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(!stopping.load(std::sync::atomic::Ordering::Relaxed))
+        }
     }
 
     /// Waits `pause`; true if the session is told to stop meanwhile.
@@ -218,11 +249,6 @@ impl Engine {
             writer.record_gap(start, SystemTime::now(), reason);
         }
     }
-}
-
-/// Completes when the session is told to stop (or is gone).
-async fn stopped(mut shutdown: watch::Receiver<bool>) {
-    stopped_ref(&mut shutdown).await;
 }
 
 async fn stopped_ref(shutdown: &mut watch::Receiver<bool>) {
