@@ -283,6 +283,34 @@ pub extern "system" fn set_app_option_default<'local>(
     })
 }
 
+/// `trustedApps(database): String`: the apps trusted with "allow all, not
+/// inspected", JSON `[{"uid", "package"}]`.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn trusted_apps<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+) -> JString<'local> {
+    entry(env, |env| Ok(api::trusted_apps(&path(env, &database)?)?))
+}
+
+/// `setTrusted(database, uid, packageName, trusted): Boolean`: whether
+/// anything changed; an empty `packageName` trusts the UID, not one package.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_trusted<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    uid: jint,
+    package: JString<'local>,
+    trusted: jboolean,
+) -> jboolean {
+    entry(env, |env| {
+        let (database, package) = (path(env, &database)?, arg_string(env, &package)?);
+        Ok(api::set_trusted(&database, uid.into(), &package, trusted)?)
+    })
+}
+
 /// `domainRules(database): String`.
 #[jni_mangle("org.hush.android.core.NativeCore")]
 pub extern "system" fn domain_rules<'local>(

@@ -890,6 +890,40 @@ pub fn set_app_option_default(database: &Path, option: &str, on: bool) -> Result
 }
 
 #[derive(Debug, Serialize)]
+struct TrustedAppJson {
+    uid: u32,
+    /// The package it was trusted for; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package: Option<String>,
+}
+
+/// The apps trusted with "allow all, not inspected", which the platform
+/// leaves out of the tun: `[{"uid", "package"}]`.
+pub fn trusted_apps(database: &Path) -> Result<String, ApiError> {
+    let apps = rules::trusted_apps(&open(database)?)?;
+    Ok(to_json(
+        &(apps.into_iter())
+            .map(|(uid, package)| TrustedAppJson { uid, package })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Trusts an app with "allow all, not inspected" (`trusted`), or stops;
+/// `package` (empty: none) is the app it was trusted for, so the trust goes
+/// when that package leaves the UID. Returns whether anything changed: the
+/// platform then sets its tun up again without (or with) the app.
+pub fn set_trusted(
+    database: &Path,
+    uid: i64,
+    package: &str,
+    trusted: bool,
+) -> Result<bool, ApiError> {
+    let uid = some_uid(uid)?;
+    let package = Some(package).filter(|p| !p.is_empty());
+    Ok(rules::set_trusted(&open(database)?, uid, package, trusted)?)
+}
+
+#[derive(Debug, Serialize)]
 struct AppModeJson {
     uid: u32,
     network: &'static str,

@@ -275,6 +275,66 @@ pub fn app_option(
     Ok(AppOptionChoices { default, apps })
 }
 
+/// The `settings` key of an app trusted with "allow all, not inspected",
+/// followed by its UID; the value is the package it was trusted for (empty:
+/// none).
+///
+/// Such an app is left out of the tun by the platform (Android's
+/// `VpnService.Builder.addDisallowedApplication`), so its traffic costs
+/// nothing and is neither filtered nor logged; should its packets reach
+/// the engine anyway (while the VPN is established again), they are
+/// allowed ([`app_policy`]). Not an [`AppOption`]: there is no default
+/// for every app (trusting every app is no firewall), and a row per app
+/// in `settings` needs no new table.
+pub const TRUSTED_PREFIX: &str = "trusted_app:";
+
+fn trusted_key(uid: u32) -> String {
+    format!("{TRUSTED_PREFIX}{uid}")
+}
+
+/// Trusts `uid` ("allow all, not inspected"), or with `trusted` false stops
+/// trusting it; returns whether anything changed. With `package`, the trust
+/// goes when that package leaves the UID ([`forget_app`],
+/// [`reconcile_apps`]).
+pub fn set_trusted(
+    connection: &Connection,
+    uid: u32,
+    package: Option<&str>,
+    trusted: bool,
+) -> Result<bool, StoreError> {
+    let package = package.map(checked_package).transpose()?;
+    let key = trusted_key(uid);
+    let before = setting(connection, &key)?;
+    if !trusted {
+        return Ok(connection.execute("DELETE FROM settings WHERE key = ?1", params![key])? > 0);
+    }
+    let value = package.unwrap_or("");
+    set_setting(connection, &key, value)?;
+    Ok(before.as_deref() != Some(value))
+}
+
+/// The apps trusted with "allow all, not inspected", by UID, each with the
+/// package it was trusted for (if any).
+pub fn trusted_apps(connection: &Connection) -> Result<Vec<(u32, Option<String>)>, StoreError> {
+    let mut statement = connection
+        .prepare("SELECT key, value FROM settings WHERE substr(key, 1, ?1) = ?2 ORDER BY key")?;
+    let rows = statement.query_map(
+        params![TRUSTED_PREFIX.len() as i64, TRUSTED_PREFIX],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+    )?;
+    let mut apps = Vec::new();
+    for row in rows {
+        let (key, package) = row?;
+        // A key another writer mangled names no app: skipped, not an error.
+        let Ok(uid) = key[TRUSTED_PREFIX.len()..].parse::<u32>() else {
+            continue;
+        };
+        apps.push((uid, Some(package).filter(|p| !p.is_empty())));
+    }
+    apps.sort_unstable();
+    Ok(apps)
+}
+
 /// An `on`/`off` setting; off when unset.
 fn on_off_setting(connection: &Connection, key: &str) -> Result<bool, StoreError> {
     match setting(connection, key)?.as_deref() {
@@ -507,6 +567,10 @@ pub fn forget_app(
             params![uid, package],
         )?;
     }
+    removed += transaction.execute(
+        "DELETE FROM settings WHERE key = ?1 AND (?2 IS NULL OR value = ?2)",
+        params![trusted_key(uid), package],
+    )?;
     transaction.commit()?;
     Ok(removed)
 }
@@ -565,6 +629,16 @@ pub fn reconcile_apps(
         ))?;
         for (uid, key) in stale {
             removed += delete.execute(params![uid, key])?;
+        }
+    }
+    for (uid, package) in trusted_apps(&transaction)? {
+        if let Some(package) = package {
+            if !present.contains(&(uid, package.as_str())) {
+                removed += transaction.execute(
+                    "DELETE FROM settings WHERE key = ?1",
+                    params![trusted_key(uid)],
+                )?;
+            }
         }
     }
     transaction.commit()?;
@@ -760,6 +834,15 @@ pub fn app_policy(connection: &mut Connection) -> Result<AppPolicy, StoreError> 
                 AppOption::Strict => policy.set_strict(uid, on),
             }
         }
+    }
+    // A trusted app's packets reach the engine only while the platform
+    // sets the VPN up again without it: allowed, as it asked.
+    for (uid, _) in trusted_apps(&transaction)? {
+        for network in [Network::Any, Network::Wifi, Network::Mobile] {
+            policy.set_mode(uid, network, AppMode::AllowAll);
+        }
+        policy.set_resolved_only(uid, false);
+        policy.set_strict(uid, false);
     }
     transaction.commit()?;
     Ok(policy)
