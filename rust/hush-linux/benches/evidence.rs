@@ -37,8 +37,8 @@ fn event(i: u64, uid: u32) -> Event {
         uid: Some(uid),
         host: format!("h{}.tracker{}.example", i % 600, i % 7),
         address: "198.18.0.9".parse().unwrap(),
-        port: if i % 2 == 0 { 443 } else { 53 },
-        protocol: if i % 2 == 0 { "tcp" } else { "dns" },
+        port: if i.is_multiple_of(2) { 443 } else { 53 },
+        protocol: if i.is_multiple_of(2) { "tcp" } else { "dns" },
         detail: "sni".into(),
         verdict,
         reason,
@@ -52,7 +52,7 @@ fn benches(c: &mut Criterion) {
     let writer = EventWriter::start(hush_store::open(&db).unwrap(), 1 << 18).unwrap();
     for i in 0..EVENTS {
         writer.record(event(i, APP));
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             writer.record(event(i, APP + 1));
         }
     }
