@@ -177,13 +177,18 @@ th { font-weight: 600; background: #f2f3fa; }
 table.facts th { width: 12rem; background: none; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.host, code { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; overflow-wrap: anywhere; }
+td.host { min-width: 14em; }
+td.time { min-width: 7em; }
+td.reason { min-width: 10em; }
 .unknown { color: #74777f; font-style: italic; }
 .blocked { color: #b3261e; }
 .note { color: #44474f; font-size: .9em; }
 code.digest { font-size: 1.05em; overflow-wrap: anywhere; }
 svg { display: block; }
+@page { size: A4 landscape; margin: 12mm; }
 @media print {
-  body { margin: 0; max-width: none; font-size: 10pt; }
+  body { margin: 0; max-width: none; font-size: 9.5pt; }
+  table.hosts { font-size: 8.5pt; }
   h2 { break-after: avoid; }
   tr, .keep { break-inside: avoid; }
   thead { display: table-header-group; }
@@ -395,9 +400,10 @@ fn render_hosts(html: &mut String, evidence: &Evidence, attribution: &Attributio
             html,
             "<tr class=\"host\" data-host=\"{attr}\" data-allowed=\"{a}\" data-blocked=\"{b}\" \
              data-failed=\"{f}\"><td class=\"host\">{shown_host}</td><td>{company}</td>\
-             <td>{category}</td><td>{protocols}</td><td>{first}</td><td>{last}</td>\
-             <td class=\"n\">{a}</td><td class=\"n{blocked}\">{b}</td><td class=\"n\">{f}</td>\
-             <td>{reasons}</td></tr>",
+             <td>{category}</td><td>{protocols}</td><td class=\"time\">{first}</td>\
+             <td class=\"time\">{last}</td><td class=\"n\">{a}</td>\
+             <td class=\"n{blocked}\">{b}</td><td class=\"n\">{f}</td>\
+             <td class=\"reason\">{reasons}</td></tr>",
             attr = escaped(&host.host),
             a = host.allowed,
             b = host.blocked,
