@@ -1859,7 +1859,17 @@ impl Relay {
     /// lets those flows' sockets send, then removes the flows that ended.
     fn turn(&mut self, now: Instant) {
         let stack_now = stack_time(self.origin, now);
+        // Timers first, as a stack poll would: a retransmission, a
+        // keep-alive, a timeout that closes the socket, which servicing
+        // the flow below then sees.
+        let first_due = self.touched.len();
         self.stacks.take_due(stack_now, &mut self.touched);
+        for &flow in &self.touched[first_due..] {
+            if let Some(flow) = self.tcp.get_mut(flow) {
+                self.stacks
+                    .egress(flow.handle, &mut self.iface, &mut self.device, stack_now);
+            }
+        }
         let mut touched = std::mem::take(&mut self.touched);
         touched.sort_unstable_by_key(|f| (f.kind as u8, f.slot, f.generation));
         touched.dedup();
@@ -1927,10 +1937,19 @@ impl Relay {
         self.last_sweep = now;
         // Servicing every TCP flow below notes each remaining deadline again.
         self.flow_deadline = None;
-        // Every TCP flow gets a look: connect deadlines, inspection
-        // deadlines, and sockets the stack closed on its own timers.
-        let flows = self.tcp.refs();
-        self.touched.extend(flows);
+        // Flows with deadlines of the relay's own get a look: connects,
+        // inspection, DNS queries. A relaying flow needs none: its packets,
+        // its server and its stack timers (which the stack closes sockets
+        // on) touch it, so the sweep costs nothing per idle open flow.
+        for flow_ref in self.tcp.refs() {
+            if self
+                .tcp
+                .get_mut(flow_ref)
+                .is_some_and(|flow| flow.phase != Phase::Relaying)
+            {
+                self.touched.push(flow_ref);
+            }
+        }
         let idle = self.config.udp_idle_timeout;
         let expired: Vec<FlowRef> = self
             .udp
