@@ -36,6 +36,37 @@ pub extern "system" fn attach<'local>(
     })
 }
 
+/// `HostTun.packetPair(): LongArray`: the two descriptors of a `SOCK_SEQPACKET`
+/// socket pair, a fake tun (one packet per read and write, as a tun; a read
+/// gives end of file once the other end is closed, which a datagram pair
+/// never does): the first for the core, the second for the test's side; the
+/// caller owns both.
+#[jni_mangle("org.hush.android.core.HostTun")]
+pub extern "system" fn packet_pair<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+) -> jlongArray {
+    entry(env, |_| {
+        let mut fds = [-1; 2];
+        // SAFETY: `fds` has room for the two descriptors socketpair writes.
+        let made = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        if made != 0 {
+            let error = std::io::Error::last_os_error();
+            return Err(BridgeError::IllegalState(format!(
+                "no socket pair: {error}"
+            )));
+        }
+        Ok(vec![i64::from(fds[0]), i64::from(fds[1])])
+    })
+}
+
 /// `HostBench.ownerCallbackNanos(platform: CorePlatform, count: Int): LongArray`:
 /// makes `count` owner lookups through `platform` from a native thread, as
 /// the core's lookup pool does, and returns each one's time in ns. Every

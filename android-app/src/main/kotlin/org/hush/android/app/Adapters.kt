@@ -139,7 +139,12 @@ class AppActions(
     private val clock: () -> Long = { System.currentTimeMillis() },
 ) : HushActions {
     override fun rulesChanged() {
-        executor.execute { VpnStatus.controller?.reloadRules() }
+        executor.execute {
+            val controller = VpnStatus.controller ?: return@execute
+            controller.reloadRules()
+            // An app trusted or no longer: the VPN is set up again with it left out or in.
+            controller.trustedChanged()
+        }
     }
 
     override fun updateLists() {

@@ -210,6 +210,15 @@ interface FirewallSession {
     fun networkChangedTo(resolver: String)
 
     /**
+     * Takes [tunFd], a new tun (the VPN established again with another set of apps left
+     * out), which it then owns (closed on failure too), and closes the old one once it
+     * has read what was waiting there. Flows the core relayed start again, as after an
+     * engine restart.
+     * @throws IllegalStateException when the session has ended.
+     */
+    fun replaceTun(tunFd: Int)
+
+    /**
      * From now on, the resolvers the system itself must reach past the core's refusals
      * ([ResolverExemptions.NONE]: none); replaces what was given before.
      * @throws IllegalArgumentException when a name or address is not one.

@@ -71,6 +71,13 @@ object NativeCore {
     @JvmStatic external fun networkChanged(handle: Long)
 
     /**
+     * Hands the running session a new tun (the VPN established again with another set of
+     * apps left out), which it then owns (closed on failure too); it closes the old one
+     * once it has read what was waiting there.
+     */
+    @JvmStatic external fun replaceTun(handle: Long, tunFd: Int)
+
+    /**
      * JSON `{"filtering": {"state": "on"|"restarting"|"holding"|"stopped", "reason"},
      * "restarts": N, "problems": [{"kind", "message"}]}`.
      */
@@ -145,6 +152,11 @@ object NativeCore {
     /** Whether the app had a choice of its own (it now follows the default). */
     @JvmStatic external fun clearAppOption(database: String, option: String, uid: Int): Boolean
     @JvmStatic external fun setAppOptionDefault(database: String, option: String, on: Boolean)
+
+    /** The apps trusted with "allow all, not inspected": JSON `[{"uid", "package"?}]`. */
+    @JvmStatic external fun trustedApps(database: String): String
+    /** Whether anything changed; an empty [packageName] trusts the UID, not one package. */
+    @JvmStatic external fun setTrusted(database: String, uid: Int, packageName: String, trusted: Boolean): Boolean
 
     /** The network changed and allowed DNS goes to [resolver] (`IP` or `IP:PORT`, port 53 by default) from now on. */
     @JvmStatic external fun networkChangedTo(handle: Long, resolver: String)

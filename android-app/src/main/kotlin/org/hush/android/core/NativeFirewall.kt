@@ -90,6 +90,8 @@ class NativeSession internal constructor(internal val handle: Long) : FirewallSe
 
     override fun networkChanged() = NativeCore.networkChanged(handle)
 
+    override fun replaceTun(tunFd: Int) = NativeCore.replaceTun(handle, tunFd)
+
     override fun networkChangedTo(resolver: String) = NativeCore.networkChangedTo(handle, resolver)
 
     override fun setResolverExemptions(exemptions: ResolverExemptions) =

@@ -207,6 +207,17 @@ class NativeStore(private val databasePath: String) : HushStore {
 
     override fun setAppOptionDefault(option: AppOption, on: Boolean) = NativeCore.setAppOptionDefault(databasePath, option.word, on)
 
+    override fun trustedApps(): List<org.hush.android.data.TrustedApp> {
+        val json = org.json.JSONArray(NativeCore.trustedApps(databasePath))
+        return (0 until json.length()).map { i ->
+            val app = json.getJSONObject(i)
+            org.hush.android.data.TrustedApp(app.getInt("uid"), if (app.has("package")) app.getString("package") else null)
+        }
+    }
+
+    override fun setTrusted(uid: Int, packageName: String?, trusted: Boolean): Boolean =
+        NativeCore.setTrusted(databasePath, uid, packageName ?: "", trusted)
+
     private companion object {
         /** "No uid": every app, for the native side. */
         const val NO_UID = -1

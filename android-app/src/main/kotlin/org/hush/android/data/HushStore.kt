@@ -174,6 +174,12 @@ data class AppOptionChoices(val default: Boolean, val apps: Map<Int, Boolean>) {
     fun isOn(uid: Int): Boolean = apps[uid] ?: default
 }
 
+/**
+ * An app trusted with "allow all, not inspected": left out of the VPN, so its traffic is
+ * neither filtered nor logged. [packageName] is the one it was trusted for (null: the UID).
+ */
+data class TrustedApp(val uid: Int, val packageName: String?)
+
 data class Retention(val maxAgeDays: Int?, val maxEvents: Long?)
 
 /**
@@ -255,6 +261,14 @@ interface HushStore {
     /** [uid] follows the default of [option] again; false when it had no choice of its own. */
     fun clearAppOption(option: AppOption, uid: Int): Boolean
     fun setAppOptionDefault(option: AppOption, on: Boolean)
+
+    /** The apps trusted with "allow all, not inspected" (left out of the VPN), by UID. */
+    fun trustedApps(): List<TrustedApp>
+    /**
+     * Trusts [uid] with "allow all, not inspected" for [packageName] (it goes when that
+     * package leaves; null: for the UID), or with [trusted] false stops; whether anything changed.
+     */
+    fun setTrusted(uid: Int, packageName: String?, trusted: Boolean): Boolean
 
     companion object {
         /** The most rows one page of a paged query may hold (the core refuses more). */

@@ -31,6 +31,10 @@ data class AppDetailState(
     val days: List<DayCount> = emptyList(),
     /** Its own "only addresses Hush resolved" and "strict" choices, and the defaults: one each. */
     val options: Map<AppOption, OptionState> = AppOption.values().associateWith { OptionState() },
+    /** Trusted with "allow all, not inspected" (left out of the VPN); null until read, and for the unknown owner. */
+    val trusted: Boolean? = null,
+    /** The outcome of the last change of [trusted]. */
+    val trustedMessage: String? = null,
     val error: String? = null,
 ) {
     fun option(option: AppOption): OptionState = options[option] ?: OptionState()
@@ -111,6 +115,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
             val timeline = if (uid == null) unknownOwnerDays(since, now) else deps.store.dailyTimeline(since, now + 1, uid, offset)
             val activity = deps.store.appActivity(since, now + 1).firstOrNull { it.uid == uid }
             val options = if (uid == null) emptyMap() else AppOption.values().associateWith { deps.store.appOption(it) }
+            val trusted = if (uid == null) null else deps.store.trustedApps().any { it.uid == uid }
             val apps = names.packagesOf(uid).sortedBy { it.label.lowercase() }
             start.copy(
                 label = when {
@@ -137,6 +142,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
                 options = AppOption.values().associateWith { o ->
                     start.option(o).copy(choice = options[o]?.apps?.get(uid), default = options[o]?.default)
                 },
+                trusted = trusted,
                 error = null,
             )
         }, failed = { e ->
@@ -223,6 +229,29 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
                     if (o != option) shown.copy(message = null)
                     else shown.copy(undo = if (undoing) null else OptionChange(before, choice), message = said)
                 },
+            ))
+        }
+    }
+
+    /**
+     * Trusts the app with "allow all, not inspected" ([trusted] true: left out of the VPN,
+     * its traffic neither filtered nor logged) or has Hush filter it again; stored with its
+     * package (a shared UID's for the UID). The running VPN is set up again with the new set
+     * (HushActions.rulesChanged). A store that fails changes nothing, and says so.
+     */
+    fun setTrusted(trusted: Boolean) {
+        val uid = state.uid ?: return
+        val before = state.trusted
+        if (before == null || trusted == before) return
+        val packageName = state.packageName.takeIf { state.packages.size == 1 }
+        set(state.copy(trusted = trusted, trustedMessage = null))
+        background({ deps.store.setTrusted(uid, packageName, trusted) }, failed = { e ->
+            set(state.copy(trusted = before, error = strings.get(R.string.detail_trusted_error, Format.error(e))))
+        }) {
+            deps.actions.rulesChanged()
+            set(state.copy(
+                error = null,
+                trustedMessage = strings.get(if (trusted) R.string.detail_trusted_saved_on else R.string.detail_trusted_saved_off),
             ))
         }
     }

@@ -37,6 +37,20 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     val resolvedOnly = OptionCard(AppOption.RESOLVED_ONLY)
     /** "Strict" for this app: Default, On, Off. */
     val strict = OptionCard(AppOption.STRICT)
+    /** "Allow all, not inspected": Filtered by Hush, or left out of the VPN. */
+    val trustedChoice = android.widget.RadioGroup(host.context).apply {
+        orientation = android.widget.RadioGroup.VERTICAL
+        contentDescription = ui.str(R.string.detail_trusted_title)
+    }
+    val filtered = radio().apply { text = ui.str(R.string.detail_trusted_off) }.also { trustedChoice.addView(it) }
+    val trusted = radio().apply { text = ui.str(R.string.detail_trusted_on) }.also { trustedChoice.addView(it) }
+    val trustedMessage = ui.text("", Ui.Type.BODY, p.primary)
+    val trustedCard = ui.card().apply {
+        addView(ui.text(ui.str(R.string.detail_trusted_title), Ui.Type.TITLE_SMALL))
+        addView(ui.text(ui.str(R.string.detail_trusted_note), Ui.Type.CAPTION, p.onSurfaceVariant))
+        addView(trustedChoice, Ui.matchWrap())
+        addView(trustedMessage)
+    }
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
     val adapter = HostsAdapter()
 
@@ -61,6 +75,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
                 addView(legend(p.allowed, ui.str(R.string.action_allowed)))
             })
         })
+        addView(trustedCard)
         addView(resolvedOnly.card)
         addView(strict.card)
         addView(hostsTitle)
@@ -88,6 +103,10 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     override val view: View = hostList
 
     init {
+        trustedChoice.setOnCheckedChangeListener { _, id ->
+            val picked = when (id) { trusted.id -> true; filtered.id -> false; else -> return@setOnCheckedChangeListener }
+            if (presenter.state.trusted != null && picked != presenter.state.trusted) presenter.setTrusted(picked)
+        }
         presenter.attach(::render)
         presenter.load()
     }
@@ -120,6 +139,11 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         counts.text = if (s.loading) ui.str(R.string.detail_loading) else
             ui.str(R.string.detail_counts, Format.count(ui.strings, s.blocked), Format.count(ui.strings, s.allowed))
         for (shown in listOf(resolvedOnly, strict)) shown.render(s.option(shown.option), visible = s.uid != null && !s.loading)
+        trustedCard.visibility = if (s.trusted != null && !s.loading) View.VISIBLE else View.GONE
+        val pick = if (s.trusted == true) trusted else filtered
+        if (s.trusted != null && !pick.isChecked) pick.isChecked = true
+        trustedMessage.text = s.trustedMessage ?: ""
+        trustedMessage.visibility = if (s.trustedMessage == null) View.GONE else View.VISIBLE
         chart.days = s.days
         error.showError(s.error)
         hostsTitle.text = if (s.loading || s.hostTotal == 0L) ui.str(R.string.detail_hosts) else ui.str(R.string.detail_hosts_count, Format.count(ui.strings, s.hostTotal))

@@ -55,6 +55,8 @@ open class UnavailableStore(private val why: String) : HushStore {
     override fun storedApps(): List<org.hush.android.data.StoredApp> = no()
     override fun appOption(option: org.hush.android.data.AppOption): org.hush.android.data.AppOptionChoices = no()
     override fun setAppOption(option: org.hush.android.data.AppOption, uid: Int, packageName: String?, on: Boolean) = no()
+    override fun trustedApps(): List<org.hush.android.data.TrustedApp> = no()
+    override fun setTrusted(uid: Int, packageName: String?, trusted: Boolean): Boolean = no()
     override fun clearAppOption(option: org.hush.android.data.AppOption, uid: Int): Boolean = no()
     override fun setAppOptionDefault(option: org.hush.android.data.AppOption, on: Boolean) = no()
 

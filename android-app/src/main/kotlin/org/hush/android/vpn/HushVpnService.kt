@@ -99,6 +99,7 @@ class HushVpnService : VpnService() {
             spec = TunSpec.forApp(packageName),
             alwaysOnReader = { AlwaysOn.of(this) },
             strings = ResourceStrings(this),
+            trustedPackages = { VpnDependencies.trustedPackages(this) },
         )
         controller.addListener(listener)
         VpnStatus.controller = controller

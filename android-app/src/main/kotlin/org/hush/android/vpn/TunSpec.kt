@@ -25,6 +25,10 @@ data class IpPrefix(val address: String, val prefixLength: Int) {
  * - MTU 1500: the core ends the apps' TCP and UDP flows itself and relays them over
  *   ordinary sockets, so there is no encapsulation overhead to leave room for; 1500 is
  *   what Wi-Fi and most mobile paths carry, and [CoreConfig.DEFAULT_MTU].
+ * - apps trusted with "allow all, not inspected" excluded too ([withTrusted]): their
+ *   traffic costs Hush nothing and is neither filtered nor logged, as with NetGuard's
+ *   filtering off. Changing the set establishes a new tun and hands it to the running
+ *   core before the old one closes ([VpnController.trustedChanged]).
  * - Hush itself excluded: its own sockets (upstream DNS, relayed connections) go
  *   straight out ("Denied applications will use networking as if the VPN wasn't
  *   running", `VpnService.Builder.addDisallowedApplication`), so the core skips
@@ -39,7 +43,7 @@ data class TunSpec(
     val routes: List<IpPrefix> = listOf(IpPrefix("0.0.0.0", 0), IpPrefix("::", 0)),
     val dnsServers: List<String> = listOf(IPV4_DNS, IPV6_DNS),
     val mtu: Int = CoreConfig.DEFAULT_MTU,
-    /** Package names whose traffic bypasses the VPN: Hush's own. */
+    /** Package names whose traffic bypasses the VPN: Hush's own, and the apps trusted with "allow all, not inspected". */
     val disallowedApplications: List<String> = emptyList(),
     val metered: Boolean = false,
     /** Hush's own package, when [disallowedApplications] should hold it. */
@@ -47,6 +51,14 @@ data class TunSpec(
 ) {
     /** Hush's own process is outside the VPN: its sockets need no `protect`. */
     val excludesItself: Boolean get() = ownPackage != null && ownPackage in disallowedApplications
+
+    /**
+     * This tun with [trusted] (the packages of apps trusted with "allow all, not
+     * inspected") left out beside Hush itself, in a stable order, so two specs with the
+     * same apps are equal whatever order the store gave them in.
+     */
+    fun withTrusted(trusted: Collection<String>): TunSpec =
+        copy(disallowedApplications = (listOfNotNull(ownPackage) + trusted.filter { it != ownPackage }.distinct().sorted()))
 
     companion object {
         const val IPV4_ADDRESS = "10.111.222.1"
@@ -89,7 +101,13 @@ interface BuilderCalls {
             override fun addRoute(address: String, prefixLength: Int) { builder.addRoute(literal(address), prefixLength) }
             override fun addDnsServer(address: String) { builder.addDnsServer(literal(address)) }
             override fun setMtu(mtu: Int) { builder.setMtu(mtu) }
-            override fun addDisallowedApplication(packageName: String) { builder.addDisallowedApplication(packageName) }
+            override fun addDisallowedApplication(packageName: String) {
+                try {
+                    builder.addDisallowedApplication(packageName)
+                } catch (e: android.content.pm.PackageManager.NameNotFoundException) {
+                    // A trusted app removed before the store forgot it: nothing of it to leave out.
+                }
+            }
             override fun setMetered(metered: Boolean) { builder.setMetered(metered) }
             override fun setUnderlyingNetworks(networks: Array<android.net.Network>?) { builder.setUnderlyingNetworks(networks) }
             override fun setConfigureIntent(intent: PendingIntent) { builder.setConfigureIntent(intent) }

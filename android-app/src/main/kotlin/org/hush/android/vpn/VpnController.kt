@@ -53,6 +53,12 @@ class VpnController(
     private val lookUp: (android.net.Network, String) -> List<String> = { network, name -> lookUpOn(network, name) },
     /** Where [lookUp] runs: one lookup at a time for a network and name, so a few at most. */
     private val lookUps: Executor = LOOKUPS,
+    /**
+     * The packages of the apps trusted with "allow all, not inspected", left out of the tun
+     * beside Hush; read at each start and at [trustedChanged]. Throws when it cannot say
+     * (then no app is left out: every app stays filtered).
+     */
+    private val trustedPackages: () -> Collection<String> = { emptyList() },
 ) {
     /** Told of every state change. */
     interface Listener {
@@ -63,6 +69,8 @@ class VpnController(
     private val stateFlow = MutableStateFlow<VpnState>(VpnState.Off(OffReason.NOT_STARTED))
     private val listeners = CopyOnWriteArrayList<Listener>()
     private var session: FirewallSession? = null
+    /** The tun the running session was last given (Hush's and the trusted apps left out). */
+    private var inUse: TunSpec = spec
     private var network: DefaultNetwork = DefaultNetwork.NONE
     /** The running session follows the network's own resolvers. */
     private var followNetworkDns = false
@@ -152,8 +160,9 @@ class VpnController(
         }
         resolver = sessionConfig.upstream?.url ?: sessionConfig.upstreamDns
 
+        val wanted = specNow()
         val tun = try {
-            tunBuilder.establish(spec, network.network)
+            tunBuilder.establish(wanted, network.network)
         } catch (e: SecurityException) {
             return permissionMissing()
         } catch (e: RuntimeException) {
@@ -184,8 +193,62 @@ class VpnController(
             return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_error_damaged, e.message ?: e.javaClass.simpleName))
         }
         session = started
+        inUse = wanted
         return VpnState.On(ZERO_STATS, sessionConfig.network)
     }
+
+    /** The tun to establish now: [spec] with the trusted apps' packages left out (none when they cannot be read). */
+    private fun specNow(): TunSpec = spec.withTrusted(
+        try {
+            trustedPackages()
+        } catch (e: RuntimeException) {
+            emptyList()
+        },
+    )
+
+    /**
+     * The apps trusted with "allow all, not inspected" may have changed. While the firewall
+     * runs and the set differs from the running tun's, the VPN is established again with
+     * the new set left out, the new tun handed to the running core, and only then is the
+     * old one closed (by the core, once it has read what was waiting there): apps that stay
+     * filtered lose no packet, though connections Hush relayed for them start again.
+     * When Android refuses the new tun, or the core cannot take it, the old one stays in
+     * use. Returns whether the running tun changed.
+     */
+    fun trustedChanged(): Boolean {
+        synchronized(lock) {
+            val running = session ?: return false
+            val wanted = specNow()
+            if (wanted.disallowedApplications == inUse.disallowedApplications) return false
+            val tun = try {
+                tunBuilder.establish(wanted, network.network)
+            } catch (e: RuntimeException) { // SecurityException, IllegalStateException...
+                null
+            } ?: return false
+            val fd = try {
+                tun.detachFd()
+            } catch (e: RuntimeException) {
+                -1
+            }
+            if (fd < 0) {
+                quietly { tun.close() }
+                return false
+            }
+            try {
+                running.replaceTun(fd) // the core owns fd from here, closed on failure too
+            } catch (e: RuntimeException) {
+                return false // ended underneath (stats() will say so), or a panic in native code
+            } catch (e: LinkageError) { // a library without the entry: the core never took the fd
+                quietly { ParcelFileDescriptor.adoptFd(fd).close() }
+                return false
+            }
+            inUse = wanted
+            return true
+        }
+    }
+
+    /** The packages left out of the running tun (Hush's and the trusted apps'); empty when off. */
+    val excludedPackages: List<String> get() = synchronized(lock) { if (session == null) emptyList() else inUse.disallowedApplications }
 
     /** Stops the firewall (by the user, unless [reason] says otherwise); Off in any case. */
     fun stop(reason: OffReason = OffReason.STOPPED): VpnState {

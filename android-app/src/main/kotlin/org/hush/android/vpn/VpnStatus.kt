@@ -64,6 +64,13 @@ object VpnDependencies {
     @Volatile
     var tunBuilder: (HushVpnService) -> TunBuilder = { service: HushVpnService -> ServiceTunBuilder(service) }
 
+    /**
+     * The packages of the apps trusted with "allow all, not inspected", which the tun leaves
+     * out; none in a build without the core (or when the store cannot be read).
+     */
+    @Volatile
+    var trustedPackages: (Context) -> Collection<String> = ::storedTrustedPackages
+
     /** Where the service runs slow work (start, stop): one thread, so it happens in order. */
     @Volatile
     var executor: () -> Executor = { Executors.newSingleThreadExecutor() }
@@ -76,5 +83,23 @@ object VpnDependencies {
         }
         tunBuilder = { service: HushVpnService -> ServiceTunBuilder(service) }
         executor = { Executors.newSingleThreadExecutor() }
+        trustedPackages = ::storedTrustedPackages
+    }
+
+    /**
+     * The trusted apps in the app's store (the one the screens use; none before the app
+     * has set it up), as packages: the one each was trusted for, or every package of its
+     * UID when it was trusted for the UID.
+     */
+    fun storedTrustedPackages(context: Context): Collection<String> {
+        val store = org.hush.android.ui.HushUi.deps?.store ?: return emptyList()
+        val apps = try {
+            store.trustedApps()
+        } catch (e: LinkageError) { // a library without the entry
+            return emptyList()
+        }
+        return apps.flatMap { app ->
+            app.packageName?.let { listOf(it) } ?: context.packageManager.getPackagesForUid(app.uid)?.toList().orEmpty()
+        }
     }
 }

@@ -14,6 +14,12 @@ object HostTun {
 
     /** A descriptor of the existing tun device [name]; the caller owns it. */
     @JvmStatic external fun attach(name: String): Int
+
+    /**
+     * A fake tun: a `SOCK_SEQPACKET` socket pair, one packet per read and write, whose read
+     * gives end of file once the other end closes. `[core's end, test's end]`; the caller owns both.
+     */
+    @JvmStatic external fun packetPair(): LongArray
 }
 
 object HostBench {

@@ -352,6 +352,23 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
         optionDefaults[option] = on
     }
 
+    /** The apps trusted with "allow all, not inspected", and the package each was trusted for. */
+    val trusted = LinkedHashMap<Int, String?>()
+
+    override fun trustedApps(): List<org.hush.android.data.TrustedApp> {
+        call("trustedApps")
+        return trusted.map { (uid, p) -> org.hush.android.data.TrustedApp(uid, p) }
+    }
+
+    override fun setTrusted(uid: Int, packageName: String?, trusted: Boolean): Boolean {
+        call("setTrusted")
+        if (uid < 0) throw IllegalArgumentException("$uid is not an app's uid")
+        if (!trusted) return this.trusted.remove(uid) != null
+        val changed = !this.trusted.containsKey(uid) || this.trusted[uid] != packageName
+        this.trusted[uid] = packageName
+        return changed
+    }
+
     companion object {
         const val HOUR = 3_600_000L
 

@@ -48,6 +48,16 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
     override fun stats(): LiveStats { alive(); return stats }
     override fun setNetwork(network: Network) { alive(); networks.add(network) }
     override fun networkChanged() { alive(); networkChanges++ }
+    /** The tuns handed over by replaceTun, in order; the one in use is the last (or [fd]). */
+    val replacedBy = ArrayList<Int>()
+    /** Makes replaceTun throw (the core closes the fd it was given, as the real one does). */
+    var replaceFailure: RuntimeException? = null
+    override fun replaceTun(tunFd: Int) {
+        alive()
+        replaceFailure?.let { core.closedFds.add(tunFd); throw it }
+        core.closedFds.add(replacedBy.lastOrNull() ?: fd)
+        replacedBy.add(tunFd)
+    }
     /** The resolvers named by networkChangedTo, in order (each also counts as a network change). */
     val resolvers = ArrayList<String>()
     override fun networkChangedTo(resolver: String) { alive(); networkChanges++; resolvers.add(resolver) }
@@ -66,7 +76,7 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
         alive()
         stopped = true
         stopReason = reason
-        core.closedFds.add(fd)
+        core.closedFds.add(replacedBy.lastOrNull() ?: fd)
         return SessionEnd(stats, endError)
     }
 }
