@@ -276,7 +276,7 @@ hush_alive "the hostile app's connections"
 echo "hostile connections: $(cat "$WORK"/hold-*.log | tr '\n' ' ')"
 echo "  (after $(awk -v a="$t_start" -v b="$t_held" 'BEGIN {printf "%.0f", b - a}') s; Hush RSS $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$HUSH_PID/status"))"
 
-drop0=$(tun_stat tx_dropped) txp0=$(tun_stat tx_packets)
+drop0=$(tun_stat tx_dropped) txp0=$(tun_stat tx_packets) rxdrop0=$(tun_stat rx_dropped)
 FLOODS=()
 as_uid_raw "$HOSTILE" $((FLOOD_SECS * 3 + 30)) "$PY" "$CONNS_PY" synflood 198.19.0.2 9000 "$SYNS" "$FLOOD_SECS" \
   >"$WORK/syn.log" 2>&1 & FLOODS+=($!)
@@ -316,7 +316,7 @@ wait "$DIGGER" "$DOWNLOADER" || true
 for pid in "${FLOODS[@]}"; do wait "$pid" || true; done
 t_end=$(date +%s.%N)
 hush_alive "the floods"
-drop1=$(tun_stat tx_dropped) txp1=$(tun_stat tx_packets)
+drop1=$(tun_stat tx_dropped) txp1=$(tun_stat tx_packets) rxdrop1=$(tun_stat rx_dropped)
 rss_flooded=$(awk '/VmRSS/ {print $2}' "/proc/$HUSH_PID/status")
 for pid in "${HOLDERS[@]}"; do kill "$pid" 2>/dev/null || true; done
 for pid in "${HOLDERS[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -334,6 +334,12 @@ for _ in $(seq 24); do
 done
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$HUSH_PID/status")
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$HUSH_PID/stat")
+# CPU by thread name: the engine (packet path) apart from tokio's blocking
+# pool, where owner lookups that sock_diag could not answer at once run.
+cpu_threads=$(for task in /proc/"$HUSH_PID"/task/*; do
+  echo "$(cat "$task/comm") $(awk '{print $14 + $15}' "$task/stat")"
+done | awk -v hz="$(getconf CLK_TCK)" '{t[$1] += $2; n[$1]++}
+  END {for (k in t) printf "%s%s %.1f s (%d), ", "", k, t[k] / hz, n[k]}')
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 kill -TERM "$HUSH_PID"
 status=0
@@ -352,7 +358,8 @@ dl_all=$(wc -l <"$WORK/flood.dl")
 peak_at=$(awk -v t0="$t_start" '$3 > best {best = $3; at = $1 - t0} END {printf "%+.0f s", at}' "$WORK/rss.log")
 echo
 echo "hostile app: $(cat "$WORK/syn.log" "$WORK/udp.log" "$WORK/tun.log" "$WORK"/hold-*.log | tr '\n' ';' | sed 's/;/; /g')"
-echo "tun: $((txp1 - txp0)) packets handed to Hush's queue during the floods, $((drop1 - drop0)) dropped by the kernel (queue full)"
+echo "tun: $((txp1 - txp0)) packets handed to Hush's queue during the floods, $((drop1 - drop0)) dropped by the kernel (queue full);" \
+  "of those Hush wrote back, $((rxdrop1 - rxdrop0)) dropped by the kernel"
 echo "floods and victim: $(awk -v a="$t_held" -v b="$t_end" 'BEGIN {printf "%.0f", b - a}') s"
 echo
 echo "| | lookups | p50 ms | p99 ms | max ms | lost | downloads complete | download s (each) |"
@@ -369,6 +376,7 @@ echo "hush: RSS $((rss_before / 1024)) MB before the hostile app, $((rss_flooded
   "$((rss_after / 1024)) MB after it left; peak (VmHWM) $(awk -v k="$hwm" 'BEGIN {printf "%.1f", k / 1024}') MB at $peak_at" \
   "from the hostile app's start; at most $(awk '$4 > t {t = $4} END {print t + 0}' "$WORK/rss.log") threads;" \
   "CPU ${cpu} s; exit status $status; load average at the end $load_end"
+echo "hush's CPU by thread (threads alive at the end, with their count): ${cpu_threads%, }"
 echo "hush's counts:"
 sed -n '/stopped\./,$p' "$WORK/hush.log" | sed 's/^/  /'
 panics=$(grep -ci 'panic' "$WORK/hush.log" || true)
