@@ -6,9 +6,10 @@
 //! the old tun goes on until that tun has nothing left to read (bounded by
 //! [`DRAIN_BOUND`]), then a run starts on the new one; packets the new tun
 //! takes meanwhile wait in its queue. Android deactivates the old interface
-//! once the new one is up ("the old interface will be deactivated when the
-//! new one is created successfully", `VpnService.Builder.establish`), so
-//! nothing new reaches the old tun after the swap.
+//! once the new one is up ("A successful handover deactivates the previous
+//! VPN interface", `VpnService.Builder.establish`; "The existing interface
+//! is deactivated when a new one is created", `VpnService`), so nothing new
+//! reaches the old tun after the swap.
 //!
 //! The relay keeps its flows in the run (its TCP and UDP state): a run on
 //! the new tun starts with fresh state, as after an engine restart, so a
