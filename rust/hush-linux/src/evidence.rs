@@ -22,6 +22,7 @@ use clap::Args;
 use hush_attribution::Attribution;
 use hush_store::evidence::{self, Evidence, CANONICAL_FORM};
 use hush_store::query::format_rfc3339_ms;
+use hush_store::visible;
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -124,16 +125,6 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
     })
 }
 
-/// Characters shown as their code point: they could hide or reorder what
-/// the reader sees (the bidirectional controls of the Trojan Source
-/// attacks, zero-width characters) or break a line.
-fn is_disguising(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
 /// Appends `text` escaped for HTML text and attribute values.
 fn push_text(out: &mut String, text: &str) {
     for c in text.chars() {
@@ -143,9 +134,8 @@ fn push_text(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if is_disguising(c) => {
-                let _ = write!(out, "[U+{:04X}]", c as u32);
-            }
+            // The one rule every display of stored text follows.
+            c if visible::is_disguising(c) => visible::push_code_point(out, c),
             c => out.push(c),
         }
     }

@@ -37,6 +37,7 @@ pub mod gaps;
 pub mod query;
 pub mod recover;
 pub mod rules;
+pub mod visible;
 mod writer;
 
 pub use writer::{EventWriter, WriterStatus, REPEAT_WINDOW};

@@ -15,6 +15,7 @@
 //! the range counts whole, so a range is in effect widened to the hours
 //! around it. Exports read the raw events and are exact to the millisecond.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -24,6 +25,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
 
 use crate::rules::{set_setting, setting};
+use crate::visible::{csv_cell, json_text};
 use crate::{EventFilter, StoreError, HOUR_MS};
 
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -577,7 +579,11 @@ const EXPORT_COLUMNS: [&str; 12] = [
 
 /// Writes the events matching `filter` as CSV with a header row, oldest
 /// first, streaming; returns how many events were written. `uid` is empty
-/// for an unknown owner; `time` is RFC 3339 in UTC with milliseconds.
+/// for an unknown owner; `time` is RFC 3339 in UTC with milliseconds. The
+/// text cells are [`csv_cell`]s: control and invisible characters shown as
+/// `[U+XXXX]` and a leading `=`, `+`, `-` or `@` behind a `'`, so that a
+/// hostile name cannot run as a formula in a spreadsheet; the numeric
+/// columns (`time_ms`, `uid`, `port`, `repeats`, `last_ms`) stay numbers.
 pub fn export_csv(
     connection: &Connection,
     filter: &EventFilter,
@@ -604,18 +610,18 @@ pub fn export_csv(
         let _ = write!(repeats, "{}", row.get::<_, i64>(9)?);
         last_ms.clear();
         let _ = write!(last_ms, "{}", row.get::<_, i64>(10)?);
-        let text = |index| text(row, index);
+        let cell = |index| text(row, index).map(csv_cell);
         csv.write_record([
-            time.as_str(),
+            csv_cell(&time).as_ref(),
             time_ms.as_str(),
             uid.as_str(),
-            text(2)?,
-            text(3)?,
+            &cell(2)?,
+            &cell(3)?,
             port.as_str(),
-            text(5)?,
-            text(6)?,
-            text(7)?,
-            text(8)?,
+            &cell(5)?,
+            &cell(6)?,
+            &cell(7)?,
+            &cell(8)?,
             repeats.as_str(),
             last_ms.as_str(),
         ])
@@ -629,19 +635,21 @@ pub fn export_csv(
 /// One event as JSON exports and `hush log --json` write it: `time` in
 /// RFC 3339 (UTC, milliseconds) and `time_ms`, `uid` null for an unknown
 /// owner, `repeats` the attempts the row stands for and `last_ms` the time
-/// of the last.
+/// of the last. Text is [`json_text`]: the bidirectional and invisible
+/// characters (and C1 controls) that JSON would leave raw are shown as
+/// `[U+XXXX]`.
 #[derive(serde::Serialize)]
 pub struct JsonEvent<'a> {
     time: &'a str,
     time_ms: i64,
     uid: Option<u32>,
-    host: &'a str,
-    ip: &'a str,
+    host: Cow<'a, str>,
+    ip: Cow<'a, str>,
     port: u16,
-    protocol: &'a str,
-    detail: &'a str,
-    action: &'a str,
-    reason: &'a str,
+    protocol: Cow<'a, str>,
+    detail: Cow<'a, str>,
+    action: Cow<'a, str>,
+    reason: Cow<'a, str>,
     repeats: u64,
     last_ms: i64,
 }
@@ -654,13 +662,13 @@ impl<'a> JsonEvent<'a> {
             time,
             time_ms: event.time_ms,
             uid: event.uid,
-            host: &event.host,
-            ip: &event.ip,
+            host: json_text(&event.host),
+            ip: json_text(&event.ip),
             port: event.port,
-            protocol: &event.protocol,
-            detail: &event.detail,
-            action: &event.action,
-            reason: &event.reason,
+            protocol: json_text(&event.protocol),
+            detail: json_text(&event.detail),
+            action: json_text(&event.action),
+            reason: json_text(&event.reason),
             repeats: event.repeats,
             last_ms: event.last_ms,
         }
@@ -680,7 +688,7 @@ pub fn export_json(
     let count = for_each_event(connection, filter, |row| {
         let time_ms: i64 = row.get(0)?;
         format_rfc3339_ms(time_ms, &mut time);
-        let text = |index| text(row, index);
+        let text = |index| text(row, index).map(json_text);
         let event = JsonEvent {
             time: &time,
             time_ms,
@@ -769,6 +777,17 @@ pub fn set_retention_settings(
 pub struct RetentionReport {
     pub events_deleted: u64,
     pub hourly_deleted: u64,
+    /// Files of copies of the database kept aside by a recovery
+    /// ([`crate::recover::remove_kept_aside`]).
+    pub copies_deleted: u64,
+}
+
+/// The file `connection` has open, if it is one (not in memory).
+fn database_path(connection: &Connection) -> Option<&std::path::Path> {
+    connection
+        .path()
+        .filter(|path| !path.is_empty())
+        .map(std::path::Path::new)
 }
 
 fn now_ms() -> i64 {
@@ -784,8 +803,9 @@ pub fn apply_retention_settings(connection: &Connection) -> Result<RetentionRepo
 }
 
 /// Deletes raw events older than `max_age` and then the oldest beyond the
-/// newest `max_events`, and the hourly counts of hours wholly older than
-/// `max_age`. See [`apply_retention_at`].
+/// newest `max_events`, the hourly counts of hours wholly older than
+/// `max_age`, and the copies of the database that a recovery kept aside
+/// before then. See [`apply_retention_at`].
 pub fn apply_retention(
     connection: &Connection,
     max_age: Option<Duration>,
@@ -846,6 +866,12 @@ pub fn apply_retention_at(
             "DELETE FROM hosts WHERE host NOT IN (SELECT host FROM host_daily)",
             [],
         )?;
+        // A copy kept aside by a recovery holds nothing newer than when it
+        // was kept aside: once that is older than the cutoff, all of it is.
+        if let Some(path) = database_path(connection) {
+            let before = u64::try_from(cutoff.div_euclid(1000)).unwrap_or(0);
+            report.copies_deleted += crate::recover::remove_kept_aside(path, Some(before))?;
+        }
     }
     if let Some(max_events) = max_events {
         let stored: i64 = connection.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
@@ -886,7 +912,8 @@ fn delete_in_chunks(
 /// Deletes every raw event and hourly count; rules, apps, list sources,
 /// settings and counters stay. The deleted rows are overwritten with zeros
 /// in the file (`secure_delete`) and the write-ahead log is truncated, so
-/// the names do not linger on disk. One transaction: all or nothing, which
+/// the names do not linger on disk; copies of the database kept aside by a
+/// recovery (`<name>.broken-*`) are deleted. One transaction: all or nothing, which
 /// holds the log writer off until it commits (about 4 to 6 s for ten million
 /// events on the bench machine, near the writer's 5 s busy timeout).
 pub fn clear_activity(connection: &Connection) -> Result<RetentionReport, StoreError> {
@@ -903,10 +930,14 @@ pub fn clear_activity(connection: &Connection) -> Result<RetentionReport, StoreE
         Ok::<_, StoreError>(RetentionReport {
             events_deleted,
             hourly_deleted,
+            copies_deleted: 0,
         })
     })();
     connection.pragma_update(None, "secure_delete", secure)?;
-    let report = result?;
+    let mut report = result?;
+    if let Some(path) = database_path(connection) {
+        report.copies_deleted = crate::recover::remove_kept_aside(path, None)?;
+    }
     // Best effort: a reader still open keeps the log until it is done.
     let _: rusqlite::Result<i64> =
         connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));

@@ -515,6 +515,69 @@ fn keep_aside(path: &Path) -> std::io::Result<PathBuf> {
 
 const SIDE_FILES: &[&str] = &["-wal", "-shm", "-journal"];
 
+/// The seconds in `file_name` if it is one of the names [`keep_aside`]
+/// gives a copy of `database` (`<name>.broken-<seconds>[.<n>]`, or one of
+/// its side files).
+fn kept_aside_seconds(database: &std::ffi::OsStr, file_name: &std::ffi::OsStr) -> Option<u64> {
+    let rest = file_name
+        .as_encoded_bytes()
+        .strip_prefix(database.as_encoded_bytes())?
+        .strip_prefix(b".broken-")?;
+    let rest = SIDE_FILES
+        .iter()
+        .find_map(|suffix| rest.strip_suffix(suffix.as_bytes()))
+        .unwrap_or(rest);
+    let rest = std::str::from_utf8(rest).ok()?;
+    let (seconds, n) = match rest.split_once('.') {
+        Some((seconds, n)) => (seconds, Some(n)),
+        None => (rest, None),
+    };
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !digits(seconds) || !n.is_none_or(digits) {
+        return None;
+    }
+    seconds.parse().ok()
+}
+
+/// Deletes the copies [`open_or_recover`] kept aside of the database at
+/// `path` (`<name>.broken-<seconds>[.<n>]` and their `-wal`, `-shm` and
+/// `-journal`): all of them, or with `kept_before` only those kept aside
+/// before that Unix time in seconds, whose events are all older than it.
+/// They hold the same activity as the database did, so clearing the
+/// activity and retention reach them too. Returns how many files went.
+pub fn remove_kept_aside(path: &Path, kept_before: Option<u64>) -> Result<u64, StoreError> {
+    let cannot = |source| StoreError::Create {
+        path: path.display().to_string(),
+        source,
+    };
+    let Some(database) = path.file_name() else {
+        return Ok(0);
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut removed = 0;
+    for entry in fs::read_dir(directory).map_err(cannot)? {
+        let entry = entry.map_err(cannot)?;
+        let Some(seconds) = kept_aside_seconds(database, &entry.file_name()) else {
+            continue;
+        };
+        if kept_before.is_some_and(|before| seconds >= before) {
+            continue;
+        }
+        match fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(cannot(error)),
+        }
+    }
+    if removed > 0 {
+        sync_directory(path);
+    }
+    Ok(removed)
+}
+
 /// A recovery cut short after the old file was kept aside but before the
 /// replacement took its name leaves `<name>.recovering` and no `<name>`:
 /// the replacement was complete by then, so it takes the name now.

@@ -375,7 +375,8 @@ fn csv_export_quotes_what_needs_it_and_reads_back() {
             AWKWARD[0],
             AWKWARD[1],
             AWKWARD[2],
-            AWKWARD[3],
+            // A newline cannot break a line of whatever shows the cell.
+            "new[U+000A]line.example",
             "Mixed.CASE.example",
             "later.example"
         ]
@@ -442,6 +443,122 @@ fn csv_export_quotes_what_needs_it_and_reads_back() {
         ..Default::default()
     })
     .is_empty());
+}
+
+/// Host names, details and list names a hostile app or list could make
+/// Hush store, written through the log writer, and the exact cells and
+/// JSON strings each export gives for them.
+const HOSTILE: [(&str, &str); 10] = [
+    (
+        "=HYPERLINK(\"http://x.example\")",
+        "'=HYPERLINK(\"http://x.example\")",
+    ),
+    ("+1+cmd", "'+1+cmd"),
+    ("-2.example", "'-2.example"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1+1", "[U+0009]=1+1"),
+    ("\r=1+1", "[U+000D]=1+1"),
+    ("a\u{202E}elpmaxe.b", "a[U+202E]elpmaxe.b"),
+    (
+        "\u{200B}\u{2066}x\u{2069}\u{FEFF}\u{061C}",
+        "[U+200B][U+2066]x[U+2069][U+FEFF][U+061C]",
+    ),
+    (
+        "nul\0bell\u{7}del\u{7F}csi\u{9B}",
+        "nul[U+0000]bell[U+0007]del[U+007F]csi[U+009B]",
+    ),
+    ("mid=dle-and@plain.example", "mid=dle-and@plain.example"),
+];
+
+fn hostile_activity() -> Vec<Event> {
+    HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, (text, _))| {
+            let mut event = event(T0 + i as i64, Some(APP_A), text, Verdict::Blocked);
+            event.detail = (*text).into();
+            event.reason = Reason::Blocklist((*text).into());
+            event
+        })
+        .collect()
+}
+
+#[test]
+fn csv_cells_cannot_start_a_formula_or_hide_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), hostile_activity());
+    let mut out = Vec::new();
+    let count = export_csv(&connection, &EventFilter::default(), &mut out).unwrap();
+    assert_eq!(count, HOSTILE.len() as u64);
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), HOSTILE.len());
+    for (row, (stored, cell)) in rows.iter().zip(HOSTILE) {
+        assert_eq!(&row[3], cell, "host {stored:?}");
+        assert_eq!(&row[7], cell, "detail {stored:?}");
+        // `list:` comes first, so the reason needs no `'`; the list name
+        // in it is escaped all the same.
+        let name = cell.strip_prefix('\'').unwrap_or(cell);
+        assert_eq!(&row[9], format!("list:{name}"), "reason {stored:?}");
+    }
+    // The numeric columns stay numbers: no `'` before a negative time.
+    let mut before_1970 = event(0, Some(APP_A), "-neg.example", Verdict::Blocked);
+    before_1970.time = UNIX_EPOCH - Duration::from_millis(5);
+    let connection = write(&dir.path().join("negative.db"), [before_1970]);
+    let mut out = Vec::new();
+    export_csv(&connection, &EventFilter::default(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    assert_eq!(
+        line,
+        "1969-12-31T23:59:59.995Z,-5,10101,'-neg.example,10.111.222.1,53,dns,A,blocked,\
+         list:hush-default,1,-5"
+    );
+    // No line of the file starts with a formula character or holds a raw
+    // control or bidirectional character.
+    let mut out = Vec::new();
+    let connection = hush_store::open(&dir.path().join("hush.db")).unwrap();
+    export_csv(&connection, &EventFilter::default(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text
+        .chars()
+        .any(|c| c != '\n' && hush_store::visible::is_disguising(c)));
+}
+
+#[test]
+fn json_export_shows_invisible_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("hush.db"), hostile_activity());
+    let mut out = Vec::new();
+    export_json(&connection, &EventFilter::default(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text
+        .chars()
+        .any(|c| c != '\n' && hush_store::visible::is_disguising(c)));
+    let values: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(values.len(), HOSTILE.len());
+    for (value, (stored, cell)) in values.iter().zip(HOSTILE) {
+        // JSON escapes C0 controls itself, so those come back as stored;
+        // what JSON would leave raw is shown as its code point.
+        let expected: String = stored
+            .chars()
+            .map(|c| {
+                if c >= ' ' && hush_store::visible::is_disguising(c) {
+                    format!("[U+{:04X}]", c as u32)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        assert_eq!(value["host"], expected.as_str(), "{stored:?} ({cell:?})");
+        assert_eq!(value["detail"], expected.as_str());
+        assert_eq!(value["reason"], format!("list:{expected}"));
+    }
+    assert_eq!(values[6]["host"], "a[U+202E]elpmaxe.b");
+    assert_eq!(values[8]["host"], "nul\0bell\u{7}del[U+007F]csi[U+009B]");
 }
 
 #[test]
@@ -610,7 +727,8 @@ fn retention_by_count_keeps_exactly_the_newest() {
         report,
         RetentionReport {
             events_deleted: 11_344,
-            hourly_deleted: 0
+            hourly_deleted: 0,
+            copies_deleted: 0,
         }
     );
     let kept = stored(&connection);
@@ -777,7 +895,8 @@ fn clearing_activity_keeps_rules_and_settings_and_leaves_no_names() {
         report,
         RetentionReport {
             events_deleted: 5_000,
-            hourly_deleted: 1
+            hourly_deleted: 1,
+            copies_deleted: 0,
         }
     );
     assert!(hush_store::events(&connection).unwrap().is_empty());
@@ -811,6 +930,76 @@ fn clearing_activity_keeps_rules_and_settings_and_leaves_no_names() {
     // The writer works on as before.
     let connection = write(&path, [event(T0, None, "after.example", Verdict::Blocked)]);
     assert_eq!(hush_store::events(&connection).unwrap().len(), 1);
+}
+
+/// A copy of the database that a recovery kept aside holds the same
+/// activity: retention deletes it once it was kept aside before the cutoff,
+/// clearing deletes it whatever its age; files of other names stay.
+#[test]
+fn copies_kept_aside_by_a_recovery_follow_retention_and_clearing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hush.db");
+    // A real recovery: a file that is not a database is kept aside.
+    std::fs::write(&path, b"secret-site.example, not SQLite at all").unwrap();
+    let (connection, recovery) = hush_store::recover::open_or_recover(&path).unwrap();
+    let recovered = recovery.unwrap().kept_aside;
+    drop(connection);
+    let now_s = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = now_s as i64 * 1000;
+    // An older recovery, 40 days ago, with its log, and one of 10 days ago.
+    let file = |name: &str| dir.path().join(name);
+    let (forty, ten) = (now_s - 40 * 86_400, now_s - 10 * 86_400);
+    for name in [
+        format!("hush.db.broken-{forty}"),
+        format!("hush.db.broken-{forty}-wal"),
+        format!("hush.db.broken-{ten}.1"),
+    ] {
+        std::fs::write(file(&name), b"old activity").unwrap();
+    }
+    // Not copies of this database.
+    let others = [
+        "hush.db.broken-abc",
+        "hush.db.broken-",
+        "other.db.broken-100",
+        "hush.db.broken-100.x",
+        "hush.db.broken-100-wal.txt",
+    ];
+    for name in others {
+        std::fs::write(file(name), b"keep").unwrap();
+    }
+    let connection = write(
+        &path,
+        [event(now, Some(APP_A), "x.example", Verdict::Blocked)],
+    );
+    let report = apply_retention_at(
+        &connection,
+        now,
+        Some(Duration::from_secs(30 * 86_400)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(report.copies_deleted, 2, "{report:?}");
+    assert!(!file(&format!("hush.db.broken-{forty}")).exists());
+    assert!(!file(&format!("hush.db.broken-{forty}-wal")).exists());
+    assert!(file(&format!("hush.db.broken-{ten}.1")).exists());
+    assert!(recovered.exists());
+    assert_eq!(report.events_deleted, 0, "today's event stays");
+
+    let report = clear_activity(&connection).unwrap();
+    assert_eq!(report.copies_deleted, 2, "{report:?}");
+    assert!(!file(&format!("hush.db.broken-{ten}.1")).exists());
+    assert!(!recovered.exists());
+    for name in others {
+        assert!(file(name).exists(), "{name}");
+    }
+    assert!(path.exists());
+    // A database in memory has no copies and no directory to look in.
+    let mut memory = Connection::open_in_memory().unwrap();
+    hush_store::migrate(&mut memory).unwrap();
+    assert_eq!(clear_activity(&memory).unwrap().copies_deleted, 0);
 }
 
 /// The rollups answer exactly what the per-hour aggregates would, for
