@@ -95,9 +95,17 @@ macro_rules! facts {
             #[allow(unused_imports)]
             use core::mem::{align_of, offset_of, size_of, size_of_val};
 
+            // SAFETY: `stat` is a C struct of integers (and integer arrays for
+            // padding): all zero bytes is a valid value of it; only its fields'
+            // sizes and offsets are read.
             const STAT: libc::stat = unsafe { core::mem::zeroed() };
 
             /// The facts' values from the `libc` crate for this target.
+            // SAFETY: `HUSH_ABI_LIBC` is the only symbol of that name in the
+            // library (no other item is called so), and section `hush_abi`
+            // holds nothing but this table of plain bytes and integers
+            // (`Entry` is `repr(C)`, no pointers), which no code runs or
+            // reads: the test reads it out of the object file.
             #[used]
             #[unsafe(no_mangle)]
             #[unsafe(link_section = "hush_abi")]

@@ -27,18 +27,26 @@ fn grew(by: isize) {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         grew(layout.size() as isize);
+        // SAFETY: `layout` is the caller's, valid for `alloc` as GlobalAlloc requires
+        // (non-zero size); it goes to the system allocator unchanged.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         grew(layout.size() as isize);
+        // SAFETY: as for `alloc`: the caller's valid layout, unchanged.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by this allocator, that is by `System`
+        // (every allocation above is `System`'s), with this `layout`, as the
+        // caller guarantees.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         grew(new_size as isize - layout.size() as isize);
+        // SAFETY: `ptr` is `System`'s with `layout` and `new_size` is valid for
+        // it, as the caller guarantees; passed on unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
