@@ -192,7 +192,7 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             h.day.visibility = if (first) View.VISIBLE else View.GONE
             val time = Format.clockTime(strings, e.timeMs, zone)
             val app = presenter.label(e.uid)
-            h.host.text = e.host.ifEmpty { e.ip }
+            h.host.text = Format.visible(e.host.ifEmpty { e.ip })
             h.detail.text = ui.str(R.string.activity_row_detail, time, app, e.protocol.uppercase(Locale.ROOT), e.port, Format.eventReason(strings, e.reason, e.detail))
             val word = actionWord(e.action).let {
                 if (e.repeats > 1) ui.str(R.string.activity_action_repeated, it, Format.count(strings, e.repeats)) else it

@@ -9,15 +9,42 @@ import java.util.TimeZone
 
 /** Words and numbers as the screens show them (the words from res/values/strings.xml, through [Strings]). */
 object Format {
+    /**
+     * Stored text (a host name, a list name, a detail: from the network or a downloaded list) as
+     * it may be shown: control, bidirectional and invisible characters, which could hide or
+     * reorder what the user reads or break a line, shown as their code point, `[U+202E]`. The
+     * same characters and form as the core's exports and evidence report (hush-store's
+     * `visible`). Every screen that shows stored text passes it through here.
+     */
+    fun visible(text: String): String {
+        // Every listed character is in the BMP: one UTF-16 unit, never part of a surrogate pair.
+        if (text.none { disguising(it.code) }) return text
+        val out = StringBuilder(text.length + 16)
+        for (c in text) {
+            if (disguising(c.code)) out.append("[U+").append(String.format(java.util.Locale.ROOT, "%04X", c.code)).append(']')
+            else out.append(c)
+        }
+        return out.toString()
+    }
+
+    /**
+     * C0 and C1 controls and DEL, the Arabic letter mark, zero-width space, joiners and direction
+     * marks, line and paragraph separators, bidirectional embeddings, overrides and isolates, word
+     * joiner and invisible operators, and the byte order mark.
+     */
+    fun disguising(c: Int): Boolean = c <= 0x1F || c in 0x7F..0x9F || c == 0x061C || c in 0x200B..0x200F ||
+        c in 0x2028..0x202E || c in 0x2060..0x2064 || c in 0x2066..0x2069 || c == 0xFEFF
+
     /** `list:NAME`, `rule:block`, `app:block-all`, `app-rule:allow`, `strict`, ... in words. */
     fun reason(s: Strings, reason: String): String {
         val colon = reason.indexOf(':')
         if (reason == "not-resolved") return s.get(R.string.reason_not_resolved)
         if (reason == "encrypted-dns") return s.get(R.string.reason_encrypted_dns)
         if (reason == "strict") return s.get(R.string.reason_strict)
-        if (colon < 0) return if (reason.isEmpty()) s.get(R.string.reason_none) else s.get(R.string.reason_other, reason)
+        if (colon < 0) return if (reason.isEmpty()) s.get(R.string.reason_none) else s.get(R.string.reason_other, visible(reason))
         val kind = reason.substring(0, colon)
-        val what = reason.substring(colon + 1)
+        // A list's name comes from its source or the user: shown escaped.
+        val what = visible(reason.substring(colon + 1))
         return when {
             kind == "list" -> s.get(R.string.reason_list, what)
             // cname:NAME:list:… (CNAME cloaking): the cloaked tracker's name.
@@ -28,7 +55,7 @@ object Format {
             kind == "app-rule" && what == "block" -> s.get(R.string.reason_app_rule_block)
             kind == "app-rule" && what == "allow" -> s.get(R.string.reason_app_rule_allow)
             // A reason a newer core writes: as it is, rather than nothing.
-            else -> s.get(R.string.reason_other, reason)
+            else -> s.get(R.string.reason_other, visible(reason))
         }
     }
 
@@ -53,7 +80,7 @@ object Format {
             "quic-version" -> s.get(R.string.unread_quic_version)
             "no-name" -> s.get(R.string.unread_no_name)
             // A reason a newer core writes: as it is, rather than nothing.
-            else -> why
+            else -> visible(why)
         }
         return s.get(if (reason == "strict") R.string.reason_strict_why else R.string.reason_unread, base, words)
     }

@@ -138,10 +138,11 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         if (!s.loading && s.topHosts.isEmpty()) topHostsList.addView(empty(ui.str(R.string.home_nothing_blocked)))
         for (h in s.topHosts) {
             val apps = ui.strings.plural(R.plurals.home_host_apps, h.apps, Format.count(ui.strings, h.apps.toLong()))
-            topHostsList.addView(row(h.host, Format.count(ui.strings, h.blocked), apps) {
+            val shown = Format.visible(h.host)
+            topHostsList.addView(row(shown, Format.count(ui.strings, h.blocked), apps) {
                 host.openHostActions(HostTarget(h.host, null))
             }.apply {
-                contentDescription = ui.strings.plural(R.plurals.home_host_description, plural(h.blocked), h.host, Format.count(ui.strings, h.blocked), apps)
+                contentDescription = ui.strings.plural(R.plurals.home_host_description, plural(h.blocked), shown, Format.count(ui.strings, h.blocked), apps)
             })
         }
     }

@@ -24,7 +24,7 @@ class HostSheet(private val host: ScreenHost, target: HostTarget, private val on
     private val p = ui.palette
     val presenter = HostSheetPresenter(host.deps, target, ui.strings)
 
-    val title = ui.text(target.host.ifEmpty { ui.str(R.string.sheet_no_host) }, Ui.Type.TITLE).apply {
+    val title = ui.text(target.host.ifEmpty { ui.str(R.string.sheet_no_host) }.let(Format::visible), Ui.Type.TITLE).apply {
         setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.MIDDLE
     }
     val subtitle = ui.text(target.app?.let { ui.str(R.string.sheet_seen_for, it.label) } ?: ui.str(R.string.sheet_seen_across), Ui.Type.CAPTION, p.onSurfaceVariant)

@@ -124,11 +124,13 @@ class ListsScreen(host: ScreenHost) : Screen(host) {
             val failed = sub.failedMs?.let { ui.str(R.string.lists_failed_at, Format.dateTime(ui.strings, it, zone), why) } ?: ui.str(R.string.lists_failed, why)
             failed + " " + ui.str(if (sub.updatedMs != null) R.string.lists_copy_stays else R.string.lists_nothing_in_use)
         }
-        val toggle = switch(sub.name, sub.enabled) { on -> presenter.setSubscriptionEnabled(sub.url, on) }
+        // A list's name is the list's own (from its header) or the user's: shown escaped.
+        val name = Format.visible(sub.name)
+        val toggle = switch(name, sub.enabled) { on -> presenter.setSubscriptionEnabled(sub.url, on) }
         val remove = ui.button(ui.str(R.string.lists_remove), filled = false) { presenter.remove(sub.url) }.apply {
-            minHeight = ui.dp(48); contentDescription = ui.str(R.string.lists_remove_description, sub.name)
+            minHeight = ui.dp(48); contentDescription = ui.str(R.string.lists_remove_description, name)
         }
-        return row(sub.name, listOf(sub.url, status), problem, toggle, remove)
+        return row(name, listOf(Format.visible(sub.url), status), problem, toggle, remove)
     }
 
     private fun switch(label: String, on: Boolean, changed: (Boolean) -> Unit) = Switch(host.context).apply {

@@ -102,7 +102,7 @@ class RulesScreen(host: ScreenHost) : Screen(host) {
             holder.rule = item
             val whom = presenter.whom(item)
             val block = item.action == DomainAction.BLOCK
-            holder.domain.text = item.domain
+            holder.domain.text = Format.visible(item.domain)
             // Blocked or allowed: an icon and a word, besides the colour.
             holder.detail.text = ui.str(R.string.rules_row_detail, ui.str(if (block) R.string.action_blocked else R.string.action_allowed), whom)
             holder.detail.setTextColor(if (block) p.blocked else p.allowed)
