@@ -827,6 +827,33 @@ pub fn apply_retention_at(
     max_age: Option<Duration>,
     max_events: Option<u64>,
 ) -> Result<RetentionReport, StoreError> {
+    // What retention deletes is overwritten in the file, as clearing's is:
+    // the names past the cutoff must not stay readable in free pages.
+    with_secure_delete(connection, || {
+        delete_old(connection, now_ms, max_age, max_events)
+    })
+}
+
+/// Runs `delete` with `secure_delete` on for `connection` (deleted content
+/// overwritten with zeros), and puts the connection's setting back.
+fn with_secure_delete<T>(
+    connection: &Connection,
+    delete: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let secure: i64 = connection.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
+    connection.pragma_update(None, "secure_delete", 1)?;
+    let result = delete();
+    connection.pragma_update(None, "secure_delete", secure)?;
+    result
+}
+
+/// The deletions of [`apply_retention_at`].
+fn delete_old(
+    connection: &Connection,
+    now_ms: i64,
+    max_age: Option<Duration>,
+    max_events: Option<u64>,
+) -> Result<RetentionReport, StoreError> {
     let mut report = RetentionReport::default();
     if let Some(max_age) = max_age {
         let age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
@@ -917,9 +944,7 @@ fn delete_in_chunks(
 /// holds the log writer off until it commits (about 4 to 6 s for ten million
 /// events on the bench machine, near the writer's 5 s busy timeout).
 pub fn clear_activity(connection: &Connection) -> Result<RetentionReport, StoreError> {
-    let secure: i64 = connection.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
-    connection.pragma_update(None, "secure_delete", 1)?;
-    let result = (|| {
+    let mut report = with_secure_delete(connection, || {
         let transaction = connection.unchecked_transaction()?;
         let events_deleted = transaction.execute("DELETE FROM events", [])? as u64;
         let hourly_deleted = transaction.execute("DELETE FROM hourly", [])? as u64;
@@ -932,9 +957,7 @@ pub fn clear_activity(connection: &Connection) -> Result<RetentionReport, StoreE
             hourly_deleted,
             copies_deleted: 0,
         })
-    })();
-    connection.pragma_update(None, "secure_delete", secure)?;
-    let mut report = result?;
+    })?;
     if let Some(path) = database_path(connection) {
         report.copies_deleted = crate::recover::remove_kept_aside(path, None)?;
     }

@@ -932,6 +932,88 @@ fn clearing_activity_keeps_rules_and_settings_and_leaves_no_names() {
     assert_eq!(hush_store::events(&connection).unwrap().len(), 1);
 }
 
+/// The pages on the free list of the SQLite file `bytes` (its header
+/// names the first trunk page; each trunk lists leaf pages and the next),
+/// trunks first.
+fn free_pages(bytes: &[u8]) -> (Vec<usize>, Vec<usize>) {
+    let be32 = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+        1 => 65_536,
+        n => usize::from(n),
+    };
+    let (mut trunks, mut leaves) = (Vec::new(), Vec::new());
+    let mut trunk = be32(32);
+    while trunk != 0 && trunks.len() <= bytes.len() / page_size {
+        let at = (trunk - 1) * page_size;
+        trunks.push(trunk);
+        for leaf in 0..be32(at + 4) {
+            leaves.push(be32(at + 8 + 4 * leaf));
+        }
+        trunk = be32(at);
+    }
+    assert_eq!(
+        trunks.len() + leaves.len(),
+        be32(36),
+        "the header's count of free pages"
+    );
+    (trunks, leaves)
+}
+
+/// What retention deletes is overwritten (`secure_delete`), as clearing's
+/// is: no page it frees keeps a name past the cutoff. (Slack space of
+/// pages still in use can keep old bytes that a b-tree rebalance left
+/// there; only clearing, which frees every page of the activity, or a
+/// VACUUM removes those.)
+#[test]
+fn retention_leaves_no_deleted_names_in_free_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hush.db");
+    let mut events: Vec<Event> = (0..3_000)
+        .map(|i| {
+            let host = format!("secret-old-{i}.example");
+            event(T0 + i, Some(APP_A), &host, Verdict::Blocked)
+        })
+        .collect();
+    events.extend((0..3_000).map(|i| {
+        let host = format!("kept-new-{i}.example");
+        event(T0 + 40 * DAY + i, Some(APP_A), &host, Verdict::Blocked)
+    }));
+    let connection = write(&path, events);
+    let report = apply_retention_at(
+        &connection,
+        T0 + 40 * DAY + HOUR,
+        Some(Duration::from_secs(30 * 86_400)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(report.events_deleted, 3_000);
+    assert_eq!(stored(&connection).len(), 3_000);
+    let secure: i64 = connection
+        .query_row("PRAGMA secure_delete", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(secure, 0, "the connection's own setting is put back");
+    // Closing the last connection checkpoints the log into the file.
+    drop(connection);
+    let bytes = std::fs::read(&path).unwrap();
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    let (trunks, leaves) = free_pages(&bytes);
+    assert!(leaves.len() > 50, "retention freed pages: {}", leaves.len());
+    let page = |n: usize| &bytes[(n - 1) * page_size..n * page_size];
+    for n in leaves {
+        assert!(
+            page(n).iter().all(|&b| b == 0),
+            "free page {n} is not zeros"
+        );
+    }
+    // A trunk holds its list of page numbers, and nothing else.
+    for n in trunks {
+        assert!(
+            !page(n).windows(10).any(|w| w == b"secret-old"),
+            "free trunk page {n} holds a name"
+        );
+    }
+}
+
 /// A copy of the database that a recovery kept aside holds the same
 /// activity: retention deletes it once it was kept aside before the cutoff,
 /// clearing deletes it whatever its age; files of other names stay.
