@@ -11,7 +11,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hush_engine::owner::{FlowKey, OwnerLookup, Transport};
 use netlink_packet_core::{
@@ -241,10 +241,19 @@ fn reply_for(header: &InetResponseHeader, local_port: u16) -> Reply {
 /// front keeps that to once per flow every few seconds. A socket that
 /// `sock_diag` reports ownerless is not asked again: `/proc/net` lists it
 /// with uid 0.
+///
+/// The table reads are rationed ([`PROC_READS_PER_SECOND`]): packets that no
+/// socket sent (a raw SYN flood, spoofed sources) all miss, and reading the
+/// tables for each took a core from the packet path (tests/bench/hostile.sh).
+/// Past the ration a miss is taken as no owner, at once.
 pub struct LinuxOwners {
     sock_diag: Option<SockDiagOwners>,
     proc_net: ProcNetOwners,
+    proc_reads: Mutex<(Instant, u32)>,
 }
+
+/// `/proc/net` reads after a `sock_diag` miss, at most, per second.
+pub const PROC_READS_PER_SECOND: u32 = 64;
 
 impl Default for LinuxOwners {
     fn default() -> Self {
@@ -265,7 +274,25 @@ impl LinuxOwners {
         Self {
             sock_diag,
             proc_net,
+            proc_reads: Mutex::new((Instant::now(), 0)),
         }
+    }
+
+    /// Whether a `/proc/net` read is within this second's ration; takes it
+    /// when `take`.
+    fn proc_read_allowed(&self, take: bool) -> bool {
+        let mut reads = self.proc_reads.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if now.duration_since(reads.0) >= Duration::from_secs(1) {
+            *reads = (now, 0);
+        }
+        if reads.1 >= PROC_READS_PER_SECOND {
+            return false;
+        }
+        if take {
+            reads.1 += 1;
+        }
+        true
     }
 
     /// Whether lookups go to `sock_diag` first.
@@ -283,18 +310,21 @@ impl OwnerLookup for LinuxOwners {
         match reply {
             Reply::Owner(uid) => Some(uid),
             Reply::Ownerless => None,
-            Reply::Missing => self.proc_net.owner(flow),
+            Reply::Missing if self.proc_read_allowed(true) => self.proc_net.owner(flow),
+            Reply::Missing => None,
         }
     }
 
     /// `sock_diag`'s answer, on the relay's packet path: one netlink round
     /// trip with a short bound. A miss is left to [`Self::owner`], off the
-    /// packet path, since reading `/proc/net` grows with the open sockets.
+    /// packet path, since reading `/proc/net` grows with the open sockets;
+    /// past the ration of reads, it is no owner at once.
     fn owner_at_once(&self, flow: &FlowKey) -> Option<Option<u32>> {
         match self.sock_diag.as_ref()?.ask(flow) {
             Reply::Owner(uid) => Some(Some(uid)),
             Reply::Ownerless => Some(None),
-            Reply::Missing => None,
+            Reply::Missing if self.proc_read_allowed(false) => None,
+            Reply::Missing => Some(None),
         }
     }
 }
@@ -416,6 +446,30 @@ mod tests {
         let proc_only = LinuxOwners::with(None, ProcNetOwners::default());
         assert_eq!(proc_only.owner_at_once(&flow), None);
         assert_eq!(proc_only.owner(&flow), Some(uid()));
+    }
+
+    #[test]
+    fn past_the_ration_of_table_reads_a_miss_is_no_owner_at_once() {
+        let owners = LinuxOwners::with(Some(sock_diag()), ProcNetOwners::default());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = listener.local_addr().unwrap();
+        let nobody = tcp(free_port("127.0.0.1:0"), server);
+        // A flood of packets no socket sent: each full lookup reads the
+        // tables, up to the ration; then a miss costs one netlink request.
+        // (The ration is per second: a machine so loaded that it reads the
+        // tables fewer times a second than the ration never reaches it.)
+        let mut full_lookups = 0;
+        while owners.owner_at_once(&nobody).is_none() {
+            assert_eq!(owners.owner(&nobody), None);
+            full_lookups += 1;
+            assert!(full_lookups <= 4 * PROC_READS_PER_SECOND, "never rationed");
+        }
+        assert!(full_lookups >= PROC_READS_PER_SECOND, "{full_lookups}");
+        assert_eq!(owners.owner(&nobody), None);
+        // A real socket is still found by sock_diag meanwhile.
+        let client = TcpStream::connect(server).unwrap();
+        let flow = tcp(client.local_addr().unwrap(), server);
+        assert_eq!(owners.owner_at_once(&flow), Some(Some(uid())));
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! to the other apps: without that cap, an app that opened a thousand flows
 //! and never read them took the whole budget, and every other app's new
 //! connections were refused (measured with `tests/bench/relay.sh --flood`).
+//! The quarter is kept whole against several such apps too: an app past it
+//! takes more only while a quarter stays free.
 //! Each app (the unknown owner counting as one) may also hold only so many
 //! open flows and connects under way.
 //!
@@ -189,11 +191,25 @@ impl FlowBudget {
             small: true,
         };
         let fits = |grant: &TcpGrant| self.buffers_in_use + grant.bytes() <= limits.buffer_budget;
-        let grant = if fits(&full) && share.buffers + full.bytes() <= limits.app_buffer_share {
+        // What the cap leaves of the budget is kept for the apps that hold
+        // less than it: an app past it takes more only while that much
+        // stays free. Without this, two apps (or an app and the flows no
+        // socket sent, the unknown owner's) each held their cap, together
+        // more than the budget, and a third app's connects were refused
+        // (tests/bench/hostile.sh).
+        let reserve = limits.buffer_budget.saturating_sub(limits.app_buffer_cap);
+        let leaves_reserve = |grant: &TcpGrant| {
+            share.buffers + grant.bytes() <= reserve
+                || self.buffers_in_use + grant.bytes() + reserve <= limits.buffer_budget
+        };
+        let grant = if fits(&full)
+            && leaves_reserve(&full)
+            && share.buffers + full.bytes() <= limits.app_buffer_share
+        {
             full
         } else if !fits(&small) {
             return Err(Refusal::Memory);
-        } else if share.buffers + small.bytes() <= limits.app_buffer_cap {
+        } else if share.buffers + small.bytes() <= limits.app_buffer_cap && leaves_reserve(&small) {
             small
         } else {
             return Err(Refusal::AppMemory);
@@ -325,6 +341,42 @@ mod tests {
             limits().buffer_budget - limits().app_buffer_cap,
             "the other app had all the hog left"
         );
+        assert!(budget.buffers_in_use() <= limits().buffer_budget);
+    }
+
+    #[test]
+    fn two_hogs_together_leave_the_reserve_to_a_third_app() {
+        let mut budget = FlowBudget::new(FlowLimits {
+            app_tcp_flows: 10_000,
+            ..limits()
+        });
+        // A hostile app and the unknown owner (flows no socket sent) take
+        // turns asking for as much as they can.
+        let hogs = [Some(10_666), None];
+        let mut refused = [false; 2];
+        while refused != [true; 2] {
+            for (hog, refused) in hogs.iter().zip(refused.iter_mut()) {
+                if !*refused {
+                    *refused = budget.admit_tcp(*hog, 128 * KIB, 128 * KIB, false).is_err();
+                }
+            }
+        }
+        let reserve = limits().buffer_budget - limits().app_buffer_cap;
+        let held: usize = hogs.iter().map(|hog| budget.apps[hog].buffers).sum();
+        assert!(held + reserve <= limits().buffer_budget, "{held}");
+        // The third app finds the reserve whole: a full-size flow first.
+        let victim = Some(10_001);
+        assert!(
+            !budget
+                .admit_tcp(victim, 128 * KIB, 128 * KIB, false)
+                .unwrap()
+                .small
+        );
+        while budget
+            .admit_tcp(victim, 128 * KIB, 128 * KIB, false)
+            .is_ok()
+        {}
+        assert!(budget.apps[&victim].buffers + SMALL_BUFFER * 2 > reserve);
         assert!(budget.buffers_in_use() <= limits().buffer_budget);
     }
 
