@@ -12,6 +12,8 @@ pub struct Stats {
     /// Of `blocked`: repeats answered from the short negative cache (an app
     /// retrying a blocked name), each without judging it again.
     pub blocked_repeats: u64,
+    /// Times the platform handed over a new tun and the relay moved to it.
+    pub tun_replaced: u64,
     pub forwarded: u64,
     pub answered: u64,
     pub servfail_timeouts: u64,
@@ -248,6 +250,7 @@ impl fmt::Display for Stats {
             self.dns_tcp_encrypted
         )?;
         writeln!(f, "tun write errors         {}", self.tun_write_errors)?;
+        writeln!(f, "tun replaced             {}", self.tun_replaced)?;
         writeln!(f, "packets written to tun   {}", self.packets_out)?;
         writeln!(f, "TCP connections          {}", self.tcp_flows)?;
         writeln!(f, "  blocked at SYN         {}", self.tcp_blocked)?;

@@ -456,6 +456,7 @@ fn start(upstream: Upstream) -> Running {
                 network_changes: None,
                 upstream_changes: None,
                 resolver_exemptions: None,
+                tuns: None,
                 #[cfg(feature = "fault-injection")]
                 faults: None,
             },

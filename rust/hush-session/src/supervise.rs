@@ -164,6 +164,8 @@ impl Engine {
             }
             _ => self.upstream.clone(),
         };
+        let mut tuns = self.tun.clone();
+        let tun = tuns.borrow_and_update().clone();
         let platform = Platform {
             protector: Arc::clone(&self.protector),
             owners: Arc::clone(&self.owners),
@@ -173,29 +175,16 @@ impl Engine {
             network_changes: Some(network_changes),
             upstream_changes: Some(self.upstream_changes.clone()),
             resolver_exemptions: Some(exemptions),
+            // The relay moves to each new tun itself, flows and all.
+            tuns: Some(tuns),
             #[cfg(feature = "fault-injection")]
             faults: Some(Arc::clone(&self.faults)),
         };
-        let mut tuns = self.tun.clone();
-        let tun = tuns.borrow_and_update().clone();
         let mut stop = self.shutdown.clone();
-        let end = async {
-            tokio::select! {
-                () = stopped_ref(&mut stop) => {}
-                () = crate::tun::handed_over(&mut tuns, &tun) => {
-                    log::info!("the tun was replaced: the engine moves to the new one");
-                }
-            }
-        };
-        hush_engine::run_relay(
-            Arc::clone(&tun),
-            self.relay.clone(),
-            firewall,
-            upstream,
-            platform,
-            end,
-        )
-        .await
+        let end = async { stopped_ref(&mut stop).await };
+        // Moved, not cloned: once the relay leaves this tun for a new one,
+        // nothing holds it open.
+        hush_engine::run_relay(tun, self.relay.clone(), firewall, upstream, platform, end).await
     }
 
     /// Whether the session is told to stop (or is gone).

@@ -2,20 +2,17 @@
 //! on Android, a new `VpnService.Builder.establish()` with another set of
 //! apps left out of the VPN (an app trusted with "allow all, not inspected").
 //!
-//! The new tun is handed over before the old one closes. The engine's run on
-//! the old tun goes on until that tun has nothing left to read (bounded by
-//! [`DRAIN_BOUND`]), then a run starts on the new one; packets the new tun
-//! takes meanwhile wait in its queue. Android deactivates the old interface
-//! once the new one is up ("A successful handover deactivates the previous
-//! VPN interface", `VpnService.Builder.establish`; "The existing interface
-//! is deactivated when a new one is created", `VpnService`), so nothing new
-//! reaches the old tun after the swap.
-//!
-//! The relay keeps its flows in the run (its TCP and UDP state): a run on
-//! the new tun starts with fresh state, as after an engine restart, so a
-//! filtered app's relayed connection open at the swap is reset and opened
-//! again by the app. Only the runs change hands; the counts, rules, lists
-//! and store carry over.
+//! The new tun is handed over before the old one closes. The relay takes it
+//! itself ([`hush_engine::Platform::tuns`]): it reads what waits in the old
+//! tun, then moves to the new one with its flows, so connections open
+//! through Hush go on. Android deactivates the old interface once the new
+//! one is up ("A successful handover deactivates the previous VPN
+//! interface", `VpnService.Builder.establish`; "The existing interface is
+//! deactivated when a new one is created", `VpnService`), so nothing new
+//! reaches the old tun after the swap. While traffic is held (the engine
+//! between restarts), [`handed_over`] ends the hold's run on the old tun
+//! once it has read what was waiting there (bounded by [`DRAIN_BOUND`]),
+//! and the hold goes on on the new one.
 
 use std::fs::File;
 use std::sync::Arc;

@@ -217,10 +217,14 @@ fn swap_once() -> Outcome {
         );
     }
     let lost: Vec<u16> = (0..QUERIES).filter(|id| !seen.contains_key(id)).collect();
-    // Each answer on the tun its query came in on.
+    // A query sent after the swap is answered on the new tun. One sent
+    // before may be answered on either: the relay writes everything to
+    // the new tun once it has moved (on Android the old interface is
+    // deactivated, and the app's socket hears the answer through either).
     for (&id, &(side, _)) in &seen {
-        let expected = if id < SWAP_AT { Side::Old } else { Side::New };
-        assert_eq!(side, expected, "query {id}");
+        if id >= SWAP_AT {
+            assert_eq!(side, Side::New, "query {id}");
+        }
     }
     let slowest = seen
         .iter()

@@ -182,6 +182,11 @@ pub struct Platform {
     /// ([`crate::DnsConfig::resolver_exemptions`]), as the platform's
     /// Private DNS changes; in force for new queries and flows.
     pub resolver_exemptions: Option<tokio::sync::watch::Receiver<crate::ResolverExemptions>>,
+    /// Later tuns the platform hands over (on Android, the VPN established
+    /// again with another set of apps left out). The relay reads what waits
+    /// in the one it leaves, then moves to the new one with its flows:
+    /// connections open through Hush go on.
+    pub tuns: Option<tokio::sync::watch::Receiver<Arc<File>>>,
     /// Faults to inject, for tests of their containment.
     #[cfg(feature = "fault-injection")]
     pub faults: Option<Arc<crate::Faults>>,
@@ -280,6 +285,7 @@ pub async fn run_relay(
         mut network_changes,
         mut upstream_changes,
         mut resolver_exemptions,
+        mut tuns,
         #[cfg(feature = "fault-injection")]
         faults,
     } = platform;
@@ -294,7 +300,7 @@ pub async fn run_relay(
     // SAFETY: a `File` owns its descriptor, keeps it open until dropped and
     // always reports the same one, which is what `register` requires. The
     // relay's device writes to the same file through its own `Arc`.
-    let tun_ready = unsafe { AsyncFd::register(ArcFile(reader)) }
+    let mut tun_ready = unsafe { AsyncFd::register(ArcFile(reader)) }
         .map_err(|e| io_context("register the tun")(e.into()))?;
     let upstream: crate::Upstream = upstream.into();
     let dns_upstream = Arc::new(DnsUpstream::open(
@@ -347,6 +353,23 @@ pub async fn run_relay(
                     }
                 }
                 Err(_) => exemptions_open = false,
+            },
+            changed = next_version(&mut tuns) => match changed {
+                Ok(()) => {
+                    let next = tuns.as_mut().map(|t| Arc::clone(&t.borrow_and_update()));
+                    if let Some(next) = next.filter(|next| !Arc::ptr_eq(next, &tun_ready.get_ref().0)) {
+                        // Android sends nothing more to the old tun once the
+                        // new one is up: what waits there is read first.
+                        drain_tun(&tun_ready, &mut relay, &mut packet_buffer);
+                        set_nonblocking(next.as_fd()).map_err(tun_failed("make the new tun non-blocking"))?;
+                        // SAFETY: as for the first tun, above.
+                        tun_ready = unsafe { AsyncFd::register(ArcFile(Arc::clone(&next))) }
+                            .map_err(|e| io_context("register the new tun")(e.into()))?;
+                        relay.device.replace_tun(next);
+                        relay.stats().tun_replaced += 1;
+                    }
+                }
+                Err(_) => tuns = None,
             },
             () = changed(&mut network_changes) => {
                 if let Some(Some(upstream)) = upstream_changes.as_mut().map(|u| *u.borrow_and_update()) {
@@ -410,6 +433,7 @@ pub async fn run_relay(
             relay.housekeeping(now);
         }
         relay.turn(now);
+        relay.device.flush();
         // Something may have been counted: publish, or come back to.
         let mut publish_due = None;
         if let Some(live) = &live_stats {
@@ -429,11 +453,27 @@ pub async fn run_relay(
         }
         wake_at.as_mut().reset(tokio::time::Instant::from_std(due));
     }
+    relay.device.drain(Duration::from_secs(1));
     let stats = relay.snapshot();
     if let Some(live) = &live_stats {
         live.send_replace(stats.clone());
     }
     Ok(stats)
+}
+
+/// Most packets read from a tun being left, before the relay moves on.
+const DRAIN_LIMIT: usize = 4096;
+
+/// Takes what waits in a tun the relay is leaving, up to [`DRAIN_LIMIT`]
+/// packets; a read error ends it (a tun gone bad has nothing more to give).
+fn drain_tun(tun: &AsyncFd<ArcFile>, relay: &mut Relay, buffer: &mut [u8]) {
+    for _ in 0..DRAIN_LIMIT {
+        match (&*tun.get_ref().0).read(buffer) {
+            Ok(len) => relay.on_tun_packet(&buffer[..len], Instant::now()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        }
+    }
 }
 
 /// A shared `File` that `AsyncFd` can own.
@@ -547,8 +587,8 @@ impl Relay {
     /// The counts so far, with the device's and the open-flow gauges.
     fn snapshot(&self) -> Stats {
         let mut stats = self.firewall.stats().clone();
-        stats.packets_out += self.device.packets_out;
-        stats.tun_write_errors += self.device.write_errors;
+        stats.packets_out += self.device.packets_out();
+        stats.tun_write_errors += self.device.write_errors();
         stats.tcp_open = self.tcp.len() as u64;
         stats.udp_open = self.udp.len() as u64;
         stats.flow_buffer_bytes = self.budget.buffers_in_use() as u64;

@@ -697,6 +697,8 @@ pub struct Setup {
     pub network_changes: Option<tokio::sync::watch::Receiver<u64>>,
     pub upstream_changes: Option<tokio::sync::watch::Receiver<Option<SocketAddr>>>,
     pub resolver_exemptions: Option<tokio::sync::watch::Receiver<hush_engine::ResolverExemptions>>,
+    /// New tuns handed over while the relay runs.
+    pub tuns: Option<tokio::sync::watch::Receiver<Arc<std::fs::File>>>,
 }
 
 impl Setup {
@@ -716,6 +718,7 @@ impl Setup {
             network_changes: None,
             upstream_changes: None,
             resolver_exemptions: None,
+            tuns: None,
         }
     }
 }
@@ -750,6 +753,7 @@ pub fn start_relay(setup: Setup) -> Running {
                 network_changes: setup.network_changes,
                 upstream_changes: setup.upstream_changes,
                 resolver_exemptions: setup.resolver_exemptions,
+                tuns: setup.tuns,
                 #[cfg(feature = "fault-injection")]
                 faults: None,
             },
