@@ -12,7 +12,13 @@
 #                                        # and another app's share beside it
 #   bash tests/bench/relay.sh --latency  # only the connect latency, MTU 1500
 #                                        # and 9000, in ROUNDS interleaved rounds
-#   HUSH_OLD=/path/to/hush bash tests/bench/relay.sh --latency
+#   bash tests/bench/relay.sh --idle-flows  # single-stream throughput with 0,
+#                                        # 1,000 and 10,000 idle open flows beside
+#                                        # it, in REPS interleaved rounds (MTU 1500)
+#   bash tests/bench/relay.sh --throughput  # only single-stream throughput and
+#                                        # CPU per GB, MTU 1500 and 9000, in REPS
+#                                        # interleaved rounds (no anchor)
+#   HUSH_OLD=/path/to/hush bash tests/bench/relay.sh --latency|--idle-flows|--throughput
 #                                        # ...with an older build beside it
 #   BENCH_QUICK=1 bash tests/bench/relay.sh   # the same as --quick
 # HOLD and CHURN (connection counts) and CHURN_SECS (the time allowed for the
@@ -26,11 +32,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0 FLOOD_ONLY=0 LATENCY_ONLY=0
+QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0 FLOOD_ONLY=0 LATENCY_ONLY=0 IDLE_FLOWS_ONLY=0 THROUGHPUT_ONLY=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 [ "${1:-}" = "--memory" ] && MEMORY_ONLY=1
 [ "${1:-}" = "--flood" ] && FLOOD_ONLY=1
 [ "${1:-}" = "--latency" ] && LATENCY_ONLY=1
+[ "${1:-}" = "--idle-flows" ] && IDLE_FLOWS_ONLY=1
+[ "${1:-}" = "--throughput" ] && THROUGHPUT_ONLY=1
 # The hostile app's connections (under the fd limit, 20,000 here).
 FLOOD=${FLOOD:-16000}
 if [ "$QUICK" = 1 ]; then
@@ -45,7 +53,7 @@ CONNS="$PWD/tests/bench/conns.py"
 need=()
 command -v iperf3 >/dev/null || need+=(iperf3)
 NEED_ANCHOR=1
-[ "$MEMORY_ONLY" = 1 ] || [ "$FLOOD_ONLY" = 1 ] || [ "$LATENCY_ONLY" = 1 ] && NEED_ANCHOR=0
+[ "$MEMORY_ONLY" = 1 ] || [ "$FLOOD_ONLY" = 1 ] || [ "$LATENCY_ONLY" = 1 ] || [ "$IDLE_FLOWS_ONLY" = 1 ] || [ "$THROUGHPUT_ONLY" = 1 ] && NEED_ANCHOR=0
 [ "$NEED_ANCHOR" = 0 ] || command -v microsocks >/dev/null || need+=(microsocks)
 command -v python3 >/dev/null || need+=(python3)
 command -v ip >/dev/null || need+=(iproute2)
@@ -298,6 +306,100 @@ if [ "$LATENCY_ONLY" = 1 ]; then
     [ -n "${LATS[$path-1500]:-}" ] || continue
     printf '| %-18s | %8s | %8s | %s / %s\n' "$path" "$(median ${LATS[$path-1500]})" \
       "$(median ${LATS[$path-9000]})" "${LATS[$path-1500]% }" "${LATS[$path-9000]% }"
+  done
+  rm -rf "/tmp/$P-"*
+  exit 0
+fi
+
+# ---- throughput beside idle flows ----------------------------------------------
+# One stream's throughput each way while IDLE_COUNTS connections sit open and
+# silent beside it (held by another process of the same app, so the limits
+# are raised for the run: they are not what is measured). Each round takes
+# every count and binary in turn, so that a machine whose load changes
+# weighs on all alike; the figure is the median over the rounds.
+if [ "$IDLE_FLOWS_ONLY" = 1 ]; then
+  IDLE_COUNTS=${IDLE_COUNTS:-0 1000 10000}
+  ROOMY=(--flow-memory 2048 --app-tcp-flows 20000 --app-connects 20000)
+  declare -A UP DOWN
+  binaries=("$HUSH")
+  [ -n "${HUSH_OLD:-}" ] && binaries+=("$HUSH_OLD")
+  for _ in $(seq "$REPS"); do
+    for bin in "${binaries[@]}"; do
+      HUSH_BIN=$bin start_hush 1500 "${ROOMY[@]}"
+      for n in $IDLE_COUNTS; do
+        HOLDER=""
+        if [ "$n" -gt 0 ]; then
+          rm -f "/tmp/$P-hold.log"
+          ip netns exec "$PH" python3 "$CONNS" hold 198.19.0.2 9000 "$n" 900 >"/tmp/$P-hold.log" & HOLDER=$!
+          PIDS+=("$HOLDER")
+          for _ in $(seq 900); do grep -q held "/tmp/$P-hold.log" && break; sleep 0.2; done
+          grep -q "^held $n\$" "/tmp/$P-hold.log" ||
+            { echo "the holder did not hold $n: $(cat "/tmp/$P-hold.log")" >&2; exit 1; }
+          sleep 1
+        fi
+        check_hush "$n idle flows"
+        key="$bin $n"
+        UP[$key]+="$(iperf_once "$PH" 198.19.0.2 | cut -d' ' -f1) "
+        DOWN[$key]+="$(iperf_once "$PH" 198.19.0.2 -R | cut -d' ' -f1) "
+        if [ -n "$HOLDER" ]; then
+          kill "$HOLDER" 2>/dev/null || true
+          wait "$HOLDER" 2>/dev/null || true
+        fi
+      done
+      stop_hush
+    done
+  done
+  echo "## single-stream TCP beside idle open flows (iperf3, ${SECS} s x $REPS rounds, median Gbit/s; MTU 1500)"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "| binary | idle flows | up | down | up vs 0 | down vs 0 | rounds up / down |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  for bin in "${binaries[@]}"; do
+    first=${IDLE_COUNTS%% *}
+    up0=$(median ${UP[$bin $first]}) down0=$(median ${DOWN[$bin $first]})
+    for n in $IDLE_COUNTS; do
+      up=$(median ${UP[$bin $n]}) down=$(median ${DOWN[$bin $n]})
+      echo "| $bin | $n | $up | $down | $(python3 -c "print(f'{$up / $up0:.0%}')") |" \
+        "$(python3 -c "print(f'{$down / $down0:.0%}')") | ${UP[$bin $n]% } / ${DOWN[$bin $n]% } |"
+    done
+  done
+  rm -rf "/tmp/$P-"*
+  exit 0
+fi
+
+# ---- throughput only, builds side by side ---------------------------------------
+# Each round measures every binary at each MTU in turn (one iperf3 run each
+# way), so that a machine whose load changes weighs on all alike; the
+# figures are medians over the rounds, CPU per GB over all of them.
+if [ "$THROUGHPUT_ONLY" = 1 ]; then
+  declare -A UP DOWN TICKS BYTES
+  binaries=("$HUSH")
+  [ -n "${HUSH_OLD:-}" ] && binaries+=("$HUSH_OLD")
+  for _ in $(seq "$REPS"); do
+    UP[direct]+="$(iperf_once "$DIR" 198.19.1.2 | cut -d' ' -f1) "
+    DOWN[direct]+="$(iperf_once "$DIR" 198.19.1.2 -R | cut -d' ' -f1) "
+    for mtu in 1500 9000; do
+      for bin in "${binaries[@]}"; do
+        HUSH_BIN=$bin start_hush "$mtu"
+        key="$bin $mtu"
+        before=$(ticks "$HUSH_PID")
+        out=$(iperf_once "$PH" 198.19.0.2); UP[$key]+="${out% *} "; BYTES[$key]=$((${BYTES[$key]:-0} + ${out#* }))
+        out=$(iperf_once "$PH" 198.19.0.2 -R); DOWN[$key]+="${out% *} "; BYTES[$key]=$((${BYTES[$key]:-0} + ${out#* }))
+        TICKS[$key]=$((${TICKS[$key]:-0} + $(ticks "$HUSH_PID") - before))
+        stop_hush
+      done
+    done
+  done
+  echo "## single-stream TCP (iperf3, ${SECS} s x $REPS interleaved rounds, median Gbit/s) and CPU per GB"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "| path | MTU | up | down | down/up | CPU s/GB | rounds up / down |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  echo "| direct | | $(median ${UP[direct]}) | $(median ${DOWN[direct]}) | | | ${UP[direct]% } / ${DOWN[direct]% } |"
+  for mtu in 1500 9000; do
+    for bin in "${binaries[@]}"; do
+      key="$bin $mtu" up=$(median ${UP["$bin $mtu"]}) down=$(median ${DOWN["$bin $mtu"]})
+      echo "| $bin | $mtu | $up | $down | $(python3 -c "print(f'{$down / $up:.2f}')") |" \
+        "$(python3 -c "print(f'{${TICKS[$key]} / $HZ / (${BYTES[$key]} / 1e9):.2f}')") | ${UP[$key]% } / ${DOWN[$key]% } |"
+    done
   done
   rm -rf "/tmp/$P-"*
   exit 0
