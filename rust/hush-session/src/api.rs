@@ -795,7 +795,9 @@ struct RetentionJson {
     max_events: Option<u64>,
 }
 
-/// The retention settings: `{"maxAgeDays": N|null, "maxEvents": N|null}`.
+/// The retention settings: `{"maxAgeDays": N|null, "maxEvents": N|null}`,
+/// null for no limit; never set, they are the default (30 days, any
+/// number of events).
 pub fn retention(database: &Path) -> Result<String, ApiError> {
     let settings = query::retention_settings(&open(database)?)?;
     Ok(to_json(&RetentionJson {
@@ -804,7 +806,8 @@ pub fn retention(database: &Path) -> Result<String, ApiError> {
     }))
 }
 
-/// Stores the retention settings; a negative value is no limit. Applied by
+/// Stores the retention settings; a negative value is no limit (stored as
+/// the owner's choice, not the 30 days' default). Applied by
 /// a running session within its retention period, or at its next start.
 pub fn set_retention(database: &Path, max_age_days: i64, max_events: i64) -> Result<(), ApiError> {
     let limit = |value: i64, what: &str| -> Result<Option<u64>, ApiError> {

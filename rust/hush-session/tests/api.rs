@@ -318,7 +318,14 @@ fn retention_is_stored_and_refuses_keeping_nothing() {
     let db = dir.path().join("hush.db");
     assert_eq!(
         parse(&api::retention(&db).unwrap()),
-        json!({"maxAgeDays": null, "maxEvents": null})
+        json!({"maxAgeDays": 30, "maxEvents": null}),
+        "never set is the default, 30 days"
+    );
+    api::set_retention(&db, -1, 5).unwrap();
+    assert_eq!(
+        parse(&api::retention(&db).unwrap()),
+        json!({"maxAgeDays": null, "maxEvents": 5}),
+        "no limit stays no limit"
     );
     api::set_retention(&db, 30, -1).unwrap();
     assert_eq!(

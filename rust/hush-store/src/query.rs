@@ -36,6 +36,12 @@ pub const SUMMARY_TOP_HOSTS: usize = 5;
 /// The settings keys retention is stored under.
 pub const RETENTION_MAX_AGE_DAYS: &str = "retention.max_age_days";
 pub const RETENTION_MAX_EVENTS: &str = "retention.max_events";
+/// What [`RETENTION_MAX_AGE_DAYS`] holds when the owner chose to keep
+/// events without an age limit (an absent key is the default instead).
+pub const RETENTION_NO_LIMIT: &str = "none";
+/// Days events are kept when the owner never chose: a log of who a phone
+/// talked to is sensitive, so it does not grow without end by default.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
 /// Most raw events deleted in one transaction by [`apply_retention`].
 const RETENTION_CHUNK: i64 = 5_000;
@@ -712,7 +718,7 @@ pub fn export_json(
 }
 
 /// How long raw events are kept; `None` keeps them without that limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionSettings {
     /// Raw events and hourly counts older than this many days are deleted.
     pub max_age_days: Option<u32>,
@@ -721,53 +727,77 @@ pub struct RetentionSettings {
     pub max_events: Option<u64>,
 }
 
+impl Default for RetentionSettings {
+    /// What a database where retention was never set keeps:
+    /// [`DEFAULT_RETENTION_DAYS`] days, any number of events.
+    fn default() -> Self {
+        Self {
+            max_age_days: Some(DEFAULT_RETENTION_DAYS),
+            max_events: None,
+        }
+    }
+}
+
 impl RetentionSettings {
+    /// Everything kept, by age and by count (the owner's explicit choice).
+    pub const NO_LIMIT: Self = Self {
+        max_age_days: None,
+        max_events: None,
+    };
+
     pub fn max_age(&self) -> Option<Duration> {
         self.max_age_days
             .map(|days| Duration::from_secs(u64::from(days) * 86_400))
     }
 }
 
-/// The retention settings as stored (both unset if never set).
+/// The retention settings as stored; a limit never set is the
+/// [default](RetentionSettings::default): [`DEFAULT_RETENTION_DAYS`] days
+/// and no count limit. An age limit stored as [`RETENTION_NO_LIMIT`] is
+/// none.
 pub fn retention_settings(connection: &Connection) -> Result<RetentionSettings, StoreError> {
     fn parsed<T: std::str::FromStr>(
         connection: &Connection,
         key: &str,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<Option<T>>, StoreError> {
         setting(connection, key)?
-            .map(|value| {
-                value.trim().parse().map_err(|_| {
+            .map(|value| match value.trim() {
+                RETENTION_NO_LIMIT => Ok(None),
+                number => number.parse().map(Some).map_err(|_| {
                     StoreError::InvalidRule(format!(
-                        "setting {key}: {value:?} is not a whole number"
+                        "setting {key}: {value:?} is not a whole number or {RETENTION_NO_LIMIT:?}"
                     ))
-                })
+                }),
             })
             .transpose()
     }
+    let default = RetentionSettings::default();
     Ok(RetentionSettings {
-        max_age_days: parsed(connection, RETENTION_MAX_AGE_DAYS)?,
-        max_events: parsed(connection, RETENTION_MAX_EVENTS)?,
+        max_age_days: parsed(connection, RETENTION_MAX_AGE_DAYS)?.unwrap_or(default.max_age_days),
+        max_events: parsed(connection, RETENTION_MAX_EVENTS)?.unwrap_or(default.max_events),
     })
 }
 
-/// Stores the retention settings, both in one transaction; an unset limit
-/// removes its key.
+/// Stores the retention settings, both in one transaction. Each limit is
+/// stored, no limit as [`RETENTION_NO_LIMIT`], so that the owner's choice
+/// (even "keep everything") is never read back as the default.
 pub fn set_retention_settings(
     connection: &Connection,
     settings: &RetentionSettings,
 ) -> Result<(), StoreError> {
+    let stored =
+        |value: Option<u64>| value.map_or_else(|| RETENTION_NO_LIMIT.into(), |v| v.to_string());
     let transaction = connection.unchecked_transaction()?;
-    for (key, value) in [
-        (RETENTION_MAX_AGE_DAYS, settings.max_age_days.map(u64::from)),
-        (RETENTION_MAX_EVENTS, settings.max_events),
-    ] {
-        match value {
-            Some(value) => set_setting(&transaction, key, &value.to_string())?,
-            None => {
-                transaction.execute("DELETE FROM settings WHERE key = ?1", params![key])?;
-            }
-        }
-    }
+    set_setting(
+        &transaction,
+        RETENTION_MAX_AGE_DAYS,
+        &stored(settings.max_age_days.map(u64::from)),
+    )?;
+    set_setting(
+        &transaction,
+        RETENTION_MAX_EVENTS,
+        &stored(settings.max_events),
+    )?;
     transaction.commit()?;
     Ok(())
 }

@@ -820,7 +820,11 @@ fn retention_settings_are_stored_and_applied() {
     let connection = write(&dir.path().join("hush.db"), events);
     assert_eq!(
         retention_settings(&connection).unwrap(),
-        RetentionSettings::default()
+        RetentionSettings {
+            max_age_days: Some(30),
+            max_events: None
+        },
+        "never set is the default: 30 days, any number"
     );
     let settings = RetentionSettings {
         max_age_days: Some(30),
@@ -849,7 +853,7 @@ fn retention_settings_are_stored_and_applied() {
         hosts,
         ["x6.example", "x7.example", "x8.example", "x9.example"]
     );
-    // Unset removes the key.
+    // No limit is stored as such, not read back as the default.
     let settings = RetentionSettings {
         max_age_days: None,
         max_events: Some(4),
@@ -857,13 +861,49 @@ fn retention_settings_are_stored_and_applied() {
     set_retention_settings(&connection, &settings).unwrap();
     assert_eq!(retention_settings(&connection).unwrap(), settings);
     assert_eq!(
-        rules::setting(&connection, "retention.max_age_days").unwrap(),
-        None
+        rules::setting(&connection, "retention.max_age_days")
+            .unwrap()
+            .as_deref(),
+        Some("none")
     );
     // Something else stored under the key is an error, not a silent default.
     rules::set_setting(&connection, "retention.max_events", "lots").unwrap();
     let error = retention_settings(&connection).unwrap_err().to_string();
     assert!(error.contains("retention.max_events"), "{error}");
+}
+
+/// A database where retention was never set keeps 30 days: the follower
+/// applies the stored settings, so an event of 31 days ago goes and one of
+/// 29 days ago stays. "No limit", stored as the owner's choice, keeps both.
+#[test]
+fn a_fresh_database_keeps_30_days_unless_told_to_keep_everything() {
+    let now = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let events = || {
+        vec![
+            event(now - 31 * DAY, None, "old.example", Verdict::Blocked),
+            event(now - 29 * DAY, None, "recent.example", Verdict::Blocked),
+        ]
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let connection = write(&dir.path().join("fresh.db"), events());
+    let report = query::apply_retention_settings(&connection).unwrap();
+    assert_eq!(report.events_deleted, 1);
+    let hosts: Vec<String> = stored(&connection).into_iter().map(|(_, h)| h).collect();
+    assert_eq!(hosts, ["recent.example"]);
+
+    let connection = write(&dir.path().join("kept.db"), events());
+    set_retention_settings(&connection, &RetentionSettings::NO_LIMIT).unwrap();
+    assert_eq!(
+        retention_settings(&connection).unwrap(),
+        RetentionSettings::NO_LIMIT
+    );
+    let report = query::apply_retention_settings(&connection).unwrap();
+    assert_eq!(report.events_deleted, 0);
+    let hosts: Vec<String> = stored(&connection).into_iter().map(|(_, h)| h).collect();
+    assert_eq!(hosts, ["old.example", "recent.example"]);
 }
 
 #[test]
