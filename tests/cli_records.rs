@@ -423,6 +423,74 @@ fn stats_apps_and_export_show_each_app() {
     assert_eq!(attempts, 4, "{json}");
 }
 
+/// What an app or a list chose to be called (a host it sent, its own
+/// label, a list's name and URL) is printed with bidirectional controls and
+/// newlines as code points, in `hush log`, `hush stats`, `hush apps` and
+/// `hush rule list`: it cannot reorder a line or forge one.
+#[test]
+fn hostile_names_and_labels_are_escaped_on_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(dir.path());
+    let host = "evil\u{202E}moc.example\nFORGED 0 allowed";
+    record(
+        &db,
+        &[(Some(10_200), host, Verdict::Blocked, SystemTime::now())],
+    );
+    let connection = hush_store::open(Path::new(&db)).unwrap();
+    hush_store::rules::set_app(
+        &connection,
+        10_200,
+        "Bank\u{202E}ppa\nFORGED app",
+        &["org.evil.app"],
+        false,
+    )
+    .unwrap();
+    hush_store::rules::record_list_load(
+        &connection,
+        "ads\u{202E}\nFORGED list",
+        "https://lists.example/\u{202E}\nFORGED",
+        1,
+    )
+    .unwrap();
+    drop(connection);
+    let escaped_host = "evil[U+202E]moc.example[U+000A]FORGED 0 allowed";
+    let escaped_label = "10200 (Bank[U+202E]ppa[U+000A]FORGED app)";
+    // `lines`: how many the output has when nothing forged one.
+    let check = |args: &[&str], wanted: &[&str], lines: Option<usize>| {
+        let output = hush(args);
+        let (out, err) = text(&output);
+        assert!(output.status.success(), "{args:?}: {err}");
+        assert!(!out.contains('\u{202E}'), "{args:?}: {out}");
+        for wanted in wanted {
+            assert!(out.contains(wanted), "{args:?} lacks {wanted:?}: {out}");
+        }
+        assert!(
+            !out.lines().any(|line| line.starts_with("FORGED")),
+            "{args:?}: a name forged a line: {out}"
+        );
+        if let Some(lines) = lines {
+            assert_eq!(out.lines().count(), lines, "{args:?}: {out}");
+        }
+    };
+    check(&["log", "--db", &db], &[escaped_host], Some(1));
+    check(
+        &["stats", "--db", &db, "--days", "1"],
+        &[
+            &format!("{escaped_label} "),
+            &format!("  {escaped_host} (1)"),
+            &format!("\n{escaped_host} "),
+        ],
+        None,
+    );
+    // The header and the app.
+    check(&["apps", "--db", &db], &[escaped_label], Some(2));
+    check(
+        &["rule", "list", "--db", &db],
+        &["list ads[U+202E][U+000A]FORGED list (https://lists.example/[U+202E][U+000A]FORGED): 1 entries, on\n"],
+        Some(1),
+    );
+}
+
 #[test]
 fn retention_and_clear_delete_activity_and_keep_rules() {
     let dir = tempfile::tempdir().unwrap();
@@ -440,6 +508,11 @@ fn retention_and_clear_delete_activity_and_keep_rules() {
     assert!(hush(&["rule", "app", "1", "block-all", "--db", &db])
         .status
         .success());
+    let (default, _) = text(&hush(&["retention", "--db", &db]));
+    assert_eq!(
+        default, "keep events for: 30 days\nkeep at most:    no limit\n",
+        "never set is 30 days"
+    );
     let (set, _) = text(&hush(&["retention", "--max-age-days", "30", "--db", &db]));
     assert!(set.contains("deleted 1 events"), "{set}");
     assert!(set.contains("keep events for: 30 days"), "{set}");
@@ -454,6 +527,13 @@ fn retention_and_clear_delete_activity_and_keep_rules() {
     assert_eq!(rules, "app 1 on any: block-all\n", "rules survive a clear");
     let (kept, _) = text(&hush(&["retention", "--db", &db]));
     assert!(kept.contains("30 days"), "settings survive a clear: {kept}");
+    let (off, _) = text(&hush(&["retention", "--off", "--db", &db]));
+    assert!(off.contains("keep events for: no limit"), "{off}");
+    let (kept, _) = text(&hush(&["retention", "--db", &db]));
+    assert!(
+        kept.contains("keep events for: no limit"),
+        "no limit is kept, not read as the default: {kept}"
+    );
     let bad = hush(&["export", "--db", &db, "--action", "dropped"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad).1.contains("unknown action"), "{:?}", text(&bad));

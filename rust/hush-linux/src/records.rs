@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use hush_store::rules::{self, AppMode, AppOption, DomainAction, Network};
+use hush_store::visible::visible;
 use hush_store::{EventFilter, StoredEvent};
 
 #[derive(Subcommand)]
@@ -223,7 +224,7 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
             if let Some(mode) =
                 rules::setting(&connection, rules::UNKNOWN_OWNER_MODE).map_err(text)?
             {
-                println!("apps that cannot be told: {mode}");
+                println!("apps that cannot be told: {}", visible(&mode));
             }
             for option in AppOption::ALL {
                 let name = option_name(option);
@@ -239,13 +240,18 @@ pub fn rule(command: RuleCommand) -> Result<(), String> {
                 println!("app {uid} on {network}: {mode}");
             }
             for rule in rules::domain_rules(&connection).map_err(text)? {
-                println!("{} {} for {}", rule.action, rule.domain, scope(rule.uid));
+                println!(
+                    "{} {} for {}",
+                    rule.action,
+                    visible(&rule.domain),
+                    scope(rule.uid)
+                );
             }
             for list in rules::list_sources(&connection).map_err(text)? {
                 println!(
                     "list {} ({}): {} entries, {}",
-                    list.name,
-                    list.origin,
+                    visible(&list.name),
+                    visible(&list.origin),
                     list.entries,
                     if list.enabled { "on" } else { "off" }
                 );
@@ -375,7 +381,9 @@ pub fn log(args: LogArgs) -> Result<(), String> {
             println!("{}", to_json(event)?);
         } else {
             // A row of repeats (an app retrying a blocked attempt) says
-            // how many attempts it stands for.
+            // how many attempts it stands for. The host (any name an app
+            // sent) and the reason (a list's name) are shown escaped, so a
+            // bidirectional control or a newline cannot disguise the row.
             let repeats = match event.repeats {
                 1 => String::new(),
                 n => format!(" x{n}"),
@@ -384,11 +392,11 @@ pub fn log(args: LogArgs) -> Result<(), String> {
                 "{} {:>6} {:<8} {:<5} {:<40} {} {}{repeats}",
                 event.time_ms,
                 event.uid.map_or_else(|| "-".to_string(), |u| u.to_string()),
-                event.action,
-                event.protocol,
-                event.host,
-                event.ip,
-                event.reason
+                visible(&event.action),
+                visible(&event.protocol),
+                visible(&event.host),
+                visible(&event.ip),
+                visible(&event.reason)
             );
         }
     }

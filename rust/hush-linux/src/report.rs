@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 use hush_store::query::{self, RetentionSettings};
 use hush_store::rules::{self, Network};
+use hush_store::visible::visible;
 
 use crate::records::{open_existing, EventFilterArgs};
 
@@ -59,13 +60,14 @@ pub struct ExportArgs {
 pub struct RetentionArgs {
     #[arg(long)]
     db: PathBuf,
-    /// Delete events (and hourly counts) older than this many days.
+    /// Delete events (and hourly counts) older than this many days (30
+    /// until set).
     #[arg(long)]
     max_age_days: Option<u32>,
     /// Keep at most this many raw events, the newest.
     #[arg(long)]
     max_events: Option<u64>,
-    /// Remove both limits.
+    /// Remove both limits, the 30 days' default too: keep everything.
     #[arg(long, conflicts_with_all = ["max_age_days", "max_events"])]
     off: bool,
 }
@@ -109,8 +111,10 @@ fn app_name(labels: &std::collections::HashMap<u32, String>, uid: Option<u32>) -
     let Some(uid) = uid else {
         return "unknown app".into();
     };
+    // An app chooses its own label: shown escaped, so that it cannot
+    // reorder or break the line it is printed on.
     match labels.get(&uid).cloned().or_else(|| user_name(uid)) {
-        Some(name) => format!("{uid} ({name})"),
+        Some(name) => format!("{uid} ({})", visible(&name)),
         None => uid.to_string(),
     }
 }
@@ -160,7 +164,7 @@ pub fn stats(args: StatsArgs) -> Result<(), String> {
         let top: Vec<String> = app
             .top_blocked
             .iter()
-            .map(|(host, count)| format!("{host} ({count})"))
+            .map(|(host, count)| format!("{} ({count})", visible(host)))
             .collect();
         println!(
             "{:<24} {:>9} {:>9} {:>7}  {:<16}  {:<16}  {}",
@@ -181,7 +185,7 @@ pub fn stats(args: StatsArgs) -> Result<(), String> {
     for (host, count, apps) in
         query::top_blocked_hosts(&connection, since, until, None, args.top).map_err(text)?
     {
-        println!("{host:<48} {count:>9} {apps:>5}");
+        println!("{:<48} {count:>9} {apps:>5}", visible(&host));
     }
     println!("\nBy day (UTC)");
     for day in query::daily_timeline(&connection, since, until, None, 0).map_err(text)? {
@@ -281,7 +285,7 @@ pub fn retention(args: RetentionArgs) -> Result<(), String> {
     if changing {
         let mut settings = query::retention_settings(&connection).map_err(text)?;
         if args.off {
-            settings = RetentionSettings::default();
+            settings = RetentionSettings::NO_LIMIT;
         }
         if let Some(days) = args.max_age_days {
             settings.max_age_days = Some(days);
