@@ -93,6 +93,8 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
     }
     val daysField = field(ui.str(R.string.settings_no_limit), InputType.TYPE_CLASS_NUMBER)
     val eventsField = field(ui.str(R.string.settings_no_limit), InputType.TYPE_CLASS_NUMBER)
+    /** Says the default (30 days, applied by the core when never set) and how to keep everything. */
+    val retentionNote = note(R.string.settings_retention_note)
     val retentionError = ui.text("", Ui.Type.CAPTION, p.error)
     val saveRetention = ui.button(ui.str(R.string.settings_save_retention), filled = false) {
         presenter.setRetention(daysField.text.toString(), eventsField.text.toString())
@@ -150,6 +152,7 @@ class SettingsScreen(host: ScreenHost) : Screen(host) {
         })
         column.addView(ui.card().apply {
             addView(ui.text(ui.str(R.string.settings_retention_title), Ui.Type.TITLE_SMALL))
+            addView(retentionNote)
             addView(ui.horizontal().apply {
                 setPadding(0, ui.dp(8), 0, 0)
                 addView(labelled(ui.str(R.string.settings_days), daysField), Ui.weight(1f))

@@ -63,7 +63,9 @@ class NativeStoreTest {
 
     @Test
     fun retentionIsStoredAndZeroIsRefused() {
-        assertEquals(Retention(null, null), store.retention())
+        assertEquals("never set is the core's default", Retention(30, null), store.retention())
+        store.setRetention(Retention(null, null))
+        assertEquals("no limit is kept as chosen", Retention(null, null), store.retention())
         store.setRetention(Retention(30, 100_000))
         assertEquals(Retention(30, 100_000), store.retention())
         val e = expect<IllegalArgumentException> { store.setRetention(Retention(0, null)) }

@@ -39,6 +39,7 @@ class SettingsScreenTest {
         assertTrue(screen.bootSwitch.isChecked)
         assertEquals("30", screen.daysField.text.toString())
         assertEquals("1000000", screen.eventsField.text.toString())
+        assertTrue(screen.retentionNote.text.toString(), screen.retentionNote.text.toString().contains("kept 30 days"))
         val about = screen.about.text.toString()
         assertTrue(about, about.contains("Licence: GPL-3.0-or-later"))
         assertTrue(about, about.contains("• easyprivacy: https://v.firebog.net/hosts/Easyprivacy.txt"))
