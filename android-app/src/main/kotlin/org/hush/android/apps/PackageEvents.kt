@@ -224,14 +224,17 @@ object AppNamesOfUid {
     /**
      * One package: its label. Several: the well-known name of the UID, else the label
      * of its one user-facing package, else the first label in order with how many more.
+     * An app chooses its own label, so it is shown [Format.visible]: a bidirectional control
+     * or a newline in it cannot reorder or break what is around it.
      */
     fun label(s: Strings, uid: Int, apps: List<InstalledApp>): String {
-        if (apps.size == 1) return apps[0].label
+        if (apps.size == 1) return Format.visible(apps[0].label)
         WELL_KNOWN_NAMES[uid]?.let { return s.get(it) }
         if (apps.isEmpty()) return Format.uidLabel(s, uid)
         val sorted = apps.sortedBy { it.label.lowercase(s.locale) }
         val distinct = sorted.map { it.label }.distinct()
-        return if (distinct.size == 1) distinct[0] else s.plural(R.plurals.apps_uid_and_more, apps.size - 1, sorted[0].label, apps.size - 1)
+        return if (distinct.size == 1) Format.visible(distinct[0])
+        else s.plural(R.plurals.apps_uid_and_more, apps.size - 1, Format.visible(sorted[0].label), apps.size - 1)
     }
 
     /** English names, for what is stored rather than shown (the store's apps table). */

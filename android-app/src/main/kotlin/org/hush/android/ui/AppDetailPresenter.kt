@@ -130,7 +130,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
                     else -> Format.uidNote(strings, uid)
                 },
                 packageName = apps.firstOrNull()?.packageName,
-                packages = apps.map { strings.get(R.string.detail_package, it.label, it.packageName) },
+                packages = apps.map { strings.get(R.string.detail_package, Format.visible(it.label), it.packageName) },
                 loading = false,
                 blocked = activity?.blocked ?: page.hosts.sumOf { it.blocked },
                 allowed = activity?.allowed ?: page.hosts.sumOf { it.allowed },

@@ -22,7 +22,8 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     private val icons = IconLoader(host.deps, p)
 
     val icon = ImageView(host.context)
-    val title = ui.text(label, Ui.Type.HEADLINE)
+    /** The label as given (the opener's, or an app's own): shown escaped, as every app label. */
+    val title = ui.text(Format.visible(label), Ui.Type.HEADLINE)
     val subtitle = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant)
     /** Every app on a shared UID, one a line. */
     val packages = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), 0, ui.dp(16), ui.dp(8)) }
@@ -131,7 +132,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     }
 
     fun render(s: AppDetailState) {
-        title.text = s.label
+        title.text = Format.visible(s.label)
         subtitle.text = listOfNotNull(s.uid?.let { ui.str(R.string.uid_label, it) }, s.note).joinToString(" · ")
         icons.bind(icon, s.packageName, s.label)
         packages.text = if (s.packages.size > 1) ui.str(R.string.detail_packages, s.packages.joinToString("\n") { "• $it" }) else ""
@@ -205,7 +206,8 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
     inner class HostsAdapter : RowsAdapter<AppHost, Holder>() {
         override fun bind(holder: Holder, item: AppHost) {
             val zone = host.deps.timeZone
-            holder.host.text = item.host.ifEmpty { ui.str(R.string.detail_no_host_name) }
+            // Any name an app sent: shown escaped, as on the activity log.
+            holder.host.text = Format.visible(item.host).ifEmpty { ui.str(R.string.detail_no_host_name) }
             val word = actionWord(item.lastAction)
             holder.last.text = ui.str(R.string.detail_last, word, Format.reason(ui.strings, item.lastReason))
             holder.last.setTextColor(when (item.lastAction) { Action.BLOCKED -> p.blocked; Action.ALLOWED -> p.allowed; Action.FAILED -> p.error })

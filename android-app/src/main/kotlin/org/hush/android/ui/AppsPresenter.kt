@@ -119,7 +119,7 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
 
         /** "4 apps: Phone, Settings, SIM Toolkit, …": a shared UID's subtitle, by label. */
         fun sharedNote(s: Strings, apps: List<InstalledApp>): String {
-            val names = apps.map { it.label }.sortedBy { it.lowercase(s.locale) }
+            val names = apps.map { Format.visible(it.label) }.sortedBy { it.lowercase(s.locale) }
             val shown = names.take(NAMES_SHOWN).joinToString(", ")
             return s.plural(R.plurals.apps_shared, apps.size, apps.size, if (names.size > NAMES_SHOWN) s.get(R.string.apps_shared_more, shown) else shown)
         }

@@ -1,5 +1,6 @@
 package org.hush.android.ui
 
+import org.hush.android.apps.InstalledApp
 import org.hush.android.data.Action
 import org.hush.android.data.ActivityEvent
 import org.junit.After
@@ -78,5 +79,90 @@ class VisibleTextTest {
         assertEquals("moc.[U+202E]evil[U+200B].example", row[1])
         assertTrue(row[2], row[2].endsWith("List: bad[U+2066]list"))
         assertFalse(row.joinToString("").any { Format.disguising(it.code) })
+    }
+
+    /** An app chooses its own label: TikTok's UID, installed as an app whose label hides a newline and an override. */
+    private val hostileLabel = "Bank\u202Eppa\nFORGED"
+    private val escapedLabel = "Bank[U+202E]ppa[U+000A]FORGED"
+    private val hostileHost = "evil\u202Emoc.example\nFORGED"
+    private val escapedHost = "evil[U+202E]moc.example[U+000A]FORGED"
+
+    /** A world where TikTok's UID is the hostile app, the most blocked today, and asked for [hostileHost]. */
+    private fun hostileWorld(): SampleData.World {
+        val apps = SampleData.apps(60).filter { it.uid != SampleData.TIKTOK } +
+            InstalledApp("com.evil.bank", hostileLabel, SampleData.TIKTOK, false)
+        val world = SampleData.World(apps = FakeApps(apps))
+        world.store.log(ActivityEvent(SampleData.NOW - 60_000, SampleData.TIKTOK, hostileHost, "198.18.7.8", 443, "tls",
+            Action.BLOCKED, "list:easyprivacy"))
+        for (i in 0 until 2_000) {
+            world.store.log(ActivityEvent(SampleData.NOW - 120_000 - i, SampleData.TIKTOK, "t$i.tiktokv.com", "198.18.7.9", 443, "tls",
+                Action.BLOCKED, "list:easyprivacy"))
+        }
+        return world
+    }
+
+    /** Neither the override nor the newline before "FORGED" reached the screen (the app's own texts may break lines). */
+    private fun assertNothingDisguised(texts: List<String>) =
+        assertFalse(texts.toString(), texts.any { it.contains('\u202E') || it.contains("\nFORGED") })
+
+    @Test
+    fun aHostileLabelIsEscapedOnTheAppsScreen() {
+        val world = hostileWorld()
+        val screen = UiTest.launch(world, MainActivity.Tab.APPS).get().screen(MainActivity.Tab.APPS) as AppsScreen
+        val position = screen.adapter.rows.indexOfFirst { it.uid == SampleData.TIKTOK }
+        assertEquals(escapedLabel, screen.adapter.rows[position].label)
+        val row = UiTest.texts(screen.adapter.getView(position, null, screen.list))
+        assertTrue(row.toString(), row.contains(escapedLabel))
+        assertNothingDisguised(row)
+    }
+
+    @Test
+    fun aHostileLabelAndHostAreEscapedOnTheAppDetail() {
+        val world = hostileWorld()
+        val activity = UiTest.launch(world, MainActivity.Tab.APPS).get()
+        activity.openAppDetail(SampleData.TIKTOK, hostileLabel)
+        UiTest.idle()
+        val screen = activity.detail!!
+        assertEquals(escapedLabel, screen.title.text.toString())
+        assertEquals(listOf("$escapedLabel (com.evil.bank)"), screen.presenter.state.packages)
+        val i = screen.presenter.state.hosts.indexOfFirst { it.host == hostileHost }
+        assertTrue(i >= 0)
+        val row = UiTest.texts(screen.adapter.getView(i, null, screen.hostList))
+        assertEquals(escapedHost, row[0])
+        assertNothingDisguised(row + screen.title.text.toString())
+    }
+
+    @Test
+    fun aHostileLabelIsEscapedOnTheActivityLog() {
+        val world = hostileWorld()
+        val screen = UiTest.launch(world, MainActivity.Tab.ACTIVITY).get().screen(MainActivity.Tab.ACTIVITY) as ActivityScreen
+        val i = screen.adapter.events.indexOfFirst { it.host == hostileHost }
+        assertTrue(i >= 0)
+        val row = UiTest.texts(screen.adapter.getView(i, null, screen.list))
+        assertEquals(escapedHost, row[1])
+        assertTrue(row.toString(), row.any { it.contains(escapedLabel) })
+        assertNothingDisguised(row)
+    }
+
+    @Test
+    fun aHostileLabelIsEscapedOnHome() {
+        val world = hostileWorld()
+        val home = UiTest.launch(world, MainActivity.Tab.HOME).get().screen(MainActivity.Tab.HOME) as HomeScreen
+        val top = UiTest.texts(home.topAppsList)
+        assertEquals(escapedLabel, top[0])
+        assertNothingDisguised(top)
+    }
+
+    @Test
+    fun aSharedUidNamesItsHostileLabelsEscaped() {
+        val apps = listOf(
+            InstalledApp("com.evil.a", hostileLabel, 10_500, false),
+            InstalledApp("com.evil.b", "Zed", 10_500, false),
+        )
+        val label = org.hush.android.apps.AppNamesOfUid.label(XmlStrings, 10_500, apps)
+        assertTrue(label, label.startsWith(escapedLabel))
+        val note = AppsPresenter.sharedNote(XmlStrings, apps)
+        assertTrue(note, note.contains(escapedLabel))
+        assertNothingDisguised(listOf(label, note))
     }
 }
