@@ -1976,15 +1976,18 @@ impl Relay {
         // Servicing every TCP flow below notes each remaining deadline again.
         self.flow_deadline = None;
         // Flows with deadlines of the relay's own get a look: connects,
-        // inspection, DNS queries. A relaying flow needs none: its packets,
-        // its server and its stack timers (which the stack closes sockets
-        // on) touch it, so the sweep costs nothing per idle open flow.
+        // inspection under way, DNS queries. Others need none: their
+        // packets, their server and their stack timers (which the stack
+        // closes sockets on) touch them, so the sweep costs nothing per
+        // idle open flow, relaying or still waiting for its first byte.
         for flow_ref in self.tcp.refs() {
-            if self
-                .tcp
-                .get_mut(flow_ref)
-                .is_some_and(|flow| flow.phase != Phase::Relaying)
-            {
+            let due = self.tcp.get_mut(flow_ref).is_some_and(|flow| {
+                !matches!(
+                    flow.phase,
+                    Phase::Relaying | Phase::Inspecting { deadline: None }
+                )
+            });
+            if due {
                 self.touched.push(flow_ref);
             }
         }
