@@ -313,13 +313,16 @@ fi
 
 # ---- throughput beside idle flows ----------------------------------------------
 # One stream's throughput each way while IDLE_COUNTS connections sit open and
-# silent beside it (held by another process of the same app, so the limits
-# are raised for the run: they are not what is measured). Each round takes
+# silent beside it, held by another app (uid 10002), with the limits raised
+# for the run (they are not what is measured): the stream's own app keeps
+# full-size buffers, as it would beside another app's idle flows (held by
+# the same app, past its share of the budget, the stream got small ones and
+# measured its window, not the relay). Each round takes
 # every count and binary in turn, so that a machine whose load changes
 # weighs on all alike; the figure is the median over the rounds.
 if [ "$IDLE_FLOWS_ONLY" = 1 ]; then
   IDLE_COUNTS=${IDLE_COUNTS:-0 1000 10000}
-  ROOMY=(--flow-memory 2048 --app-tcp-flows 20000 --app-connects 20000)
+  ROOMY=(--flow-memory 8192 --app-tcp-flows 20000 --app-connects 20000)
   declare -A UP DOWN
   binaries=("$HUSH")
   [ -n "${HUSH_OLD:-}" ] && binaries+=("$HUSH_OLD")
@@ -330,7 +333,8 @@ if [ "$IDLE_FLOWS_ONLY" = 1 ]; then
         HOLDER=""
         if [ "$n" -gt 0 ]; then
           rm -f "/tmp/$P-hold.log"
-          ip netns exec "$PH" python3 "$CONNS" hold 198.19.0.2 9000 "$n" 900 >"/tmp/$P-hold.log" & HOLDER=$!
+          ip netns exec "$PH" setpriv --reuid=10002 --regid=10002 --clear-groups \
+            /usr/bin/python3 "$CONNS" hold 198.19.0.2 9000 "$n" 900 >"/tmp/$P-hold.log" & HOLDER=$!
           PIDS+=("$HOLDER")
           for _ in $(seq 900); do grep -q held "/tmp/$P-hold.log" && break; sleep 0.2; done
           grep -q "^held $n\$" "/tmp/$P-hold.log" ||
