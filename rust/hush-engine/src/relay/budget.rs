@@ -144,20 +144,37 @@ impl FlowBudget {
     }
 
     /// Bytes the budget has left, for first bytes held during inspection.
-    pub fn room(&self) -> usize {
-        self.limits
-            .buffer_budget
-            .saturating_sub(self.buffers_in_use)
+    /// What `uid` may still take for first bytes held: what the budget has
+    /// left, within the app's cap, and leaving the reserve to lighter apps
+    /// as new flows must (see [`Self::admit_tcp`]).
+    pub fn room_for(&self, uid: Option<u32>) -> usize {
+        let limits = self.limits;
+        let free = limits.buffer_budget.saturating_sub(self.buffers_in_use);
+        let held = self.apps.get(&uid).map_or(0, |share| share.buffers);
+        let under_cap = limits.app_buffer_cap.saturating_sub(held);
+        let reserve = limits.buffer_budget.saturating_sub(limits.app_buffer_cap);
+        let keeping_reserve = reserve
+            .saturating_sub(held)
+            .max(free.saturating_sub(reserve));
+        free.min(under_cap).min(keeping_reserve)
     }
 
-    /// Takes `bytes` of first bytes held (at most [`Self::room`]).
-    pub fn charge_held(&mut self, bytes: usize) {
+    /// Takes `bytes` of first bytes held by a flow of `uid` (at most
+    /// [`Self::room_for`]): they count against its app as its buffers do,
+    /// so that a flood of stalled requests cannot eat the reserve.
+    pub fn charge_held(&mut self, uid: Option<u32>, bytes: usize) {
         self.buffers_in_use += bytes;
+        if let Some(share) = self.apps.get_mut(&uid) {
+            share.buffers += bytes;
+        }
     }
 
     /// Gives back first bytes held, once the flow's inspection is over.
-    pub fn release_held(&mut self, bytes: usize) {
+    pub fn release_held(&mut self, uid: Option<u32>, bytes: usize) {
         self.buffers_in_use = self.buffers_in_use.saturating_sub(bytes);
+        if let Some(share) = self.apps.get_mut(&uid) {
+            share.buffers = share.buffers.saturating_sub(bytes);
+        }
     }
 
     /// Admits a new TCP flow of `uid` whose connect is under way (`connecting`;
@@ -378,6 +395,37 @@ mod tests {
         {}
         assert!(budget.apps[&victim].buffers + SMALL_BUFFER * 2 > reserve);
         assert!(budget.buffers_in_use() <= limits().buffer_budget);
+    }
+
+    #[test]
+    fn first_bytes_held_count_against_their_app_and_leave_the_reserve() {
+        let mut budget = FlowBudget::new(FlowLimits {
+            app_tcp_flows: 10_000,
+            ..limits()
+        });
+        // A hog's flows each hold as many stalled first bytes as it may.
+        let hog = Some(10_666);
+        for _ in 0..200 {
+            if budget.admit_tcp(hog, 8 * KIB, 8 * KIB, false).is_err() {
+                break;
+            }
+            let room = budget.room_for(hog).min(16 * KIB);
+            budget.charge_held(hog, room);
+        }
+        let reserve = limits().buffer_budget - limits().app_buffer_cap;
+        assert!(budget.buffers_in_use() + reserve <= limits().buffer_budget);
+        assert_eq!(budget.room_for(hog), 0);
+        // Held bytes given back are the hog's again.
+        budget.release_held(hog, 64 * KIB);
+        assert_eq!(budget.room_for(hog), 64 * KIB);
+        // Another app still gets a full-size flow.
+        let victim = Some(10_001);
+        assert!(
+            !budget
+                .admit_tcp(victim, 128 * KIB, 128 * KIB, false)
+                .unwrap()
+                .small
+        );
     }
 
     #[test]

@@ -1349,10 +1349,13 @@ impl Relay {
             // of flows that each send most of a ClientHello and stall holds
             // no more than the budget lets it.
             let before = flow.held.len();
-            let limit = self.config.inspect_limit.min(before + self.budget.room());
+            let limit = self
+                .config
+                .inspect_limit
+                .min(before + self.budget.room_for(flow.uid));
             flow.take_first_bytes(socket, limit);
             let taken = flow.held.len() - before;
-            self.budget.charge_held(taken);
+            self.budget.charge_held(flow.uid, taken);
             flow.held_charged += taken;
             let app_done =
                 TcpFlow::app_finished(socket) || socket.state() == stack_tcp::State::Closed;
@@ -1469,7 +1472,7 @@ impl Relay {
             }
             let socket = self.stacks.socket_mut(flow.handle);
             self.budget
-                .release_held(std::mem::take(&mut flow.held_charged));
+                .release_held(flow.uid, std::mem::take(&mut flow.held_charged));
             if verdict == Verdict::Blocked {
                 socket.abort();
                 flow.held = Vec::new();
@@ -1495,7 +1498,7 @@ impl Relay {
             return;
         };
         self.budget.release_tcp(flow.uid, flow.grant, true);
-        self.budget.release_held(flow.held_charged);
+        self.budget.release_held(flow.uid, flow.held_charged);
         self.tcp_index.remove(&(flow.app, flow.server));
         // The paused socket has sent nothing; it goes without a word, and
         // the app hears the server's answer from us instead.
@@ -1523,7 +1526,7 @@ impl Relay {
         };
         let connecting = matches!(flow.phase, Phase::Connecting { .. });
         self.budget.release_tcp(flow.uid, flow.grant, connecting);
-        self.budget.release_held(flow.held_charged);
+        self.budget.release_held(flow.uid, flow.held_charged);
         self.tcp_index.remove(&(flow.app, flow.server));
         self.stacks.remove(flow.handle);
         if ending != Ending::Graceful {
