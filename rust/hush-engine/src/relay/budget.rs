@@ -310,6 +310,14 @@ mod tests {
         }
     }
 
+    /// A budget whose per-app flow count never binds: memory does.
+    fn flows_capped_by_memory_alone() -> FlowBudget {
+        FlowBudget::new(FlowLimits {
+            app_tcp_flows: 10_000,
+            ..limits()
+        })
+    }
+
     #[test]
     fn an_app_past_its_share_gets_small_buffers_and_others_still_get_full_ones() {
         let mut budget = FlowBudget::new(limits());
@@ -331,10 +339,7 @@ mod tests {
 
     #[test]
     fn one_app_cannot_take_the_whole_budget_from_the_others() {
-        let mut budget = FlowBudget::new(FlowLimits {
-            app_tcp_flows: 10_000,
-            ..limits()
-        });
+        let mut budget = flows_capped_by_memory_alone();
         let hog = Some(10_666);
         let mut admitted = 0;
         let refusal = loop {
@@ -363,10 +368,7 @@ mod tests {
 
     #[test]
     fn two_hogs_together_leave_the_reserve_to_a_third_app() {
-        let mut budget = FlowBudget::new(FlowLimits {
-            app_tcp_flows: 10_000,
-            ..limits()
-        });
+        let mut budget = flows_capped_by_memory_alone();
         // A hostile app and the unknown owner (flows no socket sent) take
         // turns asking for as much as they can.
         let hogs = [Some(10_666), None];
@@ -399,10 +401,7 @@ mod tests {
 
     #[test]
     fn first_bytes_held_count_against_their_app_and_leave_the_reserve() {
-        let mut budget = FlowBudget::new(FlowLimits {
-            app_tcp_flows: 10_000,
-            ..limits()
-        });
+        let mut budget = flows_capped_by_memory_alone();
         // A hog's flows each hold as many stalled first bytes as it may.
         let hog = Some(10_666);
         for _ in 0..200 {
