@@ -289,6 +289,9 @@ pub extern "system" fn panic_for_test<'local>(env: EnvUnowned<'local>, _class: J
 
 /// Called by the VM when it loads the library: sets up logging to logcat on
 /// Android; returns the JNI version the library needs.
+// SAFETY: `JNI_OnLoad` is the one symbol of this name in the library (the
+// VM looks it up by name), with the signature the JNI specification gives
+// it; it dereferences neither pointer.
 #[unsafe(no_mangle)]
 pub extern "system" fn JNI_OnLoad(
     _vm: *mut jni::sys::JavaVM,
