@@ -83,7 +83,9 @@ def listening(port):
     return sel
 
 
-def server(port):
+def serve(port, readable):
+    """Accepts every connection on PORT and calls readable(conn) whenever
+    one has something to read (or has closed); a true answer closes it."""
     sel = listening(port)
     while True:
         for key, _ in sel.select():
@@ -91,22 +93,34 @@ def server(port):
             if key.data == "listen":
                 try:
                     conn, _ = sock.accept()
-                except OSError:
+                except OSError as error:
+                    # Out of descriptors: the listener stays readable, so
+                    # wait rather than spin.
+                    if error.errno in (errno.EMFILE, errno.ENFILE):
+                        time.sleep(0.05)
                     continue
                 conn.setblocking(False)
                 sel.register(conn, selectors.EVENT_READ, "conn")
                 continue
+            if readable(sock):
+                sel.unregister(sock)
+                sock.close()
+
+
+def server(port):
+    def answer_once(sock):
+        try:
+            data = sock.recv(4096)
+        except OSError:
+            data = b""
+        if data:
             try:
-                data = sock.recv(4096)
+                sock.send(b"k")
             except OSError:
-                data = b""
-            if data:
-                try:
-                    sock.send(b"k")
-                except OSError:
-                    pass
-            sel.unregister(sock)
-            sock.close()
+                pass
+        return True
+
+    serve(port, answer_once)
 
 
 def latency(host, port, count):
@@ -240,31 +254,15 @@ def flood(host, port, count, seconds):
 
 
 def sink(port):
-    sel = listening(port)
-    while True:
-        for key, _ in sel.select():
-            sock = key.fileobj
-            if key.data == "listen":
-                try:
-                    conn, _ = sock.accept()
-                except OSError as error:
-                    # Out of descriptors: the listener stays readable, so
-                    # wait rather than spin.
-                    if error.errno in (errno.EMFILE, errno.ENFILE):
-                        time.sleep(0.05)
-                    continue
-                conn.setblocking(False)
-                sel.register(conn, selectors.EVENT_READ, "conn")
-                continue
-            try:
-                data = sock.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                sel.unregister(sock)
-                sock.close()
+    def read_and_hold(sock):
+        try:
+            return not sock.recv(65536)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    serve(port, read_and_hold)
 
 
 LETTERS = bytes(b"abcdefghijklmnopqrstuvwxyz"[i % 26] for i in range(256))
