@@ -210,12 +210,12 @@ impl FlowBudget {
         let fits = |grant: &TcpGrant| self.buffers_in_use + grant.bytes() <= limits.buffer_budget;
         // What the cap leaves of the budget (the reserve) is kept for the
         // apps that hold little: an app past a quarter of it takes more
-        // only while the reserve stays free. (Past the whole reserve, a
-        // second hog, still "small", could fill it and leave nothing:
-        // hostile.sh's unknown owner did, beside the hostile app.) Without this, two apps (or an app and the flows no
-        // socket sent, the unknown owner's) each held their cap, together
-        // more than the budget, and a third app's connects were refused
-        // (tests/bench/hostile.sh).
+        // only while the whole reserve stays free. Each app's cap alone did
+        // not keep it: two apps (or an app and the unknown owner, whose
+        // flows are SYNs no socket sent) each held their cap, together more
+        // than the budget; and an app counted as small up to the whole
+        // reserve could fill it beside another past it. Either way a third
+        // app's connects were refused (tests/bench/hostile.sh).
         let reserve = limits.buffer_budget.saturating_sub(limits.app_buffer_cap);
         // At least one full-size flow: an app holding nothing always gets one
         // while the reserve is free.
