@@ -72,10 +72,10 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     group.bench_function("100k_events_4200_hosts", |b| {
-        b.iter(|| black_box(hush_linux::evidence::write_report(&db, APP, &out).unwrap()))
+        b.iter(|| black_box(hush_report::write_report(&db, APP, &out, None).unwrap()))
     });
     group.finish();
-    let written = hush_linux::evidence::write_report(&db, APP, &out).unwrap();
+    let written = hush_report::write_report(&db, APP, &out, None).unwrap();
     assert_eq!(written.attempts, EVENTS);
     assert_eq!(written.hosts, 600 * 7 / gcd(600, 7));
     eprintln!(

@@ -4,8 +4,8 @@
 //!
 //! Layer: platform glue only. Everything the firewall decides lives in the
 //! engine; this crate opens devices and wires them to it, the way the Android
-//! bridge does with `VpnService`. [`evidence`] writes `hush report`'s
-//! evidence report.
+//! bridge does with `VpnService`. [`evidence`] is `hush report`'s
+//! command (the report itself is built by hush-report).
 
 pub mod control;
 pub mod evidence;
