@@ -20,12 +20,23 @@ use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hush_attribution::Attribution;
 use hush_store::evidence::{self, Evidence, CANONICAL_FORM};
 use hush_store::query::format_rfc3339_ms;
 use hush_store::visible;
+
+pub mod bridge;
+
+/// The bundled attribution, parsed once per process: the Android app asks
+/// for every screen of hosts and for each report. A table that fails to load
+/// is an empty attribution that says why, and the rest goes on.
+pub fn attribution() -> &'static Attribution {
+    static ATTRIBUTION: OnceLock<Attribution> = OnceLock::new();
+    ATTRIBUTION.get_or_init(Attribution::bundled_or_empty)
+}
 
 /// What a written report covered, for the caller's closing line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,12 +115,11 @@ pub fn write_report(
             uid,
             db: db.to_path_buf(),
         })?;
-    let attribution = Attribution::bundled_or_empty();
     let context = Context {
         generated_ms: now_ms(),
         app_version: app_version.map(str::to_string),
     };
-    let html = render(&evidence, &attribution, &context);
+    let html = render(&evidence, attribution(), &context);
     write_whole(out, html.as_bytes())?;
     Ok(Written {
         hosts: evidence.hosts.len(),
