@@ -267,6 +267,7 @@ fn record(db: &str, events: &[(Option<u32>, &str, Verdict, SystemTime)]) {
             detail: "sni".into(),
             verdict,
             reason: Reason::Unlisted,
+            screen_off: false,
         });
     }
     writer.finish().unwrap();

@@ -45,6 +45,7 @@ fn event(time_ms: i64, uid: u32, host: &str, verdict: Verdict) -> Event {
         detail: detail.into(),
         verdict,
         reason,
+        screen_off: false,
     }
 }
 

@@ -62,6 +62,7 @@ fn template() -> &'static (PathBuf, PathBuf) {
                 } else {
                     Reason::Unlisted
                 },
+                screen_off: false,
             });
         }
         writer.finish().expect("events written");

@@ -767,6 +767,8 @@ impl DnsFirewall {
             detail,
             verdict,
             reason,
+            // Set by the sink as it records ([`crate::ScreenStamp`]).
+            screen_off: false,
         });
     }
 }

@@ -1,6 +1,8 @@
 //! What the engine reports about each attempt, and where it sends it.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::apps::{AppMode, DomainAction, DomainRuleHit};
@@ -138,6 +140,11 @@ pub struct Event {
     pub detail: String,
     pub verdict: Verdict,
     pub reason: Reason,
+    /// Whether the device's screen was off when the attempt was made. The
+    /// engine builds events with `false`; [`ScreenStamp`], the sink a
+    /// session records through, sets it from the platform's [`Screen`]
+    /// as the event is recorded, which is when the attempt is made.
+    pub screen_off: bool,
 }
 
 impl Event {
@@ -157,6 +164,50 @@ pub trait EventSink: Send + Sync {
     fn record(&self, event: Event);
 }
 
+/// Whether the device's screen is off, as the platform last said: one flag
+/// shared by whoever is told (the session) and the sink that stamps events.
+/// On by default: a Linux box has no screen, and a phone's platform says
+/// when it goes off (Android's `ACTION_SCREEN_OFF`).
+#[derive(Debug, Clone, Default)]
+pub struct Screen(Arc<AtomicBool>);
+
+impl Screen {
+    pub fn new(off: bool) -> Self {
+        Screen(Arc::new(AtomicBool::new(off)))
+    }
+
+    /// The platform says the screen went off (`true`) or on.
+    pub fn set_off(&self, off: bool) {
+        self.0.store(off, Ordering::Relaxed);
+    }
+
+    /// A relaxed load: nothing else is ordered by it, and an event recorded
+    /// as the screen changes may carry either state.
+    pub fn is_off(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A sink that sets each event's [`Event::screen_off`] from [`Screen`] and
+/// hands it on: on the packet path it costs one relaxed atomic load.
+pub struct ScreenStamp<S: ?Sized> {
+    screen: Screen,
+    inner: Arc<S>,
+}
+
+impl<S: EventSink + ?Sized> ScreenStamp<S> {
+    pub fn new(inner: Arc<S>, screen: Screen) -> Self {
+        ScreenStamp { screen, inner }
+    }
+}
+
+impl<S: EventSink + ?Sized> EventSink for ScreenStamp<S> {
+    fn record(&self, mut event: Event) {
+        event.screen_off = self.screen.is_off();
+        self.inner.record(event);
+    }
+}
+
 /// A sink that keeps nothing, for runs without an activity log.
 pub struct DiscardEvents;
 
@@ -167,6 +218,53 @@ impl EventSink for DiscardEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<Event>>);
+    impl EventSink for Kept {
+        fn record(&self, event: Event) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    fn attempt(screen_off: bool) -> Event {
+        Event {
+            time: SystemTime::now(),
+            uid: Some(10_123),
+            host: "t.example".into(),
+            address: "198.18.0.53".parse().unwrap(),
+            port: 53,
+            protocol: "dns",
+            detail: "A".into(),
+            verdict: Verdict::Blocked,
+            reason: Reason::Unlisted,
+            screen_off,
+        }
+    }
+
+    #[test]
+    fn the_stamp_sets_the_screen_state_at_each_record_whatever_the_event_said() {
+        let kept = Arc::new(Kept::default());
+        let screen = Screen::default();
+        let sink = ScreenStamp::new(kept.clone(), screen.clone());
+        sink.record(attempt(true));
+        screen.set_off(true);
+        sink.record(attempt(false));
+        sink.record(attempt(false));
+        screen.set_off(false);
+        sink.record(attempt(true));
+        let off: Vec<bool> = kept
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.screen_off)
+            .collect();
+        assert_eq!(off, [false, true, true, false]);
+        assert!(!Screen::default().is_off(), "no screen is a screen on");
+        assert!(Screen::new(true).is_off());
+    }
 
     #[test]
     fn the_new_reasons_have_their_codes() {

@@ -40,7 +40,7 @@ pub use dns_firewall::{DnsConfig, DnsFirewall, Step};
 pub use driver::{
     hold_traffic, open_upstream, run_dns_path, EngineError, NoProtection, SocketProtector,
 };
-pub use event::{DiscardEvents, Event, EventSink, Reason, Verdict};
+pub use event::{DiscardEvents, Event, EventSink, Reason, Screen, ScreenStamp, Verdict};
 #[cfg(feature = "fault-injection")]
 pub use fault::Faults;
 pub use relay::{

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use hush_session::{api, Session, SessionError};
 use jni::objects::{JClass, JObject, JString};
-use jni::sys::{jint, jlong};
+use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_mangle, Env, EnvUnowned};
 
 use crate::platform::JavaPlatform;
@@ -239,6 +239,24 @@ pub extern "system" fn set_resolver_exemptions<'local>(
         let exemptions = api::resolver_exemptions(&arg_string(env, &json)?)?;
         with_session(handle, |s| {
             s.set_resolver_exemptions(exemptions);
+            Ok(())
+        })
+    })
+}
+
+/// `setScreenOff(handle: Long, off: Boolean)`: the device's screen went off
+/// (`true`) or on (Android's `ACTION_SCREEN_OFF`/`ON`); each attempt from
+/// now on records it.
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn set_screen_off<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    off: jboolean,
+) {
+    entry(env, |_| {
+        with_session(handle, |s| {
+            s.set_screen_off(off);
             Ok(())
         })
     })

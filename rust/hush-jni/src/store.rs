@@ -121,6 +121,26 @@ pub extern "system" fn app_activity<'local>(
     })
 }
 
+/// `screenOffApps(database, sinceMs, untilMs): String`: the apps that made
+/// attempts with the screen off in the range, JSON
+/// ([`api::screen_off_apps`]).
+#[jni_mangle("org.hush.android.core.NativeCore")]
+pub extern "system" fn screen_off_apps<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    database: JString<'local>,
+    since_ms: jlong,
+    until_ms: jlong,
+) -> JString<'local> {
+    entry(env, |env| {
+        Ok(api::screen_off_apps(
+            &path(env, &database)?,
+            since_ms,
+            until_ms,
+        )?)
+    })
+}
+
 /// `topBlockedHosts(database, sinceMs, untilMs, uid, limit): String`.
 #[jni_mangle("org.hush.android.core.NativeCore")]
 pub extern "system" fn top_blocked_hosts<'local>(

@@ -42,6 +42,7 @@ fn event(i: u64, uid: u32) -> Event {
         detail: "sni".into(),
         verdict,
         reason,
+        screen_off: false,
     }
 }
 

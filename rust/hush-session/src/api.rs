@@ -154,6 +154,9 @@ struct StartJson {
     /// the tun without `protect()` ([`SessionConfig::self_excluded`]).
     #[serde(default)]
     self_excluded: bool,
+    /// The screen is off as the session starts ([`SessionConfig::screen_off`]).
+    #[serde(default)]
+    screen_off: bool,
 }
 
 /// `{"names": [...], "addresses": [...]}`, both optional.
@@ -286,6 +289,7 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
         config.resolver_exemptions = exempt.read()?;
     }
     config.self_excluded = start.self_excluded;
+    config.screen_off = start.screen_off;
     config.follow_stored_rules = false;
     Ok(config)
 }
@@ -583,6 +587,9 @@ struct EventJson<'a> {
     /// at `lastMs`.
     repeats: u64,
     last_ms: i64,
+    /// Whether the screen was off at the attempt (each of them, for a row
+    /// of repeats).
+    screen_off: bool,
 }
 
 /// A page of the newest events matching the query (JSON: `uid`, `action`,
@@ -628,6 +635,7 @@ pub fn recent_events(database: &Path, query_json: &str) -> Result<String, ApiErr
                 detail: &e.detail,
                 repeats: e.repeats,
                 last_ms: e.last_ms,
+                screen_off: e.screen_off,
             })
             .collect::<Vec<_>>(),
     ))
@@ -683,6 +691,40 @@ pub fn app_activity(database: &Path, since_ms: i64, until_ms: i64) -> Result<Str
                         count: *count,
                     })
                     .collect(),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScreenOffJson {
+    uid: Option<u32>,
+    blocked: u64,
+    allowed: u64,
+    failed: u64,
+    first_ms: i64,
+    last_ms: i64,
+}
+
+/// Every app that made attempts with the screen off in `[since_ms,
+/// until_ms)` (whole hours, as [`app_activity`]), most such attempts first:
+/// JSON `[{"uid", "blocked", "allowed", "failed", "firstMs", "lastMs"}]`,
+/// `uid` null for an unknown owner.
+pub fn screen_off_apps(database: &Path, since_ms: i64, until_ms: i64) -> Result<String, ApiError> {
+    time_range(since_ms, until_ms)?;
+    let connection = open(database)?;
+    let apps = query::screen_off_apps(&connection, since_ms, until_ms)?;
+    Ok(to_json(
+        &apps
+            .iter()
+            .map(|a| ScreenOffJson {
+                uid: a.uid,
+                blocked: a.blocked,
+                allowed: a.allowed,
+                failed: a.failed,
+                first_ms: a.first_ms,
+                last_ms: a.last_ms,
             })
             .collect::<Vec<_>>(),
     ))
@@ -1189,8 +1231,9 @@ pub fn list_sources(database: &Path) -> Result<String, ApiError> {
 
 /// Test builds only (feature `fault-injection`, the JVM tests' host library):
 /// writes `events_json` (`[{"timeMs", "uid": N|null, "host", "action":
-/// "blocked"|"allowed"|"failed", "list": NAME|null}]`, `list` naming the
-/// block list a blocked event is on; otherwise it is unlisted) to the
+/// "blocked"|"allowed"|"failed", "list": NAME|null, "screenOff": bool}]`,
+/// `list` naming the block list a blocked event is on (otherwise it is
+/// unlisted), `screenOff` false when absent) to the
 /// store as a session would, so the app's screens can be tested on a real
 /// database without traffic. Returns how many were written.
 #[cfg(feature = "fault-injection")]
@@ -1207,6 +1250,8 @@ pub fn record_events_for_test(database: &Path, events_json: &str) -> Result<u64,
         action: String,
         #[serde(default)]
         list: Option<String>,
+        #[serde(default)]
+        screen_off: bool,
     }
     let events: Vec<EventJson> = from_json("events", events_json)?;
     let writer = hush_store::EventWriter::start(open(database)?, events.len().max(1))?;
@@ -1232,6 +1277,7 @@ pub fn record_events_for_test(database: &Path, events_json: &str) -> Result<u64,
             detail: "A".into(),
             verdict,
             reason,
+            screen_off: e.screen_off,
         });
     }
     writer.finish()?;

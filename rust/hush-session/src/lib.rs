@@ -36,7 +36,8 @@ use hush_dns::BlockMode;
 use hush_engine::owner::OwnerLookup;
 use hush_engine::{
     policy_channel, AppMode, AppPolicy, DiscardEvents, DnsConfig, DomainAction, EventSink,
-    FlowLimits, Lists, Network, PolicySender, RelayConfig, SocketProtector, Stats,
+    FlowLimits, Lists, Network, PolicySender, RelayConfig, Screen, ScreenStamp, SocketProtector,
+    Stats,
 };
 use hush_rules::{AddressRules, AddressRulesBuilder, ListKind, RuleSet, RuleSetBuilder};
 use hush_store::recover::Recovery;
@@ -130,6 +131,10 @@ pub struct SessionConfig {
     pub self_excluded: bool,
     /// What all flows together, and each app, may hold.
     pub limits: FlowLimits,
+    /// The device's screen is off as the session starts; changed while it
+    /// runs with [`Session::set_screen_off`]. Each event records the state
+    /// at its attempt. Off by default: a Linux box has no screen to turn off.
+    pub screen_off: bool,
 }
 
 impl SessionConfig {
@@ -152,6 +157,7 @@ impl SessionConfig {
             resolver_exemptions: ResolverExemptions::default(),
             self_excluded: false,
             limits: FlowLimits::default(),
+            screen_off: false,
         }
     }
 }
@@ -236,6 +242,9 @@ pub struct Session {
     /// The encrypted upstream's failures at the last [`Session::health`]:
     /// new ones since are a problem.
     upstream_failures_seen: std::sync::Mutex<u64>,
+    /// Whether the screen is off: read by the sink every event goes
+    /// through, at each attempt.
+    screen: Screen,
     /// Why filtering ends, recorded when the session finishes.
     stop_reason: String,
     #[cfg(feature = "fault-injection")]
@@ -286,6 +295,8 @@ impl Session {
                 }
                 None => (Arc::new(DiscardEvents), None),
             };
+        let screen = Screen::new(config.screen_off);
+        let events: Arc<dyn EventSink> = Arc::new(ScreenStamp::new(events, screen.clone()));
         let mut recovery = None;
         let initial = match &config.database {
             Some(path) => {
@@ -431,6 +442,7 @@ impl Session {
             resolver_exemptions,
             health,
             upstream_failures_seen: std::sync::Mutex::new(0),
+            screen,
             stop_reason: STOPPED_BY_OWNER.to_string(),
             #[cfg(feature = "fault-injection")]
             faults,
@@ -501,6 +513,18 @@ impl Session {
     /// Events the store could not take so far.
     pub fn events_dropped(&self) -> u64 {
         self.writer.as_ref().map_or(0, |w| w.dropped())
+    }
+
+    /// The platform says the device's screen went off (`true`) or on: the
+    /// attempts made from now on record it. One atomic store; the packet
+    /// path reads it with a relaxed load.
+    pub fn set_screen_off(&self, off: bool) {
+        self.screen.set_off(off);
+    }
+
+    /// Whether the screen is off, as the platform last said.
+    pub fn screen_off(&self) -> bool {
+        self.screen.is_off()
     }
 
     /// The platform says which network is active now.

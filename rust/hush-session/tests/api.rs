@@ -32,6 +32,7 @@ fn event(time_ms: i64, uid: Option<u32>, host: &str, verdict: Verdict) -> Event 
         detail: "A".into(),
         verdict,
         reason,
+        screen_off: false,
     }
 }
 

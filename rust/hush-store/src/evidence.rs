@@ -1,7 +1,8 @@
 //! What the evidence report (`hush report`, issue 16) says about one app:
 //! every host it contacted with its counts, reasons and times, a per-day
 //! timeline, the app as the platform described it, the lists, the periods
-//! Hush was not filtering, and a SHA-256 of the events summarised.
+//! Hush was not filtering, what it tried while the screen was off, and a
+//! SHA-256 of the events summarised.
 //!
 //! Read from the raw events (not the rollups), so the report holds exactly
 //! what is stored: a row that stands for repeated attempts
@@ -24,12 +25,14 @@ use crate::StoreError;
 /// How the events are put into the SHA-256, as the report states it.
 pub const CANONICAL_FORM: &str = "\
 Every stored event of the UID, one line each, UTF-8, in ascending order of \
-(time_ms, host, ip, port, protocol, detail, action, reason, repeats, last_ms), \
-text compared byte by byte. A line is: time_ms TAB last_ms TAB uid TAB host TAB ip \
-TAB port TAB protocol TAB detail TAB action TAB reason TAB repeats LF. Numbers are \
-decimal; in text fields a backslash is written \\\\, a TAB \\t, a LF \\n and a CR \\r. \
-time_ms is the first attempt in Unix milliseconds (UTC), last_ms the last (equal to \
-time_ms for one attempt), repeats the attempts the row stands for.";
+(time_ms, host, ip, port, protocol, detail, action, reason, repeats, last_ms, \
+screen_off), text compared byte by byte. A line is: time_ms TAB last_ms TAB uid TAB \
+host TAB ip TAB port TAB protocol TAB detail TAB action TAB reason TAB repeats TAB \
+screen_off LF. Numbers are decimal; in text fields a backslash is written \\\\, a TAB \
+\\t, a LF \\n and a CR \\r. time_ms is the first attempt in Unix milliseconds (UTC), \
+last_ms the last (equal to time_ms for one attempt), repeats the attempts the row \
+stands for, screen_off 1 when the screen was off at each of them and 0 otherwise \
+(and for events stored before the screen was recorded).";
 
 /// One host the app contacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +46,25 @@ pub struct HostEvidence {
     pub failed: u64,
     /// Attempts by reason code (`list:NAME`, `app:block-all`, `unlisted`...).
     pub reasons: BTreeMap<String, u64>,
+    /// Of these attempts, those made with the screen off.
+    pub screen_off: ScreenOffCounts,
 }
 
 impl HostEvidence {
+    pub fn attempts(&self) -> u64 {
+        self.allowed + self.blocked + self.failed
+    }
+}
+
+/// Attempts made with the screen off, by what Hush did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScreenOffCounts {
+    pub allowed: u64,
+    pub blocked: u64,
+    pub failed: u64,
+}
+
+impl ScreenOffCounts {
     pub fn attempts(&self) -> u64 {
         self.allowed + self.blocked + self.failed
     }
@@ -83,6 +102,13 @@ pub struct Evidence {
     pub last_ms: i64,
     /// By host, bytewise.
     pub hosts: Vec<HostEvidence>,
+    /// Attempts made with the screen off, all hosts together (each host's
+    /// are in [`HostEvidence::screen_off`]).
+    pub screen_off: ScreenOffCounts,
+    /// Since when the screen's state is recorded (Unix milliseconds): an
+    /// event stored before counts as made with the screen on, which is
+    /// not known. `None` if the database does not say.
+    pub screen_known_since_ms: Option<i64>,
     /// Oldest first.
     pub days: Vec<DayEvidence>,
     /// SHA-256 of [`CANONICAL_FORM`], lowercase hex.
@@ -102,10 +128,10 @@ pub fn evidence(connection: &Connection, uid: u32) -> Result<Option<Evidence>, S
     let transaction = connection.unchecked_transaction()?;
     let mut statement = transaction.prepare(
         "SELECT time_ms, coalesce(last_ms, time_ms), host, ip, port, protocol, detail,
-                action, reason, repeats
+                action, reason, repeats, screen_off
          FROM events WHERE uid = ?1
          ORDER BY time_ms, host, ip, port, protocol, detail, action, reason, repeats,
-                  coalesce(last_ms, time_ms)",
+                  coalesce(last_ms, time_ms), screen_off",
     )?;
     let mut rows = statement.query(params![uid])?;
     let mut hasher = Sha256::new();
@@ -115,6 +141,7 @@ pub fn evidence(connection: &Connection, uid: u32) -> Result<Option<Evidence>, S
     let mut time = String::new();
     let (mut count, mut attempts) = (0u64, 0u64);
     let (mut first_ms, mut last_ms) = (i64::MAX, i64::MIN);
+    let mut screen_off_total = ScreenOffCounts::default();
     while let Some(row) = rows.next()? {
         let time_ms: i64 = row.get(0)?;
         let row_last_ms: i64 = row.get(1)?;
@@ -123,6 +150,7 @@ pub fn evidence(connection: &Connection, uid: u32) -> Result<Option<Evidence>, S
         let port: i64 = row.get(4)?;
         let (protocol, detail, action, reason) = (text(5)?, text(6)?, text(7)?, text(8)?);
         let repeats = row.get::<_, i64>(9)?.max(1) as u64;
+        let screen_off: bool = row.get(10)?;
 
         line.clear();
         let _ = write!(line, "{time_ms}\t{row_last_ms}\t{uid}\t");
@@ -135,7 +163,7 @@ pub fn evidence(connection: &Connection, uid: u32) -> Result<Option<Evidence>, S
             push_escaped(&mut line, field);
             line.push('\t');
         }
-        let _ = writeln!(line, "{repeats}");
+        let _ = writeln!(line, "{repeats}\t{}", u8::from(screen_off));
         hasher.update(line.as_bytes());
 
         count += 1;
@@ -155,6 +183,7 @@ pub fn evidence(connection: &Connection, uid: u32) -> Result<Option<Evidence>, S
                     blocked: 0,
                     failed: 0,
                     reasons: BTreeMap::new(),
+                    screen_off: ScreenOffCounts::default(),
                 },
             );
         }
@@ -198,6 +227,15 @@ pub fn evidence(connection: &Connection, uid: u32) -> Result<Option<Evidence>, S
                 day.failed += repeats;
             }
         }
+        if screen_off {
+            for counts in [&mut entry.screen_off, &mut screen_off_total] {
+                match action {
+                    "allowed" => counts.allowed += repeats,
+                    "blocked" => counts.blocked += repeats,
+                    _ => counts.failed += repeats,
+                }
+            }
+        }
     }
     drop(rows);
     drop(statement);
@@ -224,6 +262,8 @@ pub fn evidence(connection: &Connection, uid: u32) -> Result<Option<Evidence>, S
         first_ms,
         last_ms,
         hosts,
+        screen_off: screen_off_total,
+        screen_known_since_ms: crate::screen_known_since_ms(&transaction)?,
         days: days.into_values().collect(),
         sha256,
         lists: rules::list_sources(&transaction)?,

@@ -287,6 +287,25 @@ const MIGRATIONS: &[&str] = &[
     // at `time_ms`). Adding the columns rewrites no row.
     "ALTER TABLE events ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1 CHECK (repeats >= 1);
     ALTER TABLE events ADD COLUMN last_ms INTEGER;",
+    // 9: whether the screen was off at each attempt (issue 16), as the
+    // platform told the core; 0 for every event stored before, when it was
+    // not recorded (`screen_known_since_ms` in `counters` says since when it
+    // is). Beside it, the screen-off attempts per app and action each hour,
+    // so Apps tells which apps were active with the screen off over a range
+    // from a few rows, as `app_hourly` does for all attempts.
+    "ALTER TABLE events ADD COLUMN screen_off INTEGER NOT NULL DEFAULT 0
+        CHECK (screen_off IN (0, 1));
+    CREATE TABLE screen_off_hourly (
+        hour INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        PRIMARY KEY (hour, uid, action)
+    ) WITHOUT ROWID;
+    INSERT OR REPLACE INTO counters (name, value) VALUES ('screen_known_since_ms',
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));",
 ];
 
 /// The schema version this Hush writes (`PRAGMA user_version`).
@@ -402,11 +421,14 @@ pub struct StoredEvent {
     pub repeats: u64,
     /// When the last of them was made (`time_ms` for one attempt).
     pub last_ms: i64,
+    /// Whether the screen was off (false too for events stored before the
+    /// screen was recorded, [`screen_known_since_ms`]).
+    pub screen_off: bool,
 }
 
 /// The columns [`stored_event`] reads, in order.
 const EVENT_SELECT: &str =
-    "time_ms, uid, host, ip, port, protocol, detail, action, reason, repeats, coalesce(last_ms, time_ms)";
+    "time_ms, uid, host, ip, port, protocol, detail, action, reason, repeats, coalesce(last_ms, time_ms), screen_off";
 
 /// The events in the order they were written, oldest first.
 pub fn events(connection: &Connection) -> Result<Vec<StoredEvent>, StoreError> {
@@ -517,7 +539,7 @@ fn recent_events_of_hosts(
                 filter.until_ms,
                 wanted as i64
             ],
-            |row| Ok((stored_event(row)?, row.get::<_, i64>(11)?)),
+            |row| Ok((stored_event(row)?, row.get::<_, i64>(12)?)),
         )?;
         for row in rows {
             found.push(row?);
@@ -570,6 +592,7 @@ fn stored_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
         reason: row.get(8)?,
         repeats: row.get::<_, i64>(9)?.max(1) as u64,
         last_ms: row.get(10)?,
+        screen_off: row.get(11)?,
     })
 }
 
@@ -616,6 +639,19 @@ pub fn dropped_events(connection: &Connection) -> Result<u64, StoreError> {
         )
         .optional()?;
     Ok(value.unwrap_or(0) as u64)
+}
+
+/// Since when the screen's state is stored with each event (Unix
+/// milliseconds): when the database reached schema 9. `None` for a file
+/// that never did, which cannot be read here anyway.
+pub fn screen_known_since_ms(connection: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(connection
+        .query_row(
+            "SELECT value FROM counters WHERE name = 'screen_known_since_ms'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?)
 }
 
 pub(crate) const HOUR_MS: i64 = 3_600_000;

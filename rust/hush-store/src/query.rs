@@ -248,6 +248,70 @@ pub fn app_summaries(
     Ok(summaries)
 }
 
+/// One app's attempts made while the screen was off, over a time range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenOffSummary {
+    /// `None` for attempts whose owner was not known.
+    pub uid: Option<u32>,
+    pub blocked: u64,
+    pub allowed: u64,
+    pub failed: u64,
+    /// The first and the last screen-off attempt in the hours counted.
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+impl ScreenOffSummary {
+    pub fn total(&self) -> u64 {
+        self.blocked + self.allowed + self.failed
+    }
+}
+
+/// Every app that made attempts with the screen off in the range (counted
+/// in whole hours, as [`app_summaries`]): most such attempts first, then
+/// by uid (an unknown owner before every uid). Read from
+/// `screen_off_hourly`, a row per app and action an hour with any.
+pub fn screen_off_apps(
+    connection: &Connection,
+    since_ms: i64,
+    until_ms: i64,
+) -> Result<Vec<ScreenOffSummary>, StoreError> {
+    let (first_hour, end_hour) = hour_range(since_ms, until_ms);
+    let mut statement = connection.prepare_cached(
+        "SELECT uid, action, sum(count), min(first_ms), max(last_ms) FROM screen_off_hourly
+         WHERE hour >= ?1 AND hour < ?2 GROUP BY uid, action",
+    )?;
+    let mut rows = statement.query(params![first_hour, end_hour])?;
+    let mut apps: HashMap<i64, ScreenOffSummary> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let uid: i64 = row.get(0)?;
+        let count = row.get::<_, i64>(2)? as u64;
+        let (first_ms, last_ms): (i64, i64) = (row.get(3)?, row.get(4)?);
+        let app = apps.entry(uid).or_insert_with(|| ScreenOffSummary {
+            uid: uid_from_hourly(uid),
+            blocked: 0,
+            allowed: 0,
+            failed: 0,
+            first_ms,
+            last_ms,
+        });
+        app.first_ms = app.first_ms.min(first_ms);
+        app.last_ms = app.last_ms.max(last_ms);
+        match text(row, 1)? {
+            "blocked" => app.blocked += count,
+            "allowed" => app.allowed += count,
+            _ => app.failed += count,
+        }
+    }
+    let mut apps: Vec<ScreenOffSummary> = apps.into_values().collect();
+    apps.sort_unstable_by(|a, b| {
+        b.total()
+            .cmp(&a.total())
+            .then(uid_to_hourly(a.uid).cmp(&uid_to_hourly(b.uid)))
+    });
+    Ok(apps)
+}
+
 /// Most rows one page of a paged query may hold ([`app_hosts`],
 /// [`crate::rules::domain_rules_matching`]).
 pub const MAX_PAGE: u32 = 1_000;
@@ -525,7 +589,7 @@ pub fn format_rfc3339_ms(time_ms: i64, out: &mut String) {
 fn export_statement(filter: &EventFilter) -> (String, Vec<Value>) {
     let mut sql = String::from(
         "SELECT time_ms, uid, host, ip, port, protocol, detail, action, reason, repeats,
-             coalesce(last_ms, time_ms) FROM events",
+             coalesce(last_ms, time_ms), screen_off FROM events",
     );
     let mut conditions = Vec::new();
     let mut values = Vec::new();
@@ -577,10 +641,22 @@ fn for_each_event(
 
 /// The columns of an export, in order: `repeats` is how many attempts the
 /// row stands for (a blocked attempt repeated, [`crate::REPEAT_WINDOW`]),
-/// `last_ms` when the last was made.
-const EXPORT_COLUMNS: [&str; 12] = [
-    "time", "time_ms", "uid", "host", "ip", "port", "protocol", "detail", "action", "reason",
-    "repeats", "last_ms",
+/// `last_ms` when the last was made, `screen_off` 1 when the screen was
+/// off (0 for events stored before it was recorded).
+const EXPORT_COLUMNS: [&str; 13] = [
+    "time",
+    "time_ms",
+    "uid",
+    "host",
+    "ip",
+    "port",
+    "protocol",
+    "detail",
+    "action",
+    "reason",
+    "repeats",
+    "last_ms",
+    "screen_off",
 ];
 
 /// Writes the events matching `filter` as CSV with a header row, oldest
@@ -589,7 +665,8 @@ const EXPORT_COLUMNS: [&str; 12] = [
 /// text cells are [`csv_cell`]s: control and invisible characters shown as
 /// `[U+XXXX]` and a leading `=`, `+`, `-` or `@` behind a `'`, so that a
 /// hostile name cannot run as a formula in a spreadsheet; the numeric
-/// columns (`time_ms`, `uid`, `port`, `repeats`, `last_ms`) stay numbers.
+/// columns (`time_ms`, `uid`, `port`, `repeats`, `last_ms`, `screen_off`)
+/// stay numbers.
 pub fn export_csv(
     connection: &Connection,
     filter: &EventFilter,
@@ -616,6 +693,7 @@ pub fn export_csv(
         let _ = write!(repeats, "{}", row.get::<_, i64>(9)?);
         last_ms.clear();
         let _ = write!(last_ms, "{}", row.get::<_, i64>(10)?);
+        let screen_off = if row.get::<_, bool>(11)? { "1" } else { "0" };
         let cell = |index| text(row, index).map(csv_cell);
         csv.write_record([
             csv_cell(&time).as_ref(),
@@ -630,6 +708,7 @@ pub fn export_csv(
             &cell(8)?,
             repeats.as_str(),
             last_ms.as_str(),
+            screen_off,
         ])
         .map_err(std::io::Error::from)?;
         Ok(())
@@ -641,7 +720,7 @@ pub fn export_csv(
 /// One event as JSON exports and `hush log --json` write it: `time` in
 /// RFC 3339 (UTC, milliseconds) and `time_ms`, `uid` null for an unknown
 /// owner, `repeats` the attempts the row stands for and `last_ms` the time
-/// of the last. Text is [`json_text`]: the bidirectional and invisible
+/// of the last, `screen_off` whether the screen was off. Text is [`json_text`]: the bidirectional and invisible
 /// characters (and C1 controls) that JSON would leave raw are shown as
 /// `[U+XXXX]`.
 #[derive(serde::Serialize)]
@@ -658,6 +737,7 @@ pub struct JsonEvent<'a> {
     reason: Cow<'a, str>,
     repeats: u64,
     last_ms: i64,
+    screen_off: bool,
 }
 
 impl<'a> JsonEvent<'a> {
@@ -677,6 +757,7 @@ impl<'a> JsonEvent<'a> {
             reason: json_text(&event.reason),
             repeats: event.repeats,
             last_ms: event.last_ms,
+            screen_off: event.screen_off,
         }
     }
 }
@@ -708,6 +789,7 @@ pub fn export_json(
             reason: text(8)?,
             repeats: row.get::<_, i64>(9)?.max(1) as u64,
             last_ms: row.get(10)?,
+            screen_off: row.get(11)?,
         };
         serde_json::to_writer(&mut out, &event).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
@@ -918,6 +1000,10 @@ fn delete_old(
             "DELETE FROM app_hourly WHERE hour < ?1",
             params![cutoff_hour],
         )?;
+        connection.execute(
+            "DELETE FROM screen_off_hourly WHERE hour < ?1",
+            params![cutoff_hour],
+        )?;
         // Names no kept count mentions go too: retention is about names.
         connection.execute(
             "DELETE FROM hosts WHERE host NOT IN (SELECT host FROM host_daily)",
@@ -979,6 +1065,7 @@ pub fn clear_activity(connection: &Connection) -> Result<RetentionReport, StoreE
         let events_deleted = transaction.execute("DELETE FROM events", [])? as u64;
         let hourly_deleted = transaction.execute("DELETE FROM hourly", [])? as u64;
         transaction.execute("DELETE FROM app_hourly", [])?;
+        transaction.execute("DELETE FROM screen_off_hourly", [])?;
         transaction.execute("DELETE FROM host_daily", [])?;
         transaction.execute("DELETE FROM hosts", [])?;
         transaction.commit()?;

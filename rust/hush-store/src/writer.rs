@@ -40,7 +40,11 @@
 //!   as a row of its own: an app retrying in a loop is one row with a
 //!   count. The aggregates count every attempt. A row takes repeats only
 //!   within the hour of its first attempt (the hour its aggregates are
-//!   kept by); then a new one starts.
+//!   kept by); then a new one starts. A repeat made with the screen in the
+//!   other state (off, or on) than the row's first attempt starts a row of
+//!   its own: a row's `screen_off` holds for each attempt it counts.
+//! - Attempts made with the screen off are also counted per app and action
+//!   each hour (`screen_off_hourly`), in the same transaction.
 //!
 //! Never: log names or addresses above debug level.
 
@@ -928,6 +932,7 @@ struct RepeatKey {
     protocol: &'static str,
     detail: String,
     reason: String,
+    screen_off: bool,
 }
 
 impl RepeatKey {
@@ -940,6 +945,7 @@ impl RepeatKey {
             protocol: row.event.protocol,
             detail: row.event.detail.clone(),
             reason: row.reason.clone(),
+            screen_off: row.event.screen_off,
         }
     }
 }
@@ -1009,7 +1015,7 @@ fn stored_row(
     let mut find = transaction.prepare_cached(
         "SELECT id FROM events WHERE time_ms = ?1 AND uid IS ?2 AND host = ?3 AND ip = ?4
            AND port = ?5 AND protocol = ?6 AND detail = ?7 AND action = 'blocked'
-           AND reason = ?8
+           AND reason = ?8 AND screen_off = ?9
          ORDER BY id DESC LIMIT 1",
     )?;
     Ok(find
@@ -1022,7 +1028,8 @@ fn stored_row(
                 key.port,
                 key.protocol,
                 key.detail,
-                key.reason
+                key.reason,
+                key.screen_off
             ],
             |r| r.get(0),
         )
@@ -1115,7 +1122,7 @@ type HourlyKey<'a> = (i64, i64, &'a str, &'static str, &'a str);
 /// Events per multi-row INSERT: one statement step for many rows costs far
 /// less than a step per row (SQLite allows 32,766 parameters; 9 per row).
 const ROWS_PER_INSERT: usize = 64;
-const EVENT_COLUMNS: usize = 12;
+const EVENT_COLUMNS: usize = 13;
 
 /// An event's columns, as they are stored.
 struct EventRow<'a> {
@@ -1150,13 +1157,14 @@ impl EventRow<'_> {
             &self.rare,
             &self.repeats,
             &self.last_ms,
+            &self.event.screen_off,
         ]);
     }
 }
 
 fn insert_events_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason, rare, repeats, last_ms) VALUES ",
+        "INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason, rare, repeats, last_ms, screen_off) VALUES ",
     );
     for row in 0..rows {
         if row > 0 {
@@ -1182,6 +1190,8 @@ struct Folded<'a> {
     app_hourly: HashMap<(i64, i64, &'static str), (i64, i64, i64)>,
     /// (day, uid or -1, host, action, reason) -> (count, first, last).
     host_daily: HashMap<HourlyKey<'a>, (i64, i64, i64)>,
+    /// As `app_hourly`, for the attempts made with the screen off.
+    screen_off_hourly: HashMap<(i64, i64, &'static str), (i64, i64, i64)>,
 }
 
 impl<'a> Folded<'a> {
@@ -1206,6 +1216,13 @@ impl<'a> Folded<'a> {
                 .entry((hour, uid, row.action))
                 .or_insert((0, time_ms, time_ms)),
         );
+        if row.event.screen_off {
+            span(
+                self.screen_off_hourly
+                    .entry((hour, uid, row.action))
+                    .or_insert((0, time_ms, time_ms)),
+            );
+        }
         let day = hour.div_euclid(24);
         span(
             self.host_daily
@@ -1317,6 +1334,18 @@ fn write_events(
         for ((hour, uid, action), (count, first, last)) in &folded.app_hourly {
             app_hourly.execute(params![hour, uid, action, count, first, last])?;
         }
+        if !folded.screen_off_hourly.is_empty() {
+            let mut screen_off = transaction.prepare_cached(
+                "INSERT INTO screen_off_hourly (hour, uid, action, count, first_ms, last_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT DO UPDATE SET count = count + excluded.count,
+                     first_ms = min(first_ms, excluded.first_ms),
+                     last_ms = max(last_ms, excluded.last_ms)",
+            )?;
+            for ((hour, uid, action), (count, first, last)) in &folded.screen_off_hourly {
+                screen_off.execute(params![hour, uid, action, count, first, last])?;
+            }
+        }
         let mut host_daily = transaction.prepare_cached(
             "INSERT INTO host_daily (day, uid, host, action, reason, count, first_ms, last_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -1361,6 +1390,7 @@ mod tests {
             detail: "A".into(),
             verdict: Verdict::Blocked,
             reason: Reason::Blocklist("hush-default".into()),
+            screen_off: false,
         }
     }
 

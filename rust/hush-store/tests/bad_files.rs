@@ -674,6 +674,7 @@ fn event(host: String) -> Event {
         detail: "A".into(),
         verdict: Verdict::Blocked,
         reason: Reason::Blocklist("hush-default".into()),
+        screen_off: false,
     }
 }
 

@@ -39,6 +39,7 @@ fn event(i: u64) -> Event {
         detail: "A".into(),
         verdict: Verdict::Blocked,
         reason: Reason::Blocklist("hush-default".into()),
+        screen_off: false,
     }
 }
 

@@ -38,6 +38,7 @@ fn event(time_ms: i64, uid: Option<u32>, host: &str, verdict: Verdict) -> Event 
         detail: detail.into(),
         verdict,
         reason,
+        screen_off: false,
     }
 }
 
@@ -361,7 +362,7 @@ fn csv_export_quotes_what_needs_it_and_reads_back() {
     assert_eq!(count, 6);
     let text = String::from_utf8(out.clone()).unwrap();
     assert!(text.starts_with(
-        "time,time_ms,uid,host,ip,port,protocol,detail,action,reason,repeats,last_ms\n"
+        "time,time_ms,uid,host,ip,port,protocol,detail,action,reason,repeats,last_ms,screen_off\n"
     ));
     assert!(text.contains(",\"comma,host.example\","));
     assert!(text.contains(",\"quote\"\"d.example\","));
@@ -396,7 +397,8 @@ fn csv_export_quotes_what_needs_it_and_reads_back() {
             "blocked",
             "list:hush-default",
             "1",
-            "1738108800000"
+            "1738108800000",
+            "0"
         ]
     );
     assert_eq!(&rows[1][0], "2025-01-29T00:00:01.001Z");
@@ -512,7 +514,7 @@ fn csv_cells_cannot_start_a_formula_or_hide_characters() {
     assert_eq!(
         line,
         "1969-12-31T23:59:59.995Z,-5,10101,'-neg.example,10.111.222.1,53,dns,A,blocked,\
-         list:hush-default,1,-5"
+         list:hush-default,1,-5,0"
     );
     // No line of the file starts with a formula character or holds a raw
     // control or bidirectional character.
@@ -590,6 +592,7 @@ fn json_lines_export_parses_back() {
             "reason": "list:hush-default",
             "repeats": 1,
             "last_ms": 1_738_108_800_000i64,
+            "screen_off": false,
         })
     );
     let keys: Vec<&str> = lines[0]
@@ -600,8 +603,19 @@ fn json_lines_export_parses_back() {
     assert_eq!(
         keys,
         [
-            "time", "time_ms", "uid", "host", "ip", "port", "protocol", "detail", "action",
-            "reason", "repeats", "last_ms"
+            "time",
+            "time_ms",
+            "uid",
+            "host",
+            "ip",
+            "port",
+            "protocol",
+            "detail",
+            "action",
+            "reason",
+            "repeats",
+            "last_ms",
+            "screen_off"
         ]
     );
     assert_eq!(values[1]["uid"], serde_json::Value::Null);

@@ -29,6 +29,7 @@ fn attempt(time_ms: i64, uid: Option<u32>, host: &str, verdict: Verdict) -> Even
             Verdict::Blocked => Reason::Blocklist("hush-default".into()),
             _ => Reason::Unlisted,
         },
+        screen_off: false,
     }
 }
 
@@ -251,6 +252,7 @@ fn a_version_7_database_gains_repeats_and_keeps_its_events() {
             .execute_batch(&format!(
                 "ALTER TABLE events DROP COLUMN last_ms;
                  ALTER TABLE events DROP COLUMN repeats;
+                 DROP TABLE screen_off_hourly; ALTER TABLE events DROP COLUMN screen_off;
                  INSERT INTO events (time_ms, uid, host, ip, port, protocol, detail, action, reason)
                  VALUES ({T0}, {APP}, 't.tracker.example', '198.18.0.53', 53, 'dns', 'A',
                          'blocked', 'list:hush-default');

@@ -1048,7 +1048,9 @@ fn a_version_6_database_gains_strict_and_keeps_its_resolved_only_choices() {
         connection
             .execute_batch(
                 "DROP TABLE app_strict; ALTER TABLE events DROP COLUMN last_ms;
-                 ALTER TABLE events DROP COLUMN repeats; PRAGMA user_version = 6;",
+                 ALTER TABLE events DROP COLUMN repeats;
+                 DROP TABLE screen_off_hourly; ALTER TABLE events DROP COLUMN screen_off;
+                 PRAGMA user_version = 6;",
             )
             .unwrap();
     }

@@ -27,6 +27,7 @@ fn event(host: String) -> Event {
         detail: "sni".into(),
         verdict: Verdict::Blocked,
         reason: Reason::Blocklist("hush-default".into()),
+        screen_off: false,
     }
 }
 

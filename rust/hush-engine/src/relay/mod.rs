@@ -997,6 +997,7 @@ impl Relay {
             detail: detail.to_string(),
             verdict,
             reason,
+            screen_off: false, // set by the sink as it records
         });
     }
 

@@ -288,6 +288,7 @@ pub fn event(sample: &Sample, host: &HostInfo) -> Event {
         detail: fields.detail.into(),
         verdict: fields.verdict,
         reason: fields.reason,
+        screen_off: false,
     }
 }
 
