@@ -3,8 +3,11 @@ package org.hush.android.app
 import android.content.Context
 import org.hush.android.core.CoreConfig
 import org.hush.android.core.NativeCore
+import org.hush.android.core.NativeEvidence
 import org.hush.android.core.NativeFirewall
 import org.hush.android.core.NativeStore
+import org.hush.android.data.CachedEvidence
+import org.hush.android.data.Evidence
 import org.hush.android.data.HushStore
 import org.hush.android.lists.AppListCatalogue
 import org.hush.android.lists.BuiltinLists
@@ -53,6 +56,8 @@ object AppWiring {
             settings = SettingsAdapter(settings),
             // Without the core there are no lists to show: the Lists screen says why, not empty sections.
             lists = if (problem == null) listCatalogue(app, settings) else ListCatalogue.unavailable(problem),
+            // One cache of owners for every screen, kept while the process lives.
+            evidence = if (problem == null) CachedEvidence(NativeEvidence(settings.databasePath)) else Evidence.unavailable(problem),
         )
         if (problem == null) {
             ListUpdateJobService.updaterFor = { c -> listUpdater(c) }

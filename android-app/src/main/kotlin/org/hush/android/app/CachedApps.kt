@@ -33,6 +33,8 @@ class CachedApps(
 
     override fun icon(packageName: String): Drawable? = inner.icon(packageName)
 
+    override fun version(packageName: String): String? = inner.version(packageName)
+
     /** The next [apps] reads the PackageManager again. */
     fun invalidate() {
         cached = null

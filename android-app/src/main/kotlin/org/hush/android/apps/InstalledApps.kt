@@ -23,6 +23,9 @@ interface InstalledApps {
 
     /** The app's icon, or null when it has none or is gone. */
     fun icon(packageName: String): Drawable?
+
+    /** The app's version as its package gives it ("2.4.1 (2041)"), or null when it is gone or unknown. */
+    fun version(packageName: String): String? = null
 }
 
 /** [InstalledApps] from the PackageManager (needs QUERY_ALL_PACKAGES to see every app). */
@@ -46,6 +49,14 @@ class PackageManagerApps(context: Context) : InstalledApps {
 
     override fun icon(packageName: String): Drawable? = try {
         pm.getApplicationIcon(packageName)
+    } catch (e: PackageManager.NameNotFoundException) {
+        null
+    }
+
+    override fun version(packageName: String): String? = try {
+        val info = pm.getPackageInfo(packageName, 0)
+        val code = if (android.os.Build.VERSION.SDK_INT >= 28) info.longVersionCode else @Suppress("DEPRECATION") info.versionCode.toLong()
+        info.versionName?.let { "$it ($code)" } ?: code.toString()
     } catch (e: PackageManager.NameNotFoundException) {
         null
     }

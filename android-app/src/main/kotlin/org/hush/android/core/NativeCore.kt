@@ -161,6 +161,22 @@ object NativeCore {
     /** The network changed and allowed DNS goes to [resolver] (`IP` or `IP:PORT`, port 53 by default) from now on. */
     @JvmStatic external fun networkChangedTo(handle: Long, resolver: String)
 
+    // ---- evidence (see NativeEvidence) ----
+
+    /**
+     * Writes the evidence report of [uid] from [database] to the file [out], whole or not at
+     * all; [appVersion] empty when not known. JSON `{"written": true, "hosts", "attempts",
+     * "sha256"}`, or `{"written": false, "noEvents": true}` (no file written).
+     * @throws IllegalStateException when it cannot be written or the database read.
+     */
+    @JvmStatic external fun writeReport(database: String, uid: Int, out: String, appVersion: String): String
+
+    /**
+     * Who is behind each host of [hostsJson] (a JSON array of at most 1,000 strings): a JSON
+     * array in the same order of `{"company", "parent", "country", "category"}` or `null`.
+     */
+    @JvmStatic external fun hostOwners(hostsJson: String): String
+
     /**
      * The resolvers the system must reach past the session's refusals from now on (strict
      * Private DNS): [json] `{"names": [...], "addresses": [...]}`, empty lists for none.

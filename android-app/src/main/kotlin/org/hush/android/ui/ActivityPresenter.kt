@@ -4,6 +4,7 @@ import org.hush.android.R
 import org.hush.android.data.Action
 import org.hush.android.data.ActivityEvent
 import org.hush.android.data.EventQuery
+import org.hush.android.data.HostOwner
 
 /** Who the app filter may pick. */
 data class AppChoice(val uid: Int?, val label: String)
@@ -33,6 +34,8 @@ data class ActivityState(
     val error: String? = null,
     /** Whether Hush runs: an empty log says to turn it on, or that it waits for traffic. */
     val firewall: FirewallState = FirewallState.Off,
+    /** Who is behind the hosts shown, for those the core's table names. */
+    val owners: Map<String, HostOwner> = emptyMap(),
 )
 
 /** The live log, a page of [PAGE] at a time, newest first. Its words come from [strings]. */
@@ -89,12 +92,15 @@ class ActivityPresenter(private val deps: UiDeps, private val strings: Strings) 
         pageInFlight = true
         val gen = generation
         val query = state.filter.query(PAGE, state.nextOffset)
-        background({ deps.store.recentEvents(query) }, failed = { e ->
+        background({
+            val page = deps.store.recentEvents(query)
+            page to Owners.of(deps.evidence, page.map { it.host })
+        }, failed = { e ->
             if (gen == generation) {
                 pageInFlight = false
                 set(state.copy(loading = false, error = strings.get(R.string.activity_error_log, Format.error(e))))
             }
-        }) { page ->
+        }) { (page, owners) ->
             if (gen != generation) return@background
             pageInFlight = false
             val oldest = state.events.lastOrNull()
@@ -103,6 +109,7 @@ class ActivityPresenter(private val deps: UiDeps, private val strings: Strings) 
             set(state.copy(
                 events = state.events + page.filter { it !in overlap }, loading = false, endReached = page.size < PAGE,
                 pagesLoaded = state.pagesLoaded + 1, nextOffset = state.nextOffset + page.size, error = null,
+                owners = state.owners + owners,
             ))
         }
     }
@@ -113,11 +120,16 @@ class ActivityPresenter(private val deps: UiDeps, private val strings: Strings) 
         if (pageInFlight) return
         val gen = generation
         val query = state.filter.query(PAGE, 0).copy(sinceMs = newest.timeMs)
-        background({ deps.store.recentEvents(query) }, failed = { }) { page ->
+        background({
+            val page = deps.store.recentEvents(query)
+            page to Owners.of(deps.evidence, page.map { it.host })
+        }, failed = { }) { (page, owners) ->
             if (gen != generation) return@background
             val seen = state.events.takeWhile { it.timeMs >= newest.timeMs }.toHashSet()
             val fresh = page.filter { it !in seen }
-            if (fresh.isNotEmpty()) set(state.copy(events = fresh + state.events, nextOffset = state.nextOffset + fresh.size))
+            if (fresh.isNotEmpty()) {
+                set(state.copy(events = fresh + state.events, nextOffset = state.nextOffset + fresh.size, owners = state.owners + owners))
+            }
         }
     }
 

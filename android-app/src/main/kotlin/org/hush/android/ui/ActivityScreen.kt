@@ -168,7 +168,7 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
         handler.removeCallbacks(tick)
     }
 
-    class Holder(val day: TextView, val row: View, val host: TextView, val detail: TextView, val action: TextView)
+    class Holder(val day: TextView, val row: View, val host: TextView, val detail: TextView, val owner: TextView, val action: TextView)
 
     inner class EventsAdapter : RowsAdapter<ActivityEvent, Holder>() {
         var events: List<ActivityEvent> by this::items
@@ -194,6 +194,9 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             val app = presenter.label(e.uid)
             h.host.text = Format.visible(e.host.ifEmpty { e.ip })
             h.detail.text = ui.str(R.string.activity_row_detail, time, app, e.protocol.uppercase(Locale.ROOT), e.port, Format.eventReason(strings, e.reason, e.detail))
+            val owner = presenter.state.owners[e.host]?.let { Owners.line(strings, it) }
+            h.owner.text = owner ?: ""
+            h.owner.visibility = if (owner == null) View.GONE else View.VISIBLE
             val word = actionWord(e.action).let {
                 if (e.repeats > 1) ui.str(R.string.activity_action_repeated, it, Format.count(strings, e.repeats)) else it
             }
@@ -201,7 +204,8 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             h.action.text = word
             h.action.setTextColor(colour)
             ui.leadingIcon(h.action, actionIcons.getOrPut(e.action) { ui.icon(actionIcon(e.action), colour, 18) }, 4)
-            h.row.contentDescription = ui.str(R.string.activity_row_description, day, time, h.host.text, word, app)
+            val description = ui.str(R.string.activity_row_description, day, time, h.host.text, word, app)
+            h.row.contentDescription = if (owner == null) description else ui.str(R.string.owner_row_description, description, owner)
         }
 
         override fun newRow(): View {
@@ -213,17 +217,19 @@ class ActivityScreen(host: ScreenHost) : Screen(host) {
             }
             val hostText = ui.text("", Ui.Type.BODY).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.MIDDLE }
             val detail = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
+            // Who is behind the host, when the core's table names it.
+            val owner = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END; visibility = View.GONE }
             val action = ui.text("", Ui.Type.LABEL).apply { gravity = android.view.Gravity.CENTER_VERTICAL }
             val row = ui.horizontal().apply {
                 minimumHeight = ui.dp(48)
                 setPadding(ui.dp(16), ui.dp(8), ui.dp(16), ui.dp(8))
-                addView(ui.vertical().apply { addView(hostText); addView(detail) }, Ui.weight(1f))
+                addView(ui.vertical().apply { addView(hostText); addView(detail); addView(owner) }, Ui.weight(1f))
                 addView(action, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(8) })
             }
             return ui.vertical().apply {
                 addView(day, Ui.matchWrap())
                 addView(row, Ui.matchWrap())
-                tag = Holder(day, row, hostText, detail, action)
+                tag = Holder(day, row, hostText, detail, owner, action)
             }
         }
     }

@@ -4,6 +4,9 @@ import org.hush.android.R
 import org.hush.android.data.AppHost
 import org.hush.android.data.AppOption
 import org.hush.android.data.DayCount
+import org.hush.android.data.HostOwner
+import org.hush.android.data.ReportOutcome
+import java.io.File
 
 data class AppDetailState(
     val uid: Int?,
@@ -36,6 +39,12 @@ data class AppDetailState(
     /** The outcome of the last change of [trusted]. */
     val trustedMessage: String? = null,
     val error: String? = null,
+    /** Who is behind the hosts shown, for those the core's table names. */
+    val owners: Map<String, HostOwner> = emptyMap(),
+    /** "Share report" is building the report. */
+    val reportBuilding: Boolean = false,
+    /** Why the last report was not shared (no activity, a failure); null when it was, or none was asked. */
+    val reportMessage: String? = null,
 ) {
     fun option(option: AppOption): OptionState = options[option] ?: OptionState()
 
@@ -117,6 +126,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
             val options = if (uid == null) emptyMap() else AppOption.values().associateWith { deps.store.appOption(it) }
             val trusted = if (uid == null) null else deps.store.trustedApps().any { it.uid == uid }
             val apps = names.packagesOf(uid).sortedBy { it.label.lowercase() }
+            val owners = Owners.of(deps.evidence, page.hosts.map { it.host })
             start.copy(
                 label = when {
                     uid == null -> AppsPresenter.unknownOwnerLabel(strings)
@@ -144,6 +154,7 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
                 },
                 trusted = trusted,
                 error = null,
+                owners = start.owners + owners,
             )
         }, failed = { e ->
             if (gen == generation) {
@@ -153,7 +164,8 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
         }) {
             if (gen == generation) {
                 pageInFlight = false
-                set(it)
+                // A report building meanwhile goes on: its state is not the load's.
+                set(it.copy(reportBuilding = state.reportBuilding, reportMessage = state.reportMessage))
             }
         }
     }
@@ -165,12 +177,15 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
         pageInFlight = true
         val gen = generation
         val since = since(deps.clock.nowMs())
-        background({ deps.store.appHosts(s.uid, since, null, PAGE, s.nextOffset) }, failed = { e ->
+        background({
+            val page = deps.store.appHosts(s.uid, since, null, PAGE, s.nextOffset)
+            page to Owners.of(deps.evidence, page.hosts.map { it.host })
+        }, failed = { e ->
             if (gen == generation) {
                 pageInFlight = false
                 set(state.copy(error = strings.get(R.string.detail_error_more, Format.error(e))))
             }
-        }) { page ->
+        }) { (page, owners) ->
             if (gen != generation) return@background
             pageInFlight = false
             // A host seen again since the first page moved up, pushing the others
@@ -181,7 +196,43 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
                 hostTotal = page.total,
                 endReached = page.hosts.size < PAGE,
                 nextOffset = state.nextOffset + page.hosts.size,
+                owners = state.owners + owners,
             ))
+        }
+    }
+
+    /**
+     * "Share report": writes the app's evidence report (the file `hush report` writes) into
+     * [directory] off the main thread, then hands it to [share] on the main thread. An app
+     * with no stored activity, or a report that cannot be written, is said in
+     * [AppDetailState.reportMessage] instead, and leaves no file (the core writes the
+     * report whole or not at all). Reports older than a day left in [directory] go first:
+     * a share may still be reading the latest one.
+     */
+    fun shareReport(directory: File, share: (File) -> Unit) {
+        val uid = state.uid ?: return
+        if (state.reportBuilding) return
+        val packageName = state.packageName
+        val now = deps.clock.nowMs()
+        set(state.copy(reportBuilding = true, reportMessage = null))
+        background({
+            if (!directory.isDirectory && !directory.mkdirs()) {
+                throw IllegalStateException("cannot create ${directory.path}")
+            }
+            directory.listFiles()?.filter { it.isFile && now - it.lastModified() > REPORT_KEPT_MS }?.forEach { it.delete() }
+            val out = File(directory, reportName(uid, packageName, now))
+            val version = packageName?.let { deps.apps.version(it) }
+            out to deps.evidence.writeReport(uid, out, version)
+        }, failed = { e ->
+            set(state.copy(reportBuilding = false, reportMessage = strings.get(R.string.detail_report_failed, Format.error(e))))
+        }) { (out, outcome) ->
+            when (outcome) {
+                is ReportOutcome.Written -> {
+                    set(state.copy(reportBuilding = false, reportMessage = null))
+                    share(out)
+                }
+                ReportOutcome.NoEvents -> set(state.copy(reportBuilding = false, reportMessage = strings.get(R.string.detail_report_no_events)))
+            }
         }
     }
 
@@ -270,7 +321,23 @@ class AppDetailPresenter(private val deps: UiDeps, uid: Int?, label: String, pri
         return out
     }
 
+    /** The report was written but could not be handed to the share sheet: says why. */
+    fun shareFailed(e: RuntimeException) {
+        set(state.copy(reportBuilding = false, reportMessage = strings.get(R.string.detail_report_failed, Format.error(e))))
+    }
+
     companion object {
+        /** How long a shared report stays in the cache for the app it went to. */
+        const val REPORT_KEPT_MS = 86_400_000L
+
+        /** "hush-report-com.example.app-20261128-143000.html": the app and the time (UTC), in the file name the receiver shows. */
+        fun reportName(uid: Int, packageName: String?, nowMs: Long): String {
+            val app = (packageName ?: "uid-$uid").replace(Regex("[^A-Za-z0-9._-]"), "_")
+            val time = java.text.SimpleDateFormat("yyyyMMdd-HHmmss", java.util.Locale.ROOT)
+                .apply { timeZone = java.util.TimeZone.getTimeZone("UTC") }.format(java.util.Date(nowMs))
+            return "hush-report-$app-$time.html"
+        }
+
         const val DAYS = 14
         /** Hosts read a page at a time (the core refuses pages over HushStore.MAX_PAGE). */
         const val PAGE = 100

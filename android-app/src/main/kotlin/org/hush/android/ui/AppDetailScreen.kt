@@ -52,6 +52,15 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         addView(trustedChoice, Ui.matchWrap())
         addView(trustedMessage)
     }
+    /** "Share report": the app's evidence report, through the system share sheet. */
+    val shareButton = ui.button(ui.str(R.string.detail_report_share)) { shareReport() }.apply { minHeight = ui.dp(48) }
+    val reportMessage = ui.text("", Ui.Type.BODY, p.error)
+    val reportCard = ui.card().apply {
+        addView(ui.text(ui.str(R.string.detail_report_title), Ui.Type.TITLE_SMALL))
+        addView(ui.text(ui.str(R.string.detail_report_note), Ui.Type.CAPTION, p.onSurfaceVariant))
+        addView(shareButton, Ui.matchWrap().apply { topMargin = ui.dp(8) })
+        addView(reportMessage)
+    }
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
     val adapter = HostsAdapter()
 
@@ -76,6 +85,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
                 addView(legend(p.allowed, ui.str(R.string.action_allowed)))
             })
         })
+        addView(reportCard)
         addView(trustedCard)
         addView(resolvedOnly.card)
         addView(strict.card)
@@ -118,6 +128,29 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         host.openHostActions(HostTarget(h.host, AppRef(s.uid, s.label)))
     }
 
+    /** Builds the report off the main thread, then offers it to the apps that take an HTML file. */
+    fun shareReport() {
+        presenter.shareReport(java.io.File(host.context.cacheDir, REPORTS_DIR)) { file -> share(file) }
+    }
+
+    /** Hands [file] to the share sheet as a content:// URI the receiving app may read (and only read). */
+    private fun share(file: java.io.File) {
+        try {
+            val uri = org.hush.android.app.ReportProvider.uriFor(host.context, file)
+            val send = android.content.Intent(android.content.Intent.ACTION_SEND)
+                .setType(org.hush.android.app.ReportProvider.HTML)
+                .putExtra(android.content.Intent.EXTRA_STREAM, uri)
+                .putExtra(android.content.Intent.EXTRA_SUBJECT, ui.str(R.string.detail_report_subject, Format.visible(presenter.state.label)))
+                .addFlags(android.content.Intent.FLAG_GRANT_READ_URI_PERMISSION)
+            // The grant travels with the clip through the chooser to the app picked.
+            send.clipData = android.content.ClipData.newRawUri(file.name, uri)
+            host.context.startActivity(android.content.Intent.createChooser(send, ui.str(R.string.detail_report_share_title)))
+        } catch (e: RuntimeException) {
+            // No app takes it (ActivityNotFoundException), or the file is not one the provider serves.
+            presenter.shareFailed(e)
+        }
+    }
+
     private fun radio() = android.widget.RadioButton(host.context).apply {
         id = View.generateViewId()
         minHeight = ui.dp(48)
@@ -141,6 +174,12 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
             ui.str(R.string.detail_counts, Format.count(ui.strings, s.blocked), Format.count(ui.strings, s.allowed))
         for (shown in listOf(resolvedOnly, strict)) shown.render(s.option(shown.option), visible = s.uid != null && !s.loading)
         trustedCard.visibility = if (s.trusted != null && !s.loading) View.VISIBLE else View.GONE
+        // The unknown owner is no app: there is no report of it to share.
+        reportCard.visibility = if (s.uid != null && !s.loading) View.VISIBLE else View.GONE
+        shareButton.isEnabled = !s.reportBuilding
+        shareButton.text = ui.str(if (s.reportBuilding) R.string.detail_report_building else R.string.detail_report_share)
+        reportMessage.text = s.reportMessage ?: ""
+        reportMessage.visibility = if (s.reportMessage == null) View.GONE else View.VISIBLE
         val pick = if (s.trusted == true) trusted else filtered
         if (s.trusted != null && !pick.isChecked) pick.isChecked = true
         trustedMessage.text = s.trustedMessage ?: ""
@@ -201,13 +240,16 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         }
     }
 
-    class Holder(val host: TextView, val last: TextView, val counts: TextView)
+    class Holder(val host: TextView, val owner: TextView, val last: TextView, val counts: TextView)
 
     inner class HostsAdapter : RowsAdapter<AppHost, Holder>() {
         override fun bind(holder: Holder, item: AppHost) {
             val zone = host.deps.timeZone
             // Any name an app sent: shown escaped, as on the activity log.
             holder.host.text = Format.visible(item.host).ifEmpty { ui.str(R.string.detail_no_host_name) }
+            val owner = presenter.state.owners[item.host]?.let { Owners.line(ui.strings, it) }
+            holder.owner.text = owner ?: ""
+            holder.owner.visibility = if (owner == null) View.GONE else View.VISIBLE
             val word = actionWord(item.lastAction)
             holder.last.text = ui.str(R.string.detail_last, word, Format.reason(ui.strings, item.lastReason))
             holder.last.setTextColor(when (item.lastAction) { Action.BLOCKED -> p.blocked; Action.ALLOWED -> p.allowed; Action.FAILED -> p.error })
@@ -218,20 +260,23 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
             )
             holder.counts.text = (counted + ui.str(R.string.detail_first_last, Format.dateTime(ui.strings, item.firstMs, zone), Format.dateTime(ui.strings, item.lastMs, zone)))
                 .joinToString(" · ")
+            val description = ui.str(R.string.detail_row_description, holder.host.text, word, holder.counts.text)
             (holder.host.parent.parent as View).contentDescription =
-                ui.str(R.string.detail_row_description, holder.host.text, word, holder.counts.text)
+                if (owner == null) description else ui.str(R.string.owner_row_description, description, owner)
         }
 
         override fun newRow(): View {
             val name = ui.text("", Ui.Type.BODY).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.MIDDLE }
+            // Who is behind the host, when the core's table names it.
+            val owner = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END; visibility = View.GONE }
             val last = ui.text("", Ui.Type.CAPTION).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             val counts = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             return ui.horizontal().apply {
                 minimumHeight = ui.dp(56)
                 setPadding(ui.dp(16), ui.dp(8), ui.dp(16), ui.dp(8))
-                addView(ui.vertical().apply { addView(name); addView(last); addView(counts) }, Ui.weight(1f))
+                addView(ui.vertical().apply { addView(name); addView(owner); addView(last); addView(counts) }, Ui.weight(1f))
                 addView(ui.text("›", Ui.Type.TITLE, p.onSurfaceVariant))
-                tag = Holder(name, last, counts)
+                tag = Holder(name, owner, last, counts)
             }
         }
     }
@@ -247,5 +292,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
 
     companion object {
         const val PREFETCH = 20
+        /** The cache's directory of reports: the one res/xml/report_paths.xml lets the provider serve. */
+        const val REPORTS_DIR = "reports"
     }
 }

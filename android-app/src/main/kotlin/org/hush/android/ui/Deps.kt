@@ -163,6 +163,8 @@ class UiDeps(
     val dynamicColor: Boolean = true,
     /** The built-in lists and those added by URL, each with its switch (Lists, Home's summary). */
     val lists: org.hush.android.lists.ListCatalogue = org.hush.android.lists.ListCatalogue.NONE,
+    /** Who is behind the hosts shown, and App detail's report (none: no company shown, no report). */
+    val evidence: org.hush.android.data.Evidence = org.hush.android.data.Evidence.unavailable("no evidence in this build"),
 )
 
 interface Clock {

@@ -4,6 +4,7 @@ import org.hush.android.R
 import org.hush.android.core.LiveStats
 import org.hush.android.data.BlockedHost
 import org.hush.android.data.Gap
+import org.hush.android.data.HostOwner
 import java.text.SimpleDateFormat
 import java.util.Date
 import java.util.TimeZone
@@ -35,6 +36,8 @@ data class HomeState(
      * than that it was never off.
      */
     val history: RunHistory? = null,
+    /** Who is behind the top hosts, for those the core's table names. */
+    val owners: Map<String, HostOwner> = emptyMap(),
 )
 
 /** What the store holds of Hush's past runs: any gap in filtering ever, anything logged ever. */
@@ -86,6 +89,7 @@ class HomePresenter(private val deps: UiDeps, private val strings: Strings) : Pr
                 allowedToday = activity.sumOf { it.allowed },
                 topApps = top, topHosts = hosts, error = null,
                 blocking = ListsPresenter.blockingSummary(strings, deps.lists),
+                owners = Owners.of(deps.evidence, hosts.map { it.host }),
             )
         }, failed = { e ->
             set(state.copy(loading = false, error = strings.get(R.string.home_error_activity, Format.error(e))))

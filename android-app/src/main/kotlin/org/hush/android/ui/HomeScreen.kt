@@ -139,10 +139,14 @@ class HomeScreen(host: ScreenHost) : Screen(host) {
         for (h in s.topHosts) {
             val apps = ui.strings.plural(R.plurals.home_host_apps, h.apps, Format.count(ui.strings, h.apps.toLong()))
             val shown = Format.visible(h.host)
-            topHostsList.addView(row(shown, Format.count(ui.strings, h.blocked), apps) {
+            // Who is behind it first: what an owner asks of a host before how many apps reach it.
+            val owner = s.owners[h.host]?.let { Owners.line(ui.strings, it) }
+            val caption = owner?.let { ui.str(R.string.owner_and_apps, it, apps) } ?: apps
+            topHostsList.addView(row(shown, Format.count(ui.strings, h.blocked), caption) {
                 host.openHostActions(HostTarget(h.host, null))
             }.apply {
-                contentDescription = ui.strings.plural(R.plurals.home_host_description, plural(h.blocked), shown, Format.count(ui.strings, h.blocked), apps)
+                val description = ui.strings.plural(R.plurals.home_host_description, plural(h.blocked), shown, Format.count(ui.strings, h.blocked), apps)
+                contentDescription = if (owner == null) description else ui.str(R.string.owner_row_description, description, owner)
             })
         }
     }

@@ -56,12 +56,14 @@ class AppDetailScreenTest {
         val tracking = s.hosts[i]
         val texts = row(screen, i)
         assertEquals("tracking.miui.com", texts[0])
-        assertEquals("Last: Blocked · Your rule: block", texts[1])
+        // Who is behind it (the world's FakeEvidence; EvidenceScreensTest has more).
+        assertEquals("Xiaomi · phone vendor telemetry", texts[1])
+        assertEquals("Last: Blocked · Your rule: block", texts[2])
         // In the screen's locale and clock (Robolectric's en-US: 12-hour), as the other times.
         val shown = ResourceStrings(screen.view.context)
         assertEquals("${Format.count(XmlStrings, tracking.blocked)} blocked · first ${Format.dateTime(shown, tracking.firstMs, SampleData.ZONE)} · " +
-            "last ${Format.dateTime(shown, tracking.lastMs, SampleData.ZONE)}", texts[2])
-        assertTrue(texts[2], Regex("first [A-Z][a-z]{2} \\d{1,2}, \\d{4}, \\d{1,2}:\\d{2}.?[AP]M").containsMatchIn(texts[2]))
+            "last ${Format.dateTime(shown, tracking.lastMs, SampleData.ZONE)}", texts[3])
+        assertTrue(texts[3], Regex("first [A-Z][a-z]{2} \\d{1,2}, \\d{4}, \\d{1,2}:\\d{2}.?[AP]M").containsMatchIn(texts[3]))
         UiTest.assertShows(screen.view, "Hosts contacted · 3")
         UiTest.assertShows(screen.view, "Mi Browser")
         UiTest.assertShows(screen.view, "UID ${SampleData.MI_BROWSER}")
@@ -89,7 +91,7 @@ class AppDetailScreenTest {
         UiTest.assertShows(screen.view, "UID 10123")
         UiTest.assertShows(screen.view, "No installed package (uninstalled?), seen in the log")
         val i = screen.presenter.state.hosts.indexOfFirst { it.host == "app.adjust.com" }
-        assertEquals("Last: Blocked · List: easyprivacy", row(screen, i)[1])
+        assertEquals(listOf("Adjust (AppLovin) · analytics", "Last: Blocked · List: easyprivacy"), row(screen, i).subList(1, 3))
     }
 
     @Test

@@ -394,6 +394,10 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
 class FakeApps(var list: List<InstalledApp>) : InstalledApps {
     val iconRequests = ArrayList<String>()
     var appsCalls = 0
+    /** Versions by package; a package not here has none known. */
+    val versions = HashMap<String, String>()
+
+    override fun version(packageName: String): String? = versions[packageName]
 
     override fun apps(): List<InstalledApp> {
         appsCalls++

@@ -41,7 +41,9 @@ class HomeScreenTest {
         val hosts = UiTest.texts(home.topHostsList)
         assertEquals(topHost.key, hosts[0])
         val apps = todays.filter { it.host == topHost.key && it.action == Action.BLOCKED }.map { it.uid }.distinct().size
-        assertEquals(if (apps == 1) "1 app" else "$apps apps", hosts[1])
+        // Who is behind the host first, when the table names it (the world's FakeEvidence).
+        val owner = world.evidence.owners(listOf(topHost.key))[topHost.key]?.let { Owners.line(XmlStrings, it) + " · " } ?: ""
+        assertEquals(owner + if (apps == 1) "1 app" else "$apps apps", hosts[1])
         assertEquals(Format.count(XmlStrings, topHost.value.toLong()), hosts[2])
         assertTrue(hosts.toString(), hosts.contains("data.mistat.xiaomi.com"))
         assertTrue(hosts.toString(), hosts.contains("graph.facebook.com"))

@@ -39,7 +39,8 @@ class MainThreadAuditTest {
                 override fun icon(packageName: String): Drawable? = world.apps.icon(packageName)
             }
             HushUi.deps = UiDeps(world.store, apps, world.firewall, world.actions, world.settings,
-                io = pool.asCoroutineDispatcher(), clock = world.deps.clock, timeZone = SampleData.ZONE, dynamicColor = false)
+                io = pool.asCoroutineDispatcher(), clock = world.deps.clock, timeZone = SampleData.ZONE, dynamicColor = false,
+                evidence = world.evidence)
             val mainThread = Thread.currentThread().name
             val activity = Robolectric.buildActivity(MainActivity::class.java).setup().get()
             fun settle() {
@@ -55,6 +56,8 @@ class MainThreadAuditTest {
             }
             activity.openAppDetail(SampleData.MI_BROWSER, "Mi Browser")
             settle()
+            activity.detail!!.shareReport()
+            settle()
             activity.openRules()
             settle()
             activity.openGuidance()
@@ -68,6 +71,10 @@ class MainThreadAuditTest {
             assertTrue("the store was used", world.store.threads.isNotEmpty())
             assertEquals("store calls only on the io thread (main: $mainThread)", setOf(IO), world.store.threads)
             assertEquals("package scans only on the io thread", setOf(IO), appThreads.toSet())
+            // Who is behind a host, and the report "Share report" writes: the core's table and the whole log.
+            assertTrue("owners were looked up", world.evidence.batches.isNotEmpty())
+            assertEquals("the report was written", 1, world.evidence.reports.size)
+            assertEquals("attribution and reports only on the io thread", setOf(IO), world.evidence.threads.toSet())
         } finally {
             pool.shutdownNow()
         }

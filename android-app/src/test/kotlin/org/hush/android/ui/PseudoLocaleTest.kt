@@ -299,6 +299,8 @@ class PseudoLocaleTest {
             offset += page.size
         }
         for (r in world.store.rules) data.add(r.domain)
+        // Who is behind a host: companies and groups are names, not words.
+        for (o in world.evidence.table.values) { data.add(o.company); o.parent?.let(data::add); o.country?.let(data::add) }
         for (s in SampleData.sources) data.add(s.name)
         // The lists' own names, licences and sources (the core's catalogue) and their URLs.
         for (l in SampleData.builtins) { data.add(l.name); data.add(l.title); data.add(l.licence); data.add(l.source) }

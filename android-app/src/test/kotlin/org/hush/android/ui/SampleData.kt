@@ -216,12 +216,13 @@ object SampleData {
         val settings: FakeSettings = FakeSettings(),
         dynamicColor: Boolean = false,
         val lists: FakeListCatalogue = FakeListCatalogue(),
+        val evidence: FakeEvidence = FakeEvidence(),
     ) {
         val deps = UiDeps(
             store = store, apps = apps, firewall = firewall, actions = actions, settings = settings,
             io = Dispatchers.Unconfined,
             clock = object : Clock { override fun nowMs() = NOW },
-            timeZone = ZONE, dynamicColor = dynamicColor, lists = lists,
+            timeZone = ZONE, dynamicColor = dynamicColor, lists = lists, evidence = evidence,
         )
     }
 }

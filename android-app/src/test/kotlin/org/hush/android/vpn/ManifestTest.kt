@@ -86,9 +86,23 @@ class ManifestTest {
     }
 
     @Test
+    fun theReportProviderIsPrivateGrantsPerUriAndServesOnlyTheReportsDirectory() {
+        val provider = component("provider", ".app.ReportProvider")
+        assertEquals("only apps given a URI read it", "false", provider.attr("exported"))
+        assertEquals("true", provider.attr("grantUriPermissions"))
+        // ReportProvider.authority: the application id's.
+        assertEquals(manifest.getAttribute("package") + ".reports", provider.attr("authorities"))
+        org.junit.Assert.assertTrue(provider.attr("readPermission").isEmpty() && provider.attr("permission").isEmpty())
+        val paths = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+            .parse(File(System.getProperty("hush.app.dir"), "src/main/res/xml/report_paths.xml")).documentElement
+        val roots = (0 until paths.childNodes.length).map { paths.childNodes.item(it) }.filterIsInstance<Element>()
+        assertEquals(listOf("cache-path reports reports/"), roots.map { "${it.tagName} ${it.getAttribute("name")} ${it.getAttribute("path")}" })
+    }
+
+    @Test
     fun theComponentsNameRealClasses() {
         val pkg = manifest.getAttribute("package")
-        for (tag in listOf("service", "receiver")) {
+        for (tag in listOf("service", "receiver", "provider")) {
             for (c in manifest.children(tag)) {
                 val name = c.attr("name")
                 Class.forName(if (name.startsWith(".")) pkg + name else name)
