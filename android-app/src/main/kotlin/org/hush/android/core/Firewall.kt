@@ -75,6 +75,11 @@ data class CoreConfig(
     val ownAddresses: List<String> = emptyList(),
     /** Hush's own package is left out of the VPN (TunSpec.excludesItself): the core then never calls [CorePlatform.protect]. */
     val selfExcluded: Boolean = false,
+    /**
+     * The screen is off as the session starts (the start JSON's `screenOff`); changes
+     * while it runs go through [FirewallSession.setScreenOff]. Each attempt records it.
+     */
+    val screenOff: Boolean = false,
 ) {
     companion object {
         const val DEFAULT_MTU = 1500
@@ -196,6 +201,9 @@ interface FirewallSession {
     /** The platform's active network changed: which kind it is, for the per-app modes. */
     fun setNetwork(network: Network)
 
+    /** The screen went off ([off] true) or on (ACTION_SCREEN_OFF/ON): the attempts made from now on record it. */
+    fun setScreenOff(off: Boolean)
+
     /**
      * The platform's network changed (another network, or new addresses on the same
      * one): the core reopens its outside sockets and moves its flows over.
@@ -237,6 +245,20 @@ interface FirewallSession {
      * @throws IllegalStateException when a list cannot be read; the lists in force stay.
      */
     fun reloadLists(config: CoreConfig): List<ListLoad>
+
+    /**
+     * Captures one app's packets into the files [spec] names, ending any capture under way
+     * (whose files stay). The first file is made before this returns.
+     * @throws IllegalStateException when a file cannot be made, or the disk has no room for one.
+     * @throws IllegalArgumentException for a spec the core refuses.
+     */
+    fun startCapture(spec: CaptureSpec)
+
+    /** Ends the capture under way, if any: how it went, its files newest first ([CaptureState.NONE]: none). */
+    fun stopCapture(): CaptureState
+
+    /** The capture under way, if any; one that ended by itself stays until [stopCapture]. */
+    fun captureStatus(): CaptureState
 
     /** Stops the firewall and closes the tun; [reason] ([StopReason]) is recorded with the gap it starts. */
     fun stop(reason: String = StopReason.STOPPED): SessionEnd

@@ -89,7 +89,17 @@ object NativeCore {
     /** [network]: `any`, `wifi` or `mobile`. */
     @JvmStatic external fun setNetwork(handle: Long, network: String)
 
+    /** The screen went off ([off] true) or on: each attempt from now on records it. */
+    @JvmStatic external fun setScreenOff(handle: Long, off: Boolean)
+
     @JvmStatic external fun reloadRules(handle: Long)
+
+    /** Captures one app's packets (spec JSON: `{"uid", "app", "path", "fileBytes", "files", "seconds"}`); ends any capture under way. */
+    @JvmStatic external fun startCapture(handle: Long, specJson: String)
+    /** Ends the capture under way: `{"uid", "running", "packets", "dropped", "flowsMissed", "files": [newest first], "error"}`. */
+    @JvmStatic external fun stopCapture(handle: Long): String
+    /** The capture under way, as [stopCapture] says it with no files; `uid` null: none. */
+    @JvmStatic external fun captureStatus(handle: Long): String
 
     /** Reads the lists [configJson] names again and puts them in force; JSON: what each load found. */
     @JvmStatic external fun reloadLists(handle: Long, configJson: String): String
@@ -110,6 +120,8 @@ object NativeCore {
 
     @JvmStatic external fun recentEvents(database: String, queryJson: String): String
     @JvmStatic external fun appActivity(database: String, sinceMs: Long, untilMs: Long): String
+    /** The apps active with the screen off: JSON `[{"uid", "blocked", "allowed", "failed", "firstMs", "lastMs"}]`. */
+    @JvmStatic external fun screenOffApps(database: String, sinceMs: Long, untilMs: Long): String
     @JvmStatic external fun topBlockedHosts(database: String, sinceMs: Long, untilMs: Long, uid: Int, limit: Int): String
     @JvmStatic external fun dailyTimeline(database: String, sinceMs: Long, untilMs: Long, uid: Int, utcOffsetMinutes: Int): String
     @JvmStatic external fun appModes(database: String): String

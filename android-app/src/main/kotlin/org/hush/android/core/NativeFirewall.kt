@@ -32,6 +32,7 @@ object NativeFirewall : FirewallCore {
             .put("allowLists", JSONArray(config.allowLists))
             .put("ownAddresses", JSONArray(config.ownAddresses))
             .put("selfExcluded", config.selfExcluded)
+            .put("screenOff", config.screenOff)
             .toString()
     }
 
@@ -88,6 +89,8 @@ class NativeSession internal constructor(internal val handle: Long) : FirewallSe
 
     override fun setNetwork(network: Network) = NativeCore.setNetwork(handle, network.wire)
 
+    override fun setScreenOff(off: Boolean) = NativeCore.setScreenOff(handle, off)
+
     override fun networkChanged() = NativeCore.networkChanged(handle)
 
     override fun replaceTun(tunFd: Int) = NativeCore.replaceTun(handle, tunFd)
@@ -100,6 +103,12 @@ class NativeSession internal constructor(internal val handle: Long) : FirewallSe
     override fun health(): CoreHealth = NativeFirewall.health(JSONObject(NativeCore.sessionHealth(handle)))
 
     override fun reloadRules() = NativeCore.reloadRules(handle)
+
+    override fun startCapture(spec: CaptureSpec) = NativeCore.startCapture(handle, spec.toJson())
+
+    override fun stopCapture(): CaptureState = CaptureState.parse(NativeCore.stopCapture(handle))
+
+    override fun captureStatus(): CaptureState = CaptureState.parse(NativeCore.captureStatus(handle))
 
     override fun reloadLists(config: CoreConfig): List<ListLoad> {
         val loads = JSONArray(NativeCore.reloadLists(handle, NativeFirewall.configJson(config)))

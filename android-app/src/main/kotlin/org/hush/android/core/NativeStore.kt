@@ -23,6 +23,7 @@ import org.hush.android.data.StoredApp
 import org.hush.android.data.ListSource
 import org.hush.android.data.Retention
 import org.hush.android.data.RulesForDomain
+import org.hush.android.data.ScreenOffActivity
 import org.hush.android.policy.AppMode
 import org.json.JSONArray
 import org.json.JSONObject
@@ -55,6 +56,7 @@ class NativeStore(private val databasePath: String) : HushStore {
                 // A core older than this field sends none.
                 detail = it.optString("detail", ""),
                 repeats = it.optLong("repeats", 1L),
+                screenOff = it.optBoolean("screenOff", false),
             )
         }
     }
@@ -69,6 +71,18 @@ class NativeStore(private val databasePath: String) : HushStore {
                 firstMs = it.getLong("firstMs"),
                 lastMs = it.getLong("lastMs"),
                 topBlocked = objects(it.getJSONArray("topBlocked")) { h -> HostCount(h.getString("host"), h.getLong("count")) },
+            )
+        }
+
+    override fun screenOffApps(sinceMs: Long, untilMs: Long): List<ScreenOffActivity> =
+        objects(NativeCore.screenOffApps(databasePath, sinceMs, untilMs)) {
+            ScreenOffActivity(
+                uid = optionalInt(it, "uid"),
+                blocked = it.getLong("blocked"),
+                allowed = it.getLong("allowed"),
+                failed = it.getLong("failed"),
+                firstMs = it.getLong("firstMs"),
+                lastMs = it.getLong("lastMs"),
             )
         }
 

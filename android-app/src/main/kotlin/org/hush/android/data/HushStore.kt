@@ -36,6 +36,8 @@ data class ActivityEvent(
     val detail: String = "",
     /** Attempts this row stands for: an app retrying a blocked host in a loop is one row with a count. */
     val repeats: Long = 1,
+    /** The screen was off at the attempt (at each of them, for a row of [repeats]). */
+    val screenOff: Boolean = false,
 )
 
 /** Which events to read; null fields match everything. */
@@ -65,6 +67,19 @@ data class AppActivity(
 )
 
 data class HostCount(val host: String, val count: Long)
+
+/** One app's attempts made with the screen off over a time range (the core counts whole hours). */
+data class ScreenOffActivity(
+    /** Null for attempts whose owner was not known. */
+    val uid: Int?,
+    val blocked: Long,
+    val allowed: Long,
+    val failed: Long,
+    val firstMs: Long,
+    val lastMs: Long,
+) {
+    val total: Long get() = blocked + allowed + failed
+}
 
 /** A host blocked across apps. */
 data class BlockedHost(val host: String, val blocked: Long, val apps: Int)
@@ -194,6 +209,8 @@ data class Retention(val maxAgeDays: Int?, val maxEvents: Long?)
 interface HushStore {
     fun recentEvents(query: EventQuery): List<ActivityEvent>
     fun appActivity(sinceMs: Long, untilMs: Long): List<AppActivity>
+    /** The apps that made attempts with the screen off in [sinceMs, untilMs), most such attempts first. */
+    fun screenOffApps(sinceMs: Long, untilMs: Long): List<ScreenOffActivity>
     /** [uid]: one app, or every app when null. */
     fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost>
     fun dailyTimeline(sinceMs: Long, untilMs: Long, uid: Int?, utcOffsetMinutes: Int): List<DayCount>

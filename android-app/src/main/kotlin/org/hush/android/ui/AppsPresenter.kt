@@ -27,6 +27,8 @@ data class AppRow(
     val blocked: Long,
     /** Every package on the UID, in order of label. */
     val packages: List<String> = listOfNotNull(packageName),
+    /** Attempts made with the screen off over the same days: more than 0 marks the row. */
+    val screenOff: Long = 0,
 ) {
     /** The unknown owner has no mode of its own to choose here. */
     val hasModes: Boolean get() = uid != null
@@ -53,10 +55,12 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
         background({
             val installed = deps.apps.apps()
             val activity = deps.store.appActivity(since, now + 1)
+            val screenOff = deps.store.screenOffApps(since, now + 1).associate { it.uid to it.total }
             val modes = deps.store.appModes()
             rows(
                 strings, installed, activity.filter { it.uid != null }.associate { it.uid!! to it.blocked }, modes,
                 unknownOwnerBlocked = activity.firstOrNull { it.uid == null }?.blocked,
+                screenOffByUid = screenOff,
             )
         }, failed = { e ->
             set(state.copy(loading = false, error = strings.get(R.string.apps_error_load, Format.error(e))))
@@ -125,9 +129,10 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
         }
 
         /**
-         * One row per UID: its packages, its modes, its blocked count. UIDs the log or the
-         * rules name without a package get a row each, and [unknownOwnerBlocked] (non-null
-         * when the log holds attempts with no owner) the unknown owner's row.
+         * One row per UID: its packages, its modes, its blocked count, and its attempts with
+         * the screen off ([screenOffByUid], the unknown owner's under null). UIDs the log or
+         * the rules name without a package get a row each, and [unknownOwnerBlocked]
+         * (non-null when the log holds attempts with no owner) the unknown owner's row.
          */
         fun rows(
             s: Strings,
@@ -135,6 +140,7 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
             blockedByUid: Map<Int, Long>,
             rules: List<AppModeRule>,
             unknownOwnerBlocked: Long? = null,
+            screenOffByUid: Map<Int?, Long> = emptyMap(),
         ): List<AppRow> {
             val modes = rules.associate { (it.uid to it.network) to it.mode }
             val byUid = installed.groupBy { it.uid }
@@ -149,6 +155,7 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
                     wifi = modeOn(modes, uid, Network.WIFI), mobile = modeOn(modes, uid, Network.MOBILE),
                     blocked = blockedByUid[uid] ?: 0,
                     packages = sorted.map { it.packageName },
+                    screenOff = screenOffByUid[uid] ?: 0,
                 ))
             }
             val orphans = (blockedByUid.keys + modes.keys.map { it.first }).filter { it !in byUid }.toSortedSet()
@@ -158,6 +165,7 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
                     note = Format.uidNote(s, uid),
                     wifi = modeOn(modes, uid, Network.WIFI), mobile = modeOn(modes, uid, Network.MOBILE),
                     blocked = blockedByUid[uid] ?: 0,
+                    screenOff = screenOffByUid[uid] ?: 0,
                 ))
             }
             if (unknownOwnerBlocked != null) {
@@ -165,6 +173,7 @@ class AppsPresenter(private val deps: UiDeps, private val strings: Strings) : Pr
                     uid = null, packageName = null, label = unknownOwnerLabel(s), system = true,
                     note = unknownOwnerNote(s), wifi = AppMode.DEFAULT, mobile = AppMode.DEFAULT,
                     blocked = unknownOwnerBlocked,
+                    screenOff = screenOffByUid[null] ?: 0,
                 ))
             }
             rows.sortWith(compareByDescending<AppRow> { it.blocked }.thenBy { it.label.lowercase() })

@@ -143,7 +143,11 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
         chip.contentDescription = ui.str(R.string.apps_chip_description, label, network, Format.mode(ui.strings, mode))
     }
 
-    class Holder(val icon: ImageView, val label: TextView, val caption: TextView, val wifi: TextView, val mobile: TextView, val blocked: TextView)
+    class Holder(
+        val icon: ImageView, val label: TextView, val caption: TextView, val wifi: TextView, val mobile: TextView, val blocked: TextView,
+        /** "Active with screen off": shown only for an app that made attempts then. */
+        val screenOff: TextView,
+    )
 
     inner class AppsAdapter : RowsAdapter<AppRow, Holder>() {
         var rows: List<AppRow> by this::items
@@ -157,6 +161,9 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             h.caption.setTextColor(if (row.packageName == null && row.uid != null) p.error else p.onSurfaceVariant)
             h.blocked.text = ui.strings.plural(R.plurals.apps_blocked, row.blocked.coerceAtMost(Int.MAX_VALUE.toLong()).toInt(), Format.count(ui.strings, row.blocked))
             h.blocked.setTextColor(if (row.blocked > 0) p.blocked else p.onSurfaceVariant)
+            val screenOff = if (row.screenOff > 0) ui.str(R.string.apps_screen_off) else null
+            h.screenOff.text = screenOff.orEmpty()
+            h.screenOff.visibility = if (screenOff != null) View.VISIBLE else View.GONE
             val chips = if (row.hasModes) View.VISIBLE else View.GONE
             h.wifi.visibility = chips
             h.mobile.visibility = chips
@@ -164,9 +171,11 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             styleChip(h.mobile, ui.str(R.string.apps_chip_mobile), row.mobile, row.label)
             h.wifi.setOnClickListener { chooseMode(row, Network.WIFI) }
             h.mobile.setOnClickListener { chooseMode(row, Network.MOBILE) }
-            (h.icon.parent as View).contentDescription = row.note
+            val description = row.note
                 ?.let { ui.str(R.string.apps_row_description_note, row.label, h.blocked.text, it) }
                 ?: ui.str(R.string.apps_row_description, row.label, h.blocked.text)
+            (h.icon.parent as View).contentDescription =
+                screenOff?.let { ui.str(R.string.apps_row_description_screen_off, description, it) } ?: description
         }
 
         override fun newRow(): View {
@@ -174,6 +183,13 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
             val label = ui.text("", Ui.Type.TITLE_SMALL).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             val caption = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setSingleLine(); ellipsize = android.text.TextUtils.TruncateAt.END }
             val blocked = ui.text("", Ui.Type.CAPTION, p.blocked).apply { setSingleLine() }
+            // In words, not a colour alone; short enough to leave the package its room.
+            val screenOff = ui.text("", Ui.Type.CAPTION, p.onPrimaryContainer).apply {
+                setSingleLine()
+                setPadding(ui.dp(4), 0, ui.dp(4), 0)
+                background = ui.rounded(p.primaryContainer, 4)
+                visibility = View.GONE
+            }
             fun chip() = ui.chip("", {}).apply {
                 maxLines = 2
                 gravity = Gravity.CENTER
@@ -195,13 +211,14 @@ class AppsScreen(host: ScreenHost) : Screen(host) {
                     addView(label)
                     addView(ui.horizontal().apply {
                         addView(blocked)
+                        addView(screenOff, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(6) })
                         addView(caption, Ui.weight(1f).apply { leftMargin = ui.dp(6) })
                     })
                 }, Ui.weight(1f))
                 addView(wifi, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(6) })
                 addView(mobile, LinearLayout.LayoutParams(ViewGroup.LayoutParams.WRAP_CONTENT, ViewGroup.LayoutParams.WRAP_CONTENT).apply { leftMargin = ui.dp(6) })
             }
-            row.tag = Holder(icon, label, caption, wifi, mobile, blocked)
+            row.tag = Holder(icon, label, caption, wifi, mobile, blocked, screenOff)
             return row
         }
     }

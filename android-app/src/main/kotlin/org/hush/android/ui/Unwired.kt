@@ -7,6 +7,7 @@ import org.hush.android.data.AppActivity
 import org.hush.android.data.AppHostsPage
 import org.hush.android.data.DomainRulesPage
 import org.hush.android.data.RulesForDomain
+import org.hush.android.data.ScreenOffActivity
 import org.hush.android.data.AppModeRule
 import org.hush.android.data.BlockedHost
 import org.hush.android.data.DayCount
@@ -30,6 +31,7 @@ open class UnavailableStore(private val why: String) : HushStore {
     private fun no(): Nothing = throw IllegalStateException(why)
     override fun recentEvents(query: EventQuery): List<ActivityEvent> = no()
     override fun appActivity(sinceMs: Long, untilMs: Long): List<AppActivity> = no()
+    override fun screenOffApps(sinceMs: Long, untilMs: Long): List<ScreenOffActivity> = no()
     override fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost> = no()
     override fun dailyTimeline(sinceMs: Long, untilMs: Long, uid: Int?, utcOffsetMinutes: Int): List<DayCount> = no()
     override fun appModes(): List<AppModeRule> = no()

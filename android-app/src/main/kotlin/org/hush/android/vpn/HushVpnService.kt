@@ -49,7 +49,8 @@ class HushVpnService : VpnService() {
     /**
      * Whether the screen is on. Nobody sees the notification's counts with it off, so the
      * ticker sleeps then (no wake-ups every few seconds for nothing) and catches up at
-     * once when the screen comes on. The core records gaps and health by itself.
+     * once when the screen comes on. The core records gaps and health by itself, and with
+     * each attempt whether the screen was off (told through the controller).
      */
     @Volatile
     var screenOn = true
@@ -115,6 +116,8 @@ class HushVpnService : VpnService() {
     /** SCREEN_OFF and SCREEN_ON come only to receivers registered at run time. */
     private fun watchScreen() {
         screenOn = getSystemService(PowerManager::class.java)?.isInteractive ?: true
+        // Before any start (the controller was just made): the first session starts with it.
+        controller.screenChanged(screenOn)
         val receiver = object : BroadcastReceiver() {
             override fun onReceive(context: Context, intent: Intent) {
                 when (intent.action) {
@@ -136,6 +139,8 @@ class HushVpnService : VpnService() {
     /** Main thread: the screen went off (the ticker stops) or on (counts now, then every few seconds). */
     private fun onScreen(on: Boolean) {
         screenOn = on
+        // On the worker: a start or stop may hold the controller meanwhile.
+        executor.execute { controller.screenChanged(on) }
         if (!on) {
             ticking = false
             main.removeCallbacks(ticker)

@@ -3,6 +3,8 @@ package org.hush.android.vpn
 import android.os.ParcelFileDescriptor
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
+import org.hush.android.core.CaptureSpec
+import org.hush.android.core.CaptureState
 import org.hush.android.core.CoreConfig
 import org.hush.android.core.CorePlatform
 import org.hush.android.core.FirewallCore
@@ -85,6 +87,8 @@ class VpnController(
     private var lookedUp: Pair<Wanted, ResolverExemptions>? = null
     /** The lookups running now (under [lock]): a network and name is not asked twice at once. */
     private val lookingUp = HashSet<Wanted>()
+    /** Whether the screen is off, as the service last said: each start begins with it. */
+    private var screenOff = false
 
     /** Strict Private DNS's server [name], to be looked up on [network]. */
     private data class Wanted(val network: android.net.Network, val name: String)
@@ -154,6 +158,7 @@ class VpnController(
             read.copy(
                 mtu = spec.mtu, network = network.coreNetwork, ownAddresses = spec.dnsServers, selfExcluded = spec.excludesItself,
                 upstreamDns = own ?: read.upstreamDns, followNetworkDns = follow, exemptResolvers = exemptions,
+                screenOff = screenOff,
             )
         } catch (e: RuntimeException) {
             return VpnState.Failed(FailureKind.CORE, strings.get(R.string.vpn_error_settings, e.message ?: e.javaClass.simpleName))
@@ -352,6 +357,62 @@ class VpnController(
                 if (now != shown) publish(now)
             }
             return stats
+        }
+    }
+
+    /**
+     * The screen went off ([on] false) or on: kept for the next start, and told to the
+     * running session, whose events record it. A session that cannot take it changes
+     * nothing else (the next read of the counts finds one that ended).
+     */
+    fun screenChanged(on: Boolean) {
+        synchronized(lock) {
+            screenOff = !on
+            val running = session ?: return
+            try {
+                running.setScreenOff(!on)
+            } catch (e: RuntimeException) {
+                // stopped underneath: the counts or stop() will say so
+            } catch (e: LinkageError) {
+                // a library without the entry: events keep the state the session started with
+            }
+        }
+    }
+
+    /**
+     * Starts capturing one app's packets in the running session ([FirewallSession.startCapture]),
+     * ending any capture under way; false when no session runs. A file that cannot be made,
+     * or a disk without room, throws IllegalStateException saying so.
+     */
+    fun startCapture(spec: CaptureSpec): Boolean {
+        synchronized(lock) {
+            val running = session ?: return false
+            try {
+                running.startCapture(spec)
+            } catch (e: UnsatisfiedLinkError) {
+                throw IllegalStateException("this build's core has no packet capture", e)
+            }
+            return true
+        }
+    }
+
+    /** Ends the running session's capture: how it went, its files newest first; null when no session runs. */
+    fun stopCapture(): CaptureState? = onCapture { it.stopCapture() }
+
+    /** The running session's capture ([CaptureState.NONE]: none); null when no session runs. */
+    fun captureStatus(): CaptureState? = onCapture { it.captureStatus() }
+
+    /** [call] on the running session; null when none runs, or it ended underneath, or has no capture. */
+    private fun onCapture(call: (FirewallSession) -> CaptureState): CaptureState? {
+        synchronized(lock) {
+            val running = session ?: return null
+            return try {
+                call(running)
+            } catch (e: RuntimeException) {
+                null
+            } catch (e: LinkageError) {
+                null
+            }
         }
     }
 

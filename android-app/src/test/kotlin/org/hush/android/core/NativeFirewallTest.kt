@@ -266,6 +266,43 @@ class NativeFirewallTest {
     }
 
     @Test
+    fun theScreenStateTheServiceGivesReachesEachStoredEventAndTheAppsScreensQuery() {
+        val database = File(workdir, "screen.db").path
+        // Started with the screen off, as the service does when PowerManager says so.
+        val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(database, UPSTREAM, screenOff = true), RecordingPlatform(GAME_UID))
+        val handle = (session as NativeSession).handle
+        try {
+            assertTrue(dig(BLOCKED_NAME).any { it.contains("status: NXDOMAIN") })
+            session.setScreenOff(false)
+            // The same blocked name again within the repeat window: a row of its own, as the screen changed.
+            assertTrue(dig(BLOCKED_NAME).any { it.contains("status: NXDOMAIN") })
+            assertTrue(dig(ALLOWED_NAME).any { it.endsWith("\t$ALLOWED_ADDRESS") })
+            session.setScreenOff(true)
+            assertTrue(dig(ALLOWED_NAME).any { it.endsWith("\t$ALLOWED_ADDRESS") })
+        } finally {
+            assertNull(session.stop().error)
+        }
+        // Through the bridge like every other entry: a stopped session is an IllegalStateException.
+        val stale = expect<IllegalStateException> { NativeCore.setScreenOff(handle, false) }
+        assertTrue(stale.message, stale.message.orEmpty().contains("no running session"))
+
+        val store = NativeStore(database)
+        val events = store.recentEvents(EventQuery()).reversed()
+        assertEquals(events.toString(), listOf(BLOCKED_NAME, BLOCKED_NAME, ALLOWED_NAME, ALLOWED_NAME), events.map { it.host })
+        assertEquals(listOf(true, false, false, true), events.map { it.screenOff })
+        assertTrue(events.all { it.repeats == 1L })
+
+        val day = System.currentTimeMillis() - 86_400_000L to System.currentTimeMillis() + 3_600_000L
+        val off = store.screenOffApps(day.first, day.second)
+        assertEquals(off.toString(), listOf(GAME_UID), off.map { it.uid })
+        assertEquals(1L to 1L, off[0].blocked to off[0].allowed)
+        assertEquals(0L, off[0].failed)
+        // Every attempt is in the app's totals all the same.
+        assertEquals(2L to 2L, store.appActivity(day.first, day.second).single().let { it.blocked to it.allowed })
+        assertEquals(emptyList<Any>(), store.screenOffApps(day.second, day.second + 3_600_000L))
+    }
+
+    @Test
     fun aStoppedSessionRefusesEveryCallAndStoppingTwiceIsAnError() {
         val session = NativeFirewall.start(HostTun.attach(TUN), CoreConfig(File(workdir, "stop.db").path, UPSTREAM), RecordingPlatform(1))
         session.stop()

@@ -6,6 +6,8 @@ import android.widget.ListView
 import kotlinx.coroutines.asCoroutineDispatcher
 import org.hush.android.R
 import org.hush.android.core.Network
+import org.hush.android.data.Action
+import org.hush.android.data.ActivityEvent
 import org.hush.android.data.AppModeRule
 import org.hush.android.policy.AppMode
 import org.junit.After
@@ -292,6 +294,42 @@ class AppsScreenTest {
         assertTrue(view.contentDescription.toString().startsWith("TikTok, "))
     }
 
+
+    @Test
+    fun appsActiveWithTheScreenOffInTheDaysShownAreMarkedInWordsAndForTalkBack() {
+        val hour = SampleData.NOW - SampleData.HOUR
+        fun attempt(uid: Int?, host: String, at: Long, off: Boolean) = ActivityEvent(
+            timeMs = at, uid = uid, host = host, ip = "198.18.0.53", port = 53, protocol = "dns",
+            action = Action.ALLOWED, reason = "unlisted", screenOff = off,
+        )
+        val extra = listOf(
+            attempt(SampleData.TIKTOK, "log.tiktokv.com", hour, true),
+            // Signal only with the screen on; Duolingo with it off, but before the 7 days shown.
+            attempt(SampleData.SIGNAL, "chat.signal.org", hour, false),
+            attempt(SampleData.DUOLINGO, "ads.duolingo.example", SampleData.NOW - 8 * SampleData.DAY, true),
+            attempt(null, "ownerless.example.com", hour, true),
+        )
+        val world = SampleData.World(store = SampleData.store(SampleData.events() + extra))
+        val (_, screen) = apps(world)
+        assertEquals(listOf(1L, 0L, 0L, 1L), listOf(SampleData.TIKTOK, SampleData.SIGNAL, SampleData.DUOLINGO, null)
+            .map { uid -> screen.adapter.rows.first { it.uid == uid }.screenOff })
+
+        val mark = RuntimeEnvironment.getApplication().getString(R.string.apps_screen_off)
+        assertEquals("Active with screen off", mark)
+        val tiktok = rowView(screen, "TikTok")
+        assertTrue(UiTest.texts(tiktok).toString(), UiTest.texts(tiktok).contains(mark))
+        assertTrue(tiktok.contentDescription.toString(), tiktok.contentDescription.toString().endsWith(", $mark"))
+        assertTrue(UiTest.texts(rowView(screen, unknownOwner)).contains(mark))
+        for (label in listOf("Signal", "Duolingo")) {
+            val row = rowView(screen, label)
+            assertFalse(label, UiTest.texts(row).contains(mark))
+            assertFalse(label, row.contentDescription.toString().contains(mark))
+        }
+        // A recycled row does not keep the mark of the app it showed before.
+        val position = screen.adapter.rows.indexOfFirst { it.label == "Signal" }
+        val reused = screen.adapter.getView(position, tiktok, screen.list)
+        assertFalse(UiTest.texts(reused).contains(mark))
+    }
 
     @Test
     fun aModeForAnAppRemovedMeanwhileStoresNothingAndSaysSo() {

@@ -13,6 +13,7 @@ import org.hush.android.data.AppHost
 import org.hush.android.data.AppHostsPage
 import org.hush.android.data.DomainRulesPage
 import org.hush.android.data.RulesForDomain
+import org.hush.android.data.ScreenOffActivity
 import org.hush.android.data.AppModeRule
 import org.hush.android.data.AppOption
 import org.hush.android.data.AppOptionChoices
@@ -113,6 +114,19 @@ class FakeStore(events: List<ActivityEvent> = emptyList()) : HushStore {
                     .entries.sortedByDescending { it.value }.take(5).map { HostCount(it.key, it.value.toLong()) },
             )
         }.sortedByDescending { it.blocked }
+    }
+
+    override fun screenOffApps(sinceMs: Long, untilMs: Long): List<ScreenOffActivity> {
+        call("screenOffApps")
+        return inRange(sinceMs, untilMs).filter { it.screenOff }.groupBy { it.uid }.map { (uid, list) ->
+            ScreenOffActivity(
+                uid = uid,
+                blocked = list.filter { it.action == Action.BLOCKED }.sumOf { it.repeats },
+                allowed = list.filter { it.action == Action.ALLOWED }.sumOf { it.repeats },
+                failed = list.filter { it.action == Action.FAILED }.sumOf { it.repeats },
+                firstMs = list.minOf { it.timeMs }, lastMs = list.maxOf { it.timeMs },
+            )
+        }.sortedByDescending { it.total }
     }
 
     override fun topBlockedHosts(sinceMs: Long, untilMs: Long, uid: Int?, limit: Int): List<BlockedHost> {

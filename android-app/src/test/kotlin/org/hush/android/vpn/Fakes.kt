@@ -47,6 +47,14 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
 
     override fun stats(): LiveStats { alive(); return stats }
     override fun setNetwork(network: Network) { alive(); networks.add(network) }
+    /** Each setScreenOff taken, in order; [screenOffFailure] makes it throw instead. */
+    val screenOff: MutableList<Boolean> = java.util.Collections.synchronizedList(ArrayList())
+    @Volatile var screenOffFailure: RuntimeException? = null
+    override fun setScreenOff(off: Boolean) {
+        alive()
+        screenOffFailure?.let { throw it }
+        screenOff.add(off)
+    }
     override fun networkChanged() { alive(); networkChanges++ }
     /** The tuns handed over by replaceTun, in order; the one in use is the last (or [fd]). */
     val replacedBy = ArrayList<Int>()
@@ -72,6 +80,22 @@ class FakeSession(private val core: FakeCore, val fd: Int, initial: Network) : F
         listReloads.add(config)
         return config.blockLists.map { ListLoad(it.substringAfterLast('/'), it, 0, 0, 0, emptyList()) }
     }
+    /** Each capture spec started, in order; [captureFailure] makes the start throw instead. */
+    val captures = ArrayList<org.hush.android.core.CaptureSpec>()
+    var captureFailure: RuntimeException? = null
+    /** What captureStatus says, and stopCapture before it clears it. */
+    @Volatile var capture = org.hush.android.core.CaptureState.NONE
+    override fun startCapture(spec: org.hush.android.core.CaptureSpec) {
+        alive()
+        captureFailure?.let { throw it }
+        captures.add(spec)
+        capture = org.hush.android.core.CaptureState(spec.uid, true, 0, 0, 0, emptyList(), null)
+    }
+    override fun stopCapture(): org.hush.android.core.CaptureState {
+        alive()
+        return capture.copy(running = false).also { capture = org.hush.android.core.CaptureState.NONE }
+    }
+    override fun captureStatus(): org.hush.android.core.CaptureState { alive(); return capture }
     override fun stop(reason: String): SessionEnd {
         alive()
         stopped = true

@@ -105,6 +105,40 @@ class ScreenOffTest {
     }
 
     @Test
+    fun theCoreStartsWithTheScreenStateAndIsToldEachChange() {
+        shadowOf(context.getSystemService(PowerManager::class.java)).setIsInteractive(false)
+        create()
+        assertTrue("started with the screen off", core.starts.single().second.screenOff)
+        assertEquals(emptyList<Boolean>(), core.session.screenOff)
+        screen(true)
+        screen(false)
+        screen(true)
+        assertEquals(listOf(false, true, false), core.session.screenOff)
+        // A new session (after a stop) starts with the state last told, screen on.
+        service.onStartCommand(HushVpnService.stopIntent(context), 0, 2)
+        looper.idle()
+        service.onStartCommand(HushVpnService.startIntent(context), 0, 3)
+        looper.idle()
+        assertEquals(2, core.starts.size)
+        assertFalse(core.starts.last().second.screenOff)
+        screen(false)
+        assertEquals(listOf(true), core.session.screenOff)
+    }
+
+    @Test
+    fun aCoreThatCannotTakeTheScreenStateLeavesTheFirewallOn() {
+        create()
+        assertFalse(core.starts.single().second.screenOff)
+        core.session.screenOffFailure = IllegalStateException("no running session 1")
+        screen(false)
+        assertTrue(VpnStatus.state.value is VpnState.On)
+        core.session.screenOffFailure = null
+        screen(true)
+        // The refused call is not retried; the next change is told.
+        assertEquals(listOf(false), core.session.screenOff)
+    }
+
+    @Test
     fun theScreenReceiverGoesWithTheService() {
         create()
         controller.destroy()
