@@ -18,6 +18,11 @@
 #   bash tests/bench/relay.sh --throughput  # only single-stream throughput and
 #                                        # CPU per GB, MTU 1500 and 9000, in REPS
 #                                        # interleaved rounds (no anchor)
+#   bash tests/bench/relay.sh --capture     # single-stream throughput and CPU per
+#                                        # GB with no capture, with the stream's
+#                                        # app captured, and with another app
+#                                        # captured, in REPS interleaved rounds
+#                                        # (MTU 1500 and 9000)
 #   HUSH_OLD=/path/to/hush bash tests/bench/relay.sh --latency|--idle-flows|--throughput
 #                                        # ...with an older build beside it
 #   BENCH_QUICK=1 bash tests/bench/relay.sh   # the same as --quick
@@ -32,13 +37,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0 FLOOD_ONLY=0 LATENCY_ONLY=0 IDLE_FLOWS_ONLY=0 THROUGHPUT_ONLY=0
+QUICK=${BENCH_QUICK:-0} MEMORY_ONLY=0 FLOOD_ONLY=0 LATENCY_ONLY=0 IDLE_FLOWS_ONLY=0 THROUGHPUT_ONLY=0 CAPTURE_ONLY=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 [ "${1:-}" = "--memory" ] && MEMORY_ONLY=1
 [ "${1:-}" = "--flood" ] && FLOOD_ONLY=1
 [ "${1:-}" = "--latency" ] && LATENCY_ONLY=1
 [ "${1:-}" = "--idle-flows" ] && IDLE_FLOWS_ONLY=1
 [ "${1:-}" = "--throughput" ] && THROUGHPUT_ONLY=1
+[ "${1:-}" = "--capture" ] && CAPTURE_ONLY=1
 # The hostile app's connections (under the fd limit, 20,000 here).
 FLOOD=${FLOOD:-16000}
 if [ "$QUICK" = 1 ]; then
@@ -53,7 +59,7 @@ CONNS="$PWD/tests/bench/conns.py"
 need=()
 command -v iperf3 >/dev/null || need+=(iperf3)
 NEED_ANCHOR=1
-[ "$MEMORY_ONLY" = 1 ] || [ "$FLOOD_ONLY" = 1 ] || [ "$LATENCY_ONLY" = 1 ] || [ "$IDLE_FLOWS_ONLY" = 1 ] || [ "$THROUGHPUT_ONLY" = 1 ] && NEED_ANCHOR=0
+[ "$MEMORY_ONLY" = 1 ] || [ "$FLOOD_ONLY" = 1 ] || [ "$LATENCY_ONLY" = 1 ] || [ "$IDLE_FLOWS_ONLY" = 1 ] || [ "$THROUGHPUT_ONLY" = 1 ] || [ "$CAPTURE_ONLY" = 1 ] && NEED_ANCHOR=0
 [ "$NEED_ANCHOR" = 0 ] || command -v microsocks >/dev/null || need+=(microsocks)
 command -v python3 >/dev/null || need+=(python3)
 command -v ip >/dev/null || need+=(iproute2)
@@ -403,6 +409,51 @@ if [ "$THROUGHPUT_ONLY" = 1 ]; then
       key="$bin $mtu" up=$(median ${UP["$bin $mtu"]}) down=$(median ${DOWN["$bin $mtu"]})
       echo "| $bin | $mtu | $up | $down | $(python3 -c "print(f'{$down / $up:.2f}')") |" \
         "$(python3 -c "print(f'{${TICKS[$key]} / $HZ / (${BYTES[$key]} / 1e9):.2f}')") | ${UP[$key]% } / ${DOWN[$key]% } |"
+    done
+  done
+  rm -rf "/tmp/$P-"*
+  exit 0
+fi
+
+# ---- the cost of a packet capture ---------------------------------------------
+# iperf3 runs as root (uid 0): "captured" captures uid 0, the stream's own
+# app; "other captured" captures uid 10002, which sends nothing, so the
+# stream pays only for being looked at. Files rotate at 64 MiB, 4 kept, in
+# /tmp; packets the writer could not keep up with are dropped and counted
+# (the summary line hush prints at exit), never waited for.
+if [ "$CAPTURE_ONLY" = 1 ]; then
+  declare -A UP DOWN TICKS BYTES DROPS WRITTEN
+  configs=(none captured other)
+  for _ in $(seq "$REPS"); do
+    for mtu in 1500 9000; do
+      for config in "${configs[@]}"; do
+        case $config in
+          none) start_hush "$mtu" ;;
+          captured) start_hush "$mtu" --capture-uid 0 --capture "/tmp/$P-cap.pcapng" ;;
+          other) start_hush "$mtu" --capture-uid 10002 --capture "/tmp/$P-cap.pcapng" ;;
+        esac
+        key="$config $mtu"
+        before=$(ticks "$HUSH_PID")
+        out=$(iperf_once "$PH" 198.19.0.2); UP[$key]+="${out% *} "; BYTES[$key]=$((${BYTES[$key]:-0} + ${out#* }))
+        out=$(iperf_once "$PH" 198.19.0.2 -R); DOWN[$key]+="${out% *} "; BYTES[$key]=$((${BYTES[$key]:-0} + ${out#* }))
+        TICKS[$key]=$((${TICKS[$key]:-0} + $(ticks "$HUSH_PID") - before))
+        stop_hush
+        DROPS[$key]+="$(sed -n 's/.*packets written, \([0-9]*\) dropped.*/\1/p' "/tmp/$P-hush.log" | head -1) "
+        WRITTEN[$key]+="$(sed -n 's/.*: \([0-9]*\) packets written.*/\1/p' "/tmp/$P-hush.log" | head -1) "
+        rm -f "/tmp/$P-cap"*
+      done
+    done
+  done
+  echo "## single-stream TCP with a capture (iperf3, ${SECS} s x $REPS interleaved rounds, median Gbit/s) and CPU per GB"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "| capture | MTU | up | down | up vs none | down vs none | CPU s/GB | packets written / dropped per run |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  for mtu in 1500 9000; do
+    for config in "${configs[@]}"; do
+      key="$config $mtu" up=$(median ${UP["$config $mtu"]}) down=$(median ${DOWN["$config $mtu"]})
+      base_up=$(median ${UP["none $mtu"]}) base_down=$(median ${DOWN["none $mtu"]})
+      echo "| $config | $mtu | $up | $down | $(python3 -c "print(f'{$up / $base_up:.0%}')") | $(python3 -c "print(f'{$down / $base_down:.0%}')") |" \
+        "$(python3 -c "print(f'{${TICKS[$key]} / $HZ / (${BYTES[$key]} / 1e9):.2f}')") | ${WRITTEN[$key]:-} / ${DROPS[$key]:-} |"
     done
   done
   rm -rf "/tmp/$P-"*

@@ -180,6 +180,12 @@ pub struct DnsFirewall {
     /// Blocked answers by a hash of (app, query bytes after the ID).
     negative: HashMap<u64, Negative>,
     hasher: std::collections::hash_map::RandomState,
+    /// The app whose decisions are kept for a packet capture's comments
+    /// ([`crate::capture`]), and the last one made. A lock, not a cell:
+    /// decisions are recorded through `&self`, and the firewall crosses
+    /// threads; it is taken only while that app is captured.
+    decisions_of: Option<u32>,
+    decision: std::sync::Mutex<Option<String>>,
 }
 
 impl DnsFirewall {
@@ -198,6 +204,8 @@ impl DnsFirewall {
             stats: Stats::default(),
             negative: HashMap::new(),
             hasher: Default::default(),
+            decisions_of: None,
+            decision: std::sync::Mutex::new(None),
         }
     }
 
@@ -284,6 +292,22 @@ impl DnsFirewall {
 
     pub(crate) fn events(&self) -> &dyn EventSink {
         self.events.as_ref()
+    }
+
+    /// Keeps the decisions on `uid`'s queries for [`Self::take_decision`]
+    /// (a packet capture of that app is under way); `None`: none.
+    pub(crate) fn keep_decisions_of(&mut self, uid: Option<u32>) {
+        self.decisions_of = uid;
+        *self.decision.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The last decision kept since the last call, as a capture comment.
+    pub(crate) fn take_decision(&mut self) -> Option<String> {
+        self.decisions_of?;
+        self.decision
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Replaces the rules; queries already forwarded are not judged again.
@@ -757,6 +781,14 @@ impl DnsFirewall {
             Via::Udp => record_type.to_string(),
             Via::Tcp => format!("{record_type}/tcp"),
         };
+        if uid.is_some() && uid == self.decisions_of {
+            let note = format!(
+                "hush: {} {name} {detail} ({})",
+                verdict.as_str(),
+                reason.code()
+            );
+            *self.decision.lock().unwrap_or_else(|p| p.into_inner()) = Some(note);
+        }
         self.events.record(Event {
             time: SystemTime::now(),
             uid,

@@ -21,6 +21,7 @@
 
 pub mod apps;
 pub mod bypass;
+pub mod capture;
 mod dns_firewall;
 mod driver;
 mod event;
@@ -36,6 +37,7 @@ pub use apps::{
     policy_channel, AppMode, AppPolicy, DomainAction, Network, PolicyReceiver, PolicySender,
 };
 pub use bypass::{is_local, ResolvedAddresses, ResolverExemptions};
+pub use capture::{Capture, CaptureError, CaptureSpec, CaptureStatus, CaptureSummary};
 pub use dns_firewall::{DnsConfig, DnsFirewall, Step};
 pub use driver::{
     hold_traffic, open_upstream, run_dns_path, EngineError, NoProtection, SocketProtector,

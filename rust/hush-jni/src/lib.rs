@@ -31,6 +31,7 @@
 //! registry of running sessions ([`session`]); what the data means lives in
 //! [`hush_session::api`].
 
+mod capture;
 mod evidence;
 #[cfg(target_os = "linux")]
 mod host;

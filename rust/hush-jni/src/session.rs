@@ -36,7 +36,7 @@ fn sessions() -> MutexGuard<'static, Option<Sessions>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn with_session<T>(
+pub(crate) fn with_session<T>(
     handle: jlong,
     call: impl FnOnce(&Session) -> Result<T, BridgeError>,
 ) -> Result<T, BridgeError> {

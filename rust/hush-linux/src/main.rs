@@ -19,7 +19,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use hush_dns::BlockMode;
 use hush_engine::owner::{NoOwners, OwnerLookup};
-use hush_engine::{FlowLimits, SocketProtector};
+use hush_engine::{CaptureSpec, FlowLimits, SocketProtector};
 use hush_linux::control::{self, ControlSocket, Request};
 use hush_linux::netwatch::{self, Tracker, Watcher};
 use hush_linux::{protect::BindToDevice, tun};
@@ -195,6 +195,23 @@ struct RunArgs {
     /// removed at exit).
     #[arg(long)]
     control: Option<PathBuf>,
+    /// Capture the packets of this app (Linux user ID), as the tun saw
+    /// them, to the pcapng file --capture names.
+    #[arg(long, value_name = "UID", requires = "capture")]
+    capture_uid: Option<u32>,
+    /// The capture's file (pcapng). While it is written it is FILE.partial;
+    /// older files rotate to FILE.1, FILE.2... (the extension kept).
+    #[arg(long, value_name = "FILE", requires = "capture_uid")]
+    capture: Option<PathBuf>,
+    /// KiB per capture file before it rotates (default 65536, 64 MiB).
+    #[arg(long, value_name = "KIB", value_parser = clap::value_parser!(u64).range(64..=16_777_216), requires = "capture")]
+    capture_size: Option<u64>,
+    /// Capture files kept, the one being written included (default 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), requires = "capture")]
+    capture_files: Option<u32>,
+    /// End the capture after this many seconds (default: when Hush stops).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), requires = "capture")]
+    capture_for: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -405,6 +422,21 @@ fn run(args: RunArgs) -> Result<(), String> {
     config.network = hush_store::rules::parse_word(&args.network).map_err(|e| e.to_string())?;
     // `hush rule` changes the rules from another process.
     config.follow_stored_rules = true;
+    let capture = args
+        .capture_uid
+        .zip(args.capture.as_ref())
+        .map(|(uid, path)| {
+            let mut spec = CaptureSpec::new(uid, path.clone());
+            spec.app = report::user_name(uid).unwrap_or_default();
+            if let Some(kib) = args.capture_size {
+                spec.file_bytes = kib * 1024;
+            }
+            if let Some(files) = args.capture_files {
+                spec.files = files;
+            }
+            spec.duration = args.capture_for.map(std::time::Duration::from_secs);
+            spec
+        });
     let protector = Arc::new(BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?);
     let owners: Arc<dyn OwnerLookup> = if args.no_owners {
         Arc::new(NoOwners)
@@ -433,6 +465,13 @@ fn run(args: RunArgs) -> Result<(), String> {
         owners,
     )
     .map_err(|e| e.to_string())?;
+    if let Some(spec) = capture {
+        // A file that cannot be made stops Hush here, before it says ready.
+        if let Err(error) = session.capture().start(spec) {
+            let _ = session.stop_because(hush_session::STOPPED_BY_OWNER);
+            return Err(error.to_string());
+        }
+    }
     for load in session.list_loads() {
         let kind = if load.addresses {
             "address list"
@@ -496,6 +535,25 @@ fn run(args: RunArgs) -> Result<(), String> {
         }
     });
     drop(control);
+    if let Some(summary) = session.capture().stop() {
+        if let Some(error) = &summary.error {
+            eprintln!("hush: {error}");
+        }
+        let files: Vec<String> = summary
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        let files = if files.is_empty() {
+            "no file".to_string()
+        } else {
+            files.join(", ")
+        };
+        eprintln!(
+            "hush: capture of uid {}: {} packets written, {} dropped (the writer was behind), {} flows missed, in {files}",
+            summary.uid, summary.packets, summary.dropped, summary.flows_missed,
+        );
+    }
     let finished = session
         .stop_because(hush_session::STOPPED_BY_OWNER)
         .map_err(|e| e.to_string())?;

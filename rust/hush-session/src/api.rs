@@ -1380,3 +1380,103 @@ pub fn apps(database: &Path) -> Result<String, ApiError> {
             .collect::<Vec<_>>(),
     ))
 }
+
+/// What the platform asks a packet capture for ([`capture_spec`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CaptureJson {
+    uid: i64,
+    /// The app's label or package, for the file's interface description.
+    #[serde(default)]
+    app: String,
+    path: PathBuf,
+    file_bytes: Option<u64>,
+    files: Option<u32>,
+    /// The capture ends by itself after this long; none: when stopped.
+    seconds: Option<u64>,
+}
+
+/// A capture's spec from the platform's JSON: `{"uid", "app", "path",
+/// "fileBytes", "files", "seconds"}` (the last three optional).
+pub fn capture_spec(json: &str) -> Result<hush_engine::CaptureSpec, ApiError> {
+    let asked: CaptureJson = from_json("capture", json)?;
+    if asked.path.as_os_str().is_empty() {
+        return Err(invalid("the capture path is empty"));
+    }
+    let mut spec = hush_engine::CaptureSpec::new(some_uid(asked.uid)?, asked.path);
+    spec.app = asked.app;
+    if let Some(bytes) = asked.file_bytes {
+        spec.file_bytes = bytes;
+    }
+    if let Some(files) = asked.files {
+        spec.files = files;
+    }
+    if let Some(seconds) = asked.seconds {
+        if seconds == 0 {
+            return Err(invalid("a capture of 0 seconds captures nothing"));
+        }
+        spec.duration = Some(std::time::Duration::from_secs(seconds));
+    }
+    Ok(spec)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureStateJson {
+    uid: Option<u32>,
+    running: bool,
+    packets: u64,
+    dropped: u64,
+    flows_missed: u64,
+    /// Newest first; only once the capture has ended.
+    files: Vec<String>,
+    error: Option<String>,
+}
+
+/// The capture under way: `{"uid", "running", "packets", "dropped",
+/// "flowsMissed", "files": [], "error": null}`; `uid` null: none.
+pub fn capture_status_json(status: Option<hush_engine::CaptureStatus>) -> String {
+    let state = match status {
+        Some(status) => CaptureStateJson {
+            uid: Some(status.uid),
+            running: status.running,
+            packets: status.packets,
+            dropped: status.dropped,
+            flows_missed: status.flows_missed,
+            files: Vec::new(),
+            error: None,
+        },
+        None => CaptureStateJson {
+            uid: None,
+            running: false,
+            packets: 0,
+            dropped: 0,
+            flows_missed: 0,
+            files: Vec::new(),
+            error: None,
+        },
+    };
+    to_json(&state)
+}
+
+/// How a stopped capture went: as [`capture_status_json`] with `running`
+/// false, its files newest first, and `error` when it ended early (a full
+/// disk); `uid` null when there was none to stop.
+pub fn capture_stopped_json(stopped: Option<hush_engine::CaptureSummary>) -> String {
+    let Some(summary) = stopped else {
+        return capture_status_json(None);
+    };
+    to_json(&CaptureStateJson {
+        uid: Some(summary.uid),
+        running: false,
+        packets: summary.packets,
+        dropped: summary.dropped,
+        flows_missed: summary.flows_missed,
+        files: summary
+            .files
+            .iter()
+            .map(|f| f.to_string_lossy().into_owned())
+            .collect(),
+        error: summary.error.map(|e| e.to_string()),
+    })
+}

@@ -135,6 +135,9 @@ pub struct SessionConfig {
     /// runs with [`Session::set_screen_off`]. Each event records the state
     /// at its attempt. Off by default: a Linux box has no screen to turn off.
     pub screen_off: bool,
+    /// The packet capture of one app: started and stopped through
+    /// [`Session::capture`] while the session runs, or before it starts.
+    pub capture: hush_engine::Capture,
 }
 
 impl SessionConfig {
@@ -158,6 +161,7 @@ impl SessionConfig {
             self_excluded: false,
             limits: FlowLimits::default(),
             screen_off: false,
+            capture: hush_engine::Capture::default(),
         }
     }
 }
@@ -247,6 +251,7 @@ pub struct Session {
     screen: Screen,
     /// Why filtering ends, recorded when the session finishes.
     stop_reason: String,
+    capture: hush_engine::Capture,
     #[cfg(feature = "fault-injection")]
     faults: Arc<hush_engine::Faults>,
     #[cfg(feature = "fault-injection")]
@@ -377,6 +382,7 @@ impl Session {
                 own_addresses: config.own_addresses.clone(),
                 allow_encrypted_dns: config.allow_encrypted_dns,
                 limits: config.limits,
+                capture: config.capture.clone(),
                 ..RelayConfig::default()
             },
             dns: DnsConfig {
@@ -444,6 +450,7 @@ impl Session {
             upstream_failures_seen: std::sync::Mutex::new(0),
             screen,
             stop_reason: STOPPED_BY_OWNER.to_string(),
+            capture: config.capture.clone(),
             #[cfg(feature = "fault-injection")]
             faults,
             #[cfg(feature = "fault-injection")]
@@ -504,6 +511,12 @@ impl Session {
 
     /// Whether the relay still runs: false once it ended on its own (the
     /// tun failed), which [`Session::stop`] then reports.
+    /// Starts and stops the capture of one app's packets; it follows the
+    /// engine through restarts.
+    pub fn capture(&self) -> &hush_engine::Capture {
+        &self.capture
+    }
+
     pub fn is_running(&self) -> bool {
         self.engine
             .as_ref()
@@ -767,6 +780,11 @@ impl Session {
         self.follower_stop.take();
         if let Some(follower) = self.follower.take() {
             let _ = follower.join();
+        }
+        // A capture the platform left running ends with the engine, its
+        // last file renamed into place.
+        if let Some(error) = self.capture.stop().and_then(|summary| summary.error) {
+            log::warn!("{error}");
         }
         let mut events_dropped = 0;
         if let Some(writer) = self.writer.take() {

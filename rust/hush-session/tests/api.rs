@@ -1004,3 +1004,58 @@ fn exempt_resolvers_are_read_from_the_start_and_on_their_own() {
         }
     }
 }
+
+#[test]
+fn a_capture_spec_is_read_strictly_and_a_stopped_capture_says_how_it_went() {
+    let spec = api::capture_spec(
+        r#"{"uid": 10123, "app": "Shop", "path": "/data/cap.pcapng", "fileBytes": 1048576, "files": 2, "seconds": 600}"#,
+    )
+    .unwrap();
+    assert_eq!((spec.uid, spec.app.as_str()), (10123, "Shop"));
+    assert_eq!((spec.file_bytes, spec.files), (1 << 20, 2));
+    assert_eq!(spec.duration, Some(std::time::Duration::from_secs(600)));
+    let defaults = api::capture_spec(r#"{"uid": 1, "path": "/c"}"#).unwrap();
+    assert_eq!(defaults.files, hush_engine::capture::DEFAULT_FILES);
+    assert_eq!(defaults.duration, None);
+    for bad in [
+        r#"{"uid": -5, "path": "/c"}"#,
+        r#"{"uid": 1, "path": ""}"#,
+        r#"{"uid": 1, "path": "/c", "seconds": 0}"#,
+        r#"{"uid": 1, "path": "/c", "colour": "red"}"#,
+        r#"{"path": "/c"}"#,
+    ] {
+        assert!(
+            matches!(api::capture_spec(bad), Err(api::ApiError::Invalid(_))),
+            "{bad}"
+        );
+    }
+
+    // A real capture, stopped: its file is listed, and the JSON says so.
+    let dir = std::env::temp_dir().join(format!("hush-api-capture-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cap.pcapng");
+    let capture = hush_engine::Capture::default();
+    assert!(api::capture_status_json(capture.status()).contains(r#""uid":null"#));
+    capture
+        .start(hush_engine::CaptureSpec::new(7, path.clone()))
+        .unwrap();
+    let status = api::capture_status_json(capture.status());
+    assert!(
+        status.contains(r#""uid":7"#) && status.contains(r#""running":true"#),
+        "{status}"
+    );
+    let stopped: serde_json::Value =
+        serde_json::from_str(&api::capture_stopped_json(capture.stop())).unwrap();
+    assert_eq!(stopped["uid"], 7);
+    assert_eq!(stopped["running"], false);
+    assert_eq!(stopped["files"][0], path.to_string_lossy().as_ref());
+    assert!(stopped["error"].is_null());
+    assert!(path.exists());
+    assert_eq!(
+        api::capture_stopped_json(capture.stop()),
+        api::capture_status_json(None),
+        "stopping twice"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
+use super::capture_tap::Tap;
+
 /// Packet buffers kept for reuse, so steady traffic allocates nothing.
 const POOL_LIMIT: usize = 256;
 
@@ -24,6 +26,8 @@ pub(crate) struct TunDevice {
     tx_scratch: Vec<u8>,
     pub write_errors: u64,
     pub packets_out: u64,
+    /// Copies what goes to the captured app, while a capture is under way.
+    pub tap: Option<Tap>,
 }
 
 impl TunDevice {
@@ -36,6 +40,7 @@ impl TunDevice {
             tx_scratch: vec![0; mtu],
             write_errors: 0,
             packets_out: 0,
+            tap: None,
         }
     }
 
@@ -63,6 +68,9 @@ impl TunDevice {
     /// Writes a packet the relay built itself (a reset, an ICMP error, a UDP
     /// answer) to the tun.
     pub fn write_packet(&mut self, packet: &[u8]) {
+        if let Some(tap) = &mut self.tap {
+            tap.on_packet_to_app(packet, true);
+        }
         write_counted(
             &self.tun,
             packet,
@@ -101,6 +109,7 @@ impl phy::RxToken for RxToken<'_> {
 
 pub(crate) struct TxToken<'a> {
     tun: &'a File,
+    tap: &'a mut Option<Tap>,
     scratch: &'a mut Vec<u8>,
     write_errors: &'a mut u64,
     packets_out: &'a mut u64,
@@ -116,6 +125,9 @@ impl phy::TxToken for TxToken<'_> {
         }
         let buffer = &mut self.scratch[..len];
         let result = f(buffer);
+        if let Some(tap) = self.tap {
+            tap.on_packet_to_app(buffer, false);
+        }
         write_counted(self.tun, buffer, self.write_errors, self.packets_out);
         result
     }
@@ -134,6 +146,7 @@ impl phy::Device for TunDevice {
             },
             TxToken {
                 tun: &self.tun,
+                tap: &mut self.tap,
                 scratch: &mut self.tx_scratch,
                 write_errors: &mut self.write_errors,
                 packets_out: &mut self.packets_out,
@@ -144,6 +157,7 @@ impl phy::Device for TunDevice {
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
         Some(TxToken {
             tun: &self.tun,
+            tap: &mut self.tap,
             scratch: &mut self.tx_scratch,
             write_errors: &mut self.write_errors,
             packets_out: &mut self.packets_out,

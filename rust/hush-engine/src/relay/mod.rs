@@ -22,6 +22,7 @@
 //! answered (reset or ICMP error), never left to time out.
 
 mod budget;
+mod capture_tap;
 mod device;
 mod dns_stream;
 mod encrypted;
@@ -52,6 +53,7 @@ use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpListenEndpoint};
 use tokio::io::unix::AsyncFd;
 
 use crate::apps::{AppPolicy, PolicyReceiver};
+use crate::capture::Capture;
 use crate::dns_firewall::{DnsFirewall, Step};
 use crate::driver::{io_context, set_nonblocking, tun_failed, EngineError, SocketProtector};
 use crate::event::{Event, Reason, Verdict};
@@ -60,6 +62,7 @@ use crate::policy;
 use crate::stats::Stats;
 pub use budget::FlowLimits;
 use budget::{FlowBudget, Refusal};
+use capture_tap::Tap;
 use device::TunDevice;
 pub use encrypted::Failure as UpstreamFailure;
 use encrypted::Route;
@@ -130,6 +133,9 @@ pub struct RelayConfig {
     pub allow_encrypted_dns: bool,
     /// What all flows together, and each app, may hold (see [`FlowLimits`]).
     pub limits: FlowLimits,
+    /// The packet capture of one app, started and stopped by the platform
+    /// while the relay runs ([`crate::capture`]).
+    pub capture: Capture,
 }
 
 impl Default for RelayConfig {
@@ -152,6 +158,7 @@ impl Default for RelayConfig {
             own_addresses: Vec::new(),
             allow_encrypted_dns: false,
             limits: FlowLimits::default(),
+            capture: Capture::default(),
         }
     }
 }
@@ -433,6 +440,9 @@ pub async fn run_relay(
             relay.housekeeping(now);
         }
         relay.turn(now);
+        if let Some(tap) = &mut relay.device.tap {
+            tap.end_turn();
+        }
         // Something may have been counted: publish, or come back to.
         let mut publish_due = None;
         if let Some(live) = &live_stats {
@@ -522,6 +532,8 @@ struct Relay {
     protected_sockets: Option<tokio::sync::mpsc::UnboundedSender<ProtectedSocket>>,
     /// The owner of the flow whose parked packets are being taken again.
     replaying: Option<(FlowKey, Option<u32>)>,
+    /// The capture version the device's tap was set for.
+    capture_version: u64,
 }
 
 impl Relay {
@@ -575,6 +587,7 @@ impl Relay {
             owner_answers: None,
             protected_sockets: None,
             replaying: None,
+            capture_version: 0,
         }
     }
 
@@ -594,6 +607,7 @@ impl Relay {
     }
 
     fn on_tun_packet(&mut self, packet: &[u8], now: Instant) {
+        self.follow_capture();
         let view = match hush_packet::parse(packet, Checksums::Verify) {
             Ok(view) => view,
             Err(_) => {
@@ -602,6 +616,29 @@ impl Relay {
                 return;
             }
         };
+        if let Some(tap) = &mut self.device.tap {
+            tap.on_app_packet(&view, now);
+        }
+        self.dispatch(view, packet, now);
+    }
+
+    /// Starts or ends the device's tap when the platform started or ended a
+    /// capture, or when the capture ended by itself.
+    fn follow_capture(&mut self) {
+        let version = self.config.capture.version();
+        if version != self.capture_version {
+            self.capture_version = version;
+            self.device.tap = self.config.capture.sink().map(Tap::new);
+        } else if self.device.tap.as_ref().is_some_and(|tap| !tap.is_open()) {
+            self.device.tap = None;
+        } else {
+            return;
+        }
+        let uid = self.device.tap.as_ref().map(Tap::uid);
+        self.firewall.keep_decisions_of(uid);
+    }
+
+    fn dispatch(&mut self, view: PacketView<'_>, packet: &[u8], now: Instant) {
         match view.transport {
             Transport::Udp(udp) if udp.dst_port == 53 => {
                 let key = FlowKey {
@@ -636,7 +673,21 @@ impl Relay {
     }
 
     fn on_dns_query(&mut self, packet: &[u8], uid: Option<u32>, now: Instant) {
-        match self.firewall.on_tun_packet_from(packet, uid, now) {
+        let step = self.firewall.on_tun_packet_from(packet, uid, now);
+        if let Some(tap) = &self.device.tap {
+            if let Some(decision) = self.firewall.take_decision() {
+                let view = hush_packet::parse(packet, Checksums::Ignore);
+                if let Ok(PacketView {
+                    ip,
+                    transport: Transport::Udp(udp),
+                    ..
+                }) = view
+                {
+                    tap.decided(uid, SocketAddr::new(ip.dst, udp.dst_port), || decision);
+                }
+            }
+        }
+        match step {
             Step::Reply(reply) => self.device.write_packet(&reply),
             Step::Forward(query) => {
                 if self.dns_upstream.send(&query).is_err() {
@@ -677,6 +728,11 @@ impl Relay {
 
     fn on_dns_answer(&mut self, answer: &[u8], now: Instant) {
         if let Some(reply) = self.firewall.on_upstream_answer(answer.to_vec(), now) {
+            if let Some(tap) = &mut self.device.tap {
+                if let Some(decision) = self.firewall.take_decision() {
+                    tap.comment_next_reply(decision);
+                }
+            }
             self.device.write_packet(&reply);
         }
     }
@@ -688,6 +744,14 @@ impl Relay {
     /// packet again; or, with too many lookups under way, it is dropped.
     /// Either way `None` is returned and the caller stops there.
     fn owner_of(&mut self, key: FlowKey, packet: &[u8], now: Instant) -> Option<Option<u32>> {
+        let owner = self.look_up_owner(key, packet, now);
+        if let (Some(tap), Some(Some(uid))) = (&mut self.device.tap, owner) {
+            tap.owner_known(key, uid, packet, now);
+        }
+        owner
+    }
+
+    fn look_up_owner(&mut self, key: FlowKey, packet: &[u8], now: Instant) -> Option<Option<u32>> {
         if !self.owners_enabled {
             return Some(None);
         }
@@ -987,6 +1051,12 @@ impl Relay {
         verdict: Verdict,
         reason: Reason,
     ) {
+        if let Some(tap) = &self.device.tap {
+            tap.decided(uid, server, || {
+                let host = host.unwrap_or("(no name)");
+                format!("hush: {} {host} ({})", verdict.as_str(), reason.code())
+            });
+        }
         self.firewall.events().record(Event {
             time: SystemTime::now(),
             uid,
@@ -2008,6 +2078,16 @@ impl Relay {
                 self.udp_index.remove(&(flow.app, flow.server));
                 self.stats().udp_idle_closed += 1;
             }
+        }
+        if let Some(tap) = &mut self.device.tap {
+            let (tcp, udp) = (&self.tcp_index, &self.udp_index);
+            tap.sweep(now, |key| {
+                let index = match key.transport {
+                    FlowTransport::Tcp => tcp,
+                    FlowTransport::Udp => udp,
+                };
+                index.contains_key(&(key.local, key.remote))
+            });
         }
         let idle = self.config.ping_idle_timeout;
         for flow_ref in self.ping.refs() {

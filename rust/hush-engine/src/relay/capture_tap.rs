@@ -1,0 +1,277 @@
+//! The relay's side of a packet capture ([`crate::capture`]): which flows
+//! are the captured app's, and a copy of each of their packets for the
+//! capture's writer.
+//!
+//! A flow is the app's once its owner is known (at its first packet, or
+//! when the parked packets are taken again after a lookup). Its packets,
+//! both ways, wait in order until the relay's turn ends, so that a decision
+//! the relay makes in that turn (allowed, blocked, and why: on a DNS query,
+//! a SYN, or the ClientHello the stack reassembled) goes into the comment
+//! of the app's packet it was made on.
+//!
+//! With no capture under way there is no tap, and the packet path pays one
+//! atomic load per packet. With one, the other apps' packets cost a hash
+//! lookup each.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hush_packet::{Checksums, PacketView, Transport};
+
+use crate::capture::{Captured, Sink};
+use crate::owner::{FlowKey, Transport as FlowTransport};
+
+/// Flows of the captured app followed at once, at most; past it a new
+/// flow's packets are not captured, and the flow is counted as missed.
+const MAX_FLOWS: usize = 16_384;
+
+/// How long a flow the relay no longer holds (a DNS query's, whose answer
+/// came or was dropped) stays followed after its last packet.
+const LINGER: Duration = Duration::from_secs(30);
+
+pub(crate) struct Tap {
+    sink: Arc<Sink>,
+    /// The app's flows, by their app-side key, with when each was last seen.
+    flows: HashMap<FlowKey, Instant>,
+    /// The turn's packets, in the order the tun saw them. A cell: decisions
+    /// are recorded from `&self` methods of the relay.
+    turn: RefCell<Vec<Taken>>,
+    /// What the next packet Hush itself sends says (the decision on a DNS
+    /// answer, made as the resolver's answer came).
+    next_reply_comment: Option<String>,
+}
+
+struct Taken {
+    packet: Captured,
+    /// The server end, to find the app's packet a decision was made on.
+    server: SocketAddr,
+    from_app: bool,
+}
+
+impl Tap {
+    pub fn new(sink: Arc<Sink>) -> Self {
+        Self {
+            sink,
+            flows: HashMap::new(),
+            turn: RefCell::new(Vec::new()),
+            next_reply_comment: None,
+        }
+    }
+
+    pub fn uid(&self) -> u32 {
+        self.sink.uid
+    }
+
+    /// False once the capture ended: the relay drops the tap.
+    pub fn is_open(&self) -> bool {
+        self.sink.is_open()
+    }
+
+    /// A packet from the app: taken if its flow is followed.
+    pub fn on_app_packet(&mut self, view: &PacketView<'_>, now: Instant) {
+        if self.flows.is_empty() {
+            return;
+        }
+        let Some(key) = key_from_app(view) else {
+            return;
+        };
+        if let Some(seen) = self.flows.get_mut(&key) {
+            *seen = now;
+            self.take(view.bytes, false, key.remote, None);
+        }
+    }
+
+    /// The owner of a new flow is known: followed from now on if it is the
+    /// captured app's, and `packet`, its first, taken.
+    pub fn owner_known(&mut self, key: FlowKey, uid: u32, packet: &[u8], now: Instant) {
+        if uid != self.sink.uid || self.flows.contains_key(&key) {
+            return;
+        }
+        if self.flows.len() >= MAX_FLOWS {
+            self.sink.count_missed_flow();
+            return;
+        }
+        self.flows.insert(key, now);
+        self.take(packet, false, key.remote, None);
+    }
+
+    /// The relay decided on a flow of `uid` to `server`: the app's last
+    /// packet to it this turn says so.
+    pub fn decided(&self, uid: Option<u32>, server: SocketAddr, comment: impl FnOnce() -> String) {
+        if uid != Some(self.sink.uid) {
+            return;
+        }
+        let mut turn = self.turn.borrow_mut();
+        let made_on = turn
+            .iter_mut()
+            .rev()
+            .find(|taken| taken.from_app && taken.server == server);
+        if let Some(taken) = made_on {
+            taken.packet.comment = Some(comment());
+        }
+    }
+
+    /// The next packet Hush sends to the app carries `comment`.
+    pub fn comment_next_reply(&mut self, comment: String) {
+        self.next_reply_comment = Some(comment);
+    }
+
+    /// A packet to the app, from a server through the stack or from Hush
+    /// itself (`from_hush`: a reset, an ICMP error, a DNS answer).
+    pub fn on_packet_to_app(&mut self, packet: &[u8], from_hush: bool) {
+        let reply_comment = if from_hush {
+            self.next_reply_comment.take()
+        } else {
+            None
+        };
+        if self.flows.is_empty() {
+            return;
+        }
+        let Ok(view) = hush_packet::parse(packet, Checksums::Ignore) else {
+            return;
+        };
+        let key = match view.transport {
+            // An ICMP error (Hush's own "unreachable" for a refused UDP
+            // flow) belongs to the flow of the packet it quotes.
+            Transport::Icmp(kind, quoted) if kind.echo.is_none() => key_of_quoted(quoted),
+            _ => key_to_app(&view),
+        };
+        let Some(key) = key else {
+            return;
+        };
+        if self.flows.contains_key(&key) {
+            let comment = from_hush.then(|| {
+                let by_hush = "hush: sent by Hush, not by the server";
+                match reply_comment {
+                    Some(decision) => format!("{decision}; {by_hush}"),
+                    None => by_hush.to_string(),
+                }
+            });
+            self.take(packet, true, key.remote, comment);
+        }
+    }
+
+    /// Hands the turn's packets on to the writer, at the end of the turn.
+    pub fn end_turn(&mut self) {
+        let turn = self.turn.get_mut();
+        if turn.is_empty() {
+            return;
+        }
+        let packets = turn.drain(..).map(|taken| taken.packet).collect();
+        self.sink.offer(packets);
+    }
+
+    /// Lets go of the flows that are over: those `still_open` does not know
+    /// and that have been quiet for a while.
+    pub fn sweep(&mut self, now: Instant, still_open: impl Fn(&FlowKey) -> bool) {
+        self.flows
+            .retain(|key, seen| still_open(key) || now.duration_since(*seen) < LINGER);
+    }
+
+    fn take(&mut self, packet: &[u8], to_app: bool, server: SocketAddr, comment: Option<String>) {
+        self.turn.get_mut().push(Taken {
+            packet: Captured::now(packet, to_app, comment),
+            server,
+            from_app: !to_app,
+        });
+    }
+}
+
+/// The key of the flow a packet from the app belongs to (TCP and UDP).
+fn key_from_app(view: &PacketView<'_>) -> Option<FlowKey> {
+    let (transport, src_port, dst_port) = ports(view)?;
+    Some(FlowKey {
+        transport,
+        local: SocketAddr::new(view.ip.src, src_port),
+        remote: SocketAddr::new(view.ip.dst, dst_port),
+    })
+}
+
+/// The key of the flow a packet to the app belongs to.
+fn key_to_app(view: &PacketView<'_>) -> Option<FlowKey> {
+    let (transport, src_port, dst_port) = ports(view)?;
+    Some(FlowKey {
+        transport,
+        local: SocketAddr::new(view.ip.dst, dst_port),
+        remote: SocketAddr::new(view.ip.src, src_port),
+    })
+}
+
+/// The key of the app's packet an ICMP error quotes: its IP header and at
+/// least the first 8 bytes after it, which hold the ports.
+fn key_of_quoted(quoted: &[u8]) -> Option<FlowKey> {
+    let (protocol, src, dst, rest): (u8, IpAddr, IpAddr, &[u8]) = match quoted.first()? >> 4 {
+        4 => {
+            let header_len = usize::from(quoted[0] & 0x0f) * 4;
+            let src: [u8; 4] = quoted.get(12..16)?.try_into().ok()?;
+            let dst: [u8; 4] = quoted.get(16..20)?.try_into().ok()?;
+            (
+                *quoted.get(9)?,
+                src.into(),
+                dst.into(),
+                quoted.get(header_len..)?,
+            )
+        }
+        6 => {
+            let src: [u8; 16] = quoted.get(8..24)?.try_into().ok()?;
+            let dst: [u8; 16] = quoted.get(24..40)?.try_into().ok()?;
+            (*quoted.get(6)?, src.into(), dst.into(), quoted.get(40..)?)
+        }
+        _ => return None,
+    };
+    let transport = match protocol {
+        6 => FlowTransport::Tcp,
+        17 => FlowTransport::Udp,
+        // IPv6 extension headers before the transport: not followed.
+        _ => return None,
+    };
+    let port = |at: usize| Some(u16::from_be_bytes(rest.get(at..at + 2)?.try_into().ok()?));
+    Some(FlowKey {
+        transport,
+        local: SocketAddr::new(src, port(0)?),
+        remote: SocketAddr::new(dst, port(2)?),
+    })
+}
+
+fn ports(view: &PacketView<'_>) -> Option<(FlowTransport, u16, u16)> {
+    match view.transport {
+        Transport::Tcp(ref segment) => {
+            Some((FlowTransport::Tcp, segment.src_port, segment.dst_port))
+        }
+        Transport::Udp(ref datagram) => {
+            Some((FlowTransport::Udp, datagram.src_port, datagram.dst_port))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hush_packet::build;
+
+    #[test]
+    fn an_icmp_error_belongs_to_the_flow_it_quotes() {
+        // A UDP datagram from the app, and the unreachable Hush answers it with.
+        let app = SocketAddr::from(([198, 18, 0, 1], 40_000));
+        let server = SocketAddr::from(([198, 19, 0, 10], 443));
+        let datagram = build::udp(app, server, b"quic initial").unwrap();
+        let view = hush_packet::parse(&datagram, Checksums::Verify).unwrap();
+        let error = build::icmp_unreachable(&view, build::Unreachable::Port).unwrap();
+        let view = hush_packet::parse(&error, Checksums::Verify).unwrap();
+        let Transport::Icmp(kind, quoted) = view.transport else {
+            panic!("not ICMP");
+        };
+        assert!(kind.echo.is_none());
+        let key = key_of_quoted(quoted).unwrap();
+        assert_eq!(
+            (key.transport, key.local, key.remote),
+            (FlowTransport::Udp, app, server)
+        );
+        assert_eq!(key_of_quoted(&quoted[..10]), None, "a cut quote is no key");
+        assert_eq!(key_of_quoted(&[]), None);
+    }
+}
