@@ -3,11 +3,12 @@
 //!
 //! Contents: raw events and their per-hour aggregates per (app, host,
 //! action, reason), written in the same transaction, with per-day and
-//! per-app rollups of them ([`query`]); apps with their packages; per-app
-//! modes and domain rules, each remembering the package of the app it was
-//! made for, so that a UID's next owner does not inherit them ([`rules`]);
-//! list sources; settings; the periods when Hush
-//! was not filtering ([`gaps`]); counters (events dropped, the running
+//! per-app rollups of them ([`query`]) and a per-app count of the attempts
+//! made with the screen off ([`query::screen_off_apps`]); apps with their
+//! packages; per-app modes and domain rules, each remembering the package of
+//! the app it was made for, so that a UID's next owner does not inherit them
+//! ([`rules`]); list sources; settings; the periods when Hush was not
+//! filtering ([`gaps`]); counters (events dropped, the running
 //! writer's counts and heartbeat). [`evidence`] summarises one app's events
 //! for the evidence report, with a digest of them.
 //!

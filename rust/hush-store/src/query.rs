@@ -1,6 +1,7 @@
 //! What the UI and the CLI read from the activity log, and how it is kept
-//! small: per-app summaries, the most blocked hosts, one app's hosts and a
-//! day-by-day timeline (all from the aggregates: per app and action each
+//! small: per-app summaries, the apps active with the screen off, the most
+//! blocked hosts, one app's hosts and a day-by-day timeline (all from the
+//! aggregates: per app and action each
 //! hour, per app, host, action and reason each day, and per app and host
 //! each hour only for the hours at the ends of a range, so their cost
 //! follows the apps and hosts seen, not the events stored; one app's rows
