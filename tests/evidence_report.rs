@@ -70,12 +70,16 @@ fn lab_events() -> Vec<Event> {
             "o451.ingest.sentry.io",
             Verdict::Allowed,
         ));
-        events.push(event(
-            base + 2 * HOUR,
-            APP,
-            "metrics.data.hicloud.com",
-            Verdict::Blocked,
-        ));
+        // At night, with the screen off.
+        events.push(Event {
+            screen_off: true,
+            ..event(
+                base + 2 * HOUR,
+                APP,
+                "metrics.data.hicloud.com",
+                Verdict::Blocked,
+            )
+        });
         events.push(event(base + 3 * HOUR, APP, HOSTILE, Verdict::Blocked));
     }
     // A retry storm: the same blocked query every second.
@@ -273,7 +277,30 @@ fn the_report_holds_exactly_the_stored_hosts_and_counts_and_nothing_from_outside
     assert_eq!(days, ["2025-03-01", "2025-03-02", "2025-03-03"]);
     assert_eq!(dom.query_selector("tr.list").unwrap().count(), 1);
     assert!(html.contains("hush-default"));
-    assert!(html.contains("does not record whether the screen was on"));
+    // What it tried with the screen off: exactly the stored screen-off
+    // attempts, by host.
+    let screen_off: BTreeMap<String, u64> = dom
+        .query_selector("tr.screen-off")
+        .unwrap()
+        .map(|h| {
+            let tag = h.get(parser).unwrap().as_tag().unwrap();
+            let host = decode(&attribute(tag, "data-host").unwrap());
+            let attempts = attribute(tag, "data-attempts").unwrap().parse().unwrap();
+            (host, attempts)
+        })
+        .collect();
+    let mut expected_off = BTreeMap::new();
+    for e in events.iter().filter(|e| e.uid == Some(APP) && e.screen_off) {
+        *expected_off.entry(e.host.clone()).or_insert(0u64) += 1;
+    }
+    assert_eq!(screen_off, expected_off);
+    let total_off = dom
+        .get_element_by_id("screen-off-total")
+        .and_then(|h| h.get(parser))
+        .and_then(|n| n.as_tag())
+        .and_then(|tag| attribute(tag, "data-attempts"))
+        .unwrap();
+    assert_eq!(total_off, expected_off.values().sum::<u64>().to_string());
     let digest = text_of("sha256");
     assert_eq!(digest.len(), 64);
     assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()));

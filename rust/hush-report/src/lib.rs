@@ -271,12 +271,7 @@ pub fn render(evidence: &Evidence, attribution: &Attribution, context: &Context)
     render_period(&mut html, evidence);
     render_hosts(&mut html, evidence, attribution);
     render_timeline(&mut html, evidence);
-    html.push_str(
-        "<section id=\"screen\" class=\"keep\">\n<h2>While the screen was off</h2>\n\
-         <p class=\"unknown\">Not known: this version of Hush does not record whether the \
-         screen was on when an attempt was made, so this report cannot say which attempts \
-         happened with the screen off.</p>\n</section>\n",
-    );
+    render_screen_off(&mut html, evidence);
     render_versions(&mut html, evidence, attribution);
     let _ = write!(
         html,
@@ -461,6 +456,69 @@ fn render_hosts(html: &mut String, evidence: &Evidence, attribution: &Attributio
             blocked = if host.blocked > 0 { " blocked" } else { "" },
             first = time_text(host.first_ms),
             last = time_text(host.last_ms),
+        );
+    }
+    html.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// What the app tried while the screen was off: in all, and by host.
+fn render_screen_off(html: &mut String, evidence: &Evidence) {
+    html.push_str("<section id=\"screen\" class=\"keep\">\n<h2>While the screen was off</h2>\n");
+    let since = match evidence.screen_known_since_ms {
+        Some(since) if since > evidence.first_ms => format!(
+            "<p class=\"note\">Hush has recorded the screen's state since {}; attempts before \
+             that are counted as made with the screen on, which is not known.</p>\n",
+            time_text(since)
+        ),
+        Some(_) => String::new(),
+        None => "<p class=\"note unknown\">This database does not say since when the screen's \
+                 state is recorded: attempts stored before it was are counted as made with the \
+                 screen on.</p>\n"
+            .to_string(),
+    };
+    let total = evidence.screen_off;
+    if total.attempts() == 0 {
+        let _ = write!(
+            html,
+            "<p id=\"screen-off-total\" data-attempts=\"0\">No attempt was made with the screen \
+             off.</p>\n{since}</section>\n"
+        );
+        return;
+    }
+    let _ = write!(
+        html,
+        "<p id=\"screen-off-total\" data-attempts=\"{n}\"><strong>{n} of {all} attempts were \
+         made with the screen off</strong> ({a} allowed, {b} blocked, {f} failed): the app \
+         reached out while nobody was using the phone.</p>\n{since}\
+         <table class=\"hosts\">\n<thead><tr><th>Host</th><th class=\"n\">Allowed</th>\
+         <th class=\"n\">Blocked</th><th class=\"n\">Failed</th></tr></thead>\n<tbody>\n",
+        n = total.attempts(),
+        all = evidence.attempts,
+        a = total.allowed,
+        b = total.blocked,
+        f = total.failed,
+    );
+    for host in evidence
+        .hosts
+        .iter()
+        .filter(|h| h.screen_off.attempts() > 0)
+    {
+        let shown_host = if host.host.is_empty() {
+            "<span class=\"unknown\">no name (an address only)</span>".to_string()
+        } else {
+            escaped(&host.host)
+        };
+        let off = host.screen_off;
+        let _ = writeln!(
+            html,
+            "<tr class=\"screen-off\" data-host=\"{attr}\" data-attempts=\"{n}\">\
+             <td class=\"host\">{shown_host}</td><td class=\"n\">{a}</td>\
+             <td class=\"n\">{b}</td><td class=\"n\">{f}</td></tr>",
+            attr = escaped(&host.host),
+            n = off.attempts(),
+            a = off.allowed,
+            b = off.blocked,
+            f = off.failed,
         );
     }
     html.push_str("</tbody>\n</table>\n</section>\n");
