@@ -58,6 +58,7 @@ object AppWiring {
             lists = if (problem == null) listCatalogue(app, settings) else ListCatalogue.unavailable(problem),
             // One cache of owners for every screen, kept while the process lives.
             evidence = if (problem == null) CachedEvidence(NativeEvidence(settings.databasePath)) else Evidence.unavailable(problem),
+            capture = VpnCaptureControl,
         )
         if (problem == null) {
             ListUpdateJobService.updaterFor = { c -> listUpdater(c) }

@@ -61,6 +61,8 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         addView(shareButton, Ui.matchWrap().apply { topMargin = ui.dp(8) })
         addView(reportMessage)
     }
+    /** "Capture this app's packets" (not for the unknown owner: it is no app). */
+    val capture: CaptureCard? = uid?.let { CaptureCard(host, it) }
     val footer = ui.text("", Ui.Type.CAPTION, p.onSurfaceVariant).apply { setPadding(ui.dp(16), ui.dp(12), ui.dp(16), ui.dp(12)) }
     val adapter = HostsAdapter()
 
@@ -86,6 +88,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
             })
         })
         addView(reportCard)
+        capture?.let { addView(it.card) }
         addView(trustedCard)
         addView(resolvedOnly.card)
         addView(strict.card)
@@ -180,6 +183,7 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
         shareButton.text = ui.str(if (s.reportBuilding) R.string.detail_report_building else R.string.detail_report_share)
         reportMessage.text = s.reportMessage ?: ""
         reportMessage.visibility = if (s.reportMessage == null) View.GONE else View.VISIBLE
+        capture?.bind(s.label, s.packageName, visible = !s.loading)
         val pick = if (s.trusted == true) trusted else filtered
         if (s.trusted != null && !pick.isChecked) pick.isChecked = true
         trustedMessage.text = s.trustedMessage ?: ""
@@ -283,9 +287,13 @@ class AppDetailScreen(host: ScreenHost, uid: Int?, label: String) : Screen(host)
 
     private fun actionWord(a: Action) = ui.str(when (a) { Action.BLOCKED -> R.string.action_blocked; Action.ALLOWED -> R.string.action_allowed; Action.FAILED -> R.string.action_failed })
 
-    override fun onShow() = presenter.load()
+    override fun onShow() {
+        presenter.load()
+        capture?.refresh()
+    }
 
     override fun dispose() {
+        capture?.dispose()
         presenter.detach()
         icons.dispose()
     }

@@ -165,6 +165,8 @@ class UiDeps(
     val lists: org.hush.android.lists.ListCatalogue = org.hush.android.lists.ListCatalogue.NONE,
     /** Who is behind the hosts shown, and App detail's report (none: no company shown, no report). */
     val evidence: org.hush.android.data.Evidence = org.hush.android.data.Evidence.unavailable("no evidence in this build"),
+    /** The running session's packet capture, for App detail's capture card (none: as if the VPN never ran). */
+    val capture: CaptureControl = CaptureControl.NONE,
 )
 
 interface Clock {
