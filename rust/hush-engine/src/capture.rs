@@ -588,7 +588,7 @@ impl Writer {
             .as_ref()
             .is_some_and(|s| s.bytes + size > self.spec.file_bytes)
         {
-            self.close_segment()?;
+            self.close_segment(false)?;
             let dropped = self.sink.dropped.load(Ordering::Relaxed);
             self.segment = Some(
                 Segment::create(&self.files.partial, &self.spec, dropped)
@@ -616,8 +616,9 @@ impl Writer {
     }
 
     /// Ends the file being written with its statistics and renames it into
-    /// place.
-    fn close_segment(&mut self) -> Result<(), CaptureError> {
+    /// place. Only the last file is synced to disk: a sync at each rotation
+    /// would stall the writer while the queue fills.
+    fn close_segment(&mut self, last: bool) -> Result<(), CaptureError> {
         let Some(mut segment) = self.segment.take() else {
             return Ok(());
         };
@@ -635,12 +636,11 @@ impl Writer {
             .map_err(|e| pcap_message(&e))
             .and_then(|_| segment.writer.get_mut().flush().map_err(|e| e.to_string()))
             .and_then(|()| {
-                segment
-                    .writer
-                    .get_ref()
-                    .get_ref()
-                    .sync_data()
-                    .map_err(|e| e.to_string())
+                if !last {
+                    return Ok(());
+                }
+                let file = segment.writer.get_ref().get_ref();
+                file.sync_data().map_err(|e| e.to_string())
             });
         drop(segment);
         if let Err(message) = closed {
@@ -651,7 +651,7 @@ impl Writer {
 
     fn finish(&mut self) -> Result<(), CaptureError> {
         self.sink.open.store(false, Ordering::Release);
-        self.close_segment()
+        self.close_segment(true)
     }
 
     fn summary(&self, error: Option<CaptureError>) -> CaptureSummary {

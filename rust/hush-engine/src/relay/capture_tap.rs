@@ -130,14 +130,23 @@ impl Tap {
         if self.flows.is_empty() {
             return;
         }
-        let Ok(view) = hush_packet::parse(packet, Checksums::Ignore) else {
-            return;
-        };
-        let key = match view.transport {
-            // An ICMP error (Hush's own "unreachable" for a refused UDP
-            // flow) belongs to the flow of the packet it quotes.
-            Transport::Icmp(kind, quoted) if kind.echo.is_none() => key_of_quoted(quoted),
-            _ => key_to_app(&view),
+        // The addresses and ports are read straight from the headers the
+        // relay or the stack just wrote: no full parse per packet.
+        let key = match key_of_ip(packet) {
+            Some(sent) => Some(FlowKey {
+                transport: sent.transport,
+                local: sent.remote,
+                remote: sent.local,
+            }),
+            None => match hush_packet::parse(packet, Checksums::Ignore) {
+                // An ICMP error (Hush's own "unreachable" for a refused UDP
+                // flow) belongs to the flow of the packet it quotes.
+                Ok(PacketView {
+                    transport: Transport::Icmp(kind, quoted),
+                    ..
+                }) if kind.echo.is_none() => key_of_ip(quoted),
+                _ => None,
+            },
         };
         let Some(key) = key else {
             return;
@@ -190,19 +199,11 @@ fn key_from_app(view: &PacketView<'_>) -> Option<FlowKey> {
     })
 }
 
-/// The key of the flow a packet to the app belongs to.
-fn key_to_app(view: &PacketView<'_>) -> Option<FlowKey> {
-    let (transport, src_port, dst_port) = ports(view)?;
-    Some(FlowKey {
-        transport,
-        local: SocketAddr::new(view.ip.dst, dst_port),
-        remote: SocketAddr::new(view.ip.src, src_port),
-    })
-}
-
-/// The key of the app's packet an ICMP error quotes: its IP header and at
-/// least the first 8 bytes after it, which hold the ports.
-fn key_of_quoted(quoted: &[u8]) -> Option<FlowKey> {
+/// A TCP or UDP packet's addresses and ports as a key, source as `local`,
+/// read from its IP header and the 4 bytes after it: a whole packet, or
+/// the start of one an ICMP error quotes. `None` for other protocols (and
+/// IPv6 extension headers before the transport).
+fn key_of_ip(quoted: &[u8]) -> Option<FlowKey> {
     let (protocol, src, dst, rest): (u8, IpAddr, IpAddr, &[u8]) = match quoted.first()? >> 4 {
         4 => {
             let header_len = usize::from(quoted[0] & 0x0f) * 4;
@@ -266,12 +267,12 @@ mod tests {
             panic!("not ICMP");
         };
         assert!(kind.echo.is_none());
-        let key = key_of_quoted(quoted).unwrap();
+        let key = key_of_ip(quoted).unwrap();
         assert_eq!(
             (key.transport, key.local, key.remote),
             (FlowTransport::Udp, app, server)
         );
-        assert_eq!(key_of_quoted(&quoted[..10]), None, "a cut quote is no key");
-        assert_eq!(key_of_quoted(&[]), None);
+        assert_eq!(key_of_ip(&quoted[..10]), None, "a cut quote is no key");
+        assert_eq!(key_of_ip(&[]), None);
     }
 }
