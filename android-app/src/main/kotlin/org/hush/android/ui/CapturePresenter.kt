@@ -103,7 +103,13 @@ class CapturePresenter(
                 dropped = if (status?.uid == uid) status.dropped else if (ended != null) ended.dropped else state.dropped,
                 files = files.first, bytes = files.second,
                 error = ended?.error?.let { strings.get(R.string.capture_error_ended, it) } ?: state.error,
-                message = if (ended != null && ended.error == null) strings.get(R.string.capture_ended, Format.count(strings, ended.packets)) else state.message,
+                message = when {
+                    ended != null && ended.error == null -> strings.get(R.string.capture_ended, Format.count(strings, ended.packets))
+                    // It was running and is gone without a word: the VPN stopped (its capture with
+                    // it), or another capture began elsewhere.
+                    state.running && !mine && ended == null -> strings.get(R.string.capture_ended_outside)
+                    else -> state.message
+                },
             ))
         }
     }

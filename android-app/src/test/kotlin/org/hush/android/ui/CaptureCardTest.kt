@@ -214,6 +214,23 @@ class CaptureCardTest {
     }
 
     @Test
+    fun aCaptureEndedByTheVpnStoppingIsSaidAndItsFilesOffered() {
+        val (_, screen) = open()
+        val card = card(screen)
+        card.switch.performClick()
+        UiTest.idle()
+        UiTest.assertNotShown(card.card, "The capture ended")
+        // The VPN stopped: the core finished the capture's files as the session ended.
+        file("hush-$uid.pcapng", byteArrayOf(1, 2, 3))
+        capture.vpnOn = false
+        poll()
+        assertFalse(card.switch.isChecked)
+        UiTest.assertShows(card.card, "The capture ended: Hush stopped, or another app's capture began.")
+        assertEquals(View.VISIBLE, card.export.visibility)
+        assertEquals(0, capture.stops)
+    }
+
+    @Test
     fun aCaptureThatEndedOnAFullDiskSaysSo() {
         val (_, screen) = open()
         val card = card(screen)
