@@ -18,6 +18,8 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || need+=(unbound)
 command -v tcpdump >/dev/null || [ -x /usr/bin/tcpdump ] || [ -x /usr/sbin/tcpdump ] || need+=(tcpdump)
 command -v git >/dev/null || need+=(git)
+# Reads the packet captures back (tests/e2e_capture.rs).
+command -v tshark >/dev/null || need+=(tshark)
 # The APK build and its tests: keytool and java, aapt2, apksigner.
 command -v keytool >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v aapt2 >/dev/null || need+=(aapt)
