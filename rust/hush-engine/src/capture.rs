@@ -60,6 +60,10 @@ pub const DEFAULT_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// The default number of files kept: `--capture-files`.
 pub const DEFAULT_FILES: u32 = 4;
 
+/// Numbered files of an earlier capture removed at most (`--capture-files`
+/// allows 1,000).
+const MAX_EARLIER_FILES: u32 = 1000;
+
 /// Smallest file limit accepted: room for the headers and a few packets.
 pub const MIN_FILE_BYTES: u64 = 64 * 1024;
 
@@ -208,10 +212,11 @@ impl fmt::Debug for Capture {
 
 impl Capture {
     /// Starts capturing `spec.uid`'s packets, ending any capture under way
-    /// first. The first file is made (with its headers) before this
-    /// returns, so a path that cannot be written is an error here.
-    pub fn start(&self, spec: CaptureSpec) -> Result<(), CaptureError> {
-        let _ = self.stop();
+    /// first (its summary is returned) and replacing the files an earlier
+    /// capture left at the same path. The first file is made (with its
+    /// headers) before this returns, so a path that cannot be written is an
+    /// error here.
+    pub fn start(&self, spec: CaptureSpec) -> Result<Option<CaptureSummary>, CaptureError> {
         if spec.files == 0 {
             return Err(CaptureError::Invalid(
                 "at least one file must be kept".into(),
@@ -222,8 +227,12 @@ impl Capture {
                 "a file must hold at least {MIN_FILE_BYTES} bytes"
             )));
         }
+        let previous = self.stop();
         check_space(&spec.path, spec.file_bytes)?;
         let files = Files::new(&spec.path, spec.files);
+        // An earlier capture's files at the same path would otherwise rotate
+        // into this one's and be counted as its own.
+        files.remove_earlier();
         let segment = Segment::create(&files.partial, &spec, 0)?;
         let (sender, receiver) = mpsc::sync_channel(QUEUE_BATCHES);
         let sink = Arc::new(Sink {
@@ -261,7 +270,7 @@ impl Capture {
             writer,
         });
         self.shared.version.fetch_add(1, Ordering::Release);
-        Ok(())
+        Ok(previous)
     }
 
     /// Ends the capture under way, if any: what waits in the queue is
@@ -433,6 +442,19 @@ impl Files {
             }
         }
         fs::rename(&self.partial, &self.kept[0])
+    }
+
+    /// Removes the files of an earlier capture at the same path: the one
+    /// being written, the newest, and the numbered ones as far as they go.
+    fn remove_earlier(&self) {
+        let _ = fs::remove_file(&self.partial);
+        let newest = &self.kept[0];
+        let _ = fs::remove_file(newest);
+        for n in 1..=MAX_EARLIER_FILES {
+            if fs::remove_file(numbered(newest, n)).is_err() {
+                break;
+            }
+        }
     }
 
     fn existing(&self) -> Vec<PathBuf> {
@@ -991,6 +1013,29 @@ mod tests {
     }
 
     #[test]
+    fn an_earlier_captures_files_at_the_same_path_are_replaced() {
+        let dir = temp_dir("earlier");
+        let path = dir.join("cap.pcapng");
+        for name in [
+            "cap.pcapng",
+            "cap.1.pcapng",
+            "cap.2.pcapng",
+            "cap.pcapng.partial",
+        ] {
+            fs::write(dir.join(name), b"earlier").unwrap();
+        }
+        fs::write(dir.join("other.pcapng"), b"not ours").unwrap();
+        let capture = Capture::default();
+        capture.start(CaptureSpec::new(1, path.clone())).unwrap();
+        let summary = capture.stop().unwrap();
+        assert_eq!(summary.files, vec![path.clone()]);
+        assert!(!dir.join("cap.1.pcapng").exists() && !dir.join("cap.2.pcapng").exists());
+        assert_ne!(fs::read(&path).unwrap(), b"earlier");
+        assert_eq!(fs::read(dir.join("other.pcapng")).unwrap(), b"not ours");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn starting_again_ends_the_capture_under_way() {
         let dir = temp_dir("again");
         let capture = Capture::default();
@@ -999,9 +1044,14 @@ mod tests {
             .start(CaptureSpec::new(1, dir.join("a.pcapng")))
             .unwrap();
         let first = capture.sink().unwrap();
-        capture
+        let previous = capture
             .start(CaptureSpec::new(2, dir.join("b.pcapng")))
             .unwrap();
+        assert_eq!(
+            previous.map(|p| p.uid),
+            Some(1),
+            "the first capture's summary"
+        );
         assert!(!first.is_open());
         assert!(
             dir.join("a.pcapng").exists(),

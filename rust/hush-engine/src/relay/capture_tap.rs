@@ -70,11 +70,20 @@ impl Tap {
         self.sink.is_open()
     }
 
-    /// A packet from the app: taken if its flow is followed.
+    /// A packet from the app: taken if its flow is followed. Not a SYN
+    /// that opens a flow, nor a DNS query: the relay asks for their owner
+    /// ([`Self::owner_known`]), and another app may have taken the same
+    /// ports since the captured app's flow on them ended.
     pub fn on_app_packet(&mut self, view: &PacketView<'_>, now: Instant) {
-        if self.flows.is_empty() {
+        if self.flows.is_empty() || asks_for_owner(view) {
             return;
         }
+        self.on_flow_packet(view, now);
+    }
+
+    /// A packet of a flow the relay holds (a SYN the app sent again while
+    /// Hush still connects): taken if the flow is followed.
+    pub fn on_flow_packet(&mut self, view: &PacketView<'_>, now: Instant) {
         let Some(key) = key_from_app(view) else {
             return;
         };
@@ -84,13 +93,15 @@ impl Tap {
         }
     }
 
-    /// The owner of a new flow is known: followed from now on if it is the
-    /// captured app's, and `packet`, its first, taken.
-    pub fn owner_known(&mut self, key: FlowKey, uid: u32, packet: &[u8], now: Instant) {
-        if uid != self.sink.uid || self.flows.contains_key(&key) {
+    /// The owner of a new flow or a DNS query is known (`None`: it cannot
+    /// be told): followed from now on, and `packet` taken, if it is the
+    /// captured app's; no longer followed if it is not.
+    pub fn owner_known(&mut self, key: FlowKey, uid: Option<u32>, packet: &[u8], now: Instant) {
+        if uid != Some(self.sink.uid) {
+            self.flows.remove(&key);
             return;
         }
-        if self.flows.len() >= MAX_FLOWS {
+        if !self.flows.contains_key(&key) && self.flows.len() >= MAX_FLOWS {
             self.sink.count_missed_flow();
             return;
         }
@@ -189,6 +200,16 @@ impl Tap {
     }
 }
 
+/// A TCP SYN opening a flow, or a DNS query (UDP to port 53): packets the
+/// relay looks the owner up for.
+fn asks_for_owner(view: &PacketView<'_>) -> bool {
+    match view.transport {
+        Transport::Tcp(ref segment) => segment.flags.syn && !segment.flags.ack,
+        Transport::Udp(ref datagram) => datagram.dst_port == 53,
+        _ => false,
+    }
+}
+
 /// The key of the flow a packet from the app belongs to (TCP and UDP).
 fn key_from_app(view: &PacketView<'_>) -> Option<FlowKey> {
     let (transport, src_port, dst_port) = ports(view)?;
@@ -274,5 +295,61 @@ mod tests {
         );
         assert_eq!(key_of_ip(&quoted[..10]), None, "a cut quote is no key");
         assert_eq!(key_of_ip(&[]), None);
+    }
+
+    #[test]
+    fn ports_another_app_takes_over_are_no_longer_captured() {
+        let dir = std::env::temp_dir().join(format!("hush-tap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let capture = crate::Capture::default();
+        capture
+            .start(crate::CaptureSpec::new(10_001, dir.join("tap.pcapng")))
+            .unwrap();
+        let mut tap = Tap::new(capture.sink().unwrap());
+        let now = Instant::now();
+        let app = SocketAddr::from(([198, 18, 0, 1], 40_000));
+        let server = SocketAddr::from(([198, 19, 0, 10], 4433));
+        let key = FlowKey {
+            transport: FlowTransport::Udp,
+            local: app,
+            remote: server,
+        };
+        let first = build::udp(app, server, b"first").unwrap();
+        let second = build::udp(app, server, b"second").unwrap();
+        let third = build::udp(app, server, b"third").unwrap();
+        let answer = build::udp(server, app, b"answer").unwrap();
+        // The captured app opens the flow; its next packet and the answer follow.
+        tap.owner_known(key, Some(10_001), &first, now);
+        tap.on_app_packet(
+            &hush_packet::parse(&second, Checksums::Verify).unwrap(),
+            now,
+        );
+        tap.on_packet_to_app(&answer, false);
+        tap.decided(Some(10_001), server, || "hush: allowed x (unlisted)".into());
+        tap.end_turn();
+        // Another app's flow on the same ports, later: none of it is taken.
+        tap.owner_known(key, Some(10_002), &third, now);
+        tap.on_app_packet(&hush_packet::parse(&third, Checksums::Verify).unwrap(), now);
+        tap.on_packet_to_app(&answer, false);
+        tap.owner_known(key, None, &third, now);
+        tap.end_turn();
+        let summary = capture.stop().unwrap();
+        assert_eq!(summary.packets, 3, "{summary:?}");
+        let mut reader = pcap_file::pcapng::PcapNgReader::new(
+            std::fs::File::open(dir.join("tap.pcapng")).unwrap(),
+        )
+        .unwrap();
+        let mut payload_ends = Vec::new();
+        while let Some(block) = reader.next_block() {
+            if let pcap_file::pcapng::Block::EnhancedPacket(packet) = block.unwrap() {
+                payload_ends.push(packet.data[28..].to_vec());
+            }
+        }
+        assert_eq!(
+            payload_ends,
+            [b"first".to_vec(), b"second".to_vec(), b"answer".to_vec()]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

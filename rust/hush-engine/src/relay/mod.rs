@@ -745,7 +745,7 @@ impl Relay {
     /// Either way `None` is returned and the caller stops there.
     fn owner_of(&mut self, key: FlowKey, packet: &[u8], now: Instant) -> Option<Option<u32>> {
         let owner = self.look_up_owner(key, packet, now);
-        if let (Some(tap), Some(Some(uid))) = (&mut self.device.tap, owner) {
+        if let (Some(tap), Some(uid)) = (&mut self.device.tap, owner) {
             tap.owner_known(key, uid, packet, now);
         }
         owner
@@ -1088,6 +1088,9 @@ impl Relay {
             };
             if new_syn && matches!(existing.phase, Phase::Connecting { .. }) {
                 // A retransmitted SYN: the first one is still being answered.
+                if let Some(tap) = &mut self.device.tap {
+                    tap.on_flow_packet(view, now);
+                }
                 return;
             }
             let state = self.stacks.socket(existing.handle).state();
