@@ -226,6 +226,8 @@ fn a_capture_that_fills_its_disk_ends_with_a_clear_message_and_no_unfinished_fil
             "64",
             "--capture-files",
             "8",
+            // Every byte, so that the download fills the small disk.
+            "--capture-whole",
         ],
     );
     let resolve = format!("{MINE}:80:198.19.0.10");

@@ -417,19 +417,21 @@ fi
 
 # ---- the cost of a packet capture ---------------------------------------------
 # iperf3 runs as root (uid 0): "captured" captures uid 0, the stream's own
-# app; "other captured" captures uid 10002, which sends nothing, so the
-# stream pays only for being looked at. Files rotate at 64 MiB, 4 kept, in
+# app (its first 64 KiB each way whole, later packets cut to 160 bytes, the
+# default); "whole" the same with --capture-whole; "other" captures uid
+# 10002, which sends nothing, so the stream pays only for being looked at. Files rotate at 64 MiB, 4 kept, in
 # /tmp; packets the writer could not keep up with are dropped and counted
 # (the summary line hush prints at exit), never waited for.
 if [ "$CAPTURE_ONLY" = 1 ]; then
   declare -A UP DOWN TICKS BYTES DROPS WRITTEN
-  configs=(none captured other)
+  configs=(none captured whole other)
   for _ in $(seq "$REPS"); do
     for mtu in 1500 9000; do
       for config in "${configs[@]}"; do
         case $config in
           none) start_hush "$mtu" ;;
           captured) start_hush "$mtu" --capture-uid 0 --capture "/tmp/$P-cap.pcapng" ;;
+          whole) start_hush "$mtu" --capture-uid 0 --capture "/tmp/$P-cap.pcapng" --capture-whole ;;
           other) start_hush "$mtu" --capture-uid 10002 --capture "/tmp/$P-cap.pcapng" ;;
         esac
         key="$config $mtu"

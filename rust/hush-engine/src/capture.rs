@@ -26,7 +26,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -49,7 +49,10 @@ pub const QUEUE_BYTES: usize = 4 * 1024 * 1024;
 /// Batches waiting for the writer, at most. The relay hands over one batch
 /// per turn (what the turn took of the app's packets): one channel send and
 /// at most one wake-up of the writer per turn, not per packet.
-const QUEUE_BATCHES: usize = 1024;
+const QUEUE_BATCHES: usize = 8192;
+
+/// How often a busy writer looks for more ([`Writer::run`]).
+const POLL: Duration = Duration::from_millis(5);
 
 /// The writer's buffer: a write call per this many bytes, not per packet.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -63,6 +66,15 @@ pub const DEFAULT_FILES: u32 = 4;
 /// Numbered files of an earlier capture removed at most (`--capture-files`
 /// allows 1,000).
 const MAX_EARLIER_FILES: u32 = 1000;
+
+/// The default of [`CaptureSpec::whole_bytes`]: each flow's first 64 KiB
+/// each way are captured whole (handshakes, names, requests and their
+/// headers); past them a packet keeps its first [`SNAP_BYTES`].
+pub const DEFAULT_WHOLE_BYTES: u64 = 64 * 1024;
+
+/// What a packet past its flow's [`CaptureSpec::whole_bytes`] keeps: the IP
+/// and TCP headers with their options, and the start of the payload.
+pub const SNAP_BYTES: usize = 160;
 
 /// Smallest file limit accepted: room for the headers and a few packets.
 pub const MIN_FILE_BYTES: u64 = 64 * 1024;
@@ -86,6 +98,11 @@ pub struct CaptureSpec {
     pub files: u32,
     /// The capture ends by itself after this long.
     pub duration: Option<Duration>,
+    /// Bytes of each flow, each way, captured whole; past them a packet
+    /// keeps its first [`SNAP_BYTES`] (a bulk download's encrypted body
+    /// tells nothing, and copying it all costs the app's speed). `None`:
+    /// every packet whole.
+    pub whole_bytes: Option<u64>,
 }
 
 impl CaptureSpec {
@@ -97,6 +114,7 @@ impl CaptureSpec {
             file_bytes: DEFAULT_FILE_BYTES,
             files: DEFAULT_FILES,
             duration: None,
+            whole_bytes: Some(DEFAULT_WHOLE_BYTES),
         }
     }
 }
@@ -237,6 +255,7 @@ impl Capture {
         let (sender, receiver) = mpsc::sync_channel(QUEUE_BATCHES);
         let sink = Arc::new(Sink {
             uid: spec.uid,
+            whole_bytes: spec.whole_bytes,
             sender: sender.clone(),
             open: AtomicBool::new(true),
             queued_bytes: AtomicUsize::new(0),
@@ -337,16 +356,25 @@ pub(crate) struct Captured {
     time: SystemTime,
     to_app: bool,
     data: Vec<u8>,
+    /// The packet's length on the tun (more than `data` holds when cut).
+    original_len: usize,
     pub comment: Option<String>,
 }
 
 impl Captured {
     /// A copy of `packet`, taken now; `to_app`: going to the app.
+    #[cfg(test)]
     pub fn now(packet: &[u8], to_app: bool, comment: Option<String>) -> Self {
+        Self::cut(packet, packet.len(), to_app, comment)
+    }
+
+    /// A copy of `packet`'s first `keep` bytes, taken now.
+    pub fn cut(packet: &[u8], keep: usize, to_app: bool, comment: Option<String>) -> Self {
         Self {
             time: SystemTime::now(),
             to_app,
-            data: packet.to_vec(),
+            data: packet[..keep.min(packet.len())].to_vec(),
+            original_len: packet.len(),
             comment,
         }
     }
@@ -355,6 +383,8 @@ impl Captured {
 /// Where the relay hands packets; never waits.
 pub(crate) struct Sink {
     pub uid: u32,
+    /// [`CaptureSpec::whole_bytes`].
+    pub whole_bytes: Option<u64>,
     sender: SyncSender<Message>,
     open: AtomicBool,
     queued_bytes: AtomicUsize,
@@ -540,6 +570,12 @@ fn interface_description(spec: &CaptureSpec) -> InterfaceDescriptionBlock<'stati
         linktype: DataLink::RAW,
         snaplen: 0,
         options: vec![
+            InterfaceDescriptionOption::Comment(Cow::Owned(match spec.whole_bytes {
+                Some(whole) => format!(
+                    "each flow's first {whole} bytes each way whole; past them a packet keeps its first {SNAP_BYTES} bytes"
+                ),
+                None => "every packet whole".to_string(),
+            })),
             InterfaceDescriptionOption::IfName(Cow::Borrowed("hush-tun")),
             InterfaceDescriptionOption::IfDescription(Cow::Owned(format!(
                 "{app}: its packets as Hush's tun saw them"
@@ -564,33 +600,39 @@ impl Writer {
         receiver: &Receiver<Message>,
         deadline: Option<Instant>,
     ) -> Result<(), CaptureError> {
+        // Whether the last look found packets: while they come, the writer
+        // looks again every `POLL` instead of sleeping on the queue, since
+        // waking a sleeping writer costs the relay a system call per batch.
+        // After a quiet `POLL` it sleeps until a batch wakes it.
+        let mut busy = false;
         loop {
+            if deadline.is_some_and(|end| Instant::now() >= end) {
+                return self.finish();
+            }
             let message = match receiver.try_recv() {
                 Ok(message) => message,
-                // Nothing waiting: what was written reaches the file now,
-                // then the thread sleeps until a packet comes (no timer
-                // unless the capture has an end).
-                Err(_) => {
+                Err(TryRecvError::Disconnected) => return self.finish(),
+                Err(TryRecvError::Empty) => {
+                    // What was written reaches the file while it is quiet.
                     self.flush()?;
-                    match deadline {
-                        None => match receiver.recv() {
-                            Ok(message) => message,
-                            Err(_) => Message::Finish,
-                        },
-                        Some(deadline) => {
-                            let left = deadline.saturating_duration_since(Instant::now());
-                            match receiver.recv_timeout(left) {
-                                Ok(message) => message,
-                                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                                    Message::Finish
-                                }
-                            }
-                        }
+                    if busy {
+                        busy = false;
+                        std::thread::sleep(POLL);
+                        continue;
                     }
+                    let next = match deadline {
+                        None => receiver.recv().ok(),
+                        Some(end) => receiver
+                            .recv_timeout(end.saturating_duration_since(Instant::now()))
+                            .ok(),
+                    };
+                    // Its time is up, or every sender is gone.
+                    next.unwrap_or(Message::Finish)
                 }
             };
             match message {
                 Message::Packets(packets, bytes) => {
+                    busy = true;
                     let written = packets
                         .into_iter()
                         .try_for_each(|packet| self.write(packet));
@@ -732,7 +774,7 @@ fn packet_block(packet: Captured) -> EnhancedPacketBlock<'static> {
     EnhancedPacketBlock {
         interface_id: 0,
         timestamp: unix_nanos(packet.time),
-        original_len: packet.data.len() as u32,
+        original_len: packet.original_len as u32,
         data: Cow::Owned(packet.data),
         options,
     }
@@ -1032,6 +1074,33 @@ mod tests {
         assert!(!dir.join("cap.1.pcapng").exists() && !dir.join("cap.2.pcapng").exists());
         assert_ne!(fs::read(&path).unwrap(), b"earlier");
         assert_eq!(fs::read(dir.join("other.pcapng")).unwrap(), b"not ours");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_capture_ends_on_time_while_packets_keep_coming() {
+        let dir = temp_dir("busy");
+        let capture = Capture::default();
+        let spec = CaptureSpec {
+            duration: Some(Duration::from_millis(100)),
+            ..CaptureSpec::new(7, dir.join("cap.pcapng"))
+        };
+        capture.start(spec).unwrap();
+        let sink = capture.sink().unwrap();
+        let started = Instant::now();
+        while capture.status().is_some_and(|s| s.running) {
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "a busy capture never ended"
+            );
+            sink.offer(vec![Captured::now(&[0x45; 20], false, None)]);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let summary = capture.stop().unwrap();
+        assert!(
+            summary.packets > 0 && summary.error.is_none(),
+            "{summary:?}"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -209,6 +209,11 @@ struct RunArgs {
     /// Capture files kept, the one being written included (default 4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), requires = "capture")]
     capture_files: Option<u32>,
+    /// Capture every packet whole. By default each flow's first 64 KiB each
+    /// way are whole (handshakes, names, requests) and later packets keep
+    /// their first 160 bytes (headers and the payload's start).
+    #[arg(long, requires = "capture")]
+    capture_whole: bool,
     /// End the capture after this many seconds (default: when Hush stops).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), requires = "capture")]
     capture_for: Option<u64>,
@@ -435,6 +440,9 @@ fn run(args: RunArgs) -> Result<(), String> {
                 spec.files = files;
             }
             spec.duration = args.capture_for.map(std::time::Duration::from_secs);
+            if args.capture_whole {
+                spec.whole_bytes = None;
+            }
             spec
         });
     let protector = Arc::new(BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?);

@@ -1394,6 +1394,10 @@ struct CaptureJson {
     files: Option<u32>,
     /// The capture ends by itself after this long; none: when stopped.
     seconds: Option<u64>,
+    /// Every packet whole, bulk payloads included (default: each flow's
+    /// first bytes whole, then packets cut; [`hush_engine::CaptureSpec`]).
+    #[serde(default)]
+    whole: bool,
 }
 
 /// A capture's spec from the platform's JSON: `{"uid", "app", "path",
@@ -1410,6 +1414,9 @@ pub fn capture_spec(json: &str) -> Result<hush_engine::CaptureSpec, ApiError> {
     }
     if let Some(files) = asked.files {
         spec.files = files;
+    }
+    if asked.whole {
+        spec.whole_bytes = None;
     }
     if let Some(seconds) = asked.seconds {
         if seconds == 0 {

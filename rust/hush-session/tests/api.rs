@@ -1014,6 +1014,12 @@ fn a_capture_spec_is_read_strictly_and_a_stopped_capture_says_how_it_went() {
     assert_eq!((spec.uid, spec.app.as_str()), (10123, "Shop"));
     assert_eq!((spec.file_bytes, spec.files), (1 << 20, 2));
     assert_eq!(spec.duration, Some(std::time::Duration::from_secs(600)));
+    assert_eq!(
+        spec.whole_bytes,
+        Some(hush_engine::capture::DEFAULT_WHOLE_BYTES)
+    );
+    let whole = api::capture_spec(r#"{"uid": 1, "path": "/c", "whole": true}"#).unwrap();
+    assert_eq!(whole.whole_bytes, None);
     let defaults = api::capture_spec(r#"{"uid": 1, "path": "/c"}"#).unwrap();
     assert_eq!(defaults.files, hush_engine::capture::DEFAULT_FILES);
     assert_eq!(defaults.duration, None);

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use hush_packet::{Checksums, PacketView, Transport};
 
-use crate::capture::{Captured, Sink};
+use crate::capture::{Captured, Sink, SNAP_BYTES};
 use crate::owner::{FlowKey, Transport as FlowTransport};
 
 /// Flows of the captured app followed at once, at most; past it a new
@@ -34,14 +34,32 @@ const LINGER: Duration = Duration::from_secs(30);
 
 pub(crate) struct Tap {
     sink: Arc<Sink>,
-    /// The app's flows, by their app-side key, with when each was last seen.
-    flows: HashMap<FlowKey, Instant>,
+    /// The app's flows, by their app-side key.
+    flows: HashMap<FlowKey, Followed>,
     /// The turn's packets, in the order the tun saw them. A cell: decisions
     /// are recorded from `&self` methods of the relay.
     turn: RefCell<Vec<Taken>>,
     /// What the next packet Hush itself sends says (the decision on a DNS
     /// answer, made as the resolver's answer came).
     next_reply_comment: Option<String>,
+}
+
+/// A flow of the app's: when it was last seen, and the bytes taken each way
+/// (past [`Sink::whole_bytes`], packets are cut).
+struct Followed {
+    seen: Instant,
+    from_app: u64,
+    to_app: u64,
+}
+
+impl Followed {
+    fn new(now: Instant) -> Self {
+        Self {
+            seen: now,
+            from_app: 0,
+            to_app: 0,
+        }
+    }
 }
 
 struct Taken {
@@ -87,9 +105,9 @@ impl Tap {
         let Some(key) = key_from_app(view) else {
             return;
         };
-        if let Some(seen) = self.flows.get_mut(&key) {
-            *seen = now;
-            self.take(view.bytes, false, key.remote, None);
+        if let Some(followed) = self.flows.get_mut(&key) {
+            followed.seen = now;
+            self.take(view.bytes, false, key, None);
         }
     }
 
@@ -105,8 +123,11 @@ impl Tap {
             self.sink.count_missed_flow();
             return;
         }
-        self.flows.insert(key, now);
-        self.take(packet, false, key.remote, None);
+        self.flows
+            .entry(key)
+            .or_insert_with(|| Followed::new(now))
+            .seen = now;
+        self.take(packet, false, key, None);
     }
 
     /// The relay decided on a flow of `uid` to `server`: the app's last
@@ -170,7 +191,7 @@ impl Tap {
                     None => by_hush.to_string(),
                 }
             });
-            self.take(packet, true, key.remote, comment);
+            self.take(packet, true, key, comment);
         }
     }
 
@@ -188,13 +209,27 @@ impl Tap {
     /// and that have been quiet for a while.
     pub fn sweep(&mut self, now: Instant, still_open: impl Fn(&FlowKey) -> bool) {
         self.flows
-            .retain(|key, seen| still_open(key) || now.duration_since(*seen) < LINGER);
+            .retain(|key, followed| still_open(key) || now.duration_since(followed.seen) < LINGER);
     }
 
-    fn take(&mut self, packet: &[u8], to_app: bool, server: SocketAddr, comment: Option<String>) {
+    /// Takes a packet of the followed flow `key`: whole while the flow's
+    /// bytes that way are within [`Sink::whole_bytes`], cut past them.
+    fn take(&mut self, packet: &[u8], to_app: bool, key: FlowKey, comment: Option<String>) {
+        let mut keep = packet.len();
+        if let (Some(whole), Some(followed)) = (self.sink.whole_bytes, self.flows.get_mut(&key)) {
+            let taken = if to_app {
+                &mut followed.to_app
+            } else {
+                &mut followed.from_app
+            };
+            if *taken >= whole {
+                keep = SNAP_BYTES;
+            }
+            *taken += packet.len() as u64;
+        }
         self.turn.get_mut().push(Taken {
-            packet: Captured::now(packet, to_app, comment),
-            server,
+            packet: Captured::cut(packet, keep, to_app, comment),
+            server: key.remote,
             from_app: !to_app,
         });
     }
@@ -295,6 +330,53 @@ mod tests {
         );
         assert_eq!(key_of_ip(&quoted[..10]), None, "a cut quote is no key");
         assert_eq!(key_of_ip(&[]), None);
+    }
+
+    #[test]
+    fn past_a_flows_whole_bytes_its_packets_keep_their_start_and_their_length() {
+        let dir = std::env::temp_dir().join(format!("hush-tap-cut-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let capture = crate::Capture::default();
+        let spec = crate::CaptureSpec {
+            whole_bytes: Some(1500),
+            ..crate::CaptureSpec::new(10_001, dir.join("cut.pcapng"))
+        };
+        capture.start(spec).unwrap();
+        let mut tap = Tap::new(capture.sink().unwrap());
+        let now = Instant::now();
+        let app = SocketAddr::from(([198, 18, 0, 1], 40_001));
+        let server = SocketAddr::from(([198, 19, 0, 10], 4433));
+        let key = FlowKey {
+            transport: FlowTransport::Udp,
+            local: app,
+            remote: server,
+        };
+        let up = build::udp(app, server, &[1; 1000]).unwrap();
+        let down = build::udp(server, app, &[2; 1000]).unwrap();
+        tap.owner_known(key, Some(10_001), &up, now);
+        for _ in 0..2 {
+            tap.on_app_packet(&hush_packet::parse(&up, Checksums::Verify).unwrap(), now);
+        }
+        for _ in 0..3 {
+            tap.on_packet_to_app(&down, false);
+        }
+        tap.end_turn();
+        capture.stop().unwrap();
+        let mut reader = pcap_file::pcapng::PcapNgReader::new(
+            std::fs::File::open(dir.join("cut.pcapng")).unwrap(),
+        )
+        .unwrap();
+        let mut lengths = Vec::new();
+        while let Some(block) = reader.next_block() {
+            if let pcap_file::pcapng::Block::EnhancedPacket(packet) = block.unwrap() {
+                lengths.push((packet.data.len(), packet.original_len as usize));
+            }
+        }
+        let (whole, cut) = ((1028, 1028), (SNAP_BYTES, 1028));
+        // Each way on its own: two whole packets reach 1,500 bytes, the rest are cut.
+        assert_eq!(lengths, [whole, whole, cut, whole, whole, cut]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
