@@ -3,102 +3,32 @@
 //! on a fake tun (a datagram socket pair) with a real store and a local
 //! resolver, and the platform's JSON read of the same. No root needed.
 
-use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, Query, ResponseCode};
-use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hush_engine::owner::{FakeOwners, FlowKey, Transport};
+use hickory_proto::op::ResponseCode;
 use hush_engine::NoProtection;
-use hush_packet::{build, parse, Checksums, Transport as Wire};
 use hush_session::{api, Session};
+use support::{app_owns_its_queries, fake_tun, query, resolver, UID};
 
-const APP: &str = "198.18.0.1:40000";
-const RESOLVER: &str = "198.18.0.53:53";
-const UID: u32 = 10_123;
+mod support;
+
+/// The response code the app got.
+fn answer(app_end: &UnixDatagram) -> ResponseCode {
+    support::answer(app_end).metadata.response_code
+}
+
 const TRACKER: &str = "tracking.miui.com.";
 const ALLOWED: &str = "shop.example.";
-
-fn query(name: &str, id: u16) -> Vec<u8> {
-    let mut message = Message::query();
-    message.metadata.id = id;
-    message.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    build::udp(
-        APP.parse().unwrap(),
-        RESOLVER.parse().unwrap(),
-        &message.to_vec().unwrap(),
-    )
-    .unwrap()
-}
-
-/// The response code the app got, waiting (bounded) for it.
-fn answer(app_end: &UnixDatagram) -> ResponseCode {
-    let mut buffer = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let Ok(len) = app_end.recv(&mut buffer) else {
-            continue;
-        };
-        let view = parse(&buffer[..len], Checksums::Verify).unwrap();
-        if let Wire::Udp(udp) = view.transport {
-            return Message::from_vec(udp.payload)
-                .unwrap()
-                .metadata
-                .response_code;
-        }
-    }
-    panic!("no answer");
-}
-
-/// A resolver on loopback answering `queries` A queries with 198.19.0.7.
-fn resolver(queries: usize) -> (SocketAddr, std::thread::JoinHandle<()>) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let address = socket.local_addr().unwrap();
-    let thread = std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        for _ in 0..queries {
-            let Ok((len, from)) = socket.recv_from(&mut buffer) else {
-                return;
-            };
-            let request = Message::from_vec(&buffer[..len]).unwrap();
-            let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
-            reply.add_queries(request.queries.iter().cloned());
-            reply.add_answer(Record::from_rdata(
-                request.queries[0].name().clone(),
-                60,
-                RData::A(A("198.19.0.7".parse().unwrap())),
-            ));
-            socket.send_to(&reply.to_vec().unwrap(), from).unwrap();
-        }
-    });
-    (address, thread)
-}
 
 #[test]
 fn each_event_records_the_screen_state_the_platform_last_gave_the_session() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hush.db");
     let (upstream, resolver) = resolver(2);
-    let (engine_end, app_end) = UnixDatagram::pair().unwrap();
-    app_end
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let owners = Arc::new(FakeOwners::default());
-    owners.insert(
-        FlowKey {
-            transport: Transport::Udp,
-            local: APP.parse().unwrap(),
-            remote: RESOLVER.parse().unwrap(),
-        },
-        UID,
-    );
+    let (engine_end, app_end) = fake_tun();
+    let owners = app_owns_its_queries();
     // As the Android app starts it: the platform's JSON, screen off.
     let mut config = api::session_config(&format!(
         r#"{{"databasePath": {:?}, "upstreamDns": "{upstream}", "screenOff": true}}"#,
