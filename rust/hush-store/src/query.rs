@@ -186,30 +186,7 @@ pub fn app_summaries(
         "SELECT uid, action, count, first_ms, last_ms FROM app_hourly
          WHERE hour >= ?1 AND hour < ?2",
     )?;
-    let mut rows = statement.query(params![first_hour, end_hour])?;
-    let mut apps: HashMap<i64, AppSummary> = HashMap::new();
-    while let Some(row) = rows.next()? {
-        let uid: i64 = row.get(0)?;
-        let count = row.get::<_, i64>(2)? as u64;
-        let (first_ms, last_ms): (i64, i64) = (row.get(3)?, row.get(4)?);
-        let summary = apps.entry(uid).or_insert_with(|| AppSummary {
-            uid: uid_from_hourly(uid),
-            blocked: 0,
-            allowed: 0,
-            failed: 0,
-            first_ms,
-            last_ms,
-            top_blocked: Vec::new(),
-        });
-        summary.first_ms = summary.first_ms.min(first_ms);
-        summary.last_ms = summary.last_ms.max(last_ms);
-        match text(row, 1)? {
-            "blocked" => summary.blocked += count,
-            "allowed" => summary.allowed += count,
-            "failed" => summary.failed += count,
-            _ => {}
-        }
-    }
+    let apps = counts_by_app(statement.query(params![first_hour, end_hour])?)?;
     let split = split_hours(first_hour, end_hour);
     let mut hosts = connection.prepare_cached(BLOCKED_HOSTS_IN_RANGE)?;
     let mut rows = hosts.query(params_from_iter(split_params(split, None)))?;
@@ -228,7 +205,7 @@ pub fn app_summaries(
     }
     let mut summaries: Vec<AppSummary> = apps
         .into_iter()
-        .map(|(uid, mut summary)| {
+        .map(|(uid, counts)| {
             let mut top: Vec<(String, u64)> = blocked
                 .remove(&uid)
                 .unwrap_or_default()
@@ -236,8 +213,15 @@ pub fn app_summaries(
                 .collect();
             top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             top.truncate(SUMMARY_TOP_HOSTS);
-            summary.top_blocked = top;
-            summary
+            AppSummary {
+                uid: uid_from_hourly(uid),
+                blocked: counts.blocked,
+                allowed: counts.allowed,
+                failed: counts.failed,
+                first_ms: counts.first_ms,
+                last_ms: counts.last_ms,
+                top_blocked: top,
+            }
         })
         .collect();
     summaries.sort_by(|a, b| {
@@ -282,14 +266,44 @@ pub fn screen_off_apps(
         "SELECT uid, action, sum(count), min(first_ms), max(last_ms) FROM screen_off_hourly
          WHERE hour >= ?1 AND hour < ?2 GROUP BY uid, action",
     )?;
-    let mut rows = statement.query(params![first_hour, end_hour])?;
-    let mut apps: HashMap<i64, ScreenOffSummary> = HashMap::new();
+    let apps = counts_by_app(statement.query(params![first_hour, end_hour])?)?;
+    let mut apps: Vec<ScreenOffSummary> = apps
+        .into_iter()
+        .map(|(uid, counts)| ScreenOffSummary {
+            uid: uid_from_hourly(uid),
+            blocked: counts.blocked,
+            allowed: counts.allowed,
+            failed: counts.failed,
+            first_ms: counts.first_ms,
+            last_ms: counts.last_ms,
+        })
+        .collect();
+    apps.sort_unstable_by(|a, b| {
+        b.total()
+            .cmp(&a.total())
+            .then(uid_to_hourly(a.uid).cmp(&uid_to_hourly(b.uid)))
+    });
+    Ok(apps)
+}
+
+/// One app's attempts by action, with the first and last times.
+struct ActionCounts {
+    blocked: u64,
+    allowed: u64,
+    failed: u64,
+    first_ms: i64,
+    last_ms: i64,
+}
+
+/// Sums rows of `(uid, action, count, first_ms, last_ms)` (an hourly
+/// rollup's) by app; the uid as the rollups store it.
+fn counts_by_app(mut rows: rusqlite::Rows<'_>) -> Result<HashMap<i64, ActionCounts>, StoreError> {
+    let mut apps: HashMap<i64, ActionCounts> = HashMap::new();
     while let Some(row) = rows.next()? {
         let uid: i64 = row.get(0)?;
         let count = row.get::<_, i64>(2)? as u64;
         let (first_ms, last_ms): (i64, i64) = (row.get(3)?, row.get(4)?);
-        let app = apps.entry(uid).or_insert_with(|| ScreenOffSummary {
-            uid: uid_from_hourly(uid),
+        let app = apps.entry(uid).or_insert(ActionCounts {
             blocked: 0,
             allowed: 0,
             failed: 0,
@@ -301,15 +315,10 @@ pub fn screen_off_apps(
         match text(row, 1)? {
             "blocked" => app.blocked += count,
             "allowed" => app.allowed += count,
-            _ => app.failed += count,
+            "failed" => app.failed += count,
+            _ => {}
         }
     }
-    let mut apps: Vec<ScreenOffSummary> = apps.into_values().collect();
-    apps.sort_unstable_by(|a, b| {
-        b.total()
-            .cmp(&a.total())
-            .then(uid_to_hourly(a.uid).cmp(&uid_to_hourly(b.uid)))
-    });
     Ok(apps)
 }
 
