@@ -346,37 +346,59 @@ impl Capture {
 }
 
 enum Message {
-    /// Packets in the order the tun saw them, and their bytes.
-    Packets(Vec<Captured>, usize),
+    Packets(Batch),
     Finish,
 }
 
-/// One packet as the relay took it.
+/// Packets the relay took in one turn, in the order the tun saw them: their
+/// bytes one after another in one buffer (two allocations a turn, not one
+/// a packet, each freed by the writer's thread).
+#[derive(Default)]
+pub(crate) struct Batch {
+    bytes: Vec<u8>,
+    pub packets: Vec<Captured>,
+}
+
+/// One packet of a [`Batch`].
 pub(crate) struct Captured {
     time: SystemTime,
     to_app: bool,
-    data: Vec<u8>,
-    /// The packet's length on the tun (more than `data` holds when cut).
+    /// Where its bytes are in the batch's buffer.
+    start: usize,
+    len: usize,
+    /// The packet's length on the tun (more than `len` when cut).
     original_len: usize,
     pub comment: Option<String>,
 }
 
-impl Captured {
-    /// A copy of `packet`, taken now; `to_app`: going to the app.
-    #[cfg(test)]
-    pub fn now(packet: &[u8], to_app: bool, comment: Option<String>) -> Self {
-        Self::cut(packet, packet.len(), to_app, comment)
-    }
-
-    /// A copy of `packet`'s first `keep` bytes, taken now.
-    pub fn cut(packet: &[u8], keep: usize, to_app: bool, comment: Option<String>) -> Self {
-        Self {
+impl Batch {
+    /// A copy of `packet`'s first `keep` bytes, taken now; `to_app`: going
+    /// to the app.
+    pub fn push(&mut self, packet: &[u8], keep: usize, to_app: bool, comment: Option<String>) {
+        let kept = &packet[..keep.min(packet.len())];
+        self.packets.push(Captured {
             time: SystemTime::now(),
             to_app,
-            data: packet[..keep.min(packet.len())].to_vec(),
+            start: self.bytes.len(),
+            len: kept.len(),
             original_len: packet.len(),
             comment,
+        });
+        self.bytes.extend_from_slice(kept);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packets.is_empty()
+    }
+
+    /// The batch's packets whole, for tests.
+    #[cfg(test)]
+    pub fn of(packets: &[(&[u8], bool, Option<&str>)]) -> Self {
+        let mut batch = Self::default();
+        for (packet, to_app, comment) in packets {
+            batch.push(packet, packet.len(), *to_app, comment.map(str::to_string));
         }
+        batch
     }
 }
 
@@ -401,31 +423,30 @@ impl Sink {
 
     /// Queues the packets for the writer, as many as the queue has room
     /// for; the rest are dropped and counted.
-    pub fn offer(&self, mut packets: Vec<Captured>) {
-        if !self.is_open() || packets.is_empty() {
+    pub fn offer(&self, mut batch: Batch) {
+        if !self.is_open() || batch.is_empty() {
             return;
         }
         let room = QUEUE_BYTES.saturating_sub(self.queued_bytes.load(Ordering::Relaxed));
-        let mut bytes = 0;
-        let fits = packets
+        // Packets lie in the buffer in order: those that fit end within it.
+        let fits = batch
+            .packets
             .iter()
-            .take_while(|packet| {
-                bytes += packet.data.len();
-                bytes <= room
-            })
+            .take_while(|packet| packet.start + packet.len <= room)
             .count();
-        if fits < packets.len() {
-            let dropped = packets.len() - fits;
+        if fits < batch.packets.len() {
+            let dropped = batch.packets.len() - fits;
             self.dropped.fetch_add(dropped as u64, Ordering::Relaxed);
-            packets.truncate(fits);
+            batch.packets.truncate(fits);
             if fits == 0 {
                 return;
             }
         }
-        let bytes = packets.iter().map(|packet| packet.data.len()).sum();
-        let count = packets.len() as u64;
+        let bytes = batch.packets.last().map_or(0, |last| last.start + last.len);
+        batch.bytes.truncate(bytes);
+        let count = batch.packets.len() as u64;
         self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
-        match self.sender.try_send(Message::Packets(packets, bytes)) {
+        match self.sender.try_send(Message::Packets(batch)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
@@ -631,12 +652,16 @@ impl Writer {
                 }
             };
             match message {
-                Message::Packets(packets, bytes) => {
+                Message::Packets(batch) => {
                     busy = true;
-                    let written = packets
-                        .into_iter()
-                        .try_for_each(|packet| self.write(packet));
-                    self.sink.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+                    let Batch { bytes, packets } = batch;
+                    let written = packets.into_iter().try_for_each(|packet| {
+                        let data = &bytes[packet.start..packet.start + packet.len];
+                        self.write(packet_block(packet, data))
+                    });
+                    self.sink
+                        .queued_bytes
+                        .fetch_sub(bytes.len(), Ordering::Relaxed);
                     written?;
                 }
                 Message::Finish => return self.finish(),
@@ -644,8 +669,7 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, packet: Captured) -> Result<(), CaptureError> {
-        let block = packet_block(packet);
+    fn write(&mut self, block: EnhancedPacketBlock<'_>) -> Result<(), CaptureError> {
         let size = block_size(&block);
         if self
             .segment
@@ -765,7 +789,7 @@ fn pcap_message(error: &pcap_file::PcapError) -> String {
     }
 }
 
-fn packet_block(packet: Captured) -> EnhancedPacketBlock<'static> {
+fn packet_block(packet: Captured, data: &[u8]) -> EnhancedPacketBlock<'_> {
     let flags = if packet.to_app { INBOUND } else { OUTBOUND };
     let mut options = vec![EnhancedPacketOption::Flags(flags)];
     if let Some(comment) = packet.comment {
@@ -775,7 +799,7 @@ fn packet_block(packet: Captured) -> EnhancedPacketBlock<'static> {
         interface_id: 0,
         timestamp: unix_nanos(packet.time),
         original_len: packet.original_len as u32,
-        data: Cow::Owned(packet.data),
+        data: Cow::Borrowed(data),
         options,
     }
 }
@@ -901,10 +925,10 @@ mod tests {
             .unwrap();
         let sink = capture.sink().unwrap();
         let comment = Some("hush: blocked x (list:l)".to_string());
-        sink.offer(vec![
-            Captured::now(&[0x45, 1, 2, 3, 4], false, comment),
-            Captured::now(&[0x60, 5, 6], true, None),
-        ]);
+        sink.offer(Batch::of(&[
+            (&[0x45, 1, 2, 3, 4], false, comment.as_deref()),
+            (&[0x60, 5, 6], true, None),
+        ]));
         assert!(dir.join("cap.pcapng.partial").exists());
         let summary = capture.stop().unwrap();
         assert_eq!((summary.packets, summary.dropped), (2, 0));
@@ -942,7 +966,7 @@ mod tests {
         for n in 0..400u32 {
             let mut packet = vec![0u8; 1000];
             packet[..4].copy_from_slice(&n.to_be_bytes());
-            sink.offer(vec![Captured::now(&packet, false, None)]);
+            sink.offer(Batch::of(&[(&packet, false, None)]));
             if n % 50 == 0 {
                 // Lets the writer keep up: the queue holds 4 MiB at most.
                 std::thread::sleep(Duration::from_millis(5));
@@ -979,9 +1003,12 @@ mod tests {
             .unwrap();
         let sink = capture.sink().unwrap();
         // Of a batch, what fits is kept, in order; the rest is counted.
-        let big = Captured::now(&vec![0; QUEUE_BYTES], false, None);
-        let small = Captured::now(&[0x45; 20], false, None);
-        sink.offer(vec![Captured::now(&[0x45; 20], false, None), big, small]);
+        let big = vec![0; QUEUE_BYTES];
+        sink.offer(Batch::of(&[
+            (&[0x45; 20], false, None),
+            (&big, false, None),
+            (&[0x45; 20], false, None),
+        ]));
         let summary = capture.stop().unwrap();
         assert_eq!((summary.packets, summary.dropped), (1, 2));
         let _ = fs::remove_dir_all(&dir);
@@ -1040,14 +1067,14 @@ mod tests {
         };
         capture.start(spec).unwrap();
         let sink = capture.sink().unwrap();
-        sink.offer(vec![Captured::now(&[0x45; 20], false, None)]);
+        sink.offer(Batch::of(&[(&[0x45; 20], false, None)]));
         let deadline = Instant::now() + Duration::from_secs(5);
         while capture.status().is_some_and(|s| s.running) {
             assert!(Instant::now() < deadline, "the capture never ended");
             std::thread::sleep(Duration::from_millis(10));
         }
         // Too late: the capture is over.
-        sink.offer(vec![Captured::now(&[0x45; 20], false, None)]);
+        sink.offer(Batch::of(&[(&[0x45; 20], false, None)]));
         let summary = capture.stop().unwrap();
         assert_eq!(summary.packets, 1);
         assert_eq!(read(&path).len(), 1);
@@ -1093,7 +1120,7 @@ mod tests {
                 started.elapsed() < Duration::from_secs(3),
                 "a busy capture never ended"
             );
-            sink.offer(vec![Captured::now(&[0x45; 20], false, None)]);
+            sink.offer(Batch::of(&[(&[0x45; 20], false, None)]));
             std::thread::sleep(Duration::from_millis(1));
         }
         let summary = capture.stop().unwrap();

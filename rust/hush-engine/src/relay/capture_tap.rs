@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use hush_packet::{Checksums, PacketView, Transport};
 
-use crate::capture::{Captured, Sink, SNAP_BYTES};
+use crate::capture::{Batch, Sink, SNAP_BYTES};
 use crate::owner::{FlowKey, Transport as FlowTransport};
 
 /// Flows of the captured app followed at once, at most; past it a new
@@ -38,7 +38,10 @@ pub(crate) struct Tap {
     flows: HashMap<FlowKey, Followed>,
     /// The turn's packets, in the order the tun saw them. A cell: decisions
     /// are recorded from `&self` methods of the relay.
-    turn: RefCell<Vec<Taken>>,
+    turn: RefCell<Batch>,
+    /// For each of the turn's packets: its server end and whether it came
+    /// from the app, to find the app's packet a decision was made on.
+    turn_ends: Vec<(SocketAddr, bool)>,
     /// What the next packet Hush itself sends says (the decision on a DNS
     /// answer, made as the resolver's answer came).
     next_reply_comment: Option<String>,
@@ -62,19 +65,13 @@ impl Followed {
     }
 }
 
-struct Taken {
-    packet: Captured,
-    /// The server end, to find the app's packet a decision was made on.
-    server: SocketAddr,
-    from_app: bool,
-}
-
 impl Tap {
     pub fn new(sink: Arc<Sink>) -> Self {
         Self {
             sink,
             flows: HashMap::new(),
-            turn: RefCell::new(Vec::new()),
+            turn: RefCell::new(Batch::default()),
+            turn_ends: Vec::new(),
             next_reply_comment: None,
         }
     }
@@ -136,13 +133,12 @@ impl Tap {
         if uid != Some(self.sink.uid) {
             return;
         }
-        let mut turn = self.turn.borrow_mut();
-        let made_on = turn
-            .iter_mut()
-            .rev()
-            .find(|taken| taken.from_app && taken.server == server);
-        if let Some(taken) = made_on {
-            taken.packet.comment = Some(comment());
+        let made_on = self
+            .turn_ends
+            .iter()
+            .rposition(|&(end, from_app)| from_app && end == server);
+        if let Some(index) = made_on {
+            self.turn.borrow_mut().packets[index].comment = Some(comment());
         }
     }
 
@@ -197,12 +193,11 @@ impl Tap {
 
     /// Hands the turn's packets on to the writer, at the end of the turn.
     pub fn end_turn(&mut self) {
-        let turn = self.turn.get_mut();
-        if turn.is_empty() {
+        if self.turn.get_mut().is_empty() {
             return;
         }
-        let packets = turn.drain(..).map(|taken| taken.packet).collect();
-        self.sink.offer(packets);
+        self.turn_ends.clear();
+        self.sink.offer(std::mem::take(self.turn.get_mut()));
     }
 
     /// Lets go of the flows that are over: those `still_open` does not know
@@ -227,11 +222,8 @@ impl Tap {
             }
             *taken += packet.len() as u64;
         }
-        self.turn.get_mut().push(Taken {
-            packet: Captured::cut(packet, keep, to_app, comment),
-            server: key.remote,
-            from_app: !to_app,
-        });
+        self.turn.get_mut().push(packet, keep, to_app, comment);
+        self.turn_ends.push((key.remote, !to_app));
     }
 }
 
