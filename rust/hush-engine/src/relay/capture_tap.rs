@@ -197,7 +197,9 @@ impl Tap {
             return;
         }
         self.turn_ends.clear();
-        self.sink.offer(std::mem::take(self.turn.get_mut()));
+        let next = self.sink.spare_batch();
+        self.sink
+            .offer(std::mem::replace(self.turn.get_mut(), next));
     }
 
     /// Lets go of the flows that are over: those `still_open` does not know
