@@ -157,10 +157,36 @@ pub fn icmp_echo_reply(
     seq: u16,
     data: &[u8],
 ) -> Result<Vec<u8>, BuildError> {
-    let (protocol, msg_type) = if src.is_ipv6() {
-        (IpProtocol::Icmpv6, 129)
+    let msg_type = if src.is_ipv6() { 129 } else { 0 };
+    icmp_echo(src, dst, msg_type, ident, seq, data)
+}
+
+/// Builds an echo request from `src` to `dst` carrying `data`. An IPv4
+/// request says "don't fragment", so a router must refuse it whole rather
+/// than pass it on in pieces.
+pub fn icmp_echo_request(
+    src: IpAddr,
+    dst: IpAddr,
+    ident: u16,
+    seq: u16,
+    data: &[u8],
+) -> Result<Vec<u8>, BuildError> {
+    let msg_type = if src.is_ipv6() { 128 } else { 8 };
+    icmp_echo(src, dst, msg_type, ident, seq, data)
+}
+
+fn icmp_echo(
+    src: IpAddr,
+    dst: IpAddr,
+    msg_type: u8,
+    ident: u16,
+    seq: u16,
+    data: &[u8],
+) -> Result<Vec<u8>, BuildError> {
+    let protocol = if src.is_ipv6() {
+        IpProtocol::Icmpv6
     } else {
-        (IpProtocol::Icmp, 0)
+        IpProtocol::Icmp
     };
     let (mut out, ip_header_len) = ip_packet(src, dst, protocol, ICMP_HEADER + data.len())?;
     let icmp = &mut out[ip_header_len..];
@@ -170,6 +196,62 @@ pub fn icmp_echo_reply(
     icmp[ICMP_HEADER..].copy_from_slice(data);
     fill_icmp_checksum(src, dst, icmp);
     Ok(out)
+}
+
+/// Sets the maximum segment size that a TCP SYN announces to `mss`, and
+/// its checksum to match. Returns whether it did: not for a packet that is
+/// not a whole TCP SYN, whose TCP header does not follow the IP header at
+/// once (IPv6 extension headers), or that announces no MSS.
+pub fn set_syn_mss(packet: &mut [u8], mss: u16) -> bool {
+    let Ok(view) = crate::view::parse(packet, crate::view::Checksums::Ignore) else {
+        return false;
+    };
+    let syn = matches!(view.transport, Transport::Tcp(segment) if segment.flags.syn);
+    if !syn || view.fragment.is_some() {
+        return false;
+    }
+    let (src, dst, total) = (view.ip.src, view.ip.dst, view.bytes.len());
+    let tcp_start = if src.is_ipv6() {
+        if packet[6] != u8::from(IpProtocol::Tcp) {
+            return false;
+        }
+        IPV6_HEADER
+    } else {
+        usize::from(packet[0] & 0x0f) * 4
+    };
+    // The parse checked that the TCP header and its options lie within
+    // `total`.
+    let tcp = &mut packet[tcp_start..total];
+    let header_len = usize::from(tcp[12] >> 4) * 4;
+    let mut at = 20;
+    let found = loop {
+        match tcp[at..header_len] {
+            [] | [0, ..] => break None,
+            [1, ..] => at += 1,
+            [2, 4, _, _, ..] => break Some(at + 2),
+            [_, len, ..] if len >= 2 => at += usize::from(len),
+            _ => break None,
+        }
+        if at >= header_len {
+            break None;
+        }
+    };
+    let Some(value) = found else {
+        return false;
+    };
+    tcp[value..value + 2].copy_from_slice(&mss.to_be_bytes());
+    tcp[16..18].fill(0);
+    let sum = !checksum::combine(&[
+        checksum::pseudo_header(
+            &IpAddress::from(src),
+            &IpAddress::from(dst),
+            IpProtocol::Tcp,
+            tcp.len() as u32,
+        ),
+        checksum::data(tcp),
+    ]);
+    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
+    true
 }
 
 /// ICMPv6 sums a pseudo-header as well; ICMPv4 sums the message alone.
@@ -296,6 +378,10 @@ mod tests {
     }
 
     fn syn_packet(src: &str, dst: &str) -> Vec<u8> {
+        syn_announcing(src, dst, Some(1460))
+    }
+
+    fn syn_announcing(src: &str, dst: &str, mss: Option<u16>) -> Vec<u8> {
         let (src, dst) = (sock(src), sock(dst));
         let repr = TcpRepr {
             src_port: src.port(),
@@ -304,9 +390,9 @@ mod tests {
             seq_number: TcpSeqNumber(1000),
             ack_number: None,
             window_len: 64240,
-            window_scale: None,
-            max_seg_size: Some(1460),
-            sack_permitted: false,
+            window_scale: Some(7),
+            max_seg_size: mss,
+            sack_permitted: true,
             sack_ranges: [None, None, None],
             timestamp: None,
             payload: &[],
@@ -392,6 +478,92 @@ mod tests {
             assert_eq!(kind.code, code);
             assert_eq!(data, &syn[..], "the whole short original is quoted");
             assert!(icmp_unreachable(&reply, Unreachable::Port).is_none());
+        }
+    }
+
+    fn announced_mss(packet: &[u8]) -> Option<u16> {
+        let view = parse(packet, Checksums::Verify).unwrap();
+        let start = packet.len() - tcp_len(&view);
+        let tcp = TcpPacket::new_checked(&packet[start..]).unwrap();
+        let repr = TcpRepr::parse(
+            &tcp,
+            &IpAddress::from(view.ip.src),
+            &IpAddress::from(view.ip.dst),
+            &ChecksumCapabilities::default(),
+        )
+        .unwrap();
+        repr.max_seg_size
+    }
+
+    fn tcp_len(view: &PacketView<'_>) -> usize {
+        view.bytes.len() - if view.is_ipv6() { 40 } else { 20 }
+    }
+
+    #[test]
+    fn a_syns_mss_is_raised_and_its_checksums_stay_valid() {
+        for (src, dst) in [
+            ("198.18.0.2:40000", "198.18.5.5:443"),
+            ("[fd00::2]:40000", "[fd00::5]:443"),
+        ] {
+            let mut syn = syn_announcing(src, dst, Some(1460));
+            let before = syn.clone();
+            assert!(set_syn_mss(&mut syn, 65_000), "{src}");
+            // `announced_mss` parses with checksums verified.
+            assert_eq!(announced_mss(&syn), Some(65_000), "{src}");
+            let changed: Vec<usize> = (0..syn.len()).filter(|&i| syn[i] != before[i]).collect();
+            assert!(
+                changed.len() <= 4,
+                "only the MSS and the checksum: {changed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_syn_without_an_mss_and_other_packets_are_left_alone() {
+        let mut bare = syn_announcing("198.18.0.2:40000", "198.18.5.5:443", None);
+        let before = bare.clone();
+        assert!(!set_syn_mss(&mut bare, 65_000));
+        assert_eq!(bare, before);
+        let mut answer = udp(sock("198.18.0.1:53"), sock("198.18.0.2:5353"), b"x").unwrap();
+        let before = answer.clone();
+        assert!(!set_syn_mss(&mut answer, 65_000));
+        assert_eq!(answer, before);
+        // A reset is TCP but no SYN.
+        let syn = syn_packet("198.18.0.2:40000", "198.18.5.5:443");
+        let view = parse(&syn, Checksums::Verify).unwrap();
+        let Transport::Tcp(segment) = view.transport else {
+            panic!()
+        };
+        let mut rst = tcp_rst(&view.ip, &segment).unwrap();
+        assert!(!set_syn_mss(&mut rst, 65_000));
+        // Cut short anywhere, a SYN is refused, never a panic.
+        for cut in 0..syn.len() {
+            let mut short = syn[..cut].to_vec();
+            assert!(!set_syn_mss(&mut short, 65_000), "cut at {cut}");
+        }
+        // Options that run past the header end the search.
+        let mut odd = syn.clone();
+        let options = 20 + 20;
+        odd[options] = 5;
+        odd[options + 1] = 40;
+        assert!(!set_syn_mss(&mut odd, 65_000));
+    }
+
+    #[test]
+    fn an_echo_request_is_the_mirror_of_a_reply() {
+        for (a, b) in [("198.18.0.1", "198.18.0.2"), ("fd00::1", "fd00::2")] {
+            let (a, b): (IpAddr, IpAddr) = (a.parse().unwrap(), b.parse().unwrap());
+            let request = icmp_echo_request(a, b, 7, 9, &[0xab; 3000]).unwrap();
+            let view = parse(&request, Checksums::Verify).unwrap();
+            let Transport::Icmp(kind, data) = view.transport else {
+                panic!()
+            };
+            assert_eq!(kind.msg_type, if a.is_ipv6() { 128 } else { 8 });
+            assert_eq!(kind.echo, Some((7, 9)));
+            assert_eq!(data.len(), 3000);
+            if !a.is_ipv6() {
+                assert!(Ipv4Packet::new_checked(&request[..]).unwrap().dont_frag());
+            }
         }
     }
 }
