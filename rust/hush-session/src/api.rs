@@ -117,6 +117,10 @@ struct StartJson {
     upstream: Option<UpstreamJson>,
     #[serde(default)]
     mtu: Option<usize>,
+    /// Segments larger than the MTU to the apps, once the kernel has shown
+    /// it takes them (on unless `false`).
+    #[serde(default = "yes")]
+    big_segments: bool,
     #[serde(default)]
     network: Option<String>,
     #[serde(default = "yes")]
@@ -255,6 +259,7 @@ pub fn session_config(json: &str) -> Result<SessionConfig, ApiError> {
     if let Some(mtu) = start.mtu {
         config.mtu = mtu;
     }
+    config.big_segments = start.big_segments;
     if let Some(network) = start.network {
         config.network = word(&network)?;
     }

@@ -94,6 +94,9 @@ pub struct SessionConfig {
     pub address_lists: Vec<ListFile>,
     pub block_mode: BlockMode,
     pub mtu: usize,
+    /// Send the apps TCP segments larger than the MTU once the kernel has
+    /// shown it takes them ([`RelayConfig::big_segments`]).
+    pub big_segments: bool,
     /// The network the per-app modes are read for at start.
     pub network: Network,
     /// Re-read the stored rules when the database changes
@@ -150,6 +153,7 @@ impl SessionConfig {
             address_lists: Vec::new(),
             block_mode: BlockMode::NxDomain,
             mtu: RelayConfig::default().mtu,
+            big_segments: true,
             network: Network::Any,
             follow_stored_rules: false,
             own_addresses: Vec::new(),
@@ -379,6 +383,7 @@ impl Session {
             tun: tun_rx,
             relay: RelayConfig {
                 mtu: config.mtu,
+                big_segments: config.big_segments,
                 own_addresses: config.own_addresses.clone(),
                 allow_encrypted_dns: config.allow_encrypted_dns,
                 limits: config.limits,

@@ -65,6 +65,17 @@ impl TunDevice {
         self.tun = tun;
     }
 
+    /// Writes a packet that asks the kernel something (see
+    /// `big_segments`): no app's, so no capture shows it.
+    pub fn write_probe(&mut self, packet: &[u8]) {
+        write_counted(
+            &self.tun,
+            packet,
+            &mut self.write_errors,
+            &mut self.packets_out,
+        );
+    }
+
     /// Writes a packet the relay built itself (a reset, an ICMP error, a UDP
     /// answer) to the tun.
     pub fn write_packet(&mut self, packet: &[u8]) {

@@ -21,6 +21,7 @@
 //! packet not relayed or answered is counted in [`Stats`]; a refused flow is
 //! answered (reset or ICMP error), never left to time out.
 
+mod big_segments;
 mod budget;
 mod capture_tap;
 mod device;
@@ -60,6 +61,7 @@ use crate::event::{Event, Reason, Verdict};
 use crate::owner::{FlowKey, OwnerCache, OwnerLookup, Transport as FlowTransport};
 use crate::policy;
 use crate::stats::Stats;
+use big_segments::{BigSegments, SynStep};
 pub use budget::FlowLimits;
 use budget::{FlowBudget, Refusal};
 use capture_tap::Tap;
@@ -136,6 +138,10 @@ pub struct RelayConfig {
     /// The packet capture of one app, started and stopped by the platform
     /// while the relay runs ([`crate::capture`]).
     pub capture: Capture,
+    /// Send the apps TCP segments larger than the tun's MTU once the
+    /// kernel has shown it takes them (see `big_segments`): a fortieth of
+    /// the tun writes for a download at MTU 1500.
+    pub big_segments: bool,
 }
 
 impl Default for RelayConfig {
@@ -159,6 +165,7 @@ impl Default for RelayConfig {
             allow_encrypted_dns: false,
             limits: FlowLimits::default(),
             capture: Capture::default(),
+            big_segments: true,
         }
     }
 }
@@ -534,6 +541,7 @@ struct Relay {
     replaying: Option<(FlowKey, Option<u32>)>,
     /// The capture version the device's tap was set for.
     capture_version: u64,
+    big_segments: BigSegments,
 }
 
 impl Relay {
@@ -544,9 +552,18 @@ impl Relay {
         protector: Arc<dyn SocketProtector>,
         tun: Arc<File>,
     ) -> Self {
-        let mut device = TunDevice::new(tun, config.mtu);
+        // The stack's segments to an app are as large as the MSS the app
+        // announced allows; `big_segments` raises it only where the kernel
+        // takes bigger packets. smoltcp reads its device's MTU once, here.
+        let stack_mtu = if config.big_segments {
+            config.mtu.max(big_segments::BIG_MTU)
+        } else {
+            config.mtu
+        };
+        let mut device = TunDevice::new(tun, stack_mtu);
         let origin = Instant::now();
         let limits = config.limits;
+        let big_segments = BigSegments::new(config.big_segments);
         let mut iface_config = Config::new(HardwareAddress::Ip);
         iface_config.random_seed = rand::random();
         let mut iface = Interface::new(iface_config, &mut device, stack_time(origin, origin));
@@ -588,6 +605,7 @@ impl Relay {
             protected_sockets: None,
             replaying: None,
             capture_version: 0,
+            big_segments,
         }
     }
 
@@ -660,6 +678,8 @@ impl Relay {
             Transport::Udp(_) => {
                 self.stats().packets_in += 1;
                 self.on_udp(&view, now);
+            }
+            Transport::Icmp(..) | Transport::Fragment(_) if self.big_segments.take_reply(&view) => {
             }
             Transport::Icmp(..) => {
                 self.stats().packets_in += 1;
@@ -1261,6 +1281,13 @@ impl Relay {
         let handle = self.stacks.add(socket);
         let mut syn = self.device.buffer();
         syn.extend_from_slice(view.bytes);
+        match self
+            .big_segments
+            .on_syn(&mut syn, view.ip.src, view.ip.dst, now)
+        {
+            SynStep::Probe(probe) => self.device.write_probe(&probe),
+            SynStep::Raised | SynStep::Unchanged => {}
+        }
         self.device.push_rx(syn);
         self.ingest(handle, now);
         let taken = self.stacks.socket(handle).state() == stack_tcp::State::SynReceived;
