@@ -88,7 +88,7 @@ fn a_session_configuration_is_read_strictly() {
             "network": "wifi", "blockLists": ["/data/lists/extra.txt"], "blockAnswer": "zero",
             "ownAddresses": ["10.111.222.2", "fd00:111:222::2"], "encryptedDnsList": false,
             "allowEncryptedDns": true, "stripEch": false, "adawayList": true,
-            "selfExcluded": true}"#,
+            "selfExcluded": true, "bigSegments": false}"#,
     )
     .unwrap();
     assert_eq!(
@@ -107,6 +107,7 @@ fn a_session_configuration_is_read_strictly() {
     assert!(!config.with_encrypted_dns_list && config.allow_encrypted_dns && !config.strip_ech);
     assert!(config.with_adaway_list);
     assert!(config.self_excluded);
+    assert!(!config.big_segments);
 
     let minimal =
         api::session_config(r#"{"databasePath": "/d/h.db", "upstreamDns": "9.9.9.9:53"}"#).unwrap();
@@ -117,6 +118,8 @@ fn a_session_configuration_is_read_strictly() {
     assert!(!minimal.with_adaway_list && minimal.with_default_list);
     // Protected sockets unless the platform says its own are outside the tun.
     assert!(!minimal.self_excluded);
+    // Segments beyond the MTU unless the platform turns them off.
+    assert!(minimal.big_segments);
 
     for (json, says) in [
         ("{", "malformed session configuration"),
