@@ -1254,10 +1254,11 @@ impl Relay {
                 return;
             }
         };
-        let mut socket = stack_tcp::Socket::new(
-            stack_tcp::SocketBuffer::new(vec![0; grant.app_buffer]),
-            stack_tcp::SocketBuffer::new(vec![0; grant.server_buffer]),
-        );
+        let mut socket = self
+            .stacks
+            .new_socket(grant.app_buffer, grant.server_buffer);
+        // A spare socket keeps its last flow's keep-alive.
+        socket.set_keep_alive(None);
         // DNS flows are accepted at once: their queries need no server to
         // be judged, and an unreachable resolver is a SERVFAIL to each.
         socket.pause_synack(!dns);
@@ -2054,7 +2055,8 @@ impl Relay {
     /// When housekeeping must next run.
     fn housekeeping_due(&self, now: Instant) -> Instant {
         let has_flows = self.tcp.len() + self.udp.len() + self.ping.len() > 0;
-        let mut due = if has_flows {
+        // Spare sockets are dropped at the sweep after the last TCP flow.
+        let mut due = if has_flows || self.stacks.has_spares() {
             self.last_sweep + SWEEP
         } else {
             now + IDLE_WAKE
@@ -2077,6 +2079,9 @@ impl Relay {
             self.device.write_packet(&reply);
         }
         self.last_sweep = now;
+        if self.tcp.len() == 0 {
+            self.stacks.drop_spares();
+        }
         // Servicing every TCP flow below notes each remaining deadline again.
         self.flow_deadline = None;
         // Flows with deadlines of the relay's own get a look: connects,
