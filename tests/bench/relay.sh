@@ -288,30 +288,43 @@ fi
 # is the median of the rounds' medians.
 if [ "$LATENCY_ONLY" = 1 ]; then
   ROUNDS=${ROUNDS:-5}
-  declare -A LATS
+  declare -A LATS CPU
+  # One path's connects: their latency, and Hush's CPU ticks while they ran.
+  timed_connects() { # key
+    local before
+    before=$(ticks "$HUSH_PID")
+    LATS[$1]+="$(latency "$PH" 198.19.0.2 | awk '{print $2}') "
+    CPU[$1]=$((${CPU[$1]:-0} + $(ticks "$HUSH_PID") - before))
+  }
   for mtu in 1500 9000; do
     for _ in $(seq "$ROUNDS"); do
       LATS[direct-$mtu]+="$(latency "$DIR" 198.19.1.2 | awk '{print $2}') "
       start_hush "$mtu"
-      LATS[hush-$mtu]+="$(latency "$PH" 198.19.0.2 | awk '{print $2}') "
+      timed_connects "hush-$mtu"
       stop_hush
       if [ -n "${HUSH_OLD:-}" ]; then
         HUSH_BIN=$HUSH_OLD start_hush "$mtu"
-        LATS[old-$mtu]+="$(latency "$PH" 198.19.0.2 | awk '{print $2}') "
+        timed_connects "old-$mtu"
         stop_hush
       fi
       start_hush "$mtu" --no-owners
-      LATS[no-owners-$mtu]+="$(latency "$PH" 198.19.0.2 | awk '{print $2}') "
+      timed_connects "no-owners-$mtu"
       stop_hush
     done
   done
+  # Hush's CPU per connect over all rounds (accept, relay, close), in µs.
+  cpu_per_connect() { # key
+    [ -n "${CPU[$1]:-}" ] || { echo "-"; return; }
+    python3 -c "print(f'{${CPU[$1]} / $HZ / ($LAT * $ROUNDS) * 1e6:.0f}')"
+  }
   echo "## TCP connect latency, median us ($LAT sequential connects x $ROUNDS rounds; median of the rounds' medians)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  printf '| %-18s | %8s | %8s | %s\n' path "MTU 1500" "MTU 9000" "rounds (1500 / 9000)"
+  printf '| %-18s | %8s | %8s | %s | %s\n' path "MTU 1500" "MTU 9000" "Hush CPU µs/connect (1500 / 9000)" "rounds (1500 / 9000)"
   for path in direct hush old no-owners; do
     [ -n "${LATS[$path-1500]:-}" ] || continue
-    printf '| %-18s | %8s | %8s | %s / %s\n' "$path" "$(median ${LATS[$path-1500]})" \
-      "$(median ${LATS[$path-9000]})" "${LATS[$path-1500]% }" "${LATS[$path-9000]% }"
+    printf '| %-18s | %8s | %8s | %s / %s | %s / %s\n' "$path" "$(median ${LATS[$path-1500]})" \
+      "$(median ${LATS[$path-9000]})" "$(cpu_per_connect "$path-1500")" "$(cpu_per_connect "$path-9000")" \
+      "${LATS[$path-1500]% }" "${LATS[$path-9000]% }"
   done
   rm -rf "/tmp/$P-"*
   exit 0
