@@ -253,14 +253,7 @@ fn a_blocked_tls_name_reaches_the_server_with_zero_bytes() {
 #[test]
 fn large_transfers_keep_their_sha256() {
     let (lab, hush) = lab_with_servers(&[]);
-    let big = lab.web_root().join("big.bin");
-    let status = std::process::Command::new("head")
-        .args(["-c", "200M", "/dev/urandom"])
-        .stdout(std::fs::File::create(&big).unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let expected = sha256_of(&big);
+    let expected = random_web_file(&lab, "big.bin", "200M");
     let out = lab.workdir().join("download.bin");
     let got = curl(
         &lab,
@@ -291,6 +284,19 @@ fn large_transfers_keep_their_sha256() {
     assert!(counter(&summary, "bytes up") >= 220 << 20, "{summary}");
 }
 
+/// Puts `size` (as `head -c` takes it) random bytes in nginx's root as
+/// `name`; returns their SHA-256.
+fn random_web_file(lab: &Lab, name: &str, size: &str) -> String {
+    let path = lab.web_root().join(name);
+    let status = std::process::Command::new("head")
+        .args(["-c", size, "/dev/urandom"])
+        .stdout(std::fs::File::create(&path).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    sha256_of(&path)
+}
+
 /// Bytes and packets the kernel has taken from Hush through the tun.
 fn tun_taken(lab: &Lab) -> (u64, u64) {
     let read = |counter: &str| -> u64 {
@@ -319,14 +325,7 @@ fn downloads_reach_the_app_in_segments_beyond_the_mtu_once_the_kernel_takes_them
         .status()
         .unwrap();
     assert!(status.success());
-    let big = lab.web_root().join("big.bin");
-    let status = std::process::Command::new("head")
-        .args(["-c", "24M", "/dev/urandom"])
-        .stdout(std::fs::File::create(&big).unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let expected = sha256_of(&big);
+    let expected = random_web_file(&lab, "big.bin", "24M");
     let out = lab.workdir().join("download.bin");
     for echo_answered in [true, false] {
         let ignore = if echo_answered { "0" } else { "1" };
