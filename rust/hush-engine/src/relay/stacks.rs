@@ -16,9 +16,12 @@
 //! of buffers were otherwise mapped and unmapped by the allocator for
 //! every connection, and their pages faulted in again (17% of the relay's
 //! CPU under sequential connects, BENCHMARKS.md). smoltcp's `listen`
-//! resets everything a connection left in the socket; its old bytes are
-//! never read, as a ring buffer reads only what was written. Spares are
-//! dropped when no TCP flow is open at a sweep.
+//! resets the connection's state (sequence numbers, timers, buffers,
+//! options), as its own examples rely on to serve one connection after
+//! another on a socket; the duplicate-ACK count it keeps is set afresh by
+//! the new connection's first ACK. The old bytes are never read, as a ring
+//! buffer reads only what was written into it. Spares are dropped when no
+//! TCP flow is open at a sweep.
 //!
 //! Invariants: a [`StackId`] names a slot holding one socket from
 //! [`Stacks::add`] until [`Stacks::remove`]; a slot's `scheduled` is the
