@@ -6,6 +6,9 @@
 #
 #   bash tests/bench/idle.sh              # one minute
 #   IDLE_SECS=10 bash tests/bench/idle.sh # a quick check of the script
+#   CONNECTS=2000 bash tests/bench/idle.sh  # idle after that many TCP
+#                                         # connects through Hush: asleep
+#                                         # again once they are over
 #
 # Prints one line per thread (name, voluntary and involuntary switches), the
 # sums per column, and their total. Root. Not part of CI. Cargo builds into $CARGO_TARGET_DIR,
@@ -52,7 +55,14 @@ ip netns exec "$PH" "$HUSH" run --tun hush0 --out-iface hiv0 --upstream 198.19.0
   --db "$WORK/hush.db" 2>"$WORK/hush.log" & HUSH_PID=$!
 for _ in $(seq 100); do grep -q ready "$WORK/hush.log" && break; sleep 0.1; done
 grep -q ready "$WORK/hush.log" || { echo "hush did not start:" >&2; cat "$WORK/hush.log" >&2; exit 1; }
-# Start-up work (lists, the store's first writes) is not idle.
+if [ "${CONNECTS:-0}" -gt 0 ]; then
+  ip netns exec "$SRV" python3 tests/bench/conns.py server 9000 & SERVER_PID=$!
+  sleep 0.5
+  ip netns exec "$PH" timeout 120 python3 tests/bench/conns.py latency 198.19.0.2 9000 "$CONNECTS" >&2
+  kill "$SERVER_PID"
+fi
+# Start-up work (lists, the store's first writes) and the connects' ends
+# (closes, the sweep after the last flow) are not idle.
 sleep 5
 
 snapshot() { # prints "tid name voluntary involuntary" per thread
