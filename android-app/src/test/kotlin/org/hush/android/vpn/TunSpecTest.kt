@@ -56,7 +56,7 @@ class TunSpecTest {
                 "route ::/0",
                 "dns 10.111.222.2",
                 "dns fd68:7573:6800::2",
-                "mtu 1500",
+                "mtu 9000",
                 "disallow org.hush.android",
                 "metered false",
                 "underlying 7",
@@ -108,7 +108,7 @@ class TunSpecTest {
             it.isAccessible = true
             it.get(builder)
         }
-        assertEquals(1500, field("mtu"))
+        assertEquals(9000, field("mtu"))
         fun ip(text: String) = InetAddress.getByName(text)
         assertEquals(listOf(ip("10.111.222.2"), ip("fd68:7573:6800::2")), (field("dnsServers") as List<*>).map { ip(it as String) })
         assertEquals(

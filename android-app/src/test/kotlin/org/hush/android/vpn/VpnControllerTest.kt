@@ -56,7 +56,7 @@ class VpnControllerTest {
         assertTrue(tun.tuns[0].detached)
         assertEquals(
             CoreConfig(
-                "/data/hush.db", "9.9.9.9:53", 1500, Network.ANY,
+                "/data/hush.db", "9.9.9.9:53", 9000, Network.ANY,
                 ownAddresses = listOf(TunSpec.IPV4_DNS, TunSpec.IPV6_DNS), selfExcluded = true,
             ),
             config,
