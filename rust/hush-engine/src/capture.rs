@@ -1,7 +1,7 @@
 //! Packet capture of one app (issue 16): its packets as the tun saw them,
 //! both ways, in pcapng files Wireshark and `tshark` read.
 //!
-//! The relay hands each packet of the captured app to a [`Sink`] without
+//! The relay hands each packet of the captured app to a `Sink` without
 //! waiting: the packet is copied into a bounded queue, and a writer thread
 //! of the capture's own writes it to disk. A full queue drops the packet
 //! and counts it (the file's interface statistics and [`CaptureSummary`]
