@@ -659,6 +659,68 @@ async fn a_udp_flow_is_logged_and_moves_to_a_new_socket_when_the_network_changes
     );
 }
 
+/// Bad input: a tun that stops draining (the reader behind it takes
+/// nothing for a while). What the relay cannot write is dropped and
+/// counted, nothing queues up in it, and traffic flows again once the tun
+/// drains.
+#[tokio::test(flavor = "current_thread")]
+async fn a_tun_that_stops_draining_loses_packets_counted_and_then_carries_traffic_again() {
+    const BURST: usize = 2_000;
+    let server_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    server_socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let server = server_socket.local_addr().unwrap();
+    let app: SocketAddr = "127.0.0.1:41300".parse().unwrap();
+    let (stats, _events, (delivered, last)) = run(start_relay(setup()), move |app_end| {
+        app_end
+            .send(&hush_packet::build::udp(app, server, b"open").unwrap())
+            .unwrap();
+        let mut buffer = [0u8; 2048];
+        let (_, relay_socket) = server_socket.recv_from(&mut buffer).unwrap();
+        // The app's end is not read while the server sends, paced so that
+        // the tun, not the relay's own socket, is what overflows.
+        for chunk in 0..BURST / 10 {
+            for i in 0..10 {
+                let payload = format!("burst {}", chunk * 10 + i);
+                server_socket
+                    .send_to(payload.as_bytes(), relay_socket)
+                    .unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let mut delivered = 0;
+        while app_end.recv(&mut buffer).is_ok() {
+            delivered += 1;
+            assert!(delivered <= BURST, "more packets than the server sent");
+        }
+        server_socket.send_to(b"after", relay_socket).unwrap();
+        let len = app_end
+            .recv(&mut buffer)
+            .expect("the tun drains: traffic flows again");
+        let view = parse(&buffer[..len], Checksums::Verify).unwrap();
+        let Transport::Udp(datagram) = view.transport else {
+            panic!("not UDP");
+        };
+        (delivered, datagram.payload.to_vec())
+    })
+    .await;
+    assert_eq!(last, b"after");
+    assert!(stats.tun_write_errors > 0, "the tun never filled");
+    // Every datagram of the burst the relay took (all of them, unless a
+    // loaded machine let its socket overflow first) was delivered or
+    // counted as lost.
+    let taken = stats.udp_datagrams_down - 1;
+    assert!(taken > 0 && taken <= BURST as u64);
+    assert_eq!(
+        delivered as u64 + stats.tun_write_errors,
+        taken,
+        "{delivered} delivered, {} counted as lost",
+        stats.tun_write_errors
+    );
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn nothing_sent_to_hushs_own_address_leaves_but_dns() {
     // Were anything relayed, this server would see it.
