@@ -22,8 +22,8 @@ use crate::stats::Stats;
 /// Makes a socket bypass the tun, so Hush's own traffic does not loop back
 /// into itself. Linux binds it to the real interface (`SO_BINDTODEVICE`);
 /// Android calls `VpnService.protect`, a JNI call and a binder call, which
-/// may block: the relay then opens each new TCP flow's server socket off
-/// its packet task ([`SocketProtector::may_block`]).
+/// may block: the relay then opens each new flow's server socket off its
+/// packet task ([`SocketProtector::may_block`]).
 ///
 /// Where the platform already keeps every socket of Hush's process out of
 /// the tun, no protector is needed ([`NoProtection`]): Android's VPN leaves
@@ -47,12 +47,12 @@ pub trait SocketProtector: Send + Sync {
     fn protect(&self, socket: BorrowedFd<'_>) -> io::Result<()>;
 
     /// Whether [`protect`](SocketProtector::protect) may wait on anything
-    /// (another process, a lock held long): then the relay opens a new TCP
-    /// flow's server socket off its packet task. UDP and echo flows, DNS
-    /// over TCP and the resolver's sockets are still protected on it: a
-    /// protector that may block is only ever Android's `VpnService.protect`,
-    /// which the app never needs, as it leaves itself out of its VPN
-    /// ([`NoProtection`]). True unless a protector says otherwise.
+    /// (another process, a lock held long): then the relay opens each new
+    /// TCP, UDP and echo flow's server socket off its packet task, and a
+    /// UDP flow's next one after a network change. DNS over TCP and the
+    /// resolver's own sockets (opened at start and at a network change,
+    /// not per flow) are still protected on it. True unless a protector
+    /// says otherwise.
     fn may_block(&self) -> bool {
         true
     }

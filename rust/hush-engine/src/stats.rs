@@ -90,9 +90,10 @@ pub struct Stats {
     /// Echo requests answered with an ICMP error: blocked, or no ICMP
     /// socket allowed.
     pub icmp_refused: u64,
-    /// New TCP flows whose server socket was opened and protected off the
-    /// packet task (the platform's protector may block).
-    pub tcp_protected_off_task: u64,
+    /// Server sockets of new flows (TCP, UDP, echo) and of UDP flows moved
+    /// to a new network, opened and protected off the packet task (the
+    /// platform's protector may block).
+    pub protected_off_task: u64,
     /// New flows and queries whose owner was asked of the platform.
     pub owner_lookups: u64,
     /// Of those, answered on the packet path
@@ -280,11 +281,7 @@ impl fmt::Display for Stats {
         writeln!(f, "  open at exit           {}", self.udp_open)?;
         writeln!(f, "ICMP echo replies        {}", self.icmp_echo_relayed)?;
         writeln!(f, "ICMP echo refused        {}", self.icmp_refused)?;
-        writeln!(
-            f,
-            "TCP protected off task   {}",
-            self.tcp_protected_off_task
-        )?;
+        writeln!(f, "protected off task       {}", self.protected_off_task)?;
         writeln!(f, "owner lookups            {}", self.owner_lookups)?;
         writeln!(f, "  inline                 {}", self.owner_lookups_inline)?;
         writeln!(f, "  no owner found         {}", self.owner_unknown)?;

@@ -969,11 +969,7 @@ async fn a_protector_that_may_block_runs_off_the_packet_task_and_its_failure_fai
             "may_block {may_block}: protected on the packet task {}",
             flow_thread == relay_thread
         );
-        assert_eq!(
-            stats.tcp_protected_off_task,
-            u64::from(may_block),
-            "{stats}"
-        );
+        assert_eq!(stats.protected_off_task, u64::from(may_block), "{stats}");
         let connects: Vec<_> = events
             .0
             .lock()
@@ -993,5 +989,127 @@ async fn a_protector_that_may_block_runs_off_the_packet_task_and_its_failure_fai
             assert!(connects.is_empty(), "{connects:?}");
             assert_eq!(stats.tcp_flows, 1, "{stats}");
         }
+    }
+}
+
+/// Whether this process may open unprivileged ICMP sockets
+/// (`net.ipv4.ping_group_range` holds its group), as the relay's echo
+/// flows need.
+fn icmp_sockets_allowed() -> bool {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap_or_default();
+    let bounds: Vec<u32> = range
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    // SAFETY: getegid has no preconditions and cannot fail.
+    let gid = unsafe { libc::getegid() };
+    matches!(bounds[..], [low, high] if low <= gid && gid <= high)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_protector_that_may_block_opens_udp_and_echo_sockets_off_the_packet_task() {
+    let relay_thread = std::thread::current().id();
+    let echo_expected = if icmp_sockets_allowed() {
+        "reply"
+    } else {
+        "unreachable"
+    };
+    for may_block in [true, false] {
+        let server_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        server_socket
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let server = server_socket.local_addr().unwrap();
+        let app: SocketAddr = "127.0.0.1:41400".parse().unwrap();
+        let protector = Arc::new(ThreadProtector {
+            may_block,
+            fails: false,
+            threads: std::sync::Mutex::new(Vec::new()),
+        });
+        let (network, network_changes) = tokio::sync::watch::channel(0u64);
+        let setup = Setup {
+            protector: protector.clone(),
+            network_changes: Some(network_changes),
+            ..setup()
+        };
+        let (stats, _events, echo) = run(start_relay(setup), move |app_end| {
+            // Three datagrams at once: the first opens the flow, and all of
+            // them reach the server, in order, whenever its socket is there.
+            for payload in [b"one", b"two", b"six"] {
+                app_end
+                    .send(&hush_packet::build::udp(app, server, payload).unwrap())
+                    .unwrap();
+            }
+            let mut buffer = [0u8; 2048];
+            let mut ports = Vec::new();
+            for expected in [b"one", b"two", b"six"] {
+                let (len, from) = server_socket.recv_from(&mut buffer).unwrap();
+                assert_eq!(&buffer[..len], expected);
+                server_socket.send_to(&buffer[..len], from).unwrap();
+                ports.push(from.port());
+            }
+            for expected in [b"one", b"two", b"six"] {
+                let len = app_end.recv(&mut buffer).unwrap();
+                let view = parse(&buffer[..len], Checksums::Verify).unwrap();
+                let Transport::Udp(datagram) = view.transport else {
+                    panic!("not UDP");
+                };
+                assert_eq!(datagram.payload, expected);
+            }
+            // A new network: the flow moves to a new socket, opened the same way.
+            network.send_modify(|generation| *generation += 1);
+            std::thread::sleep(Duration::from_millis(200));
+            app_end
+                .send(&hush_packet::build::udp(app, server, b"ten").unwrap())
+                .unwrap();
+            let (len, from) = server_socket.recv_from(&mut buffer).unwrap();
+            assert_eq!(&buffer[..len], b"ten");
+            assert_ne!(from.port(), ports[0], "the flow kept its old socket");
+            // An echo request: relayed where ICMP sockets are allowed, else
+            // refused with an unreachable, as it is without a protector.
+            app_end
+                .send(
+                    &hush_packet::build::icmp_echo_request(app.ip(), server.ip(), 7, 1, b"ping")
+                        .unwrap(),
+                )
+                .unwrap();
+            let echo = support::next_packet(app_end, |packet| {
+                let view = parse(packet, Checksums::Verify).ok()?;
+                match view.transport {
+                    Transport::Icmp(kind, _) if kind.msg_type == 0 => Some("reply"),
+                    Transport::Icmp(kind, quoted) if kind.msg_type == 3 => {
+                        // Not the kernel's answer to the big-segments probe.
+                        let quoted = parse(quoted, Checksums::Ignore).ok()?;
+                        matches!(quoted.transport, Transport::Icmp(k, _) if k.echo == Some((7, 1)))
+                            .then_some("unreachable")
+                    }
+                    _ => None,
+                }
+            });
+            (network, echo)
+        })
+        .await;
+        let (_network, echo) = echo;
+        assert_eq!(echo, echo_expected, "may_block {may_block}");
+        // The flow's socket and its move (and the echo socket, where the
+        // platform allows one) off the task when the protector may block;
+        // the resolver's sockets, at start and after the move, on it.
+        let flows = if echo_expected == "reply" { 3 } else { 2 };
+        let off_task = protector
+            .threads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|&&thread| thread != relay_thread)
+            .count();
+        assert_eq!(off_task, if may_block { flows } else { 0 }, "{stats}");
+        // Counted as asked: an echo socket the platform refuses was asked too.
+        assert_eq!(
+            stats.protected_off_task,
+            if may_block { 3 } else { 0 },
+            "{stats}"
+        );
+        assert_eq!((stats.udp_flows, stats.udp_flows_moved), (1, 1), "{stats}");
+        assert_eq!(stats.udp_send_errors, 0, "{stats}");
     }
 }

@@ -872,12 +872,21 @@ impl Relay {
             }
         }
         for flow_ref in self.udp.refs() {
-            if let Some(flow) = self.udp.get_mut(flow_ref) {
-                if let Ok(socket) = udp::connect(flow.server, self.protector.as_ref()) {
-                    flow.replace_socket(socket);
-                    self.touched.push(flow_ref);
-                    self.stats().udp_flows_moved += 1;
+            let Some(flow) = self.udp.get_mut(flow_ref) else {
+                continue;
+            };
+            let server = flow.server;
+            if self.protected_sockets.is_some() {
+                // Counted as moved when the new socket comes.
+                self.open_off_task(flow_ref, move |protector| {
+                    udp::open(server, protector).map(Opened::Udp)
+                });
+            } else if let Ok(socket) = udp::connect(server, self.protector.as_ref()) {
+                if flow.attach(socket) > 0 {
+                    self.stats().udp_send_errors += 1;
                 }
+                self.touched.push(flow_ref);
+                self.stats().udp_flows_moved += 1;
             }
         }
         let addresses = local_addresses();
@@ -1338,24 +1347,54 @@ impl Relay {
         } else {
             self.stats().tcp_flows += 1;
         }
-        if let (true, Some(answers)) = (protecting, self.protected_sockets.clone()) {
-            let protector = Arc::clone(&self.protector);
-            self.stats().tcp_protected_off_task += 1;
-            tokio::task::spawn_blocking(move || {
-                let open = std::panic::AssertUnwindSafe(|| tcp::open(outside, protector.as_ref()));
-                let socket = std::panic::catch_unwind(open).unwrap_or_else(|_| {
-                    Err(io::Error::other("the platform's protect callback panicked"))
-                });
-                let _ = answers.send((flow, socket));
+        if protecting {
+            self.open_off_task(flow, move |protector| {
+                tcp::open(outside, protector).map(Opened::Tcp)
             });
         }
         self.touched.push(flow);
     }
 
-    /// A flow's server socket, opened off the packet task: the connect
-    /// goes on, or the app hears it failed. One for a flow that ended is
-    /// closed.
-    fn on_protected_socket(&mut self, flow_ref: FlowRef, socket: io::Result<std::net::TcpStream>) {
+    /// Opens (and protects) a new flow's server socket on a blocking
+    /// thread, for a protector that may block; it comes back through
+    /// [`Self::on_protected_socket`].
+    fn open_off_task(
+        &mut self,
+        flow: FlowRef,
+        open: impl FnOnce(&dyn SocketProtector) -> io::Result<Opened> + Send + 'static,
+    ) {
+        let Some(answers) = self.protected_sockets.clone() else {
+            return;
+        };
+        let protector = Arc::clone(&self.protector);
+        self.stats().protected_off_task += 1;
+        tokio::task::spawn_blocking(move || {
+            let open = std::panic::AssertUnwindSafe(|| open(protector.as_ref()));
+            let socket = std::panic::catch_unwind(open).unwrap_or_else(|_| {
+                Err(io::Error::other("the platform's protect callback panicked"))
+            });
+            let _ = answers.send((flow, socket));
+        });
+    }
+
+    /// A flow's server socket, opened off the packet task. A TCP connect
+    /// goes on, or the app hears it failed; a UDP or echo flow sends what
+    /// waited, or ends (the app's next datagram opens it again). One for a
+    /// flow that ended is closed.
+    fn on_protected_socket(&mut self, flow_ref: FlowRef, socket: io::Result<Opened>) {
+        match (flow_ref.kind, socket) {
+            (FlowKind::Tcp, Ok(Opened::Tcp(socket))) => self.on_tcp_socket(flow_ref, Ok(socket)),
+            (FlowKind::Tcp, Err(error)) => self.on_tcp_socket(flow_ref, Err(error)),
+            (FlowKind::Udp, Ok(Opened::Udp(socket))) => self.on_udp_socket(flow_ref, Ok(socket)),
+            (FlowKind::Udp, Err(error)) => self.on_udp_socket(flow_ref, Err(error)),
+            (FlowKind::Ping, Ok(Opened::Echo(socket))) => self.on_echo_socket(flow_ref, Ok(socket)),
+            (FlowKind::Ping, Err(error)) => self.on_echo_socket(flow_ref, Err(error)),
+            // Cannot happen: each flow asks for its own kind.
+            (_, Ok(_)) => {}
+        }
+    }
+
+    fn on_tcp_socket(&mut self, flow_ref: FlowRef, socket: io::Result<std::net::TcpStream>) {
         let Some(flow) = self.tcp.get_mut(flow_ref).filter(|f| f.protecting) else {
             return;
         };
@@ -1366,6 +1405,82 @@ impl Relay {
                 self.touched.push(flow_ref);
             }
             Err(error) => self.fail_connect(flow_ref, &error),
+        }
+    }
+
+    /// A UDP flow's socket: its first, or a new one after a network change
+    /// (a failed move leaves the flow on its old socket).
+    fn on_udp_socket(&mut self, flow_ref: FlowRef, socket: io::Result<std::net::UdpSocket>) {
+        let Some(flow) = self.udp.get_mut(flow_ref) else {
+            return;
+        };
+        let moved = flow.has_socket();
+        match socket.and_then(tokio::net::UdpSocket::from_std) {
+            Ok(socket) => {
+                let unsent = flow.attach(socket);
+                self.touched.push(flow_ref);
+                let stats = self.stats();
+                if unsent > 0 {
+                    stats.udp_send_errors += 1;
+                }
+                if moved {
+                    stats.udp_flows_moved += 1;
+                }
+            }
+            Err(_) if moved => {}
+            Err(_) => {
+                if let Some(flow) = self.udp.remove(flow_ref) {
+                    self.budget.release_udp(flow.uid);
+                    self.udp_index.remove(&(flow.app, flow.server));
+                    if let Some(payload) = flow.kept_datagram() {
+                        self.answer_unreachable(build::udp(flow.app, flow.server, payload));
+                    }
+                }
+                self.stats().udp_send_errors += 1;
+            }
+        }
+    }
+
+    /// Tells the app a packet of its could not go, as when its socket
+    /// cannot be opened on the packet task: an ICMP unreachable quoting the
+    /// packet, rebuilt from what its flow kept.
+    fn answer_unreachable(&mut self, packet: Result<Vec<u8>, build::BuildError>) {
+        let Ok(packet) = packet else {
+            return;
+        };
+        let Ok(view) = hush_packet::parse(&packet, Checksums::Ignore) else {
+            return;
+        };
+        if let Some(error) = build::icmp_unreachable(&view, Unreachable::Host) {
+            self.device.write_packet(&error);
+        }
+    }
+
+    fn on_echo_socket(&mut self, flow_ref: FlowRef, socket: io::Result<socket2::Socket>) {
+        let Some(flow) = self.ping.get_mut(flow_ref) else {
+            return;
+        };
+        match socket.and_then(icmp::register) {
+            Ok(socket) => {
+                let unsent = flow.attach(socket);
+                self.touched.push(flow_ref);
+                self.stats().icmp_refused += unsent as u64;
+            }
+            Err(_) => {
+                let Some(flow) = self.ping.remove(flow_ref) else {
+                    return;
+                };
+                self.ping_index
+                    .remove(&(flow.app, flow.server, flow.app_ident));
+                let (app, server, ident) = (flow.app, flow.server, flow.app_ident);
+                let waiting = flow.into_waiting();
+                self.stats().icmp_refused += waiting.len() as u64;
+                for (seq, data) in waiting {
+                    self.answer_unreachable(build::icmp_echo_request(
+                        app, server, ident, seq, &data,
+                    ));
+                }
+            }
         }
     }
 
@@ -1758,15 +1873,22 @@ impl Relay {
             self.stats().udp_refused_app_limit += 1;
             return None;
         }
-        let socket = match udp::connect(server, self.protector.as_ref()) {
-            Ok(socket) => socket,
-            Err(_) => {
-                self.budget.release_udp(uid);
-                if let Some(error) = build::icmp_unreachable(view, Unreachable::Host) {
-                    self.device.write_packet(&error);
+        // A protector that may block opens the socket off this task; the
+        // flow keeps what the app sends until it is there.
+        let off_task = self.protected_sockets.is_some();
+        let socket = if off_task {
+            None
+        } else {
+            match udp::connect(server, self.protector.as_ref()) {
+                Ok(socket) => Some(socket),
+                Err(_) => {
+                    self.budget.release_udp(uid);
+                    if let Some(error) = build::icmp_unreachable(view, Unreachable::Host) {
+                        self.device.write_packet(&error);
+                    }
+                    self.stats().udp_send_errors += 1;
+                    return None;
                 }
-                self.stats().udp_send_errors += 1;
-                return None;
             }
         };
         let queue = Arc::clone(&self.ready);
@@ -1783,6 +1905,11 @@ impl Relay {
         });
         self.udp_index.insert((app, server), flow);
         self.stats().udp_flows += 1;
+        if off_task {
+            self.open_off_task(flow, move |protector| {
+                udp::open(server, protector).map(Opened::Udp)
+            });
+        }
         // Register for the server's datagrams. The flow is logged when its
         // first datagram shows whether it is QUIC (see `on_udp`).
         self.touched.push(flow);
@@ -1924,12 +2051,17 @@ impl Relay {
         // `getConnectionOwnerUid` allows; echo flows are judged unowned.
         let judged = self.judge_destination(None, SocketAddr::new(server, 0), &dns_name, Some(now));
         let blocked = Some(judged.clone()).filter(|(verdict, _, _)| *verdict == Verdict::Blocked);
+        let off_task = self.protected_sockets.is_some();
         let socket = if blocked.is_some() || self.ping.len() >= self.config.max_ping_flows {
             None
+        } else if off_task {
+            // Opened off this task (a protector that may block); the
+            // requests wait for it.
+            Some(None)
         } else {
             // No ICMP socket where the platform forbids them (Linux outside
             // `ping_group_range`): the app hears so at once.
-            icmp::open(server, self.protector.as_ref()).ok()
+            icmp::open(server, self.protector.as_ref()).ok().map(Some)
         };
         let Some(socket) = socket else {
             let reason = if blocked.is_some() {
@@ -1961,6 +2093,11 @@ impl Relay {
         });
         self.ping_index.insert((app, server, ident), flow);
         self.touched.push(flow);
+        if off_task {
+            self.open_off_task(flow, move |protector| {
+                icmp::open_socket(server, protector).map(Opened::Echo)
+            });
+        }
         // Logged once per echo flow, as UDP flows are, not per request.
         let (verdict, reason, detail) = judged;
         self.record(
@@ -2140,12 +2277,19 @@ impl Relay {
     }
 }
 
+/// A flow's server socket, opened and protected off the packet task.
+type ProtectedSocket = (FlowRef, io::Result<Opened>);
+
+/// What [`Relay::open_off_task`] opens, by the flow's kind.
+enum Opened {
+    Tcp(std::net::TcpStream),
+    Udp(std::net::UdpSocket),
+    Echo(socket2::Socket),
+}
+
 /// The addresses of the device's interfaces now. Empty when they cannot be
 /// read, which makes every TCP flow look dead: after a network change a
 /// reset the app recovers from beats a flow stuck on a vanished address.
-/// A new flow's server socket, opened and protected off the packet task.
-type ProtectedSocket = (FlowRef, io::Result<std::net::TcpStream>);
-
 fn local_addresses() -> Vec<IpAddr> {
     let mut addresses = Vec::new();
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();

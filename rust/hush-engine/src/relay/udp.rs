@@ -3,7 +3,9 @@
 //!
 //! A new flow whose first datagram looks like a QUIC Initial is held, a few
 //! datagrams at most, until the ClientHello inside names the server; only
-//! then is anything sent. Everything else is sent at once.
+//! then is anything sent. Everything else is sent at once, or, while the
+//! flow's socket is still being opened off the packet task (a protector
+//! that may block), as soon as it is there.
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,7 +24,10 @@ pub(crate) struct UdpFlow {
     pub server: SocketAddr,
     /// The app that opened the flow, if known.
     pub uid: Option<u32>,
-    socket: UdpSocket,
+    /// `None` while it is opened off the packet task.
+    socket: Option<UdpSocket>,
+    /// What is to be sent once the socket is there.
+    waiting: Vec<Vec<u8>>,
     waker: Waker,
     pub dns_name: Option<String>,
     /// The name a QUIC Initial carried, once read.
@@ -56,11 +61,24 @@ pub(crate) enum Outcome {
     Unread(super::unread::Unread),
 }
 
+/// Datagrams a flow keeps for a socket still being opened: more than an
+/// app sends in the time of one call to the platform, and bounded.
+const WAITING_LIMIT: usize = 32;
+
 /// Opens a protected UDP socket connected to `server`.
 pub(crate) fn connect(
     server: SocketAddr,
     protector: &dyn SocketProtector,
 ) -> io::Result<UdpSocket> {
+    UdpSocket::from_std(open(server, protector)?)
+}
+
+/// [`connect`]'s part that may block (the protector), for a thread other
+/// than the packet task's; the socket is non-blocking.
+pub(crate) fn open(
+    server: SocketAddr,
+    protector: &dyn SocketProtector,
+) -> io::Result<std::net::UdpSocket> {
     let socket = Socket::new(
         Domain::for_address(server),
         Type::DGRAM,
@@ -69,7 +87,7 @@ pub(crate) fn connect(
     protector.protect(socket.as_fd())?;
     socket.set_nonblocking(true)?;
     socket.connect(&server.into())?;
-    UdpSocket::from_std(std::net::UdpSocket::from(socket))
+    Ok(socket.into())
 }
 
 impl UdpFlow {
@@ -77,7 +95,7 @@ impl UdpFlow {
         app: SocketAddr,
         server: SocketAddr,
         uid: Option<u32>,
-        socket: UdpSocket,
+        socket: Option<UdpSocket>,
         waker: Waker,
         dns_name: Option<String>,
         now: Instant,
@@ -87,6 +105,7 @@ impl UdpFlow {
             server,
             uid,
             socket,
+            waiting: Vec::new(),
             waker,
             dns_name,
             seen_name: None,
@@ -146,11 +165,32 @@ impl UdpFlow {
         self.blocked
     }
 
-    /// Moves the flow to a new outside socket (the network changed): the
-    /// app keeps its socket and the flow its state; the server sees the
-    /// flow come from the new network.
-    pub fn replace_socket(&mut self, socket: UdpSocket) {
-        self.socket = socket;
+    /// Whether the flow has its outside socket yet.
+    pub fn has_socket(&self) -> bool {
+        self.socket.is_some()
+    }
+
+    /// Gives the flow its outside socket, opened off the packet task, and
+    /// sends what waited for it; or moves it to a new one (the network
+    /// changed): the app keeps its socket and the flow its state, and the
+    /// server sees the flow come from the new network. Returns how many
+    /// datagrams could not be sent.
+    pub fn attach(&mut self, socket: UdpSocket) -> usize {
+        self.socket = Some(socket);
+        let waiting = std::mem::take(&mut self.waiting);
+        waiting
+            .iter()
+            .filter(|d| matches!(self.send(d), Outcome::SendFailed))
+            .count()
+    }
+
+    /// A datagram the app sent that is still kept (waiting for the socket,
+    /// or held to be named), to quote in an error.
+    pub fn kept_datagram(&self) -> Option<&[u8]> {
+        self.waiting
+            .first()
+            .or(self.held.first())
+            .map(Vec::as_slice)
     }
 
     /// Drops what was held and refuses what follows.
@@ -158,6 +198,7 @@ impl UdpFlow {
         self.blocked = true;
         self.sniffer = None;
         self.held = Vec::new();
+        self.waiting = Vec::new();
     }
 
     /// Sends what was held. Returns how many datagrams could not be sent.
@@ -168,24 +209,32 @@ impl UdpFlow {
             .count()
     }
 
-    fn send(&self, payload: &[u8]) -> Outcome {
-        match send_now(&self.socket, payload) {
-            Ok(_) => Outcome::Sent,
-            Err(_) => Outcome::SendFailed,
+    fn send(&mut self, payload: &[u8]) -> Outcome {
+        match &self.socket {
+            Some(socket) => match send_now(socket, payload) {
+                Ok(_) => Outcome::Sent,
+                Err(_) => Outcome::SendFailed,
+            },
+            None if self.waiting.len() < WAITING_LIMIT => {
+                self.waiting.push(payload.to_vec());
+                Outcome::Sent
+            }
+            None => Outcome::SendFailed,
         }
     }
 
     /// The next datagram from the server, if one is waiting; `None` once
     /// the socket has none and is registered for the next one.
     pub fn poll_receive(&mut self, buffer: &mut [u8]) -> Option<io::Result<usize>> {
+        let socket = self.socket.as_ref()?;
         let mut cx = Context::from_waker(&self.waker);
         loop {
-            match self.socket.poll_recv_ready(&mut cx) {
+            match socket.poll_recv_ready(&mut cx) {
                 Poll::Pending => return None,
                 Poll::Ready(Err(e)) => return Some(Err(e)),
                 Poll::Ready(Ok(())) => {}
             }
-            match self.socket.try_recv(buffer) {
+            match socket.try_recv(buffer) {
                 Ok(len) => return Some(Ok(len)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Some(Err(e)),
