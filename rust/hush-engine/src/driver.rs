@@ -48,11 +48,11 @@ pub trait SocketProtector: Send + Sync {
 
     /// Whether [`protect`](SocketProtector::protect) may wait on anything
     /// (another process, a lock held long): then the relay opens each new
-    /// TCP, UDP and echo flow's server socket off its packet task, and a
-    /// UDP flow's next one after a network change. DNS over TCP and the
-    /// resolver's own sockets (opened at start and at a network change,
-    /// not per flow) are still protected on it. True unless a protector
-    /// says otherwise.
+    /// TCP, UDP and echo flow's server socket off its packet task, and so a
+    /// UDP flow's next one after a network change and a DNS-over-TCP
+    /// flow's connections to the resolver. Only the resolver's own sockets,
+    /// opened at start and at a network change, not per flow, are still
+    /// protected on it. True unless a protector says otherwise.
     fn may_block(&self) -> bool {
         true
     }

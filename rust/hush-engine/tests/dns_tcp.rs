@@ -425,3 +425,78 @@ async fn a_resolver_that_closes_its_side_is_connected_to_again() {
     assert_eq!(*resolver.connections.lock().unwrap(), 2);
     assert_eq!(stats.dns_tcp_servfail, 0, "{stats}");
 }
+
+/// A protector that may block (Android's `protect` when Hush is not left out
+/// of its VPN): it notes the thread each TCP socket was protected on, and
+/// refuses them when told to.
+struct BlockingProtector {
+    refuses: bool,
+    stream_threads: std::sync::Mutex<Vec<std::thread::ThreadId>>,
+}
+
+impl hush_engine::SocketProtector for BlockingProtector {
+    fn protect(&self, socket: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
+        if socket2::SockRef::from(&socket).r#type()? != socket2::Type::STREAM {
+            return Ok(());
+        }
+        self.stream_threads
+            .lock()
+            .unwrap()
+            .push(std::thread::current().id());
+        if self.refuses {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the platform refused to protect a socket from the VPN",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_protector_that_may_block_connects_to_the_resolver_off_the_packet_task() {
+    let relay_thread = std::thread::current().id();
+    for refuses in [false, true] {
+        let resolver = Resolver::start_with(Behaviour::ClosesAfterOne);
+        let protector = Arc::new(BlockingProtector {
+            refuses,
+            stream_threads: std::sync::Mutex::new(Vec::new()),
+        });
+        let setup = Setup {
+            protector: protector.clone(),
+            ..setup(resolver.address)
+        };
+        let (stats, _, ()) = run(start_relay(setup), move |tun| {
+            let mut conn = AppConn::open(tun, addr("10.0.0.2:40015"), addr(VIRTUAL_DNS));
+            // The resolver closes after each answer: the second query needs
+            // a second connection.
+            for (id, name) in [(1, "one.example"), (2, "two.example")] {
+                conn.send(&framed(&query(name, RecordType::A, id)));
+                let answer = conn.answers(1);
+                let rcode = if refuses {
+                    ResponseCode::ServFail
+                } else {
+                    ResponseCode::NoError
+                };
+                assert_eq!((answer[0].id, answer[0].rcode), (id, rcode));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert!(!conn.reset && !conn.fin, "the app's connection stays up");
+        })
+        .await;
+        let threads = protector.stream_threads.lock().unwrap().clone();
+        assert_eq!(threads.len(), 2, "one connection per query: {stats}");
+        assert!(
+            threads.iter().all(|&thread| thread != relay_thread),
+            "protected on the packet task"
+        );
+        assert_eq!(stats.protected_off_task, 2, "{stats}");
+        if refuses {
+            assert!(resolver.names().is_empty());
+            assert_eq!(stats.dns_tcp_servfail, 2, "{stats}");
+        } else {
+            assert_eq!(resolver.names(), ["one.example", "two.example"]);
+            assert_eq!(stats.dns_tcp_servfail, 0, "{stats}");
+        }
+    }
+}

@@ -309,7 +309,7 @@ impl DnsStream {
         socket: &mut Socket<'_>,
         turn: &mut Turn<'_>,
         scratch: &mut [u8],
-        reconnect: &mut dyn FnMut() -> io::Result<TcpStream>,
+        reconnect: &mut dyn FnMut() -> io::Result<Option<TcpStream>>,
     ) -> Option<Ending> {
         if socket.state() == State::Closed {
             return Some(if self.closing {
@@ -335,7 +335,10 @@ impl DnsStream {
         if self.upstream == Upstream::Down && !self.in_flight.is_empty() {
             match reconnect() {
                 Ok(upstream) => {
-                    flow.upstream = Some(upstream);
+                    // `None`: opened off the packet task, and given to the
+                    // flow when it comes.
+                    flow.protecting = upstream.is_none();
+                    flow.upstream = upstream;
                     self.upstream = Upstream::Connecting {
                         deadline: turn.now + turn.connect_timeout,
                     };
@@ -630,6 +633,7 @@ impl Relay {
             firewall,
             udp_scratch,
             protector,
+            protected_sockets,
             ended,
             dns_upstream,
             ..
@@ -650,7 +654,17 @@ impl Relay {
             connect_timeout,
             client: dns_upstream.encrypted().map(|client| (client, flow_ref)),
         };
-        let mut reconnect = || tcp::connect(resolver, protector.as_ref());
+        let mut off_task = 0;
+        let mut reconnect = || match protected_sockets {
+            Some(answers) => {
+                super::spawn_open(answers, protector, flow_ref, move |protector| {
+                    tcp::open(resolver, protector).map(super::Opened::Tcp)
+                });
+                off_task += 1;
+                Ok(None)
+            }
+            None => tcp::connect(resolver, protector.as_ref()).map(Some),
+        };
         let ending = stream.service(flow, socket, &mut turn, udp_scratch, &mut reconnect);
         let deadline = stream.next_deadline();
         flow.dns = Some(stream);
@@ -662,6 +676,7 @@ impl Relay {
                 }
             }
         }
+        self.stats().protected_off_task += off_task;
     }
 }
 

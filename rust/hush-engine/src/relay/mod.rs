@@ -1239,8 +1239,10 @@ impl Relay {
         };
         // A protector that may block (a JNI and binder call) opens the
         // server socket off this task; the SYN is taken meanwhile, its
-        // SYN-ACK paused as for any connect, so nothing is reordered.
-        let protecting = !dns && self.protected_sockets.is_some();
+        // SYN-ACK paused as for any connect, so nothing is reordered (a DNS
+        // flow, accepted at once, keeps its queries until the resolver's
+        // connection is up).
+        let protecting = !encrypted_dns && self.protected_sockets.is_some();
         let connect = if encrypted_dns || protecting {
             Ok(None)
         } else {
@@ -1363,18 +1365,10 @@ impl Relay {
         flow: FlowRef,
         open: impl FnOnce(&dyn SocketProtector) -> io::Result<Opened> + Send + 'static,
     ) {
-        let Some(answers) = self.protected_sockets.clone() else {
-            return;
-        };
-        let protector = Arc::clone(&self.protector);
-        self.stats().protected_off_task += 1;
-        tokio::task::spawn_blocking(move || {
-            let open = std::panic::AssertUnwindSafe(|| open(protector.as_ref()));
-            let socket = std::panic::catch_unwind(open).unwrap_or_else(|_| {
-                Err(io::Error::other("the platform's protect callback panicked"))
-            });
-            let _ = answers.send((flow, socket));
-        });
+        if let Some(answers) = &self.protected_sockets {
+            spawn_open(answers, &self.protector, flow, open);
+            self.stats().protected_off_task += 1;
+        }
     }
 
     /// A flow's server socket, opened off the packet task. A TCP connect
@@ -1404,6 +1398,9 @@ impl Relay {
                 flow.upstream = Some(upstream);
                 self.touched.push(flow_ref);
             }
+            // A DNS flow's app is connected already: with no connection
+            // to the resolver, its queries are answered SERVFAIL.
+            Err(_) if flow.dns.is_some() => self.touched.push(flow_ref),
             Err(error) => self.fail_connect(flow_ref, &error),
         }
     }
@@ -2279,6 +2276,23 @@ impl Relay {
 
 /// A flow's server socket, opened and protected off the packet task.
 type ProtectedSocket = (FlowRef, io::Result<Opened>);
+
+/// Runs `open` on a blocking thread and sends what it opened to `answers`,
+/// for the flow `flow`; a panic in the platform's callback is an error.
+fn spawn_open(
+    answers: &tokio::sync::mpsc::UnboundedSender<ProtectedSocket>,
+    protector: &Arc<dyn SocketProtector>,
+    flow: FlowRef,
+    open: impl FnOnce(&dyn SocketProtector) -> io::Result<Opened> + Send + 'static,
+) {
+    let (answers, protector) = (answers.clone(), Arc::clone(protector));
+    tokio::task::spawn_blocking(move || {
+        let open = std::panic::AssertUnwindSafe(|| open(protector.as_ref()));
+        let socket = std::panic::catch_unwind(open)
+            .unwrap_or_else(|_| Err(io::Error::other("the platform's protect callback panicked")));
+        let _ = answers.send((flow, socket));
+    });
+}
 
 /// What [`Relay::open_off_task`] opens, by the flow's kind.
 enum Opened {
