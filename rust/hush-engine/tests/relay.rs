@@ -1113,3 +1113,153 @@ async fn a_protector_that_may_block_opens_udp_and_echo_sockets_off_the_packet_ta
         assert_eq!(stats.udp_send_errors, 0, "{stats}");
     }
 }
+
+/// A protector that may block, and holds the first UDP socket it is asked
+/// to protect off the packet task until the test lets it go.
+struct GatedProtector {
+    relay_thread: std::thread::ThreadId,
+    gate: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    off_task: std::sync::atomic::AtomicUsize,
+}
+
+impl hush_engine::SocketProtector for GatedProtector {
+    fn protect(&self, socket: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
+        let datagram = socket2::SockRef::from(&socket).r#type()? == socket2::Type::DGRAM;
+        if std::thread::current().id() == self.relay_thread || !datagram {
+            return Ok(());
+        }
+        use std::sync::atomic::Ordering;
+        if self.off_task.fetch_add(1, Ordering::SeqCst) == 0 {
+            let gate = self.gate.lock().unwrap().take();
+            if let Some(gate) = gate {
+                let _ = gate.recv_timeout(Duration::from_secs(5));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_network_change_while_a_udp_socket_is_opened_takes_the_newer_socket() {
+    use std::sync::atomic::Ordering;
+    let server_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    server_socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let server = server_socket.local_addr().unwrap();
+    let app: SocketAddr = "127.0.0.1:41500".parse().unwrap();
+    let (release, gate) = std::sync::mpsc::channel();
+    let protector = Arc::new(GatedProtector {
+        relay_thread: std::thread::current().id(),
+        gate: std::sync::Mutex::new(Some(gate)),
+        off_task: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let (network, network_changes) = tokio::sync::watch::channel(0u64);
+    let setup = Setup {
+        protector: protector.clone(),
+        network_changes: Some(network_changes),
+        ..setup()
+    };
+    let held = Arc::clone(&protector);
+    let (stats, _events, _network) = run(start_relay(setup), move |app_end| {
+        app_end
+            .send(&hush_packet::build::udp(app, server, b"one").unwrap())
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while held.off_task.load(Ordering::SeqCst) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the flow's socket was never asked for"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // The network changes while the flow's first socket is held.
+        network.send_modify(|generation| *generation += 1);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            held.off_task.load(Ordering::SeqCst),
+            1,
+            "a second open began while the first was under way"
+        );
+        release.send(()).unwrap();
+        let mut buffer = [0u8; 64];
+        let (len, first) = server_socket.recv_from(&mut buffer).unwrap();
+        assert_eq!(&buffer[..len], b"one");
+        // The open for the new network follows the first, and is kept.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(held.off_task.load(Ordering::SeqCst), 2);
+        app_end
+            .send(&hush_packet::build::udp(app, server, b"two").unwrap())
+            .unwrap();
+        let (len, second) = server_socket.recv_from(&mut buffer).unwrap();
+        assert_eq!(&buffer[..len], b"two");
+        assert_ne!(
+            first.port(),
+            second.port(),
+            "the flow kept its first socket"
+        );
+        network
+    })
+    .await;
+    assert_eq!(stats.protected_off_task, 2, "{stats}");
+    assert_eq!((stats.udp_flows, stats.udp_flows_moved), (1, 1), "{stats}");
+}
+
+/// A protector that may block and refuses every UDP socket it is asked to
+/// protect off the packet task (the flows', not the resolver's).
+struct RefusingProtector {
+    relay_thread: std::thread::ThreadId,
+}
+
+impl hush_engine::SocketProtector for RefusingProtector {
+    fn protect(&self, socket: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
+        let datagram = socket2::SockRef::from(&socket).r#type()? == socket2::Type::DGRAM;
+        if datagram && std::thread::current().id() != self.relay_thread {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the platform refused to protect a socket from the VPN",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_udp_socket_the_platform_refuses_off_the_packet_task_is_an_unreachable_for_the_app() {
+    let server: SocketAddr = "127.0.0.1:9999".parse().unwrap();
+    let app: SocketAddr = "127.0.0.1:41600".parse().unwrap();
+    let setup = Setup {
+        protector: Arc::new(RefusingProtector {
+            relay_thread: std::thread::current().id(),
+        }),
+        ..setup()
+    };
+    let (stats, _events, ()) = run(start_relay(setup), move |app_end| {
+        for payload in [b"one", b"two"] {
+            app_end
+                .send(&hush_packet::build::udp(app, server, payload).unwrap())
+                .unwrap();
+            // An unreachable quoting the app's datagram, as when the socket
+            // cannot be made on the packet task.
+            let quoted = support::next_packet(app_end, |packet| {
+                let view = parse(packet, Checksums::Verify).ok()?;
+                let Transport::Icmp(kind, quoted) = view.transport else {
+                    return None;
+                };
+                let quoted = parse(quoted, Checksums::Ignore).ok()?;
+                match quoted.transport {
+                    Transport::Udp(datagram) if kind.msg_type == 3 => {
+                        Some((datagram.src_port, datagram.dst_port))
+                    }
+                    _ => None,
+                }
+            });
+            assert_eq!(quoted, (app.port(), server.port()));
+        }
+    })
+    .await;
+    // The refused flow ended: the second datagram opened a flow again.
+    assert_eq!(stats.udp_flows, 2, "{stats}");
+    assert_eq!(stats.udp_send_errors, 2, "{stats}");
+    assert_eq!(stats.udp_open, 0, "{stats}");
+}

@@ -293,6 +293,14 @@ impl DnsStream {
         self.delivered.push(answer);
     }
 
+    /// A connection to the resolver, opened off the packet task, came after
+    /// its connect's deadline: it is tried, with a deadline of its own.
+    pub fn connection_came(&mut self, deadline: Instant) {
+        if self.upstream == Upstream::Down {
+            self.upstream = Upstream::Connecting { deadline };
+        }
+    }
+
     /// Hands each query in flight to `send` again (the encrypted client
     /// lost them with its connection at a network change).
     pub fn resend(&self, mut send: impl FnMut(&[u8])) {
@@ -332,7 +340,9 @@ impl DnsStream {
             socket.abort();
             return Some(Ending::AppReset);
         }
-        if self.upstream == Upstream::Down && !self.in_flight.is_empty() {
+        // One connection opened off the packet task at a time: queries
+        // wait for it, as they do for a connect.
+        if self.upstream == Upstream::Down && !self.in_flight.is_empty() && !flow.protecting {
             match reconnect() {
                 Ok(upstream) => {
                     // `None`: opened off the packet task, and given to the

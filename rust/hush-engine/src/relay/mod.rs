@@ -872,16 +872,15 @@ impl Relay {
             }
         }
         for flow_ref in self.udp.refs() {
+            if self.protected_sockets.is_some() {
+                // Counted as moved when the new socket comes.
+                self.open_udp_off_task(flow_ref);
+                continue;
+            }
             let Some(flow) = self.udp.get_mut(flow_ref) else {
                 continue;
             };
-            let server = flow.server;
-            if self.protected_sockets.is_some() {
-                // Counted as moved when the new socket comes.
-                self.open_off_task(flow_ref, move |protector| {
-                    udp::open(server, protector).map(Opened::Udp)
-                });
-            } else if let Ok(socket) = udp::connect(server, self.protector.as_ref()) {
+            if let Ok(socket) = udp::connect(flow.server, self.protector.as_ref()) {
                 if flow.attach(socket) > 0 {
                     self.stats().udp_send_errors += 1;
                 }
@@ -1396,6 +1395,9 @@ impl Relay {
         match socket.and_then(tokio::net::TcpStream::from_std) {
             Ok(upstream) => {
                 flow.upstream = Some(upstream);
+                if let Some(stream) = flow.dns.as_mut() {
+                    stream.connection_came(Instant::now() + self.config.connect_timeout);
+                }
                 self.touched.push(flow_ref);
             }
             // A DNS flow's app is connected already: with no connection
@@ -1411,6 +1413,8 @@ impl Relay {
         let Some(flow) = self.udp.get_mut(flow_ref) else {
             return;
         };
+        flow.opening = false;
+        let reopen = std::mem::take(&mut flow.reopen);
         let moved = flow.has_socket();
         match socket.and_then(tokio::net::UdpSocket::from_std) {
             Ok(socket) => {
@@ -1424,7 +1428,9 @@ impl Relay {
                     stats.udp_flows_moved += 1;
                 }
             }
-            Err(_) if moved => {}
+            // Kept: on its old socket, for the open to come, or blocked
+            // until it goes idle (a new flow in its place would go unnamed).
+            Err(_) if moved || reopen || flow.is_blocked() => {}
             Err(_) => {
                 if let Some(flow) = self.udp.remove(flow_ref) {
                     self.budget.release_udp(flow.uid);
@@ -1436,6 +1442,28 @@ impl Relay {
                 self.stats().udp_send_errors += 1;
             }
         }
+        if reopen {
+            self.open_udp_off_task(flow_ref);
+        }
+    }
+
+    /// Opens a UDP flow's socket off the packet task, one open at a time:
+    /// asked again while one is under way (the network changed again), it
+    /// opens once more when that one comes, so the last open is the one
+    /// kept, whatever order the platform's calls end in.
+    fn open_udp_off_task(&mut self, flow_ref: FlowRef) {
+        let Some(flow) = self.udp.get_mut(flow_ref) else {
+            return;
+        };
+        if flow.opening {
+            flow.reopen = true;
+            return;
+        }
+        flow.opening = true;
+        let server = flow.server;
+        self.open_off_task(flow_ref, move |protector| {
+            udp::open(server, protector).map(Opened::Udp)
+        });
     }
 
     /// Tells the app a packet of its could not go, as when its socket
@@ -1903,9 +1931,7 @@ impl Relay {
         self.udp_index.insert((app, server), flow);
         self.stats().udp_flows += 1;
         if off_task {
-            self.open_off_task(flow, move |protector| {
-                udp::open(server, protector).map(Opened::Udp)
-            });
+            self.open_udp_off_task(flow);
         }
         // Register for the server's datagrams. The flow is logged when its
         // first datagram shows whether it is QUIC (see `on_udp`).

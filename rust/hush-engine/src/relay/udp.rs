@@ -28,6 +28,10 @@ pub(crate) struct UdpFlow {
     socket: Option<UdpSocket>,
     /// What is to be sent once the socket is there.
     waiting: Vec<Vec<u8>>,
+    /// A socket is being opened off the packet task for it.
+    pub opening: bool,
+    /// Another is wanted once that one comes (the network changed again).
+    pub reopen: bool,
     waker: Waker,
     pub dns_name: Option<String>,
     /// The name a QUIC Initial carried, once read.
@@ -106,6 +110,8 @@ impl UdpFlow {
             uid,
             socket,
             waiting: Vec::new(),
+            opening: false,
+            reopen: false,
             waker,
             dns_name,
             seen_name: None,
