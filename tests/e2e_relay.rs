@@ -535,6 +535,62 @@ fn ping_is_relayed_where_allowed_and_refused_fast_otherwise() {
     assert!(counter(&summary, "ICMP echo replies") >= 4, "{summary}");
 }
 
+/// Android's path when Hush is not left out of its VPN: the protector may
+/// block, so every flow's socket is opened off the packet task. Each kind
+/// of flow still goes through (`hush run --protect-off-task`).
+#[test]
+fn with_sockets_protected_off_the_packet_task_every_kind_of_flow_goes_through() {
+    let (lab, hush) = lab_with_servers(&["--protect-off-task"]);
+    for url in ["https://www.debian.org/", "http://[fd00:19::11]/"] {
+        let got = curl(&lab, &[url]);
+        assert_eq!(
+            (got.code, got.stdout.as_str()),
+            (Some(0), "hush lab\n"),
+            "{url}: {}",
+            got.stderr
+        );
+    }
+    let got = labnet_client(&lab, &["udp-echo", SERVERS_V4, UDP_ECHO, "20"]);
+    assert_eq!(
+        (got.code, got.stdout.trim()),
+        (Some(0), "ok"),
+        "{}",
+        got.stderr
+    );
+    let got = run_in_phone(&lab, "sysctl", &["-w", "net.ipv4.ping_group_range=0 0"]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    for target in ["198.19.0.10", "fd00:19::10"] {
+        let got = run_in_phone(&lab, "ping", &["-c", "2", "-i", "0.2", "-W", "2", target]);
+        assert_eq!(got.code, Some(0), "{target}: {}{}", got.stdout, got.stderr);
+    }
+    // DNS over TCP, sent to the resolver through the tun.
+    let resolver = format!("@{}", lab::RESOLVER_V4);
+    let got = run_in_phone(
+        &lab,
+        "dig",
+        &[
+            "+tcp",
+            "+short",
+            "+time=2",
+            "+tries=1",
+            &resolver,
+            "f-droid.org",
+            "A",
+        ],
+    );
+    assert_eq!(
+        (got.code, got.stdout.trim()),
+        (Some(0), "198.19.0.11"),
+        "{}",
+        got.stderr
+    );
+    let summary = hush.stop();
+    // Two TCP flows, a UDP flow, two echo flows and the DNS flow's
+    // connection to the resolver, at the least.
+    assert!(counter(&summary, "protected off task") >= 6, "{summary}");
+    assert!(counter(&summary, "ICMP echo replies") >= 4, "{summary}");
+}
+
 #[test]
 fn the_demo_shows_dns_sni_and_host_blocks() {
     require_root();

@@ -175,6 +175,11 @@ struct RunArgs {
     /// (GRO) segments: far fewer tun writes for a download.
     #[arg(long)]
     no_big_segments: bool,
+    /// Open every flow's socket off the relay's packet task, as Hush does
+    /// on Android when its protector (`VpnService.protect`, a binder call)
+    /// may block: for trying that path in the lab.
+    #[arg(long)]
+    protect_off_task: bool,
     /// The network per-app modes are read for: any, wifi or mobile. A phone
     /// tells Hush which is active; here you do.
     #[arg(long, default_value = "any")]
@@ -452,7 +457,11 @@ fn run(args: RunArgs) -> Result<(), String> {
             }
             spec
         });
-    let protector = Arc::new(BindToDevice::new(&args.out_iface).map_err(|e| e.to_string())?);
+    let protector = Arc::new(
+        BindToDevice::new(&args.out_iface)
+            .map_err(|e| e.to_string())?
+            .off_task(args.protect_off_task),
+    );
     let owners: Arc<dyn OwnerLookup> = if args.no_owners {
         Arc::new(NoOwners)
     } else {

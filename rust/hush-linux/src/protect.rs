@@ -17,6 +17,7 @@ use socket2::SockRef;
 /// Binds every protected socket to one interface with `SO_BINDTODEVICE`.
 pub struct BindToDevice {
     interface: RwLock<String>,
+    off_task: bool,
 }
 
 /// Whether `interface` names a network interface of this namespace.
@@ -46,7 +47,17 @@ impl BindToDevice {
         check(interface)?;
         Ok(Self {
             interface: RwLock::new(interface.to_string()),
+            off_task: false,
         })
+    }
+
+    /// Says it may block, as Android's `VpnService.protect` does, so that
+    /// the relay opens every flow's socket off its packet task: Android's
+    /// path when Hush is not left out of its VPN, run in the lab
+    /// (`hush run --protect-off-task`).
+    pub fn off_task(mut self, off_task: bool) -> Self {
+        self.off_task = off_task;
+        self
     }
 
     /// The interface sockets are bound to now.
@@ -79,9 +90,10 @@ impl SocketProtector for BindToDevice {
         SockRef::from(&socket).bind_device(Some(interface.as_bytes()))
     }
 
-    /// One `setsockopt` under a lock a switch holds for a string's copy.
+    /// One `setsockopt` under a lock a switch holds for a string's copy;
+    /// unless told to act as a protector that may block.
     fn may_block(&self) -> bool {
-        false
+        self.off_task
     }
 }
 
