@@ -26,7 +26,7 @@
 #   HUSH_OLD=/path/to/hush bash tests/bench/relay.sh --latency|--idle-flows|--throughput
 #                                        # ...with an older build beside it
 #   BENCH_QUICK=1 bash tests/bench/relay.sh   # the same as --quick
-# HOLD and CHURN (connection counts) and CHURN_SECS (the time allowed for the
+# REPS (rounds, default 3), HOLD and CHURN (connection counts) and CHURN_SECS (the time allowed for the
 # short connections, default 900 s) may be set in the environment. Cargo
 # builds into $CARGO_TARGET_DIR, default /tmp/target-bench, so the benchmark
 # does not lock the workspace's own target directory.
@@ -50,7 +50,7 @@ FLOOD=${FLOOD:-16000}
 if [ "$QUICK" = 1 ]; then
   REPS=1 SECS=2 LAT=300 HOLD=${HOLD:-1000} CHURN=${CHURN:-20000} CHURN_SECS=${CHURN_SECS:-120}
 else
-  REPS=3 SECS=5 LAT=2000 HOLD=${HOLD:-10000} CHURN=${CHURN:-1000000} CHURN_SECS=${CHURN_SECS:-900}
+  REPS=${REPS:-3} SECS=5 LAT=2000 HOLD=${HOLD:-10000} CHURN=${CHURN:-1000000} CHURN_SECS=${CHURN_SECS:-900}
 fi
 CHURN_WORKERS=4
 T2P_ROOT=${T2P_ROOT:-/tmp/tun2proxy}
