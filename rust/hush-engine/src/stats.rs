@@ -90,9 +90,10 @@ pub struct Stats {
     /// Echo requests answered with an ICMP error: blocked, or no ICMP
     /// socket allowed.
     pub icmp_refused: u64,
-    /// Server sockets of new flows (TCP, UDP, echo) and of UDP flows moved
-    /// to a new network, opened and protected off the packet task (the
-    /// platform's protector may block).
+    /// Server sockets opened and protected off the packet task (the
+    /// platform's protector may block): new flows' (TCP, UDP, echo), UDP
+    /// flows' moved to a new network, and DNS-over-TCP flows' connections
+    /// to the resolver.
     pub protected_off_task: u64,
     /// New flows and queries whose owner was asked of the platform.
     pub owner_lookups: u64,
