@@ -485,12 +485,15 @@ async fn a_protector_that_may_block_connects_to_the_resolver_off_the_packet_task
         })
         .await;
         let threads = protector.stream_threads.lock().unwrap().clone();
-        assert_eq!(threads.len(), 2, "one connection per query: {stats}");
+        // One connection per query; refused, also the one opened at the
+        // SYN when its refusal came before the first query did.
+        let connections = if refuses { 2..=3 } else { 2..=2 };
+        assert!(connections.contains(&threads.len()), "{stats}");
         assert!(
             threads.iter().all(|&thread| thread != relay_thread),
             "protected on the packet task"
         );
-        assert_eq!(stats.protected_off_task, 2, "{stats}");
+        assert_eq!(stats.protected_off_task, threads.len() as u64, "{stats}");
         if refuses {
             assert!(resolver.names().is_empty());
             assert_eq!(stats.dns_tcp_servfail, 2, "{stats}");

@@ -1058,13 +1058,7 @@ async fn a_protector_that_may_block_opens_udp_and_echo_sockets_off_the_packet_ta
             }
             // A new network: the flow moves to a new socket, opened the same way.
             network.send_modify(|generation| *generation += 1);
-            std::thread::sleep(Duration::from_millis(200));
-            app_end
-                .send(&hush_packet::build::udp(app, server, b"ten").unwrap())
-                .unwrap();
-            let (len, from) = server_socket.recv_from(&mut buffer).unwrap();
-            assert_eq!(&buffer[..len], b"ten");
-            assert_ne!(from.port(), ports[0], "the flow kept its old socket");
+            send_until_moved(app_end, &server_socket, (app, server), b"ten", ports[0]);
             // An echo request: relayed where ICMP sockets are allowed, else
             // refused with an unreachable, as it is without a protector.
             app_end
@@ -1186,18 +1180,8 @@ async fn a_network_change_while_a_udp_socket_is_opened_takes_the_newer_socket() 
         let (len, first) = server_socket.recv_from(&mut buffer).unwrap();
         assert_eq!(&buffer[..len], b"one");
         // The open for the new network follows the first, and is kept.
-        std::thread::sleep(Duration::from_millis(200));
+        send_until_moved(app_end, &server_socket, (app, server), b"two", first.port());
         assert_eq!(held.off_task.load(Ordering::SeqCst), 2);
-        app_end
-            .send(&hush_packet::build::udp(app, server, b"two").unwrap())
-            .unwrap();
-        let (len, second) = server_socket.recv_from(&mut buffer).unwrap();
-        assert_eq!(&buffer[..len], b"two");
-        assert_ne!(
-            first.port(),
-            second.port(),
-            "the flow kept its first socket"
-        );
         network
     })
     .await;
@@ -1262,4 +1246,31 @@ async fn a_udp_socket_the_platform_refuses_off_the_packet_task_is_an_unreachable
     assert_eq!(stats.udp_flows, 2, "{stats}");
     assert_eq!(stats.udp_send_errors, 2, "{stats}");
     assert_eq!(stats.udp_open, 0, "{stats}");
+}
+
+/// Sends `payload` from the app's `flow` (app, server) until the server sees
+/// it come from a port other than `old`: the flow moved to a new socket,
+/// which may take a moment when it is opened off the packet task. At most
+/// 3 s.
+fn send_until_moved(
+    app_end: &std::os::unix::net::UnixDatagram,
+    server_socket: &std::net::UdpSocket,
+    (app, server): (SocketAddr, SocketAddr),
+    payload: &[u8],
+    old: u16,
+) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut buffer = [0u8; 2048];
+    loop {
+        app_end
+            .send(&hush_packet::build::udp(app, server, payload).unwrap())
+            .unwrap();
+        let (len, from) = server_socket.recv_from(&mut buffer).unwrap();
+        assert_eq!(&buffer[..len], payload);
+        if from.port() != old {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the flow kept its old socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
