@@ -149,6 +149,44 @@ fn labnet_client(lab: &Lab, args: &[&str]) -> Run {
 }
 
 /// Waits, bounded, until `path` has at least `lines` lines; returns them.
+/// Fetches `url` through Hush and checks it is the lab's page.
+fn assert_page(lab: &Lab, url: &str) {
+    let got = curl(lab, &[url]);
+    assert_eq!(
+        (got.code, got.stdout.as_str()),
+        (Some(0), "hush lab\n"),
+        "{url}: {}",
+        got.stderr
+    );
+}
+
+/// Runs a labnet client that says "ok" when all went as it should.
+fn assert_labnet_ok(lab: &Lab, args: &[&str]) {
+    let got = labnet_client(lab, args);
+    assert_eq!(
+        (got.code, got.stdout.trim()),
+        (Some(0), "ok"),
+        "{args:?}: {}",
+        got.stderr
+    );
+}
+
+/// Lets the phone's namespace open unprivileged ICMP sockets (`range` of
+/// `net.ipv4.ping_group_range`), as Android lets apps.
+fn set_ping_groups(lab: &Lab, range: &str) {
+    let setting = format!("net.ipv4.ping_group_range={range}");
+    let got = run_in_phone(lab, "sysctl", &["-w", &setting]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+}
+
+/// Two pings to each target through Hush, all answered.
+fn assert_pings(lab: &Lab, targets: &[&str]) {
+    for target in targets {
+        let got = run_in_phone(lab, "ping", &["-c", "2", "-i", "0.2", "-W", "2", target]);
+        assert_eq!(got.code, Some(0), "{target}: {}{}", got.stdout, got.stderr);
+    }
+}
+
 fn lines_of(path: &Path, lines: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -181,13 +219,7 @@ fn tls_and_http_names_are_blocked_and_the_rest_flows() {
         "https://[fd00:19::10]/",
         "http://198.19.0.11/",
     ] {
-        let got = curl(&lab, &[url]);
-        assert_eq!(
-            (got.code, got.stdout.as_str()),
-            (Some(0), "hush lab\n"),
-            "{url}: {}",
-            got.stderr
-        );
+        assert_page(&lab, url);
     }
     // The app resolved the tracker itself (say over HTTP DNS) and connects to
     // a shared address: only the SNI or the Host header names it.
@@ -265,20 +297,8 @@ fn large_transfers_keep_their_sha256() {
     );
     assert_eq!(got.code, Some(0), "{}", got.stderr);
     assert_eq!(sha256_of(&out), expected, "download changed on the way");
-    let got = labnet_client(&lab, &["upload", SERVERS_V4, RECORD, "200"]);
-    assert_eq!(
-        (got.code, got.stdout.trim()),
-        (Some(0), "ok"),
-        "{}",
-        got.stderr
-    );
-    let got = labnet_client(&lab, &["upload", SERVERS_V6, RECORD, "20"]);
-    assert_eq!(
-        (got.code, got.stdout.trim()),
-        (Some(0), "ok"),
-        "{}",
-        got.stderr
-    );
+    assert_labnet_ok(&lab, &["upload", SERVERS_V4, RECORD, "200"]);
+    assert_labnet_ok(&lab, &["upload", SERVERS_V6, RECORD, "20"]);
     let summary = hush.stop();
     assert!(counter(&summary, "bytes down") >= 200 << 20, "{summary}");
     assert!(counter(&summary, "bytes up") >= 220 << 20, "{summary}");
@@ -456,13 +476,7 @@ fn udp_flows_and_quic_blocked_by_sni() {
     let list = std::env::temp_dir().join(format!("hush-e2e-quic-{}.txt", std::process::id()));
     std::fs::write(&list, "doubleclick.net\n").unwrap();
     let (lab, hush) = lab_with_servers(&[&format!("--list={}", list.display())]);
-    let got = labnet_client(&lab, &["udp-echo", SERVERS_V4, UDP_ECHO, "20"]);
-    assert_eq!(
-        (got.code, got.stdout.trim()),
-        (Some(0), "ok"),
-        "{}",
-        got.stderr
-    );
+    assert_labnet_ok(&lab, &["udp-echo", SERVERS_V4, UDP_ECHO, "20"]);
     let udp_log = lab.workdir().join("udp.log");
     assert_eq!(lines_of(&udp_log, 20).len(), 20);
 
@@ -512,21 +526,10 @@ fn udp_flows_and_quic_blocked_by_sni() {
 #[test]
 fn ping_is_relayed_where_allowed_and_refused_fast_otherwise() {
     let (lab, hush) = lab_with_servers(&[]);
-    let sysctl = |range: &str| {
-        let got = run_in_phone(
-            &lab,
-            "sysctl",
-            &["-w", &format!("net.ipv4.ping_group_range={range}")],
-        );
-        assert_eq!(got.code, Some(0), "{}", got.stderr);
-    };
-    sysctl("0 0");
-    for target in ["198.19.0.10", "fd00:19::10"] {
-        let got = run_in_phone(&lab, "ping", &["-c", "2", "-i", "0.2", "-W", "2", target]);
-        assert_eq!(got.code, Some(0), "{target}: {}{}", got.stdout, got.stderr);
-    }
+    set_ping_groups(&lab, "0 0");
+    assert_pings(&lab, &["198.19.0.10", "fd00:19::10"]);
     // Unprivileged ICMP sockets refused: the ping gets an unreachable back.
-    sysctl("1 0");
+    set_ping_groups(&lab, "1 0");
     let got = run_in_phone(&lab, "ping", &["-c", "1", "-W", "3", "198.19.0.10"]);
     assert_eq!(got.code, Some(1), "{}", got.stdout);
     assert!(got.stdout.contains("Unreachable"), "{}", got.stdout);
@@ -542,27 +545,11 @@ fn ping_is_relayed_where_allowed_and_refused_fast_otherwise() {
 fn with_sockets_protected_off_the_packet_task_every_kind_of_flow_goes_through() {
     let (lab, hush) = lab_with_servers(&["--protect-off-task"]);
     for url in ["https://www.debian.org/", "http://[fd00:19::11]/"] {
-        let got = curl(&lab, &[url]);
-        assert_eq!(
-            (got.code, got.stdout.as_str()),
-            (Some(0), "hush lab\n"),
-            "{url}: {}",
-            got.stderr
-        );
+        assert_page(&lab, url);
     }
-    let got = labnet_client(&lab, &["udp-echo", SERVERS_V4, UDP_ECHO, "20"]);
-    assert_eq!(
-        (got.code, got.stdout.trim()),
-        (Some(0), "ok"),
-        "{}",
-        got.stderr
-    );
-    let got = run_in_phone(&lab, "sysctl", &["-w", "net.ipv4.ping_group_range=0 0"]);
-    assert_eq!(got.code, Some(0), "{}", got.stderr);
-    for target in ["198.19.0.10", "fd00:19::10"] {
-        let got = run_in_phone(&lab, "ping", &["-c", "2", "-i", "0.2", "-W", "2", target]);
-        assert_eq!(got.code, Some(0), "{target}: {}{}", got.stdout, got.stderr);
-    }
+    assert_labnet_ok(&lab, &["udp-echo", SERVERS_V4, UDP_ECHO, "20"]);
+    set_ping_groups(&lab, "0 0");
+    assert_pings(&lab, &["198.19.0.10", "fd00:19::10"]);
     // DNS over TCP, sent to the resolver through the tun.
     let resolver = format!("@{}", lab::RESOLVER_V4);
     let got = run_in_phone(
@@ -669,12 +656,7 @@ fn addresses_and_ranges_are_refused_at_the_syn() {
         "http://198.19.0.12/",
         "http://[fd00:19::11]/",
     ] {
-        let got = curl(&lab, &[url]);
-        assert_eq!(
-            (got.code, got.stdout.as_str()),
-            (Some(0), "hush lab\n"),
-            "{url}"
-        );
+        assert_page(&lab, url);
     }
     let summary = hush.stop();
     // www.debian.org is tried over IPv6 and then IPv4: two SYNs.
